@@ -1,0 +1,118 @@
+"""The graphir error hierarchy.
+
+Every error graphir raises on purpose derives from :class:`GraphIRError`.  Each one
+carries *where* (file, node, input index) and *what* (expected vs actual) as
+attributes, and its ``str()`` is a single line fit for a CLI's stderr (the
+invariant and shape errors may append a short excerpt of the IR after it).
+
+The CLI maps :class:`BadInputError` subclasses to exit code 2 and
+:class:`VerificationFailed` to exit code 1 (see ``specs/cli.md``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GraphIRError",
+    "BadInputError",
+    "GraphInvariantError",
+    "UnsupportedLayerError",
+    "UnsupportedOpError",
+    "ModelFileError",
+    "IRFormatError",
+    "DeviceUnavailableError",
+    "EmissionError",
+    "VerificationFailed",
+]
+
+
+class GraphIRError(Exception):
+    """Base class of every error graphir raises deliberately.
+
+    Attributes:
+        where: a short human-readable location ("file model.keras, node conv1"), or None.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None):
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class BadInputError(GraphIRError):
+    """The user's input (a file, a model, an argument) cannot be processed (CLI exit 2)."""
+
+
+class GraphInvariantError(BadInputError):
+    """A graph breaks an IR invariant (see ``specs/ir.md``).
+
+    Attributes:
+        node: name of the offending node, or None when the error is graph-level.
+        invariant: short id of the broken invariant, e.g. ``"defined-before-use"``.
+        excerpt: a few lines of the text IR around the offending node (may be empty).
+    """
+
+    def __init__(self, message: str, *, node: str | None = None, invariant: str,
+                 excerpt: str = "", where: str | None = None):
+        self.node = node
+        self.invariant = invariant
+        self.excerpt = excerpt
+        loc = where or (f"node {node!r}" if node else None)
+        full = f"[{invariant}] {message}"
+        super().__init__(full, where=loc)
+
+    def __str__(self) -> str:  # one line, then the excerpt when there is one
+        head = super().__str__()
+        return f"{head}\n{self.excerpt}" if self.excerpt else head
+
+
+class UnsupportedLayerError(BadInputError):
+    """A Keras layer has no converter in the op set; it is never approximated.
+
+    Attributes:
+        layer_class: the Keras class name, e.g. ``"GroupNormalization"``.
+        layer_name: the layer's name in the model.
+        model_file: the model file the layer came from, or None for an in-memory model.
+    """
+
+    def __init__(self, layer_class: str, layer_name: str, *, model_file: str | None = None,
+                 detail: str = ""):
+        self.layer_class = layer_class
+        self.layer_name = layer_name
+        self.model_file = model_file
+        where = f"file {model_file}" if model_file else None
+        msg = f"layer {layer_name!r} of class {layer_class} is not supported by graphir"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg, where=where)
+
+
+class UnsupportedOpError(GraphIRError):
+    """A backend cannot emit an IR op (or an attribute value of it)."""
+
+
+class ModelFileError(BadInputError):
+    """A model file is missing, unreadable, of an unknown kind, or refused by its loader."""
+
+
+class IRFormatError(BadInputError):
+    """A ``.gir`` file is malformed or of an unsupported format version."""
+
+
+class DeviceUnavailableError(BadInputError):
+    """The requested device (e.g. ``gpu``) is not available to a runtime."""
+
+
+class EmissionError(GraphIRError):
+    """Emitting a backend artifact failed (e.g. the ONNX checker rejected the model)."""
+
+
+class VerificationFailed(GraphIRError):
+    """Cross-runtime verification found outputs outside tolerance (CLI exit 1).
+
+    Attributes:
+        report: the :class:`graphir.report.VerificationReport` that failed.
+    """
+
+    def __init__(self, message: str, *, report=None):
+        self.report = report
+        super().__init__(message)

@@ -1,0 +1,75 @@
+"""Elementwise ops: activations, merges (add, multiply, ...), dropout, identity."""
+
+from __future__ import annotations
+
+from graphir.ops.activations import ACTIVATIONS
+from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
+from graphir.ops.shapes import broadcast_shapes, norm_axis, same_dtype
+from graphir.types import TensorType
+
+
+def _unary(types, attrs):
+    x = types[0]
+    if not x.dtype.is_float:
+        raise TypeRuleError(f"expects a float tensor, got {x.dtype.value}", input_index=0,
+                            expected="float", actual=x.dtype.value)
+    return (x,)
+
+
+def _identity(types, attrs):
+    return (types[0],)
+
+
+register(OpSchema("activation", ("x",), {
+    "function": AttrSpec("str", choices=tuple(ACTIVATIONS), doc="see graphir.ops.activations")},
+    _unary, doc="elementwise activation function (Keras Activation)"))
+
+register(OpSchema("relu", ("x",), {
+    "max_value": AttrSpec("optional_float", doc="upper clip, None for none"),
+    "negative_slope": AttrSpec("float"),
+    "threshold": AttrSpec("float"),
+}, _unary, doc="x if x >= threshold else negative_slope * (x - threshold), clipped at "
+               "max_value (Keras ReLU)"))
+
+register(OpSchema("leaky_relu", ("x",), {"negative_slope": AttrSpec("float")}, _unary,
+                  doc="x if x >= 0 else negative_slope * x (Keras LeakyReLU)"))
+
+
+def _softmax(types, attrs):
+    x = _unary(types, attrs)[0]
+    norm_axis(attrs["axis"], x.rank)
+    return (x,)
+
+
+register(OpSchema("softmax", ("x",), {"axis": AttrSpec("int")}, _softmax,
+                  doc="softmax along one axis (Keras Softmax)"))
+
+register(OpSchema("dropout", ("x",), {"rate": AttrSpec("float")}, _identity,
+                  doc="identity at inference (Keras Dropout)"))
+
+register(OpSchema("identity", ("x",), {}, _identity, doc="returns its input"))
+
+
+def _merge(types, attrs):
+    same_dtype(types)
+    shape = broadcast_shapes([t.shape for t in types])
+    return (TensorType(types[0].dtype, shape),)
+
+
+for _name, _doc in (("add", "sum of the inputs (Keras Add)"),
+                    ("multiply", "product of the inputs (Keras Multiply)"),
+                    ("average", "mean of the inputs (Keras Average)"),
+                    ("maximum", "elementwise max of the inputs (Keras Maximum)"),
+                    ("minimum", "elementwise min of the inputs (Keras Minimum)")):
+    register(OpSchema(_name, ("x",), {}, _merge, variadic=True, min_inputs=2,
+                      doc=_doc + "; NumPy broadcasting"))
+
+
+def _subtract(types, attrs):
+    if len(types) != 2:
+        raise TypeRuleError(f"subtract takes exactly 2 inputs, got {len(types)}")
+    return _merge(types, attrs)
+
+
+register(OpSchema("subtract", ("x", "y"), {}, _subtract,
+                  doc="x - y (Keras Subtract); NumPy broadcasting"))

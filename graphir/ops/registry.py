@@ -1,0 +1,171 @@
+"""Op schemas: inputs, attribute schema and type rule of every IR op.
+
+Each op of the op set registers one :class:`OpSchema`.  The verifier uses the
+schema to check arity and attributes, and the type rule to recompute every
+node's output types from its input types (declared vs inferred).  The human
+description of each op, with its Keras and ONNX mapping, is ``specs/ops.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import attrs
+
+from graphir.types import TensorType
+
+__all__ = ["AttrSpec", "OpSchema", "TypeRuleError", "register", "get_schema", "op_names",
+           "attr_kinds"]
+
+
+class TypeRuleError(Exception):
+    """A type rule rejected its inputs.  Not a GraphIRError itself: the verifier and
+    the shape checker wrap it with the node's name and the surrounding IR.
+
+    Attributes:
+        input_index: which node input is at fault (None: the attributes or several).
+        axis: the axis that differs, when one does.
+        expected: the expected shape/dtype as text, when known.
+        actual: the actual shape/dtype as text, when known.
+        hint: a suggested fix, when one is obvious.
+    """
+
+    def __init__(self, message: str, *, input_index: int | None = None, axis: int | None = None,
+                 expected: str | None = None, actual: str | None = None, hint: str | None = None):
+        self.input_index = input_index
+        self.axis = axis
+        self.expected = expected
+        self.actual = actual
+        self.hint = hint
+        super().__init__(message)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+#: attribute kind -> predicate on the (frozen) value
+attr_kinds: dict[str, Callable[[Any], bool]] = {
+    "int": _is_int,
+    "float": _is_num,
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "ints": lambda v: isinstance(v, tuple) and all(_is_int(x) for x in v),
+    "floats": lambda v: isinstance(v, tuple) and all(_is_num(x) for x in v),
+    "float_or_floats": lambda v: _is_num(v) or (isinstance(v, tuple) and all(_is_num(x) for x in v)),
+    "optional_float": lambda v: v is None or _is_num(v),
+    "int_pairs": lambda v: isinstance(v, tuple) and all(
+        isinstance(p, tuple) and len(p) == 2 and all(_is_int(x) and x >= 0 for x in p) for p in v),
+}
+
+
+@attrs.frozen
+class AttrSpec:
+    """Schema of one attribute.
+
+    Attributes:
+        kind: a key of :data:`attr_kinds` (``"int"``, ``"ints"``, ``"str"``...).
+        required: must be present on every node of the op.
+        choices: allowed values (for str/int kinds), or None for any.
+        length: required tuple length (for tuple kinds), or None.
+        doc: one line for specs/ops.md.
+    """
+
+    kind: str
+    required: bool = True
+    choices: tuple | None = None
+    length: int | None = None
+    doc: str = ""
+
+
+TypeRule = Callable[[Sequence[TensorType | None], Mapping[str, Any]], tuple[TensorType, ...]]
+
+
+@attrs.frozen
+class OpSchema:
+    """The contract of one op.
+
+    Attributes:
+        name: the op name used in ``Node.op``.
+        inputs: names of the positional inputs; a trailing ``?`` marks an optional
+            input (``""`` in ``Node.inputs`` when omitted).
+        variadic: the op takes ``min_inputs`` or more inputs of the same role
+            (``inputs`` then has one entry, the role's name).
+        min_inputs: the minimum number of inputs of a variadic op.
+        attrs: attribute name -> :class:`AttrSpec`.
+        infer: the type rule: input types (None for omitted optional inputs) and
+            attributes -> output types; raises :class:`TypeRuleError`.
+        num_outputs: number of outputs.
+        weight_inputs: indices of inputs that must be weights (kernels, statistics).
+        doc: a one-line description.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    attrs: Mapping[str, AttrSpec]
+    infer: TypeRule
+    variadic: bool = False
+    min_inputs: int = 1
+    num_outputs: int = 1
+    weight_inputs: tuple[int, ...] = ()
+    doc: str = ""
+
+    def check_arity(self, n: int) -> str | None:
+        """None when ``n`` inputs are acceptable, else a message saying what is expected."""
+        if self.variadic:
+            return None if n >= self.min_inputs else (
+                f"expects at least {self.min_inputs} inputs, got {n}")
+        required = sum(1 for i in self.inputs if not i.endswith("?"))
+        if required <= n <= len(self.inputs):
+            return None
+        want = (f"{required}" if required == len(self.inputs)
+                else f"{required} to {len(self.inputs)}")
+        return f"expects {want} inputs ({', '.join(self.inputs)}), got {n}"
+
+    def check_attrs(self, values: Mapping[str, Any]) -> str | None:
+        """None when ``values`` match the attribute schema, else the first problem."""
+        for key in values:
+            if key not in self.attrs:
+                return f"unknown attribute {key!r} (known: {', '.join(sorted(self.attrs)) or 'none'})"
+        for key, spec in self.attrs.items():
+            if key not in values:
+                if spec.required:
+                    return f"missing required attribute {key!r} ({spec.kind})"
+                continue
+            v = values[key]
+            if not attr_kinds[spec.kind](v):
+                return f"attribute {key!r} must be {spec.kind}, got {v!r}"
+            if spec.length is not None and isinstance(v, tuple) and len(v) != spec.length:
+                return f"attribute {key!r} must have {spec.length} entries, got {v!r}"
+            if spec.choices is not None and v not in spec.choices:
+                return f"attribute {key!r} must be one of {list(spec.choices)}, got {v!r}"
+        return None
+
+
+_REGISTRY: dict[str, OpSchema] = {}
+
+
+def register(schema: OpSchema) -> OpSchema:
+    """Add ``schema`` to the op set.
+
+    Raises:
+        ValueError: an op of that name is already registered.
+    """
+    if schema.name in _REGISTRY:
+        raise ValueError(f"op {schema.name!r} is registered twice")
+    _REGISTRY[schema.name] = schema
+    return schema
+
+
+def get_schema(op: str) -> OpSchema | None:
+    """The schema of ``op``, or None when the op is not in the op set."""
+    return _REGISTRY.get(op)
+
+
+def op_names() -> tuple[str, ...]:
+    """All op names, sorted."""
+    return tuple(sorted(_REGISTRY))

@@ -1,0 +1,139 @@
+"""The ``.gir`` file format: one safetensors file whose metadata holds the graph as JSON.
+
+Layout (see ``specs/file-format.md``):
+
+* the tensors are the graph's weights, keyed by value name (safetensors: a JSON
+  header with dtype/shape/offsets, then raw little-endian bytes, no code);
+* ``__metadata__["graphir.format"] = "1"`` and ``__metadata__["graphir.graph"]`` =
+  the graph as compact JSON (name, inputs, outputs, nodes, weight order).
+
+Loading reads JSON and raw bytes only (no pickle, no code execution) and checks
+the graph with :func:`graphir.verifier.verify_graph`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphir.atomic import atomic_output
+from graphir.dtypes import DType
+from graphir.errors import IRFormatError, ModelFileError
+from graphir.ir import Graph, Node, Value
+from graphir.types import TensorType
+from graphir.verifier import verify_graph
+
+__all__ = ["save", "load", "graph_to_json", "graph_from_json", "FORMAT_VERSION"]
+
+FORMAT_VERSION = "1"
+
+
+def _type_json(t: TensorType) -> dict[str, Any]:
+    return {"dtype": t.dtype.value, "shape": list(t.shape)}
+
+
+def _value_json(v: Value) -> dict[str, Any]:
+    return {"name": v.name, **_type_json(v.type)}
+
+
+def graph_to_json(graph: Graph) -> dict[str, Any]:
+    """The graph's structure as a JSON-ready dict (weights by name and order only)."""
+    return {
+        "name": graph.name,
+        "inputs": [_value_json(v) for v in graph.inputs],
+        "outputs": list(graph.outputs),
+        "nodes": [{"op": n.op, "name": n.name, "inputs": list(n.inputs),
+                   "outputs": [_value_json(v) for v in n.outputs],
+                   "attrs": {k: v for k, v in n.attrs.items()}} for n in graph.nodes],
+        "weights": list(graph.weights),
+    }
+
+
+def _value(obj: Any, where: str) -> Value:
+    try:
+        return Value(obj["name"], TensorType(DType(obj["dtype"]), obj["shape"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise IRFormatError(f"malformed value {obj!r}: {e}", where=where) from None
+
+
+def graph_from_json(data: dict[str, Any], weights: dict[str, np.ndarray], *,
+                    where: str = "graph") -> Graph:
+    """Rebuild a :class:`Graph` from :func:`graph_to_json`'s dict and the weight arrays.
+
+    Raises:
+        IRFormatError: a field is missing or malformed, or the weight list and the
+            arrays disagree.
+    """
+    try:
+        order = list(data["weights"])
+        missing = [w for w in order if w not in weights]
+        if missing or len(order) != len(weights):
+            raise IRFormatError(f"weights listed in the graph and stored tensors differ "
+                                f"(missing: {missing[:3]})", where=where)
+        nodes = [Node(n["op"], n["name"], n["inputs"],
+                      [_value(v, where) for v in n["outputs"]], n.get("attrs", {}))
+                 for n in data["nodes"]]
+        return Graph(data["name"], [_value(v, where) for v in data["inputs"]], data["outputs"],
+                     nodes, {w: weights[w] for w in order})
+    except IRFormatError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise IRFormatError(f"malformed graph JSON: {type(e).__name__}: {e}", where=where) from None
+
+
+def save(graph: Graph, path: str | os.PathLike) -> Path:
+    """Write ``graph`` to ``path`` (``.gir``) atomically, after verifying it.
+
+    Returns:
+        the path written.
+
+    Raises:
+        GraphInvariantError: the graph is invalid (nothing is written).
+    """
+    from safetensors.numpy import save_file
+
+    verify_graph(graph)
+    meta = {"graphir.format": FORMAT_VERSION,
+            "graphir.graph": json.dumps(graph_to_json(graph), separators=(",", ":"),
+                                        sort_keys=True)}
+    tensors = {k: np.ascontiguousarray(v) for k, v in graph.weights.items()}
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    return path
+
+
+def load(path: str | os.PathLike) -> Graph:
+    """Read a ``.gir`` file written by :func:`save`; never executes code.
+
+    Raises:
+        ModelFileError: the file is missing or unreadable.
+        IRFormatError: it is not a graphir file, of another format version, or malformed.
+        GraphInvariantError: the stored graph breaks an IR invariant.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    where = f"file {path}"
+    if not path.is_file():
+        raise ModelFileError("no such file", where=where)
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+            weights = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise IRFormatError(f"not a readable .gir (safetensors) file: {e}", where=where) from None
+    if meta.get("graphir.format") != FORMAT_VERSION or "graphir.graph" not in meta:
+        raise IRFormatError(f"not a graphir v{FORMAT_VERSION} file (metadata graphir.format="
+                            f"{meta.get('graphir.format')!r})", where=where)
+    try:
+        data = json.loads(meta["graphir.graph"])
+    except json.JSONDecodeError as e:
+        raise IRFormatError(f"graph JSON is malformed: {e}", where=where) from None
+    graph = graph_from_json(data, weights, where=where)
+    verify_graph(graph)
+    return graph
