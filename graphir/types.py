@@ -34,8 +34,13 @@ def _check_shape(instance, attribute, value) -> None:
 
 
 def _to_shape(value: Iterable[Dim]) -> tuple[Dim, ...]:
-    return tuple(int(d) if isinstance(d, int) or hasattr(d, "__index__") and not isinstance(d, str)
-                 else d for d in value)
+    out = []
+    for d in value:
+        if hasattr(d, "__index__") and not isinstance(d, (bool, str)) and not (
+                hasattr(d, "dtype") and d.dtype == bool):
+            d = int(d)  # numpy integers -> int
+        out.append(d)
+    return tuple(out)
 
 
 @attrs.frozen

@@ -1,0 +1,138 @@
+"""File-to-file conversion, the engine of ``graphir convert`` and ``graphir inspect``."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from graphir.atomic import atomic_output
+from graphir.errors import BadInputError, VerificationFailed
+from graphir.ir import Graph
+
+__all__ = ["lower_file", "convert_file"]
+
+
+def lower_file(src: Path) -> tuple[Graph, Any]:
+    """Read ``src`` (``.keras`` or ``.gir``) as ``(graph, original keras.Model or None)``.
+
+    Raises:
+        BadInputError: unknown suffix or missing file.
+        ModelFileError, UnsupportedLayerError, IRFormatError: the file cannot be read or lowered.
+    """
+    src = Path(src)
+    if not src.is_file():
+        raise BadInputError("no such file", where=f"file {src}")
+    if src.suffix == ".gir":
+        from graphir.serialization import load
+
+        return load(src), None
+    if src.suffix != ".keras":
+        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected .keras or .gir)",
+                            where=f"file {src}")
+    from graphir.backends.keras import from_keras, load_keras_model
+
+    model = load_keras_model(src)
+    return from_keras(model, source=str(src)), model
+
+
+def _write(graph: Graph, tmp: Path, suffix: str):
+    """Write ``graph`` in the format of ``suffix`` to ``tmp``; returns the emitted object."""
+    if suffix == ".gir":
+        from graphir.serialization import save
+
+        save(graph, tmp)
+        return None
+    if suffix == ".onnx":
+        from graphir.backends.onnx import save_onnx, to_onnx
+
+        model = to_onnx(graph)
+        save_onnx(model, tmp)
+        return model
+    from graphir.backends.keras import save_keras, to_keras
+
+    model = to_keras(graph)
+    save_keras(model, tmp)
+    return model
+
+
+def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "auto",
+                 batch: int = 2, seed: int = 0) -> dict[str, Any]:
+    """Convert ``src`` to ``dst`` (format from ``dst``'s suffix), optionally verified first.
+
+    The output is written to a temporary file beside ``dst``; with ``verify`` the
+    *written* file is loaded back and run against the original Keras model, and
+    only a passing file is moved into place.  ``src`` is never overwritten.
+
+    Returns:
+        a JSON-ready dict with ``passed``, ``source``, ``output``, ``format``,
+        ``device``, ``comparisons``, ``stats`` (and ``runs`` when verified).
+
+    Raises:
+        BadInputError: bad suffixes, ``dst`` is ``src``, or ``verify`` on a ``.gir``
+            source (no original model to compare with).
+        VerificationFailed: verification failed (nothing is written); ``.report`` holds it.
+    """
+    from graphir.backends.verification import compare_runs, graph_stats
+
+    src, dst = Path(src), Path(dst)
+    if dst.suffix not in (".onnx", ".keras", ".gir"):
+        raise BadInputError(f"unsupported output suffix {dst.suffix!r} (expected .onnx, "
+                            ".keras or .gir)", where=f"file {dst}")
+    if dst.resolve() == src.resolve():
+        raise BadInputError("the output would overwrite the source", where=f"file {dst}")
+    t0 = time.perf_counter()
+    graph, original = lower_file(src)
+    lower_s = time.perf_counter() - t0
+    if verify and original is None:
+        raise BadInputError("--verify needs a .keras source (the reference model)",
+                            where=f"file {src}")
+    stats = graph_stats(graph)
+    stats["lower_s"] = lower_s
+    result: dict[str, Any] = {"source": str(src), "output": str(dst), "format": dst.suffix[1:],
+                              "passed": True, "device": None, "comparisons": []}
+    with atomic_output(dst) as tmp:
+        t1 = time.perf_counter()
+        emitted = _write(graph, tmp, dst.suffix)
+        stats["emit_s"] = time.perf_counter() - t1
+        if emitted is not None and dst.suffix == ".onnx":
+            stats["onnx_transposes"] = sum(1 for n in emitted.graph.node if n.op_type == "Transpose")
+        if verify:
+            report = _verify_written(graph, original, tmp, dst.suffix, device, batch, seed,
+                                     compare_runs)
+            data = report.to_json()
+            result.update(passed=data["passed"], device=data["device"],
+                          comparisons=data["comparisons"], runs=data["runs"])
+            if not report.passed:
+                failed = [c for c in report.comparisons if not c.passed]
+                raise VerificationFailed(
+                    f"{len(failed)} output comparison(s) failed, e.g. {failed[0].candidate} "
+                    f"output {failed[0].output!r}: {failed[0].reason}; nothing was written",
+                    report=report)
+    result["stats"] = stats
+    return result
+
+
+def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed, compare_runs):
+    """Load the written temporary file back and compare it with the original."""
+    if suffix == ".onnx":
+        return compare_runs(graph, original, onnx_bytes=tmp.read_bytes(), device=device,
+                            batch=batch, seed=seed)
+    if suffix == ".keras":
+        import keras
+
+        reloaded = keras.saving.load_model(tmp, compile=False, safe_mode=True)
+        return compare_runs(graph, original, keras_candidate=reloaded, device=device,
+                            batch=batch, seed=seed)
+    from graphir.backends.keras import to_keras
+    from graphir.backends.onnx import to_onnx
+    from graphir.backends.verification import reload_keras
+    from graphir.serialization import load
+
+    back = load(tmp)
+    with tempfile.TemporaryDirectory(prefix="graphir-verify-") as folder:
+        reloaded = reload_keras(to_keras(back), folder)
+        return compare_runs(back, original, keras_candidate=reloaded,
+                            onnx_bytes=to_onnx(back).SerializeToString(), device=device,
+                            batch=batch, seed=seed)

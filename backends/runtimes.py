@@ -1,0 +1,129 @@
+"""Runtime sessions (TensorFlow for Keras models, onnxruntime for ONNX) and device selection.
+
+Device policy (``specs/verification.md``):
+
+* ``cpu``: both runtimes on the CPU.
+* ``gpu``: both on a GPU; if TensorFlow sees no GPU, or onnxruntime cannot
+  activate ``CUDAExecutionProvider``, raise :class:`DeviceUnavailableError`
+  (never a silent CPU run).
+* ``auto``: each runtime uses a GPU where it can and the CPU otherwise.
+
+What actually ran is read back, never assumed: TensorFlow's physical GPU list,
+and ``InferenceSession.get_providers()`` — onnxruntime silently drops the CUDA
+provider when the CUDA libraries are missing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from graphir.errors import DeviceUnavailableError
+from graphir.report import RuntimeInfo
+
+__all__ = ["DEVICES", "tf_device", "run_keras", "OnnxSession"]
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def _check_device(requested: str) -> None:
+    if requested not in DEVICES:
+        raise DeviceUnavailableError(f"unknown device {requested!r} (choose from "
+                                     f"{', '.join(DEVICES)})")
+
+
+def tf_device(requested: str) -> str:
+    """The TensorFlow device string to run on: ``"/GPU:0"`` or ``"/CPU:0"``.
+
+    Raises:
+        DeviceUnavailableError: ``requested == "gpu"`` and TensorFlow sees no GPU,
+            or ``requested`` is not one of :data:`DEVICES`.
+    """
+    import tensorflow as tf
+
+    _check_device(requested)
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if requested == "gpu" and not has_gpu:
+        raise DeviceUnavailableError("--device gpu: TensorFlow sees no GPU on this machine "
+                                     "(tf.config.list_physical_devices('GPU') is empty)")
+    return "/GPU:0" if has_gpu and requested != "cpu" else "/CPU:0"
+
+
+def run_keras(model, inputs: Sequence[np.ndarray], *, device: str, name: str
+              ) -> tuple[list[np.ndarray], RuntimeInfo]:
+    """Run a Keras model in inference mode on ``device`` (a :func:`tf_device` string).
+
+    Args:
+        model: a ``keras.Model``.
+        inputs: one array per model input, in ``model.inputs`` order.
+        device: ``"/CPU:0"`` or ``"/GPU:0"``.
+        name: the run's name for the report.
+
+    Returns:
+        the outputs as NumPy arrays in ``model.outputs`` order, and the RuntimeInfo.
+    """
+    import tensorflow as tf
+
+    start = time.perf_counter()
+    with tf.device(device):
+        feed = [tf.convert_to_tensor(a) for a in inputs]
+        out = model(feed if len(feed) > 1 else feed[0], training=False)
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    arrays = [np.asarray(o) for o in outs]
+    seconds = time.perf_counter() - start
+    kind = "gpu" if "GPU" in device.upper() else "cpu"
+    return arrays, RuntimeInfo(name, "tensorflow", kind, device, seconds)
+
+
+class OnnxSession:
+    """An onnxruntime session on the requested device, reporting the providers that are active.
+
+    Args:
+        model_bytes: a serialized ONNX ModelProto.
+        requested: ``auto``, ``cpu`` or ``gpu``.
+        name: the run's name for the report.
+
+    Attributes:
+        providers: ``session.get_providers()`` (what actually runs, in priority order).
+        device: ``"gpu"`` when CUDAExecutionProvider is active, else ``"cpu"``.
+
+    Raises:
+        DeviceUnavailableError: ``requested == "gpu"`` and CUDAExecutionProvider is
+            not available or did not activate (e.g. CUDA libraries missing).
+    """
+
+    def __init__(self, model_bytes: bytes, *, requested: str = "auto", name: str = "onnx"):
+        import onnxruntime as ort
+
+        _check_device(requested)
+        self.name = name
+        available = ort.get_available_providers()
+        want_cuda = requested != "cpu" and "CUDAExecutionProvider" in available
+        if requested == "gpu" and not want_cuda:
+            raise DeviceUnavailableError(
+                "--device gpu: onnxruntime has no CUDAExecutionProvider "
+                f"(available: {', '.join(available)}); install onnxruntime-gpu")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # the CUDA fallback is detected below, not logged
+        providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if want_cuda
+                     else ["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(model_bytes, sess_options=options,
+                                            providers=providers)
+        self.providers = tuple(self.session.get_providers())
+        self.device = "gpu" if "CUDAExecutionProvider" in self.providers else "cpu"
+        if requested == "gpu" and self.device != "gpu":
+            raise DeviceUnavailableError(
+                "--device gpu: onnxruntime could not activate CUDAExecutionProvider "
+                f"(active: {', '.join(self.providers)}); no usable NVIDIA GPU or CUDA "
+                "libraries on this machine")
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], RuntimeInfo]:
+        """Run with ``feeds`` (input name -> array); outputs in the model's output order."""
+        start = time.perf_counter()
+        outs = self.session.run(None, dict(feeds))
+        seconds = time.perf_counter() - start
+        info = RuntimeInfo(self.name, "onnxruntime", self.device, ",".join(self.providers),
+                           seconds)
+        return [np.asarray(o) for o in outs], info

@@ -1,0 +1,216 @@
+"""The ``graphir`` command line (click).
+
+Exit codes (``specs/cli.md``): 0 success; 1 verification or check found a problem;
+2 bad input or usage (unreadable or unsupported model, unknown suffix, missing
+device); 3 internal error (a bug: please report it with ``--debug``).  Errors are
+one line on stderr; ``--debug`` adds the traceback.  Every output file is written
+to a temporary file beside it and moved into place only when the command succeeds.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from graphir.errors import BadInputError, GraphIRError, VerificationFailed
+
+__all__ = ["main", "cli"]
+
+OUTPUT_SUFFIXES = (".onnx", ".keras", ".gir")
+INPUT_SUFFIXES = (".keras", ".gir")
+DEVICE_CHOICE = click.Choice(["auto", "cpu", "gpu"])
+
+
+def _quiet_tensorflow() -> None:
+    # The CLI owns the process: keep TF's C++ start-up chatter off stderr so that an
+    # error is one line.  Library users keep their own settings.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"graphir: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _handle_errors(fn: Callable) -> Callable:
+    """Map graphir errors to exit codes and one-line messages (traceback with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except VerificationFailed as e:
+            if debug:
+                traceback.print_exc()
+            _fail(str(e).splitlines()[0], 1)
+        except (BadInputError, GraphIRError) as e:
+            if debug:
+                traceback.print_exc()
+            first, *rest = str(e).splitlines()
+            click.echo(f"graphir: error: {first}", err=True)
+            if rest and debug:
+                click.echo("\n".join(rest), err=True)
+            sys.exit(2)
+        except click.exceptions.Exit:
+            raise
+        except (KeyboardInterrupt, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # an internal error: one line unless --debug
+            if debug:
+                traceback.print_exc()
+            _fail(f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+                  " (rerun with --debug for the traceback)", 3)
+
+    return wrapper
+
+
+def _emit_json(data: dict) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
+
+
+def _source_graph(src: Path):
+    """Load SRC as (graph, original keras model or None)."""
+    if src.suffix not in INPUT_SUFFIXES:
+        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected "
+                            f"{', '.join(INPUT_SUFFIXES)})", where=f"file {src}")
+    if not src.is_file():
+        raise BadInputError("no such file", where=f"file {src}")
+    if src.suffix == ".gir":
+        from graphir.serialization import load
+
+        return load(src), None
+    from graphir.backends.convert import lower_file
+
+    return lower_file(src)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="graphir")
+def cli(debug: bool) -> None:
+    """graphir: lower Keras models to a typed graph IR, emit Keras/ONNX, verify TF vs onnxruntime."""
+    _quiet_tensorflow()
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@_handle_errors
+def inspect(src: Path) -> None:
+    """Print the text IR of SRC (.keras or .gir)."""
+    graph, _ = _source_graph(src)
+    click.echo(str(graph))
+
+
+def _write_output(graph, dst: Path) -> None:
+    if dst.suffix == ".gir":
+        from graphir.serialization import save
+
+        save(graph, dst)
+    elif dst.suffix == ".onnx":
+        from graphir.backends.onnx import save_onnx, to_onnx
+
+        save_onnx(to_onnx(graph), dst)
+    else:
+        from graphir.backends.keras import save_keras, to_keras
+
+        save_keras(to_keras(graph), dst)
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--verify", "do_verify", is_flag=True,
+              help="Run the original and the written model on seeded inputs and compare; "
+                   "on a mismatch nothing is written (exit 1).")
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@_handle_errors
+def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -> None:
+    """Convert SRC (.keras or .gir) to DST; DST's suffix picks .onnx, .keras or .gir."""
+    from graphir.backends.convert import convert_file
+
+    if dst.suffix not in OUTPUT_SUFFIXES:
+        raise BadInputError(f"unsupported output suffix {dst.suffix!r} (expected "
+                            f"{', '.join(OUTPUT_SUFFIXES)})", where=f"file {dst}")
+    result = convert_file(src, dst, verify=do_verify, device=device)
+    if as_json:
+        _emit_json(result)
+    else:
+        from graphir.console import print_convert
+
+        print_convert(result)
+    if not result["passed"]:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True,
+              help="auto: GPU where present; gpu without one is an error.")
+@click.option("--batch", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rtol", type=float, default=None, help="Override the relative tolerance.")
+@click.option("--atol", type=float, default=None, help="Override the absolute tolerance.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@_handle_errors
+def verify(src: Path, device: str, batch: int, seed: int, rtol: float | None,
+           atol: float | None, as_json: bool) -> None:
+    """Run SRC (.keras) in TF, its emitted Keras model and its emitted ONNX model; compare."""
+    from graphir.backends.verification import verify as run_verify
+
+    if src.suffix != ".keras":
+        raise BadInputError(f"verify needs a .keras model, got {src.suffix!r}", where=f"file {src}")
+    if not src.is_file():
+        raise BadInputError("no such file", where=f"file {src}")
+    report = run_verify(src, device=device, batch=batch, seed=seed, rtol=rtol, atol=atol)
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        from graphir.console import print_report
+
+        print_report(report)
+    if not report.passed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--model", "models", multiple=True, type=click.Choice(["MobileNetV2", "ResNet50"]),
+              help="Run only these models (default: both).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Keep the .keras/.onnx/.gir files in this folder (default: a temporary one).")
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@_handle_errors
+def demo(models: tuple[str, ...], out_dir: Path | None, device: str, as_json: bool) -> None:
+    """The main job on built-in examples: MobileNetV2 and ResNet50 (weights=None, seeded)."""
+    from graphir.backends.demo import run_demo
+
+    reports = run_demo(models or ("MobileNetV2", "ResNet50"), out_dir=out_dir, device=device,
+                       progress=not as_json)
+    passed = all(r.passed for r in reports)
+    if as_json:
+        _emit_json({"passed": passed, "device": reports[0].device if reports else None,
+                    "models": [r.to_json() for r in reports],
+                    "comparisons": [c for r in reports for c in r.to_json()["comparisons"]]})
+    else:
+        from graphir.console import print_demo
+
+        print_demo(reports)
+    if not passed:
+        sys.exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``graphir`` console script."""
+    cli(prog_name="graphir")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,85 @@
+"""Human-readable reports on the terminal (rich tables).  JSON output lives in the CLI."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from graphir.report import VerificationReport
+
+__all__ = ["print_report", "print_convert", "print_demo"]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _fmt(x: Any) -> str:
+    return "-" if x is None else f"{x:.2e}"
+
+
+def _comparison_table(rows: Sequence[dict], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    for col in ("candidate", "output", "max abs err", "max rel err", "tolerance", "result"):
+        table.add_column(col)
+    for c in rows:
+        table.add_row(c["candidate"], c["output"], _fmt(c["max_abs_err"]), _fmt(c["max_rel_err"]),
+                      f"rtol={c['rtol']:g} atol={c['atol']:g}",
+                      "[green]pass[/]" if c["passed"] else f"[red]FAIL[/] {c.get('reason', '')}")
+    return table
+
+
+def _device_line(runs: Sequence[dict]) -> str:
+    return "; ".join(f"{r['name']}: {r['runtime']} on {r['device']} ({r['detail']})" for r in runs)
+
+
+def print_report(report: VerificationReport) -> None:
+    """Print one verification report: devices, one row per compared output, verdict."""
+    data = report.to_json()
+    con = _console()
+    con.print(f"[bold]{data['model']}[/]  batch={data['batch']} seed={data['seed']}")
+    con.print(f"device: {data['device']}  ({_device_line(data['runs'])})")
+    con.print(_comparison_table(data["comparisons"]))
+    con.print("[green]PASSED[/]" if data["passed"] else "[red]FAILED[/]")
+
+
+def print_convert(result: dict) -> None:
+    """Print the outcome of ``graphir convert``."""
+    con = _console()
+    stats = result.get("stats", {})
+    con.print(f"wrote {result['output']} ({result['format']}): {stats.get('nodes', '?')} nodes, "
+              f"{stats.get('parameters', 0):,} parameters, lowered in "
+              f"{stats.get('lower_s', 0):.2f} s, emitted in {stats.get('emit_s', 0):.2f} s")
+    if result.get("comparisons"):
+        con.print(f"device: {result['device']}  ({_device_line(result.get('runs', []))})")
+        con.print(_comparison_table(result["comparisons"]))
+        con.print("[green]verified[/]" if result["passed"] else "[red]verification FAILED[/]")
+
+
+def print_demo(reports: Sequence[VerificationReport]) -> None:
+    """Print the demo summary: one row per model, then each model's comparisons."""
+    con = _console()
+    table = Table(title="graphir demo: Keras (TF) vs emitted Keras (reloaded) vs emitted ONNX")
+    for col in ("model", "nodes", "ops", "parameters", "lower s", "emit keras s", "emit onnx s",
+                "ONNX transposes", "device", "worst abs err", "result"):
+        table.add_column(col)
+    for r in reports:
+        d = r.to_json()
+        s = d["stats"]
+        worst = max((c["max_abs_err"] or 0.0 for c in d["comparisons"]), default=None)
+        table.add_row(d["model"], str(s.get("nodes")), str(len(s.get("ops", {}))),
+                      f"{s.get('parameters', 0):,}", f"{s.get('lower_s', 0):.2f}",
+                      f"{s.get('emit_keras_s', 0):.2f}", f"{s.get('emit_onnx_s', 0):.2f}",
+                      str(s.get("onnx_transposes", "-")), d["device"], _fmt(worst),
+                      "[green]pass[/]" if d["passed"] else "[red]FAIL[/]")
+    con.print(table)
+    for r in reports:
+        d = r.to_json()
+        con.print(f"\n[bold]{d['model']}[/]  ops: " +
+                  ", ".join(f"{k}×{v}" for k, v in d["stats"].get("ops", {}).items()))
+        con.print(f"device: {d['device']}  ({_device_line(d['runs'])})")
+        con.print(_comparison_table(d["comparisons"]))
+    ok = all(r.passed for r in reports)
+    con.print("\n[green]all models PASSED[/]" if ok else "\n[red]some models FAILED[/]")

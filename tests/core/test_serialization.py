@@ -1,0 +1,83 @@
+"""The .gir format: exact round trip, atomic writes, typed errors, no code execution."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from graphir import (Graph, GraphInvariantError, IRFormatError, ModelFileError, Node, TensorType,
+                     Value, load, save)
+from graphir.serialization import graph_to_json
+
+from ir_examples import f32, small_cnn
+
+
+def test_round_trip_is_exact(tmp_path):
+    g = small_cnn(seed=3)
+    path = save(g, tmp_path / "m.gir")
+    back = load(path)
+    assert str(back) == str(g)
+    assert list(back.weights) == list(g.weights)
+    for k in g.weights:
+        np.testing.assert_array_equal(back.weights[k], g.weights[k])
+        assert back.weights[k].dtype == g.weights[k].dtype
+    assert not back.weights["fc/kernel"].flags.writeable
+
+
+def test_same_graph_same_bytes(tmp_path):
+    a = save(small_cnn(), tmp_path / "a.gir").read_bytes()
+    b = save(small_cnn(), tmp_path / "b.gir").read_bytes()
+    assert a == b
+
+
+def test_mixed_dtypes_and_weightless_graphs(tmp_path):
+    g = Graph("ids", [Value("ids", TensorType("int32", ("batch", 4)))],
+              ["emb"], [Node("embedding", "emb", ["ids", "emb/embeddings"],
+                             [Value("emb", TensorType("float16", ("batch", 4, 2)))])],
+              {"emb/embeddings": np.arange(20, dtype=np.float16).reshape(10, 2)})
+    back = load(save(g, tmp_path / "e.gir"))
+    assert back.weights["emb/embeddings"].dtype == np.float16
+    g0 = Graph("id", [Value("x", f32(2))], ["y"], [Node("identity", "y", ["x"], [Value("y", f32(2))])])
+    assert str(load(save(g0, tmp_path / "z.gir"))) == str(g0)
+
+
+def test_invalid_graph_is_not_written_and_old_file_survives(tmp_path):
+    target = tmp_path / "m.gir"
+    target.write_bytes(b"previous")
+    bad = Graph("bad", [Value("x", f32(2))], ["nope"], [])
+    with pytest.raises(GraphInvariantError):
+        save(bad, target)
+    assert target.read_bytes() == b"previous"
+    assert os.listdir(tmp_path) == ["m.gir"]
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="no such file"):
+        load(tmp_path / "missing.gir")
+    junk = tmp_path / "junk.gir"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(IRFormatError):
+        load(junk)
+    plain = tmp_path / "plain.gir"
+    save_file({"a": np.zeros(1, np.float32)}, str(plain))
+    with pytest.raises(IRFormatError, match="not a graphir"):
+        load(plain)
+
+
+def test_tampered_graph_is_rejected(tmp_path):
+    g = small_cnn()
+    data = graph_to_json(g)
+    data["nodes"][2]["op"] = "__import__('os').system('echo pwned')"
+    path = tmp_path / "t.gir"
+    save_file({k: np.ascontiguousarray(v) for k, v in g.weights.items()}, str(path),
+              metadata={"graphir.format": "1", "graphir.graph": json.dumps(data)})
+    with pytest.raises(GraphInvariantError, match="known-op"):
+        load(path)
+    data = graph_to_json(g)
+    del data["nodes"][0]["inputs"]
+    save_file({k: np.ascontiguousarray(v) for k, v in g.weights.items()}, str(path),
+              metadata={"graphir.format": "1", "graphir.graph": json.dumps(data)})
+    with pytest.raises(IRFormatError, match="malformed"):
+        load(path)
