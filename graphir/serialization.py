@@ -4,8 +4,10 @@ Layout (see ``specs/file-format.md``):
 
 * the tensors are the graph's weights, keyed by value name (safetensors: a JSON
   header with dtype/shape/offsets, then raw little-endian bytes, no code);
-* ``__metadata__["graphir.format"] = "1"`` and ``__metadata__["graphir.graph"]`` =
-  the graph as compact JSON (name, inputs, outputs, nodes, weight order).
+* ``__metadata__["graphir"]`` = the graph as compact, key-sorted JSON: ``{"format": 1,
+  "name", "inputs", "outputs", "nodes", "weights"}`` (weights: names in order).  One
+  metadata key only: safetensors stores metadata in a hash map, so several keys
+  would come out in a different order each time and break byte-determinism.
 
 Loading reads JSON and raw bytes only (no pickle, no code execution) and checks
 the graph with :func:`graphir.verifier.verify_graph`.
@@ -27,9 +29,10 @@ from graphir.ir import Graph, Node, Value
 from graphir.types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["save", "load", "graph_to_json", "graph_from_json", "FORMAT_VERSION"]
+__all__ = ["save", "load", "graph_to_json", "graph_from_json", "FORMAT_VERSION", "METADATA_KEY"]
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = 1
+METADATA_KEY = "graphir"
 
 
 def _type_json(t: TensorType) -> dict[str, Any]:
@@ -43,6 +46,7 @@ def _value_json(v: Value) -> dict[str, Any]:
 def graph_to_json(graph: Graph) -> dict[str, Any]:
     """The graph's structure as a JSON-ready dict (weights by name and order only)."""
     return {
+        "format": FORMAT_VERSION,
         "name": graph.name,
         "inputs": [_value_json(v) for v in graph.inputs],
         "outputs": list(graph.outputs),
@@ -97,9 +101,8 @@ def save(graph: Graph, path: str | os.PathLike) -> Path:
     from safetensors.numpy import save_file
 
     verify_graph(graph)
-    meta = {"graphir.format": FORMAT_VERSION,
-            "graphir.graph": json.dumps(graph_to_json(graph), separators=(",", ":"),
-                                        sort_keys=True)}
+    meta = {METADATA_KEY: json.dumps(graph_to_json(graph), separators=(",", ":"),
+                                     sort_keys=True)}
     tensors = {k: np.ascontiguousarray(v) for k, v in graph.weights.items()}
     path = Path(path)
     with atomic_output(path) as tmp:
@@ -127,13 +130,17 @@ def load(path: str | os.PathLike) -> Graph:
             weights = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise IRFormatError(f"not a readable .gir (safetensors) file: {e}", where=where) from None
-    if meta.get("graphir.format") != FORMAT_VERSION or "graphir.graph" not in meta:
-        raise IRFormatError(f"not a graphir v{FORMAT_VERSION} file (metadata graphir.format="
-                            f"{meta.get('graphir.format')!r})", where=where)
+    if METADATA_KEY not in meta:
+        raise IRFormatError("not a graphir file (no 'graphir' metadata in the safetensors "
+                            "header)", where=where)
     try:
-        data = json.loads(meta["graphir.graph"])
+        data = json.loads(meta[METADATA_KEY])
     except json.JSONDecodeError as e:
         raise IRFormatError(f"graph JSON is malformed: {e}", where=where) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise IRFormatError(f"unsupported .gir format version {found!r} (this graphir reads "
+                            f"version {FORMAT_VERSION})", where=where)
     graph = graph_from_json(data, weights, where=where)
     verify_graph(graph)
     return graph

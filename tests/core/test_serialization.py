@@ -64,6 +64,10 @@ def test_load_errors(tmp_path):
     save_file({"a": np.zeros(1, np.float32)}, str(plain))
     with pytest.raises(IRFormatError, match="not a graphir"):
         load(plain)
+    future = tmp_path / "future.gir"
+    save_file({"a": np.zeros(1, np.float32)}, str(future), metadata={"graphir": '{"format": 99}'})
+    with pytest.raises(IRFormatError, match="version 99"):
+        load(future)
 
 
 def test_tampered_graph_is_rejected(tmp_path):
@@ -72,12 +76,12 @@ def test_tampered_graph_is_rejected(tmp_path):
     data["nodes"][2]["op"] = "__import__('os').system('echo pwned')"
     path = tmp_path / "t.gir"
     save_file({k: np.ascontiguousarray(v) for k, v in g.weights.items()}, str(path),
-              metadata={"graphir.format": "1", "graphir.graph": json.dumps(data)})
+              metadata={"graphir": json.dumps(data)})
     with pytest.raises(GraphInvariantError, match="known-op"):
         load(path)
     data = graph_to_json(g)
     del data["nodes"][0]["inputs"]
     save_file({k: np.ascontiguousarray(v) for k, v in g.weights.items()}, str(path),
-              metadata={"graphir.format": "1", "graphir.graph": json.dumps(data)})
+              metadata={"graphir": json.dumps(data)})
     with pytest.raises(IRFormatError, match="malformed"):
         load(path)
