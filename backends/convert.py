@@ -66,15 +66,15 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     only a passing file is moved into place.  ``src`` is never overwritten.
 
     Returns:
-        a JSON-ready dict with ``passed``, ``source``, ``output``, ``format``,
-        ``device``, ``comparisons``, ``stats`` (and ``runs`` when verified).
+        a JSON-ready dict with ``passed``, ``written``, ``source``, ``output``,
+        ``format``, ``device``, ``comparisons``, ``stats`` (and ``runs`` when verified;
+        ``error`` when verification failed, in which case nothing was written).
 
     Raises:
         BadInputError: bad suffixes, ``dst`` is ``src``, or ``verify`` on a ``.gir``
             source (no original model to compare with).
-        VerificationFailed: verification failed (nothing is written); ``.report`` holds it.
     """
-    from graphir.backends.verification import compare_runs, graph_stats
+    from graphir.backends.verification import graph_stats
 
     src, dst = Path(src), Path(dst)
     if dst.suffix not in (".onnx", ".keras", ".gir"):
@@ -92,30 +92,36 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     stats["lower_s"] = lower_s
     result: dict[str, Any] = {"source": str(src), "output": str(dst), "format": dst.suffix[1:],
                               "passed": True, "device": None, "comparisons": []}
-    with atomic_output(dst) as tmp:
-        t1 = time.perf_counter()
-        emitted = _write(graph, tmp, dst.suffix)
-        stats["emit_s"] = time.perf_counter() - t1
-        if emitted is not None and dst.suffix == ".onnx":
-            stats["onnx_transposes"] = sum(1 for n in emitted.graph.node if n.op_type == "Transpose")
-        if verify:
-            report = _verify_written(graph, original, tmp, dst.suffix, device, batch, seed,
-                                     compare_runs)
-            data = report.to_json()
-            result.update(passed=data["passed"], device=data["device"],
-                          comparisons=data["comparisons"], runs=data["runs"])
-            if not report.passed:
-                failed = [c for c in report.comparisons if not c.passed]
-                raise VerificationFailed(
-                    f"{len(failed)} output comparison(s) failed, e.g. {failed[0].candidate} "
-                    f"output {failed[0].output!r}: {failed[0].reason}; nothing was written",
-                    report=report)
-    result["stats"] = stats
+    try:
+        with atomic_output(dst) as tmp:
+            t1 = time.perf_counter()
+            emitted = _write(graph, tmp, dst.suffix)
+            stats["emit_s"] = time.perf_counter() - t1
+            if emitted is not None and dst.suffix == ".onnx":
+                stats["onnx_transposes"] = sum(1 for n in emitted.graph.node
+                                               if n.op_type == "Transpose")
+            if verify:
+                report = _verify_written(graph, original, tmp, dst.suffix, device, batch, seed)
+                data = report.to_json()
+                result.update(passed=data["passed"], device=data["device"],
+                              comparisons=data["comparisons"], runs=data["runs"])
+                if not report.passed:
+                    failed = [c for c in report.comparisons if not c.passed]
+                    raise VerificationFailed(
+                        f"{len(failed)} output comparison(s) failed, e.g. {failed[0].candidate} "
+                        f"output {failed[0].output!r}: {failed[0].reason}; nothing was written",
+                        report=report)
+    except VerificationFailed as e:
+        result.update(written=False, error=str(e), stats=stats)
+        return result
+    result.update(written=True, stats=stats)
     return result
 
 
-def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed, compare_runs):
+def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed):
     """Load the written temporary file back and compare it with the original."""
+    from graphir.backends.verification import compare_runs
+
     if suffix == ".onnx":
         return compare_runs(graph, original, onnx_bytes=tmp.read_bytes(), device=device,
                             batch=batch, seed=seed)

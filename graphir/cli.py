@@ -147,7 +147,7 @@ def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -
 
         print_convert(result)
     if not result["passed"]:
-        sys.exit(1)
+        _fail(result.get("error", "verification failed"), 1)
 
 
 @cli.command()
@@ -177,7 +177,9 @@ def verify(src: Path, device: str, batch: int, seed: int, rtol: float | None,
 
         print_report(report)
     if not report.passed:
-        sys.exit(1)
+        failed = sum(1 for c in report.comparisons if not c.passed)
+        _fail(f"verification failed: {failed} of {len(report.comparisons)} comparisons "
+              "outside tolerance", 1)
 
 
 @cli.command()
@@ -204,7 +206,7 @@ def demo(models: tuple[str, ...], out_dir: Path | None, device: str, as_json: bo
 
         print_demo(reports)
     if not passed:
-        sys.exit(1)
+        _fail("verification failed for " + ", ".join(r.model for r in reports if not r.passed), 1)
 
 
 def main() -> None:
