@@ -22,7 +22,10 @@ from graphir.errors import (BadInputError, DeviceUnavailableError, EmissionError
                             GraphInvariantError, GraphIRError, IRFormatError, ModelFileError,
                             UnsupportedLayerError, UnsupportedOpError, VerificationFailed)
 from graphir.ir import Graph, Node, Value
+from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.names import Namespace
+from graphir.passes import (DedupeReport, PassError, check, dedupe, dedupe_with_report, extract,
+                            merge, rename, run_pass)
 from graphir.printer import format_graph
 from graphir.serialization import load, save
 from graphir.types import Dim, TensorType
@@ -37,11 +40,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __version__ = "0.1.0"
 
 __all__ = [
-    "BadInputError", "DType", "DeviceUnavailableError", "Dim", "EmissionError", "Graph",
-    "GraphIRError", "GraphInvariantError", "IRFormatError", "ModelFileError", "Namespace",
-    "Node", "TensorType", "UnsupportedLayerError", "UnsupportedOpError", "Value",
-    "VerificationFailed", "format_graph", "from_keras", "load", "save", "to_keras", "to_onnx",
-    "verify", "verify_graph", "__version__",
+    "BadInputError", "DType", "DedupeReport", "DeviceUnavailableError", "Diagnostic", "Dim",
+    "EmissionError", "Graph", "GraphIRError", "GraphInvariantError", "IRFormatError",
+    "ModelFileError", "Namespace", "Node", "PassError", "ShapeCheckError", "TensorType",
+    "UnsupportedLayerError", "UnsupportedOpError", "Value", "VerificationFailed", "check",
+    "dedupe", "dedupe_with_report", "extract", "format_graph", "from_keras", "load", "merge",
+    "rename", "run_pass", "save", "to_keras", "to_onnx", "verify", "verify_graph",
+    "__version__",
 ]
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-__all__ = ["SCOPE_SEP", "KERAS_SCOPE_SEP", "Namespace", "join_scope", "to_keras_name"]
+__all__ = ["SCOPE_SEP", "KERAS_SCOPE_SEP", "Namespace", "join_scope", "model_and_layer",
+           "to_keras_name"]
 
 SCOPE_SEP = "/"
 #: What ``/`` becomes in a Keras layer name (Keras 3 rejects ``/``).
@@ -72,3 +73,11 @@ class Namespace:
         name = f"{base}_{n}"
         self._used.add(name)
         return name
+
+
+def model_and_layer(name: str) -> tuple[str | None, str]:
+    """Split ``"outer/model_2/conv"`` into ``("outer/model_2", "conv")``; no scope -> ``(None, name)``."""
+    if SCOPE_SEP not in name:
+        return None, name
+    model, layer = name.rsplit(SCOPE_SEP, 1)
+    return model, layer

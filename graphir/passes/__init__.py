@@ -1,1 +1,15 @@
-"""Graph passes: pure ``Graph -> Graph`` transformations, one per module (see specs/passes.md)."""
+"""Graph passes: pure ``Graph -> Graph`` transformations, one per module (``specs/passes.md``).
+
+Each pass takes keyword-only options, returns the *same object* when nothing changes,
+and returns a valid graph; :func:`run_pass` verifies before and after.
+"""
+
+from graphir.passes.check import check, infer_graph_types
+from graphir.passes.dedupe import DedupeReport, dedupe, dedupe_with_report
+from graphir.passes.extract import extract
+from graphir.passes.merge import MODES, merge
+from graphir.passes.pipeline import PassError, run_pass, run_pipeline
+from graphir.passes.rename import rename
+
+__all__ = ["DedupeReport", "MODES", "PassError", "check", "dedupe", "dedupe_with_report",
+           "extract", "infer_graph_types", "merge", "rename", "run_pass", "run_pipeline"]

@@ -1,0 +1,276 @@
+"""The emission context: ONNX nodes and initializers under construction, and the lazy
+per-value layout map.
+
+Layouts.  The IR is NHWC everywhere; ONNX's Conv, MaxPool, AveragePool and
+BatchNormalization want NCHW.  Every IR value may exist as up to two ONNX
+tensors:
+
+* ``NHWC`` (the *native* form, any rank): the IR value itself, named exactly like
+  it (so graph inputs and outputs keep the IR's, i.e. Keras', names);
+* ``NCHW`` (rank 4 only): ``transpose(value, (0, 3, 1, 2))``, named ``<value>/nchw``.
+
+An emitter asks :meth:`EmitContext.get` for the form it needs; a missing form is
+materialized once from an existing one (a ``Transpose``, or a ``Reshape`` when the
+transpose only moves size-1 dims, or a transposed initializer for weights) and
+cached.  Layout-agnostic ops use :meth:`EmitContext.layout_for` to stay in the
+layout their inputs already have, so transposes appear only where the layout
+really changes and never go back and forth.
+
+Names are deterministic: generated tensor and node names come from
+:class:`graphir.names.Namespace` s seeded with every IR name, in emission order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from graphir.dtypes import DType
+from graphir.ir import Graph, Node
+from graphir.names import Namespace
+from graphir.types import TensorType
+
+__all__ = ["NHWC", "NCHW", "EmitContext", "layout_perm", "layout_preferences"]
+
+#: the native layout: the ONNX tensor has the IR value's own axis order (any rank)
+NHWC = "nhwc"
+#: channels-first, rank 4 only: ONNX tensor = transpose(IR value, (0, 3, 1, 2))
+NCHW = "nchw"
+
+
+def layout_perm(layout: str, rank: int) -> tuple[int, ...]:
+    """``perm`` such that the ONNX tensor of ``layout`` is ``transpose(ir_value, perm)``:
+    ONNX axis ``i`` holds IR axis ``perm[i]``.
+
+    Raises:
+        ValueError: NCHW for a tensor that is not rank 4.
+    """
+    if layout == NHWC:
+        return tuple(range(rank))
+    if layout == NCHW and rank == 4:
+        return (0, 3, 1, 2)
+    raise ValueError(f"layout {layout!r} does not apply to rank {rank}")
+
+
+def _reshape_target(shape: Sequence, src: tuple[int, ...], dst: tuple[int, ...]) -> list[int] | None:
+    """The ``Reshape`` target equivalent to transposing a tensor from ``src`` to ``dst``
+    order, or None when no Reshape can do it.
+
+    A Reshape works when the transpose only moves dims that are statically 1 (the
+    other dims keep their relative order).  ``shape`` is the IR shape; a non-static
+    dim at the same index in both orders (the batch) is copied with ``0``, at most one
+    other non-static dim becomes ``-1``.  Zero-sized dims are refused (``0`` would mean
+    "copy" to Reshape).
+    """
+    if any(d == 0 for d in shape):
+        return None
+    if [a for a in src if shape[a] != 1] != [a for a in dst if shape[a] != 1]:
+        return None
+    target: list[int] = []
+    for j, a in enumerate(dst):
+        d = shape[a]
+        target.append(d if isinstance(d, int) else 0 if src.index(a) == j else -1)
+    return target if target.count(-1) <= 1 else None
+
+
+def layout_preferences(graph: Graph, *, nchw_ops: set[str], agnostic_ops: set[str],
+                       neutral_ops: set[str]) -> dict[str, str]:
+    """The layout each value's consumers agree on, where they do (a backward pass).
+
+    A consumer votes NCHW when it is in ``nchw_ops`` (for its input 0), votes its own
+    output's preference when it is in ``agnostic_ops``, does not vote when it is in
+    ``neutral_ops``, and votes NHWC otherwise; graph outputs vote NHWC.  A value gets
+    a preference when all votes agree.  :meth:`EmitContext.layout_for` uses it only to
+    break ties (inputs available in both layouts), so it never adds a transpose.
+    """
+    votes: dict[str, set[str]] = {o: {NHWC} for o in graph.outputs}
+
+    def agreed(name: str) -> str | None:
+        v = votes.get(name, set())
+        return next(iter(v)) if len(v) == 1 else None
+
+    for node in reversed(graph.nodes):
+        if node.op in nchw_ops:
+            cast = {node.inputs[0]: NCHW}
+        elif node.op in neutral_ops:
+            cast = {}
+        elif node.op in agnostic_ops:
+            pref = agreed(node.output.name)
+            cast = {i: pref for i in node.inputs if i} if pref else {}
+        else:
+            cast = {i: NHWC for i in node.inputs if i}
+        for name, layout in cast.items():
+            votes.setdefault(name, set()).add(layout)
+    return {name: layout for name in votes if (layout := agreed(name))}
+
+
+class EmitContext:
+    """Accumulates the ONNX graph of one IR graph (see the module docstring).
+
+    Attributes:
+        graph: the IR graph being emitted.
+        opset: the ONNX default-domain opset version.
+        types: IR value name -> :class:`TensorType`.
+        nodes: ONNX nodes, in emission (topological) order.
+        initializers: ONNX initializers, in creation order.
+        node: the IR node being emitted (names generated nodes and errors), or None.
+    """
+
+    def __init__(self, graph: Graph, opset: int, preferences: Mapping[str, str] | None = None):
+        self.graph = graph
+        self.opset = opset
+        self.types: dict[str, TensorType] = graph.value_types()
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.node: Node | None = None
+        self._tensors = Namespace(self.types)
+        self._node_names = Namespace(n.name for n in graph.nodes)
+        self._forms: dict[str, dict[str, str]] = {v.name: {NHWC: v.name} for v in graph.inputs}
+        self._derived: dict[tuple[str, str], str] = {}
+        self._preferences = dict(preferences or {})
+
+    # ------------------------------------------------------------------ naming and nodes
+
+    @contextlib.contextmanager
+    def emitting(self, node: Node) -> Iterator[None]:
+        """Mark ``node`` as the one being emitted (generated names are scoped under it)."""
+        self.node = node
+        try:
+            yield
+        finally:
+            self.node = None
+
+    def fresh(self, suffix: str, scope: str | None = None) -> str:
+        """A new unique tensor name ``<scope>/<suffix>`` (scope: the current IR node)."""
+        scope = scope if scope is not None else (self.node.name if self.node else "graph")
+        return self._tensors.unique(f"{scope}/{suffix}")
+
+    def add(self, op_type: str, inputs: Sequence[str], output: str | None = None, *,
+            scope: str | None = None, **attributes: Any) -> str:
+        """Append one single-output ONNX node; returns its output name (fresh when not given)."""
+        scope = scope if scope is not None else (self.node.name if self.node else "graph")
+        output = output or self.fresh(op_type, scope)
+        primary = self.node is not None and scope == self.node.name and output in (
+            self._forms.get(self.node.output.name, {}).values())
+        # the node that writes an IR node's output carries that node's (unique) name;
+        # helper nodes get fresh names, which avoid every IR node name
+        name = scope if primary else self._node_names.unique(f"{scope}/{op_type}")
+        self.nodes.append(onnx.helper.make_node(op_type, list(inputs), [output], name=name,
+                                                **attributes))
+        return output
+
+    # ------------------------------------------------------------------ constants and weights
+
+    def constant(self, array: np.ndarray, suffix: str) -> str:
+        """A new initializer holding ``array`` (its dtype kept), named ``<node>/<suffix>``."""
+        name = self.fresh(suffix)
+        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def scalar(self, value: float, dtype: DType, suffix: str = "const") -> str:
+        """A rank-0 initializer of ``dtype`` (for Clip bounds, Sub/Mul operands...)."""
+        return self.constant(np.asarray(value, dtype=dtype.to_numpy()), suffix)
+
+    def weight_array(self, name: str) -> np.ndarray:
+        """The IR weight ``name`` as a NumPy array."""
+        return self.graph.weights[name]
+
+    def derived_weight(self, name: str, tag: str, fn: Callable[[np.ndarray], np.ndarray]) -> str:
+        """An initializer ``fn(weight)`` (e.g. a kernel in ONNX's layout), created once per
+        ``(weight, tag)`` and named ``<weight>/<tag>``."""
+        key = (name, tag)
+        if key not in self._derived:
+            out = self._tensors.unique(f"{name}/{tag}")
+            arr = np.asarray(fn(self.graph.weights[name]))
+            self.initializers.append(numpy_helper.from_array(arr, out))
+            self._derived[key] = out
+        return self._derived[key]
+
+    # ------------------------------------------------------------------ layouts
+
+    def rank(self, name: str) -> int:
+        """The IR rank of value ``name``."""
+        return self.types[name].rank
+
+    def dtype(self, name: str) -> DType:
+        """The IR dtype of value ``name``."""
+        return self.types[name].dtype
+
+    def has(self, name: str, layout: str) -> bool:
+        """True when ``name`` already exists in ``layout`` (weights: always)."""
+        if name in self.graph.weights:
+            return layout == NHWC or self.rank(name) == 4
+        return layout in self._forms.get(name, {})
+
+    def layout_for(self, names: Sequence[str]) -> str:
+        """The layout a layout-agnostic op (the current node) should compute in.
+
+        NHWC unless every input is rank 4 and some computed input already exists as
+        NCHW.  Then NCHW, except when every input also exists as NHWC (a tie): the
+        current node's output preference (see :func:`layout_preferences`) decides.
+        """
+        if not all(self.rank(n) == 4 for n in names) or not any(
+                NCHW in self._forms.get(n, {}) for n in names):
+            return NHWC
+        if all(n in self.graph.weights or NHWC in self._forms.get(n, {}) for n in names):
+            out = self.node.output.name if self.node else None
+            return self._preferences.get(out, NCHW)
+        return NCHW
+
+    def define(self, name: str, layout: str) -> str:
+        """The ONNX name under which a producer must write IR value ``name`` in ``layout``."""
+        forms = self._forms.setdefault(name, {})
+        if layout not in forms:
+            forms[layout] = name if layout == NHWC else self._tensors.unique(f"{name}/{layout}")
+        return forms[layout]
+
+    def get(self, name: str, layout: str = NHWC) -> str:
+        """The ONNX tensor of IR value ``name`` in ``layout``, materialized once when missing.
+
+        Raises:
+            KeyError: ``name`` has not been emitted in any layout (an emitter bug).
+        """
+        if name in self.graph.weights:
+            return self._weight(name, layout)
+        forms = self._forms.get(name)
+        if not forms:
+            raise KeyError(f"IR value {name!r} has not been emitted yet")
+        if layout in forms:
+            return forms[layout]
+        src_layout = NHWC if NHWC in forms else next(iter(sorted(forms)))
+        rank = self.rank(name)
+        src, dst = layout_perm(src_layout, rank), layout_perm(layout, rank)
+        out = self.define(name, layout)
+        target = _reshape_target(self.types[name].shape, src, dst)
+        scope = f"{name}/to_{layout}"
+        if target is not None:
+            shape = self._tensors.unique(f"{scope}/shape")
+            self.initializers.append(numpy_helper.from_array(np.asarray(target, np.int64), shape))
+            self.add("Reshape", [forms[src_layout], shape], out, scope=scope)
+        else:
+            self.add("Transpose", [forms[src_layout]], out, scope=scope,
+                     perm=[src.index(a) for a in dst])
+        return out
+
+    def _weight(self, name: str, layout: str) -> str:
+        if layout == NHWC:
+            if (name, NHWC) not in self._derived:
+                self.initializers.append(numpy_helper.from_array(self.graph.weights[name], name))
+                self._derived[(name, NHWC)] = name
+            return name
+        perm = layout_perm(layout, self.rank(name))
+        return self.derived_weight(name, layout, lambda a: a.transpose(perm))
+
+    def layout_constant(self, array: np.ndarray, rank: int, layout: str, suffix: str) -> str:
+        """An initializer of ``array`` broadcast-aligned (NumPy rules, trailing axes) to an IR
+        tensor of ``rank``, then put in ``layout``, so it broadcasts against that tensor's
+        ONNX form."""
+        arr = np.asarray(array)
+        if arr.ndim and layout != NHWC:
+            arr = arr.reshape((1,) * (rank - arr.ndim) + arr.shape).transpose(
+                layout_perm(layout, rank))
+        return self.constant(arr, suffix)

@@ -1,0 +1,205 @@
+"""Per-op ONNX emitters: the table :data:`EMITTERS` (IR op name -> emitter), and the
+emitters of the elementwise and shape ops.  The neural-network ops (convolutions,
+dense, normalizations, pooling, padding) are in :mod:`.nn_ops`.
+
+Each emitter ``(ctx, node) -> None`` reads its inputs with ``ctx.get(name, layout)``
+and writes its output under ``ctx.define(output, layout)`` (see
+:mod:`graphir.backends.onnx.context`).  Layout-agnostic ops (activations, relu,
+softmax, merges, concatenate, identity) compute in the layout their inputs already
+have, with axes remapped.  Operator semantics: the ONNX operator specs
+(https://onnx.ai/onnx/operators/) at ``ctx.opset`` (>= 18).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from onnx import TensorProto
+
+from graphir.dtypes import DType
+from graphir.ir import Node
+
+from . import nn_ops
+from .activations import emit_activation
+from .context import NCHW, NHWC, EmitContext, layout_perm
+from .nn_ops import onnx_axis, unsupported
+
+__all__ = ["EMITTERS", "NCHW_OPS", "AGNOSTIC_OPS", "NEUTRAL_OPS"]
+
+OpEmitter = Callable[[EmitContext, Node], None]
+
+
+# --------------------------------------------------------------------------- elementwise
+
+def _unary(build: Callable[[EmitContext, Node, str, str, str], None]) -> OpEmitter:
+    """A layout-agnostic one-input op: computed in the input's current layout."""
+    def emit(ctx: EmitContext, node: Node) -> None:
+        x_name = node.inputs[0]
+        layout = ctx.layout_for([x_name])
+        build(ctx, node, ctx.get(x_name, layout), ctx.define(node.output.name, layout), layout)
+    emit.__doc__ = build.__doc__
+    return emit
+
+
+def _activation(ctx, node, x, out, layout):
+    """The activation function (see graphir.backends.onnx.activations)."""
+    emit_activation(ctx, node.attrs["function"], x, out, axis=onnx_axis(node, ctx, -1, layout),
+                    dtype=node.output.type.dtype)
+
+
+def _softmax(ctx, node, x, out, layout):
+    """Softmax (opset 13) on the ONNX axis of the IR axis."""
+    ctx.add("Softmax", [x], out, axis=onnx_axis(node, ctx, node.attrs["axis"], layout))
+
+
+def _relu(ctx, node, x, out, layout):
+    """Keras ReLU: Relu / Clip / LeakyRelu for the common cases, else
+    ``clip(where(x > thr, x, 0), 0, max) - slope * relu(thr - x)``."""
+    thr, slope, top = (node.attrs[k] for k in ("threshold", "negative_slope", "max_value"))
+    dtype = node.output.type.dtype
+    if thr == 0 and slope == 0 and top is None:
+        ctx.add("Relu", [x], out)
+    elif thr == 0 and slope == 0:
+        ctx.add("Clip", [x, ctx.scalar(0.0, dtype, "min"), ctx.scalar(top, dtype, "max")], out)
+    elif thr == 0 and top is None:
+        ctx.add("LeakyRelu", [x], out, alpha=float(slope))
+    else:
+        # here thr != 0, or (slope != 0 and max_value is set)
+        t = ctx.scalar(thr, dtype, "threshold")
+        if thr != 0:
+            last = top is None and not slope
+            pos = ctx.add("Where", [ctx.add("Greater", [x, t]), x, ctx.scalar(0.0, dtype, "zero")],
+                          out if last else None)
+        else:
+            pos = ctx.add("Relu", [x])
+        if top is not None:
+            pos = ctx.add("Clip", [pos, ctx.scalar(0.0, dtype, "min"),
+                                   ctx.scalar(top, dtype, "max")], None if slope else out)
+        if slope:
+            neg = ctx.add("Relu", [ctx.add("Sub", [t, x])])
+            ctx.add("Sub", [pos, ctx.add("Mul", [neg, ctx.scalar(slope, dtype, "slope")])], out)
+
+
+def _leaky_relu(ctx, node, x, out, layout):
+    """LeakyRelu (opset 16)."""
+    ctx.add("LeakyRelu", [x], out, alpha=float(node.attrs["negative_slope"]))
+
+
+def _identity(ctx, node, x, out, layout):
+    """Identity (dropout is the identity at inference)."""
+    ctx.add("Identity", [x], out)
+
+
+def _merge(op_type: str, variadic: bool) -> OpEmitter:
+    def emit(ctx: EmitContext, node: Node) -> None:
+        if op_type == "Mean" and not node.output.type.dtype.is_float:
+            raise unsupported(node, f"ONNX Mean of {node.output.type.dtype.value} tensors")
+        layout = ctx.layout_for(node.inputs)
+        xs = [ctx.get(n, layout) for n in node.inputs]
+        out = ctx.define(node.output.name, layout)
+        if variadic or len(xs) == 2:
+            ctx.add(op_type, xs, out)
+            return
+        y = xs[0]
+        for i, x in enumerate(xs[1:], start=2):
+            y = ctx.add(op_type, [y, x], out if i == len(xs) else None)
+    emit.__doc__ = f"{op_type} with multidirectional (NumPy) broadcasting."
+    return emit
+
+
+def _add(ctx: EmitContext, node: Node) -> None:
+    """Add for two inputs, Sum (opset 13) for more."""
+    (_merge("Add", False) if len(node.inputs) == 2 else _merge("Sum", True))(ctx, node)
+
+
+# --------------------------------------------------------------------------- shapes
+
+def reshape(ctx: EmitContext, node: Node) -> None:
+    """Reshape (opset 14) on NHWC data to ``[0, *target_shape]`` (0 keeps the batch)."""
+    target = node.attrs["target_shape"]
+    if 0 in target:
+        raise unsupported(node, f"target_shape {target} has a zero-sized dim")
+    shape = ctx.constant(np.asarray((0,) + tuple(target), np.int64), "shape")
+    ctx.add("Reshape", [ctx.get(node.inputs[0]), shape], ctx.define(node.output.name, NHWC))
+
+
+def flatten(ctx: EmitContext, node: Node) -> None:
+    """Flatten (opset 13, axis=1) on NHWC data: row-major like Keras Flatten."""
+    ctx.add("Flatten", [ctx.get(node.inputs[0])], ctx.define(node.output.name, NHWC), axis=1)
+
+
+def permute(ctx: EmitContext, node: Node) -> None:
+    """One Transpose from whichever layout the input has (Identity when that layout
+    already is the permuted order, e.g. ``Permute((3, 1, 2))`` of an NCHW value)."""
+    x_name = node.inputs[0]
+    rank = ctx.rank(x_name)
+    src = NHWC if ctx.has(x_name, NHWC) or rank != 4 else NCHW
+    src_perm = layout_perm(src, rank)
+    q = [src_perm.index(a) for a in (0,) + tuple(node.attrs["dims"])]
+    x, out = ctx.get(x_name, src), ctx.define(node.output.name, NHWC)
+    if q == list(range(rank)):
+        ctx.add("Identity", [x], out)
+    else:
+        ctx.add("Transpose", [x], out, perm=q)
+
+
+def concatenate(ctx: EmitContext, node: Node) -> None:
+    """Concat (opset 13) on the ONNX axis of the IR axis, in the inputs' common layout."""
+    layout = ctx.layout_for(node.inputs)
+    axis = onnx_axis(node, ctx, node.attrs["axis"], layout)
+    ctx.add("Concat", [ctx.get(n, layout) for n in node.inputs],
+            ctx.define(node.output.name, layout), axis=axis)
+
+
+def embedding(ctx: EmitContext, node: Node) -> None:
+    """Gather (opset 13) of table rows; float indices are Cast to int64 first (Cast
+    truncates toward zero, as Keras' cast to int32); negative indices count from the end
+    in both."""
+    idx_name, table = node.inputs
+    idx = ctx.get(idx_name)
+    if ctx.dtype(idx_name) not in (DType.INT32, DType.INT64):  # Gather takes int32/int64
+        idx = ctx.add("Cast", [idx], to=TensorProto.INT64)
+    ctx.add("Gather", [ctx.get(table), idx], ctx.define(node.output.name, NHWC), axis=0)
+
+
+#: IR op name -> emitter
+EMITTERS: dict[str, OpEmitter] = {
+    "conv2d": nn_ops.conv2d,
+    "depthwise_conv2d": nn_ops.depthwise_conv2d,
+    "dense": nn_ops.dense,
+    "batch_norm": nn_ops.batch_norm,
+    "normalize": nn_ops.normalize,
+    "rescale": nn_ops.rescale,
+    "max_pool2d": nn_ops.max_pool2d,
+    "avg_pool2d": nn_ops.avg_pool2d,
+    "global_avg_pool2d": nn_ops.global_avg_pool2d,
+    "zero_pad2d": nn_ops.zero_pad2d,
+    "activation": _unary(_activation),
+    "relu": _unary(_relu),
+    "leaky_relu": _unary(_leaky_relu),
+    "softmax": _unary(_softmax),
+    "dropout": _unary(_identity),
+    "identity": _unary(_identity),
+    "add": _add,
+    "subtract": _merge("Sub", False),
+    "multiply": _merge("Mul", False),
+    "average": _merge("Mean", True),
+    "maximum": _merge("Max", True),
+    "minimum": _merge("Min", True),
+    "reshape": reshape,
+    "flatten": flatten,
+    "permute": permute,
+    "concatenate": concatenate,
+    "embedding": embedding,
+}
+
+#: ops whose input 0 is read as NCHW (Conv, MaxPool, AveragePool)
+NCHW_OPS = {"conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d"}
+#: ops that compute in whichever layout their inputs have (see ``EmitContext.layout_for``)
+AGNOSTIC_OPS = {"activation", "relu", "leaky_relu", "softmax", "dropout", "identity", "add",
+                "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
+                "zero_pad2d", "batch_norm", "normalize", "rescale"}
+#: ops that read either layout at the same cost (global pooling: ReduceMean over the right
+#: axes; permute: one Transpose from either)
+NEUTRAL_OPS = {"global_avg_pool2d", "permute"}
