@@ -106,11 +106,18 @@ class OnnxSession:
                 "--device gpu: onnxruntime has no CUDAExecutionProvider "
                 f"(available: {', '.join(available)}); install onnxruntime-gpu")
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # the CUDA fallback is detected below, not logged
+        options.log_severity_level = 3
         providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if want_cuda
                      else ["CPUExecutionProvider"])
-        self.session = ort.InferenceSession(model_bytes, sess_options=options,
-                                            providers=providers)
+        # A missing CUDA library is logged by onnxruntime's process-wide logger at error
+        # level; the fallback is detected below from get_providers() and reported, so the
+        # log is silenced while the session is created (4 = fatal only; 2 = ORT's default).
+        ort.set_default_logger_severity(4 if want_cuda else 2)
+        try:
+            self.session = ort.InferenceSession(model_bytes, sess_options=options,
+                                                providers=providers)
+        finally:
+            ort.set_default_logger_severity(2)
         self.providers = tuple(self.session.get_providers())
         self.device = "gpu" if "CUDAExecutionProvider" in self.providers else "cpu"
         if requested == "gpu" and self.device != "gpu":

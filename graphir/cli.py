@@ -9,13 +9,15 @@ to a temporary file beside it and moved into place only when the command succeed
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -34,6 +36,42 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+@contextlib.contextmanager
+def _native_stderr_captured() -> Iterator[Path]:
+    """Send file descriptor 2 to a temporary file for the duration (C++ log lines that
+    TensorFlow and CUDA stubs print before logging is configured bypass Python)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.NamedTemporaryFile(prefix="graphir-stderr-", suffix=".log", delete=False) as f:
+        path = Path(f.name)
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        os.dup2(fd, 2)
+        os.close(fd)
+        yield path
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _prepare_tensorflow(debug: bool) -> None:
+    """Import TensorFlow and probe its devices once, keeping its start-up chatter off stderr
+    (shown with ``--debug``), so that an error stays one line."""
+    if "tensorflow" in sys.modules:
+        return
+    with _native_stderr_captured() as log:
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
+        finally:
+            chatter = log.read_text(errors="replace")
+            log.unlink()
+    if debug and chatter:
+        click.echo(chatter.rstrip("\n"), err=True)
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"graphir: error: {message}", err=True)
     sys.exit(code)
@@ -46,6 +84,8 @@ def _handle_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = click.get_current_context().find_root().params.get("debug", False)
         try:
+            if _needs_tensorflow(kwargs):
+                _prepare_tensorflow(debug)
             return fn(*args, **kwargs)
         except VerificationFailed as e:
             if debug:
@@ -70,6 +110,13 @@ def _handle_errors(fn: Callable) -> Callable:
                   " (rerun with --debug for the traceback)", 3)
 
     return wrapper
+
+
+def _needs_tensorflow(params: dict) -> bool:
+    """True when a command's files involve Keras (a .keras path) or it runs the demo."""
+    paths = [v for v in params.values() if isinstance(v, Path)]
+    paths += [p for v in params.values() if isinstance(v, tuple) for p in v if isinstance(p, Path)]
+    return "models" in params or any(p.suffix == ".keras" for p in paths)
 
 
 def _emit_json(data: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
 
 from rich.console import Console
@@ -13,7 +14,10 @@ __all__ = ["print_report", "print_convert", "print_demo"]
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output (CI logs, files) has no terminal width; give tables room instead of
+    # rich's 80-column default so numbers are not elided.
+    width = None if sys.stdout.isatty() else 160
+    return Console(highlight=False, width=width)
 
 
 def _fmt(x: Any) -> str:

@@ -28,8 +28,9 @@ register(OpSchema("relu", ("x",), {
     "max_value": AttrSpec("optional_float", doc="upper clip, None for none"),
     "negative_slope": AttrSpec("float"),
     "threshold": AttrSpec("float"),
-}, _unary, doc="x if x >= threshold else negative_slope * (x - threshold), clipped at "
-               "max_value (Keras ReLU)"))
+}, _unary, doc="Keras ReLU (keras.activations.relu): p = x if x > threshold else 0; "
+               "p = clip(p, 0, max_value) when max_value is set; "
+               "y = p - negative_slope * max(threshold - x, 0)"))
 
 register(OpSchema("leaky_relu", ("x",), {"negative_slope": AttrSpec("float")}, _unary,
                   doc="x if x >= 0 else negative_slope * x (Keras LeakyReLU)"))

@@ -1,0 +1,13 @@
+"""The Keras 3 backend: lowering Keras models to the IR and emitting Keras models.
+
+* :func:`load_keras_model`, :func:`from_keras` (``lower.py``): ``.keras`` file or model -> Graph.
+* :func:`to_keras`, :func:`save_keras` (``emit.py``): Graph -> functional Keras model -> ``.keras``.
+* ``zoo.py``: seeded ``keras.applications`` builders and small example models.
+
+Importing this package imports Keras (and TensorFlow).
+"""
+
+from graphir.backends.keras.emit import save_keras, to_keras
+from graphir.backends.keras.lower import from_keras, load_keras_model
+
+__all__ = ["from_keras", "load_keras_model", "save_keras", "to_keras"]

@@ -1,0 +1,349 @@
+"""Lowering: a Keras 3 functional or Sequential model -> a verified :class:`~graphir.ir.Graph`.
+
+The walk (Keras 3 internals, ``keras/src/ops/node.py``): every ``KerasTensor`` has
+``_keras_history = (operation, node_index, tensor_index)``, and
+``operation._inbound_nodes[node_index]`` is the call that produced it, whose
+``arguments.keras_tensors`` are its inputs in call order.  Calls are visited by an
+iterative depth-first search from the model outputs in order, inputs in call
+order, so the node order is deterministic and independent of object ids.
+
+Naming:
+
+* a node is named after its layer, scoped by the nested models it sits in
+  (``"inner_model/conv1"``, :func:`graphir.names.join_scope`); its single output
+  value has the same name;
+* every real (scoped) layer name is reserved first, so a layer keeps its name and
+  only *repeated* calls get generated names (``dense_1`` via
+  :meth:`graphir.names.Namespace.unique`); a sub-model called twice gets the scopes
+  ``inner`` and ``inner_1``;
+* graph inputs are named after their ``InputLayer``; the graph after the model;
+* a weight is ``{scope}/{layer}/{variable}`` at its variable's first use, and every
+  later use of the same variable reads that one weight (shared layers stay shared).
+
+Types come from the Keras tensors (batch ``None`` -> ``"batch"``, other ``None`` ->
+unknown), refined by the op's type rule where Keras left a dimension unknown; a
+disagreement between the two is refused rather than emitted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from keras.src.models.functional import Functional
+
+from graphir import ops
+from graphir.backends.keras.context import LayerContext
+from graphir.backends.keras.converters import (KEEPS_INPUT_DTYPE, converter_for,
+                                               supported_layer_classes)
+from graphir.dtypes import DType
+from graphir.errors import ModelFileError, UnsupportedLayerError
+from graphir.ir import Graph, Node, Value, weight_type
+from graphir.names import Namespace, join_scope
+from graphir.types import TensorType
+from graphir.verifier import verify_graph
+
+__all__ = ["load_keras_model", "from_keras"]
+
+_NESTED_MODELS = (Functional, keras.Sequential)
+
+
+def load_keras_model(path: str | os.PathLike) -> "keras.Model":
+    """Load a ``.keras`` file without executing code from it.
+
+    Uses ``keras.saving.load_model(path, compile=False, safe_mode=True)``, so a
+    ``Lambda`` layer or any other serialized Python code is refused by Keras.
+
+    Raises:
+        ModelFileError: the file is missing, is not a ``.keras`` file, or Keras
+            refuses it; ``where`` is ``"file PATH"`` and the message is one line.
+    """
+    where = f"file {os.fspath(path)}"
+    p = Path(path)
+    if p.suffix != ".keras":
+        raise ModelFileError(f"expected a .keras file, got suffix {p.suffix or '(none)'!r}",
+                             where=where)
+    if not p.is_file():
+        raise ModelFileError("no such file" if not p.exists() else "not a regular file",
+                             where=where)
+    try:
+        model = keras.saving.load_model(p, compile=False, safe_mode=True)
+    except Exception as e:  # any loader failure becomes one typed error, nothing is swallowed
+        message = " ".join(str(e).split()) or type(e).__name__
+        if len(message) > 500:
+            message = message[:497] + "..."
+        raise ModelFileError(f"Keras could not load it: {type(e).__name__}: {message}",
+                             where=where) from e
+    return model
+
+
+def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -> Graph:
+    """Lower a Keras 3 model into a graph that passes :func:`~graphir.verifier.verify_graph`.
+
+    Args:
+        model_or_path: a functional or Sequential ``keras.Model``, or the path of a
+            ``.keras`` file (loaded with :func:`load_keras_model`).
+        source: the file an already loaded model came from, named in errors (when
+            ``model_or_path`` is a path, that path is the default).
+
+    Returns:
+        The graph: inputs typed from the model's inputs (float32, int32...; batch
+        ``"batch"``), one node per layer call, outputs in model order, weights as
+        read-only copies of the Keras variables.
+
+    Raises:
+        ModelFileError: the path cannot be loaded.
+        UnsupportedLayerError: a layer (or a layer option, a subclassed model, a
+            ``keras.ops`` operation) has no exact IR equivalent; ``model_file`` is the
+            source file when one is known.
+        TypeError: ``model_or_path`` is neither a ``keras.Model`` nor a path.
+    """
+    model_file = None if source is None else os.fspath(source)
+    if isinstance(model_or_path, (str, os.PathLike)):
+        path = os.fspath(model_or_path)
+        return _Lowering(load_keras_model(path), model_file=model_file or path).run()
+    if not isinstance(model_or_path, keras.Model):
+        raise TypeError(f"from_keras expects a keras.Model or a .keras path, "
+                        f"got {type(model_or_path).__name__}")
+    return _Lowering(model_or_path, model_file=model_file).run()
+
+
+def keras_tensor_type(tensor: Any) -> TensorType:
+    """The IR type of a ``KerasTensor``: batch axis ``None`` -> ``"batch"``.
+
+    Raises:
+        ValueError: its dtype has no IR equivalent (e.g. ``bfloat16``, ``string``).
+    """
+    shape = list(tensor.shape)
+    if shape and shape[0] is None:
+        shape[0] = "batch"
+    return TensorType(DType.from_any(tensor.dtype), tuple(shape))
+
+
+def _history(tensor: Any) -> tuple[Any, Any]:
+    """(operation, keras Node) that produced ``tensor``."""
+    op, node_index, _ = tensor._keras_history
+    return op, op._inbound_nodes[node_index]
+
+
+def _call_order(outputs: Sequence[Any], known: set[int]) -> list[Any]:
+    """The Keras nodes computing ``outputs`` from the tensors whose ids are in ``known``,
+    producers first; an iterative post-order DFS (deep models exceed the recursion limit)."""
+    order, done = [], set()
+    stack = [(t, False) for t in reversed(outputs)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if id(tensor) in known:
+            continue
+        _, knode = _history(tensor)
+        if id(knode) in done:
+            continue
+        if expanded:
+            done.add(id(knode))
+            order.append(knode)
+            continue
+        stack.append((tensor, True))
+        stack.extend((t, False) for t in reversed(knode.arguments.keras_tensors))
+    return order
+
+
+class _Lowering:
+    """One lowering run: the namespace, the weights and the nodes built so far."""
+
+    def __init__(self, model: Any, *, model_file: str | None):
+        self.model = model
+        self.model_file = model_file
+        self.ns = Namespace()
+        self.real: set[str] = set()
+        self.claimed: set[str] = set()
+        self.nodes: list[Node] = []
+        self.types: dict[str, TensorType] = {}
+        self.weights: dict[str, np.ndarray] = {}
+        self.weight_names: dict[Any, str] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def refuse(self, layer: Any, detail: str = "") -> UnsupportedLayerError:
+        """The error to raise for ``layer`` (names the model file when there is one)."""
+        return UnsupportedLayerError(type(layer).__name__, getattr(layer, "name", "?"),
+                                     model_file=self.model_file, detail=detail)
+
+    def claim(self, candidate: str) -> str:
+        """A layer's real name at its first claim, else a fresh unique name."""
+        if candidate in self.real and candidate not in self.claimed:
+            self.claimed.add(candidate)
+            return candidate
+        return self.ns.unique(candidate)
+
+    def reserve(self, model: Any, scope: str) -> None:
+        """Reserve the scoped names of every layer of ``model``, nested models included."""
+        for layer in model.layers:
+            name = join_scope(scope, layer.name)
+            self.real.add(name)
+            self.ns.reserve(name)
+            if isinstance(layer, _NESTED_MODELS):
+                self.reserve(layer, name)
+
+    def weight_fn(self, scope: str, layer: Any):
+        """The weight registry a converter of ``layer`` in ``scope`` uses (see LayerContext)."""
+        def register(key: Any, var_name: str, array: np.ndarray) -> str:
+            if key not in self.weight_names:
+                name = self.ns.unique(join_scope(scope, layer.name, var_name))
+                self.weight_names[key] = name
+                self.weights[name] = array
+            return self.weight_names[key]
+        return register
+
+    # ------------------------------------------------------------------ the walk
+
+    def run(self) -> Graph:
+        """Reserve names, type the inputs, walk the model, return the verified graph."""
+        model = self.model
+        _check_graph_model(model, self)
+        for t in model.inputs:
+            self.real.add(t._keras_history.operation.name)
+            self.ns.reserve(t._keras_history.operation.name)
+        self.reserve(model, "")
+        inputs = []
+        for t in model.inputs:
+            layer = t._keras_history.operation
+            try:
+                vtype = keras_tensor_type(t)
+            except ValueError as e:
+                raise self.refuse(layer, str(e)) from None
+            if getattr(t, "sparse", False) or getattr(t, "ragged", False):
+                raise self.refuse(layer, "sparse or ragged inputs")
+            value = Value(self.claim(layer.name), vtype)
+            inputs.append(value)
+            self.types[value.name] = vtype
+        outputs = self.lower_model(model, "", [v.name for v in inputs])
+        outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
+        graph = Graph(model.name, inputs, outputs, self.nodes, self.weights)
+        return verify_graph(graph)
+
+    def distinct_outputs(self, outputs: list[str], input_names: set[str]) -> list[str]:
+        """Give each graph output its own value: an identity node for an output that is a
+        graph input or a value already returned."""
+        seen: set[str] = set()
+        result = []
+        for name in outputs:
+            if name in input_names or name in seen:
+                node_name = self.ns.unique(f"{name}_identity")
+                self.nodes.append(Node("identity", node_name, (name,),
+                                       (Value(node_name, self.types[name]),)))
+                self.types[node_name] = self.types[name]
+                name = node_name
+            seen.add(name)
+            result.append(name)
+        return result
+
+    def lower_model(self, model: Any, scope: str, in_values: Sequence[str]) -> list[str]:
+        """Lower the graph of ``model`` (Functional or Sequential) with its inputs bound to
+        ``in_values``; return the value names of its outputs, in order."""
+        if len(in_values) != len(model.inputs):
+            raise self.refuse(model, f"called on {len(in_values)} tensors but has "
+                                     f"{len(model.inputs)} inputs")
+        env: dict[int, str] = {}
+        for t, v in zip(model.inputs, in_values):
+            if len(t.shape) != self.types[v].rank:
+                raise self.refuse(model, f"input {t.name!r} has rank {len(t.shape)} but is "
+                                         f"called on a tensor of rank {self.types[v].rank}")
+            env[id(t)] = v
+        for knode in _call_order(model.outputs, set(env)):
+            self.lower_call(knode, scope, env)
+        return [env[id(t)] for t in model.outputs]
+
+    def lower_call(self, knode: Any, scope: str, env: dict[int, str]) -> None:
+        """Lower one Keras call (a layer, or a nested model as a scope); bind its outputs
+        in ``env`` (KerasTensor id -> IR value name)."""
+        op = knode.operation
+        self.check_call(op, knode)
+        in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
+        if isinstance(op, _NESTED_MODELS):
+            _check_graph_model(op, self)
+            if any(isinstance(a, dict) for a in knode.arguments.args):
+                raise self.refuse(op, "a nested model called with a dict of tensors")
+            outs = self.lower_model(op, self.claim(join_scope(scope, op.name)), in_values)
+            for t, v in zip(knode.outputs, outs):
+                env[id(t)] = v
+            return
+        converter = converter_for(op)
+        if converter is None:
+            raise self.refuse(op, _why_unknown(op))
+        if len(knode.outputs) != 1:
+            raise self.refuse(op, f"{len(knode.outputs)} outputs; converters produce one")
+        compute = getattr(op, "compute_dtype", None)
+        for v in in_values:
+            if self.types[v].dtype.is_float and compute and self.types[v].dtype.value != compute:
+                raise self.refuse(op, f"Keras casts its {self.types[v].dtype.value} input to "
+                                      f"{compute}; the op set has no cast")
+        ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
+                           weight_fn=self.weight_fn(scope, op), model_file=self.model_file)
+        lowered = converter(ctx)
+        out_type = self.output_type(op, lowered, knode.outputs[0])
+        name = self.claim(join_scope(scope, op.name))
+        self.nodes.append(Node(lowered.op, name, lowered.inputs, (Value(name, out_type),),
+                               lowered.attrs))
+        self.types[name] = out_type
+        env[id(knode.outputs[0])] = name
+
+    def check_call(self, op: Any, knode: Any) -> None:
+        """Refuse call-time options that change inference results."""
+        for key, value in knode.arguments.kwargs.items():
+            if value is None or (key == "training" and value is False):
+                continue
+            detail = (f"called with training={value!r}" if key == "training" else
+                      f"called with the keyword argument {key}=...; only training=False "
+                      f"is supported")
+            raise self.refuse(op, detail)
+        if getattr(op, "quantization_mode", None) is not None:
+            raise self.refuse(op, f"quantized ({op.quantization_mode})")
+        if getattr(op, "lora_enabled", False):
+            raise self.refuse(op, "LoRA is enabled")
+        policy = getattr(op, "dtype_policy", None)
+        if policy is not None and policy.compute_dtype != policy.variable_dtype:
+            raise self.refuse(op, f"mixed-precision dtype policy {policy.name!r}")
+
+    def output_type(self, op: Any, lowered: Any, tensor: Any) -> TensorType:
+        """The Keras tensor's type, with unknown dims filled from the op's type rule."""
+        try:
+            declared = keras_tensor_type(tensor)
+        except ValueError as e:
+            raise self.refuse(op, str(e)) from None
+        in_types = [None if not n else self.types[n] if n in self.types
+                    else weight_type(self.weights[n]) for n in lowered.inputs]
+        try:
+            (inferred,) = ops.infer_types(lowered.op, in_types, lowered.attrs)
+        except ops.TypeRuleError as e:
+            raise self.refuse(op, f"{lowered.op}: {e}") from None
+        if declared.dtype != inferred.dtype and type(op) in KEEPS_INPUT_DTYPE:
+            declared = TensorType(inferred.dtype, declared.shape)
+        if not declared.compatible_with(inferred):
+            raise self.refuse(op, f"Keras computes {declared} but {lowered.op} gives {inferred}")
+        shape = tuple(i if d is None else d for d, i in zip(declared.shape, inferred.shape))
+        return TensorType(declared.dtype, shape)
+
+
+def _check_graph_model(model: Any, lowering: _Lowering) -> None:
+    """Refuse models without a functional graph: subclassed or unbuilt Sequential ones."""
+    if type(model) not in (Functional, keras.Sequential):
+        raise lowering.refuse(model, "a subclassed model has no functional graph; only "
+                                     "functional and Sequential models are supported")
+    try:
+        model.inputs  # noqa: B018  (an unbuilt Sequential raises here)
+    except (ValueError, AttributeError):
+        raise lowering.refuse(model, "the Sequential model is not built (give it an "
+                                     "Input or an input shape)") from None
+
+
+def _why_unknown(op: Any) -> str:
+    if not isinstance(op, keras.layers.Layer):
+        return ("a keras.ops operation applied to symbolic tensors, not a layer; "
+                "use the equivalent layer")
+    for cls in type(op).__mro__[1:]:
+        if cls.__name__ in supported_layer_classes() and cls.__module__.startswith("keras"):
+            return f"a subclass of {cls.__name__}, which may override its computation"
+    return f"no converter (supported: {', '.join(supported_layer_classes())})"

@@ -1,0 +1,69 @@
+"""Seeded, plausible random statistics for normalization layers.
+
+A freshly built model has BatchNormalization gamma=1, beta=0, mean=0, variance=1
+and unadapted Normalization layers with mean=0, variance=1: an emitter that drops
+or swaps those tensors still reproduces the outputs.  Randomizing them (within
+ranges that keep a deep network numerically tame) makes such mistakes visible.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import keras
+import numpy as np
+
+__all__ = ["iter_layers", "randomize_statistics"]
+
+
+def iter_layers(model: Any) -> Iterator[Any]:
+    """Every layer of ``model``, nested models' layers included (depth first, each once)."""
+    seen: set[int] = set()
+    stack = list(reversed(model.layers))
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        yield layer
+        if isinstance(layer, keras.Model):
+            stack.extend(reversed(layer.layers))
+
+
+def _assign(variable: Any, values: np.ndarray) -> None:
+    variable.assign(values.reshape(tuple(variable.shape)).astype(variable.dtype))
+
+
+def randomize_statistics(model: Any, seed: int = 0) -> Any:
+    """Set normalization statistics of ``model`` to seeded random values, in place.
+
+    * BatchNormalization: gamma ~ U(0.5, 1.5) (if ``scale``), beta ~ N(0, 0.1) (if
+      ``center``), moving_mean ~ N(0, 0.1), moving_variance ~ U(0.5, 1.5);
+    * Normalization whose statistics are unadapted variables (mean all 0 and
+      variance all 1, Keras' initial values): mean ~ N(0, 0.1), variance ~ U(0.5, 1.5).
+
+    Layers are visited in :func:`iter_layers` order from one
+    ``numpy.random.default_rng(seed)``, so the same model and seed give the same values.
+
+    Returns:
+        ``model`` itself.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in iter_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.built:
+            n = int(np.prod(layer.moving_mean.shape))
+            if layer.scale:
+                _assign(layer.gamma, rng.uniform(0.5, 1.5, n))
+            if layer.center:
+                _assign(layer.beta, rng.normal(0.0, 0.1, n))
+            _assign(layer.moving_mean, rng.normal(0.0, 0.1, n))
+            _assign(layer.moving_variance, rng.uniform(0.5, 1.5, n))
+        elif (isinstance(layer, keras.layers.Normalization) and layer.built
+              and layer.input_mean is None):
+            mean, var = layer.adapt_mean, layer.adapt_variance
+            if np.all(mean.numpy() == 0) and np.all(var.numpy() == 1):
+                n = int(np.prod(mean.shape))
+                _assign(mean, rng.normal(0.0, 0.1, n))
+                _assign(var, rng.uniform(0.5, 1.5, n))
+                layer.finalize_state()
+    return model

@@ -1,0 +1,103 @@
+"""A seeded model zoo: ``keras.applications`` builders, small example models, inputs.
+
+Used by the tests and by ``graphir demo``.  Nothing here downloads anything:
+applications are built with ``weights=None`` and seeded random weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+import numpy as np
+
+from graphir.backends.keras.examples import example_models
+from graphir.backends.keras.randomize import iter_layers, randomize_statistics
+from graphir.errors import BadInputError
+
+__all__ = ["APPLICATIONS", "build_application", "example_inputs", "example_models",
+           "randomize_statistics"]
+
+#: The applications the tests and ``graphir demo`` exercise; any other
+#: ``keras.applications`` constructor name is accepted too.
+APPLICATIONS = ("ResNet50", "MobileNetV2", "EfficientNetB0")
+
+
+def _constructor(name: str) -> Callable[..., Any]:
+    ctor = getattr(keras.applications, name, None) if name.isidentifier() else None
+    if ctor is None or not callable(ctor) or not name[:1].isupper():
+        raise BadInputError(f"unknown keras.applications model {name!r} "
+                            f"(e.g. {', '.join(APPLICATIONS)})")
+    return ctor
+
+
+def build_application(name: str, *, input_shape: tuple[int, int, int] | None = None,
+                      seed: int = 0, **options: Any) -> "keras.Model":
+    """Build ``keras.applications.<name>`` with seeded random weights, never downloading.
+
+    Runs ``keras.utils.set_random_seed(seed)`` (seeds Python, NumPy and the backend),
+    then ``keras.applications.<name>(weights=None, input_shape=input_shape, **options)``
+    (e.g. ``classifier_activation=None`` for logits), then
+    :func:`randomize_statistics` with the same seed.
+
+    Args:
+        name: a constructor of ``keras.applications``, e.g. ``"ResNet50"``.
+        input_shape: ``(height, width, channels)``, or None for the model's default
+            (224x224x3 for the three in :data:`APPLICATIONS`).
+        seed: the seed of every random value.
+
+    Raises:
+        BadInputError: ``name`` is not a ``keras.applications`` constructor.
+    """
+    ctor = _constructor(name)
+    keras.utils.set_random_seed(seed)
+    model = ctor(weights=None, input_shape=input_shape, **options)
+    return randomize_statistics(model, seed)
+
+
+def _embedding_dims(tensor: Any) -> list[int]:
+    """``input_dim`` of the Embedding layers that read ``tensor`` directly (also through
+    nested models it is passed to)."""
+    dims, stack = [], [tensor]
+    while stack:
+        t = stack.pop()
+        for knode in t._keras_history.operation._outbound_nodes:
+            args = knode.arguments.keras_tensors
+            if not any(a is t for a in args):
+                continue
+            consumer = knode.operation
+            if isinstance(consumer, keras.layers.Embedding):
+                dims.append(int(consumer.input_dim))
+            elif isinstance(consumer, keras.Model) and len(consumer.inputs) == len(args):
+                stack.extend(inner for a, inner in zip(args, consumer.inputs) if a is t)
+    return dims
+
+
+def example_inputs(model: "keras.Model", *, batch: int = 2, seed: int = 0,
+                   unknown_dim: int = 4) -> list[np.ndarray]:
+    """Seeded inputs for ``model``, one array per ``model.inputs`` entry.
+
+    Float inputs are standard normal (in the input's dtype); integer inputs are
+    uniform in ``[0, n)``, ``n`` the smallest ``input_dim`` of the Embedding layers
+    that read the input (else of all Embeddings in the model, else 10); bool
+    inputs are fair coin flips.  Unknown non-batch dimensions get ``unknown_dim``.
+
+    Returns:
+        A list of arrays of shape ``(batch, ...)``; one NumPy generator seeded with
+        ``seed`` draws them in input order.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for tensor in model.inputs:
+        shape = (batch,) + tuple(unknown_dim if d is None else int(d) for d in tensor.shape[1:])
+        dtype = np.dtype(keras.backend.standardize_dtype(tensor.dtype))
+        if dtype.kind == "f":
+            arrays.append(rng.standard_normal(shape).astype(dtype))
+        elif dtype.kind in "iu":
+            dims = _embedding_dims(tensor) or [int(layer.input_dim) for layer in
+                                               iter_layers(model)
+                                               if isinstance(layer, keras.layers.Embedding)]
+            arrays.append(rng.integers(0, min(dims, default=10), shape).astype(dtype))
+        else:
+            arrays.append(rng.integers(0, 2, shape).astype(dtype))
+    return arrays

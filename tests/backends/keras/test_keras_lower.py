@@ -1,0 +1,336 @@
+"""Lowering Keras models to the IR: structure, names, types, sharing, refusals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+
+from graphir.backends.keras import from_keras, load_keras_model, save_keras, to_keras  # noqa: E402
+from graphir.backends.keras.zoo import example_inputs  # noqa: E402
+from graphir.errors import ModelFileError, UnsupportedLayerError  # noqa: E402
+from graphir.ir import Graph  # noqa: E402
+from graphir.types import TensorType  # noqa: E402
+from graphir.verifier import verify_graph  # noqa: E402
+
+EXAMPLES = ["convnet", "activations", "shapes", "normalization", "embedding_multi_io",
+            "nested", "sequential"]
+L = keras.layers
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_lowers_to_a_verified_graph(name, lowered, examples):
+    graph = lowered[name]
+    assert isinstance(graph, Graph)
+    assert verify_graph(graph) is graph
+    assert graph.name == examples[name].name
+    assert len(graph.outputs) == len(examples[name].outputs)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_lowering_twice_gives_identical_text_and_weights(name, lowered, examples):
+    again = from_keras(examples[name])
+    assert str(again) == str(lowered[name])
+    assert list(again.weights) == list(lowered[name].weights)
+    for key, array in again.weights.items():
+        np.testing.assert_array_equal(array, lowered[name].weights[key])
+
+
+@pytest.mark.parametrize("name", ["convnet", "activations", "shapes", "normalization",
+                                  "embedding_multi_io", "sequential"])
+def test_nodes_and_inputs_are_named_after_layers(name, lowered, examples):
+    model, graph = examples[name], lowered[name]
+    layer_names = {layer.name for layer in model.layers
+                   if not isinstance(layer, L.InputLayer)}
+    node_names = {n.name for n in graph.nodes}
+    assert layer_names <= node_names
+    extra = [graph.node(n) for n in node_names - layer_names]
+    assert all(n.op == "identity" and n.name.endswith("_identity") for n in extra)
+    assert [v.name for v in graph.inputs] == [t._keras_history.operation.name
+                                              for t in model.inputs]
+    for node in graph.nodes:
+        assert node.output.name == node.name
+
+
+def test_nested_models_become_scopes_and_repeated_calls_get_unique_names(lowered):
+    graph = lowered["nested"]
+    assert [n.name for n in graph.nodes] == [
+        "inner_model/conv1", "inner_model/bn1", "inner_model/act1", "head_seq/pointwise",
+        "head_seq/gap", "shared_dense", "tower/block/fc", "shared_dense_1",
+        "tower_1/block/fc", "sum"]
+
+
+def test_shared_layers_and_submodels_have_one_weight_set(lowered, examples):
+    graph, model = lowered["nested"], examples["nested"]
+    assert len(graph.weights) == len({id(v) for v in model.weights}) == 12
+    assert graph.parameter_count() == model.count_params()
+    shared = [n for n in graph.nodes if n.name.startswith("shared_dense")]
+    assert [n.inputs[1:] for n in shared] == [("shared_dense/kernel", "shared_dense/bias")] * 2
+    towers = [n for n in graph.nodes if n.name.endswith("block/fc")]
+    assert {n.inputs[1] for n in towers} == {"tower/block/fc/kernel"}
+
+
+def test_input_types_and_output_that_is_an_input(lowered):
+    graph = lowered["embedding_multi_io"]
+    assert [(v.name, v.type) for v in graph.inputs] == [
+        ("tokens", TensorType("int32", ("batch", 7))),
+        ("dense_features", TensorType("float32", ("batch", 3)))]
+    last = graph.producers()[graph.outputs[2]][0]
+    assert last.op == "identity" and last.inputs == ("dense_features",)
+    assert graph.output_types()[0] == TensorType("float32", ("batch", 2))
+
+
+def test_a_value_returned_twice_gets_an_identity():
+    x = keras.Input((3,), name="x")
+    y = L.Dense(2, name="d")(x)
+    graph = from_keras(keras.Model(x, [y, y], name="twice"))
+    assert graph.outputs == ("d", "d_identity")
+    assert graph.node("d_identity").inputs == ("d",)
+
+
+def test_unused_normalization_count_is_skipped_and_stats_use_broadcast_shape(lowered):
+    graph = lowered["normalization"]
+    assert not any(name.endswith("count") for name in graph.weights)
+    assert graph.weights["norm_adapted/mean"].shape == (1, 5)
+    assert graph.weights["norm_global/mean"].shape == (1, 1)
+    assert graph.weights["norm_grid/variance"].shape == (1, 3, 4)
+    assert graph.weights["denorm_const/mean"].shape == (1, 5)
+    assert graph.node("denorm_const").attrs["invert"] is True
+
+
+def test_static_dims_from_the_type_rule_fill_unknown_keras_dims():
+    x = keras.Input((None, 4), name="x")
+    y = L.Dense(3, name="d")(x)
+    graph = from_keras(keras.Model(x, y, name="varlen"))
+    assert graph.node("d").output.type == TensorType("float32", ("batch", None, 3))
+
+
+# ---------------------------------------------------------------------- refusals
+
+def _model(*layers, shape=(8, 8, 3), dtype="float32"):
+    x = keras.Input(shape, dtype=dtype, name="x")
+    y = x
+    for layer in layers:
+        y = layer(y)
+    return keras.Model(x, y, name="m")
+
+
+def _not_builtin_relu(x):
+    return keras.activations.relu(x)
+
+
+_not_builtin_relu.__name__ = "relu"
+
+
+class _MyDense(L.Dense):
+    pass
+
+
+@pytest.mark.parametrize("make, layer_name, detail", [
+    (lambda: _model(L.LayerNormalization(name="ln")), "ln", "no converter"),
+    (lambda: _model(L.Conv2D(2, 3, data_format="channels_first", name="cf")), "cf",
+     "data_format='channels_first'"),
+    (lambda: _model(L.Embedding(10, 3, mask_zero=True, name="emb"), shape=(4,),
+                    dtype="int32"), "emb", "mask_zero=True"),
+    (lambda: _model(L.Activation(_not_builtin_relu, name="act")), "act",
+     "not a built-in keras.activations function"),
+    (lambda: _model(L.Activation("hard_shrink", name="hs")), "hs", "not in the op set"),
+    (lambda: _model(L.Dense(2, activation=keras.activations.threshold, name="dt"), shape=(3,)),
+     "dt", "not in the op set"),
+    (lambda: _model(L.Softmax(axis=(1, 2), name="sm")), "sm", "single axis"),
+    (lambda: _model(_MyDense(2, name="mine"), shape=(3,)), "mine", "subclass of Dense"),
+    (lambda: _model(L.Dense(2, dtype="mixed_float16", name="mp"), shape=(3,)), "mp",
+     "mixed-precision"),
+])
+def test_unsupported_layers_and_options_are_refused(make, layer_name, detail):
+    with pytest.raises(UnsupportedLayerError) as info:
+        from_keras(make())
+    err = info.value
+    assert err.layer_name == layer_name
+    assert err.model_file is None
+    assert detail in str(err)
+    assert err.layer_class in str(err) and layer_name in str(err)
+
+
+def test_keras_ops_on_symbolic_tensors_are_refused():
+    x = keras.Input((3,), name="x")
+    y = L.Dense(3, name="d")(x)
+    with pytest.raises(UnsupportedLayerError, match="keras.ops operation"):
+        from_keras(keras.Model(x, keras.ops.add(y, 1.0), name="m"))
+
+
+def test_dropout_called_with_training_true_is_refused():
+    x = keras.Input((3,), name="x")
+    y = L.Dropout(0.5, name="mc_dropout")(x, training=True)
+    with pytest.raises(UnsupportedLayerError, match="training=True") as info:
+        from_keras(keras.Model(x, y, name="m"))
+    assert info.value.layer_class == "Dropout"
+
+
+def test_merge_of_different_ranks_is_refused():
+    a = keras.Input((4, 3), name="a")
+    b = keras.Input((3,), name="b")
+    with pytest.raises(UnsupportedLayerError, match="ranks") as info:
+        from_keras(keras.Model([a, b], L.Add(name="add")([a, b]), name="m"))
+    assert info.value.layer_name == "add"
+
+
+def test_subclassed_model_is_refused():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.d = L.Dense(2)
+
+        def call(self, x):
+            return self.d(x)
+
+    net = Net()
+    net(np.zeros((1, 3), "float32"))
+    with pytest.raises(UnsupportedLayerError, match="subclassed"):
+        from_keras(net)
+
+
+def test_from_keras_rejects_other_objects():
+    with pytest.raises(TypeError, match="keras.Model"):
+        from_keras(42)
+
+
+# ---------------------------------------------------------------------- files
+
+def test_unsupported_layer_in_a_file_names_the_file(tmp_path):
+    path = tmp_path / "with_ln.keras"
+    save_keras(_model(L.LayerNormalization(name="ln"), shape=(4,)), path)
+    with pytest.raises(UnsupportedLayerError) as info:
+        from_keras(path)
+    assert info.value.model_file == str(path)
+    assert f"file {path}" in str(info.value)
+    assert "LayerNormalization" in str(info.value) and "'ln'" in str(info.value)
+
+
+def test_lowering_from_a_path_matches_lowering_the_model(tmp_path, examples, lowered):
+    path = tmp_path / "convnet.keras"
+    save_keras(examples["convnet"], path)
+    assert str(from_keras(str(path))) == str(lowered["convnet"])
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("missing.keras", None, "no such file"),
+    ("model.h5", b"x", "expected a .keras file"),
+    ("corrupt.keras", b"this is not a zip archive", "Keras could not load it"),
+])
+def test_load_errors_are_model_file_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError) as info:
+        load_keras_model(path)
+    assert info.value.where == f"file {path}"
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_lambda_layers_are_refused_without_running_their_code(tmp_path):
+    marker = tmp_path / "executed"
+    x = keras.Input((2,), name="x")
+    fn = eval(f"lambda t: (open({str(marker)!r}, 'w').close(), t)[1]")  # noqa: S307
+    model = keras.Model(x, L.Lambda(fn, name="lam")(x), name="m")
+    marker.unlink()  # building the model traced the lambda once
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ModelFileError, match="Keras could not load it"):
+        from_keras(path)
+    assert not marker.exists()
+
+
+_SAVE_DEFAULT_NAMES = textwrap.dedent("""
+    import sys, keras
+    keras.utils.set_random_seed(int(sys.argv[2]))
+    x = keras.Input((6,))
+    y = keras.layers.Dense(4, activation="relu")(x)
+    y = keras.layers.BatchNormalization()(y)
+    model = keras.Model(x, keras.layers.Dense(2)(y))
+    model.save(sys.argv[1])
+""")
+
+
+def test_models_saved_in_separate_processes_with_colliding_names(tmp_path, run_model):
+    paths = [tmp_path / "a.keras", tmp_path / "b.keras"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for seed, path in enumerate(paths):
+        subprocess.run([sys.executable, "-c", _SAVE_DEFAULT_NAMES, str(path), str(seed)],
+                       check=True, env=env, capture_output=True, timeout=300)
+    graphs = [from_keras(p) for p in paths]
+    # the collision is real: same model name, same layer and input names
+    assert graphs[0].name == graphs[1].name
+    assert [n.name for n in graphs[0].nodes] == [n.name for n in graphs[1].nodes]
+    assert [v.name for v in graphs[0].inputs] == [v.name for v in graphs[1].inputs]
+    assert not np.array_equal(*(g.weights[next(iter(g.weights))] for g in graphs))
+    for path, graph in zip(paths, graphs):
+        original = load_keras_model(path)
+        xs = example_inputs(original, seed=3)
+        for want, got in zip(run_model(original, xs), run_model(to_keras(graph), xs)):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_int_tensors_keep_their_dtype_through_shape_and_merge_layers(run_model):
+    # Keras 3 reports float32 for Concatenate/merges/Dropout of int32 tensors but
+    # computes int32; the IR follows the computation.
+    t = keras.Input((6,), dtype="int32", name="t")
+    flat = L.Flatten(name="f")(L.Reshape((2, 3), name="r")(t))
+    both = L.Concatenate(name="c")([flat, L.Maximum(name="mx")([flat, t])])
+    model = keras.Model(t, L.Embedding(10, 2, name="e")(both), name="ints")
+    graph = from_keras(model)
+    assert str(graph.node("c").output.type) == "i32[batch,12]"
+    assert str(graph.node("mx").output.type) == "i32[batch,6]"
+    xs = example_inputs(model, seed=1)
+    np.testing.assert_array_equal(run_model(to_keras(graph), xs)[0], run_model(model, xs)[0])
+
+
+def test_float16_model_round_trips(run_model):
+    x = keras.Input((4,), dtype="float16", name="x")
+    y = L.Dense(3, activation="relu", dtype="float16", name="d")(x)
+    y = L.BatchNormalization(dtype="float16", name="bn")(y)
+    model = keras.Model(x, y, name="half")
+    graph = from_keras(model)
+    assert str(graph.output_types()[0]) == "f16[batch,3]"
+    assert graph.weights["d/kernel"].dtype == np.float16
+    xs = example_inputs(model)
+    np.testing.assert_array_equal(run_model(to_keras(graph), xs)[0], run_model(model, xs)[0])
+
+
+def test_autocast_between_dtypes_is_refused():
+    x = keras.Input((4,), name="x")  # float32
+    with pytest.raises(UnsupportedLayerError, match="no cast") as info:
+        from_keras(keras.Model(x, L.Dense(3, dtype="float16", name="d")(x), name="m"))
+    assert info.value.layer_name == "d"
+
+
+def test_real_layer_names_win_over_generated_suffixes():
+    x = keras.Input((3,), name="x")
+    dense = L.Dense(3, name="dense")
+    y = L.Dense(3, name="dense_1")(dense(x))
+    graph = from_keras(keras.Model(x, dense(y), name="m"))
+    assert [n.name for n in graph.nodes] == ["dense", "dense_1", "dense_2"]
+    assert list(graph.weights) == ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]
+
+
+def test_unbuilt_sequential_is_refused():
+    with pytest.raises(UnsupportedLayerError, match="not built"):
+        from_keras(keras.Sequential([L.Dense(2)], name="lazy"))
+
+
+def test_source_names_the_file_of_an_already_loaded_model(tmp_path):
+    path = tmp_path / "with_ln.keras"
+    save_keras(_model(L.LayerNormalization(name="ln"), shape=(4,)), path)
+    model = load_keras_model(path)
+    with pytest.raises(UnsupportedLayerError) as info:
+        from_keras(model, source=path)
+    assert info.value.model_file == str(path)

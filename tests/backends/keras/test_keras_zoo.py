@@ -1,0 +1,130 @@
+"""The seeded model zoo: coverage of the example models, seeded inputs and statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+
+from graphir.backends.keras.converters import CONVERTERS  # noqa: E402
+from graphir.backends.keras.randomize import iter_layers  # noqa: E402
+from graphir.backends.keras.zoo import (build_application, example_inputs,  # noqa: E402
+                                        example_models, randomize_statistics)
+from graphir.errors import BadInputError  # noqa: E402
+from graphir.ops import ACTIVATIONS, op_names  # noqa: E402
+
+L = keras.layers
+
+
+def test_examples_use_every_converted_layer_class(examples):
+    used = {type(layer) for model in examples.values() for layer in iter_layers(model)}
+    missing = sorted(cls.__name__ for cls in CONVERTERS if cls not in used)
+    assert missing == []
+    assert {keras.Sequential} <= used | {type(m) for m in examples.values()}
+
+
+def test_examples_use_every_activation_and_op(lowered):
+    nodes = [n for g in lowered.values() for n in g.nodes]
+    functions = {n.attrs.get("function") for n in nodes} | {n.attrs.get("activation")
+                                                             for n in nodes}
+    assert set(ACTIVATIONS) <= functions
+    assert {n.op for n in nodes} == set(op_names())
+
+
+def test_examples_cover_the_required_configurations(lowered):
+    nodes = [n for g in lowered.values() for n in g.nodes]
+    convs = [n for n in nodes if n.op in ("conv2d", "depthwise_conv2d")]
+    for op in ("conv2d", "depthwise_conv2d"):
+        of_op = [n for n in convs if n.op == op]
+        assert {n.attrs["padding"] for n in of_op} == {"valid", "same"}
+        assert any(n.attrs["strides"] != (1, 1) for n in of_op)
+        assert any(n.attrs["dilations"] != (1, 1) for n in of_op)
+        assert any(n.inputs[2] == "" for n in of_op)
+    assert any(n.attrs.get("groups", 1) > 1 for n in convs)
+    for op in ("max_pool2d", "avg_pool2d"):
+        assert {n.attrs["padding"] for n in nodes if n.op == op} == {"valid", "same"}
+    assert {n.attrs["axis"] for n in nodes if n.op == "concatenate"} >= {1, 2, -1}
+    relus = [dict(n.attrs) for n in nodes if n.op == "relu"]
+    assert any(r["max_value"] == 6.0 for r in relus)
+    assert any(r["negative_slope"] > 0 and r["threshold"] > 0 for r in relus)
+    assert any(isinstance(n.attrs["scale"], tuple) for n in nodes if n.op == "rescale")
+    assert any(-1 in n.attrs["target_shape"] for n in nodes if n.op == "reshape")
+    assert any(n.attrs["keepdims"] for n in nodes if n.op == "global_avg_pool2d")
+
+
+def test_example_models_are_reproducible(examples):
+    again = example_models()["convnet"]()
+    for a, b in zip(again.weights, examples["convnet"].weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_example_biases_and_statistics_are_not_defaults(examples):
+    model = examples["convnet"]
+    assert np.abs(model.get_layer("conv_s2_same").bias.numpy()).min() > 0
+    bn = model.get_layer("bn")
+    assert not np.allclose(bn.moving_variance.numpy(), 1.0)
+    assert not np.allclose(bn.gamma.numpy(), 1.0)
+
+
+def test_example_inputs_are_seeded_and_in_range(examples):
+    model = examples["embedding_multi_io"]
+    tokens, features = example_inputs(model, batch=3, seed=5)
+    assert tokens.dtype == np.int32 and tokens.shape == (3, 7)
+    assert tokens.min() >= 0 and tokens.max() < 20
+    assert features.dtype == np.float32 and features.shape == (3, 3)
+    again = example_inputs(model, batch=3, seed=5)
+    np.testing.assert_array_equal(again[0], tokens)
+    np.testing.assert_array_equal(again[1], features)
+    other = example_inputs(model, batch=3, seed=6)
+    assert not np.array_equal(other[1], features)
+
+
+def test_int_inputs_respect_the_smallest_consuming_embedding():
+    tokens = keras.Input((5,), dtype="int32", name="tokens")
+    other = keras.Input((5,), dtype="int32", name="other")
+    a = L.Embedding(3, 2, name="small")(tokens)
+    b = L.Embedding(1000, 2, name="big")(tokens)
+    c = L.Embedding(500, 2, name="wide")(other)
+    model = keras.Model([tokens, other], [a, b, c])
+    xs = example_inputs(model, batch=64, seed=0)
+    assert xs[0].max() < 3
+    assert xs[1].max() >= 3  # only bounded by its own Embedding (500)
+
+
+def _bn_model():
+    x = keras.Input((4,), name="x")
+    y = L.BatchNormalization(name="bn")(x)
+    z = L.Normalization(name="norm_unadapted")(y)
+    return keras.Model(x, z)
+
+
+def test_randomize_statistics_is_seeded_and_in_range():
+    a, b, c = (randomize_statistics(_bn_model(), seed) for seed in (1, 1, 2))
+    for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+        va, vb, vc = (getattr(m.get_layer("bn"), name).numpy() for m in (a, b, c))
+        np.testing.assert_array_equal(va, vb)
+        assert not np.array_equal(va, vc)
+    bn = a.get_layer("bn")
+    assert np.all((bn.gamma.numpy() >= 0.5) & (bn.gamma.numpy() <= 1.5))
+    assert np.all((bn.moving_variance.numpy() >= 0.5) & (bn.moving_variance.numpy() <= 1.5))
+    norm = a.get_layer("norm_unadapted")
+    assert not np.allclose(norm.adapt_variance.numpy(), 1.0)
+    np.testing.assert_allclose(np.asarray(norm.variance).ravel(), norm.adapt_variance.numpy())
+
+
+def test_randomize_statistics_keeps_adapted_normalization():
+    model = example_models()["normalization"]()
+    layer = model.get_layer("norm_adapted")
+    before = layer.adapt_mean.numpy().copy()
+    randomize_statistics(model, seed=9)
+    np.testing.assert_array_equal(layer.adapt_mean.numpy(), before)
+
+
+def test_unknown_application_is_a_bad_input():
+    with pytest.raises(BadInputError, match="NotAModel"):
+        build_application("NotAModel")
+    with pytest.raises(BadInputError):
+        build_application("resnet")  # a submodule, not a constructor
