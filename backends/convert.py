@@ -11,7 +11,7 @@ from graphir.atomic import atomic_output
 from graphir.errors import BadInputError, VerificationFailed
 from graphir.ir import Graph
 
-__all__ = ["lower_file", "convert_file"]
+__all__ = ["lower_file", "convert_file", "write_graph", "check_file"]
 
 
 def lower_file(src: Path) -> tuple[Graph, Any]:
@@ -35,6 +35,59 @@ def lower_file(src: Path) -> tuple[Graph, Any]:
 
     model = load_keras_model(src)
     return from_keras(model, source=str(src)), model
+
+
+def check_file(src: Path) -> tuple[Graph | None, list]:
+    """All shape/type diagnostics of ``src`` (``.keras`` or ``.gir``), errors and warnings.
+
+    Raises:
+        BadInputError, ModelFileError, UnsupportedLayerError, IRFormatError: as :func:`lower_file`.
+    """
+    from graphir.passes.check import check
+
+    src = Path(src)
+    if not src.is_file():
+        raise BadInputError("no such file", where=f"file {src}")
+    if src.suffix == ".gir":
+        from graphir.serialization import load
+
+        graph = load(src)
+        return graph, check(graph)
+    if src.suffix != ".keras":
+        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected .keras or .gir)",
+                            where=f"file {src}")
+    from graphir.backends.keras.lower import lower_with_diagnostics
+
+    graph, diagnostics = lower_with_diagnostics(src, source=str(src))
+    if any(d.severity == "error" for d in diagnostics):
+        return graph, diagnostics + [d for d in check(graph) if d.severity == "warning"]
+    return graph, check(graph)
+
+
+def write_graph(graph: Graph, dst: Path) -> dict[str, Any]:
+    """Write ``graph`` to ``dst`` atomically in the format of its suffix (.onnx/.keras/.gir).
+
+    Returns:
+        stats for reports: ``nodes``, ``ops``, ``parameters``, ``emit_s`` (and
+        ``onnx_transposes`` for ONNX).
+
+    Raises:
+        BadInputError: unknown suffix.
+    """
+    from graphir.backends.verification import graph_stats
+
+    dst = Path(dst)
+    if dst.suffix not in (".onnx", ".keras", ".gir"):
+        raise BadInputError(f"unsupported output suffix {dst.suffix!r} (expected .onnx, "
+                            ".keras or .gir)", where=f"file {dst}")
+    stats = graph_stats(graph)
+    with atomic_output(dst) as tmp:
+        t0 = time.perf_counter()
+        emitted = _write(graph, tmp, dst.suffix)
+        stats["emit_s"] = time.perf_counter() - t0
+    if emitted is not None and dst.suffix == ".onnx":
+        stats["onnx_transposes"] = sum(1 for n in emitted.graph.node if n.op_type == "Transpose")
+    return stats
 
 
 def _write(graph: Graph, tmp: Path, suffix: str):

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
+from graphir.diagnostics import ShapeCheckError
 from graphir.errors import BadInputError, GraphIRError, VerificationFailed
 
 __all__ = ["main", "cli"]
@@ -87,11 +88,16 @@ def _handle_errors(fn: Callable) -> Callable:
             if _needs_tensorflow(kwargs):
                 _prepare_tensorflow(debug)
             return fn(*args, **kwargs)
-        except VerificationFailed as e:
+        except (VerificationFailed, ShapeCheckError) as e:
             if debug:
                 traceback.print_exc()
+            if kwargs.get("as_json"):
+                _emit_json({"passed": False, "error": str(e).splitlines()[0],
+                            "diagnostics": [d.to_json() for d in getattr(e, "diagnostics", ())]})
             _fail(str(e).splitlines()[0], 1)
         except (BadInputError, GraphIRError) as e:
+            if kwargs.get("as_json"):
+                _emit_json({"passed": False, "error": str(e).splitlines()[0]})
             if debug:
                 traceback.print_exc()
             first, *rest = str(e).splitlines()
@@ -123,23 +129,39 @@ def _emit_json(data: dict) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
 
 
-def _source_graph(src: Path):
-    """Load SRC as (graph, original keras model or None)."""
-    if src.suffix not in INPUT_SUFFIXES:
-        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected "
-                            f"{', '.join(INPUT_SUFFIXES)})", where=f"file {src}")
-    if not src.is_file():
-        raise BadInputError("no such file", where=f"file {src}")
-    if src.suffix == ".gir":
-        from graphir.serialization import load
-
-        return load(src), None
-    from graphir.backends.convert import lower_file
-
-    return lower_file(src)
+#: options that take several space-separated values (click takes one per flag)
+_VARIADIC = {"--outputs", "--inputs", "--map"}
+_MODEL_SUFFIXES = (".keras", ".gir", ".onnx")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _expand_variadic(argv: list[str]) -> list[str]:
+    """``--outputs a b -o x`` -> ``--outputs a --outputs b -o x``: a variadic option takes
+    the following words up to the next option or a model file name."""
+    out: list[str] = []
+    current = None
+    for tok in argv:
+        if tok in _VARIADIC:
+            current = tok
+            out.append(tok)
+            continue
+        if current and not tok.startswith("-") and not tok.endswith(_MODEL_SUFFIXES):
+            if out[-1] != current:
+                out.append(current)
+            out.append(tok)
+            continue
+        current = None
+        out.append(tok)
+    return out
+
+
+class _Group(click.Group):
+    """The root group: expands variadic options before click parses them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _expand_variadic(list(args)))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(package_name="graphir")
 def cli(debug: bool) -> None:
@@ -151,23 +173,10 @@ def cli(debug: bool) -> None:
 @_handle_errors
 def inspect(src: Path) -> None:
     """Print the text IR of SRC (.keras or .gir)."""
-    graph, _ = _source_graph(src)
+    from graphir.backends.convert import lower_file
+
+    graph, _ = lower_file(src)
     click.echo(str(graph))
-
-
-def _write_output(graph, dst: Path) -> None:
-    if dst.suffix == ".gir":
-        from graphir.serialization import save
-
-        save(graph, dst)
-    elif dst.suffix == ".onnx":
-        from graphir.backends.onnx import save_onnx, to_onnx
-
-        save_onnx(to_onnx(graph), dst)
-    else:
-        from graphir.backends.keras import save_keras, to_keras
-
-        save_keras(to_keras(graph), dst)
 
 
 @cli.command()
@@ -254,6 +263,159 @@ def demo(models: tuple[str, ...], out_dir: Path | None, device: str, as_json: bo
         print_demo(reports)
     if not passed:
         _fail("verification failed for " + ", ".join(r.model for r in reports if not r.passed), 1)
+
+
+_OUT = click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+                    help="The output file: .keras, .onnx or .gir (written atomically).")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+
+
+def _load_graph(src: Path):
+    from graphir.backends.convert import lower_file
+
+    return lower_file(src)[0]
+
+
+def _finish(graph, out: Path, sources: tuple[Path, ...], as_json: bool, extra: dict | None = None,
+            message: str = "") -> None:
+    """Write ``graph`` to ``out`` and report (the shared tail of the pass commands)."""
+    from graphir.backends.convert import write_graph
+
+    if any(out.resolve() == s.resolve() for s in sources):
+        raise BadInputError("the output would overwrite a source", where=f"file {out}")
+    stats = write_graph(graph, out)
+    result = {"passed": True, "written": True, "sources": [str(s) for s in sources],
+              "output": str(out), "format": out.suffix[1:], "device": None, "comparisons": [],
+              "stats": stats, **(extra or {})}
+    if as_json:
+        _emit_json(result)
+    else:
+        click.echo(f"wrote {out}: {stats['nodes']} nodes, {stats['parameters']:,} parameters"
+                   + (f"; {message}" if message else ""))
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_OUT
+@click.option("--mode", type=click.Choice(["chain", "concat", "average", "sum", "outputs"]),
+              required=True, help="How the models are combined (see specs/passes.md).")
+@click.option("--shared-input", is_flag=True, help="All models read one set of inputs.")
+@click.option("--name", default="merged", show_default=True, help="Name of the merged model.")
+@_JSON
+@_handle_errors
+def merge(sources: tuple[Path, ...], out: Path, mode: str, shared_input: bool, name: str,
+          as_json: bool) -> None:
+    """Merge SOURCES (.keras/.gir) into one model; name collisions are scoped away."""
+    from graphir.passes import merge as merge_graphs
+
+    graphs = [_load_graph(s) for s in sources]
+    merged = merge_graphs(graphs, mode=mode, shared_input=shared_input, name=name)
+    _finish(merged, out, sources, as_json,
+            {"mode": mode, "inputs": [v.name for v in merged.inputs],
+             "outputs": list(merged.outputs)},
+            f"mode {mode}, inputs {', '.join(v.name for v in merged.inputs)}")
+
+
+def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old or not new:
+            raise BadInputError(f"--map takes OLD=NEW, got {pair!r}")
+        mapping[old] = new
+    return mapping
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@_OUT
+@click.option("--prefix", default=None, help="Put every name under this scope.")
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW",
+              help="Rename a layer/value/scope (repeatable; renames its weights too).")
+@_JSON
+@_handle_errors
+def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Rename the layers of SRC with a prefix scope or an explicit mapping."""
+    from graphir.passes import rename as rename_graph, run_pass
+
+    if (prefix is None) == (not pairs):
+        raise BadInputError("give exactly one of --prefix or --map")
+    graph = _load_graph(src)
+    renamed = run_pass(rename_graph, graph, prefix=prefix, mapping=_parse_map(pairs) or None)
+    _finish(renamed, out, (src,), as_json, {"inputs": [v.name for v in renamed.inputs],
+                                            "outputs": list(renamed.outputs)})
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@_OUT
+@click.option("--outputs", "outputs", multiple=True, required=True, metavar="NAME",
+              help="Layer or value names that become the outputs.")
+@click.option("--inputs", "inputs", multiple=True, metavar="NAME",
+              help="Values where the graph is cut; they become inputs.")
+@_JSON
+@_handle_errors
+def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, ...],
+            as_json: bool) -> None:
+    """Extract the subgraph of SRC between --inputs and --outputs, with its weights."""
+    from graphir.passes import extract as extract_graph, run_pass
+
+    graph = _load_graph(src)
+    sub = run_pass(extract_graph, graph, outputs=list(outputs), inputs=list(inputs) or None)
+    _finish(sub, out, (src,), as_json, {"inputs": [v.name for v in sub.inputs],
+                                        "outputs": list(sub.outputs)})
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@_OUT
+@_JSON
+@_handle_errors
+def dedupe(src: Path, out: Path, as_json: bool) -> None:
+    """Store identical weights once and compute common subexpressions once."""
+    from graphir.passes import dedupe_with_report, run_pass
+
+    graph = _load_graph(src)
+    reports = []
+
+    def _dedupe(g):
+        result, report = dedupe_with_report(g)
+        reports.append(report)
+        return result
+
+    _dedupe.__name__ = "dedupe"
+    result = run_pass(_dedupe, graph)
+    report = reports[0]
+    _finish(result, out, (src,), as_json, {"dedupe": report.to_json()},
+            f"merged {len(report.weights)} weights ({report.bytes_saved:,} bytes) and "
+            f"{len(report.nodes)} nodes")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_JSON
+@_handle_errors
+def check(sources: tuple[Path, ...], as_json: bool) -> None:
+    """Check the shapes and dtypes of SOURCES; exit 1 with every diagnostic on an error."""
+    from graphir.backends.convert import check_file
+
+    files, passed = [], True
+    for src in sources:
+        _, diagnostics = check_file(src)
+        ok = not any(d.severity == "error" for d in diagnostics)
+        passed = passed and ok
+        files.append({"file": str(src), "passed": ok,
+                      "diagnostics": [d.to_json() for d in diagnostics]})
+        if not as_json:
+            for d in diagnostics:
+                click.echo(f"{src}: {d}")
+            click.echo(f"{src}: {'ok' if ok else 'FAILED'} ({len(diagnostics)} diagnostics)")
+    if as_json:
+        _emit_json({"passed": passed, "device": None, "comparisons": [], "files": files,
+                    "diagnostics": [d for f in files for d in f["diagnostics"]]})
+    if not passed:
+        failed = [f["file"] for f in files if not f["passed"]]
+        _fail(f"shape check failed for {', '.join(failed)}", 1)
 
 
 def main() -> None:

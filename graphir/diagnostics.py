@@ -51,7 +51,7 @@ class Diagnostic:
     def __str__(self) -> str:
         where = ""
         if self.node:
-            where = f"{self.node} ({self.op})"
+            where = f"{self.node} ({self.op})" if self.op else self.node
             if self.input_index is not None:
                 where += f" input {self.input_index}"
             if self.producer:

@@ -39,14 +39,16 @@ from graphir import ops
 from graphir.backends.keras.context import LayerContext
 from graphir.backends.keras.converters import (KEEPS_INPUT_DTYPE, converter_for,
                                                supported_layer_classes)
+from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
 from graphir.errors import ModelFileError, UnsupportedLayerError
 from graphir.ir import Graph, Node, Value, weight_type
 from graphir.names import Namespace, join_scope
+from graphir.ops.shapes import fmt_shape
 from graphir.types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["load_keras_model", "from_keras"]
+__all__ = ["load_keras_model", "from_keras", "lower_with_diagnostics"]
 
 _NESTED_MODELS = (Functional, keras.Sequential)
 
@@ -99,16 +101,44 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -
         UnsupportedLayerError: a layer (or a layer option, a subclassed model, a
             ``keras.ops`` operation) has no exact IR equivalent; ``model_file`` is the
             source file when one is known.
+        ShapeCheckError: the model's layers disagree on shapes or dtypes (e.g. a nested
+            model called on a tensor of the wrong shape, which Keras builds and saves
+            but fails on at call time); ``.diagnostics`` lists every problem.
         TypeError: ``model_or_path`` is neither a ``keras.Model`` nor a path.
+    """
+    graph, diagnostics = lower_with_diagnostics(model_or_path, source=source)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        where = None if source is None and not isinstance(model_or_path, (str, os.PathLike)) \
+            else f"file {os.fspath(source or model_or_path)}"
+        raise ShapeCheckError(errors, where=where)
+    return verify_graph(graph)
+
+
+def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | None = None
+                           ) -> tuple[Graph, list[Diagnostic]]:
+    """Lower like :func:`from_keras` but report shape/dtype disagreements instead of raising.
+
+    Returns:
+        ``(graph, diagnostics)``.  When ``diagnostics`` has errors, the graph's
+        structure is valid (``verify_graph(graph, types=False)``) but its declared
+        types are Keras' and disagree with the type rules where the errors say:
+        good for ``graphir check``, not for emission.
+
+    Raises:
+        ModelFileError, UnsupportedLayerError, TypeError: as :func:`from_keras`.
     """
     model_file = None if source is None else os.fspath(source)
     if isinstance(model_or_path, (str, os.PathLike)):
         path = os.fspath(model_or_path)
-        return _Lowering(load_keras_model(path), model_file=model_file or path).run()
-    if not isinstance(model_or_path, keras.Model):
+        lowering = _Lowering(load_keras_model(path), model_file=model_file or path)
+    elif isinstance(model_or_path, keras.Model):
+        lowering = _Lowering(model_or_path, model_file=model_file)
+    else:
         raise TypeError(f"from_keras expects a keras.Model or a .keras path, "
                         f"got {type(model_or_path).__name__}")
-    return _Lowering(model_or_path, model_file=model_file).run()
+    graph = lowering.run()
+    return graph, lowering.diagnostics
 
 
 def keras_tensor_type(tensor: Any) -> TensorType:
@@ -163,6 +193,11 @@ class _Lowering:
         self.types: dict[str, TensorType] = {}
         self.weights: dict[str, np.ndarray] = {}
         self.weight_names: dict[Any, str] = {}
+        self.diagnostics: list[Diagnostic] = []
+        # values downstream of a reported shape error: later rule failures they cause
+        # are consequences, not new problems, and are not reported again
+        self.tainted: set[str] = set()
+        self.producer_of: dict[str, str] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -222,7 +257,7 @@ class _Lowering:
         outputs = self.lower_model(model, "", [v.name for v in inputs])
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
         graph = Graph(model.name, inputs, outputs, self.nodes, self.weights)
-        return verify_graph(graph)
+        return verify_graph(graph, types=not self.diagnostics)
 
     def distinct_outputs(self, outputs: list[str], input_names: set[str]) -> list[str]:
         """Give each graph output its own value: an identity node for an output that is a
@@ -251,10 +286,38 @@ class _Lowering:
             if len(t.shape) != self.types[v].rank:
                 raise self.refuse(model, f"input {t.name!r} has rank {len(t.shape)} but is "
                                          f"called on a tensor of rank {self.types[v].rank}")
+            if scope:
+                self.check_boundary(model, scope, t, v)
             env[id(t)] = v
         for knode in _call_order(model.outputs, set(env)):
             self.lower_call(knode, scope, env)
         return [env[id(t)] for t in model.outputs]
+
+    def check_boundary(self, model: Any, scope: str, tensor: Any, value: str) -> None:
+        """Diagnose a nested model called on a tensor its Input does not accept."""
+        expected, actual = keras_tensor_type(tensor), self.types[value]
+        if expected.compatible_with(actual):
+            return
+        readers = sorted({join_scope(scope, op.name) for op in
+                          (n.operation for n in getattr(tensor, "_keras_history").operation
+                           ._outbound_nodes)})
+        axis = next((a for a, (e, g) in enumerate(zip(expected.shape, actual.shape))
+                     if isinstance(e, int) and isinstance(g, int) and e != g), None)
+        what = (f"dtype {actual.dtype.value} instead of {expected.dtype.value}"
+                if expected.dtype != actual.dtype else
+                f"{actual.shape[axis]} instead of {expected.shape[axis]} at axis {axis}"
+                if axis is not None else "an incompatible shape")
+        producer = self.producer_of.get(value)
+        hint = (f"give {model.name!r} an input of shape {fmt_shape(actual.shape[1:])}, or map "
+                f"{value!r} to {fmt_shape(expected.shape[1:])} before calling {model.name!r}")
+        self.diagnostics.append(Diagnostic(
+            "error", f"model {model.name!r} (layer {', '.join(readers) or '?'}) expects "
+            f"{fmt_shape(expected.shape)} {expected.dtype.value} but is called on "
+            f"{fmt_shape(actual.shape)} {actual.dtype.value} from {value!r}: {what}",
+            node=readers[0] if readers else scope, op=None, input_index=0, producer=value,
+            producer_node=producer, expected=f"{fmt_shape(expected.shape)} {expected.dtype.value}",
+            actual=f"{fmt_shape(actual.shape)} {actual.dtype.value}", axis=axis, hint=hint))
+        self.tainted.add(value)
 
     def lower_call(self, knode: Any, scope: str, env: dict[int, str]) -> None:
         """Lower one Keras call (a layer, or a nested model as a scope); bind its outputs
@@ -283,11 +346,14 @@ class _Lowering:
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file)
         lowered = converter(ctx)
-        out_type = self.output_type(op, lowered, knode.outputs[0])
         name = self.claim(join_scope(scope, op.name))
+        out_type = self.output_type(op, lowered, knode.outputs[0], name)
         self.nodes.append(Node(lowered.op, name, lowered.inputs, (Value(name, out_type),),
                                lowered.attrs))
         self.types[name] = out_type
+        self.producer_of[name] = name
+        if any(v in self.tainted for v in in_values):
+            self.tainted.add(name)
         env[id(knode.outputs[0])] = name
 
     def check_call(self, op: Any, knode: Any) -> None:
@@ -307,24 +373,54 @@ class _Lowering:
         if policy is not None and policy.compute_dtype != policy.variable_dtype:
             raise self.refuse(op, f"mixed-precision dtype policy {policy.name!r}")
 
-    def output_type(self, op: Any, lowered: Any, tensor: Any) -> TensorType:
-        """The Keras tensor's type, with unknown dims filled from the op's type rule."""
+    def output_type(self, op: Any, lowered: Any, tensor: Any, name: str) -> TensorType:
+        """The Keras tensor's type, with unknown dims filled from the op's type rule.
+
+        A type-rule failure or a disagreement with Keras' recorded type becomes a
+        :class:`Diagnostic` (Keras' type is kept so the walk goes on and every problem
+        is found), unless it follows from one already reported (a tainted input).
+        """
         try:
             declared = keras_tensor_type(tensor)
         except ValueError as e:
             raise self.refuse(op, str(e)) from None
         in_types = [None if not n else self.types[n] if n in self.types
                     else weight_type(self.weights[n]) for n in lowered.inputs]
+        tainted = any(n in self.tainted for n in lowered.inputs if n)
         try:
             (inferred,) = ops.infer_types(lowered.op, in_types, lowered.attrs)
         except ops.TypeRuleError as e:
-            raise self.refuse(op, f"{lowered.op}: {e}") from None
+            if not tainted:
+                self.diagnostics.append(self.rule_diagnostic(op, lowered, name, e, in_types))
+            self.tainted.add(name)
+            return declared
         if declared.dtype != inferred.dtype and type(op) in KEEPS_INPUT_DTYPE:
             declared = TensorType(inferred.dtype, declared.shape)
         if not declared.compatible_with(inferred):
-            raise self.refuse(op, f"Keras computes {declared} but {lowered.op} gives {inferred}")
+            if not tainted:
+                self.diagnostics.append(Diagnostic(
+                    "error", f"Keras records {declared} for layer {op.name!r} but "
+                    f"{lowered.op} computes {inferred}", node=name, op=lowered.op,
+                    expected=str(declared), actual=str(inferred),
+                    hint="the saved model's shapes are inconsistent; rebuild it"))
+            self.tainted.add(name)
+            return declared
         shape = tuple(i if d is None else d for d, i in zip(declared.shape, inferred.shape))
         return TensorType(declared.dtype, shape)
+
+    def rule_diagnostic(self, op: Any, lowered: Any, name: str, err: Any, in_types) -> Diagnostic:
+        """A Diagnostic for a type-rule failure of ``op`` lowered as node ``name``."""
+        idx = err.input_index
+        producer = lowered.inputs[idx] if idx is not None and idx < len(lowered.inputs) else None
+        actual = err.actual
+        if actual is None and producer and in_types[idx] is not None:
+            actual = fmt_shape(in_types[idx].shape)
+        hint = err.hint or (f"make axis {err.axis} of {producer!r} match what layer "
+                            f"{op.name!r} expects" if err.axis is not None else None)
+        return Diagnostic("error", f"layer {op.name!r} ({type(op).__name__}) rejects its input: "
+                          f"{err}", node=name, op=lowered.op, input_index=idx, producer=producer,
+                          producer_node=self.producer_of.get(producer) if producer else None,
+                          expected=err.expected, actual=actual, axis=err.axis, hint=hint)
 
 
 def _check_graph_model(model: Any, lowering: _Lowering) -> None:

@@ -42,7 +42,7 @@ def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | Non
 
     Raises:
         BadInputError: an unknown name (with suggestions); an output repeated or equal
-            to an input; an input that is a weight; no outputs.
+            to an input; an input or output that is a weight; no outputs.
     """
     outputs = list(outputs)
     inputs = list(inputs or [])
@@ -53,6 +53,8 @@ def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | Non
     for o in outputs:
         if o not in known:
             raise _unknown(graph, o, known, "output")
+        if o in graph.weights:  # no node would read it: the result would be invalid
+            raise BadInputError(f"output {o!r} is a weight, not a computed value")
     for i in inputs:
         if i not in known:
             raise _unknown(graph, i, known, "input")

@@ -118,6 +118,9 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
     graphs = list(graphs)
     if len(graphs) < (1 if mode == "outputs" else 2):
         raise BadInputError(f"merge --mode {mode} needs at least 2 models, got {len(graphs)}")
+    if connections and (mode != "chain" or len(connections) != len(graphs) - 1):
+        raise BadInputError(f"connections: need one map per link of --mode chain "
+                            f"({len(graphs) - 1}), got {len(connections)} with --mode {mode}")
     if mode == "chain" and shared_input:
         raise BadInputError("--shared-input does not apply to --mode chain (only the first "
                             "model reads external inputs)")

@@ -7,7 +7,10 @@ Naming scheme (``specs/passes.md``):
   ``new/conv1`` (so renaming a layer renames its weights, renaming a nested model
   renames its layers).  The longest matching key wins.
 * ``prefix="p"`` then puts every name under the scope ``p``: ``conv1`` -> ``p/conv1``
-  (Keras emission prints ``p.conv1``; ONNX keeps ``p/conv1``).
+  (Keras emission prints ``p.conv1``; ONNX keeps ``p/conv1``).  A name already under
+  ``p`` is left alone, so renaming twice with the same prefix changes nothing.
+* a mapping key that is no longer in the graph while its target is (the mapping was
+  already applied) is a no-op, so a second run with the same mapping changes nothing.
 * collisions created by the renaming are resolved with :class:`graphir.names.Namespace`
   (``_1``, ``_2`` suffixes) in graph order: graph inputs, weights, then node outputs;
   node names likewise in node order.  The graph's own name is kept.
@@ -40,13 +43,13 @@ def _all_names(graph: Graph) -> set[str]:
 
 def _check_mapping(graph: Graph, mapping: Mapping[str, str]) -> None:
     known = _all_names(graph)
-    scopes = {name.split("/")[0] for name in known} | {
-        name.rsplit("/", 1)[0] for name in known if "/" in name}
+    parts = [name.split("/") for name in known]
+    scopes = {"/".join(p[:i]) for p in parts for i in range(1, len(p))}  # every enclosing scope
     for old, new in mapping.items():
         if not isinstance(new, str) or not new or "\n" in new or new.startswith("/") or new.endswith("/"):
             raise BadInputError(f"mapping {old!r} -> {new!r}: the new name must be a non-empty "
                                 f"name without line breaks or leading/trailing '/'")
-        if old not in known and old not in scopes:
+        if old not in known and old not in scopes and new not in known | scopes:
             close = difflib.get_close_matches(old, sorted(known | scopes), n=3)
             hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
             raise BadInputError(f"mapping names {old!r}, which is not a name or scope in graph "
@@ -83,7 +86,9 @@ def rename(graph: Graph, *, prefix: str | None = None,
             if name == k or name.startswith(k + "/"):
                 name = mapping[k] + name[len(k):]
                 break
-        return join_scope(prefix, name) if prefix else name
+        if prefix and name != prefix and not name.startswith(prefix + "/"):
+            return join_scope(prefix, name)
+        return name
 
     values = Namespace()
     value_map: dict[str, str] = {}
