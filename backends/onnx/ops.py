@@ -109,8 +109,10 @@ def _merge(op_type: str, variadic: bool) -> OpEmitter:
 
 
 def _add(ctx: EmitContext, node: Node) -> None:
-    """Add for two inputs, Sum (opset 13) for more."""
-    (_merge("Add", False) if len(node.inputs) == 2 else _merge("Sum", True))(ctx, node)
+    """Add for two inputs; Sum (opset 13, floats only) for more float inputs, a chain of
+    Adds for more integer inputs."""
+    variadic = len(node.inputs) > 2 and node.output.type.dtype.is_float
+    (_merge("Sum", True) if variadic else _merge("Add", False))(ctx, node)
 
 
 # --------------------------------------------------------------------------- shapes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphir.ops.activations import ACTIVATIONS
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import broadcast_shapes, norm_axis, same_dtype
+from graphir.ops.shapes import broadcast_shapes, forbid_bool, norm_axis, same_dtype
 from graphir.types import TensorType
 
 
@@ -53,6 +53,7 @@ register(OpSchema("identity", ("x",), {}, _identity, doc="returns its input"))
 
 def _merge(types, attrs):
     same_dtype(types)
+    forbid_bool(types)
     shape = broadcast_shapes([t.shape for t in types])
     return (TensorType(types[0].dtype, shape),)
 

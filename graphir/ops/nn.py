@@ -10,7 +10,8 @@ from __future__ import annotations
 from graphir.dtypes import DType
 from graphir.ops.activations import ACTIVATIONS
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import conv_out_dim, fmt_shape, norm_axis, require_rank, same_dtype
+from graphir.ops.shapes import (conv_out_dim, fmt_shape, norm_axis, require_float,
+                                require_positive, require_rank, same_dtype)
 from graphir.types import TensorType
 
 _LAYOUT = AttrSpec("str", choices=("channels_last",), doc="tensor layout (NHWC)")
@@ -52,6 +53,7 @@ def _infer_conv2d(types, attrs):
     require_rank(kernel, (4,), input_index=1, what="conv2d kernel (HWIO)")
     _float_input(x, 0, "conv2d input")
     same_dtype([x, kernel, bias])
+    require_positive(attrs, "strides", "dilations", "groups")
     groups = attrs.get("groups", 1)
     kh, kw, cin, cout = kernel.shape
     c = x.shape[3]
@@ -86,6 +88,7 @@ def _infer_depthwise(types, attrs):
     require_rank(kernel, (4,), input_index=1, what="depthwise kernel (kh, kw, cin, multiplier)")
     _float_input(x, 0, "depthwise_conv2d input")
     same_dtype([x, kernel, bias])
+    require_positive(attrs, "strides", "dilations")
     kh, kw, cin, mult = kernel.shape
     _check_channels(x, kernel, 2, 0, "depthwise_conv2d")
     _check_bias(bias, cin * mult, 2)
@@ -196,6 +199,8 @@ def _pool_attrs():
 def _infer_pool(types, attrs):
     x = types[0]
     require_rank(x, (4,), input_index=0, what="pooling input (NHWC)")
+    require_float(x, 0, "pooling input")
+    require_positive(attrs, "pool_size", "strides")
     ph, pw = attrs["pool_size"]
     sh, sw = attrs["strides"]
     h = conv_out_dim(x.shape[1], ph, sh, 1, attrs["padding"])

@@ -119,7 +119,10 @@ class OpSchema:
         if self.variadic:
             return None if n >= self.min_inputs else (
                 f"expects at least {self.min_inputs} inputs, got {n}")
-        required = sum(1 for i in self.inputs if not i.endswith("?"))
+        # optional inputs may sit before required ones (batch_norm: x, gamma?, beta?,
+        # mean, variance); then only the trailing optional ones may be left out
+        required = max((k + 1 for k, i in enumerate(self.inputs) if not i.endswith("?")),
+                       default=0)
         if required <= n <= len(self.inputs):
             return None
         want = (f"{required}" if required == len(self.inputs)

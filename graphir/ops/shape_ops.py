@@ -15,6 +15,8 @@ def _prod(dims):
 
 def _infer_reshape(types, attrs):
     x = types[0]
+    if x.rank < 1:
+        raise TypeRuleError("reshape needs a batch axis (rank >= 1)", input_index=0)
     target = attrs["target_shape"]
     if sum(1 for d in target if d == -1) > 1:
         raise TypeRuleError(f"target_shape {target} has more than one -1")
@@ -59,6 +61,8 @@ register(OpSchema("flatten", ("x",), {}, _infer_flatten,
 
 def _infer_permute(types, attrs):
     x = types[0]
+    if x.rank < 1:
+        raise TypeRuleError("permute needs a batch axis (rank >= 1)", input_index=0)
     dims = attrs["dims"]
     if sorted(dims) != list(range(1, x.rank)):
         raise TypeRuleError(f"dims {dims} is not a permutation of 1..{x.rank - 1}",

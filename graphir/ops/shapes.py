@@ -8,7 +8,33 @@ from graphir.ops.registry import TypeRuleError
 from graphir.types import Dim, TensorType, format_dim
 
 __all__ = ["broadcast_shapes", "conv_out_dim", "norm_axis", "same_dtype", "fmt_shape",
-           "require_rank"]
+           "require_rank", "require_positive", "require_float", "forbid_bool"]
+
+
+def require_positive(attrs, *names: str) -> None:
+    """Raise a TypeRuleError when an int or int-tuple attribute has a value < 1."""
+    for name in names:
+        if name not in attrs:
+            continue
+        values = attrs[name] if isinstance(attrs[name], tuple) else (attrs[name],)
+        if any(v < 1 for v in values):
+            raise TypeRuleError(f"attribute {name}={attrs[name]} must be >= 1",
+                                expected=">= 1", actual=str(attrs[name]))
+
+
+def require_float(t, index: int, what: str) -> None:
+    """Raise a TypeRuleError when ``t`` is not a float tensor."""
+    if not t.dtype.is_float:
+        raise TypeRuleError(f"{what} must be a float tensor, got {t.dtype.value}",
+                            input_index=index, expected="float", actual=t.dtype.value)
+
+
+def forbid_bool(types) -> None:
+    """Raise a TypeRuleError naming the first bool input (arithmetic needs numbers)."""
+    for i, t in enumerate(types):
+        if t is not None and t.dtype.value == "bool":
+            raise TypeRuleError(f"input {i} is bool; arithmetic needs numbers", input_index=i,
+                                expected="a numeric dtype", actual="bool")
 
 
 def fmt_shape(shape: Sequence[Dim]) -> str:

@@ -6,7 +6,7 @@
   inputs (after weight deduplication) compute the same values (every op of the op set is
   deterministic at inference); the later one is dropped and its readers read the earlier
   one's outputs.  A node whose output is a graph output is kept (its name is part of the
-  model's interface).
+  model's interface); so is a weight that is itself a graph output.
 
 Preconditions: ``graph`` is valid.  Guarantees: a valid graph computing the same outputs;
 the *same object* when nothing is merged; a second run merges nothing.
@@ -48,12 +48,14 @@ def dedupe_with_report(graph: Graph, *, weights: bool = True,
     replace: dict[str, str] = {}
     merged_w: list[tuple[str, str]] = []
     saved = 0
+    outputs = set(graph.outputs)
     if weights:
         seen: dict[tuple, list[str]] = {}
         for name, arr in graph.weights.items():
             data = arr.tobytes()
             key = (arr.dtype.str, arr.shape, hashlib.sha256(data).digest())
-            for kept in seen.get(key, []):
+            # a weight returned as a graph output keeps its name (part of the interface)
+            for kept in seen.get(key, []) if name not in outputs else []:
                 if graph.weights[kept].tobytes() == data:  # guard against hash collisions
                     replace[name] = kept
                     merged_w.append((kept, name))
@@ -61,7 +63,6 @@ def dedupe_with_report(graph: Graph, *, weights: bool = True,
                     break
             else:
                 seen.setdefault(key, []).append(name)
-    outputs = set(graph.outputs)
     exprs: dict[tuple, object] = {}
     nodes = []
     merged_n: list[tuple[str, str]] = []

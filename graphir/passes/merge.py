@@ -132,6 +132,10 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
     prefixes = list(prefixes)
     if len(prefixes) != len(graphs) or len(set(prefixes)) != len(prefixes):
         raise BadInputError(f"need {len(graphs)} distinct prefixes, got {prefixes}")
+    nested = [(p, q) for p in prefixes for q in prefixes if q.startswith(p + "/")]
+    if nested:  # "m" and "m/x" would both own "m/x/kernel": names could collide
+        raise BadInputError(f"prefix {nested[0][1]!r} is nested in prefix {nested[0][0]!r}; "
+                            "give prefixes that are not scopes of one another")
     scoped = [rename(g, prefix=p) for g, p in zip(graphs, prefixes)]
     # map: original name -> scoped name, per graph
     in_names = [{o.name: s.name for o, s in zip(g.inputs, sg.inputs)} for g, sg in zip(graphs, scoped)]
