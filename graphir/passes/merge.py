@@ -68,7 +68,8 @@ def _boundary(consumer: Graph, prefix: str, value: Value, producer_name: str,
     expected, actual = value.type, producer_type
     if expected.compatible_with(actual):
         return None
-    readers = sorted({n.name for n in consumer.nodes if value.name in n.inputs})
+    reader_nodes = [n for n in consumer.nodes if value.name in n.inputs]  # graph order
+    readers = [n.name for n in reader_nodes]
     layer = ", ".join(readers) or "(no layer)"
     if expected.rank != actual.rank:
         what, axis = f"rank {actual.rank} instead of {expected.rank}", None
@@ -86,7 +87,9 @@ def _boundary(consumer: Graph, prefix: str, value: Value, producer_name: str,
         "error", f"model {prefix!r} input {value.name!r} (read by layer {layer}) expects "
         f"{fmt_shape(expected.shape)} {expected.dtype.value} but gets {fmt_shape(actual.shape)} "
         f"{actual.dtype.value} from {producer_name!r}: {what}",
-        node=readers[0] if readers else None, op=None, input_index=0, producer=producer_name,
+        node=readers[0] if readers else None, op=reader_nodes[0].op if reader_nodes else None,
+        input_index=reader_nodes[0].inputs.index(value.name) if reader_nodes else None,
+        producer=producer_name,
         producer_node=producer_node, expected=f"{fmt_shape(expected.shape)} {expected.dtype.value}",
         actual=f"{fmt_shape(actual.shape)} {actual.dtype.value}", axis=axis, hint=hint)
 

@@ -41,7 +41,7 @@ def run_pass(pass_fn: Callable[..., Graph], graph: Graph, **options: Any) -> Gra
             type and are re-raised unwrapped so the CLI maps them to the right exit code.
     """
     from graphir.diagnostics import ShapeCheckError
-    from graphir.errors import BadInputError
+    from graphir.errors import BadInputError, GraphInvariantError
 
     name = getattr(pass_fn, "__name__", repr(pass_fn))
     try:
@@ -50,9 +50,11 @@ def run_pass(pass_fn: Callable[..., Graph], graph: Graph, **options: Any) -> Gra
         raise PassError(name, e, stage="on its input") from e
     try:
         result = pass_fn(graph, **options)
+    except GraphInvariantError as e:  # the pass built an invalid graph: its bug, not the user's
+        raise PassError(name, e, stage="while running") from e
     except (BadInputError, ShapeCheckError):
         raise
-    except GraphIRError as e:
+    except Exception as e:  # any other failure inside a pass is reported with its name
         raise PassError(name, e, stage="while running") from e
     try:
         verify_graph(result)

@@ -7,8 +7,9 @@ Naming scheme (``specs/passes.md``):
   ``new/conv1`` (so renaming a layer renames its weights, renaming a nested model
   renames its layers).  The longest matching key wins.
 * ``prefix="p"`` then puts every name under the scope ``p``: ``conv1`` -> ``p/conv1``
-  (Keras emission prints ``p.conv1``; ONNX keeps ``p/conv1``).  A name already under
-  ``p`` is left alone, so renaming twice with the same prefix changes nothing.
+  (Keras emission prints ``p.conv1``; ONNX keeps ``p/conv1``).  When *every* name is
+  already under ``p`` nothing changes, so renaming twice with the same prefix is a
+  no-op; otherwise every name is scoped, including one that merely starts with ``p/``.
 * a mapping key that is no longer in the graph while its target is (the mapping was
   already applied) is a no-op, so a second run with the same mapping changes nothing.
 * collisions created by the renaming are resolved with :class:`graphir.names.Namespace`
@@ -80,15 +81,18 @@ def rename(graph: Graph, *, prefix: str | None = None,
                             "leading/trailing '/'")
     _check_mapping(graph, mapping)
     keys = sorted(mapping, key=len, reverse=True)
+    # all or nothing: when every name is already under the prefix scope the graph is left
+    # as it is (a second run is a no-op); otherwise *every* name gets the scope, also
+    # names that merely happen to start with "prefix/"
+    already_scoped = prefix is not None and all(
+        n.startswith(prefix + "/") for n in _all_names(graph))
 
     def target(name: str) -> str:
         for k in keys:
             if name == k or name.startswith(k + "/"):
                 name = mapping[k] + name[len(k):]
                 break
-        if prefix and name != prefix and not name.startswith(prefix + "/"):
-            return join_scope(prefix, name)
-        return name
+        return join_scope(prefix, name) if prefix and not already_scoped else name
 
     values = Namespace()
     value_map: dict[str, str] = {}
