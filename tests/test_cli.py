@@ -231,3 +231,16 @@ def test_failed_verification_exits_1_and_writes_nothing(tmp_path, models, monkey
     assert r.exit_code == 1 and out_prev.read_bytes() == b"previous"
     assert sorted(os.listdir(tmp_path)) == ["prev.onnx"]  # no temporary files left behind
     assert onnx is not None
+
+
+def test_demo_runs_the_main_job_and_keeps_its_files(tmp_path):
+    r = _run("demo", "--model", "MobileNetV2", "--out", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["passed"] is True
+    (model,) = report["models"]
+    assert model["model"] == "MobileNetV2" and model["stats"]["parameters"] > 3_000_000
+    assert {c["candidate"] for c in model["comparisons"]} == {"keras-emitted", "onnx"}
+    assert model["stats"]["onnx_transposes"] <= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "MobileNetV2.emitted.keras", "MobileNetV2.gir", "MobileNetV2.keras", "MobileNetV2.onnx"]

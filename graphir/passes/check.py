@@ -103,7 +103,11 @@ def _rule_diagnostic(graph, node, err, in_types, producers) -> Diagnostic:
 def check(graph: Graph) -> list[Diagnostic]:
     """Every shape/type problem of ``graph`` (errors and warnings), in graph order.
 
-    Returns an empty list for a clean graph.  Never raises for shape problems; the
+    Returns an empty list for a clean graph.  Example::
+
+        >>> for d in check(graph):
+        ...     print(d)   # error: model_2/conv (conv2d) input 0 from 'x': ... axis 3 differs ...
+  Never raises for shape problems; the
     caller decides (``graphir check`` exits 1 when any diagnostic is an error;
     :func:`graphir.passes.merge.merge` raises :class:`ShapeCheckError`).
     """

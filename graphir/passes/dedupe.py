@@ -97,5 +97,10 @@ def dedupe(graph: Graph, *, weights: bool = True, expressions: bool = True) -> G
 
     Returns:
         the deduplicated graph (the same object when nothing is merged).
+
+    Example::
+
+        >>> small, report = dedupe_with_report(merge([m, m], mode="average", shared_input=True))
+        >>> report.bytes_saved   # the second copy of every weight
     """
     return dedupe_with_report(graph, weights=weights, expressions=expressions)[0]

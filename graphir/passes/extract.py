@@ -40,6 +40,11 @@ def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | Non
     Returns:
         the subgraph (the same object when it equals ``graph``).
 
+    Example::
+
+        >>> features = extract(graph, outputs=["global_average_pooling2d"])
+        >>> block = extract(graph, inputs=["conv2_block1_out"], outputs=["conv3_block1_out"])
+
     Raises:
         BadInputError: an unknown name (with suggestions); an output repeated or equal
             to an input; an input or output that is a weight; no outputs.

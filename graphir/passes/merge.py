@@ -111,6 +111,12 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
     Returns:
         the merged, verified and shape-checked graph.
 
+    Example::
+
+        >>> both = merge([a, b], mode="concat")                     # inputs: a's and b's
+        >>> ens = merge([m1, m2], mode="average", shared_input=True)  # (m1(x) + m2(x)) / 2
+        >>> pipe = merge([extractor, classifier], mode="chain")      # classifier(extractor(x))
+
     Raises:
         BadInputError: unknown mode, too few graphs, mismatched input/output counts,
             unknown names in ``connections``, or duplicate prefixes.

@@ -69,6 +69,11 @@ def rename(graph: Graph, *, prefix: str | None = None,
     Returns:
         the renamed graph (the same object when no name changes).
 
+    Example::
+
+        >>> teacher = rename(graph, prefix="teacher")        # conv1 -> teacher/conv1
+        >>> head = rename(graph, mapping={"dense": "head"})   # dense/kernel -> head/kernel
+
     Raises:
         BadInputError: ``prefix`` is empty or has ``/`` at an end; a mapping key is not
             a name or scope of the graph (the message suggests close names); a new name
