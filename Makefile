@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench bench-passes clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/convert_speed.py
+
+bench-passes: $(STAMP)
+	$(BIN)/python benchmarks/passes_scaling.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

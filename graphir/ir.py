@@ -23,6 +23,7 @@ Everything is frozen; change a graph with ``attrs.evolve``.  Printed (see
 
 from __future__ import annotations
 
+import functools
 import types
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -112,7 +113,14 @@ class Node:
 
 def weight_type(array: np.ndarray) -> TensorType:
     """The :class:`TensorType` of a weight array (static shape, its dtype)."""
-    return TensorType(DType.from_any(array.dtype), array.shape)
+    return _weight_type(array.dtype, array.shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _weight_type(dtype: np.dtype, shape: tuple[int, ...]) -> TensorType:
+    # TensorTypes are immutable, so equal weights share one (building one is costly
+    # next to a cache hit, and verification asks for every weight's type)
+    return TensorType(DType.from_any(dtype), shape)
 
 
 @attrs.frozen(eq=False)

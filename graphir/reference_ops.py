@@ -22,7 +22,11 @@ emitters must reproduce:
   ``keras/src/layers/preprocessing/normalization.py`` (epsilon ``1e-7``, Keras'
   ``backend.epsilon()``); ``embedding`` as ``keras/src/layers/core/embedding.py``
   (non-integer indices cast to int, i.e. truncated toward zero; negative indices
-  count from the end, as ``keras.ops.take``).
+  count from the end, as ``keras.ops.take``); ``layer_norm`` as
+  ``_layer_normalization`` in ``keras/src/ops/nn.py`` (biased variance over the
+  axes); ``separable_conv2d`` as ``tf.nn.separable_conv2d`` (depthwise, then the
+  pointwise 1x1 kernel, then bias and activation); ``scale`` as ConvNeXt's
+  ``LayerScale.call``; ``crop2d`` as ``Cropping2D.call``.
 """
 
 from __future__ import annotations
@@ -182,6 +186,15 @@ def depthwise_conv2d(inputs, attrs):
     return _bias_act(acc.reshape(acc.shape[:3] + (cin * mult,)), bias, attrs)
 
 
+def separable_conv2d(inputs, attrs):
+    """Depthwise convolution (no bias, no activation), then the 1x1 pointwise kernel,
+    + bias, then the fused activation (``tf.nn.separable_conv2d``, which Keras'
+    ``SeparableConv2D`` calls: ``keras/src/backend/tensorflow/nn.py``)."""
+    x, depthwise, pointwise, bias = (list(inputs) + [None])[:4]
+    mid = depthwise_conv2d([x, depthwise, None], {**attrs, "activation": "linear"})
+    return _bias_act(np.einsum("nhwc,cf->nhwf", mid, pointwise[0, 0]), bias, attrs)
+
+
 def dense(inputs, attrs):
     """``x @ kernel + bias`` on the last axis, then the fused activation."""
     x, kernel, bias = (list(inputs) + [None])[:3]
@@ -201,6 +214,21 @@ def batch_norm(inputs, attrs):
     return y * b(gamma, 1.0) + b(beta, 0.0)
 
 
+def layer_norm(inputs, attrs):
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` with the mean and the biased
+    variance over ``axis`` of each sample (``keras/src/ops/nn.py``,
+    ``_layer_normalization``); ``gamma``/``beta`` hold the sizes of ``axis``."""
+    x, gamma, beta = (list(inputs) + [None, None])[:3]
+    axes = tuple(a % x.ndim for a in attrs["axis"])
+    shape = [x.shape[a] if a in axes else 1 for a in range(x.ndim)]
+    mean = np.mean(x, axis=axes, keepdims=True)
+    var = np.mean(np.square(x - mean), axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(var + attrs["epsilon"])
+    if gamma is not None:
+        y = y * gamma.reshape(shape)
+    return y if beta is None else y + beta.reshape(shape)
+
+
 def normalize(inputs, attrs):
     """``(x - mean) / max(sqrt(var), 1e-7)``, or ``x * max(sqrt(var), 1e-7) + mean`` when inverted."""
     x, mean, var = inputs
@@ -214,6 +242,13 @@ def rescale(inputs, attrs):
         return np.asarray(v, dtype=np.float64)
 
     return inputs[0] * arr(attrs["scale"]) + arr(attrs["offset"])
+
+
+def scale(inputs, attrs):
+    """``x * gamma`` along the last axis (``LayerScale.call`` in
+    ``keras/src/applications/convnext.py``)."""
+    x, gamma = inputs
+    return x * gamma
 
 
 def max_pool2d(inputs, attrs):
@@ -244,6 +279,13 @@ def zero_pad2d(inputs, attrs):
     """Zero padding of H and W by ``((top, bottom), (left, right))``."""
     (t, b), (l, r) = attrs["padding"]
     return np.pad(inputs[0], ((0, 0), (t, b), (l, r), (0, 0)))
+
+
+def crop2d(inputs, attrs):
+    """``x[:, top:H-bottom, left:W-right, :]`` (Keras ``Cropping2D``)."""
+    (t, b), (l, r) = attrs["cropping"]
+    x = inputs[0]
+    return x[:, t:x.shape[1] - b, l:x.shape[2] - r, :]
 
 
 def embedding(inputs, attrs):
@@ -321,14 +363,18 @@ KERNELS: dict[str, Kernel] = {
     "average": _average,
     "conv2d": conv2d,
     "depthwise_conv2d": depthwise_conv2d,
+    "separable_conv2d": separable_conv2d,
     "dense": dense,
     "batch_norm": batch_norm,
+    "layer_norm": layer_norm,
     "normalize": normalize,
     "rescale": rescale,
+    "scale": scale,
     "max_pool2d": max_pool2d,
     "avg_pool2d": avg_pool2d,
     "global_avg_pool2d": global_avg_pool2d,
     "zero_pad2d": zero_pad2d,
+    "crop2d": crop2d,
     "embedding": embedding,
     "reshape": _reshape,
     "flatten": _flatten,

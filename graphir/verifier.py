@@ -27,12 +27,21 @@ prints the IR around the offending node.
 
 from __future__ import annotations
 
+import weakref
+
 from graphir import ops as _ops
 from graphir.errors import GraphInvariantError
 from graphir.ir import Graph, weight_type
 from graphir.printer import excerpt
 
 __all__ = ["verify_graph"]
+
+
+#: graphs that passed ``verify_graph(graph)`` (types included).  A Graph is immutable
+#: (frozen, tuples, read-only weights) and compares by identity, so verifying the same
+#: object again would give the same answer: it is answered from here.  Weak references:
+#: remembering a graph never keeps it alive.
+_VERIFIED: "weakref.WeakSet[Graph]" = weakref.WeakSet()
 
 
 def _bad_name(name: object) -> bool:
@@ -54,7 +63,16 @@ def verify_graph(graph: Graph, *, types: bool = True) -> Graph:
         GraphInvariantError: the first violated invariant, with ``node`` (the node's
             name, or None for graph-level problems), ``invariant`` (its id above) and
             ``excerpt`` (up to five lines of IR around the node).
+
+    Cost: linear in the graph's size, and nothing for a graph object that already passed
+    (with ``types=True``; graphs are immutable).  Within one call, results that depend only on an
+    op and its attributes (arity, attribute schema) or on an op, its attributes and its
+    input types (the type rule, which is a pure function) are computed once per distinct
+    key; repeated layers are checked by a dictionary lookup.
     """
+    if graph in _VERIFIED:
+        return graph
+
     def fail(msg: str, invariant: str, idx: int | None = None) -> None:
         node = graph.nodes[idx].name if idx is not None else None
         raise GraphInvariantError(msg, node=node, invariant=invariant,
@@ -71,64 +89,94 @@ def verify_graph(graph: Graph, *, types: bool = True) -> Graph:
         if v.name in types:
             fail(f"graph input {v.name!r} is defined twice", "names")
         types[v.name] = v.type
-    for wname, arr in graph.weights.items():
+    weights = graph.weights
+    weight_types: dict[tuple, object] = {}
+    for wname, arr in weights.items():
         if _bad_name(wname):
             fail(f"weight name {wname!r} is empty or has a line break", "names")
         if wname in types:
             fail(f"weight {wname!r} has the name of a graph input", "names")
-        types[wname] = weight_type(arr)
+        key = (arr.dtype, arr.shape)
+        wt = weight_types.get(key)
+        if wt is None:
+            wt = weight_types[key] = weight_type(arr)
+        types[wname] = wt
 
     node_names: set[str] = set()
     used: set[str] = set()
+    # per-call memos: (op, #inputs) -> arity problem; (op, attrs) -> attribute problem;
+    # (op, attrs, input types) -> inferred output types
+    arity_memo: dict[tuple, str | None] = {}
+    attrs_memo: dict[tuple, str | None] = {}
+    infer_memo: dict[tuple, object] = {}
     for idx, node in enumerate(graph.nodes):
-        if _bad_name(node.name):
-            fail(f"node name {node.name!r} is empty or has a line break", "names", idx)
-        if node.name in node_names:
-            fail(f"node name {node.name!r} is used by two nodes", "names", idx)
-        node_names.add(node.name)
-        schema = _ops.get_schema(node.op)
+        name = node.name
+        if _bad_name(name):
+            fail(f"node name {name!r} is empty or has a line break", "names", idx)
+        if name in node_names:
+            fail(f"node name {name!r} is used by two nodes", "names", idx)
+        node_names.add(name)
+        op = node.op
+        schema = _ops.get_schema(op)
         if schema is None:
-            fail(f"op {node.op!r} is not in the op set", "known-op", idx)
-        problem = schema.check_arity(len(node.inputs))
+            fail(f"op {op!r} is not in the op set", "known-op", idx)
+        inputs = node.inputs
+        key = (op, len(inputs))
+        if key in arity_memo:
+            problem = arity_memo[key]
+        else:
+            problem = arity_memo[key] = schema.check_arity(len(inputs))
         if problem:
-            fail(f"{node.op} {problem}", "arity", idx)
-        if len(node.outputs) != schema.num_outputs:
-            fail(f"{node.op} defines {schema.num_outputs} output(s), node has "
-                 f"{len(node.outputs)}", "arity", idx)
-        problem = schema.check_attrs(node.attrs)
+            fail(f"{op} {problem}", "arity", idx)
+        outputs = node.outputs
+        if len(outputs) != schema.num_outputs:
+            fail(f"{op} defines {schema.num_outputs} output(s), node has "
+                 f"{len(outputs)}", "arity", idx)
+        key = (op, node.attrs)
+        if key in attrs_memo:
+            problem = attrs_memo[key]
+        else:
+            problem = attrs_memo[key] = schema.check_attrs(node.attrs)
         if problem:
-            fail(f"{node.op}: {problem}", "attributes", idx)
+            fail(f"{op}: {problem}", "attributes", idx)
         in_types = []
-        for i, name in enumerate(node.inputs):
+        for i, name in enumerate(inputs):
             if not name:
                 role = schema.inputs[min(i, len(schema.inputs) - 1)]
                 if schema.variadic or not role.endswith("?"):
                     fail(f"input {i} ({role.rstrip('?')}) is required but omitted", "arity", idx)
                 in_types.append(None)
                 continue
-            if name not in types:
+            t = types.get(name)
+            if t is None:
                 fail(f"input {i} reads {name!r}, which is not defined before this node",
                      "defined-before-use", idx)
-            if i in schema.weight_inputs and name not in graph.weights:
+            if i in schema.weight_inputs and name not in weights:
                 fail(f"input {i} ({schema.inputs[i].rstrip('?')}) must be a weight, but "
                      f"{name!r} is computed", "weight-inputs", idx)
             used.add(name)
-            in_types.append(types[name])
-        inferred = node.outputs and [v.type for v in node.outputs]
+            in_types.append(t)
+        inferred = outputs and [v.type for v in outputs]
         if check_types:
-            try:
-                inferred = schema.infer(in_types, node.attrs)
-            except _ops.TypeRuleError as e:
-                fail(f"{node.op}: {e}", "types", idx)
-        for i, (v, t) in enumerate(zip(node.outputs, inferred)):
-            if _bad_name(v.name):
-                fail(f"output name {v.name!r} is empty or has a line break", "names", idx)
-            if v.name in types:
-                fail(f"output {v.name!r} is already defined", "names", idx)
-            if not v.type.compatible_with(t):
-                fail(f"output {i} {v.name!r} is declared {v.type} but {node.op} gives {t}",
+            key = (op, node.attrs, tuple(in_types))
+            inferred = infer_memo.get(key)
+            if inferred is None:
+                try:
+                    inferred = schema.infer(in_types, node.attrs)
+                except _ops.TypeRuleError as e:
+                    fail(f"{op}: {e}", "types", idx)
+                infer_memo[key] = inferred
+        for i, (v, t) in enumerate(zip(outputs, inferred)):
+            vname = v.name
+            if _bad_name(vname):
+                fail(f"output name {vname!r} is empty or has a line break", "names", idx)
+            if vname in types:
+                fail(f"output {vname!r} is already defined", "names", idx)
+            vt = v.type
+            if vt is not t and vt != t and not vt.compatible_with(t):
+                fail(f"output {i} {vname!r} is declared {vt} but {op} gives {t}",
                      "types", idx)
-            types[v.name] = v.type
+            types[vname] = vt
 
     if not graph.outputs:
         fail("the graph has no outputs", "outputs")
@@ -144,4 +192,6 @@ def verify_graph(graph: Graph, *, types: bool = True) -> Graph:
         more = f" (and {len(unused) - 3} more)" if len(unused) > 3 else ""
         fail(f"weights not read by any node: {', '.join(map(repr, unused[:3]))}{more}",
              "unused-weights")
+    if check_types:
+        _VERIFIED.add(graph)
     return graph

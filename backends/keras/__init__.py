@@ -1,8 +1,11 @@
 """The Keras 3 backend: lowering Keras models to the IR and emitting Keras models.
 
-* :func:`load_keras_model`, :func:`from_keras` (``lower.py``): ``.keras`` file or model -> Graph.
+* :func:`load_keras_model`, :func:`from_keras` (``lower.py``): ``.keras`` file or model -> Graph,
+  through the converter tables (``converters.py``; ``app_converters.py`` for the custom
+  layers of ``keras.applications``, ``op_converters.py`` for ``keras.ops`` arithmetic).
 * :func:`to_keras`, :func:`save_keras` (``emit.py``): Graph -> functional Keras model -> ``.keras``.
-* ``zoo.py``: seeded ``keras.applications`` builders and small example models.
+* ``zoo.py``: seeded ``keras.applications`` builders and inputs, small example models
+  (``examples.py``, ``examples_applications.py``).
 
 Importing this package imports Keras (and TensorFlow).
 """

@@ -1,13 +1,22 @@
 """What a layer converter sees and returns (the contract of ``converters.py``).
 
 A converter is a small function ``convert(ctx: LayerContext) -> Lowered``: it reads
-the Keras layer (``ctx.layer``), the IR names and types of the tensors the layer was
-called on (``ctx.inputs``, ``ctx.input_types``), asks for its weights with
-:meth:`LayerContext.weight`, and returns the one IR node application that computes
-the layer's output.  The walker in :mod:`graphir.backends.keras.lower` names the
-node, types its output from the Keras tensor and checks it against the op's type
-rule.  A converter never approximates: anything outside the op set is refused
-with :meth:`LayerContext.refuse`, which raises
+the Keras layer or operation (``ctx.layer``), the IR names and types of the tensors
+it was called on (``ctx.inputs``, ``ctx.input_types``; ``ctx.operands()`` for the
+positional arguments with constants in place), asks for its weights with
+:meth:`LayerContext.weight`, and returns the IR node application that computes the
+call's output.  The walker in :mod:`graphir.backends.keras.lower` names that node
+``ctx.name`` (the layer's name), types its output from the Keras tensor and checks
+it against the op's type rule.
+
+A call that needs more than one IR node (``CustomScaleLayer``: ``rescale`` then
+``add``) adds *helper* nodes with :meth:`LayerContext.helper` before returning the
+final one: each helper is named ``<ctx.name>/<suffix>`` (made unique), typed by its
+op's type rule, and appended to the graph before the final node, which may read
+the helpers' outputs.
+
+A converter never approximates: anything outside the op set is refused with
+:meth:`LayerContext.refuse`, which raises
 :class:`~graphir.errors.UnsupportedLayerError`.
 """
 
@@ -22,7 +31,7 @@ from graphir.errors import UnsupportedLayerError
 from graphir.frozen import FrozenDict
 from graphir.types import TensorType
 
-__all__ = ["Lowered", "LayerContext", "WeightFn"]
+__all__ = ["Lowered", "LayerContext", "Operand", "WeightFn"]
 
 #: ``(key, name, array) -> IR weight name``; the walker's weight registry.
 WeightFn = Callable[[Any, str, np.ndarray], str]
@@ -43,23 +52,48 @@ class Lowered:
     attrs: FrozenDict = attrs.field(factory=FrozenDict, converter=FrozenDict)
 
 
-class LayerContext:
-    """One call of one Keras layer, as seen by its converter.
+@attrs.frozen
+class Operand:
+    """A tensor argument of a call, as :meth:`LayerContext.operands` reports it.
 
     Attributes:
-        layer: the Keras layer object.
+        name: the IR value name.
+        type: its :class:`TensorType`.
+    """
+
+    name: str
+    type: TensorType
+
+
+class LayerContext:
+    """One call of one Keras layer (or ``keras.ops`` operation), as seen by its converter.
+
+    Attributes:
+        layer: the Keras layer or operation object.
         inputs: IR value names of the tensors the layer was called on, in call order.
         input_types: their :class:`TensorType` s (batch axis ``"batch"`` when dynamic).
         model_file: the ``.keras`` file being lowered, or None.
+        name: the IR name the call's final node gets (helpers are scoped under it).
+        call_args: the call's positional arguments as Keras recorded them
+            (``KerasTensor`` s and constants).
+        output_type: Keras' symbolic output type, or None when unknown.
+        helpers: ``(name, Lowered)`` of the helper nodes added so far, in order.
     """
 
     def __init__(self, layer: Any, inputs: Sequence[str], input_types: Sequence[TensorType], *,
-                 weight_fn: WeightFn, model_file: str | None):
+                 weight_fn: WeightFn, model_file: str | None, name: str = "",
+                 unique_name: Callable[[str], str] | None = None, call_args: Sequence[Any] = (),
+                 output_type: TensorType | None = None):
         self.layer = layer
         self.inputs = tuple(inputs)
         self.input_types = tuple(input_types)
         self.model_file = model_file
+        self.name = name or getattr(layer, "name", "")
+        self.call_args = tuple(call_args)
+        self.output_type = output_type
+        self.helpers: list[tuple[str, Lowered]] = []
         self._weight_fn = weight_fn
+        self._unique_name = unique_name
 
     @property
     def x(self) -> str:
@@ -79,7 +113,8 @@ class LayerContext:
         raise UnsupportedLayerError(type(self.layer).__name__, self.layer.name,
                                     model_file=self.model_file, detail=detail)
 
-    def weight(self, variable: Any, *, reshape: Sequence[int] | None = None) -> str:
+    def weight(self, variable: Any, *, reshape: Sequence[int] | None = None,
+               name: str | None = None) -> str:
         """The IR weight name of a Keras variable of this layer (registered at first use).
 
         The weight is ``{scope}/{layer.name}/{variable.name}`` at the variable's first
@@ -89,6 +124,9 @@ class LayerContext:
         Args:
             variable: a ``keras.Variable`` (not a computed tensor).
             reshape: store the array in this shape instead of the variable's.
+            name: use this instead of ``variable.name`` (for variables created without
+                a name, which Keras calls ``variable``, ``variable_1``... after a
+                process-wide counter).
 
         Raises:
             UnsupportedLayerError: ``variable`` is not a Keras variable (e.g. a LoRA- or
@@ -98,10 +136,10 @@ class LayerContext:
 
         if not isinstance(variable, keras.Variable):
             self.refuse(f"weight {type(variable).__name__} is computed, not a stored variable")
-        array = np.array(variable.numpy(), copy=True)
+        array = _variable_array(variable)
         if reshape is not None:
             array = array.reshape(tuple(reshape))
-        return self._weight_fn(("variable", id(variable)), variable.name, array)
+        return self._weight_fn(("variable", id(variable)), name or variable.name, array)
 
     def constant(self, name: str, array: np.ndarray) -> str:
         """Register a constant of this layer that is not a Keras variable (e.g.
@@ -114,3 +152,63 @@ class LayerContext:
                 ) -> Lowered:
         """Shorthand for :class:`Lowered`."""
         return Lowered(op, tuple(inputs), FrozenDict(attrs or {}))
+
+    def helper(self, op: str, inputs: Sequence[str], attrs: Mapping[str, Any] | None = None, *,
+               suffix: str) -> str:
+        """Add a helper node ``op(inputs) {attrs}`` computed before the call's final node.
+
+        Returns:
+            The helper's output value name, ``<name>/<suffix>`` (or a unique variant of
+            it), which later helpers and the final :class:`Lowered` may read.
+
+        Raises:
+            RuntimeError: the context was made without a ``unique_name`` function (a
+                walker bug, not a user error).
+        """
+        if self._unique_name is None:
+            raise RuntimeError("this LayerContext cannot create helper nodes")
+        name = self._unique_name(f"{self.name}/{suffix}")
+        self.helpers.append((name, self.lowered(op, inputs, attrs)))
+        return name
+
+    def operands(self) -> tuple[Any, ...]:
+        """The positional call arguments, each ``KerasTensor`` replaced by an
+        :class:`Operand` (its IR value name and type, from :attr:`inputs` in order) and
+        every other argument (a constant) as given.
+
+        Raises:
+            UnsupportedLayerError: an argument is a list, tuple or dict holding tensors
+                (the operations converted this way take tensors directly).
+        """
+        from keras import KerasTensor
+
+        tensors = iter(zip(self.inputs, self.input_types))
+        out: list[Any] = []
+        for arg in self.call_args:
+            if isinstance(arg, KerasTensor):
+                out.append(Operand(*next(tensors)))
+            elif isinstance(arg, (list, tuple, dict)):
+                self.refuse(f"an argument of type {type(arg).__name__} (nested tensors)")
+            else:
+                out.append(arg)
+        return tuple(out)
+
+
+def _variable_array(variable: Any) -> np.ndarray:
+    """A fresh NumPy copy of a Keras variable's value (the caller owns it).
+
+    On the TensorFlow backend the value is read with ``tf.Variable.value()``, one
+    ``ReadVariableOp``: Keras' ``variable.numpy()`` goes through ``read_value()``, which
+    adds an ``identity`` op and takes twice as long (a third of lowering a small model).
+    ``EagerTensor.numpy()`` returns a copy, as ``numpy()`` does on every other backend
+    (``np.array(variable)``), so the array is copied again only when it is not a fresh
+    array owning its data.
+    """
+    value = getattr(variable, "value", None)
+    if type(value).__module__.startswith("tensorflow") and hasattr(value, "read_value"):
+        array = value.value().numpy()
+    else:
+        array = variable.numpy()
+    if not (isinstance(array, np.ndarray) and array.flags.owndata):
+        array = np.array(array, copy=True)
+    return array

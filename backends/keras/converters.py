@@ -7,7 +7,10 @@ cannot express exactly is refused with a detail naming the option
 (``data_format='channels_first'``, ``mask_zero=True``, a non-default activation...).
 
 Lookup is by *exact* class (:func:`converter_for`): a subclass may override
-``call``, so it is refused rather than converted as its base class.
+``call``, so it is refused rather than converted as its base class.  Besides the
+``keras.layers`` classes here, the table holds the custom layers of
+``keras.applications`` (:mod:`.app_converters`); ``keras.ops`` arithmetic on
+symbolic tensors has its own table (:mod:`.op_converters`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import keras
 import numpy as np
 
 from graphir.backends.keras.activations import activation_name
+from graphir.backends.keras.app_converters import APPLICATION_CONVERTERS
 from graphir.backends.keras.context import LayerContext, Lowered
+from graphir.backends.keras.op_converters import OP_CONVERTERS, supported_operations
 
-__all__ = ["CONVERTERS", "KEEPS_INPUT_DTYPE", "converter_for", "supported_layer_classes"]
+__all__ = ["CONVERTERS", "KEEPS_INPUT_DTYPE", "OP_CONVERTERS", "converter_for",
+           "supported_layer_classes", "supported_operations"]
 
 Converter = Callable[[LayerContext], Lowered]
 
@@ -37,8 +43,9 @@ def _converts(*classes: type) -> Callable[[Converter], Converter]:
 
 
 def converter_for(layer: Any) -> Converter | None:
-    """The converter of ``type(layer)`` (exact class match), or None."""
-    return CONVERTERS.get(type(layer))
+    """The converter of ``type(layer)`` (exact class match; layers and ``keras.ops``
+    operations), or None."""
+    return CONVERTERS.get(type(layer)) or OP_CONVERTERS.get(type(layer))
 
 
 def supported_layer_classes() -> tuple[str, ...]:
@@ -97,6 +104,20 @@ def _depthwise_conv2d(ctx: LayerContext) -> Lowered:
         "data_format": _channels_last(ctx)})
 
 
+@_converts(keras.layers.SeparableConv2D)
+def _separable_conv2d(ctx: LayerContext) -> Lowered:
+    # SeparableConv2D.call (keras/src/layers/convolutional/base_separable_conv.py):
+    # ops.separable_conv (tf.nn.separable_conv2d: depthwise, then the 1x1 pointwise
+    # kernel), + bias, then the activation.
+    layer = ctx.layer
+    return ctx.lowered("separable_conv2d", [
+        ctx.x, ctx.weight(layer.depthwise_kernel), ctx.weight(layer.pointwise_kernel),
+        _bias(ctx)], {
+        "strides": _ints(layer.strides), "padding": _padding(ctx),
+        "dilations": _ints(layer.dilation_rate), "activation": _activation(ctx),
+        "data_format": _channels_last(ctx)})
+
+
 @_converts(keras.layers.Dense)
 def _dense(ctx: LayerContext) -> Lowered:
     layer = ctx.layer
@@ -126,6 +147,37 @@ def _batch_norm(ctx: LayerContext) -> Lowered:
     return ctx.lowered("batch_norm", [ctx.x, gamma, beta, ctx.weight(layer.moving_mean),
                                       ctx.weight(layer.moving_variance)],
                        {"axis": int(layer.axis) % rank, "epsilon": float(layer.epsilon)})
+
+
+@_converts(keras.layers.LayerNormalization)
+def _layer_normalization(ctx: LayerContext) -> Lowered:
+    # LayerNormalization.call -> ops.layer_normalization (keras/src/ops/nn.py,
+    # _layer_normalization): mean and biased variance over `axis` (moments), then
+    # x * rsqrt(var + epsilon) * gamma + (beta - mean * ...).  build() sorts the raw
+    # `axis` list and gives gamma/beta the sizes of those axes in that order; call
+    # reshapes them (a plain reshape) to the broadcast shape, whose axes are in
+    # increasing order.  Storing the weights reshaped to the sizes of the normalized
+    # axes in increasing order reproduces that reshape exactly.
+    layer, rank = ctx.layer, ctx.x_type.rank
+    if layer.rms_scaling:
+        ctx.refuse("rms_scaling=True (deprecated in Keras; it divides by the variance "
+                   "without centering)")
+    raw = list(layer.axis) if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    if not all(-rank <= int(a) < rank for a in raw):
+        ctx.refuse(f"axis={layer.axis} is out of range for rank {rank}")
+    axes = tuple(sorted({int(a) % rank for a in raw}))
+    if len(axes) != len(raw):
+        ctx.refuse(f"axis={layer.axis} names an axis twice")
+    if 0 in axes:
+        ctx.refuse("normalizing over the batch axis 0 mixes samples")
+    sizes = [ctx.x_type.shape[a] for a in axes]
+    gamma = ctx.weight(layer.gamma, reshape=sizes) if layer.gamma is not None else ""
+    beta = ctx.weight(layer.beta, reshape=sizes) if layer.beta is not None else ""
+    epsilon = keras.config.epsilon() if layer.epsilon is None else layer.epsilon
+    inputs = [ctx.x, gamma, beta]
+    while inputs[-1] == "":
+        inputs.pop()
+    return ctx.lowered("layer_norm", inputs, {"axis": axes, "epsilon": float(epsilon)})
 
 
 @_converts(keras.layers.Normalization)
@@ -232,6 +284,14 @@ def _zero_pad(ctx: LayerContext) -> Lowered:
                                                "data_format": _channels_last(ctx)})
 
 
+@_converts(keras.layers.Cropping2D)
+def _cropping(ctx: LayerContext) -> Lowered:
+    # Cropping2D.call: inputs[:, top:H-bottom, left:W-right, :] (channels_last).
+    cropping = tuple(_ints(pair) for pair in ctx.layer.cropping)
+    return ctx.lowered("crop2d", [ctx.x], {"cropping": cropping,
+                                           "data_format": _channels_last(ctx)})
+
+
 # --------------------------------------------------------------------------- shapes
 
 @_converts(keras.layers.Reshape)
@@ -285,6 +345,8 @@ def _dropout(ctx: LayerContext) -> Lowered:
 def _identity(ctx: LayerContext) -> Lowered:
     return ctx.lowered("identity", [ctx.x])
 
+
+CONVERTERS.update(APPLICATION_CONVERTERS)
 
 #: Layers whose symbolic output dtype (``compute_output_spec``) is the layer's compute
 #: dtype although ``call`` keeps the input dtype: on int32 inputs Keras 3.15 reports

@@ -16,7 +16,11 @@ Reshape with -1, Flatten, Permute, Concatenate on several axes; every merge laye
 with broadcasting; Dropout; Dense on rank 3; Embedding on an int32 input; nested
 functional and Sequential models; a shared layer and a sub-model each called
 twice; several inputs and outputs; an output that is directly an input; and a
-top-level Sequential model.
+top-level Sequential model.  The layers and ``keras.ops`` arithmetic that
+``keras.applications`` adds (LayerNormalization, SeparableConv2D, Cropping2D,
+LayerScale, CustomScaleLayer) are covered by
+:mod:`~graphir.backends.keras.examples_applications`, whose models
+:func:`example_models` includes.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import keras
 import numpy as np
 from keras import layers as L
 
+from graphir.backends.keras.examples_applications import application_examples
 from graphir.backends.keras.randomize import iter_layers, randomize_statistics
 from graphir.ops import ACTIVATIONS
 
@@ -209,7 +214,8 @@ def sequential() -> keras.Model:
 
 def example_models() -> dict[str, Callable[[], keras.Model]]:
     """Name -> zero-argument builder of each example model (each call builds a fresh,
-    identically seeded model)."""
+    identically seeded model): this module's, then the keras.applications-style ones of
+    :mod:`graphir.backends.keras.examples_applications`."""
     return {"convnet": convnet, "activations": activations, "shapes": shapes,
             "normalization": normalization, "embedding_multi_io": embedding_multi_io,
-            "nested": nested, "sequential": sequential}
+            "nested": nested, "sequential": sequential, **application_examples()}

@@ -107,6 +107,18 @@ def _depthwise(c: EmitContext) -> Built:
     return layer, _present(kernel, bias)
 
 
+@_builds("separable_conv2d")
+def _separable(c: EmitContext) -> Built:
+    depthwise, pointwise, bias = c.w(1), c.w(2), c.w(3)
+    a = c.attrs
+    layer = keras.layers.SeparableConv2D(**c.kw(
+        filters=pointwise.shape[3], kernel_size=depthwise.shape[:2], strides=a["strides"],
+        padding=a["padding"], data_format=a["data_format"], dilation_rate=a["dilations"],
+        depth_multiplier=depthwise.shape[3], activation=a["activation"],
+        use_bias=bias is not None))
+    return layer, _present(depthwise, pointwise, bias)
+
+
 @_builds("dense")
 def _dense(c: EmitContext) -> Built:
     kernel, bias = c.w(1), c.w(2)
@@ -130,6 +142,28 @@ def _batch_norm(c: EmitContext) -> Built:
         axis=c.attrs["axis"], epsilon=c.attrs["epsilon"], center=beta is not None,
         scale=gamma is not None))
     return layer, _present(gamma, beta, mean, var)
+
+
+@_builds("layer_norm")
+def _layer_norm(c: EmitContext) -> Built:
+    # Keras gives gamma/beta the sizes of the (sorted) axes, as the IR stores them.
+    gamma, beta = c.w(1), c.w(2)
+    rank = c.data_types[0].rank
+    layer = keras.layers.LayerNormalization(**c.kw(
+        axis=sorted(a % rank for a in c.attrs["axis"]), epsilon=c.attrs["epsilon"],
+        center=beta is not None, scale=gamma is not None))
+    return layer, _present(gamma, beta)
+
+
+@_builds("scale")
+def _scale(c: EmitContext) -> Built:
+    # EinsumDense("...c,c->...c") has no contraction: each output element is one
+    # product x * gamma, so it computes LayerScale exactly, for any rank, and keeps
+    # gamma a (trainable) weight.
+    gamma = c.w(1)
+    layer = keras.layers.EinsumDense(**c.kw(equation="...c,c->...c",
+                                            output_shape=(gamma.shape[0],)))
+    return layer, [gamma]
 
 
 @_builds("normalize")
@@ -203,6 +237,12 @@ def _global_avg_pool(c: EmitContext) -> Built:
 def _zero_pad(c: EmitContext) -> Built:
     return keras.layers.ZeroPadding2D(**c.kw(padding=c.attrs["padding"],
                                              data_format=c.attrs["data_format"])), []
+
+
+@_builds("crop2d")
+def _crop(c: EmitContext) -> Built:
+    return keras.layers.Cropping2D(**c.kw(cropping=c.attrs["cropping"],
+                                          data_format=c.attrs["data_format"])), []
 
 
 @_builds("reshape")

@@ -1,11 +1,11 @@
 """Lowering: a Keras 3 functional or Sequential model -> a verified :class:`~graphir.ir.Graph`.
 
-The walk (Keras 3 internals, ``keras/src/ops/node.py``): every ``KerasTensor`` has
-``_keras_history = (operation, node_index, tensor_index)``, and
-``operation._inbound_nodes[node_index]`` is the call that produced it, whose
-``arguments.keras_tensors`` are its inputs in call order.  Calls are visited by an
-iterative depth-first search from the model outputs in order, inputs in call
-order, so the node order is deterministic and independent of object ids.
+The walk (:mod:`graphir.backends.keras.graph_walk`, on Keras 3's ``_keras_history``
+internals) visits the calls by an iterative depth-first search from the model
+outputs in order, inputs in call order, so the node order is deterministic and
+independent of object ids.  A call is a layer, a nested model (lowered as a name
+scope) or a ``keras.ops`` operation (:mod:`.op_converters`); a converter may add
+helper nodes before the call's own node (:mod:`.context`).
 
 Naming:
 
@@ -28,7 +28,6 @@ disagreement between the two is refused rather than emitted.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import keras
@@ -37,11 +36,13 @@ from keras.src.models.functional import Functional
 
 from graphir import ops
 from graphir.backends.keras.context import LayerContext
+from graphir.backends.keras.graph_walk import call_order
+from graphir.backends.keras.loading import load_keras_model
 from graphir.backends.keras.converters import (KEEPS_INPUT_DTYPE, converter_for,
-                                               supported_layer_classes)
+                                               supported_layer_classes, supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
-from graphir.errors import ModelFileError, UnsupportedLayerError
+from graphir.errors import UnsupportedLayerError
 from graphir.ir import Graph, Node, Value, weight_type
 from graphir.names import Namespace, join_scope
 from graphir.ops.shapes import fmt_shape
@@ -51,35 +52,6 @@ from graphir.verifier import verify_graph
 __all__ = ["load_keras_model", "from_keras", "lower_with_diagnostics"]
 
 _NESTED_MODELS = (Functional, keras.Sequential)
-
-
-def load_keras_model(path: str | os.PathLike) -> "keras.Model":
-    """Load a ``.keras`` file without executing code from it.
-
-    Uses ``keras.saving.load_model(path, compile=False, safe_mode=True)``, so a
-    ``Lambda`` layer or any other serialized Python code is refused by Keras.
-
-    Raises:
-        ModelFileError: the file is missing, is not a ``.keras`` file, or Keras
-            refuses it; ``where`` is ``"file PATH"`` and the message is one line.
-    """
-    where = f"file {os.fspath(path)}"
-    p = Path(path)
-    if p.suffix != ".keras":
-        raise ModelFileError(f"expected a .keras file, got suffix {p.suffix or '(none)'!r}",
-                             where=where)
-    if not p.is_file():
-        raise ModelFileError("no such file" if not p.exists() else "not a regular file",
-                             where=where)
-    try:
-        model = keras.saving.load_model(p, compile=False, safe_mode=True)
-    except Exception as e:  # any loader failure becomes one typed error, nothing is swallowed
-        message = " ".join(str(e).split()) or type(e).__name__
-        if len(message) > 500:
-            message = message[:497] + "..."
-        raise ModelFileError(f"Keras could not load it: {type(e).__name__}: {message}",
-                             where=where) from e
-    return model
 
 
 def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -> Graph:
@@ -151,33 +123,6 @@ def keras_tensor_type(tensor: Any) -> TensorType:
     if shape and shape[0] is None:
         shape[0] = "batch"
     return TensorType(DType.from_any(tensor.dtype), tuple(shape))
-
-
-def _history(tensor: Any) -> tuple[Any, Any]:
-    """(operation, keras Node) that produced ``tensor``."""
-    op, node_index, _ = tensor._keras_history
-    return op, op._inbound_nodes[node_index]
-
-
-def _call_order(outputs: Sequence[Any], known: set[int]) -> list[Any]:
-    """The Keras nodes computing ``outputs`` from the tensors whose ids are in ``known``,
-    producers first; an iterative post-order DFS (deep models exceed the recursion limit)."""
-    order, done = [], set()
-    stack = [(t, False) for t in reversed(outputs)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if id(tensor) in known:
-            continue
-        _, knode = _history(tensor)
-        if id(knode) in done:
-            continue
-        if expanded:
-            done.add(id(knode))
-            order.append(knode)
-            continue
-        stack.append((tensor, True))
-        stack.extend((t, False) for t in reversed(knode.arguments.keras_tensors))
-    return order
 
 
 class _Lowering:
@@ -289,7 +234,7 @@ class _Lowering:
             if scope:
                 self.check_boundary(model, scope, t, v)
             env[id(t)] = v
-        for knode in _call_order(model.outputs, set(env)):
+        for knode in call_order(model.outputs, set(env)):
             self.lower_call(knode, scope, env)
         return [env[id(t)] for t in model.outputs]
 
@@ -343,10 +288,18 @@ class _Lowering:
             if self.types[v].dtype.is_float and compute and self.types[v].dtype.value != compute:
                 raise self.refuse(op, f"Keras casts its {self.types[v].dtype.value} input to "
                                       f"{compute}; the op set has no cast")
-        ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
-                           weight_fn=self.weight_fn(scope, op), model_file=self.model_file)
-        lowered = converter(ctx)
+        try:
+            keras_type = keras_tensor_type(knode.outputs[0])
+        except ValueError as e:
+            raise self.refuse(op, str(e)) from None
         name = self.claim(join_scope(scope, op.name))
+        ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
+                           weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
+                           name=name, unique_name=self.ns.unique,
+                           call_args=knode.arguments.args, output_type=keras_type)
+        lowered = converter(ctx)
+        for helper_name, helper in ctx.helpers:
+            self.add_helper(op, helper_name, helper)
         out_type = self.output_type(op, lowered, knode.outputs[0], name)
         self.nodes.append(Node(lowered.op, name, lowered.inputs, (Value(name, out_type),),
                                lowered.attrs))
@@ -355,6 +308,28 @@ class _Lowering:
         if any(v in self.tainted for v in in_values):
             self.tainted.add(name)
         env[id(knode.outputs[0])] = name
+
+    def add_helper(self, op: Any, name: str, lowered: Any) -> None:
+        """Append a converter's helper node, typed by its op's type rule.
+
+        A rule failure becomes a :class:`Diagnostic` (unless a tainted input explains
+        it) and the helper takes its first input's type so the walk goes on.
+        """
+        in_types = [None if not n else self.types[n] if n in self.types
+                    else weight_type(self.weights[n]) for n in lowered.inputs]
+        try:
+            (out_type,) = ops.infer_types(lowered.op, in_types, lowered.attrs)
+        except ops.TypeRuleError as e:
+            if not any(n in self.tainted for n in lowered.inputs if n):
+                self.diagnostics.append(self.rule_diagnostic(op, lowered, name, e, in_types))
+            self.tainted.add(name)
+            out_type = in_types[0]
+        if any(n in self.tainted for n in lowered.inputs if n):
+            self.tainted.add(name)
+        self.nodes.append(Node(lowered.op, name, lowered.inputs, (Value(name, out_type),),
+                               lowered.attrs))
+        self.types[name] = out_type
+        self.producer_of[name] = name
 
     def check_call(self, op: Any, knode: Any) -> None:
         """Refuse call-time options that change inference results."""
@@ -437,8 +412,9 @@ def _check_graph_model(model: Any, lowering: _Lowering) -> None:
 
 def _why_unknown(op: Any) -> str:
     if not isinstance(op, keras.layers.Layer):
-        return ("a keras.ops operation applied to symbolic tensors, not a layer; "
-                "use the equivalent layer")
+        return (f"a keras.ops operation ({type(op).__module__}.{type(op).__name__}) applied "
+                f"to symbolic tensors, not a layer; supported operations: "
+                f"{', '.join(supported_operations())}; use the equivalent layer")
     for cls in type(op).__mro__[1:]:
         if cls.__name__ in supported_layer_classes() and cls.__module__.startswith("keras"):
             return f"a subclass of {cls.__name__}, which may override its computation"

@@ -1,7 +1,8 @@
 """Seeded, plausible random statistics for normalization layers.
 
-A freshly built model has BatchNormalization gamma=1, beta=0, mean=0, variance=1
-and unadapted Normalization layers with mean=0, variance=1: an emitter that drops
+A freshly built model has BatchNormalization gamma=1, beta=0, mean=0, variance=1,
+LayerNormalization gamma=1, beta=0, and unadapted Normalization layers with mean=0,
+variance=1: an emitter that drops
 or swaps those tensors still reproduces the outputs.  Randomizing them (within
 ranges that keep a deep network numerically tame) makes such mistakes visible.
 """
@@ -34,16 +35,27 @@ def _assign(variable: Any, values: np.ndarray) -> None:
     variable.assign(values.reshape(tuple(variable.shape)).astype(variable.dtype))
 
 
-def randomize_statistics(model: Any, seed: int = 0) -> Any:
+def randomize_statistics(model: Any, seed: int = 0, *,
+                         gamma: tuple[float, float] = (0.5, 1.5)) -> Any:
     """Set normalization statistics of ``model`` to seeded random values, in place.
 
-    * BatchNormalization: gamma ~ U(0.5, 1.5) (if ``scale``), beta ~ N(0, 0.1) (if
+    * BatchNormalization: gamma ~ U(*gamma) (if ``scale``), beta ~ N(0, 0.1) (if
       ``center``), moving_mean ~ N(0, 0.1), moving_variance ~ U(0.5, 1.5);
+    * LayerNormalization: gamma ~ U(*gamma), beta ~ N(0, 0.1) (those it has);
     * Normalization whose statistics are unadapted variables (mean all 0 and
       variance all 1, Keras' initial values): mean ~ N(0, 0.1), variance ~ U(0.5, 1.5).
 
     Layers are visited in :func:`iter_layers` order from one
     ``numpy.random.default_rng(seed)``, so the same model and seed give the same values.
+
+    Args:
+        model: the Keras model (nested models included).
+        seed: the seed of every value.
+        gamma: the range of the normalization gains.  The default (0.5, 1.5) makes a
+            dropped or swapped gain visible; very deep residual networks need a range
+            below 1 (for example (0.5, 1.0)), or their random activations grow block
+            after block until float32 rounding decides the result (EfficientNetV2M/L:
+            TensorFlow itself then differs from a float64 reference by ~80%).
 
     Returns:
         ``model`` itself.
@@ -53,11 +65,16 @@ def randomize_statistics(model: Any, seed: int = 0) -> Any:
         if isinstance(layer, keras.layers.BatchNormalization) and layer.built:
             n = int(np.prod(layer.moving_mean.shape))
             if layer.scale:
-                _assign(layer.gamma, rng.uniform(0.5, 1.5, n))
+                _assign(layer.gamma, rng.uniform(*gamma, n))
             if layer.center:
                 _assign(layer.beta, rng.normal(0.0, 0.1, n))
             _assign(layer.moving_mean, rng.normal(0.0, 0.1, n))
             _assign(layer.moving_variance, rng.uniform(0.5, 1.5, n))
+        elif isinstance(layer, keras.layers.LayerNormalization) and layer.built:
+            if layer.gamma is not None:
+                _assign(layer.gamma, rng.uniform(*gamma, int(np.prod(layer.gamma.shape))))
+            if layer.beta is not None:
+                _assign(layer.beta, rng.normal(0.0, 0.1, int(np.prod(layer.beta.shape))))
         elif (isinstance(layer, keras.layers.Normalization) and layer.built
               and layer.input_mean is None):
             mean, var = layer.adapt_mean, layer.adapt_variance

@@ -15,8 +15,8 @@ from graphir.backends.keras.examples import example_models
 from graphir.backends.keras.randomize import iter_layers, randomize_statistics
 from graphir.errors import BadInputError
 
-__all__ = ["APPLICATIONS", "build_application", "example_inputs", "example_models",
-           "randomize_statistics"]
+__all__ = ["APPLICATIONS", "application_inputs", "build_application", "example_inputs",
+           "example_models", "randomize_statistics"]
 
 #: The applications the tests and ``graphir demo`` exercise; any other
 #: ``keras.applications`` constructor name is accepted too.
@@ -53,6 +53,37 @@ def build_application(name: str, *, input_shape: tuple[int, int, int] | None = N
     keras.utils.set_random_seed(seed)
     model = ctor(weights=None, input_shape=input_shape, **options)
     return randomize_statistics(model, seed)
+
+
+def application_inputs(name: str, model: "keras.Model", *, batch: int = 2,
+                       seed: int = 0) -> list[np.ndarray]:
+    """Seeded inputs in the domain a ``keras.applications`` model expects.
+
+    Images uniform in ``[0, 255)`` of the model's input shape, passed through the
+    ``preprocess_input`` of the constructor's module (a pass-through for the models
+    that preprocess inside, e.g. EfficientNet, ConvNeXt, MobileNetV3; caffe or
+    ``[-1, 1]`` scaling for ResNet, VGG, MobileNet...).  Standard normal inputs would
+    be squeezed to a near-constant by the built-in ``Rescaling(1/255)`` of the former.
+
+    Args:
+        name: the constructor's name, e.g. ``"ResNet50"``.
+        model: the built model (its input shape is used).
+        batch: the number of images.
+        seed: seeds the ``numpy.random.default_rng`` drawing them.
+
+    Returns:
+        One float32 array ``(batch, H, W, C)``.
+
+    Raises:
+        BadInputError: ``name`` is not a ``keras.applications`` constructor.
+    """
+    import sys
+
+    ctor = _constructor(name)
+    shape = (batch,) + tuple(int(d) for d in model.inputs[0].shape[1:])
+    images = np.random.default_rng(seed).uniform(0.0, 255.0, shape).astype(np.float32)
+    preprocess = sys.modules[ctor.__module__].preprocess_input
+    return [np.asarray(preprocess(images), dtype=np.float32)]
 
 
 def _embedding_dims(tensor: Any) -> list[int]:

@@ -18,28 +18,48 @@ really changes and never go back and forth.
 
 Names are deterministic: generated tensor and node names come from
 :class:`graphir.names.Namespace` s seeded with every IR name, in emission order.
+
+Initializers are recorded as :class:`Initializer` s: a name and a NumPy array (often
+a *view*, e.g. a transposed kernel) whose bytes are copied only once, when
+:func:`graphir.backends.onnx.emit.to_onnx` writes the model.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from graphir.dtypes import DType
 from graphir.ir import Graph, Node
 from graphir.names import Namespace
 from graphir.types import TensorType
 
-__all__ = ["NHWC", "NCHW", "EmitContext", "layout_perm", "layout_preferences"]
+__all__ = ["NHWC", "NCHW", "EmitContext", "Initializer", "layout_perm", "layout_preferences"]
 
 #: the native layout: the ONNX tensor has the IR value's own axis order (any rank)
 NHWC = "nhwc"
 #: channels-first, rank 4 only: ONNX tensor = transpose(IR value, (0, 3, 1, 2))
 NCHW = "nchw"
+
+
+class Initializer(NamedTuple):
+    """An initializer to write: its ONNX name and its data.
+
+    Attributes:
+        name: the ONNX tensor name.
+        array: the data, in the dtype and shape of the ONNX tensor; may be a view
+            (e.g. ``kernel.transpose(3, 2, 0, 1)``), copied when the model is written.
+        channel_scale: None, or a 1-D array multiplied into ``array`` along axis 0 when
+            the model is written (a batch normalization folded into a Conv kernel,
+            see :mod:`graphir.backends.onnx.fold`).
+    """
+
+    name: str
+    array: np.ndarray
+    channel_scale: np.ndarray | None = None
 
 
 def layout_perm(layout: str, rank: int) -> tuple[int, ...]:
@@ -116,7 +136,8 @@ class EmitContext:
         opset: the ONNX default-domain opset version.
         types: IR value name -> :class:`TensorType`.
         nodes: ONNX nodes, in emission (topological) order.
-        initializers: ONNX initializers, in creation order.
+        initializers: the initializers, in creation order (:class:`Initializer` s; an
+            ``onnx.TensorProto`` appended here is written as it is).
         node: the IR node being emitted (names generated nodes and errors), or None.
     """
 
@@ -125,7 +146,7 @@ class EmitContext:
         self.opset = opset
         self.types: dict[str, TensorType] = graph.value_types()
         self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
+        self.initializers: list[Initializer | onnx.TensorProto] = []
         self.node: Node | None = None
         self._tensors = Namespace(self.types)
         self._node_names = Namespace(n.name for n in graph.nodes)
@@ -143,6 +164,67 @@ class EmitContext:
             yield
         finally:
             self.node = None
+
+    def node_name(self, candidate: str) -> str:
+        """A new unique ONNX node name (avoiding every IR node name and earlier ones)."""
+        return self._node_names.unique(candidate)
+
+    def onnx_type(self, tensor: str) -> TensorType | None:
+        """The type of ONNX tensor ``tensor`` when it is a layout form of an IR value (its
+        IR type, axes permuted to the layout), else None."""
+        if tensor in self.types:
+            return self.types[tensor]
+        for name, forms in self._forms.items():
+            for layout, onnx_name in forms.items():
+                if onnx_name == tensor:
+                    t = self.types[name]
+                    return TensorType(t.dtype, tuple(t.shape[a] for a in
+                                                     layout_perm(layout, t.rank)))
+        return None
+
+    def onnx_rank(self, tensor: str) -> int | None:
+        """The rank of ONNX tensor ``tensor`` when it is a layout form of an IR value (the
+        value itself, a weight, or its NCHW form), else None (helper tensors, derived
+        weights)."""
+        if tensor in self.types:
+            return self.types[tensor].rank
+        for name, forms in self._forms.items():
+            if tensor in forms.values():
+                return self.types[name].rank
+        return None
+
+    def _form_after(self, tensor: str, perm: Sequence[int]) -> tuple[str, str] | None:
+        """(IR value, layout) of ``Transpose(tensor, perm)`` when ``tensor`` is a layout
+        form of an IR value and the result is another of its layouts, else None."""
+        for name, forms in self._forms.items():
+            for layout, onnx_name in forms.items():
+                if onnx_name != tensor:
+                    continue
+                rank = self.rank(name)
+                src = layout_perm(layout, rank)
+                for other in (NHWC, NCHW):
+                    try:
+                        dst = layout_perm(other, rank)
+                    except ValueError:
+                        continue
+                    if [src.index(a) for a in dst] == list(perm):
+                        return name, other
+                return None
+        return None
+
+    def find_form(self, tensor: str, perm: Sequence[int]) -> str | None:
+        """The ONNX tensor already holding ``Transpose(tensor, perm)`` (another layout form
+        of the same IR value), or None."""
+        found = self._form_after(tensor, perm)
+        return self._forms[found[0]].get(found[1]) if found else None
+
+    def new_form(self, tensor: str, perm: Sequence[int]) -> str:
+        """A name for a new tensor ``Transpose(tensor, perm)``: registered as the IR
+        value's layout form when it is one (then :meth:`get` returns it), else fresh."""
+        found = self._form_after(tensor, perm)
+        if found:
+            return self.define(*found)
+        return self._tensors.unique(f"{tensor}/transposed")
 
     def fresh(self, suffix: str, scope: str | None = None) -> str:
         """A new unique tensor name ``<scope>/<suffix>`` (scope: the current IR node)."""
@@ -166,9 +248,12 @@ class EmitContext:
     # ------------------------------------------------------------------ constants and weights
 
     def constant(self, array: np.ndarray, suffix: str) -> str:
-        """A new initializer holding ``array`` (its dtype kept), named ``<node>/<suffix>``."""
+        """A new initializer holding ``array`` (its dtype kept), named ``<node>/<suffix>``.
+
+        ``array`` is not copied until the model is written: do not modify it afterwards.
+        """
         name = self.fresh(suffix)
-        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
+        self.initializers.append(Initializer(name, np.asarray(array)))
         return name
 
     def scalar(self, value: float, dtype: DType, suffix: str = "const") -> str:
@@ -185,8 +270,8 @@ class EmitContext:
         key = (name, tag)
         if key not in self._derived:
             out = self._tensors.unique(f"{name}/{tag}")
-            arr = np.asarray(fn(self.graph.weights[name]))
-            self.initializers.append(numpy_helper.from_array(arr, out))
+            arr = np.asarray(fn(self.graph.weights[name]))  # a view where fn allows
+            self.initializers.append(Initializer(out, arr))
             self._derived[key] = out
         return self._derived[key]
 
@@ -249,7 +334,7 @@ class EmitContext:
         scope = f"{name}/to_{layout}"
         if target is not None:
             shape = self._tensors.unique(f"{scope}/shape")
-            self.initializers.append(numpy_helper.from_array(np.asarray(target, np.int64), shape))
+            self.initializers.append(Initializer(shape, np.asarray(target, np.int64)))
             self.add("Reshape", [forms[src_layout], shape], out, scope=scope)
         else:
             self.add("Transpose", [forms[src_layout]], out, scope=scope,
@@ -259,7 +344,7 @@ class EmitContext:
     def _weight(self, name: str, layout: str) -> str:
         if layout == NHWC:
             if (name, NHWC) not in self._derived:
-                self.initializers.append(numpy_helper.from_array(self.graph.weights[name], name))
+                self.initializers.append(Initializer(name, self.graph.weights[name]))
                 self._derived[(name, NHWC)] = name
             return name
         perm = layout_perm(layout, self.rank(name))

@@ -1,5 +1,6 @@
-"""ONNX emitters of the neural-network ops: convolutions, dense, normalizations,
-pooling and padding (plus the helpers the other emitters share).
+"""ONNX emitters of the neural-network ops: convolutions, dense, pooling, padding and
+cropping (plus the helpers the other emitters share).  The normalization and scaling
+ops are in :mod:`.norm_ops`.
 
 Each emitter ``(ctx, node) -> None`` reads its inputs with ``ctx.get(name, layout)``
 and writes its output under ``ctx.define(output, layout)`` (see
@@ -8,7 +9,9 @@ from the ONNX operator specs (https://onnx.ai/onnx/operators/) at the opset in
 ``ctx.opset`` (>= 18); IR semantics are in ``graphir/ops`` and
 :mod:`graphir.reference_ops`.
 
-Convolutions and pooling compute in NCHW.  Their ``"same"`` padding becomes
+Convolutions and pooling compute in NCHW; ``dense`` on a rank-4 value that exists as
+NCHW is a 1x1 ``Conv`` there (so a block of convolutions and per-pixel dense layers,
+as in ConvNeXt, needs no transposes).  Their ``"same"`` padding becomes
 explicit ``pads`` from TensorFlow's rule where it is static, else
 ``auto_pad="SAME_UPPER"`` (extra padding at the end, as TF).
 """
@@ -21,13 +24,13 @@ import numpy as np
 
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
-from graphir.reference_ops import KERAS_EPSILON, same_padding
+from graphir.reference_ops import same_padding
 
 from .activations import emit_activation
 from .context import NCHW, NHWC, EmitContext, layout_perm
 
-__all__ = ["conv2d", "depthwise_conv2d", "dense", "batch_norm", "normalize", "rescale",
-           "max_pool2d", "avg_pool2d", "global_avg_pool2d", "zero_pad2d", "unsupported",
+__all__ = ["conv2d", "depthwise_conv2d", "separable_conv2d", "dense", "max_pool2d",
+           "avg_pool2d", "global_avg_pool2d", "zero_pad2d", "crop2d", "unsupported",
            "onnx_axis"]
 
 
@@ -111,98 +114,62 @@ def conv2d(ctx: EmitContext, node: Node) -> None:
     _conv(ctx, node, w, node.attrs["groups"], (kh, kw))
 
 
+def _grouped_kernel(ctx: EmitContext, kernel: str) -> str:
+    """The depthwise kernel (kh, kw, cin, mult) as the grouped-Conv initializer
+    ``<kernel>/grouped_oihw`` of shape (cin*mult, 1, kh, kw)."""
+    kh, kw, cin, mult = ctx.types[kernel].shape
+    return ctx.derived_weight(kernel, "grouped_oihw",
+                              lambda a: a.transpose(2, 3, 0, 1).reshape(cin * mult, 1, kh, kw))
+
+
 def depthwise_conv2d(ctx: EmitContext, node: Node) -> None:
     """Grouped Conv with ``group=cin``; kernel (kh, kw, cin, mult) -> (cin*mult, 1, kh, kw),
     so ONNX output channel ``c*mult + m`` is Keras' channel ``c*mult + m``."""
-    kh, kw, cin, mult = ctx.types[node.inputs[1]].shape
+    kh, kw, cin, _ = ctx.types[node.inputs[1]].shape
+    _conv(ctx, node, _grouped_kernel(ctx, node.inputs[1]), cin, (kh, kw))
 
-    def to_grouped(a):
-        return a.transpose(2, 3, 0, 1).reshape(cin * mult, 1, kh, kw)
 
-    w = ctx.derived_weight(node.inputs[1], "grouped_oihw", to_grouped)
-    _conv(ctx, node, w, cin, (kh, kw))
+def separable_conv2d(ctx: EmitContext, node: Node) -> None:
+    """Two Convs on NCHW, as ``tf.nn.separable_conv2d``: the depthwise one (``group=cin``,
+    the strides, dilations and padding, no bias) into ``<node>/Conv``, then the 1x1
+    pointwise one (kernel ``(1, 1, cin*mult, filters)`` -> ``<kernel>/oihw``) with the
+    bias, then the fused activation."""
+    x_name, depthwise, pointwise = node.inputs[:3]
+    kh, kw, cin, _ = ctx.types[depthwise].shape
+    bias = [ctx.get(node.inputs[3])] if len(node.inputs) > 3 and node.inputs[3] else []
+    attrs = _window_attrs(node, ctx, (kh, kw), node.attrs["strides"], node.attrs["dilations"])
+    mid = ctx.add("Conv", [ctx.get(x_name, NCHW), _grouped_kernel(ctx, depthwise)],
+                  group=cin, **attrs)
+    w = ctx.derived_weight(pointwise, "oihw", lambda a: a.transpose(3, 2, 0, 1))
+    _finish(ctx, node, NCHW, lambda out: ctx.add(
+        "Conv", [mid, w] + bias, out, kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0]))
 
 
 def dense(ctx: EmitContext, node: Node) -> None:
-    """Gemm (opset 13) for rank-2 input, else MatMul (+ Add for the bias)."""
-    x = ctx.get(node.inputs[0])
-    k = ctx.get(node.inputs[1])
+    """Gemm (opset 13) for rank-2 input, else MatMul (+ Add for the bias); a rank-4 input
+    that exists only as NCHW (or prefers it) is a 1x1 Conv on NCHW instead, with the
+    kernel as the initializer ``<kernel>/oi11`` of shape (units, in, 1, 1)."""
+    x_name = node.inputs[0]
     b = ctx.get(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    if ctx.rank(x_name) == 4 and ctx.layout_for([x_name]) == NCHW:
+        x = ctx.get(x_name, NCHW)
+        w = ctx.derived_weight(node.inputs[1], "oi11",
+                               lambda a: a.T.reshape(a.shape[1], a.shape[0], 1, 1))
+        _finish(ctx, node, NCHW, lambda out: ctx.add(
+            "Conv", [x, w] + ([b] if b else []), out, kernel_shape=[1, 1], strides=[1, 1],
+            pads=[0, 0, 0, 0]))
+        return
+    x = ctx.get(x_name)
+    k = ctx.get(node.inputs[1])
 
     def core(out):
-        if ctx.rank(node.inputs[0]) == 2:
+        if ctx.rank(x_name) == 2:
             return ctx.add("Gemm", [x, k] + ([b] if b else []), out)
         if b is None:
             return ctx.add("MatMul", [x, k], out)
         return ctx.add("Add", [ctx.add("MatMul", [x, k]), b], out)
 
     _finish(ctx, node, NHWC, core)
-
-
-# --------------------------------------------------------------------------- normalization
-
-def batch_norm(ctx: EmitContext, node: Node) -> None:
-    """BatchNormalization (opset 15, inference) when the feature axis is ONNX axis 1,
-    else Mul + Add with ``scale = gamma / sqrt(var + eps)`` and
-    ``shift = beta - mean * scale`` folded in float64."""
-    x_name = node.inputs[0]
-    layout = ctx.layout_for([x_name])
-    rank, dtype = ctx.rank(x_name), ctx.dtype(x_name)
-    axis = onnx_axis(node, ctx, node.attrs["axis"], layout)
-    gamma, beta, mean, var = node.inputs[1:]
-    c = ctx.types[mean].shape[0]
-    np_dtype = dtype.to_numpy()
-    x = ctx.get(x_name, layout)
-    out = ctx.define(node.output.name, layout)
-    if axis == 1 and rank >= 2:
-        scale = ctx.get(gamma) if gamma else ctx.constant(np.ones(c, np_dtype), "gamma")
-        shift = ctx.get(beta) if beta else ctx.constant(np.zeros(c, np_dtype), "beta")
-        ctx.add("BatchNormalization", [x, scale, shift, ctx.get(mean), ctx.get(var)], out,
-                epsilon=float(node.attrs["epsilon"]))
-        return
-
-    def w64(name, default):
-        return ctx.weight_array(name).astype(np.float64) if name else np.full(c, default)
-
-    scale = w64(gamma, 1.0) / np.sqrt(w64(var, 0.0) + node.attrs["epsilon"])
-    shift = w64(beta, 0.0) - w64(mean, 0.0) * scale
-    shape = (c,) + (1,) * (rank - 1 - axis)
-    mul = ctx.add("Mul", [x, ctx.constant(scale.reshape(shape).astype(np_dtype), "scale")])
-    ctx.add("Add", [mul, ctx.constant(shift.reshape(shape).astype(np_dtype), "shift")], out)
-
-
-def normalize(ctx: EmitContext, node: Node) -> None:
-    """``(x - mean) / std`` as Sub + Div, or ``x * std + mean`` as Mul + Add (invert), with
-    ``std = max(sqrt(variance), 1e-7)`` precomputed in float64 (Keras Normalization)."""
-    x_name, mean, var = node.inputs
-    layout = ctx.layout_for([x_name])
-    rank, np_dtype = ctx.rank(x_name), ctx.dtype(x_name).to_numpy()
-    std = np.maximum(np.sqrt(ctx.weight_array(var).astype(np.float64)), KERAS_EPSILON)
-    m = ctx.layout_constant(ctx.weight_array(mean).astype(np_dtype), rank, layout, "mean")
-    s = ctx.layout_constant(std.astype(np_dtype), rank, layout, "std")
-    x = ctx.get(x_name, layout)
-    out = ctx.define(node.output.name, layout)
-    if node.attrs["invert"]:
-        ctx.add("Add", [ctx.add("Mul", [x, s]), m], out)
-    else:
-        ctx.add("Div", [ctx.add("Sub", [x, m]), s], out)
-
-
-def rescale(ctx: EmitContext, node: Node) -> None:
-    """``x * scale + offset`` as Mul + Add (a factor 1 or offset 0 is skipped)."""
-    x_name = node.inputs[0]
-    layout = ctx.layout_for([x_name])
-    rank, np_dtype = ctx.rank(x_name), ctx.dtype(x_name).to_numpy()
-    y = ctx.get(x_name, layout)
-    out = ctx.define(node.output.name, layout)
-    steps = [(op, np.asarray(node.attrs[key], np.float64), key)
-             for op, key, neutral in (("Mul", "scale", 1.0), ("Add", "offset", 0.0))
-             if np.any(np.asarray(node.attrs[key]) != neutral)]
-    if not steps:
-        ctx.add("Identity", [y], out)
-    for i, (op, value, key) in enumerate(steps):
-        c = ctx.layout_constant(value.astype(np_dtype), rank, layout, key)
-        y = ctx.add(op, [y, c], out if i == len(steps) - 1 else None)
 
 
 # --------------------------------------------------------------------------- pooling, padding
@@ -255,3 +222,21 @@ def zero_pad2d(ctx: EmitContext, node: Node) -> None:
     ctx.add("Pad", [ctx.get(x_name, layout), ctx.constant(pads, "pads"), "",
                     ctx.constant(axes, "axes")],
             ctx.define(node.output.name, layout), mode="constant")
+
+
+def crop2d(ctx: EmitContext, node: Node) -> None:
+    """Slice (opset 13) of H and W in whichever layout the input has: ``starts`` are
+    ``[top, left]``, ``ends`` ``[H - bottom, W - right]`` where the size is static, else
+    ``-bottom`` / ``-right`` (from the end), or the int64 maximum for a zero crop."""
+    x_name = node.inputs[0]
+    layout = ctx.layout_for([x_name])
+    perm = layout_perm(layout, 4)
+    (t, b), (l, r) = node.attrs["cropping"]
+    shape = ctx.types[x_name].shape
+    ends = [shape[1 + i] - after if isinstance(shape[1 + i], int) else
+            (-after if after else np.iinfo(np.int64).max)
+            for i, after in enumerate((b, r))]
+    ctx.add("Slice", [ctx.get(x_name, layout), ctx.constant(np.asarray([t, l], np.int64), "starts"),
+                      ctx.constant(np.asarray(ends, np.int64), "ends"),
+                      ctx.constant(np.asarray([perm.index(1), perm.index(2)], np.int64), "axes")],
+            ctx.define(node.output.name, layout))

@@ -1,6 +1,7 @@
 """Per-op ONNX emitters: the table :data:`EMITTERS` (IR op name -> emitter), and the
 emitters of the elementwise and shape ops.  The neural-network ops (convolutions,
-dense, normalizations, pooling, padding) are in :mod:`.nn_ops`.
+dense, pooling, padding, cropping) are in :mod:`.nn_ops`, the normalization and
+scaling ops in :mod:`.norm_ops`.
 
 Each emitter ``(ctx, node) -> None`` reads its inputs with ``ctx.get(name, layout)``
 and writes its output under ``ctx.define(output, layout)`` (see
@@ -20,7 +21,7 @@ from onnx import TensorProto
 from graphir.dtypes import DType
 from graphir.ir import Node
 
-from . import nn_ops
+from . import nn_ops, norm_ops
 from .activations import emit_activation
 from .context import NCHW, NHWC, EmitContext, layout_perm
 from .nn_ops import onnx_axis, unsupported
@@ -169,14 +170,18 @@ def embedding(ctx: EmitContext, node: Node) -> None:
 EMITTERS: dict[str, OpEmitter] = {
     "conv2d": nn_ops.conv2d,
     "depthwise_conv2d": nn_ops.depthwise_conv2d,
+    "separable_conv2d": nn_ops.separable_conv2d,
     "dense": nn_ops.dense,
-    "batch_norm": nn_ops.batch_norm,
-    "normalize": nn_ops.normalize,
-    "rescale": nn_ops.rescale,
+    "batch_norm": norm_ops.batch_norm,
+    "layer_norm": norm_ops.layer_norm,
+    "normalize": norm_ops.normalize,
+    "rescale": norm_ops.rescale,
+    "scale": norm_ops.scale,
     "max_pool2d": nn_ops.max_pool2d,
     "avg_pool2d": nn_ops.avg_pool2d,
     "global_avg_pool2d": nn_ops.global_avg_pool2d,
     "zero_pad2d": nn_ops.zero_pad2d,
+    "crop2d": nn_ops.crop2d,
     "activation": _unary(_activation),
     "relu": _unary(_relu),
     "leaky_relu": _unary(_leaky_relu),
@@ -197,11 +202,13 @@ EMITTERS: dict[str, OpEmitter] = {
 }
 
 #: ops whose input 0 is read as NCHW (Conv, MaxPool, AveragePool)
-NCHW_OPS = {"conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d"}
-#: ops that compute in whichever layout their inputs have (see ``EmitContext.layout_for``)
+NCHW_OPS = {"conv2d", "depthwise_conv2d", "separable_conv2d", "max_pool2d", "avg_pool2d"}
+#: ops that compute in whichever layout their inputs have (see ``EmitContext.layout_for``);
+#: ``dense`` does so for rank-4 inputs (a 1x1 Conv in NCHW) and is NHWC otherwise
 AGNOSTIC_OPS = {"activation", "relu", "leaky_relu", "softmax", "dropout", "identity", "add",
                 "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-                "zero_pad2d", "batch_norm", "normalize", "rescale"}
+                "zero_pad2d", "crop2d", "batch_norm", "layer_norm", "normalize", "rescale",
+                "scale", "dense"}
 #: ops that read either layout at the same cost (global pooling: ReduceMean over the right
 #: axes; permute: one Transpose from either)
 NEUTRAL_OPS = {"global_avg_pool2d", "permute"}

@@ -29,6 +29,8 @@ import onnx
 
 from graphir.atomic import atomic_output
 
+from .tensors import tensor_nbytes
+
 __all__ = ["save_onnx", "EXTERNAL_DATA_THRESHOLD", "is_large", "write_with_external_data"]
 
 #: total initializer bytes above which a model is saved with external data: 2 GiB (the
@@ -37,7 +39,8 @@ EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 26
 
 
 def _initializer_bytes(model: onnx.ModelProto) -> int:
-    return sum(t.ByteSize() for t in model.graph.initializer)
+    # from dims and types: upb's ByteSize() would encode every tensor to count its bytes
+    return sum(tensor_nbytes(t) for t in model.graph.initializer)
 
 
 def is_large(model: onnx.ModelProto) -> bool:

@@ -1,4 +1,5 @@
-"""Neural-network ops: convolutions, dense, normalization, pooling, padding, embedding.
+"""Neural-network ops: convolutions, dense, pooling, padding, cropping, embedding.
+(The normalization and scaling ops are in :mod:`graphir.ops.normalization`.)
 
 Layout: every spatial op carries ``data_format``; the op set currently defines
 only ``"channels_last"`` (NHWC), which is what Keras uses on CPU and in
@@ -10,7 +11,7 @@ from __future__ import annotations
 from graphir.dtypes import DType
 from graphir.ops.activations import ACTIVATIONS
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import (conv_out_dim, fmt_shape, norm_axis, require_float,
+from graphir.ops.shapes import (conv_out_dim, fmt_shape, require_float,
                                 require_positive, require_rank, same_dtype)
 from graphir.types import TensorType
 
@@ -104,6 +105,37 @@ register(OpSchema(
     doc="depthwise 2-D convolution (Keras DepthwiseConv2D); kernel (kh, kw, cin, multiplier)"))
 
 
+def _infer_separable(types, attrs):
+    x, dw, pw, bias = (list(types) + [None])[:4]
+    require_rank(x, (4,), input_index=0, what="separable_conv2d input (NHWC)")
+    require_rank(dw, (4,), input_index=1,
+                 what="separable_conv2d depthwise kernel (kh, kw, cin, multiplier)")
+    require_rank(pw, (4,), input_index=2,
+                 what="separable_conv2d pointwise kernel (1, 1, cin * multiplier, filters)")
+    _float_input(x, 0, "separable_conv2d input")
+    same_dtype([x, dw, pw, bias])
+    require_positive(attrs, "strides", "dilations")
+    kh, kw, cin, mult = dw.shape
+    _check_channels(x, dw, 2, 0, "separable_conv2d")
+    if pw.shape[:3] != (1, 1, cin * mult):
+        raise TypeRuleError(f"pointwise kernel must have shape (1, 1, {cin * mult}, filters), "
+                            f"got {fmt_shape(pw.shape)}", input_index=2,
+                            expected=f"(1, 1, {cin * mult}, filters)", actual=fmt_shape(pw.shape))
+    filters = pw.shape[3]
+    _check_bias(bias, filters, 3)
+    h, w = _spatial(x, (kh, kw), attrs)
+    return (TensorType(x.dtype, (x.shape[0], h, w, filters)),)
+
+
+register(OpSchema(
+    "separable_conv2d", ("x", "depthwise_kernel", "pointwise_kernel", "bias?"), {
+        "strides": AttrSpec(**_PAIR), "padding": _PADDING,
+        "dilations": AttrSpec(**_PAIR), "activation": _ACT, "data_format": _LAYOUT,
+    }, _infer_separable, weight_inputs=(1, 2, 3),
+    doc="depthwise 2-D convolution (no bias) then a 1x1 convolution, plus bias, then the "
+        "fused activation (Keras SeparableConv2D)"))
+
+
 def _infer_dense(types, attrs):
     x, kernel, bias = (list(types) + [None])[:3]
     if x.rank < 1:
@@ -125,70 +157,6 @@ register(OpSchema(
         "units": AttrSpec("int"), "activation": _ACT,
     }, _infer_dense, weight_inputs=(1, 2),
     doc="x @ kernel + bias on the last axis, any rank >= 1 (Keras Dense)"))
-
-
-def _infer_batch_norm(types, attrs):
-    x = types[0]
-    _float_input(x, 0, "batch_norm input")
-    axis = norm_axis(attrs["axis"], x.rank)
-    c = x.shape[axis]
-    for i, t in enumerate(types[1:], start=1):
-        if t is None:
-            continue
-        if t.rank != 1 or (isinstance(c, int) and t.shape[0] != c):
-            raise TypeRuleError(f"batch_norm parameter {i} must have shape ({c},), got "
-                                f"{fmt_shape(t.shape)}", input_index=i, axis=axis,
-                                expected=f"({c},)", actual=fmt_shape(t.shape))
-    same_dtype(types)
-    return (x,)
-
-
-register(OpSchema(
-    "batch_norm", ("x", "gamma?", "beta?", "mean", "variance"), {
-        "axis": AttrSpec("int", doc="the feature axis"),
-        "epsilon": AttrSpec("float"),
-    }, _infer_batch_norm, weight_inputs=(1, 2, 3, 4),
-    doc="inference batch normalization: gamma * (x - mean) / sqrt(variance + epsilon) + beta"))
-
-
-def _infer_normalize(types, attrs):
-    x, mean, var = types
-    _float_input(x, 0, "normalize input")
-    from graphir.ops.shapes import broadcast_shapes
-
-    for i, t in ((1, mean), (2, var)):
-        if t.rank > x.rank:
-            raise TypeRuleError(f"normalize statistic {i} has rank {t.rank} > input rank {x.rank}",
-                                input_index=i)
-        broadcast_shapes([x.shape, t.shape])
-    return (TensorType(x.dtype, x.shape),)
-
-
-register(OpSchema(
-    "normalize", ("x", "mean", "variance"), {
-        "axis": AttrSpec("ints", doc="the axes that keep separate statistics (Keras axis)"),
-        "invert": AttrSpec("bool"),
-    }, _infer_normalize, weight_inputs=(1, 2),
-    doc="(x - mean) / max(sqrt(variance), 1e-7), or its inverse (Keras Normalization); "
-        "mean/variance are stored in their broadcast shape"))
-
-
-def _infer_rescale(types, attrs):
-    x = types[0]
-    _float_input(x, 0, "rescale input")
-    for key in ("scale", "offset"):
-        v = attrs[key]
-        if isinstance(v, tuple) and len(v) not in (1, x.shape[-1]) and isinstance(x.shape[-1], int):
-            raise TypeRuleError(f"{key} has {len(v)} values but the last axis has "
-                                f"{x.shape[-1]}", input_index=0, axis=x.rank - 1)
-    return (x,)
-
-
-register(OpSchema(
-    "rescale", ("x",), {
-        "scale": AttrSpec("float_or_floats", doc="scalar or one value per last-axis channel"),
-        "offset": AttrSpec("float_or_floats"),
-    }, _infer_rescale, doc="x * scale + offset (Keras Rescaling)"))
 
 
 def _pool_attrs():
@@ -238,6 +206,27 @@ def _infer_pad(types, attrs):
 register(OpSchema("zero_pad2d", ("x",), {
     "padding": AttrSpec("int_pairs", length=2, doc="((top, bottom), (left, right))"),
     "data_format": _LAYOUT}, _infer_pad, doc="zero padding of H and W (Keras ZeroPadding2D)"))
+
+
+def _infer_crop(types, attrs):
+    x = types[0]
+    require_rank(x, (4,), input_index=0, what="crop2d input (NHWC)")
+    out = [x.shape[0], None, None, x.shape[3]]
+    for i, (before, after) in enumerate(attrs["cropping"]):
+        n = x.shape[1 + i]
+        if isinstance(n, int):
+            if before + after >= n:
+                raise TypeRuleError(f"cropping {before} + {after} leaves nothing of axis "
+                                    f"{1 + i} (size {n})", input_index=0, axis=1 + i,
+                                    expected=f"a size above {before + after}", actual=str(n))
+            out[1 + i] = n - before - after
+    return (TensorType(x.dtype, tuple(out)),)
+
+
+register(OpSchema("crop2d", ("x",), {
+    "cropping": AttrSpec("int_pairs", length=2, doc="((top, bottom), (left, right))"),
+    "data_format": _LAYOUT}, _infer_crop,
+    doc="crops H and W (Keras Cropping2D): x[:, top:H-bottom, left:W-right, :]"))
 
 
 def _infer_embedding(types, attrs):

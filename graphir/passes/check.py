@@ -25,8 +25,9 @@ from graphir.ir import Graph, weight_type
 from graphir.ops.shapes import fmt_shape
 from graphir.names import model_and_layer
 from graphir.types import TensorType
+from graphir.passes._gc import gc_paused
 
-__all__ = ["check", "infer_graph_types"]
+__all__ = ["check", "check_with_types", "infer_graph_types"]
 
 
 def _producer(graph_producers, name):
@@ -35,43 +36,62 @@ def _producer(graph_producers, name):
     return None
 
 
+@gc_paused
 def infer_graph_types(graph: Graph) -> tuple[dict[str, TensorType], list[Diagnostic]]:
     """Re-infer the type of every value from the graph inputs and weights.
 
     Returns:
         (value name -> inferred type, diagnostics).  Where a node's type rule fails,
         its declared types are used for its outputs.
+
+    Cost: linear in the graph's size; a type rule (a pure function of the op, its
+    attributes and its input types) runs once per distinct combination.
     """
     types: dict[str, TensorType] = {v.name: v.type for v in graph.inputs}
+    weight_types: dict[tuple, TensorType] = {}
     for name, arr in graph.weights.items():
-        types[name] = weight_type(arr)
-    producers = graph.producers()
+        key = (arr.dtype, arr.shape)
+        wt = weight_types.get(key)
+        if wt is None:
+            wt = weight_types[key] = weight_type(arr)
+        types[name] = wt
+    producers = None  # computed for the first diagnostic that needs it
     diags: list[Diagnostic] = []
+    memo: dict[tuple, list] = {}
     for node in graph.nodes:
         schema = _ops.get_schema(node.op)
         in_types = [types.get(i) if i else None for i in node.inputs]
-        missing = [i for i, n in zip(range(len(node.inputs)), node.inputs) if n and n not in types]
+        missing = any(n and t is None for n, t in zip(node.inputs, in_types))
         if schema is None or missing:
             for v in node.outputs:
                 types[v.name] = v.type
             continue
-        try:
-            inferred = schema.infer(in_types, node.attrs)
-        except _ops.TypeRuleError as e:
-            diags.append(_rule_diagnostic(graph, node, e, in_types, producers))
-            for v in node.outputs:
-                types[v.name] = v.type
-            continue
+        key = (node.op, node.attrs, tuple(in_types))
+        inferred = memo.get(key)
+        if inferred is None:
+            try:
+                inferred = memo[key] = schema.infer(in_types, node.attrs)
+            except _ops.TypeRuleError as e:
+                if producers is None:
+                    producers = graph.producers()
+                diags.append(_rule_diagnostic(graph, node, e, in_types, producers))
+                for v in node.outputs:
+                    types[v.name] = v.type
+                continue
         for v, t in zip(node.outputs, inferred):
-            if not v.type.compatible_with(t):
-                axis = next((a for a, (x, y) in enumerate(zip(v.type.shape, t.shape))
+            declared = v.type
+            if declared == t:  # the common case: _refine would rebuild an equal type
+                types[v.name] = t
+                continue
+            if not declared.compatible_with(t):
+                axis = next((a for a, (x, y) in enumerate(zip(declared.shape, t.shape))
                              if isinstance(x, int) and isinstance(y, int) and x != y), None)
                 diags.append(Diagnostic(
-                    "error", f"declared output {v.name!r} is {v.type} but {node.op} computes {t}",
-                    node=node.name, op=node.op, expected=str(v.type), actual=str(t), axis=axis,
+                    "error", f"declared output {v.name!r} is {declared} but {node.op} computes {t}",
+                    node=node.name, op=node.op, expected=str(declared), actual=str(t), axis=axis,
                     hint="the model's recorded shapes disagree with its layers; rebuild the "
                          "model or fix the producing layer"))
-            types[v.name] = _refine(v.type, t)
+            types[v.name] = _refine(declared, t)
     return types, diags
 
 
@@ -100,6 +120,7 @@ def _rule_diagnostic(graph, node, err, in_types, producers) -> Diagnostic:
                       expected=err.expected, actual=actual, axis=err.axis, hint=hint)
 
 
+@gc_paused
 def check(graph: Graph) -> list[Diagnostic]:
     """Every shape/type problem of ``graph`` (errors and warnings), in graph order.
 
@@ -111,6 +132,13 @@ def check(graph: Graph) -> list[Diagnostic]:
     caller decides (``graphir check`` exits 1 when any diagnostic is an error;
     :func:`graphir.passes.merge.merge` raises :class:`ShapeCheckError`).
     """
+    return check_with_types(graph)[0]
+
+
+@gc_paused
+def check_with_types(graph: Graph) -> tuple[list[Diagnostic], dict[str, TensorType]]:
+    """:func:`check`, also returning the inferred type of every value (see
+    :func:`infer_graph_types`)."""
     diags: list[Diagnostic] = []
     for v in graph.inputs:
         if v.type.rank and isinstance(v.type.shape[0], int):
@@ -120,5 +148,5 @@ def check(graph: Graph) -> list[Diagnostic]:
                 expected=f"a symbolic batch ({fmt_shape(('batch',) + v.type.shape[1:])})",
                 actual=fmt_shape(v.type.shape), axis=0,
                 hint="build the model with keras.Input(shape=...) without batch_size"))
-    _, found = infer_graph_types(graph)
-    return diags + found
+    types, found = infer_graph_types(graph)
+    return diags + found, types

@@ -18,7 +18,8 @@ import hashlib
 
 import attrs
 
-from graphir.ir import Graph
+from graphir.ir import Graph, Node
+from graphir.passes._gc import gc_paused
 
 __all__ = ["dedupe", "dedupe_with_report", "DedupeReport"]
 
@@ -42,6 +43,7 @@ class DedupeReport:
                 "bytes_saved": self.bytes_saved}
 
 
+@gc_paused
 def dedupe_with_report(graph: Graph, *, weights: bool = True,
                        expressions: bool = True) -> tuple[Graph, DedupeReport]:
     """:func:`dedupe` that also returns a :class:`DedupeReport` of what it merged."""
@@ -66,12 +68,15 @@ def dedupe_with_report(graph: Graph, *, weights: bool = True,
     exprs: dict[tuple, object] = {}
     nodes = []
     merged_n: list[tuple[str, str]] = []
+    get = replace.get
     for node in graph.nodes:
-        inputs = tuple(replace.get(i, i) for i in node.inputs)
+        inputs = tuple(map(get, node.inputs, node.inputs)) if replace else node.inputs
         if inputs != node.inputs:
-            node = attrs.evolve(node, inputs=inputs)
+            node = Node(node.op, node.name, inputs, node.outputs, node.attrs)
         if expressions:
-            key = (node.op, node.attrs, inputs, tuple(v.type for v in node.outputs))
+            # output types as (dtype name, shape): equal exactly when the TensorTypes are
+            key = (node.op, node.attrs, inputs,
+                   tuple([(v.type.dtype.value, v.type.shape) for v in node.outputs]))
             earlier = exprs.get(key)
             if earlier is not None and not any(v.name in outputs for v in node.outputs):
                 for mine, theirs in zip(node.outputs, earlier.outputs):

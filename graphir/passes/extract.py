@@ -17,6 +17,7 @@ from typing import Sequence
 
 from graphir.errors import BadInputError
 from graphir.ir import Graph, Value
+from graphir.passes._gc import gc_paused
 
 __all__ = ["extract"]
 
@@ -27,6 +28,7 @@ def _unknown(graph: Graph, name: str, known: set[str], role: str) -> BadInputErr
     return BadInputError(f"{role} {name!r} is not a value or layer of graph {graph.name!r}{hint}")
 
 
+@gc_paused
 def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | None = None) -> Graph:
     """Cut the subgraph that computes ``outputs`` from ``inputs``.
 
@@ -70,7 +72,7 @@ def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | Non
     if len(set(outputs)) != len(outputs) or len(set(inputs)) != len(inputs):
         raise BadInputError("extract: a name is listed twice")
 
-    producers = graph.producers()
+    producer = {v.name: n for n in graph.nodes for v in n.outputs}
     cut = set(inputs)
     needed: set[str] = set()
     stack = list(outputs)
@@ -79,11 +81,19 @@ def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | Non
         if name in needed:
             continue
         needed.add(name)
-        if name in cut or name not in producers:
+        if name in cut:
             continue
-        stack.extend(i for i in producers[name][0].inputs if i)
-    nodes = [n for n in graph.nodes
-             if any(v.name in needed for v in n.outputs) and not all(v.name in cut for v in n.outputs)]
+        node = producer.get(name)
+        if node is not None:
+            stack.extend([i for i in node.inputs if i])
+    nodes = []
+    for n in graph.nodes:
+        outs = n.outputs
+        if len(outs) == 1:  # the common case of the test below
+            if outs[0].name in needed and outs[0].name not in cut:
+                nodes.append(n)
+        elif any(v.name in needed for v in outs) and not all(v.name in cut for v in outs):
+            nodes.append(n)
     new_inputs = [Value(i, types[i]) for i in inputs]
     new_inputs += [v for v in graph.inputs if v.name in needed and v.name not in cut]
     weights = {k: w for k, w in graph.weights.items() if k in needed}

@@ -25,38 +25,47 @@ from __future__ import annotations
 import difflib
 from typing import Mapping
 
-import attrs
-
 from graphir.errors import BadInputError
-from graphir.ir import Graph, Value
-from graphir.names import Namespace, join_scope
+from graphir.ir import Graph, Node, Value
+from graphir.names import Namespace
+from graphir.passes._gc import gc_paused
 
 __all__ = ["rename"]
 
 
 def _all_names(graph: Graph) -> set[str]:
     names = {v.name for v in graph.inputs} | set(graph.weights)
+    add = names.add
     for n in graph.nodes:
-        names.add(n.name)
-        names.update(v.name for v in n.outputs)
+        add(n.name)
+        for v in n.outputs:
+            add(v.name)
     return names
 
 
-def _check_mapping(graph: Graph, mapping: Mapping[str, str]) -> None:
-    known = _all_names(graph)
-    parts = [name.split("/") for name in known]
-    scopes = {"/".join(p[:i]) for p in parts for i in range(1, len(p))}  # every enclosing scope
+def _is_scope(name: str, known: set[str]) -> bool:
+    """True when some name of ``known`` lies under the scope ``name`` (``name/...``)."""
+    prefix = name + "/"
+    return any(n.startswith(prefix) for n in known)
+
+
+def _check_mapping(graph: Graph, mapping: Mapping[str, str], known: set[str]) -> None:
     for old, new in mapping.items():
         if not isinstance(new, str) or not new or "\n" in new or new.startswith("/") or new.endswith("/"):
             raise BadInputError(f"mapping {old!r} -> {new!r}: the new name must be a non-empty "
                                 f"name without line breaks or leading/trailing '/'")
-        if old not in known and old not in scopes and new not in known | scopes:
-            close = difflib.get_close_matches(old, sorted(known | scopes), n=3)
-            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-            raise BadInputError(f"mapping names {old!r}, which is not a name or scope in graph "
-                                f"{graph.name!r}{hint}")
+        if (old in known or _is_scope(old, known) or new in known
+                or _is_scope(new, known)):
+            continue
+        parts = [name.split("/") for name in known]
+        scopes = {"/".join(p[:i]) for p in parts for i in range(1, len(p))}  # every enclosing scope
+        close = difflib.get_close_matches(old, sorted(known | scopes), n=3)
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise BadInputError(f"mapping names {old!r}, which is not a name or scope in graph "
+                            f"{graph.name!r}{hint}")
 
 
+@gc_paused
 def rename(graph: Graph, *, prefix: str | None = None,
            mapping: Mapping[str, str] | None = None) -> Graph:
     """Rename values, weights, nodes and inputs by ``mapping`` and/or under ``prefix``.
@@ -84,36 +93,58 @@ def rename(graph: Graph, *, prefix: str | None = None,
                                or "\n" in prefix):
         raise BadInputError(f"prefix {prefix!r} must be a non-empty scope without "
                             "leading/trailing '/'")
-    _check_mapping(graph, mapping)
-    keys = sorted(mapping, key=len, reverse=True)
+    known = _all_names(graph)
+    _check_mapping(graph, mapping, known)
+    keys = [(k, k + "/", mapping[k]) for k in sorted(mapping, key=len, reverse=True)]
     # all or nothing: when every name is already under the prefix scope the graph is left
     # as it is (a second run is a no-op); otherwise *every* name gets the scope, also
     # names that merely happen to start with "prefix/"
-    already_scoped = prefix is not None and all(
-        n.startswith(prefix + "/") for n in _all_names(graph))
+    scope = prefix + "/" if prefix else None
+    already_scoped = prefix is not None and all(n.startswith(scope) for n in known)
+    add_scope = bool(prefix) and not already_scoped
 
     def target(name: str) -> str:
-        for k in keys:
-            if name == k or name.startswith(k + "/"):
-                name = mapping[k] + name[len(k):]
+        for k, k_scope, new in keys:
+            if name == k or name.startswith(k_scope):
+                name = new + name[len(k):]
                 break
-        return join_scope(prefix, name) if prefix and not already_scoped else name
+        # join_scope(prefix, name), for the non-empty names of a valid graph
+        return (scope + name if name else prefix) if add_scope else name
 
-    values = Namespace()
-    value_map: dict[str, str] = {}
-    for name in [v.name for v in graph.inputs] + list(graph.weights) + [
-            v.name for n in graph.nodes for v in n.outputs]:
-        value_map[name] = values.unique(target(name))
-    nodes_ns = Namespace()
-    node_map = {n.name: nodes_ns.unique(target(n.name)) for n in graph.nodes}
-    if all(k == v for k, v in value_map.items()) and all(k == v for k, v in node_map.items()):
+    value_names = [v.name for v in graph.inputs] + list(graph.weights)
+    value_names += [v.name for n in graph.nodes for v in n.outputs]
+    node_names = [n.name for n in graph.nodes]
+    value_map = _unique_map(value_names, [target(name) for name in value_names])
+    node_map = _unique_map(node_names, [target(name) for name in node_names])
+    changed = {k for k, v in value_map.items() if k != v}
+    if not changed and all(k == v for k, v in node_map.items()):
         return graph
 
     def val(v: Value) -> Value:
-        return Value(value_map[v.name], v.type)
+        new = value_map[v.name]
+        return v if new == v.name else Value(new, v.type)
 
-    nodes = [attrs.evolve(n, name=node_map[n.name],
-                          inputs=tuple(value_map[i] if i else "" for i in n.inputs),
-                          outputs=tuple(val(v) for v in n.outputs)) for n in graph.nodes]
+    nodes = []
+    for n in graph.nodes:  # a node whose names all stay is kept as it is (nodes are frozen)
+        name = node_map[n.name]
+        if name == n.name and changed.isdisjoint(n.inputs) and all(
+                v.name not in changed for v in n.outputs):
+            nodes.append(n)
+            continue
+        inputs = tuple([value_map[i] if i else "" for i in n.inputs])
+        nodes.append(Node(n.op, name, inputs, tuple([val(v) for v in n.outputs]), n.attrs))
     return Graph(graph.name, [val(v) for v in graph.inputs], [value_map[o] for o in graph.outputs],
                  nodes, {value_map[k]: w for k, w in graph.weights.items()})
+
+
+def _unique_map(names: list[str], targets: list[str]) -> dict[str, str]:
+    """``{name: Namespace().unique(target)}`` taken in order (a later equal target gets a
+    ``_N`` suffix).  When the targets are distinct and non-empty, each is free when its
+    turn comes, so the map is the targets themselves: built without the namespace."""
+    if len(set(targets)) == len(targets) and "" not in targets:
+        return dict(zip(names, targets))
+    ns = Namespace()
+    out: dict[str, str] = {}
+    for name, t in zip(names, targets):
+        out[name] = ns.unique(t)
+    return out

@@ -1,0 +1,179 @@
+"""Shared helpers of the benchmarks: the machine description, peak-memory measurement and
+table printing (rich on a terminal, Markdown for ``RESULTS.md``).
+
+Imported by the benchmark scripts in this folder (``sys.path[0]`` is this folder when a
+script runs); nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import platform
+import shutil
+import subprocess
+import time
+from typing import Any, Sequence
+
+__all__ = ["machine", "machine_line", "PeakMemory", "rss_mb", "print_table", "markdown_table",
+           "median"]
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gib() -> float | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 2 ** 20
+    except OSError:
+        pass
+    return None
+
+
+def _version(module: str) -> str:
+    try:
+        return getattr(importlib.import_module(module), "__version__", "?")
+    except Exception as e:  # a missing optional package is reported, not fatal
+        return f"missing ({type(e).__name__})"
+
+
+def _gpu() -> str:
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+            if out.returncode == 0 and out.stdout.strip():
+                return "; ".join(out.stdout.strip().splitlines())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return "none"
+
+
+def machine(modules: Sequence[str] = ()) -> dict[str, Any]:
+    """The machine and software versions: CPU model, cores, RAM, GPU, OS, Python, and
+    the ``__version__`` of each of ``modules``."""
+    info: dict[str, Any] = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gib": round(_ram_gib() or 0.0, 1),
+        "gpu": _gpu(),
+        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    for m in modules:
+        info[m] = _version(m)
+    return info
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    """One line describing ``info`` (see :func:`machine`)."""
+    fixed = ("cpu", "cores", "ram_gib", "gpu", "os", "python", "date")
+    versions = ", ".join(f"{k} {v}" for k, v in info.items() if k not in fixed)
+    return (f"{info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM, GPU: {info['gpu']}; "
+            f"{info['os']}; Python {info['python']}" + (f"; {versions}" if versions else "")
+            + f"; {info['date']}")
+
+
+def rss_mb(field: str = "VmRSS") -> float | None:
+    """``field`` of ``/proc/self/status`` in MiB (VmRSS: now; VmHWM: the peak), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _malloc_trim() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the baseline is just less tight
+        pass
+
+
+class PeakMemory:
+    """The peak resident memory of a block, in MiB above the resident memory before it.
+
+    Linux: ``gc.collect()`` and glibc's ``malloc_trim(0)`` (freed heap memory goes back
+    to the kernel, so the baseline RSS is not padded with free pages that the block
+    could reuse unseen), then writing ``5`` to ``/proc/self/clear_refs`` resets the
+    kernel's peak-RSS watermark (``VmHWM``) to the current RSS; after the block, the
+    peak is ``VmHWM`` minus the RSS before.  Elsewhere ``peak_mb`` stays None.
+
+    Usage::
+
+        with PeakMemory() as mem:
+            work()
+        mem.peak_mb
+    """
+
+    def __init__(self) -> None:
+        self.base_mb: float | None = None
+        self.peak_mb: float | None = None
+        self._ok = False
+
+    def __enter__(self) -> "PeakMemory":
+        gc.collect()
+        _malloc_trim()
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self._ok = True
+        except OSError:
+            self._ok = False
+        self.base_mb = rss_mb()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        hwm = rss_mb("VmHWM")
+        if self._ok and hwm is not None and self.base_mb is not None:
+            self.peak_mb = max(hwm - self.base_mb, 0.0)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of a non-empty sequence."""
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a table (rich when installed, else aligned plain text)."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(f"\n{title}")
+        widths = [max(len(str(r[i])) for r in [columns, *rows]) for i in range(len(columns))]
+        for r in [columns, *rows]:
+            print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+        return
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(str(c), overflow="fold")
+    for r in rows:
+        table.add_row(*(str(c) for c in r))
+    Console(width=max(120, shutil.get_terminal_size((160, 40)).columns)).print(table)
