@@ -32,7 +32,7 @@ import numpy as np
 from keras import layers as L
 
 from graphir.backends.keras.examples_applications import application_examples
-from graphir.backends.keras.randomize import iter_layers, randomize_statistics
+from graphir.backends.keras.randomize import randomize_biases, randomize_statistics
 from graphir.ops import ACTIVATIONS
 
 __all__ = ["example_models"]
@@ -41,11 +41,7 @@ SEED = 0
 
 
 def _finish(model: keras.Model) -> keras.Model:
-    rng = np.random.default_rng(SEED + 1)
-    for layer in iter_layers(model):
-        bias = getattr(layer, "bias", None)
-        if isinstance(bias, keras.Variable):
-            bias.assign(rng.normal(0.0, 0.1, tuple(bias.shape)).astype(bias.dtype))
+    randomize_biases(model, np.random.default_rng(SEED + 1))
     return randomize_statistics(model, SEED)
 
 

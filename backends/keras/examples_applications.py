@@ -30,7 +30,7 @@ from keras import layers as L
 from keras.src.applications.convnext import LayerScale
 from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 
-from graphir.backends.keras.randomize import iter_layers, randomize_statistics
+from graphir.backends.keras.randomize import iter_layers, randomize_biases, randomize_statistics
 
 __all__ = ["application_examples", "convnext_style", "mobilenet_v3_style",
            "inception_resnet_style", "xception_nasnet_style"]
@@ -40,10 +40,8 @@ SEED = 0
 
 def _finish(model: keras.Model) -> keras.Model:
     rng = np.random.default_rng(SEED + 1)
+    randomize_biases(model, rng)
     for layer in iter_layers(model):
-        bias = getattr(layer, "bias", None)
-        if isinstance(bias, keras.Variable):
-            bias.assign(rng.normal(0.0, 0.1, tuple(bias.shape)).astype(bias.dtype))
         if isinstance(layer, LayerScale):
             layer.gamma.assign(rng.uniform(0.5, 1.5, tuple(layer.gamma.shape)).astype("float32"))
     return randomize_statistics(model, SEED)

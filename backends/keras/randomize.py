@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import keras
 import numpy as np
 
-__all__ = ["iter_layers", "randomize_statistics"]
+__all__ = ["iter_layers", "randomize_biases", "randomize_statistics"]
 
 
 def iter_layers(model: Any) -> Iterator[Any]:
@@ -84,3 +84,12 @@ def randomize_statistics(model: Any, seed: int = 0, *,
                 _assign(var, rng.uniform(0.5, 1.5, n))
                 layer.finalize_state()
     return model
+
+
+def randomize_biases(model: "keras.Model", rng: np.random.Generator) -> None:
+    """Give every layer's ``bias`` variable seeded N(0, 0.1) values (Keras initializes
+    biases to zero, which would hide a dropped or misplaced bias in emission)."""
+    for layer in iter_layers(model):
+        bias = getattr(layer, "bias", None)
+        if isinstance(bias, keras.Variable):
+            bias.assign(rng.normal(0.0, 0.1, tuple(bias.shape)).astype(bias.dtype))
