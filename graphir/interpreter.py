@@ -1,7 +1,8 @@
 """A NumPy reference interpreter for the IR: :func:`evaluate`.
 
 Style after JAX's ``eval_jaxpr``: an environment of values with ``read``/``write``
-closures and one kernel per op (the table :data:`graphir.reference_ops.KERNELS`).
+closures and one kernel per op (the table :data:`KERNELS`, merged from
+:mod:`graphir.reference_ops` and the per-group kernel modules).
 Floats are computed in ``float64`` so the result is a trustworthy reference for
 TensorFlow and onnxruntime; each graph output is cast to its declared dtype at
 the end.  This module imports NumPy only (never TensorFlow or onnx).
@@ -22,11 +23,15 @@ import numpy as np
 from graphir.dtypes import DType
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Graph, Value
-from graphir.reference_ops import KERNELS
+from graphir import reference_attention, reference_ops, reference_recurrent, reference_sequence
 from graphir.types import Dim, TensorType, format_dim
 from graphir.verifier import verify_graph
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "KERNELS"]
+
+#: IR op name -> NumPy kernel: the reference kernels of every op group.
+KERNELS = {**reference_ops.KERNELS, **reference_recurrent.KERNELS,
+           **reference_attention.KERNELS, **reference_sequence.KERNELS}
 
 
 def _compute_form(array: np.ndarray, dtype: DType) -> np.ndarray:

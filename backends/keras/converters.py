@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from graphir.backends.keras.activations import activation_name
+from graphir.backends.keras import attention_converters, recurrent_converters, sequence_converters
 from graphir.backends.keras.app_converters import APPLICATION_CONVERTERS
 from graphir.backends.keras.context import LayerContext, Lowered
 from graphir.backends.keras.op_converters import OP_CONVERTERS, supported_operations
@@ -347,6 +348,8 @@ def _identity(ctx: LayerContext) -> Lowered:
 
 
 CONVERTERS.update(APPLICATION_CONVERTERS)
+for _group in (recurrent_converters, attention_converters, sequence_converters):
+    CONVERTERS.update(_group.CONVERTERS)
 
 #: Layers whose symbolic output dtype (``compute_output_spec``) is the layer's compute
 #: dtype although ``call`` keeps the input dtype: on int32 inputs Keras 3.15 reports

@@ -19,6 +19,7 @@ import numpy as np
 
 from graphir import ops
 from graphir.atomic import atomic_output
+from graphir.backends.keras import attention_builders, recurrent_builders, sequence_builders
 from graphir.backends.keras.layer_builders import (BUILDERS, LIST_INPUT_OPS, EmitContext,
                                                    finish_layer)
 from graphir.errors import EmissionError, ModelFileError, UnsupportedOpError
@@ -27,7 +28,11 @@ from graphir.names import Namespace, to_keras_name
 from graphir.types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["to_keras", "save_keras"]
+__all__ = ["to_keras", "save_keras", "ALL_BUILDERS"]
+
+#: IR op name -> Keras layer builder, over every op group
+ALL_BUILDERS = {**BUILDERS, **recurrent_builders.BUILDERS, **attention_builders.BUILDERS,
+                **sequence_builders.BUILDERS}
 
 
 def to_keras(graph: Graph) -> "keras.Model":
@@ -55,7 +60,7 @@ def to_keras(graph: Graph) -> "keras.Model":
     for node in graph.nodes:
         layer, data = _layer_for(graph, node, types, names, shared, pending)
         args = [tensors[n] for n in data]
-        tensors[node.output.name] = layer(args if node.op in LIST_INPUT_OPS else args[0])
+        tensors[node.output.name] = layer(args) if node.op in LIST_INPUT_OPS else layer(*args)
     outputs = []
     for out in graph.outputs:
         tensor = tensors[out]
@@ -90,7 +95,7 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
     """The Keras layer for ``node`` (reused when it shares weights with an earlier node)
     and the names of its data inputs."""
     where = f"graph {graph.name!r}, node {node.name!r}"
-    builder = BUILDERS.get(node.op)
+    builder = ALL_BUILDERS.get(node.op)
     if builder is None:
         raise UnsupportedOpError(f"op {node.op!r} has no Keras layer", where=where)
     weight_idx = set(ops.get_schema(node.op).weight_inputs)

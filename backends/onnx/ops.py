@@ -21,7 +21,7 @@ from onnx import TensorProto
 from graphir.dtypes import DType
 from graphir.ir import Node
 
-from . import nn_ops, norm_ops
+from . import attention_ops, nn_ops, norm_ops, recurrent_ops, sequence_ops
 from .activations import emit_activation
 from .context import NCHW, NHWC, EmitContext, layout_perm
 from .nn_ops import onnx_axis, unsupported
@@ -199,6 +199,9 @@ EMITTERS: dict[str, OpEmitter] = {
     "permute": permute,
     "concatenate": concatenate,
     "embedding": embedding,
+    **recurrent_ops.EMITTERS,
+    **attention_ops.EMITTERS,
+    **sequence_ops.EMITTERS,
 }
 
 #: ops whose input 0 is read as NCHW (Conv, MaxPool, AveragePool)

@@ -12,7 +12,7 @@ import pytest
 from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import infer_types
-from graphir.reference_ops import KERNELS
+from graphir.interpreter import KERNELS
 from graphir.types import TensorType
 
 

@@ -1,4 +1,5 @@
-"""specs/ops.md documents exactly the op set (no TensorFlow or onnx needed).
+"""specs/ops.md (with its chapters specs/ops-*.md) documents exactly the op set (no
+TensorFlow or onnx needed).
 
 * every op of ``graphir.ops.op_names()`` has a ``### `name` `` entry, and no entry
   names an op that does not exist;
@@ -16,13 +17,15 @@ import pytest
 
 from graphir import ops
 
-SPEC = Path(__file__).resolve().parents[2] / "specs" / "ops.md"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+#: the op set's spec: ops.md, then its chapters (one per op group) in name order
+SPEC_FILES = [SPECS / "ops.md", *sorted(SPECS.glob("ops-*.md"))]
 OP_HEADING = re.compile(r"^### `([^`]+)`[ \t]*$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    return SPEC.read_text(encoding="utf-8")
+    return "\n".join(p.read_text(encoding="utf-8") for p in SPEC_FILES)
 
 
 def _op_headings(text: str) -> list[str]:

@@ -16,7 +16,7 @@ keras = pytest.importorskip("keras")
 
 from graphir import ops  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
-from graphir.backends.keras.layer_builders import BUILDERS  # noqa: E402
+from graphir.backends.keras.emit import ALL_BUILDERS as BUILDERS  # noqa: E402
 from graphir.errors import (EmissionError, GraphInvariantError, ModelFileError,  # noqa: E402
                             UnsupportedOpError)
 from graphir.ir import Graph, Node, Value  # noqa: E402

@@ -1,0 +1,3 @@
+"""Attention ops: Keras MultiHeadAttention."""
+
+from __future__ import annotations
