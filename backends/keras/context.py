@@ -78,12 +78,17 @@ class LayerContext:
             (``KerasTensor`` s and constants).
         output_type: Keras' symbolic output type, or None when unknown.
         helpers: ``(name, Lowered)`` of the helper nodes added so far, in order.
+        call_kwargs: the call's keyword arguments as Keras recorded them, each
+            ``KerasTensor`` replaced by an :class:`Operand`; only keywords the layer's
+            class lists in ``CALL_KWARGS`` (``converters.py``) reach a converter,
+            the walker refuses the others (``training=False`` and ``None`` aside).
     """
 
     def __init__(self, layer: Any, inputs: Sequence[str], input_types: Sequence[TensorType], *,
                  weight_fn: WeightFn, model_file: str | None, name: str = "",
                  unique_name: Callable[[str], str] | None = None, call_args: Sequence[Any] = (),
-                 output_type: TensorType | None = None):
+                 output_type: TensorType | None = None,
+                 call_kwargs: Mapping[str, Any] | None = None):
         self.layer = layer
         self.inputs = tuple(inputs)
         self.input_types = tuple(input_types)
@@ -91,6 +96,7 @@ class LayerContext:
         self.name = name or getattr(layer, "name", "")
         self.call_args = tuple(call_args)
         self.output_type = output_type
+        self.call_kwargs = dict(call_kwargs or {})
         self.helpers: list[tuple[str, Lowered]] = []
         self._weight_fn = weight_fn
         self._unique_name = unique_name

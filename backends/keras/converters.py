@@ -26,13 +26,17 @@ from graphir.backends.keras.app_converters import APPLICATION_CONVERTERS
 from graphir.backends.keras.context import LayerContext, Lowered
 from graphir.backends.keras.op_converters import OP_CONVERTERS, supported_operations
 
-__all__ = ["CONVERTERS", "KEEPS_INPUT_DTYPE", "OP_CONVERTERS", "converter_for",
+__all__ = ["CALL_KWARGS", "CONVERTERS", "KEEPS_INPUT_DTYPE", "OP_CONVERTERS", "converter_for",
            "supported_layer_classes", "supported_operations"]
 
 Converter = Callable[[LayerContext], Lowered]
 
 #: Keras layer class -> converter.
 CONVERTERS: dict[type, Converter] = {}
+#: Keras layer class -> the call keyword arguments its converter reads from
+#: ``ctx.call_kwargs`` (any other keyword, ``training=False`` and ``None`` aside, is
+#: refused by the walker).
+CALL_KWARGS: dict[type, frozenset[str]] = {}
 
 
 def _converts(*classes: type) -> Callable[[Converter], Converter]:
@@ -350,6 +354,7 @@ def _identity(ctx: LayerContext) -> Lowered:
 CONVERTERS.update(APPLICATION_CONVERTERS)
 for _group in (recurrent_converters, attention_converters, sequence_converters):
     CONVERTERS.update(_group.CONVERTERS)
+    CALL_KWARGS.update(getattr(_group, "CALL_KWARGS", {}))
 
 #: Layers whose symbolic output dtype (``compute_output_spec``) is the layer's compute
 #: dtype although ``call`` keeps the input dtype: on int32 inputs Keras 3.15 reports

@@ -35,10 +35,10 @@ import numpy as np
 from keras.src.models.functional import Functional
 
 from graphir import ops
-from graphir.backends.keras.context import LayerContext
+from graphir.backends.keras.context import LayerContext, Operand
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.loading import load_keras_model
-from graphir.backends.keras.converters import (KEEPS_INPUT_DTYPE, converter_for,
+from graphir.backends.keras.converters import (CALL_KWARGS, KEEPS_INPUT_DTYPE, converter_for,
                                                supported_layer_classes, supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
@@ -293,10 +293,14 @@ class _Lowering:
         except ValueError as e:
             raise self.refuse(op, str(e)) from None
         name = self.claim(join_scope(scope, op.name))
+        call_kwargs = {k: Operand(env[id(v)], self.types[env[id(v)]])
+                       if isinstance(v, keras.KerasTensor) else v
+                       for k, v in knode.arguments.kwargs.items()}
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
                            name=name, unique_name=self.ns.unique,
-                           call_args=knode.arguments.args, output_type=keras_type)
+                           call_args=knode.arguments.args, output_type=keras_type,
+                           call_kwargs=call_kwargs)
         lowered = converter(ctx)
         for helper_name, helper in ctx.helpers:
             self.add_helper(op, helper_name, helper)
@@ -332,9 +336,11 @@ class _Lowering:
         self.producer_of[name] = name
 
     def check_call(self, op: Any, knode: Any) -> None:
-        """Refuse call-time options that change inference results."""
+        """Refuse call-time options that change inference results (except the keyword
+        arguments the layer's converter reads itself, ``CALL_KWARGS``)."""
+        accepted = CALL_KWARGS.get(type(op), frozenset())
         for key, value in knode.arguments.kwargs.items():
-            if value is None or (key == "training" and value is False):
+            if value is None or (key == "training" and value is False) or key in accepted:
                 continue
             detail = (f"called with training={value!r}" if key == "training" else
                       f"called with the keyword argument {key}=...; only training=False "
