@@ -47,12 +47,21 @@ MODES = ("chain", "concat", "average", "sum", "outputs")
 _COMBINE = {"concat": ("concatenate", {"axis": -1}), "average": ("average", {}), "sum": ("add", {})}
 
 
-def _substitute(graph: Graph, old_to_new: Mapping[str, str]) -> Graph:
-    """Replace reads of input values by other value names and drop those inputs."""
-    nodes = [Node(n.op, n.name, tuple(old_to_new.get(i, i) for i in n.inputs), n.outputs, n.attrs)
+def _substitute(graph: Graph, old_to_new: Mapping[str, str], *, rename_inputs: bool = False
+                ) -> Graph:
+    """Replace reads of input values by other value names; drop those inputs, or (with
+    ``rename_inputs``) keep them under their new names.  Nodes that read none of them
+    are kept as they are."""
+    keys = old_to_new.keys()
+    nodes = [n if keys.isdisjoint(n.inputs) else
+             Node(n.op, n.name, tuple(old_to_new.get(i, i) for i in n.inputs), n.outputs, n.attrs)
              for n in graph.nodes]
     outputs = [old_to_new.get(o, o) for o in graph.outputs]
-    inputs = [v for v in graph.inputs if v.name not in old_to_new]
+    if rename_inputs:
+        inputs = [Value(old_to_new[v.name], v.type) if v.name in old_to_new else v
+                  for v in graph.inputs]
+    else:
+        inputs = [v for v in graph.inputs if v.name not in old_to_new]
     return Graph(graph.name, inputs, outputs, nodes, graph.weights)
 
 
@@ -153,6 +162,9 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
     out_names = [dict(zip(g.outputs, sg.outputs)) for g, sg in zip(graphs, scoped)]
 
     diags: list[Diagnostic] = []
+    # True while every substituted input gets a value of exactly its declared type: then
+    # every type rule sees the inputs it saw when the (verified) graphs were checked
+    refined = False
     if shared_input:
         first = scoped[0]
         for k, (g, sg) in enumerate(zip(graphs[1:], scoped[1:]), start=1):
@@ -164,6 +176,7 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
                               shared.type, None)
                 if d:
                     diags.append(d)
+                refined |= mine.type != shared.type
             scoped[k] = _substitute(sg, {m.name: s.name for m, s in zip(sg.inputs, first.inputs)})
     if mode == "chain":
         for k in range(len(scoped) - 1):
@@ -192,6 +205,7 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
                               pprod[src][0].name if src in pprod else None)
                 if d:
                     diags.append(d)
+                refined |= value.type != ptypes[src]
                 sub[value.name] = src
             scoped[k + 1] = _substitute(nxt, sub)
     if diags:
@@ -236,10 +250,12 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
     merged = Graph(name, inputs, outputs, nodes, weights)
     merged = extract(merged, outputs=outputs)  # drop what no output needs (chain leftovers)
     if shared_input:  # the shared inputs keep the first model's own (unscoped) names
-        merged = rename(merged, mapping={s.name: o.name for s, o in
-                                         zip(scoped[0].inputs, graphs[0].inputs)
-                                         if s.name in {v.name for v in merged.inputs}})
+        merged = _restore_input_names(merged, scoped[0], graphs[0])
     verify_graph(merged, types=False)
+    if not refined:
+        # every node computes what it computed in its verified graph, on inputs of the
+        # same types; the combining nodes were typed by their rules above: the types hold
+        return merged
     problems, inferred = check_with_types(merged)
     if any(d.severity == "error" for d in problems):
         raise ShapeCheckError(problems, where=f"merge --mode {mode}")
@@ -251,6 +267,18 @@ def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
         # skipped (the structural invariants were verified just above)
         return merged
     return verify_graph(merged)
+
+
+def _restore_input_names(merged: Graph, scoped_first: Graph, first: Graph) -> Graph:
+    """``merged`` with the first graph's scoped inputs under their original names (a
+    direct substitution; :func:`rename` resolves the rare clash of an original name
+    with a name of the merged graph)."""
+    live = {v.name for v in merged.inputs}
+    back = {s.name: o.name for s, o in zip(scoped_first.inputs, first.inputs) if s.name in live}
+    taken = set(_names_of(merged.inputs, merged.nodes, merged.weights)) - back.keys()
+    if not taken.isdisjoint(back.values()):
+        return rename(merged, mapping=back)
+    return _substitute(merged, back, rename_inputs=True)
 
 
 def _names_of(inputs, nodes, weights) -> list[str]:

@@ -344,3 +344,33 @@ def test_invalid_input_graph_is_rejected():
     broken = Graph("broken", f.inputs, ["missing"], f.nodes, f.weights)
     with pytest.raises(BadInputError):
         merge([f, broken], mode="outputs")
+
+
+# --- the type-identical fast path and the input-name restore ------------------------------
+
+def test_shared_input_name_that_clashes_with_a_scoped_name_is_made_unique():
+    # f's input is literally called "g/dense", which is also g's scoped dense output: the
+    # shared input takes its name back (inputs come first, as in rename) and g's dense
+    # output gets a suffix, never a clash
+    f = dense_model("f", seed=1, input_name="g/dense")
+    g = dense_model("g", seed=2)
+    m = merge([f, g], mode="sum", shared_input=True)
+    (inp,) = m.inputs
+    assert inp.name == "g/dense"
+    g_dense = next(n for n in m.nodes if n.name == "g/dense")
+    assert g_dense.output.name.startswith("g/dense_") and g_dense.inputs[0] == "g/dense"
+    assert verify_graph(m) is m
+    x = _x(seed=3)
+    expected = _out(f, {"g/dense": x}) + _out(g, {"x": x})
+    np.testing.assert_allclose(_out(m, {inp.name: x}), expected, **TOL)
+
+
+def test_link_that_refines_a_type_is_rechecked_through_the_consumer():
+    # the consumer's input is (batch, ?) and its dense kernel wants 4 features: fed a
+    # producer of 3 features, the link is compatible but the dense node is not
+    f = dense_model("f", units=3, seed=1)
+    g = dense_model("g", n_in=4, seed=2)
+    loose = Graph(g.name, [Value("x", f32("batch", None))], g.outputs, g.nodes, g.weights)
+    with pytest.raises(ShapeCheckError) as err:
+        merge([f, loose], mode="chain")
+    assert any(d.node == "g/dense" for d in err.value.diagnostics)
