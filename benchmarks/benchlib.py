@@ -17,6 +17,7 @@ import time
 from typing import Any, Sequence
 
 __all__ = ["machine", "machine_line", "PeakMemory", "rss_mb", "print_table", "markdown_table",
+           "print_report",
            "median"]
 
 
@@ -177,3 +178,25 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for r in rows:
         table.add_row(*(str(c) for c in r))
     Console(width=max(120, shutil.get_terminal_size((160, 40)).columns)).print(table)
+
+
+Table = tuple[str, Sequence[str], Sequence[Sequence[Any]]]
+
+
+def print_report(info: dict[str, Any], tables: Sequence[Table], targets: Sequence[str], *,
+                 markdown: str | None = None) -> None:
+    """Print the machine line, each non-empty ``(title, columns, rows)`` table and the
+    target lines; with ``markdown``, also write them to that file (``RESULTS.md`` form)."""
+    print("machine: " + machine_line(info))
+    tables = [t for t in tables if t[2]]
+    for title, columns, rows in tables:
+        print_table(title, columns, rows)
+    print("\ntargets:")
+    for line in targets:
+        print("  " + line)
+    if markdown:
+        parts = [f"Machine: {machine_line(info)}\n"]
+        parts += [f"{title}:\n\n{markdown_table(columns, rows)}\n" for title, columns, rows in tables]
+        parts.append("Targets:\n\n" + "\n".join(f"* {line}" for line in targets) + "\n")
+        with open(markdown, "w") as f:
+            f.write("\n".join(parts))

@@ -58,8 +58,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from benchlib import (PeakMemory, machine, machine_line, markdown_table, median,  # noqa: E402
-                      print_table)
+from benchlib import PeakMemory, machine, median, print_report  # noqa: E402
 
 #: one model per family
 DEFAULT_MODELS = ("ResNet50", "MobileNetV2", "EfficientNetB0", "InceptionResNetV2",
@@ -513,24 +512,9 @@ def main(argv=None) -> None:
             report = json.load(f)
     else:
         report = run(args)
-    print("machine: " + machine_line(report["machine"]))
-    for title, columns, rows in tables(report):
-        if rows:
-            print_table(title, columns, rows)
-    print("\ntargets:")
-    for line in targets(report):
-        print("  " + line)
+    print_report(report["machine"], tables(report), targets(report), markdown=args.markdown)
     if args.json and not args.report:
         _write_json(args.json, report)
-    if args.markdown:
-        parts = [f"Machine: {machine_line(report['machine'])}\n"]
-        for title, columns, rows in tables(report):
-            if rows:
-                parts.append(f"{title}:\n\n{markdown_table(columns, rows)}\n")
-        parts.append("Targets:\n\n" + "\n".join(f"* {line}" for line in targets(report)) + "\n")
-        with open(args.markdown, "w") as f:
-            f.write("\n".join(parts))
-
 
 if __name__ == "__main__":
     main()

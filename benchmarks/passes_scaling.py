@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchlib import machine, machine_line, markdown_table, median, print_table
+from benchlib import machine, median, print_report
 
 from graphir import Graph, Node, TensorType, Value, verify_graph
 from graphir.passes import check, dedupe, extract, merge, rename
@@ -197,23 +197,10 @@ def main(argv=None) -> None:
     info = machine(["numpy"])
     report = run(args.sizes, args.repeats)
     report["machine"] = info
-    print("machine: " + machine_line(info))
-    for title, cols, rows in tables(report):
-        print_table(title, cols, rows)
-    print("\ntargets:")
-    for line in targets(report):
-        print("  " + line)
+    print_report(info, tables(report), targets(report), markdown=args.markdown)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
-    if args.markdown:
-        parts = [f"Machine: {machine_line(info)}\n"]
-        for title, cols, rows in tables(report):
-            parts.append(f"{title}:\n\n{markdown_table(cols, rows)}\n")
-        parts.append("Targets:\n\n" + "\n".join(f"* {line}" for line in targets(report)) + "\n")
-        with open(args.markdown, "w") as f:
-            f.write("\n".join(parts))
-
 
 if __name__ == "__main__":
     main()
