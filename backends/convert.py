@@ -185,7 +185,7 @@ def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed
         return compare_runs(graph, original, keras_candidate=reloaded, device=device,
                             batch=batch, seed=seed)
     from graphir.backends.keras import to_keras
-    from graphir.backends.onnx import to_onnx
+    from graphir.backends.onnx import to_onnx_bytes
     from graphir.backends.verification import reload_keras
     from graphir.serialization import load
 
@@ -193,5 +193,5 @@ def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed
     with tempfile.TemporaryDirectory(prefix="graphir-verify-") as folder:
         reloaded = reload_keras(to_keras(back), folder)
         return compare_runs(back, original, keras_candidate=reloaded,
-                            onnx_bytes=to_onnx(back).SerializeToString(), device=device,
+                            onnx_bytes=to_onnx_bytes(back), device=device,
                             batch=batch, seed=seed)

@@ -109,7 +109,7 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
     """
     from graphir.backends.keras import from_keras, load_keras_model, to_keras
-    from graphir.backends.onnx import to_onnx
+    from graphir.backends.onnx import count_ops, to_onnx
 
     name = str(source) if isinstance(source, (str, Path)) else None
     original = load_keras_model(source) if isinstance(source, (str, Path)) else source
@@ -124,7 +124,7 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
         reloaded = reload_keras(emitted, tmp)
         stats = graph_stats(graph)
         stats.update(lower_s=t1 - t0, emit_keras_s=t2 - t1, emit_onnx_s=t3 - t2,
-                     onnx_transposes=sum(1 for n in onnx_model.graph.node if n.op_type == "Transpose"))
+                     onnx_transposes=count_ops(onnx_model).get("Transpose", 0))
         return compare_runs(graph, original, keras_candidate=reloaded,
                             onnx_bytes=onnx_model.SerializeToString(), device=device,
                             batch=batch, seed=seed, rtol=rtol, atol=atol,
