@@ -103,7 +103,8 @@ def save(graph: Graph, path: str | os.PathLike) -> Path:
     verify_graph(graph)
     meta = {METADATA_KEY: json.dumps(graph_to_json(graph), separators=(",", ":"),
                                      sort_keys=True)}
-    tensors = {k: np.ascontiguousarray(v) for k, v in graph.weights.items()}
+    # np.ascontiguousarray returns at least 1-D: a rank-0 weight would come back as (1,)
+    tensors = {k: np.ascontiguousarray(v).reshape(v.shape) for k, v in graph.weights.items()}
     path = Path(path)
     with atomic_output(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)

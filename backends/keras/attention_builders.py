@@ -1,9 +1,111 @@
 """Keras layer builders of the attention ops; merged into the emitter's table
-(:data:`graphir.backends.keras.emit.ALL_BUILDERS`)."""
+(:data:`graphir.backends.keras.emit.ALL_BUILDERS`).
+
+``multi_head_attention`` becomes ``keras.layers.MultiHeadAttention``, called as
+``mha(query, value)`` or ``mha(query, value, key)`` (the node's data inputs in
+order, which is ``MultiHeadAttention.call``'s positional order).  A causal node
+must be *called* with ``use_causal_mask=True`` (Keras keeps call arguments out of
+the layer config, but the functional model's config records them, so the flag
+survives saving).  The emitter calls ``layer(*data_inputs)`` without keywords, so
+the builder returns a :class:`CallWith` wrapper that adds the keyword;
+:func:`call_kwargs` gives the same keywords for an emitter that passes them itself.
+``attention`` becomes ``keras.layers.Attention`` or ``AdditiveAttention``, called on
+the list ``[query, value(, key)]`` (again through :class:`CallWith`).
+"""
 
 from __future__ import annotations
 
-__all__ = ["BUILDERS"]
+from typing import Any
+
+import keras
+import numpy as np
+
+from graphir.backends.keras.layer_builders import Built, EmitContext
+from graphir.ir import Node
+
+__all__ = ["BUILDERS", "CallWith", "call_kwargs"]
+
+
+class CallWith:
+    """A Keras layer whose calls get fixed keyword arguments, and optionally their
+    tensors packed into one list.
+
+    ``CallWith(layer, use_causal_mask=True)(q, v)`` is ``layer(q, v,
+    use_causal_mask=True)``; ``CallWith(layer, as_list=True)(q, v)`` is
+    ``layer([q, v])`` (``Attention`` takes ``[query, value, key]``).  Every other
+    attribute (``set_weights``, ``weights``, ``name``...) is the layer's.  Keywords
+    given at the call win over the fixed ones, so an emitter that already passes
+    :func:`call_kwargs` gets the same call.
+
+    Attributes:
+        layer: the wrapped ``keras.layers.Layer``.
+        as_list: pass the positional tensors as one list.
+        kwargs: the keyword arguments added to every call.
+    """
+
+    def __init__(self, layer: keras.layers.Layer, *, as_list: bool = False, **kwargs: Any):
+        self.layer = layer
+        self.as_list = as_list
+        self.kwargs = kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.as_list and not (len(args) == 1 and isinstance(args[0], list)):
+            args = (list(args),)
+        return self.layer(*args, **{**self.kwargs, **kwargs})
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "layer":  # not set yet (copy/pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.layer, name)
+
+
+def call_kwargs(node: Node) -> dict[str, Any]:
+    """The keyword arguments a Keras call of ``node``'s layer needs beyond its data
+    inputs: ``{"use_causal_mask": True}`` for a causal ``multi_head_attention`` or
+    ``attention``, else ``{}``."""
+    if node.op in ("multi_head_attention", "attention") and node.attrs["causal"]:
+        return {"use_causal_mask": True}
+    return {}
+
+
+def _multi_head_attention(c: EmitContext) -> Built:
+    """``keras.layers.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias,
+    output_shape=output_kernel.shape[2:])``, weights in ``layer.weights`` order: query
+    kernel and bias, key kernel and bias, value kernel and bias, output kernel and
+    bias.  Keras has one ``use_bias`` for all four projections: when only some biases
+    are present, the others are written as zeros (adding 0 is exact).  Dropout is 0
+    (inference)."""
+    a = c.attrs
+    kernels = [c.w(i) for i in (3, 5, 7, 9)]
+    biases = [c.w(i) for i in (4, 6, 8, 10)]
+    bias_shapes = [k.shape[1:] if i < 3 else k.shape[2:] for i, k in enumerate(kernels)]
+    use_bias = any(b is not None for b in biases)
+    arrays: list[np.ndarray] = []
+    for kernel, bias, shape in zip(kernels, biases, bias_shapes):
+        arrays.append(kernel)
+        if use_bias:
+            arrays.append(bias if bias is not None else np.zeros(shape, kernel.dtype))
+    layer = keras.layers.MultiHeadAttention(**c.kw(
+        num_heads=a["num_heads"], key_dim=a["key_dim"], value_dim=a["value_dim"],
+        use_bias=use_bias, output_shape=tuple(int(d) for d in kernels[3].shape[2:])))
+    kwargs = call_kwargs(c.node)
+    return (CallWith(layer, **kwargs) if kwargs else layer), arrays
+
+
+def _attention(c: EmitContext) -> Built:
+    """``keras.layers.Attention(use_scale, score_mode)`` (dot, concat) or
+    ``keras.layers.AdditiveAttention(use_scale)`` (additive), called on the list
+    ``[query, value(, key)]`` (through :class:`CallWith`); weights ``[scale,
+    concat_score_weight]`` (those present, Keras' ``build`` order).  Dropout is 0."""
+    mode = c.attrs["score_mode"]
+    scale, csw = c.w(3), c.w(4)
+    if mode == "additive":
+        layer = keras.layers.AdditiveAttention(**c.kw(use_scale=scale is not None))
+    else:
+        layer = keras.layers.Attention(**c.kw(use_scale=scale is not None, score_mode=mode))
+    arrays = [a for a in (scale, csw) if a is not None]
+    return CallWith(layer, as_list=True, **call_kwargs(c.node)), arrays
+
 
 #: IR op name -> builder ``(c: EmitContext) -> (layer, arrays)``
-BUILDERS: dict = {}
+BUILDERS: dict = {"multi_head_attention": _multi_head_attention, "attention": _attention}

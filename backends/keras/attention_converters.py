@@ -1,11 +1,185 @@
 """Keras converters of the attention layers; merged into
-:data:`graphir.backends.keras.converters.CONVERTERS`."""
+:data:`graphir.backends.keras.converters.CONVERTERS`.
+
+``keras.layers.Attention`` and ``keras.layers.AdditiveAttention`` lower to one
+``attention`` node (:func:`_attention`).
+
+``keras.layers.MultiHeadAttention`` lowers to one ``multi_head_attention`` node
+(``specs/ops-attention.md``).  Its call arguments arrive partly as keywords
+(``mha(query=q, value=v, key=k, use_causal_mask=True)``), which the walker lets
+through for the names in :data:`CALL_KWARGS`; the converter binds positional and
+keyword arguments to ``MultiHeadAttention.call``'s signature
+(``keras/src/layers/attention/multi_head_attention.py``) and refuses what the op
+cannot compute exactly (masks, attention scores as a second output, gating,
+sliding windows, attention over several axes).
+"""
 
 from __future__ import annotations
 
-__all__ = ["CALL_KWARGS", "CONVERTERS"]
+from typing import Any
+
+import keras
+
+from graphir.backends.keras.context import LayerContext, Lowered, Operand
+
+__all__ = ["CALL_KWARGS", "CONVERTERS", "MHA_CALL_ARGUMENTS"]
+
+#: ``MultiHeadAttention.call``'s parameters, in positional order (Keras 3.15)
+MHA_CALL_ARGUMENTS = ("query", "value", "key", "query_mask", "value_mask", "key_mask",
+                      "attention_mask", "return_attention_scores", "training",
+                      "use_causal_mask")
+_MASKS = ("query_mask", "value_mask", "key_mask", "attention_mask")
+
+
+def _bind_call(ctx: LayerContext) -> dict[str, Any]:
+    """The call's arguments by parameter name: positional ones (tensors as
+    :class:`Operand` s) then keywords (``ctx.call_kwargs``, tensors already Operands).
+
+    Raises:
+        UnsupportedLayerError: more positional arguments than ``call`` has, or a
+            parameter given twice.
+    """
+    positional = ctx.operands()
+    if len(positional) > len(MHA_CALL_ARGUMENTS):
+        ctx.refuse(f"called with {len(positional)} positional arguments")
+    bound = dict(zip(MHA_CALL_ARGUMENTS, positional))
+    for name, value in ctx.call_kwargs.items():
+        if name in bound:
+            ctx.refuse(f"argument {name!r} given twice")
+        bound[name] = value
+    return bound
+
+
+def _check_sublayer(ctx: LayerContext, sub: Any) -> None:
+    """Refuse a projection (EinsumDense) that is quantized, has LoRA, or an activation."""
+    if getattr(sub, "quantization_mode", None) is not None:
+        ctx.refuse(f"the {sub.name!r} projection is quantized ({sub.quantization_mode})")
+    if getattr(sub, "lora_enabled", False):
+        ctx.refuse(f"the {sub.name!r} projection has LoRA enabled")
+    if sub.activation is not keras.activations.linear:
+        ctx.refuse(f"the {sub.name!r} projection has an activation")
+
+
+def _weights(ctx: LayerContext, sub: Any) -> tuple[str, str]:
+    """IR weight names of a projection's kernel and bias (``""`` without bias), named
+    ``<layer>/<projection>/kernel`` and ``.../bias`` as Keras' variable paths
+    (``mha/query/kernel``), not after the bare variable names (all ``kernel``)."""
+    _check_sublayer(ctx, sub)
+    bias = ctx.weight(sub.bias, name=f"{sub.name}/bias") if sub.bias is not None else ""
+    return ctx.weight(sub.kernel, name=f"{sub.name}/kernel"), bias
+
+
+def _multi_head_attention(ctx: LayerContext) -> Lowered:
+    """``keras.layers.MultiHeadAttention`` -> ``multi_head_attention``.
+
+    Reads ``num_heads``, ``key_dim``, ``value_dim`` and the projection weights (kernels
+    ``(D, H, K)``, ``(D, H, V)``, ``(H, V, *O)``; biases unless ``use_bias=False``) and
+    the call's ``use_causal_mask``.  Dropout is ignored (inference).
+
+    Raises:
+        UnsupportedLayerError: query, value or key not rank 3 (attention over several
+            axes); ``attention_axes`` other than the sequence axis; ``use_gate=True``;
+            ``sliding_window`` set; a mask argument (``attention_mask``,
+            ``query_mask``...); ``return_attention_scores=True``; a non-bool
+            ``use_causal_mask``; a quantized or LoRA projection.
+    """
+    layer = ctx.layer
+    args = _bind_call(ctx)
+    for name in _MASKS:
+        if args.get(name) is not None:
+            ctx.refuse(f"{name}=<tensor>: masks are not in the op set")
+    if args.get("training") not in (None, False):
+        ctx.refuse(f"called with training={args['training']!r}")
+    if args.get("return_attention_scores"):
+        ctx.refuse("return_attention_scores=True (a second output); graphir ops have one output")
+    causal = args.get("use_causal_mask", False)
+    if not isinstance(causal, bool):
+        ctx.refuse(f"use_causal_mask={causal!r}; only a Python bool is supported")
+    operands = []
+    for name in ("query", "value", "key"):
+        arg = args.get(name)
+        if arg is None and name != "key":
+            ctx.refuse(f"no {name} tensor")
+        if arg is not None and not isinstance(arg, Operand):
+            ctx.refuse(f"{name}={type(arg).__name__}; a tensor is expected")
+        if arg is not None and arg.type.rank != 3:
+            ctx.refuse(f"{name} of rank {arg.type.rank}; only rank-3 (batch, sequence, "
+                       f"features) inputs are supported")
+        operands.append(arg)
+    if getattr(layer, "_use_gate", False):
+        ctx.refuse("use_gate=True; the gated attention branch is not in the op set")
+    if getattr(layer, "_sliding_window", None) is not None:
+        ctx.refuse(f"sliding_window={layer._sliding_window}; banded masks are not in the op set")
+    axes = tuple(layer.attention_axes or ())
+    if axes != (1,):
+        ctx.refuse(f"attention_axes={layer.attention_axes!r}; only attention over the "
+                   f"sequence axis (1) is supported")
+    query, value, key = operands
+    qk, qb = _weights(ctx, layer.query_dense)
+    kk, kb = _weights(ctx, layer.key_dense)
+    vk, vb = _weights(ctx, layer.value_dense)
+    ok, ob = _weights(ctx, layer.output_dense)
+    return ctx.lowered("multi_head_attention", [
+        query.name, value.name, key.name if key is not None else "",
+        qk, qb, kk, kb, vk, vb, ok, ob], {
+        "num_heads": int(layer.num_heads), "key_dim": int(layer.key_dim),
+        "value_dim": int(layer.value_dim), "causal": causal})
+
+
+def _attention(ctx: LayerContext) -> Lowered:
+    """``keras.layers.Attention`` -> ``attention {score_mode="dot"|"concat"}``;
+    ``keras.layers.AdditiveAttention`` -> ``attention {score_mode="additive"}``.
+
+    The layer is called on a list ``[query, value]`` or ``[query, value, key]``
+    (``Attention.call`` in keras/src/layers/attention/attention.py); its tensors are
+    the first entries of ``ctx.inputs`` (Keras flattens positional arguments first).
+    ``use_scale`` adds the ``scale`` weight (a scalar; ``(D,)`` for
+    AdditiveAttention), ``score_mode="concat"`` the ``concat_score_weight``; the
+    call's ``use_causal_mask`` gives ``causal``; dropout is ignored (inference).
+
+    Raises:
+        UnsupportedLayerError: not called on one list of 2 or 3 tensors; a tensor that
+            is not rank 3; ``mask=``; ``return_attention_scores=True``; a non-bool
+            ``use_causal_mask``.
+    """
+    layer = ctx.layer
+    args = ctx.call_args
+    if len(args) != 1 or not isinstance(args[0], (list, tuple)) or not 2 <= len(args[0]) <= 3 \
+            or not all(isinstance(a, keras.KerasTensor) for a in args[0]):
+        ctx.refuse("expected one positional list [query, value] or [query, value, key]")
+    n = len(args[0])
+    names, types = ctx.inputs[:n], ctx.input_types[:n]
+    kwargs = ctx.call_kwargs
+    if kwargs.get("mask") is not None:
+        ctx.refuse("mask=[...]: masks are not in the op set")
+    if kwargs.get("return_attention_scores"):
+        ctx.refuse("return_attention_scores=True (a second output); graphir ops have one output")
+    causal = kwargs.get("use_causal_mask", False)
+    if not isinstance(causal, bool):
+        ctx.refuse(f"use_causal_mask={causal!r}; only a Python bool is supported")
+    for role, t in zip(("query", "value", "key"), types):
+        if t.rank != 3:
+            ctx.refuse(f"{role} of rank {t.rank}; only rank-3 (batch, sequence, features) "
+                       f"inputs are supported")
+    if isinstance(layer, keras.layers.AdditiveAttention):
+        mode, csw = "additive", ""
+    else:
+        mode = layer.score_mode
+        if mode not in ("dot", "concat"):
+            ctx.refuse(f"score_mode={mode!r}")
+        csw = ctx.weight(layer.concat_score_weight) if mode == "concat" else ""
+    scale = ctx.weight(layer.scale) if layer.use_scale else ""
+    key = names[2] if n == 3 else ""
+    return ctx.lowered("attention", [names[0], names[1], key, scale, csw],
+                       {"score_mode": mode, "causal": causal})
+
 
 #: Keras layer class -> converter ``(ctx: LayerContext) -> Lowered``
-CONVERTERS: dict = {}
+CONVERTERS: dict = {keras.layers.MultiHeadAttention: _multi_head_attention,
+                    keras.layers.Attention: _attention,
+                    keras.layers.AdditiveAttention: _attention}
+_ATTENTION_KWARGS = frozenset({"mask", "return_attention_scores", "use_causal_mask"})
 #: Keras layer class -> call keyword arguments the converter reads from ``ctx.call_kwargs``
-CALL_KWARGS: dict = {}
+CALL_KWARGS: dict = {keras.layers.MultiHeadAttention: frozenset(
+    set(MHA_CALL_ARGUMENTS) - {"training"}), keras.layers.Attention: _ATTENTION_KWARGS,
+    keras.layers.AdditiveAttention: _ATTENTION_KWARGS}

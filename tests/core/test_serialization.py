@@ -8,7 +8,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from graphir import (Graph, GraphInvariantError, IRFormatError, ModelFileError, Node, TensorType,
-                     Value, load, save)
+                     Value, load, save, verify_graph)
 from graphir.serialization import graph_to_json
 
 from ir_examples import f32, small_cnn
@@ -85,3 +85,17 @@ def test_tampered_graph_is_rejected(tmp_path):
               metadata={"graphir": json.dumps(data)})
     with pytest.raises(IRFormatError, match="malformed"):
         load(path)
+
+
+def test_rank0_weight_keeps_its_shape(tmp_path):
+    # Keras' Attention(use_scale=True) has a scalar scale: a () weight must come back as (),
+    # not as the (1,) that np.ascontiguousarray would make of it
+    q = Value("q", f32("batch", 3, 4))
+    scale = np.array(0.75, np.float32)
+    node = Node("attention", "att", ["q", "q", "", "att/scale"],
+                [Value("att", f32("batch", 3, 4))], {"score_mode": "dot", "causal": False})
+    g = verify_graph(Graph("scalar", [q], ["att"], [node], {"att/scale": scale}))
+    back = load(save(g, tmp_path / "s.gir"))
+    assert back.weights["att/scale"].shape == ()
+    assert float(back.weights["att/scale"]) == 0.75
+    assert verify_graph(back) is back
