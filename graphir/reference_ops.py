@@ -8,10 +8,15 @@ reference; integer and bool arrays keep their dtype.
 Conventions follow Keras 3 on the TensorFlow backend, which the ONNX and Keras
 emitters must reproduce:
 
-* layout NHWC; ``conv2d`` kernels HWIO ``(kh, kw, cin/groups, cout)`` with output
-  channel ``o`` in group ``o // (cout/groups)``; ``depthwise_conv2d`` kernels
-  ``(kh, kw, cin, mult)`` with output channel ``c * mult + m``
-  (``tf.nn.depthwise_conv2d`` docs);
+* layout channels-last (NWC, NHWC, NDHWC: the spatial kernels are written once for
+  any number of spatial axes); ``conv{r}d`` kernels ``(*k, cin/groups, cout)`` (HWIO
+  for 2-D) with output channel ``o`` in group ``o // (cout/groups)``;
+  ``depthwise_conv{r}d`` kernels ``(*k, cin, mult)`` with output channel
+  ``c * mult + m`` (``tf.nn.depthwise_conv2d`` docs); ``conv{r}d_transpose`` kernels
+  ``(*k, cout, cin)``, computed as the adjoint of the forward convolution
+  (``tf.nn.conv_transpose``, output size from ``keras/src/backend/common/backend_utils.py``);
+* ``"causal"`` padding (``conv1d``) pads ``(k - 1) * d`` zeros at the start only
+  (``keras/src/layers/convolutional/conv1d.py``);
 * ``"same"`` padding is TensorFlow's: ``total = max((ceil(n/s)-1)*s + (k-1)*d + 1 - n, 0)``,
   ``before = total // 2``, the rest after (``tf.nn.convolution`` docs,
   "Notes on padding");
@@ -24,9 +29,11 @@ emitters must reproduce:
   (non-integer indices cast to int, i.e. truncated toward zero; negative indices
   count from the end, as ``keras.ops.take``); ``layer_norm`` as
   ``_layer_normalization`` in ``keras/src/ops/nn.py`` (biased variance over the
-  axes); ``separable_conv2d`` as ``tf.nn.separable_conv2d`` (depthwise, then the
+  axes); ``separable_conv{r}d`` as ``tf.nn.separable_conv2d`` (depthwise, then the
   pointwise 1x1 kernel, then bias and activation); ``scale`` as ConvNeXt's
-  ``LayerScale.call``; ``crop2d`` as ``Cropping2D.call``.
+  ``LayerScale.call``; ``crop{r}d`` as ``Cropping{r}D.call``; ``upsample{r}d`` as
+  ``UpSampling{r}D`` (``ops.repeat`` per axis; bilinear as ``tf.image.resize`` with
+  half-pixel centers); ``elu`` and ``prelu`` as ``keras/src/layers/activations``.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["KERNELS", "ACTIVATION_KERNELS", "same_padding", "apply_activation", "KERAS_EPSILON"]
+__all__ = ["KERNELS", "ACTIVATION_KERNELS", "same_padding", "apply_activation", "KERAS_EPSILON",
+           "conv_transpose_size"]
 
 #: ``keras.backend.epsilon()``, the floor of the standard deviation in Normalization.
 KERAS_EPSILON = 1e-7
@@ -127,30 +135,41 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
     return total // 2, total - total // 2
 
 
+def _pads(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
+    """``(before, after)`` padding of one spatial axis for ``padding`` (``"valid"``,
+    ``"same"``: :func:`same_padding`, ``"causal"``: ``(kernel - 1) * dilation`` before,
+    as Keras ``Conv1D``, ``keras/src/layers/convolutional/conv1d.py``)."""
+    if padding == "same":
+        return same_padding(size, kernel, stride, dilation)
+    if padding == "causal":
+        return (kernel - 1) * dilation, 0
+    return 0, 0
+
+
 def _windows(x: np.ndarray, ksize, strides, dilations, padding: str,
-             pad_value: float = 0.0) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(i, j, x_ij)`` for each kernel tap: ``x_ij`` is the (N, OH, OW, C) slice of
-    the padded input that tap ``(i, j)`` sees at every output position.
+             pad_value: float = 0.0) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
+    """Yield ``(tap, x_tap)`` for each kernel tap of an N-d window over the spatial axes
+    ``1 .. r`` of a channels-last ``x`` (``r = len(ksize)``): ``x_tap`` is the
+    ``(N, *out, C)`` slice of the padded input that tap ``tap`` (a tuple of ``r``
+    indices) sees at every output position.
 
     Raises:
         ValueError: a ``"valid"`` window is larger than the input.
     """
-    (kh, kw), (sh, sw), (dh, dw) = ksize, strides, dilations
-    h, w = x.shape[1], x.shape[2]
-    if padding == "same":
-        (pt, pb), (pl, pr) = same_padding(h, kh, sh, dh), same_padding(w, kw, sw, dw)
-    else:
-        pt = pb = pl = pr = 0
-    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=pad_value)
-    oh = (h + pt + pb - ((kh - 1) * dh + 1)) // sh + 1
-    ow = (w + pl + pr - ((kw - 1) * dw + 1)) // sw + 1
-    if oh <= 0 or ow <= 0:
-        raise ValueError(f"a {kh}x{kw} window (dilations {dh}x{dw}) does not fit an input of "
-                         f"{h}x{w} with padding='valid'")
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, xp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh,
-                           j * dw: j * dw + (ow - 1) * sw + 1: sw, :]
+    r = len(ksize)
+    pads = [_pads(x.shape[1 + i], ksize[i], strides[i], dilations[i], padding) for i in range(r)]
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=pad_value)
+    out = [(x.shape[1 + i] + sum(pads[i]) - ((ksize[i] - 1) * dilations[i] + 1)) // strides[i] + 1
+           for i in range(r)]
+    if min(out) <= 0:
+        raise ValueError(f"a {'x'.join(map(str, ksize))} window (dilations "
+                         f"{'x'.join(map(str, dilations))}) does not fit an input of "
+                         f"{'x'.join(map(str, x.shape[1:1 + r]))} with padding='valid'")
+    for tap in np.ndindex(*ksize):
+        index = (slice(None),) + tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, o, s in zip(tap, dilations, out, strides)) + (slice(None),)
+        yield tap, xp[index]
 
 
 def _bias_act(y, bias, attrs):
@@ -161,38 +180,96 @@ def _bias_act(y, bias, attrs):
 
 # --------------------------------------------------------------------------- nn ops
 
-def conv2d(inputs, attrs):
-    """NHWC x HWIO grouped convolution, + bias, then the fused activation."""
+def conv(inputs, attrs):
+    """Channels-last N-d grouped convolution (``conv1d``/``conv2d``/``conv3d``): kernel
+    ``(*k, cin/groups, cout)``, output channel ``o`` in group ``o // (cout/groups)``;
+    + bias, then the fused activation."""
     x, kernel, bias = (list(inputs) + [None])[:3]
-    kh, kw, cin_g, cout = kernel.shape
+    r = kernel.ndim - 2
+    cin_g, cout = kernel.shape[r:]
     groups = attrs["groups"]
-    k = kernel.reshape(kh, kw, cin_g, groups, cout // groups)
+    k = kernel.reshape(kernel.shape[:r] + (cin_g, groups, cout // groups))
     acc = None
-    for i, j, xs in _windows(x, (kh, kw), attrs["strides"], attrs["dilations"], attrs["padding"]):
-        xs = xs.reshape(xs.shape[:3] + (groups, cin_g))
-        term = np.einsum("nhwgc,cgo->nhwgo", xs, k[i, j])
+    for tap, xs in _windows(x, kernel.shape[:r], attrs["strides"], attrs["dilations"],
+                            attrs["padding"]):
+        xs = xs.reshape(xs.shape[:-1] + (groups, cin_g))
+        term = np.einsum("...gc,cgo->...go", xs, k[tap])
         acc = term if acc is None else acc + term
-    return _bias_act(acc.reshape(acc.shape[:3] + (cout,)), bias, attrs)
+    return _bias_act(acc.reshape(acc.shape[:-2] + (cout,)), bias, attrs)
 
 
-def depthwise_conv2d(inputs, attrs):
-    """Depthwise convolution; output channel ``c * mult + m``."""
+conv2d = conv
+
+
+def depthwise_conv(inputs, attrs):
+    """Depthwise N-d convolution, kernel ``(*k, cin, mult)``; output channel ``c * mult + m``."""
     x, kernel, bias = (list(inputs) + [None])[:3]
-    kh, kw, cin, mult = kernel.shape
+    r = kernel.ndim - 2
+    cin, mult = kernel.shape[r:]
     acc = None
-    for i, j, xs in _windows(x, (kh, kw), attrs["strides"], attrs["dilations"], attrs["padding"]):
-        term = xs[..., :, None] * kernel[i, j]
+    for tap, xs in _windows(x, kernel.shape[:r], attrs["strides"], attrs["dilations"],
+                            attrs["padding"]):
+        term = xs[..., :, None] * kernel[tap]
         acc = term if acc is None else acc + term
-    return _bias_act(acc.reshape(acc.shape[:3] + (cin * mult,)), bias, attrs)
+    return _bias_act(acc.reshape(acc.shape[:-2] + (cin * mult,)), bias, attrs)
 
 
-def separable_conv2d(inputs, attrs):
-    """Depthwise convolution (no bias, no activation), then the 1x1 pointwise kernel,
-    + bias, then the fused activation (``tf.nn.separable_conv2d``, which Keras'
-    ``SeparableConv2D`` calls: ``keras/src/backend/tensorflow/nn.py``)."""
+depthwise_conv2d = depthwise_conv
+
+
+def separable_conv(inputs, attrs):
+    """Depthwise convolution (no bias, no activation), then the pointwise kernel
+    ``(*ones, cin * mult, filters)``, + bias, then the fused activation
+    (``tf.nn.separable_conv2d``, which Keras' ``SeparableConv1D``/``SeparableConv2D``
+    call: ``keras/src/backend/tensorflow/nn.py``)."""
     x, depthwise, pointwise, bias = (list(inputs) + [None])[:4]
-    mid = depthwise_conv2d([x, depthwise, None], {**attrs, "activation": "linear"})
-    return _bias_act(np.einsum("nhwc,cf->nhwf", mid, pointwise[0, 0]), bias, attrs)
+    mid = depthwise_conv([x, depthwise, None], {**attrs, "activation": "linear"})
+    pw = pointwise.reshape(pointwise.shape[-2:])
+    return _bias_act(np.einsum("...c,cf->...f", mid, pw), bias, attrs)
+
+
+separable_conv2d = separable_conv
+
+
+def conv_transpose_size(size: int, kernel: int, stride: int, dilation: int, padding: str,
+                        output_padding: int) -> tuple[int, int]:
+    """``(out, before)`` of a transposed convolution along one axis: the output size
+    (Keras' rule, ``graphir.ops.shapes.conv_transpose_out_dim``) and the number of
+    leading positions of the full scatter ``(size - 1) * stride + (kernel - 1) * dilation
+    + 1`` that are cut: 0 for ``"valid"``, else the ``before`` of TensorFlow's "same"
+    padding of the forward convolution from ``out`` back to ``size``."""
+    eff = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return (size - 1) * stride + eff + output_padding, 0
+    out = (size - 1) * stride + eff % 2 + output_padding
+    return out, same_padding(out, kernel, stride, dilation)[0]
+
+
+def conv_transpose(inputs, attrs):
+    """Channels-last N-d transposed convolution (``tf.nn.conv_transpose``, the gradient of
+    the forward convolution with respect to its input): kernel ``(*k, cout, cin)``; input
+    position ``j`` and tap ``t`` add ``x[j] @ kernel[t].T`` to full position
+    ``j * stride + t * dilation``; the output is positions ``before .. before + out - 1``
+    of that full scatter (zeros past its end), see :func:`conv_transpose_size`; + bias,
+    then the fused activation."""
+    x, kernel, bias = (list(inputs) + [None])[:3]
+    r = kernel.ndim - 2
+    cout = kernel.shape[r]
+    strides, dil = attrs["strides"], attrs["dilations"]
+    n = x.shape[1:1 + r]
+    full = [(n[i] - 1) * strides[i] + (kernel.shape[i] - 1) * dil[i] + 1 for i in range(r)]
+    acc = np.zeros((x.shape[0],) + tuple(full) + (cout,), dtype=np.result_type(x, kernel))
+    for tap in np.ndindex(*kernel.shape[:r]):
+        index = (slice(None),) + tuple(
+            slice(t * d, t * d + (m - 1) * s + 1, s)
+            for t, d, m, s in zip(tap, dil, n, strides)) + (slice(None),)
+        acc[index] += np.einsum("...i,oi->...o", x, kernel[tap])
+    sizes = [conv_transpose_size(n[i], kernel.shape[i], strides[i], dil[i], attrs["padding"],
+                                 attrs["output_padding"][i]) for i in range(r)]
+    grow = [(0, 0)] + [(0, max(o + b - f, 0)) for (o, b), f in zip(sizes, full)] + [(0, 0)]
+    acc = np.pad(acc, grow)
+    index = (slice(None),) + tuple(slice(b, b + o) for o, b in sizes) + (slice(None),)
+    return _bias_act(acc[index], bias, attrs)
 
 
 def dense(inputs, attrs):
@@ -251,41 +328,86 @@ def scale(inputs, attrs):
     return x * gamma
 
 
-def max_pool2d(inputs, attrs):
-    """Window max; ``"same"`` padding never wins (pads with ``-inf``)."""
+def max_pool(inputs, attrs):
+    """N-d window max; ``"same"`` padding never wins (pads with ``-inf``)."""
+    x = inputs[0]
+    r = x.ndim - 2
     out = None
-    for _, _, xs in _windows(inputs[0], attrs["pool_size"], attrs["strides"], (1, 1),
-                             attrs["padding"], pad_value=-np.inf):
+    for _, xs in _windows(x, attrs["pool_size"], attrs["strides"], (1,) * r,
+                          attrs["padding"], pad_value=-np.inf):
         out = xs if out is None else np.maximum(out, xs)
     return out
 
 
-def avg_pool2d(inputs, attrs):
-    """Window mean over the unpadded positions only (TF/Keras AveragePooling2D)."""
+def avg_pool(inputs, attrs):
+    """N-d window mean over the unpadded positions only (TF/Keras AveragePooling)."""
     x = inputs[0]
-    ones = np.ones((1,) + x.shape[1:3] + (1,))
-    args = (attrs["pool_size"], attrs["strides"], (1, 1), attrs["padding"])
-    total = sum(xs for _, _, xs in _windows(x, *args))
-    count = sum(os_ for _, _, os_ in _windows(ones, *args))
+    r = x.ndim - 2
+    ones = np.ones((1,) + x.shape[1:1 + r] + (1,))
+    args = (attrs["pool_size"], attrs["strides"], (1,) * r, attrs["padding"])
+    total = sum(xs for _, xs in _windows(x, *args))
+    count = sum(os_ for _, os_ in _windows(ones, *args))
     return total / count
 
 
-def global_avg_pool2d(inputs, attrs):
-    """Mean over H and W."""
-    return np.mean(inputs[0], axis=(1, 2), keepdims=attrs["keepdims"])
+max_pool2d, avg_pool2d = max_pool, avg_pool
 
 
-def zero_pad2d(inputs, attrs):
-    """Zero padding of H and W by ``((top, bottom), (left, right))``."""
-    (t, b), (l, r) = attrs["padding"]
-    return np.pad(inputs[0], ((0, 0), (t, b), (l, r), (0, 0)))
+def _global_pool(reduce):
+    def kernel(inputs, attrs):
+        x = inputs[0]
+        return reduce(x, axis=tuple(range(1, x.ndim - 1)), keepdims=attrs["keepdims"])
+    kernel.__doc__ = f"``np.{reduce.__name__}`` over the spatial axes ``1 .. rank-2``."
+    return kernel
 
 
-def crop2d(inputs, attrs):
-    """``x[:, top:H-bottom, left:W-right, :]`` (Keras ``Cropping2D``)."""
-    (t, b), (l, r) = attrs["cropping"]
+global_avg_pool = _global_pool(np.mean)
+global_max_pool = _global_pool(np.max)
+global_avg_pool2d = global_avg_pool
+
+
+def _bilinear_axis(x: np.ndarray, axis: int, factor: int) -> np.ndarray:
+    """Linear interpolation along ``axis`` to ``size * factor`` with half-pixel centers
+    (``tf.image.resize(..., "bilinear")``, ``antialias=False``): output ``i`` samples
+    ``c = (i + 0.5) / factor - 0.5`` clamped to ``[0, size - 1]``, between
+    ``floor(c)`` and ``floor(c) + 1`` (clamped) with weight ``c - floor(c)``."""
+    size = x.shape[axis]
+    c = np.clip((np.arange(size * factor) + 0.5) / factor - 0.5, 0.0, size - 1)
+    lo = np.floor(c).astype(np.int64)
+    hi = np.minimum(lo + 1, size - 1)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    w = (c - lo).reshape(shape)
+    return np.take(x, lo, axis=axis) * (1.0 - w) + np.take(x, hi, axis=axis) * w
+
+
+def upsample(inputs, attrs):
+    """Upsampling of the spatial axes by ``size``: ``"nearest"`` repeats each element
+    (``ops.repeat`` in Keras' ``UpSampling1D/2D/3D``), ``"bilinear"`` interpolates
+    (:func:`_bilinear_axis`, separably over H then W)."""
     x = inputs[0]
-    return x[:, t:x.shape[1] - b, l:x.shape[2] - r, :]
+    for i, f in enumerate(attrs["size"]):
+        if attrs["interpolation"] == "nearest":
+            x = np.repeat(x, f, axis=1 + i)
+        else:
+            x = _bilinear_axis(x, 1 + i, f)
+    return x
+
+
+def zero_pad(inputs, attrs):
+    """Zero padding of the spatial axes by ``((before, after), ...)``."""
+    return np.pad(inputs[0], [(0, 0)] + [tuple(p) for p in attrs["padding"]] + [(0, 0)])
+
+
+def crop(inputs, attrs):
+    """``x[:, b1:n1-a1, ..., :]`` (Keras ``Cropping1D/2D/3D``)."""
+    x = inputs[0]
+    index = (slice(None),) + tuple(slice(b, x.shape[1 + i] - a)
+                                   for i, (b, a) in enumerate(attrs["cropping"])) + (slice(None),)
+    return x[index]
+
+
+zero_pad2d, crop2d = zero_pad, crop
 
 
 def embedding(inputs, attrs):
@@ -319,6 +441,19 @@ def relu(inputs, attrs):
     if slope != 0:
         pos = pos - slope * np.maximum(thr - x, 0.0)
     return pos
+
+
+def elu(inputs, attrs):
+    """``x if x > 0 else alpha * (exp(x) - 1)`` (``keras.activations.elu``)."""
+    x = inputs[0]
+    return np.where(x > 0, x, attrs["alpha"] * np.expm1(np.minimum(x, 0.0)))
+
+
+def prelu(inputs, attrs):
+    """``x if x >= 0 else alpha * x`` with ``alpha`` (``x.shape[1:]``, shared axes 1)
+    broadcast against ``x`` (Keras ``PReLU.call``: ``relu(x) - alpha * relu(-x)``)."""
+    x, alpha = inputs
+    return np.where(x >= 0, x, alpha * x)
 
 
 def _merge(fn):
@@ -361,23 +496,26 @@ KERNELS: dict[str, Kernel] = {
     "maximum": _merge(np.maximum),
     "minimum": _merge(np.minimum),
     "average": _average,
-    "conv2d": conv2d,
-    "depthwise_conv2d": depthwise_conv2d,
-    "separable_conv2d": separable_conv2d,
+    "elu": elu,
+    "prelu": prelu,
     "dense": dense,
     "batch_norm": batch_norm,
     "layer_norm": layer_norm,
     "normalize": normalize,
     "rescale": rescale,
     "scale": scale,
-    "max_pool2d": max_pool2d,
-    "avg_pool2d": avg_pool2d,
-    "global_avg_pool2d": global_avg_pool2d,
-    "zero_pad2d": zero_pad2d,
-    "crop2d": crop2d,
     "embedding": embedding,
     "reshape": _reshape,
     "flatten": _flatten,
     "permute": _permute,
     "concatenate": lambda i, a: np.concatenate(i, axis=a["axis"]),
 }
+for _r in (1, 2, 3):
+    KERNELS.update({f"conv{_r}d": conv, f"conv{_r}d_transpose": conv_transpose,
+                    f"max_pool{_r}d": max_pool, f"avg_pool{_r}d": avg_pool,
+                    f"global_avg_pool{_r}d": global_avg_pool,
+                    f"global_max_pool{_r}d": global_max_pool, f"upsample{_r}d": upsample,
+                    f"zero_pad{_r}d": zero_pad, f"crop{_r}d": crop})
+for _r in (1, 2):
+    KERNELS.update({f"depthwise_conv{_r}d": depthwise_conv,
+                    f"separable_conv{_r}d": separable_conv})

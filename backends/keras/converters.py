@@ -78,49 +78,105 @@ def _ints(values: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
-def _padding(ctx: LayerContext) -> str:
-    padding = str(ctx.layer.padding).lower()
-    if padding not in ("valid", "same"):
-        ctx.refuse(f"padding={ctx.layer.padding!r}; supported: 'valid', 'same'")
-    return padding
+def _padding(ctx: LayerContext, allowed: tuple[str, ...] = ("valid", "same")) -> str:
+    padding = ctx.layer.padding
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        ctx.refuse(f"padding={padding!r}; supported: "
+                   + ", ".join(repr(p) for p in allowed))
+    return padding.lower()
 
 
 def _bias(ctx: LayerContext) -> str:
     return ctx.weight(ctx.layer.bias) if ctx.layer.use_bias else ""
 
 
+def _window_attrs(ctx: LayerContext, padding: tuple[str, ...] = ("valid", "same")
+                  ) -> dict[str, Any]:
+    """The attributes every convolution op shares (``strides``, ``padding``,
+    ``dilations``, ``activation``, ``data_format``), read from a Keras conv layer
+    (``keras/src/layers/convolutional/base_conv.py`` and its depthwise, separable and
+    transposed siblings: tuples of the spatial rank after ``standardize_tuple``)."""
+    layer = ctx.layer
+    return {"strides": _ints(layer.strides), "padding": _padding(ctx, padding),
+            "dilations": _ints(layer.dilation_rate), "activation": _activation(ctx),
+            "data_format": _channels_last(ctx)}
+
+
 # --------------------------------------------------------------------------- convolution, dense
 
-@_converts(keras.layers.Conv2D)
-def _conv2d(ctx: LayerContext) -> Lowered:
-    layer = ctx.layer
-    return ctx.lowered("conv2d", [ctx.x, ctx.weight(layer.kernel), _bias(ctx)], {
-        "strides": _ints(layer.strides), "padding": _padding(ctx),
-        "dilations": _ints(layer.dilation_rate), "groups": int(layer.groups),
-        "activation": _activation(ctx), "data_format": _channels_last(ctx)})
+def _conv(op: str, causal: bool = False) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # BaseConv.call (keras/src/layers/convolutional/base_conv.py): ops.conv with the
+        # groups, + bias, then the activation.  Conv1D's "causal" padding first pads
+        # (kernel - 1) * dilation zeros at the start (conv1d.py), then "valid".
+        layer = ctx.layer
+        attrs = _window_attrs(ctx, ("valid", "same", "causal") if causal else ("valid", "same"))
+        return ctx.lowered(op, [ctx.x, ctx.weight(layer.kernel), _bias(ctx)],
+                           {**attrs, "groups": int(layer.groups)})
+    return convert
 
 
-@_converts(keras.layers.DepthwiseConv2D)
-def _depthwise_conv2d(ctx: LayerContext) -> Lowered:
-    layer = ctx.layer
-    return ctx.lowered("depthwise_conv2d", [ctx.x, ctx.weight(layer.kernel), _bias(ctx)], {
-        "strides": _ints(layer.strides), "padding": _padding(ctx),
-        "dilations": _ints(layer.dilation_rate), "activation": _activation(ctx),
-        "data_format": _channels_last(ctx)})
+CONVERTERS[keras.layers.Conv1D] = _conv("conv1d", causal=True)
+CONVERTERS[keras.layers.Conv2D] = _conv("conv2d")
+CONVERTERS[keras.layers.Conv3D] = _conv("conv3d")
 
 
-@_converts(keras.layers.SeparableConv2D)
-def _separable_conv2d(ctx: LayerContext) -> Lowered:
-    # SeparableConv2D.call (keras/src/layers/convolutional/base_separable_conv.py):
-    # ops.separable_conv (tf.nn.separable_conv2d: depthwise, then the 1x1 pointwise
-    # kernel), + bias, then the activation.
-    layer = ctx.layer
-    return ctx.lowered("separable_conv2d", [
-        ctx.x, ctx.weight(layer.depthwise_kernel), ctx.weight(layer.pointwise_kernel),
-        _bias(ctx)], {
-        "strides": _ints(layer.strides), "padding": _padding(ctx),
-        "dilations": _ints(layer.dilation_rate), "activation": _activation(ctx),
-        "data_format": _channels_last(ctx)})
+def _depthwise(op: str) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # BaseDepthwiseConv.call: ops.depthwise_conv, + bias, then the activation.
+        layer = ctx.layer
+        return ctx.lowered(op, [ctx.x, ctx.weight(layer.kernel), _bias(ctx)],
+                           _window_attrs(ctx))
+    return convert
+
+
+CONVERTERS[keras.layers.DepthwiseConv1D] = _depthwise("depthwise_conv1d")
+CONVERTERS[keras.layers.DepthwiseConv2D] = _depthwise("depthwise_conv2d")
+
+
+def _separable(op: str) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # BaseSeparableConv.call (keras/src/layers/convolutional/base_separable_conv.py):
+        # ops.separable_conv (tf.nn.separable_conv2d, 1-D through an expanded axis:
+        # depthwise, then the pointwise kernel), + bias, then the activation.
+        layer = ctx.layer
+        return ctx.lowered(op, [ctx.x, ctx.weight(layer.depthwise_kernel),
+                                ctx.weight(layer.pointwise_kernel), _bias(ctx)],
+                           _window_attrs(ctx))
+    return convert
+
+
+CONVERTERS[keras.layers.SeparableConv1D] = _separable("separable_conv1d")
+CONVERTERS[keras.layers.SeparableConv2D] = _separable("separable_conv2d")
+
+
+def _conv_transpose(op: str) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # BaseConvTranspose.call: ops.conv_transpose (tf.nn.conv_transpose with the output
+        # size of compute_conv_transpose_output_shape), + bias, then the activation.  An
+        # output_padding of None is resolved to the explicit value that gives the same
+        # size (_get_output_shape_given_tf_padding in
+        # keras/src/backend/common/backend_utils.py): "valid": max(k, s) - k, "same":
+        # s - k % 2, with k the dilated kernel size.
+        layer = ctx.layer
+        attrs = _window_attrs(ctx)
+        kernel_size = _ints(layer.kernel_size)
+        if layer.output_padding is None:
+            eff = [(k - 1) * d + 1 for k, d in zip(kernel_size, attrs["dilations"])]
+            if attrs["padding"] == "valid":
+                out_pad = tuple(max(e, s) - e for e, s in zip(eff, attrs["strides"]))
+            else:
+                out_pad = tuple(s - e % 2 for e, s in zip(eff, attrs["strides"]))
+        else:
+            out_pad = _ints(layer.output_padding)
+        return ctx.lowered(op, [ctx.x, ctx.weight(layer.kernel), _bias(ctx)],
+                           {**attrs, "output_padding": out_pad})
+    return convert
+
+
+CONVERTERS[keras.layers.Conv1DTranspose] = _conv_transpose("conv1d_transpose")
+CONVERTERS[keras.layers.Conv2DTranspose] = _conv_transpose("conv2d_transpose")
+CONVERTERS[keras.layers.Conv3DTranspose] = _conv_transpose("conv3d_transpose")
 
 
 @_converts(keras.layers.Dense)
@@ -250,6 +306,19 @@ def _leaky_relu(ctx: LayerContext) -> Lowered:
     return ctx.lowered("leaky_relu", [ctx.x], {"negative_slope": float(ctx.layer.negative_slope)})
 
 
+@_converts(keras.layers.ELU)
+def _elu(ctx: LayerContext) -> Lowered:
+    # ELU.call: activations.elu(x, alpha) (tf.nn.elu, times alpha where x <= 0).
+    return ctx.lowered("elu", [ctx.x], {"alpha": float(ctx.layer.alpha)})
+
+
+@_converts(keras.layers.PReLU)
+def _prelu(ctx: LayerContext) -> Lowered:
+    # PReLU.call: relu(x) - alpha * relu(-x), alpha of shape x.shape[1:] with the
+    # shared axes set to 1 (build); that is x if x >= 0 else alpha * x.
+    return ctx.lowered("prelu", [ctx.x, ctx.weight(ctx.layer.alpha)])
+
+
 @_converts(keras.layers.Softmax)
 def _softmax(ctx: LayerContext) -> Lowered:
     axis = ctx.layer.axis
@@ -264,6 +333,8 @@ def _softmax(ctx: LayerContext) -> Lowered:
 
 def _pool(op: str) -> Converter:
     def convert(ctx: LayerContext) -> Lowered:
+        # BasePooling.call: ops.max_pool / ops.average_pool (TF: padding excluded from
+        # the average); pool_size and strides are tuples of the spatial rank.
         layer = ctx.layer
         return ctx.lowered(op, [ctx.x], {"pool_size": _ints(layer.pool_size),
                                          "strides": _ints(layer.strides),
@@ -272,29 +343,66 @@ def _pool(op: str) -> Converter:
     return convert
 
 
-CONVERTERS[keras.layers.MaxPooling2D] = _pool("max_pool2d")
-CONVERTERS[keras.layers.AveragePooling2D] = _pool("avg_pool2d")
+def _global_pool(op: str) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # Global*Pooling{1,2,3}D.call: ops.mean / ops.max over the spatial axes.  The
+        # mask of GlobalAveragePooling1D is a call keyword, refused by the walker.
+        return ctx.lowered(op, [ctx.x], {"keepdims": bool(ctx.layer.keepdims),
+                                         "data_format": _channels_last(ctx)})
+    return convert
 
 
-@_converts(keras.layers.GlobalAveragePooling2D)
-def _global_avg_pool(ctx: LayerContext) -> Lowered:
-    return ctx.lowered("global_avg_pool2d", [ctx.x], {"keepdims": bool(ctx.layer.keepdims),
-                                                      "data_format": _channels_last(ctx)})
+for _r in (1, 2, 3):
+    CONVERTERS[getattr(keras.layers, f"MaxPooling{_r}D")] = _pool(f"max_pool{_r}d")
+    CONVERTERS[getattr(keras.layers, f"AveragePooling{_r}D")] = _pool(f"avg_pool{_r}d")
+    CONVERTERS[getattr(keras.layers, f"GlobalAveragePooling{_r}D")] = _global_pool(
+        f"global_avg_pool{_r}d")
+    CONVERTERS[getattr(keras.layers, f"GlobalMaxPooling{_r}D")] = _global_pool(
+        f"global_max_pool{_r}d")
 
 
-@_converts(keras.layers.ZeroPadding2D)
-def _zero_pad(ctx: LayerContext) -> Lowered:
-    padding = tuple(_ints(pair) for pair in ctx.layer.padding)
-    return ctx.lowered("zero_pad2d", [ctx.x], {"padding": padding,
-                                               "data_format": _channels_last(ctx)})
+def _upsampling(op: str, rank: int) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # UpSampling1D/3D.call: ops.repeat per spatial axis; UpSampling2D: the same for
+        # "nearest", else ops.image.resize (tf.image.resize, half-pixel centers, no
+        # antialiasing) to (H * fh, W * fw).  Only "nearest" and "bilinear" map exactly.
+        layer = ctx.layer
+        size = (int(layer.size),) if rank == 1 else _ints(layer.size)
+        interpolation = getattr(layer, "interpolation", "nearest")
+        if interpolation not in ("nearest", "bilinear"):
+            ctx.refuse(f"interpolation={interpolation!r}; supported: 'nearest', 'bilinear'")
+        return ctx.lowered(op, [ctx.x], {"size": size, "interpolation": interpolation,
+                                         "data_format": _channels_last(ctx)})
+    return convert
 
 
-@_converts(keras.layers.Cropping2D)
-def _cropping(ctx: LayerContext) -> Lowered:
-    # Cropping2D.call: inputs[:, top:H-bottom, left:W-right, :] (channels_last).
-    cropping = tuple(_ints(pair) for pair in ctx.layer.cropping)
-    return ctx.lowered("crop2d", [ctx.x], {"cropping": cropping,
-                                           "data_format": _channels_last(ctx)})
+def _pairs(ctx: LayerContext, value: Any, rank: int) -> tuple[tuple[int, int], ...]:
+    # Cropping1D/ZeroPadding1D hold one (before, after) pair, the 2-D/3-D layers one
+    # pair per spatial axis (normalized in their constructors).
+    pairs = (value,) if rank == 1 else tuple(value)
+    return tuple(_ints(pair) for pair in pairs)
+
+
+def _zero_pad(op: str, rank: int) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # ZeroPadding{1,2,3}D.call: ops.pad of the spatial axes with zeros.
+        return ctx.lowered(op, [ctx.x], {"padding": _pairs(ctx, ctx.layer.padding, rank),
+                                         "data_format": _channels_last(ctx)})
+    return convert
+
+
+def _cropping(op: str, rank: int) -> Converter:
+    def convert(ctx: LayerContext) -> Lowered:
+        # Cropping{1,2,3}D.call: inputs[:, b:n-a, ..., :] (channels_last).
+        return ctx.lowered(op, [ctx.x], {"cropping": _pairs(ctx, ctx.layer.cropping, rank),
+                                         "data_format": _channels_last(ctx)})
+    return convert
+
+
+for _r in (1, 2, 3):
+    CONVERTERS[getattr(keras.layers, f"UpSampling{_r}D")] = _upsampling(f"upsample{_r}d", _r)
+    CONVERTERS[getattr(keras.layers, f"ZeroPadding{_r}D")] = _zero_pad(f"zero_pad{_r}d", _r)
+    CONVERTERS[getattr(keras.layers, f"Cropping{_r}D")] = _cropping(f"crop{_r}d", _r)
 
 
 # --------------------------------------------------------------------------- shapes

@@ -85,38 +85,81 @@ def finish_layer(layer: keras.layers.Layer) -> None:
         layer.finalize_state()
 
 
-@_builds("conv2d")
-def _conv2d(c: EmitContext) -> Built:
-    kernel, bias = c.w(1), c.w(2)
+def _conv_kw(c: EmitContext, kernel: np.ndarray) -> dict[str, Any]:
+    """The constructor keywords every convolution layer shares, from the node's attributes
+    and the kernel's spatial size (its first ``rank`` axes)."""
     a = c.attrs
-    layer = keras.layers.Conv2D(**c.kw(
-        filters=kernel.shape[3], kernel_size=kernel.shape[:2], strides=a["strides"],
-        padding=a["padding"], dilation_rate=a["dilations"], groups=a["groups"],
-        activation=a["activation"], use_bias=bias is not None, data_format=a["data_format"]))
+    r = len(a["strides"])
+    return dict(kernel_size=tuple(kernel.shape[:r]), strides=a["strides"],
+                padding=a["padding"], dilation_rate=a["dilations"], activation=a["activation"],
+                data_format=a["data_format"])
+
+
+_CONVS = {"conv1d": keras.layers.Conv1D, "conv2d": keras.layers.Conv2D,
+          "conv3d": keras.layers.Conv3D}
+
+
+@_builds(*_CONVS)
+def _conv(c: EmitContext) -> Built:
+    kernel, bias = c.w(1), c.w(2)
+    layer = _CONVS[c.node.op](**c.kw(filters=kernel.shape[-1], groups=c.attrs["groups"],
+                                     use_bias=bias is not None, **_conv_kw(c, kernel)))
     return layer, _present(kernel, bias)
 
 
-@_builds("depthwise_conv2d")
+_DEPTHWISE = {"depthwise_conv1d": keras.layers.DepthwiseConv1D,
+              "depthwise_conv2d": keras.layers.DepthwiseConv2D}
+
+
+@_builds(*_DEPTHWISE)
 def _depthwise(c: EmitContext) -> Built:
     kernel, bias = c.w(1), c.w(2)
-    a = c.attrs
-    layer = keras.layers.DepthwiseConv2D(**c.kw(
-        kernel_size=kernel.shape[:2], strides=a["strides"], padding=a["padding"],
-        depth_multiplier=kernel.shape[3], dilation_rate=a["dilations"],
-        activation=a["activation"], use_bias=bias is not None, data_format=a["data_format"]))
+    layer = _DEPTHWISE[c.node.op](**c.kw(depth_multiplier=kernel.shape[-1],
+                                         use_bias=bias is not None, **_conv_kw(c, kernel)))
     return layer, _present(kernel, bias)
 
 
-@_builds("separable_conv2d")
+_SEPARABLE = {"separable_conv1d": keras.layers.SeparableConv1D,
+              "separable_conv2d": keras.layers.SeparableConv2D}
+
+
+@_builds(*_SEPARABLE)
 def _separable(c: EmitContext) -> Built:
     depthwise, pointwise, bias = c.w(1), c.w(2), c.w(3)
-    a = c.attrs
-    layer = keras.layers.SeparableConv2D(**c.kw(
-        filters=pointwise.shape[3], kernel_size=depthwise.shape[:2], strides=a["strides"],
-        padding=a["padding"], data_format=a["data_format"], dilation_rate=a["dilations"],
-        depth_multiplier=depthwise.shape[3], activation=a["activation"],
-        use_bias=bias is not None))
+    layer = _SEPARABLE[c.node.op](**c.kw(
+        filters=pointwise.shape[-1], depth_multiplier=depthwise.shape[-1],
+        use_bias=bias is not None, **_conv_kw(c, depthwise)))
     return layer, _present(depthwise, pointwise, bias)
+
+
+_TRANSPOSED = {"conv1d_transpose": keras.layers.Conv1DTranspose,
+               "conv2d_transpose": keras.layers.Conv2DTranspose,
+               "conv3d_transpose": keras.layers.Conv3DTranspose}
+
+
+@_builds(*_TRANSPOSED)
+def _conv_transpose(c: EmitContext) -> Built:
+    # Keras accepts an explicit output_padding only below the stride; output_padding=None
+    # gives "valid": max(k, s) - k, "same": s - k % 2 (k dilated), which may equal the
+    # stride (see the converter).
+    kernel, bias = c.w(1), c.w(2)
+    a = c.attrs
+    r = len(a["strides"])
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:r], a["dilations"])]
+    if a["padding"] == "valid":
+        default = tuple(max(e, s) - e for e, s in zip(eff, a["strides"]))
+    else:
+        default = tuple(s - e % 2 for e, s in zip(eff, a["strides"]))
+    if tuple(a["output_padding"]) == default:
+        out_pad = None
+    elif all(p < s for p, s in zip(a["output_padding"], a["strides"])):
+        out_pad = tuple(a["output_padding"])
+    else:
+        c.refuse(f"output_padding={a['output_padding']} is not below the strides "
+                 f"{a['strides']} and is not Keras' default {default}")
+    layer = _TRANSPOSED[c.node.op](**c.kw(filters=kernel.shape[r], output_padding=out_pad,
+                                          use_bias=bias is not None, **_conv_kw(c, kernel)))
+    return layer, _present(kernel, bias)
 
 
 @_builds("dense")
@@ -214,35 +257,71 @@ def _leaky_relu(c: EmitContext) -> Built:
     return keras.layers.LeakyReLU(**c.kw(negative_slope=c.attrs["negative_slope"])), []
 
 
+@_builds("elu")
+def _elu(c: EmitContext) -> Built:
+    return keras.layers.ELU(**c.kw(alpha=c.attrs["alpha"])), []
+
+
+@_builds("prelu")
+def _prelu(c: EmitContext) -> Built:
+    # PReLU.build gives alpha x.shape[1:] with the shared axes set to 1: the axes where
+    # alpha is 1 and the input's dim is not (a non-static dim must be shared).
+    alpha = c.w(1)
+    dims = c.data_types[0].shape[1:]
+    shared = [i + 1 for i, (a, d) in enumerate(zip(alpha.shape, dims)) if a == 1 and d != 1]
+    return keras.layers.PReLU(**c.kw(shared_axes=shared or None)), [alpha]
+
+
 @_builds("softmax")
 def _softmax(c: EmitContext) -> Built:
     return keras.layers.Softmax(**c.kw(axis=c.attrs["axis"])), []
 
 
-@_builds("max_pool2d", "avg_pool2d")
+_POOLS = {f"{op}{r}d": getattr(keras.layers, f"{cls}{r}D")
+          for r in (1, 2, 3)
+          for op, cls in (("max_pool", "MaxPooling"), ("avg_pool", "AveragePooling"),
+                          ("global_max_pool", "GlobalMaxPooling"),
+                          ("global_avg_pool", "GlobalAveragePooling"))}
+
+
+@_builds(*_POOLS)
 def _pool(c: EmitContext) -> Built:
-    cls = keras.layers.MaxPooling2D if c.node.op == "max_pool2d" else keras.layers.AveragePooling2D
     a = c.attrs
+    cls = _POOLS[c.node.op]
+    if c.node.op.startswith("global_"):
+        return cls(**c.kw(keepdims=a["keepdims"], data_format=a["data_format"])), []
     return cls(**c.kw(pool_size=a["pool_size"], strides=a["strides"], padding=a["padding"],
                       data_format=a["data_format"])), []
 
 
-@_builds("global_avg_pool2d")
-def _global_avg_pool(c: EmitContext) -> Built:
-    return keras.layers.GlobalAveragePooling2D(**c.kw(
-        keepdims=c.attrs["keepdims"], data_format=c.attrs["data_format"])), []
+@_builds("upsample1d", "upsample2d", "upsample3d")
+def _upsample(c: EmitContext) -> Built:
+    a = c.attrs
+    if c.node.op == "upsample1d":  # UpSampling1D: an int size, no data_format
+        return keras.layers.UpSampling1D(**c.kw(size=a["size"][0])), []
+    if c.node.op == "upsample2d":
+        return keras.layers.UpSampling2D(**c.kw(size=a["size"], data_format=a["data_format"],
+                                                interpolation=a["interpolation"])), []
+    return keras.layers.UpSampling3D(**c.kw(size=a["size"], data_format=a["data_format"])), []
 
 
-@_builds("zero_pad2d")
+@_builds("zero_pad1d", "zero_pad2d", "zero_pad3d")
 def _zero_pad(c: EmitContext) -> Built:
-    return keras.layers.ZeroPadding2D(**c.kw(padding=c.attrs["padding"],
-                                             data_format=c.attrs["data_format"])), []
+    padding = c.attrs["padding"]
+    if c.node.op == "zero_pad1d":
+        return keras.layers.ZeroPadding1D(**c.kw(padding=padding[0],
+                                                 data_format=c.attrs["data_format"])), []
+    cls = keras.layers.ZeroPadding2D if c.node.op == "zero_pad2d" else keras.layers.ZeroPadding3D
+    return cls(**c.kw(padding=padding, data_format=c.attrs["data_format"])), []
 
 
-@_builds("crop2d")
+@_builds("crop1d", "crop2d", "crop3d")
 def _crop(c: EmitContext) -> Built:
-    return keras.layers.Cropping2D(**c.kw(cropping=c.attrs["cropping"],
-                                          data_format=c.attrs["data_format"])), []
+    cropping = c.attrs["cropping"]
+    if c.node.op == "crop1d":  # Cropping1D: one pair, no data_format (channels_last)
+        return keras.layers.Cropping1D(**c.kw(cropping=cropping[0])), []
+    cls = keras.layers.Cropping2D if c.node.op == "crop2d" else keras.layers.Cropping3D
+    return cls(**c.kw(cropping=cropping, data_format=c.attrs["data_format"])), []
 
 
 @_builds("reshape")

@@ -1,13 +1,15 @@
 """The emission context: ONNX nodes and initializers under construction, and the lazy
 per-value layout map.
 
-Layouts.  The IR is NHWC everywhere; ONNX's Conv, MaxPool, AveragePool and
-BatchNormalization want NCHW.  Every IR value may exist as up to two ONNX
-tensors:
+Layouts.  The IR is channels-last everywhere (NWC, NHWC, NDHWC); ONNX's Conv,
+ConvTranspose, MaxPool, AveragePool and BatchNormalization want channels-first (NCW,
+NCHW, NCDHW).  Every IR value may exist as up to two ONNX tensors:
 
 * ``NHWC`` (the *native* form, any rank): the IR value itself, named exactly like
   it (so graph inputs and outputs keep the IR's, i.e. Keras', names);
-* ``NCHW`` (rank 4 only): ``transpose(value, (0, 3, 1, 2))``, named ``<value>/nchw``.
+* ``NCHW`` (the *channels-first* form, rank >= 3): the last axis moved to axis 1,
+  ``transpose(value, (0, rank-1, 1, ..., rank-2))`` (``(0, 3, 1, 2)`` for rank 4),
+  named ``<value>/nchw`` whatever the rank.
 
 An emitter asks :meth:`EmitContext.get` for the form it needs; a missing form is
 materialized once from an existing one (a ``Transpose``, or a ``Reshape`` when the
@@ -37,12 +39,15 @@ from graphir.ir import Graph, Node
 from graphir.names import Namespace
 from graphir.types import TensorType
 
-__all__ = ["NHWC", "NCHW", "EmitContext", "Initializer", "layout_perm", "layout_preferences"]
+__all__ = ["NHWC", "NCHW", "MIN_CHANNELS_FIRST_RANK", "EmitContext", "Initializer",
+           "layout_perm", "layout_preferences"]
 
 #: the native layout: the ONNX tensor has the IR value's own axis order (any rank)
 NHWC = "nhwc"
-#: channels-first, rank 4 only: ONNX tensor = transpose(IR value, (0, 3, 1, 2))
+#: channels-first, rank >= 3: ONNX tensor = transpose(IR value, (0, rank-1, 1, ..., rank-2))
 NCHW = "nchw"
+#: the lowest rank with a channels-first form
+MIN_CHANNELS_FIRST_RANK = 3
 
 
 class Initializer(NamedTuple):
@@ -67,12 +72,12 @@ def layout_perm(layout: str, rank: int) -> tuple[int, ...]:
     ONNX axis ``i`` holds IR axis ``perm[i]``.
 
     Raises:
-        ValueError: NCHW for a tensor that is not rank 4.
+        ValueError: NCHW for a tensor of rank below 3.
     """
     if layout == NHWC:
         return tuple(range(rank))
-    if layout == NCHW and rank == 4:
-        return (0, 3, 1, 2)
+    if layout == NCHW and rank >= MIN_CHANNELS_FIRST_RANK:
+        return (0, rank - 1) + tuple(range(1, rank - 1))
     raise ValueError(f"layout {layout!r} does not apply to rank {rank}")
 
 
@@ -288,17 +293,19 @@ class EmitContext:
     def has(self, name: str, layout: str) -> bool:
         """True when ``name`` already exists in ``layout`` (weights: always)."""
         if name in self.graph.weights:
-            return layout == NHWC or self.rank(name) == 4
+            return layout == NHWC or self.rank(name) >= MIN_CHANNELS_FIRST_RANK
         return layout in self._forms.get(name, {})
 
     def layout_for(self, names: Sequence[str]) -> str:
         """The layout a layout-agnostic op (the current node) should compute in.
 
-        NHWC unless every input is rank 4 and some computed input already exists as
-        NCHW.  Then NCHW, except when every input also exists as NHWC (a tie): the
-        current node's output preference (see :func:`layout_preferences`) decides.
+        NHWC unless every input has one rank >= 3 and some computed input already
+        exists as NCHW (channels-first).  Then NCHW, except when every input also
+        exists as NHWC (a tie): the current node's output preference (see
+        :func:`layout_preferences`) decides.
         """
-        if not all(self.rank(n) == 4 for n in names) or not any(
+        ranks = {self.rank(n) for n in names}
+        if len(ranks) != 1 or min(ranks) < MIN_CHANNELS_FIRST_RANK or not any(
                 NCHW in self._forms.get(n, {}) for n in names):
             return NHWC
         if all(n in self.graph.weights or NHWC in self._forms.get(n, {}) for n in names):

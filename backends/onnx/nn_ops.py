@@ -1,6 +1,7 @@
-"""ONNX emitters of the neural-network ops: convolutions, dense, pooling, padding and
-cropping (plus the helpers the other emitters share).  The normalization and scaling
-ops are in :mod:`.norm_ops`.
+"""ONNX emitters of the neural-network ops: convolutions (plain, depthwise, separable,
+transposed; 1-D, 2-D, 3-D), dense, pooling, global pooling, upsampling, padding,
+cropping, ``elu`` and ``prelu`` (plus the helpers the other emitters share).  The
+normalization and scaling ops are in :mod:`.norm_ops`.
 
 Each emitter ``(ctx, node) -> None`` reads its inputs with ``ctx.get(name, layout)``
 and writes its output under ``ctx.define(output, layout)`` (see
@@ -9,11 +10,13 @@ from the ONNX operator specs (https://onnx.ai/onnx/operators/) at the opset in
 ``ctx.opset`` (>= 18); IR semantics are in ``graphir/ops`` and
 :mod:`graphir.reference_ops`.
 
-Convolutions and pooling compute in NCHW; ``dense`` on a rank-4 value that exists as
-NCHW is a 1x1 ``Conv`` there (so a block of convolutions and per-pixel dense layers,
-as in ConvNeXt, needs no transposes).  Their ``"same"`` padding becomes
+Convolutions and pooling compute channels-first (NCW, NCHW, NCDHW: the ``NCHW`` form
+of :mod:`.context` for every rank >= 3); ``dense`` on a value that exists
+channels-first is a size-1 ``Conv`` there (so a block of convolutions and per-pixel
+dense layers, as in ConvNeXt, needs no transposes).  Their ``"same"`` padding becomes
 explicit ``pads`` from TensorFlow's rule where it is static, else
-``auto_pad="SAME_UPPER"`` (extra padding at the end, as TF).
+``auto_pad="SAME_UPPER"`` (extra padding at the end, as TF).  Kernel initializers
+are named after the ONNX layout: ``<kernel>/oiw``, ``<kernel>/oihw``, ``<kernel>/oidhw``.
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ from graphir.ir import Node
 from graphir.reference_ops import same_padding
 
 from .activations import emit_activation
-from .context import NCHW, NHWC, EmitContext, layout_perm
+from graphir.reference_ops import conv_transpose_size
 
-__all__ = ["conv2d", "depthwise_conv2d", "separable_conv2d", "dense", "max_pool2d",
-           "avg_pool2d", "global_avg_pool2d", "zero_pad2d", "crop2d", "unsupported",
+from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, EmitContext, layout_perm
+
+__all__ = ["conv", "conv2d", "depthwise_conv", "depthwise_conv2d", "separable_conv",
+           "separable_conv2d", "conv_transpose", "dense", "max_pool", "max_pool2d", "avg_pool",
+           "avg_pool2d", "global_avg_pool", "global_avg_pool2d", "global_max_pool", "upsample",
+           "zero_pad", "zero_pad2d", "crop", "crop2d", "elu", "prelu", "unsupported",
            "onnx_axis"]
 
 
@@ -59,25 +66,42 @@ def _finish(ctx: EmitContext, node: Node, layout: str, core: Callable[[str | Non
 
 # --------------------------------------------------------------------------- convolutions
 
+def _rank(ctx: EmitContext, node: Node) -> int:
+    """The number of spatial axes of the node's input 0."""
+    return ctx.rank(node.inputs[0]) - 2
+
+
+def _kernel_tag(r: int) -> str:
+    """``oiw`` / ``oihw`` / ``oidhw``: the name of a kernel's ONNX layout."""
+    return "oi" + "dhw"[3 - r:]
+
+
 def _window_attrs(node: Node, ctx: EmitContext, ksize, strides, dilations) -> dict:
     """kernel_shape/strides/dilations and pads (or auto_pad) of a spatial op.
 
     TF "same" padding is static when the axis size is static, or when the stride is 1
-    (the total is then ``(k - 1) * d``); those become explicit ``pads``.  Otherwise
-    ``auto_pad="SAME_UPPER"`` (ONNX Conv/pooling spec: the extra pad at the end, as TF),
-    which onnxruntime refuses with dilations > 1.
+    (the total is then ``(k - 1) * d``); those become explicit ``pads`` (ONNX order:
+    every axis' begin, then every axis' end).  Otherwise ``auto_pad="SAME_UPPER"``
+    (ONNX Conv/pooling spec: the extra pad at the end, as TF), which onnxruntime
+    refuses with dilations > 1.  ``"causal"`` (``conv1d``) pads ``(k - 1) * d`` at the
+    start only.
 
     Raises:
         UnsupportedOpError: "same" padding, a dynamic axis with stride > 1 and a
             dilation > 1.
     """
-    sizes = ctx.types[node.inputs[0]].shape[1:3]
-    dil = tuple(dilations or (1, 1))
+    r = len(ksize)
+    sizes = ctx.types[node.inputs[0]].shape[1:1 + r]
+    dil = tuple(dilations or (1,) * r)
     out = dict(kernel_shape=list(ksize), strides=list(strides))
     if dilations is not None:
         out["dilations"] = list(dilations)
-    if node.attrs["padding"] == "valid":
-        out["pads"] = [0, 0, 0, 0]
+    padding = node.attrs["padding"]
+    if padding == "valid":
+        out["pads"] = [0] * (2 * r)
+        return out
+    if padding == "causal":
+        out["pads"] = [(k - 1) * d for k, d in zip(ksize, dil)] + [0] * r
         return out
     pairs = []
     for n, k, s, d in zip(sizes, ksize, strides, dil):
@@ -88,10 +112,9 @@ def _window_attrs(node: Node, ctx: EmitContext, ksize, strides, dilations) -> di
         else:
             break
     else:
-        (pt, pb), (pl, pr) = pairs
-        out["pads"] = [pt, pl, pb, pr]  # ONNX order: begins (H, W), then ends
+        out["pads"] = [p[0] for p in pairs] + [p[1] for p in pairs]  # begins, then ends
         return out
-    if dil != (1, 1):
+    if any(d != 1 for d in dil):
         raise unsupported(node, "padding='same' with a stride > 1 on a dynamic spatial axis "
                                  "and dilations > 1 (onnxruntime has no SAME_UPPER with "
                                  "dilations)")
@@ -99,71 +122,138 @@ def _window_attrs(node: Node, ctx: EmitContext, ksize, strides, dilations) -> di
     return out
 
 
+def _bias_input(ctx: EmitContext, node: Node, index: int) -> list[str]:
+    return [ctx.get(node.inputs[index])] if len(node.inputs) > index and node.inputs[index] else []
+
+
 def _conv(ctx: EmitContext, node: Node, weight: str, group: int, ksize) -> None:
     x = ctx.get(node.inputs[0], NCHW)
-    bias = [ctx.get(node.inputs[2])] if len(node.inputs) > 2 and node.inputs[2] else []
+    bias = _bias_input(ctx, node, 2)
     attrs = _window_attrs(node, ctx, ksize, node.attrs["strides"], node.attrs["dilations"])
     _finish(ctx, node, NCHW, lambda out: ctx.add("Conv", [x, weight] + bias, out, group=group,
                                                  **attrs))
 
 
-def conv2d(ctx: EmitContext, node: Node) -> None:
-    """Conv (opset 11) on NCHW; HWIO kernel -> OIHW initializer; ``groups`` -> ``group``."""
-    kh, kw = ctx.types[node.inputs[1]].shape[:2]
-    w = ctx.derived_weight(node.inputs[1], "oihw", lambda a: a.transpose(3, 2, 0, 1))
-    _conv(ctx, node, w, node.attrs["groups"], (kh, kw))
+def _oi_kernel(ctx: EmitContext, kernel: str) -> str:
+    """The kernel ``(*k, i, o)`` as the ONNX Conv initializer ``(o, i, *k)``, named
+    ``<kernel>/oihw`` (``oiw``, ``oidhw`` for 1-D, 3-D), created once per kernel."""
+    rank = ctx.rank(kernel)
+    perm = (rank - 1, rank - 2) + tuple(range(rank - 2))
+    return ctx.derived_weight(kernel, _kernel_tag(rank - 2), lambda a: a.transpose(perm))
+
+
+def conv(ctx: EmitContext, node: Node) -> None:
+    """Conv (opset 11) channels-first (``conv1d``, ``conv2d``, ``conv3d``); kernel
+    ``(*k, cin/groups, cout)`` -> ``(cout, cin/groups, *k)`` initializer; ``groups`` ->
+    ``group``; ``"causal"`` padding as explicit leading ``pads``."""
+    r = _rank(ctx, node)
+    ksize = ctx.types[node.inputs[1]].shape[:r]
+    _conv(ctx, node, _oi_kernel(ctx, node.inputs[1]), node.attrs["groups"], ksize)
+
+
+conv2d = conv
 
 
 def _grouped_kernel(ctx: EmitContext, kernel: str) -> str:
-    """The depthwise kernel (kh, kw, cin, mult) as the grouped-Conv initializer
-    ``<kernel>/grouped_oihw`` of shape (cin*mult, 1, kh, kw)."""
-    kh, kw, cin, mult = ctx.types[kernel].shape
-    return ctx.derived_weight(kernel, "grouped_oihw",
-                              lambda a: a.transpose(2, 3, 0, 1).reshape(cin * mult, 1, kh, kw))
+    """The depthwise kernel (*k, cin, mult) as the grouped-Conv initializer
+    ``<kernel>/grouped_oihw`` (``grouped_oiw`` for 1-D) of shape (cin*mult, 1, *k)."""
+    shape = ctx.types[kernel].shape
+    r = len(shape) - 2
+    cin, mult = shape[r:]
+    perm = (r, r + 1) + tuple(range(r))
+    return ctx.derived_weight(kernel, "grouped_" + _kernel_tag(r),
+                              lambda a: a.transpose(perm).reshape((cin * mult, 1) + shape[:r]))
 
 
-def depthwise_conv2d(ctx: EmitContext, node: Node) -> None:
-    """Grouped Conv with ``group=cin``; kernel (kh, kw, cin, mult) -> (cin*mult, 1, kh, kw),
+def depthwise_conv(ctx: EmitContext, node: Node) -> None:
+    """Grouped Conv with ``group=cin``; kernel (*k, cin, mult) -> (cin*mult, 1, *k),
     so ONNX output channel ``c*mult + m`` is Keras' channel ``c*mult + m``."""
-    kh, kw, cin, _ = ctx.types[node.inputs[1]].shape
-    _conv(ctx, node, _grouped_kernel(ctx, node.inputs[1]), cin, (kh, kw))
+    r = _rank(ctx, node)
+    shape = ctx.types[node.inputs[1]].shape
+    _conv(ctx, node, _grouped_kernel(ctx, node.inputs[1]), shape[r], shape[:r])
 
 
-def separable_conv2d(ctx: EmitContext, node: Node) -> None:
-    """Two Convs on NCHW, as ``tf.nn.separable_conv2d``: the depthwise one (``group=cin``,
-    the strides, dilations and padding, no bias) into ``<node>/Conv``, then the 1x1
-    pointwise one (kernel ``(1, 1, cin*mult, filters)`` -> ``<kernel>/oihw``) with the
-    bias, then the fused activation."""
+depthwise_conv2d = depthwise_conv
+
+
+def separable_conv(ctx: EmitContext, node: Node) -> None:
+    """Two Convs channels-first, as ``tf.nn.separable_conv2d``: the depthwise one
+    (``group=cin``, the strides, dilations and padding, no bias) into ``<node>/Conv``,
+    then the size-1 pointwise one (kernel ``(*ones, cin*mult, filters)`` ->
+    ``<kernel>/oihw``) with the bias, then the fused activation."""
     x_name, depthwise, pointwise = node.inputs[:3]
-    kh, kw, cin, _ = ctx.types[depthwise].shape
-    bias = [ctx.get(node.inputs[3])] if len(node.inputs) > 3 and node.inputs[3] else []
-    attrs = _window_attrs(node, ctx, (kh, kw), node.attrs["strides"], node.attrs["dilations"])
+    r = _rank(ctx, node)
+    shape = ctx.types[depthwise].shape
+    bias = _bias_input(ctx, node, 3)
+    attrs = _window_attrs(node, ctx, shape[:r], node.attrs["strides"], node.attrs["dilations"])
     mid = ctx.add("Conv", [ctx.get(x_name, NCHW), _grouped_kernel(ctx, depthwise)],
-                  group=cin, **attrs)
-    w = ctx.derived_weight(pointwise, "oihw", lambda a: a.transpose(3, 2, 0, 1))
+                  group=shape[r], **attrs)
+    w = _oi_kernel(ctx, pointwise)
     _finish(ctx, node, NCHW, lambda out: ctx.add(
-        "Conv", [mid, w] + bias, out, kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0]))
+        "Conv", [mid, w] + bias, out, kernel_shape=[1] * r, strides=[1] * r, pads=[0] * (2 * r)))
+
+
+separable_conv2d = separable_conv
+
+
+def conv_transpose(ctx: EmitContext, node: Node) -> None:
+    """ConvTranspose (opset 11) channels-first (``conv{1,2,3}d_transpose``); kernel
+    ``(*k, cout, cin)`` -> ``(cin, cout, *k)`` initializer ``<kernel>/iohw`` (``iow``,
+    ``iodhw``), no flip (both are the adjoint of the forward convolution).
+
+    ONNX's output size is ``s * (n - 1) + output_padding + (k - 1) * d + 1 - begin - end``
+    with output position ``i`` at full position ``i + begin``; IR position ``i`` is at
+    full position ``i + before`` (:func:`graphir.reference_ops.conv_transpose_size`).
+    So ``begin = before``, and the rest of the difference between the full size and the
+    IR output size is ``end`` when positive, else ``output_padding``.  The pads do not
+    depend on the input size, so dynamic spatial sizes need nothing special."""
+    x_name, kernel = node.inputs[:2]
+    r = _rank(ctx, node)
+    kshape = ctx.types[kernel].shape
+    a = node.attrs
+    begins, ends, extra = [], [], []
+    for i in range(r):
+        # the pads do not depend on the input size: compute them for size 1
+        out, before = conv_transpose_size(1, kshape[i], a["strides"][i], a["dilations"][i],
+                                          a["padding"], a["output_padding"][i])
+        full = (kshape[i] - 1) * a["dilations"][i] + 1
+        rest = full - before - out
+        begins.append(before)
+        ends.append(max(rest, 0))
+        extra.append(max(-rest, 0))
+    perm = (r + 1, r) + tuple(range(r))
+    w = ctx.derived_weight(kernel, "io" + "dhw"[3 - r:], lambda arr: arr.transpose(perm))
+    x = ctx.get(x_name, NCHW)
+    bias = _bias_input(ctx, node, 2)
+    attrs = dict(kernel_shape=list(kshape[:r]), strides=list(a["strides"]),
+                 dilations=list(a["dilations"]), pads=begins + ends)
+    if any(extra):
+        attrs["output_padding"] = extra
+    _finish(ctx, node, NCHW, lambda out: ctx.add("ConvTranspose", [x, w] + bias, out, **attrs))
 
 
 def dense(ctx: EmitContext, node: Node) -> None:
-    """Gemm (opset 13) for rank-2 input, else MatMul (+ Add for the bias); a rank-4 input
-    that exists only as NCHW (or prefers it) is a 1x1 Conv on NCHW instead, with the
-    kernel as the initializer ``<kernel>/oi11`` of shape (units, in, 1, 1)."""
+    """Gemm (opset 13) for rank-2 input, else MatMul (+ Add for the bias); an input of
+    rank >= 3 that exists only channels-first (or prefers it) is a size-1 Conv there
+    instead, with the kernel as the initializer ``<kernel>/oi11`` of shape
+    (units, in, 1, 1) (``oi1`` / ``oi111`` for ranks 3 / 5)."""
     x_name = node.inputs[0]
+    rank = ctx.rank(x_name)
     b = ctx.get(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
-    if ctx.rank(x_name) == 4 and ctx.layout_for([x_name]) == NCHW:
+    if rank >= MIN_CHANNELS_FIRST_RANK and ctx.layout_for([x_name]) == NCHW:
         x = ctx.get(x_name, NCHW)
-        w = ctx.derived_weight(node.inputs[1], "oi11",
-                               lambda a: a.T.reshape(a.shape[1], a.shape[0], 1, 1))
+        r = rank - 2
+        w = ctx.derived_weight(node.inputs[1], "oi" + "1" * r,
+                               lambda a: a.T.reshape((a.shape[1], a.shape[0]) + (1,) * r))
         _finish(ctx, node, NCHW, lambda out: ctx.add(
-            "Conv", [x, w] + ([b] if b else []), out, kernel_shape=[1, 1], strides=[1, 1],
-            pads=[0, 0, 0, 0]))
+            "Conv", [x, w] + ([b] if b else []), out, kernel_shape=[1] * r, strides=[1] * r,
+            pads=[0] * (2 * r)))
         return
     x = ctx.get(x_name)
     k = ctx.get(node.inputs[1])
 
     def core(out):
-        if ctx.rank(x_name) == 2:
+        if rank == 2:
             return ctx.add("Gemm", [x, k] + ([b] if b else []), out)
         if b is None:
             return ctx.add("MatMul", [x, k], out)
@@ -180,34 +270,75 @@ def _pool(ctx: EmitContext, node: Node, op_type: str, **extra) -> None:
     ctx.add(op_type, [x], ctx.define(node.output.name, NCHW), **attrs, **extra)
 
 
-def max_pool2d(ctx: EmitContext, node: Node) -> None:
-    """MaxPool (opset 12) on NCHW; its implicit padding never wins, as TF's."""
+def max_pool(ctx: EmitContext, node: Node) -> None:
+    """MaxPool (opset 12) channels-first; its implicit padding never wins, as TF's."""
     _pool(ctx, node, "MaxPool")
 
 
-def avg_pool2d(ctx: EmitContext, node: Node) -> None:
-    """AveragePool (opset 19) on NCHW with ``count_include_pad=0`` (padding excluded
-    from the count, as TF's "same" average pooling)."""
+def avg_pool(ctx: EmitContext, node: Node) -> None:
+    """AveragePool (opset 19) channels-first with ``count_include_pad=0`` (padding
+    excluded from the count, as TF's "same" average pooling)."""
     _pool(ctx, node, "AveragePool", count_include_pad=0)
 
 
-def global_avg_pool2d(ctx: EmitContext, node: Node) -> None:
-    """ReduceMean (opset 18, axes as input) over H and W of whichever layout the input has."""
+max_pool2d, avg_pool2d = max_pool, avg_pool
+
+
+def _spatial_axes(ctx: EmitContext, x_name: str, layout: str) -> list[int]:
+    """The ONNX axes holding the IR spatial axes ``1 .. rank-2`` of ``x_name`` in ``layout``."""
+    rank = ctx.rank(x_name)
+    perm = layout_perm(layout, rank)
+    return sorted(perm.index(a) for a in range(1, rank - 1))
+
+
+def _global_pool(op_type: str):
+    def emit(ctx: EmitContext, node: Node) -> None:
+        x_name = node.inputs[0]
+        layout = ctx.layout_for([x_name])
+        keep = node.attrs["keepdims"]
+        axes = np.asarray(_spatial_axes(ctx, x_name, layout), np.int64)
+        out = ctx.define(node.output.name, layout if keep else NHWC)  # (N, C) either way
+        ctx.add(op_type, [ctx.get(x_name, layout), ctx.constant(axes, "axes")], out,
+                keepdims=int(keep))
+    emit.__doc__ = (f"{op_type} (opset 18, axes as input) over the spatial axes of whichever "
+                    f"layout the input has; without keepdims the (N, C) result is NHWC.")
+    return emit
+
+
+global_avg_pool = _global_pool("ReduceMean")
+global_max_pool = _global_pool("ReduceMax")
+global_avg_pool2d = global_avg_pool
+
+
+def upsample(ctx: EmitContext, node: Node) -> None:
+    """Resize (opset 18) by the integer factors, in whichever layout the input has (a
+    ``scales`` initializer with 1 on the batch and channel axes).
+
+    ``"nearest"``: ``coordinate_transformation_mode="asymmetric"``,
+    ``nearest_mode="floor"``: output ``i`` reads input ``floor(i / f)``, the repeat of
+    Keras' ``ops.repeat``.  ``"bilinear"``: ``mode="linear"``,
+    ``coordinate_transformation_mode="half_pixel"`` (``tf.image.resize`` without
+    antialiasing: ``(i + 0.5) / f - 0.5``, clamped at the borders)."""
     x_name = node.inputs[0]
     layout = ctx.layout_for([x_name])
-    perm = layout_perm(layout, 4)
-    axes = sorted([perm.index(1), perm.index(2)])
-    keep = node.attrs["keepdims"]
-    out = ctx.define(node.output.name, layout if keep else NHWC)  # (N, C) either way
-    ctx.add("ReduceMean", [ctx.get(x_name, layout), ctx.constant(np.asarray(axes, np.int64),
-                                                                  "axes")],
-            out, keepdims=int(keep))
+    rank = ctx.rank(x_name)
+    perm = layout_perm(layout, rank)
+    factors = [1.0] + [float(f) for f in node.attrs["size"]] + [1.0]
+    scales = np.asarray([factors[perm[i]] for i in range(rank)], np.float32)
+    if node.attrs["interpolation"] == "nearest":
+        attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
+                     nearest_mode="floor")
+    else:
+        attrs = dict(mode="linear", coordinate_transformation_mode="half_pixel")
+    ctx.add("Resize", [ctx.get(x_name, layout), "", ctx.constant(scales, "scales")],
+            ctx.define(node.output.name, layout), **attrs)
 
 
-def zero_pad2d(ctx: EmitContext, node: Node) -> None:
-    """Pad (opset 18, constant mode, zeros) of H and W in whichever layout the input has.
+def zero_pad(ctx: EmitContext, node: Node) -> None:
+    """Pad (opset 18, constant mode, zeros) of the spatial axes in whichever layout the
+    input has.
 
-    The optional ``axes`` input is always given (the H and W axes).  Besides being
+    The optional ``axes`` input is always given (the spatial axes).  Besides being
     explicit, this keeps onnxruntime's PadFusion (which accepts no ``axes`` input)
     from folding the Pad into a following MaxPool's ``pads``: MaxPool pads with -inf,
     not zeros, so that fusion changes results (and fails to load when a pad reaches
@@ -215,28 +346,62 @@ def zero_pad2d(ctx: EmitContext, node: Node) -> None:
     """
     x_name = node.inputs[0]
     layout = ctx.layout_for([x_name])
-    (t, b), (l, r) = node.attrs["padding"]
-    perm = layout_perm(layout, 4)
-    axes = np.asarray([perm.index(1), perm.index(2)], np.int64)
-    pads = np.asarray([t, l, b, r], np.int64)  # begins (H, W), then ends
+    padding = node.attrs["padding"]
+    perm = layout_perm(layout, ctx.rank(x_name))
+    axes = np.asarray([perm.index(1 + i) for i in range(len(padding))], np.int64)
+    pads = np.asarray([p[0] for p in padding] + [p[1] for p in padding], np.int64)
     ctx.add("Pad", [ctx.get(x_name, layout), ctx.constant(pads, "pads"), "",
                     ctx.constant(axes, "axes")],
             ctx.define(node.output.name, layout), mode="constant")
 
 
-def crop2d(ctx: EmitContext, node: Node) -> None:
-    """Slice (opset 13) of H and W in whichever layout the input has: ``starts`` are
-    ``[top, left]``, ``ends`` ``[H - bottom, W - right]`` where the size is static, else
-    ``-bottom`` / ``-right`` (from the end), or the int64 maximum for a zero crop."""
+zero_pad2d = zero_pad
+
+
+def crop(ctx: EmitContext, node: Node) -> None:
+    """Slice (opset 13) of the spatial axes in whichever layout the input has:
+    ``starts`` are the leading crops, ``ends`` ``n - after`` where the size is static,
+    else ``-after`` (from the end), or the int64 maximum for a zero crop."""
     x_name = node.inputs[0]
     layout = ctx.layout_for([x_name])
-    perm = layout_perm(layout, 4)
-    (t, b), (l, r) = node.attrs["cropping"]
+    cropping = node.attrs["cropping"]
+    perm = layout_perm(layout, ctx.rank(x_name))
     shape = ctx.types[x_name].shape
     ends = [shape[1 + i] - after if isinstance(shape[1 + i], int) else
             (-after if after else np.iinfo(np.int64).max)
-            for i, after in enumerate((b, r))]
-    ctx.add("Slice", [ctx.get(x_name, layout), ctx.constant(np.asarray([t, l], np.int64), "starts"),
+            for i, (_, after) in enumerate(cropping)]
+    starts = [before for before, _ in cropping]
+    axes = [perm.index(1 + i) for i in range(len(cropping))]
+    ctx.add("Slice", [ctx.get(x_name, layout), ctx.constant(np.asarray(starts, np.int64), "starts"),
                       ctx.constant(np.asarray(ends, np.int64), "ends"),
-                      ctx.constant(np.asarray([perm.index(1), perm.index(2)], np.int64), "axes")],
+                      ctx.constant(np.asarray(axes, np.int64), "axes")],
             ctx.define(node.output.name, layout))
+
+
+crop2d = crop
+
+
+# --------------------------------------------------------------------------- parametric activations
+
+def elu(ctx: EmitContext, node: Node) -> None:
+    """Elu (opset 6) with ``alpha``, in whichever layout the input has."""
+    x_name = node.inputs[0]
+    layout = ctx.layout_for([x_name])
+    ctx.add("Elu", [ctx.get(x_name, layout)], ctx.define(node.output.name, layout),
+            alpha=float(node.attrs["alpha"]))
+
+
+def prelu(ctx: EmitContext, node: Node) -> None:
+    """PRelu (opset 16, slope broadcast unidirectionally to ``x``) in whichever layout
+    the input has: the weight ``alpha`` (``x.shape[1:]``) itself for NHWC; for the
+    channels-first form the initializer ``<alpha>/channels_first``, ``alpha`` with its
+    last axis moved first, so it broadcasts against ``(N, C, *spatial)``."""
+    x_name, alpha = node.inputs
+    layout = ctx.layout_for([x_name])
+    if layout == NHWC:
+        slope = ctx.get(alpha)
+    else:
+        r = ctx.rank(alpha)
+        perm = (r - 1,) + tuple(range(r - 1))
+        slope = ctx.derived_weight(alpha, "channels_first", lambda a: a.transpose(perm))
+    ctx.add("PRelu", [ctx.get(x_name, layout), slope], ctx.define(node.output.name, layout))

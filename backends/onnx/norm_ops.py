@@ -166,11 +166,13 @@ def layer_norm(ctx: EmitContext, node: Node) -> None:
 
 def scale(ctx: EmitContext, node: Node) -> None:
     """``Mul(x, gamma)`` in the input's current layout: the ``(C,)`` weight itself for
-    NHWC, the initializer ``<gamma>/c11`` of shape ``(C, 1, 1)`` for NCHW."""
+    channels-last, else the initializer ``<gamma>/c1..1`` of shape ``(C, 1, ..., 1)``
+    (rank - 2 ones: ``c11`` for NCHW) that broadcasts against ``(N, C, *spatial)``."""
     x_name, gamma = node.inputs
     layout = ctx.layout_for([x_name])
     if layout == NHWC:
         g = ctx.get(gamma)
     else:
-        g = ctx.derived_weight(gamma, "c11", lambda a: a.reshape(-1, 1, 1))
+        ones = ctx.rank(x_name) - 2
+        g = ctx.derived_weight(gamma, "c" + "1" * ones, lambda a: a.reshape((-1,) + (1,) * ones))
     ctx.add("Mul", [ctx.get(x_name, layout), g], ctx.define(node.output.name, layout))

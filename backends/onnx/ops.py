@@ -23,7 +23,7 @@ from graphir.ir import Node
 
 from . import attention_ops, nn_ops, norm_ops, recurrent_ops, sequence_ops
 from .activations import emit_activation
-from .context import NCHW, NHWC, EmitContext, layout_perm
+from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, EmitContext, layout_perm
 from .nn_ops import onnx_axis, unsupported
 
 __all__ = ["EMITTERS", "NCHW_OPS", "AGNOSTIC_OPS", "NEUTRAL_OPS"]
@@ -137,7 +137,7 @@ def permute(ctx: EmitContext, node: Node) -> None:
     already is the permuted order, e.g. ``Permute((3, 1, 2))`` of an NCHW value)."""
     x_name = node.inputs[0]
     rank = ctx.rank(x_name)
-    src = NHWC if ctx.has(x_name, NHWC) or rank != 4 else NCHW
+    src = NHWC if ctx.has(x_name, NHWC) or rank < MIN_CHANNELS_FIRST_RANK else NCHW
     src_perm = layout_perm(src, rank)
     q = [src_perm.index(a) for a in (0,) + tuple(node.attrs["dims"])]
     x, out = ctx.get(x_name, src), ctx.define(node.output.name, NHWC)
@@ -168,20 +168,14 @@ def embedding(ctx: EmitContext, node: Node) -> None:
 
 #: IR op name -> emitter
 EMITTERS: dict[str, OpEmitter] = {
-    "conv2d": nn_ops.conv2d,
-    "depthwise_conv2d": nn_ops.depthwise_conv2d,
-    "separable_conv2d": nn_ops.separable_conv2d,
     "dense": nn_ops.dense,
     "batch_norm": norm_ops.batch_norm,
     "layer_norm": norm_ops.layer_norm,
     "normalize": norm_ops.normalize,
     "rescale": norm_ops.rescale,
     "scale": norm_ops.scale,
-    "max_pool2d": nn_ops.max_pool2d,
-    "avg_pool2d": nn_ops.avg_pool2d,
-    "global_avg_pool2d": nn_ops.global_avg_pool2d,
-    "zero_pad2d": nn_ops.zero_pad2d,
-    "crop2d": nn_ops.crop2d,
+    "elu": nn_ops.elu,
+    "prelu": nn_ops.prelu,
     "activation": _unary(_activation),
     "relu": _unary(_relu),
     "leaky_relu": _unary(_leaky_relu),
@@ -199,19 +193,37 @@ EMITTERS: dict[str, OpEmitter] = {
     "permute": permute,
     "concatenate": concatenate,
     "embedding": embedding,
+    **{f"{family}{r}d{suffix}": emitter
+       for r in (1, 2, 3)
+       for family, suffix, emitter in (
+           ("conv", "", nn_ops.conv), ("conv", "_transpose", nn_ops.conv_transpose),
+           ("max_pool", "", nn_ops.max_pool), ("avg_pool", "", nn_ops.avg_pool),
+           ("global_avg_pool", "", nn_ops.global_avg_pool),
+           ("global_max_pool", "", nn_ops.global_max_pool),
+           ("upsample", "", nn_ops.upsample), ("zero_pad", "", nn_ops.zero_pad),
+           ("crop", "", nn_ops.crop))},
+    **{f"{family}{r}d": emitter
+       for r in (1, 2)
+       for family, emitter in (("depthwise_conv", nn_ops.depthwise_conv),
+                               ("separable_conv", nn_ops.separable_conv))},
     **recurrent_ops.EMITTERS,
     **attention_ops.EMITTERS,
     **sequence_ops.EMITTERS,
 }
 
-#: ops whose input 0 is read as NCHW (Conv, MaxPool, AveragePool)
-NCHW_OPS = {"conv2d", "depthwise_conv2d", "separable_conv2d", "max_pool2d", "avg_pool2d"}
+#: ops whose input 0 is read channels-first (Conv, ConvTranspose, MaxPool, AveragePool)
+NCHW_OPS = ({f"conv{r}d" for r in (1, 2, 3)} | {f"conv{r}d_transpose" for r in (1, 2, 3)}
+            | {f"{p}_pool{r}d" for p in ("max", "avg") for r in (1, 2, 3)}
+            | {f"{f}_conv{r}d" for f in ("depthwise", "separable") for r in (1, 2)})
 #: ops that compute in whichever layout their inputs have (see ``EmitContext.layout_for``);
-#: ``dense`` does so for rank-4 inputs (a 1x1 Conv in NCHW) and is NHWC otherwise
-AGNOSTIC_OPS = {"activation", "relu", "leaky_relu", "softmax", "dropout", "identity", "add",
-                "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-                "zero_pad2d", "crop2d", "batch_norm", "layer_norm", "normalize", "rescale",
-                "scale", "dense"}
-#: ops that read either layout at the same cost (global pooling: ReduceMean over the right
+#: ``dense`` does so for inputs of rank >= 3 (a size-1 Conv channels-first) and is NHWC
+#: otherwise
+AGNOSTIC_OPS = ({"activation", "relu", "leaky_relu", "elu", "prelu", "softmax", "dropout",
+                 "identity", "add", "subtract", "multiply", "average", "maximum", "minimum",
+                 "concatenate", "batch_norm", "layer_norm", "normalize", "rescale", "scale",
+                 "dense"}
+                | {f"{f}{r}d" for f in ("zero_pad", "crop", "upsample") for r in (1, 2, 3)})
+#: ops that read either layout at the same cost (global pooling: a Reduce over the right
 #: axes; permute: one Transpose from either)
-NEUTRAL_OPS = {"global_avg_pool2d", "permute"}
+NEUTRAL_OPS = ({f"global_{p}_pool{r}d" for p in ("avg", "max") for r in (1, 2, 3)}
+               | {"permute"})

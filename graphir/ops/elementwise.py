@@ -1,10 +1,12 @@
-"""Elementwise ops: activations, merges (add, multiply, ...), dropout, identity."""
+"""Elementwise ops: activations (incl. the parametric ``elu`` and ``prelu``), merges
+(add, multiply, ...), dropout, identity."""
 
 from __future__ import annotations
 
 from graphir.ops.activations import ACTIVATIONS
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import broadcast_shapes, forbid_bool, norm_axis, same_dtype
+from graphir.ops.shapes import (broadcast_shapes, fmt_shape, forbid_bool, norm_axis,
+                                require_rank, same_dtype)
 from graphir.types import TensorType
 
 
@@ -34,6 +36,32 @@ register(OpSchema("relu", ("x",), {
 
 register(OpSchema("leaky_relu", ("x",), {"negative_slope": AttrSpec("float")}, _unary,
                   doc="x if x >= 0 else negative_slope * x (Keras LeakyReLU)"))
+
+register(OpSchema("elu", ("x",), {"alpha": AttrSpec("float", doc="scale of the negative part")},
+                  _unary, doc="x if x > 0 else alpha * (exp(x) - 1) (Keras ELU)"))
+
+
+def _prelu(types, attrs):
+    """``x`` float of rank >= 2; ``alpha`` of rank ``x.rank - 1`` whose dims are 1 or the
+    matching static dim of ``x.shape[1:]`` (1 where that dim is not static)."""
+    x, alpha = types
+    _unary(types, attrs)
+    require_rank(alpha, (x.rank - 1,), input_index=1, what="prelu alpha (x.shape[1:] "
+                 "with shared axes 1)")
+    same_dtype([x, alpha])
+    for i, (a, d) in enumerate(zip(alpha.shape, x.shape[1:])):
+        if a != 1 and a != d:
+            want = "1" if not isinstance(d, int) else f"1 or {d}"
+            raise TypeRuleError(f"prelu alpha {fmt_shape(alpha.shape)} does not fit input "
+                                f"{fmt_shape(x.shape)} at axis {i + 1}", input_index=1,
+                                axis=i, expected=want, actual=str(a),
+                                hint="alpha holds x.shape[1:] with the shared axes set to 1")
+    return (x,)
+
+
+register(OpSchema("prelu", ("x", "alpha"), {}, _prelu, weight_inputs=(1,),
+                  doc="x if x >= 0 else alpha * x, alpha broadcast over the batch axis and "
+                      "the shared axes (Keras PReLU)"))
 
 
 def _softmax(types, attrs):

@@ -7,8 +7,9 @@ from typing import Sequence
 from graphir.ops.registry import TypeRuleError
 from graphir.types import Dim, TensorType, format_dim
 
-__all__ = ["broadcast_shapes", "conv_out_dim", "norm_axis", "same_dtype", "fmt_shape",
-           "require_rank", "require_positive", "require_float", "forbid_bool"]
+__all__ = ["broadcast_shapes", "conv_out_dim", "conv_transpose_out_dim", "norm_axis",
+           "same_dtype", "fmt_shape", "require_rank", "require_positive", "require_float",
+           "forbid_bool", "scaled_dim"]
 
 
 def require_positive(attrs, *names: str) -> None:
@@ -119,14 +120,16 @@ def conv_out_dim(size: Dim, kernel: int, stride: int, dilation: int, padding: st
 
     Follows TensorFlow's rule (Keras' padding): ``valid`` gives
     ``floor((size - ((kernel - 1) * dilation + 1)) / stride) + 1``, ``same`` gives
-    ``ceil(size / stride)``.  Symbolic or unknown sizes give None.
+    ``ceil(size / stride)``, and ``causal`` (Keras Conv1D: pad ``(kernel - 1) * dilation``
+    zeros at the start, then ``valid``) gives ``ceil(size / stride)`` too.  Symbolic or
+    unknown sizes give None.
 
     Raises:
         TypeRuleError: ``valid`` padding with a window larger than the input.
     """
     if not isinstance(size, int):
         return None
-    if padding == "same":
+    if padding in ("same", "causal"):
         return -(-size // stride)
     eff = (kernel - 1) * dilation + 1
     if size < eff:
@@ -134,3 +137,41 @@ def conv_out_dim(size: Dim, kernel: int, stride: int, dilation: int, padding: st
                             f"with padding='valid'", input_index=0,
                             expected=f">= {eff}", actual=str(size))
     return (size - eff) // stride + 1
+
+
+def scaled_dim(size: Dim, factor: int) -> Dim:
+    """``size * factor`` for a static size, else None (upsampling)."""
+    return size * factor if isinstance(size, int) else None
+
+
+def conv_transpose_out_dim(size: Dim, kernel: int, stride: int, dilation: int, padding: str,
+                           output_padding: int) -> Dim:
+    """Output size of a transposed convolution along one axis (Keras' rule,
+    ``_get_output_shape_given_tf_padding`` in ``keras/src/backend/common/backend_utils.py``,
+    with an explicit ``output_padding``): with ``k = (kernel - 1) * dilation + 1``,
+    ``valid`` gives ``(size - 1) * stride + k + output_padding`` and ``same`` gives
+    ``(size - 1) * stride + k % 2 + output_padding``.  Symbolic or unknown sizes give None.
+
+    The result ``out`` must be a size that the forward convolution (TensorFlow's padding
+    rule) maps back to ``size``, as ``tf.nn.conv_transpose`` requires: ``valid`` needs
+    ``0 <= output_padding < stride``, ``same`` needs ``0 < k % 2 + output_padding <= stride``.
+
+    Raises:
+        TypeRuleError: the output padding violates that condition.
+    """
+    eff = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        ok, want = 0 <= output_padding < stride, f"0 <= output_padding < stride ({stride})"
+        extra = eff + output_padding
+    else:
+        ok = output_padding >= 0 and 0 < eff % 2 + output_padding <= stride
+        want = f"0 < {eff % 2} + output_padding <= stride ({stride})"
+        extra = eff % 2 + output_padding
+    if not ok:
+        raise TypeRuleError(f"output_padding={output_padding} with padding={padding!r}, "
+                            f"kernel {kernel}, dilation {dilation}, stride {stride}: the "
+                            f"output would not convolve back to the input size",
+                            expected=want, actual=str(output_padding))
+    if not isinstance(size, int):
+        return None
+    return (size - 1) * stride + extra

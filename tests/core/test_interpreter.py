@@ -19,7 +19,8 @@ from graphir.errors import GraphInvariantError
 from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import ACTIVATIONS, infer_types, op_names
-from graphir.reference_ops import ACTIVATION_KERNELS, KERNELS, same_padding
+from graphir.interpreter import KERNELS
+from graphir.reference_ops import ACTIVATION_KERNELS, same_padding
 from graphir.types import TensorType
 
 F32 = "float32"

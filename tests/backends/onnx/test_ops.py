@@ -386,3 +386,241 @@ def test_spatial_ops_property(builder, parity, h, w, k, s, d, padding, groups, d
     g = b.build(y)
     parity(g, feeds=lambda batch: {"x": np.random.default_rng(batch).normal(
         size=(batch, h, w, 4)).astype(np.float32)})
+
+
+# --------------------------------------------------------------------------- N-d spatial ops
+
+import onnxruntime as ort  # noqa: E402
+
+from graphir.backends.onnx import count_ops  # noqa: E402
+
+_LAST = "channels_last"
+#: spatial rank -> (static input, dynamic input)
+_ND_IN = {1: (("batch", 9, 4), ("batch", None, 4)),
+          2: (("batch", 7, 6, 4), ("batch", None, None, 4)),
+          3: (("batch", 5, 6, 4, 4), ("batch", None, None, None, 4))}
+
+
+def _nd_conv(b, x, filters, k, r, *, op="conv", padding="same", strides=1, dilations=1,
+             groups=1, activation="linear", bias=True):
+    cin = b.types[x].shape[-1]
+    name = f"{op}_{len(b.nodes)}"
+    if op == "conv":
+        shape = (k,) * r + (cin // groups, filters)
+        attrs = dict(groups=groups)
+    elif op == "conv_transpose":
+        shape = (k,) * r + (filters, cin)
+        eff = (k - 1) * dilations + 1
+        attrs = dict(output_padding=(max(eff, strides) - eff if padding == "valid"
+                                     else strides - eff % 2,) * r)
+    else:  # depthwise: filters is the multiplier
+        shape = (k,) * r + (cin, filters)
+        attrs = {}
+    ins = [x, b.weight(f"{name}/kernel", shape, scale=0.3)]
+    out_c = shape[r + 1] if op == "conv" else shape[r] if op == "conv_transpose" else cin * filters
+    if bias:
+        ins.append(b.weight(f"{name}/bias", (out_c,)))
+    family = {"conv": f"conv{r}d", "conv_transpose": f"conv{r}d_transpose",
+              "depthwise": f"depthwise_conv{r}d"}[op]
+    return b.op(family, ins, dict(strides=(strides,) * r, padding=padding,
+                                  dilations=(dilations,) * r, activation=activation,
+                                  data_format=_LAST, **attrs), name=name)
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("r", [1, 3])
+@pytest.mark.parametrize("kw", [
+    dict(padding="same"), dict(padding="valid", strides=2), dict(padding="same", strides=2, k=2),
+    dict(padding="same", dilations=2), dict(padding="valid", groups=2, activation="relu"),
+    dict(bias=False, activation="softmax"),
+], ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()))
+def test_conv_1d_3d(builder, parity, r, kw, dynamic):
+    kw = dict(kw)
+    k = kw.pop("k", 3)
+    b = builder()
+    x = b.input("x", _ND_IN[r][dynamic])
+    parity(b.build(_nd_conv(b, x, 4, k, r, **kw)), dims=7)
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("k,d,s", [(3, 1, 1), (2, 3, 1), (3, 2, 2)])
+def test_conv1d_causal(builder, parity, dynamic, k, d, s):
+    b = builder()
+    x = b.input("x", _ND_IN[1][dynamic])
+    kern = b.weight("c/kernel", (k, 4, 3))
+    y = b.op("conv1d", [x, kern], dict(strides=(s,), padding="causal", dilations=(d,), groups=1,
+                                       activation="linear", data_format=_LAST))
+    parity(b.build(y), dims=8)
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("r", [1, 2, 3])
+@pytest.mark.parametrize("k,strides,padding,dilations", [
+    (3, 2, "same", 1), (3, 2, "valid", 1), (4, 3, "same", 1), (2, 3, "valid", 1),
+    (1, 2, "same", 1), (3, 1, "same", 2), (3, 1, "valid", 2), (4, 1, "same", 2),
+])
+def test_conv_transpose(builder, parity, r, k, strides, padding, dilations, dynamic):
+    """Keras' default output_padding; dilations, which TensorFlow's CPU kernels refuse,
+    are checked against the reference only."""
+    b = builder()
+    x = b.input("x", _ND_IN[r][dynamic])
+    y = _nd_conv(b, x, 3, k, r, op="conv_transpose", padding=padding, strides=strides,
+                 dilations=dilations, activation="relu")
+    parity(b.build(y), dims=4)
+
+
+@pytest.mark.parametrize("padding,output_padding", [("same", 0), ("same", 1), ("valid", 1),
+                                                    ("valid", 2)])
+def test_conv_transpose_explicit_output_padding(builder, parity, padding, output_padding):
+    b = builder()
+    x = b.input("x", ("batch", 5, 4, 4))
+    y = b.op("conv2d_transpose", [x, b.weight("t/kernel", (3, 3, 2, 4))],
+             dict(strides=(3, 3), padding=padding, dilations=(1, 1),
+                  output_padding=(output_padding, output_padding), activation="linear",
+                  data_format=_LAST))
+    parity(b.build(y))
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("op", ["depthwise", "separable"])
+@pytest.mark.parametrize("strides,padding,dilations", [(1, "same", 1), (2, "same", 1),
+                                                       (1, "valid", 2), (2, "valid", 1)])
+def test_depthwise_and_separable_conv1d(builder, parity, op, strides, padding, dilations,
+                                        dynamic):
+    b = builder()
+    x = b.input("x", _ND_IN[1][dynamic])
+    attrs = dict(strides=(strides,), padding=padding, dilations=(dilations,),
+                 activation="relu6", data_format=_LAST)
+    if op == "depthwise":
+        y = b.op("depthwise_conv1d", [x, b.weight("dw/kernel", (3, 4, 2)),
+                                      b.weight("dw/bias", (8,))], attrs)
+    else:
+        y = b.op("separable_conv1d", [x, b.weight("s/dw", (3, 4, 2)), b.weight("s/pw", (1, 8, 5)),
+                                      b.weight("s/bias", (5,))], attrs)
+    parity(b.build(y), dims=9)
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("r", [1, 3])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("pool,strides,padding", [(2, 2, "valid"), (3, 2, "same"),
+                                                  (3, 1, "same"), (2, 1, "valid")])
+def test_pooling_1d_3d(builder, parity, r, kind, pool, strides, padding, dynamic):
+    b = builder()
+    x = b.input("x", _ND_IN[r][dynamic])
+    y = b.op(f"{kind}_pool{r}d", [x], dict(pool_size=(pool,) * r, strides=(strides,) * r,
+                                           padding=padding, data_format=_LAST))
+    parity(b.build(y), dims=7)
+
+
+@pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
+@pytest.mark.parametrize("r", [1, 2, 3])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pools(builder, parity, r, kind, keepdims, after_conv):
+    b = builder()
+    x = b.input("x", _ND_IN[r][0])
+    if after_conv:
+        x = _nd_conv(b, x, 5, 3, r)
+    y = b.op(f"global_{kind}_pool{r}d", [x], dict(keepdims=keepdims, data_format=_LAST))
+    parity(b.build(y))
+
+
+@pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
+@pytest.mark.parametrize("r,size,interpolation", [
+    (1, (3,), "nearest"), (1, (7,), "nearest"), (2, (2, 3), "nearest"), (2, (5, 1), "nearest"),
+    (2, (2, 3), "bilinear"), (2, (4, 1), "bilinear"), (3, (2, 1, 3), "nearest"),
+])
+def test_upsample(builder, parity, r, size, interpolation, after_conv):
+    b = builder()
+    x = b.input("x", _ND_IN[r][1])
+    if after_conv:
+        x = _nd_conv(b, x, 3, 3, r)
+    y = b.op(f"upsample{r}d", [x], dict(size=size, interpolation=interpolation,
+                                        data_format=_LAST))
+    parity(b.build(y), dims=6)
+
+
+@pytest.mark.parametrize("n", [1, 5, 13, 31, 64])
+@pytest.mark.parametrize("f", [3, 6, 7, 11])
+def test_upsample_nearest_is_an_exact_repeat(builder, n, f):
+    """Resize(nearest, asymmetric, floor) at index i reads floor(i / f): exact for the sizes
+    and factors a rounding of i * (1/f) would get wrong (e.g. i = 6, f = 3)."""
+    from graphir.backends.onnx import to_onnx
+
+    b = builder()
+    x = b.input("x", ("batch", None, 1))
+    g = b.build(b.op("upsample1d", [x], dict(size=(f,), interpolation="nearest",
+                                             data_format=_LAST)))
+    data = np.arange(n, dtype=np.float32).reshape(1, n, 1)
+    sess = ort.InferenceSession(to_onnx(g).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"x": data})[0]
+    np.testing.assert_array_equal(got, np.repeat(data, f, axis=1))
+
+
+@pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
+@pytest.mark.parametrize("r,pairs", [(1, ((1, 2),)), (1, ((0, 3),)),
+                                     (3, ((1, 0), (0, 2), (2, 1))), (3, ((0, 0), (1, 1), (0, 0)))])
+@pytest.mark.parametrize("op", ["zero_pad", "crop"])
+def test_zero_pad_and_crop_1d_3d(builder, parity, r, pairs, op, after_conv):
+    b = builder()
+    x = b.input("x", ("batch", 9, 4) if r == 1 else ("batch", 5, 6, 4, 4))
+    if after_conv:
+        x = _nd_conv(b, x, 3, 1, r)
+    key = "padding" if op == "zero_pad" else "cropping"
+    parity(b.build(b.op(f"{op}{r}d", [x], {key: pairs, "data_format": _LAST})))
+
+
+@pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
+@pytest.mark.parametrize("shape,alpha_shape", [
+    (("batch", 9, 4), (9, 4)), (("batch", 9, 4), (1, 4)), (("batch", None, 4), (1, 4)),
+    (("batch", 7, 6, 4), (7, 6, 4)), (("batch", 7, 6, 4), (1, 1, 4)),
+    (("batch", 7, 6, 4), (7, 1, 1)), (("batch", 5, 6, 4, 4), (1, 6, 1, 4)),
+])
+def test_prelu(builder, parity, shape, alpha_shape, after_conv):
+    b = builder()
+    x = b.input("x", shape)
+    if after_conv:
+        x = _nd_conv(b, x, 4, 1, len(shape) - 2)
+    y = b.op("prelu", [x, b.weight("p/alpha", alpha_shape)])
+    parity(b.build(y), dims=9)
+
+
+@pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_elu(builder, parity, alpha, after_conv):
+    b = builder()
+    x = b.input("x", _ND_IN[1][0])
+    if after_conv:
+        x = _nd_conv(b, x, 4, 3, 1)
+    parity(b.build(b.op("elu", [x], dict(alpha=alpha))))
+
+
+@pytest.mark.parametrize("r", [1, 3])
+def test_nd_chain_transposes_only_at_its_ends(builder, parity, r):
+    """conv, prelu, elu, pad, max pool, conv, scale, dense, add, upsample, conv transpose
+    of rank-3 / rank-5 values stay channels-first: one Transpose in, one out."""
+    b = builder()
+    x = b.input("x", ("batch", 12, 4) if r == 1 else ("batch", 6, 6, 6, 4))
+    y = _nd_conv(b, x, 4, 3, r, activation="relu")
+    y = b.op("prelu", [y, b.weight("p/alpha", (1,) * r + (4,))])
+    y = b.op("elu", [y], dict(alpha=0.5))
+    y = b.op(f"zero_pad{r}d", [y], dict(padding=((1, 1),) * r, data_format=_LAST))
+    y = b.op(f"max_pool{r}d", [y], dict(pool_size=(2,) * r, strides=(2,) * r, padding="valid",
+                                        data_format=_LAST))
+    z = _nd_conv(b, y, 4, 3, r)
+    z = b.op("scale", [z, b.weight("s/gamma", (4,))])
+    z = b.op("dense", [z, b.weight("d/kernel", (4, 4))], dict(units=4, activation="linear"))
+    y = b.op("add", [y, z])
+    y = b.op(f"upsample{r}d", [y], dict(size=(2,) * r, interpolation="nearest",
+                                        data_format=_LAST))
+    y = _nd_conv(b, y, 3, 2, r, op="conv_transpose", strides=2)
+    model = parity(b.build(y))
+    assert count_ops(model).get("Transpose", 0) == 2
+
+
+def test_permute_of_a_channels_first_rank3_value(builder, parity):
+    b = builder()
+    y = _nd_conv(b, b.input("x", _ND_IN[1][0]), 5, 3, 1)
+    parity(b.build(b.op("permute", [y], dict(dims=(2, 1)))))
