@@ -1,3 +1,145 @@
-"""Recurrent ops: LSTM, GRU and SimpleRNN layers, one direction or both (Keras Bidirectional)."""
+"""Recurrent ops: LSTM, GRU and SimpleRNN layers, one direction or both (Keras Bidirectional).
+
+One op per cell type (``lstm``, ``gru``, ``simple_rnn``); one node is one whole Keras
+layer call (a ``Bidirectional`` wrapper included), so lowering and Keras emission are
+one-to-one.  Every weight is stored in Keras' layout and gate order
+(``keras/src/layers/rnn/lstm.py``: ``i, f, c, o``; ``gru.py``: ``z, r, h``):
+
+* ``kernel`` ``(C, G * units)``, ``recurrent_kernel`` ``(units, G * units)`` with
+  ``G`` = 4 (lstm), 3 (gru), 1 (simple_rnn);
+* ``bias`` ``(G * units,)``, except a GRU with ``reset_after=True``: ``(2, 3 * units)``
+  (row 0 the input bias, row 1 the recurrent bias).
+
+``direction`` is ``"forward"``, ``"backward"`` (Keras ``go_backwards=True``: the
+sequence is processed from the last step, and ``return_sequences`` returns the
+outputs in *processing* order, i.e. reversed) or ``"bidirectional"`` (Keras
+``Bidirectional``: a forward and a backward pass with their own weights, the
+backward sequence flipped back to input order, then merged by ``merge_mode``).
+The semantics are in :mod:`graphir.reference_recurrent`; the spec is
+``specs/ops-recurrent.md``.
+"""
 
 from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
+from graphir.ops.shapes import fmt_shape, require_float, require_rank, same_dtype
+from graphir.types import TensorType
+
+__all__ = ["RNN_ACTIVATIONS", "DIRECTIONS", "MERGE_MODES", "GATES"]
+
+#: activations a recurrent op may use: those ONNX's LSTM/GRU/RNN ``activations``
+#: attribute expresses exactly (ONNX operator spec, "Activation functions"):
+#: ``linear`` is ``Affine(alpha=1, beta=0)``, ``hard_sigmoid`` ``HardSigmoid(1/6, 0.5)``,
+#: ``leaky_relu`` ``LeakyRelu(0.2)``, ``elu`` ``Elu(1.0)``.
+RNN_ACTIVATIONS = ("linear", "relu", "sigmoid", "hard_sigmoid", "tanh", "softsign",
+                   "softplus", "elu", "leaky_relu")
+#: processing directions
+DIRECTIONS = ("forward", "backward", "bidirectional")
+#: ``merge_mode`` values: Keras Bidirectional's four, and ``"none"`` for one direction
+MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
+#: op name -> number of gates ``G`` (kernel columns are ``G * units``)
+GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+
+_ROLES = ("x", "kernel", "recurrent_kernel", "bias?", "backward_kernel?",
+          "backward_recurrent_kernel?", "backward_bias?")
+
+
+def _bias_shape(op: str, units: int, attrs: Mapping[str, Any]) -> tuple[int, ...]:
+    if op == "gru" and attrs["reset_after"]:
+        return (2, 3 * units)
+    return (GATES[op] * units,)
+
+
+def _check_shape(t: TensorType, want: tuple[int, ...], index: int, what: str) -> None:
+    if tuple(t.shape) != want:
+        raise TypeRuleError(f"{what} must have shape {fmt_shape(want)}, got {fmt_shape(t.shape)}",
+                            input_index=index, expected=fmt_shape(want),
+                            actual=fmt_shape(t.shape))
+
+
+def _infer(op: str):
+    def infer(types: Sequence[TensorType | None], attrs: Mapping[str, Any]):
+        x, kernel, rkernel, bias, bkernel, brkernel, bbias = (list(types) + [None] * 7)[:7]
+        require_rank(x, (3,), input_index=0, what=f"{op} input (N, T, C)")
+        require_float(x, 0, f"{op} input")
+        require_rank(kernel, (2,), input_index=1, what=f"{op} kernel (C, {GATES[op]} * units)")
+        same_dtype([x, kernel, rkernel, bias, bkernel, brkernel, bbias])
+        units, g = attrs["units"], GATES[op]
+        if units < 1:
+            raise TypeRuleError(f"units={units} must be >= 1", expected=">= 1",
+                                actual=str(units))
+        cin = kernel.shape[0]
+        _check_shape(kernel, (cin, g * units), 1, f"{op} kernel (units={units})")
+        c = x.shape[2]
+        if isinstance(c, int) and c != cin:
+            raise TypeRuleError(
+                f"{op} expects {cin} input features (last axis), the input has {c}",
+                input_index=0, axis=2, expected=f"{cin} features", actual=fmt_shape(x.shape),
+                hint="insert a layer that maps the features, or fix the producer's output shape")
+        _check_shape(rkernel, (units, g * units), 2, f"{op} recurrent_kernel")
+        bshape = _bias_shape(op, units, attrs)
+        if bias is not None:
+            _check_shape(bias, bshape, 3, f"{op} bias")
+        direction, merge = attrs["direction"], attrs["merge_mode"]
+        backward = (bkernel, brkernel, bbias)
+        if direction == "bidirectional":
+            if merge == "none":
+                raise TypeRuleError("a bidirectional op needs merge_mode concat, sum, mul or ave",
+                                    expected="concat, sum, mul or ave", actual="none")
+            for idx, t, want in ((4, bkernel, kernel), (5, brkernel, rkernel)):
+                if t is None:
+                    raise TypeRuleError(f"direction='bidirectional' needs input {idx} "
+                                        f"({_ROLES[idx].rstrip('?')})", input_index=idx)
+                _check_shape(t, tuple(want.shape), idx, f"{op} {_ROLES[idx].rstrip('?')}")
+            if (bias is None) != (bbias is None):
+                raise TypeRuleError("bias and backward_bias must be both present or both "
+                                    "omitted", input_index=3 if bias is None else 6)
+            if bbias is not None:
+                _check_shape(bbias, bshape, 6, f"{op} backward_bias")
+        else:
+            if merge != "none":
+                raise TypeRuleError(f"merge_mode={merge!r} applies to direction="
+                                    f"'bidirectional' only; use 'none'",
+                                    expected="none", actual=merge)
+            for idx, t in zip((4, 5, 6), backward):
+                if t is not None:
+                    raise TypeRuleError(f"direction={direction!r} takes no input {idx} "
+                                        f"({_ROLES[idx].rstrip('?')})", input_index=idx)
+        width = 2 * units if merge == "concat" else units
+        n, steps = x.shape[0], x.shape[1]
+        shape = (n, steps, width) if attrs["return_sequences"] else (n, width)
+        return (TensorType(x.dtype, shape),)
+    return infer
+
+
+def _attrs(op: str) -> dict[str, AttrSpec]:
+    out = {
+        "units": AttrSpec("int", doc="size of the hidden state"),
+        "activation": AttrSpec("str", choices=RNN_ACTIVATIONS,
+                               doc="candidate/output activation (Keras activation)"),
+        "return_sequences": AttrSpec("bool", doc="return every step (N, T, U), else the "
+                                                 "last one (N, U)"),
+        "direction": AttrSpec("str", choices=DIRECTIONS, doc="processing direction"),
+        "merge_mode": AttrSpec("str", choices=MERGE_MODES,
+                               doc="how bidirectional outputs combine; 'none' otherwise"),
+    }
+    if op in ("lstm", "gru"):
+        out["recurrent_activation"] = AttrSpec("str", choices=RNN_ACTIVATIONS,
+                                               doc="gate activation")
+    if op == "gru":
+        out["reset_after"] = AttrSpec("bool", doc="reset gate applied after the recurrent "
+                                                  "matmul (Keras 3 default, cuDNN style)")
+    return out
+
+
+_DOCS = {
+    "lstm": "LSTM layer (Keras LSTM, optionally in Bidirectional); gates i, f, c, o",
+    "gru": "GRU layer (Keras GRU, optionally in Bidirectional); gates z, r, h",
+    "simple_rnn": "fully-connected RNN layer (Keras SimpleRNN, optionally in Bidirectional)",
+}
+
+for _op in GATES:
+    register(OpSchema(_op, _ROLES, _attrs(_op), _infer(_op), weight_inputs=(1, 2, 3, 4, 5, 6),
+                      doc=_DOCS[_op]))
