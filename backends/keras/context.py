@@ -88,7 +88,7 @@ class LayerContext:
                  weight_fn: WeightFn, model_file: str | None, name: str = "",
                  unique_name: Callable[[str], str] | None = None, call_args: Sequence[Any] = (),
                  output_type: TensorType | None = None,
-                 call_kwargs: Mapping[str, Any] | None = None):
+                 call_kwargs: Mapping[str, Any] | None = None, refusal_context: str = ""):
         self.layer = layer
         self.inputs = tuple(inputs)
         self.input_types = tuple(input_types)
@@ -97,6 +97,7 @@ class LayerContext:
         self.call_args = tuple(call_args)
         self.output_type = output_type
         self.call_kwargs = dict(call_kwargs or {})
+        self.refusal_context = refusal_context
         self.helpers: list[tuple[str, Lowered]] = []
         self._weight_fn = weight_fn
         self._unique_name = unique_name
@@ -115,9 +116,31 @@ class LayerContext:
         return self.input_types[0]
 
     def refuse(self, detail: str) -> NoReturn:
-        """Raise :class:`UnsupportedLayerError` for this layer with ``detail``."""
+        """Raise :class:`UnsupportedLayerError` for this layer with ``detail`` (and the
+        ``refusal_context`` of a nested context, e.g. which wrapper the layer is in)."""
+        if self.refusal_context:
+            detail = f"{detail}; {self.refusal_context}"
         raise UnsupportedLayerError(type(self.layer).__name__, self.layer.name,
                                     model_file=self.model_file, detail=detail)
+
+    def nested(self, layer: Any, inputs: Sequence[str], input_types: Sequence[TensorType], *,
+               name: str, refusal_context: str = "") -> "LayerContext":
+        """A context for ``layer`` called by this context's layer (a wrapper's inner layer).
+
+        It shares this context's weight registry, with the weights named under
+        ``layer.name`` (``{scope}/{wrapper}/{inner}/{variable}``, Keras' own variable
+        path) and the same node namespace; the helpers it adds stay in its own
+        :attr:`helpers` for the caller to adopt; its refusals name ``layer`` and end with
+        ``refusal_context``.
+        """
+        outer = self._weight_fn
+
+        def weight_fn(key: Any, var_name: str, array: np.ndarray) -> str:
+            return outer(key, f"{layer.name}/{var_name}", array)
+
+        return LayerContext(layer, inputs, input_types, weight_fn=weight_fn,
+                            model_file=self.model_file, name=name,
+                            unique_name=self._unique_name, refusal_context=refusal_context)
 
     def weight(self, variable: Any, *, reshape: Sequence[int] | None = None,
                name: str | None = None) -> str:

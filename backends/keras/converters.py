@@ -469,4 +469,5 @@ for _group in (recurrent_converters, attention_converters, sequence_converters):
 #: float32 but computes int32.  For these the op's type rule decides the dtype.
 KEEPS_INPUT_DTYPE = frozenset({keras.layers.Concatenate, keras.layers.Add, keras.layers.Subtract,
                                keras.layers.Multiply, keras.layers.Average,
-                               keras.layers.Maximum, keras.layers.Minimum, keras.layers.Dropout})
+                               keras.layers.Maximum, keras.layers.Minimum, keras.layers.Dropout,
+                               keras.layers.RepeatVector, keras.layers.TimeDistributed})

@@ -6,6 +6,25 @@ the same Keras name).  Nodes that apply the same op with the same attributes to
 the same weights are calls of *one* Keras layer, so weight sharing survives.
 Weights are set after the model is built.  The model saves to ``.keras`` and
 loads back in a fresh process with ``keras.saving.load_model(path, safe_mode=True)``.
+
+TimeDistributed.  Keras has no layer that folds the time axis into the batch axis,
+so a ``time_fold`` node is emitted together with the *region* it starts
+(:func:`_time_regions`): the nodes that, from the fold's output on, each read one data
+input (and weights) from the region, and the ``time_unfold`` nodes that end it, whose
+reference is the fold's input ``x``.  A TimeDistributed lowering is one such region,
+``time_fold(x) -> inner node(s) -> time_unfold(., x)``; after the ``dedupe`` pass two
+TimeDistributed layers applied to the same ``x`` share one fold, and the region
+branches.  Each inner node's layer is wrapped in ``keras.layers.TimeDistributed`` and
+applied to the *unfolded* value of its input, starting from ``x``
+(``TimeDistributed(A)`` then ``TimeDistributed(B)`` computes ``TimeDistributed(A o B)``).
+A wrapper whose output only an unfold reads is named after that unfold, and each
+wrapped layer after the rest of its node's name below that scope, so a lowered
+``TimeDistributed`` named ``td`` wrapping ``dense`` (nodes ``td/fold``, ``td/dense``,
+``td``) comes back as ``TimeDistributed(Dense(name="dense"), name="td")``.  The
+wrapped layers' weights are set like any other layer's (a TimeDistributed has no
+variables of its own: its ``weights`` are its layer's).  Inner nodes with the same op,
+attributes and weights share one wrapper; a wrapped layer is never shared with a layer
+outside a wrapper (Keras cannot load such a model back), see :func:`_emit_time_region`.
 """
 
 from __future__ import annotations
@@ -14,6 +33,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import attrs
 import keras
 import numpy as np
 
@@ -46,7 +66,10 @@ def to_keras(graph: Graph) -> "keras.Model":
     Raises:
         GraphInvariantError: ``graph`` fails :func:`~graphir.verifier.verify_graph`.
         UnsupportedOpError: a node's op (or an attribute value of it) has no Keras
-            layer computing it exactly; the error names the op and the node.
+            layer computing it exactly; a ``time_fold`` whose region breaks the rules
+            of :func:`_time_regions` (naming the fold), or whose ``time_unfold``'s
+            reference is not the fold's input (naming the unfold); a ``time_unfold``
+            outside a region (naming it).
         EmissionError: a graph input has no batch axis (rank 0).
     """
     verify_graph(graph)
@@ -57,7 +80,22 @@ def to_keras(graph: Graph) -> "keras.Model":
         tensors[value.name] = _keras_input(graph, value.name, value.type, names)
     shared: dict[tuple, keras.layers.Layer] = {}
     pending: list[tuple[keras.layers.Layer, list[np.ndarray]]] = []
+    regions = _time_regions(graph)
+    wrappers: dict[tuple, keras.layers.Layer] = {}
+    in_region = {n.name for region in regions.values() for n in (*region.inner, *region.unfolds)}
     for node in graph.nodes:
+        if node.name in in_region:  # emitted with its time_fold
+            continue
+        if node.op == "time_fold":
+            _emit_time_region(graph, node, regions[node.name], tensors, types, names, wrappers,
+                              pending)
+            continue
+        if node.op == "time_unfold":
+            raise UnsupportedOpError(
+                f"time_unfold {node.name!r} does not end a time_fold -> single-input nodes "
+                f"-> time_unfold region (a TimeDistributed): its input {node.inputs[0]!r} is "
+                f"not computed from a time_fold of its reference {node.inputs[1]!r}",
+                where=f"graph {graph.name!r}, node {node.name!r}")
         layer, data = _layer_for(graph, node, types, names, shared, pending)
         args = [tensors[n] for n in data]
         tensors[node.output.name] = layer(args) if node.op in LIST_INPUT_OPS else layer(*args)
@@ -90,10 +128,11 @@ def _keras_input(graph: Graph, name: str, vtype: TensorType, names: Namespace) -
 
 def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Namespace,
                shared: dict[tuple, keras.layers.Layer],
-               pending: list[tuple[keras.layers.Layer, list[np.ndarray]]]
-               ) -> tuple[keras.layers.Layer, list[str]]:
+               pending: list[tuple[keras.layers.Layer, list[np.ndarray]]],
+               name: str | None = None) -> tuple[keras.layers.Layer, list[str]]:
     """The Keras layer for ``node`` (reused when it shares weights with an earlier node)
-    and the names of its data inputs."""
+    and the names of its data inputs.  ``name``: the layer name to use instead of a
+    unique one made from the node's name (for a layer wrapped in TimeDistributed)."""
     where = f"graph {graph.name!r}, node {node.name!r}"
     builder = ALL_BUILDERS.get(node.op)
     if builder is None:
@@ -107,7 +146,7 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
     weights = [graph.weights[n] if n else None for n in weight_names]
     out_dtype = node.output.type.dtype
     dtype = out_dtype.value if out_dtype.is_float and out_dtype.value != "float32" else None
-    ctx = EmitContext(node, names.unique(to_keras_name(node.name)),
+    ctx = EmitContext(node, name if name is not None else names.unique(to_keras_name(node.name)),
                       [types[n] for n in data], weights, dtype, where)
     layer, arrays = builder(ctx)
     if key is not None:
@@ -115,6 +154,153 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
     if arrays:
         pending.append((layer, arrays))
     return layer, data
+
+
+@attrs.frozen
+class _Region:
+    """The nodes a ``time_fold`` starts (see :func:`_time_regions`).
+
+    Attributes:
+        inner: the inner nodes, in graph order (each reads one data input: the fold's
+            output or another inner node's).
+        unfolds: the ``time_unfold`` nodes reading the fold's or an inner node's output.
+    """
+
+    inner: tuple[Node, ...]
+    unfolds: tuple[Node, ...]
+
+
+def _time_regions(graph: Graph) -> dict[str, _Region]:
+    """Every ``time_fold`` node's region: ``{fold name: _Region}``.
+
+    From the fold's output ``f``, the region's values are ``f`` and the outputs of its
+    inner nodes.  Every reader of a region value must be either
+
+    * an *inner* node: one with exactly one data (non-weight) input, that value, and
+      not a ``time_fold`` (a nested TimeDistributed) or ``time_unfold``; or
+    * a ``time_unfold`` reading it as ``y`` (input 0), whose reference ``x`` is the
+      fold's own input;
+
+    and no region value is a graph output (the folded tensor has no Keras equivalent).
+
+    Raises:
+        UnsupportedOpError: a region breaks these rules (the error names the fold and the
+            value or node at fault), or an unfold's reference is not the fold's input
+            (the error names the unfold).
+    """
+    readers: dict[str, list[tuple[Node, int]]] = {}
+    for node in graph.nodes:
+        for i, name in enumerate(node.inputs):
+            if name:
+                readers.setdefault(name, []).append((node, i))
+    outputs = set(graph.outputs)
+    order = {node.name: k for k, node in enumerate(graph.nodes)}
+    regions: dict[str, _Region] = {}
+    for fold in graph.nodes:
+        if fold.op != "time_fold":
+            continue
+
+        def refuse(detail: str, fold: Node = fold) -> UnsupportedOpError:
+            return UnsupportedOpError(
+                f"time_fold {fold.name!r} cannot be emitted as Keras TimeDistributed layers: "
+                f"{detail}", where=f"graph {graph.name!r}, node {fold.name!r}")
+
+        inner: list[Node] = []
+        unfolds: list[Node] = []
+        todo = [fold.output.name]
+        while todo:
+            value = todo.pop()
+            if value in outputs:
+                raise refuse(f"the folded value {value!r} is a graph output")
+            for user, index in readers.get(value, []):
+                if user.op == "time_unfold":
+                    if index != 0:
+                        raise refuse(f"the folded value {value!r} is the shape reference of "
+                                     f"time_unfold {user.name!r}, not its data")
+                    if user.inputs[1] != fold.inputs[0]:
+                        raise UnsupportedOpError(
+                            f"time_unfold {user.name!r} unfolds the region of time_fold "
+                            f"{fold.name!r}, but its reference {user.inputs[1]!r} is not the "
+                            f"fold's input {fold.inputs[0]!r}",
+                            where=f"graph {graph.name!r}, node {user.name!r}")
+                    unfolds.append(user)
+                    continue
+                if user.op == "time_fold":
+                    raise refuse(f"the folded value {value!r} is folded again by "
+                                 f"{user.name!r} (nested TimeDistributed)")
+                weight_idx = set(ops.get_schema(user.op).weight_inputs)
+                data = [n for i, n in enumerate(user.inputs) if n and i not in weight_idx]
+                if data != [value]:
+                    raise refuse(f"node {user.name!r} ({user.op}) reads the folded value "
+                                 f"{value!r} among {len(data)} data inputs; a TimeDistributed "
+                                 f"layer takes one")
+                inner.append(user)
+                todo.append(user.output.name)
+        regions[fold.name] = _Region(tuple(sorted(inner, key=lambda n: order[n.name])),
+                                     tuple(sorted(unfolds, key=lambda n: order[n.name])))
+    return regions
+
+
+def _emit_time_region(graph: Graph, fold: Node, region: _Region, tensors: dict[str, Any],
+                      types: dict[str, TensorType], names: Namespace,
+                      wrappers: dict[tuple, keras.layers.Layer],
+                      pending: list[tuple[keras.layers.Layer, list[np.ndarray]]]) -> None:
+    """Emit the region of ``fold``: bind the Keras tensor of each of its unfolds in
+    ``tensors``.
+
+    Each inner node becomes ``TimeDistributed(<its layer>)`` applied to the unfolded
+    value of its input (the fold's input ``x`` for the fold's output).  A wrapper whose
+    output is read by exactly one node, an unfold, is named after that unfold, its
+    wrapped layer after the rest of the node's name below the unfold's scope
+    (``td/dense`` -> ``dense``); other wrappers are named after their node, their
+    layer after the rest of its name below the fold's scope (fold ``td/fold``:
+    ``td/dense`` -> ``dense``).  An unfold whose input has other readers too (or is the
+    fold's output itself) is a ``keras.layers.Identity`` named after it.
+
+    Sharing: inner nodes with the same op, attributes and weights (a TimeDistributed
+    called twice, or one layer wrapped twice) share one wrapper.  A wrapped layer is
+    otherwise never shared with a layer outside a wrapper: Keras 3.15 builds such a
+    model but cannot load it back (the layer's variables are saved under one owner and
+    the other finds none), so such a layer gets its own copy of the weights.
+    """
+    readers: dict[str, list[Node]] = {}
+    for node in (*region.inner, *region.unfolds):
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node)
+    unfolded = {fold.output.name: tensors[fold.inputs[0]]}
+    named_after: dict[str, Node] = {}  # inner node name -> the unfold it is named after
+    for node in region.inner:
+        users = readers.get(node.output.name, [])
+        if len(users) == 1 and users[0].op == "time_unfold":
+            named_after[node.name] = users[0]
+        weight_idx = ops.get_schema(node.op).weight_inputs
+        weights = tuple(w if i in weight_idx else "" for i, w in enumerate(node.inputs))
+        key = (node.op, node.attrs, weights)
+        wrapper = wrappers.get(key) if any(weights) else None
+        if wrapper is None:
+            unfold = named_after.get(node.name)
+            # the layer is named below the unfold's scope, else below the fold's
+            scope = (unfold.name if unfold is not None else fold.name.rpartition("/")[0]) + "/"
+            inner = node.name[len(scope):] if node.name.startswith(scope) else node.name
+            layer, _ = _layer_for(graph, node, types, names, {}, pending,
+                                  name=to_keras_name(inner))
+            out_dtype = node.output.type.dtype
+            kwargs = {"dtype": out_dtype.value} if (out_dtype.is_float
+                                                    and out_dtype.value != "float32") else {}
+            wrapper = keras.layers.TimeDistributed(
+                layer, name=names.unique(to_keras_name((unfold or node).name)), **kwargs)
+            if any(weights):
+                wrappers[key] = wrapper
+        (data,) = [n for i, n in enumerate(node.inputs) if n and i not in weight_idx]
+        unfolded[node.output.name] = wrapper(unfolded[data])
+    for unfold in region.unfolds:
+        source = unfold.inputs[0]
+        producer = next((n for n in region.inner if n.output.name == source), None)
+        if producer is not None and named_after.get(producer.name) is unfold:
+            tensors[unfold.output.name] = unfolded[source]
+        else:
+            tensors[unfold.output.name] = keras.layers.Identity(
+                name=names.unique(to_keras_name(unfold.name)))(unfolded[source])
 
 
 def save_keras(model: "keras.Model", path: str | os.PathLike) -> None:

@@ -19,8 +19,9 @@ twice; several inputs and outputs; an output that is directly an input; and a
 top-level Sequential model.  The layers and ``keras.ops`` arithmetic that
 ``keras.applications`` adds (LayerNormalization, SeparableConv2D, Cropping2D,
 LayerScale, CustomScaleLayer) are covered by
-:mod:`~graphir.backends.keras.examples_applications`, whose models
-:func:`example_models` includes.
+:mod:`~graphir.backends.keras.examples_applications`, and the everyday layer families
+beyond them (1-D/3-D convolutions, recurrent layers, attention, wrappers...) by
+:mod:`~graphir.backends.keras.examples_layers`; :func:`example_models` includes both.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from keras import layers as L
 
 from graphir.backends.keras.examples_applications import application_examples
+from graphir.backends.keras.examples_layers import layer_family_examples
 from graphir.backends.keras.randomize import randomize_biases, randomize_statistics
 from graphir.ops import ACTIVATIONS
 
@@ -211,7 +213,9 @@ def sequential() -> keras.Model:
 def example_models() -> dict[str, Callable[[], keras.Model]]:
     """Name -> zero-argument builder of each example model (each call builds a fresh,
     identically seeded model): this module's, then the keras.applications-style ones of
-    :mod:`graphir.backends.keras.examples_applications`."""
+    :mod:`graphir.backends.keras.examples_applications`, then one per everyday layer
+    family of :mod:`graphir.backends.keras.examples_layers`."""
     return {"convnet": convnet, "activations": activations, "shapes": shapes,
             "normalization": normalization, "embedding_multi_io": embedding_multi_io,
-            "nested": nested, "sequential": sequential, **application_examples()}
+            "nested": nested, "sequential": sequential, **application_examples(),
+            **layer_family_examples()}

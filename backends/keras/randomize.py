@@ -18,7 +18,9 @@ __all__ = ["iter_layers", "randomize_biases", "randomize_statistics"]
 
 
 def iter_layers(model: Any) -> Iterator[Any]:
-    """Every layer of ``model``, nested models' layers included (depth first, each once)."""
+    """Every layer of ``model``, nested models' layers and the layers inside wrappers
+    (``TimeDistributed``, ``Bidirectional``: ``.layer``, ``.forward_layer``,
+    ``.backward_layer``) included (depth first, each once)."""
     seen: set[int] = set()
     stack = list(reversed(model.layers))
     while stack:
@@ -29,6 +31,9 @@ def iter_layers(model: Any) -> Iterator[Any]:
         yield layer
         if isinstance(layer, keras.Model):
             stack.extend(reversed(layer.layers))
+        elif isinstance(layer, (keras.layers.Wrapper, keras.layers.Bidirectional)):
+            inner = [getattr(layer, a, None) for a in ("layer", "forward_layer", "backward_layer")]
+            stack.extend(reversed([x for x in inner if isinstance(x, keras.layers.Layer)]))
 
 
 def _assign(variable: Any, values: np.ndarray) -> None:

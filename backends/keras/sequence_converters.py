@@ -1,11 +1,100 @@
 """Keras converters of the sequence layers; merged into
-:data:`graphir.backends.keras.converters.CONVERTERS`."""
+:data:`graphir.backends.keras.converters.CONVERTERS`.
+
+* ``keras.layers.RepeatVector(n)`` -> ``repeat_vector {n}``
+  (``keras/src/layers/reshaping/repeat_vector.py``).
+* ``keras.layers.TimeDistributed(inner)`` -> ``<td>/fold = time_fold(x)``, then the
+  node(s) of ``inner``'s own converter applied to the folded value (named
+  ``<td>/<inner>``, its helpers ``<td>/<inner>/<suffix>``), then
+  ``<td> = time_unfold(<td>/<inner>, x)``.
+
+``TimeDistributed.call`` (``keras/src/layers/rnn/time_distributed.py``) transposes the
+input to ``(T, N, ...)`` and calls ``inner.call`` on every ``x[:, t]`` (a Python loop
+when ``T`` is static, ``vectorized_map`` otherwise), passing ``training`` (None when
+not given) and a mask.  Every op of the op set treats axis 0 as a batch of
+independent samples at inference, so the inner layer applied to the ``N * T`` folded
+rows computes exactly the same values.  Its weights are named under the wrapper's
+scope, ``<scope>/<td>/<inner>/<variable>`` (Keras' own variable path).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import keras
+
+from graphir import ops
+from graphir.backends.keras.context import LayerContext, Lowered
+from graphir.types import TensorType
+
 __all__ = ["CALL_KWARGS", "CONVERTERS"]
 
+
+def _repeat_vector(ctx: LayerContext) -> Lowered:
+    """``RepeatVector(n)``: ``(N, D) -> (N, n, D)``; nothing to refuse (Keras checks
+    ``n >= 1`` and the input rank)."""
+    return ctx.lowered("repeat_vector", [ctx.x], {"n": int(ctx.layer.n)})
+
+
+def _check_inner(ctx: LayerContext, inner: Any, in_type: TensorType) -> None:
+    """Refuse what the walker refuses for a call (``lower.py``: ``check_call``), for the
+    wrapped layer, which TimeDistributed calls directly (``inner.call``, no casting)."""
+    what = f"the wrapped layer {inner.name!r} ({type(inner).__name__})"
+    if getattr(inner, "quantization_mode", None) is not None:
+        ctx.refuse(f"{what} is quantized ({inner.quantization_mode})")
+    if getattr(inner, "lora_enabled", False):
+        ctx.refuse(f"{what} has LoRA enabled")
+    policy = getattr(inner, "dtype_policy", None)
+    if policy is not None and policy.compute_dtype != policy.variable_dtype:
+        ctx.refuse(f"{what} uses the mixed-precision dtype policy {policy.name!r}")
+    compute = getattr(inner, "compute_dtype", None)
+    if in_type.dtype.is_float and compute and in_type.dtype.value != compute:
+        ctx.refuse(f"{what} computes in {compute} but gets {in_type.dtype.value} time steps; "
+                   f"the op set has no cast")
+
+
+def _time_distributed(ctx: LayerContext) -> Lowered:
+    """``TimeDistributed(inner)`` as ``time_fold``, ``inner``'s lowering, ``time_unfold``.
+
+    Raises:
+        UnsupportedLayerError: (naming TimeDistributed) the input carries a Keras mask;
+            the wrapped layer is a model, a TimeDistributed, or a class without a
+            converter, or is quantized / LoRA / mixed precision / of another float
+            dtype than the input; (naming the inner layer, "wrapped in TimeDistributed
+            ...") anything the inner layer's converter refuses.
+    """
+    from graphir.backends.keras.converters import converter_for  # (converters imports us)
+
+    td, inner = ctx.layer, ctx.layer.layer
+    x, xt = ctx.x, ctx.x_type
+    if any(getattr(a, "_keras_mask", None) is not None for a in ctx.call_args):
+        ctx.refuse("the input carries a Keras mask, which the IR does not carry")
+    if isinstance(inner, keras.Model):
+        ctx.refuse(f"the wrapped layer {inner.name!r} is a model ({type(inner).__name__}); "
+                   f"only single layers can be wrapped")
+    if type(inner) is keras.layers.TimeDistributed:
+        ctx.refuse(f"the wrapped layer {inner.name!r} is itself a TimeDistributed")
+    convert = converter_for(inner) if isinstance(inner, keras.layers.Layer) else None
+    if convert is None:
+        ctx.refuse(f"the wrapped layer {inner.name!r} of class {type(inner).__name__} has no "
+                   f"converter")
+    if xt.rank < 3:
+        ctx.refuse(f"input of rank {xt.rank}; TimeDistributed needs (batch, time, ...)")
+    _check_inner(ctx, inner, xt)
+    folded = ctx.helper("time_fold", [x], suffix="fold")
+    (folded_type,) = ops.infer_types("time_fold", [xt], {})
+    inner_ctx = ctx.nested(inner, [folded], [folded_type], name=f"{ctx.name}/{inner.name}",
+                           refusal_context=f"wrapped in TimeDistributed {td.name!r}")
+    lowered = convert(inner_ctx)
+    ctx.helpers.extend(inner_ctx.helpers)
+    inner_out = ctx.helper(lowered.op, lowered.inputs, lowered.attrs, suffix=inner.name)
+    return ctx.lowered("time_unfold", [inner_out, x])
+
+
 #: Keras layer class -> converter ``(ctx: LayerContext) -> Lowered``
-CONVERTERS: dict = {}
+CONVERTERS: dict = {
+    keras.layers.RepeatVector: _repeat_vector,
+    keras.layers.TimeDistributed: _time_distributed,
+}
 #: Keras layer class -> call keyword arguments the converter reads from ``ctx.call_kwargs``
 CALL_KWARGS: dict = {}
