@@ -6,11 +6,9 @@
 order, which is ``MultiHeadAttention.call``'s positional order).  A causal node
 must be *called* with ``use_causal_mask=True`` (Keras keeps call arguments out of
 the layer config, but the functional model's config records them, so the flag
-survives saving).  The emitter calls ``layer(*data_inputs)`` without keywords, so
-the builder returns a :class:`CallWith` wrapper that adds the keyword;
-:func:`call_kwargs` gives the same keywords for an emitter that passes them itself.
-``attention`` becomes ``keras.layers.Attention`` or ``AdditiveAttention``, called on
-the list ``[query, value(, key)]`` (again through :class:`CallWith`).
+survives saving): the emitter adds the keywords of :func:`call_kwargs` (this module's
+``CALL_KWARGS``) to the call.  ``attention`` becomes ``keras.layers.Attention`` or
+``AdditiveAttention``, called on the list ``[query, value(, key)]`` (``LIST_INPUT_OPS``).
 """
 
 from __future__ import annotations
@@ -23,40 +21,7 @@ import numpy as np
 from graphir.backends.keras.layer_builders import Built, EmitContext
 from graphir.ir import Node
 
-__all__ = ["BUILDERS", "CallWith", "call_kwargs"]
-
-
-class CallWith:
-    """A Keras layer whose calls get fixed keyword arguments, and optionally their
-    tensors packed into one list.
-
-    ``CallWith(layer, use_causal_mask=True)(q, v)`` is ``layer(q, v,
-    use_causal_mask=True)``; ``CallWith(layer, as_list=True)(q, v)`` is
-    ``layer([q, v])`` (``Attention`` takes ``[query, value, key]``).  Every other
-    attribute (``set_weights``, ``weights``, ``name``...) is the layer's.  Keywords
-    given at the call win over the fixed ones, so an emitter that already passes
-    :func:`call_kwargs` gets the same call.
-
-    Attributes:
-        layer: the wrapped ``keras.layers.Layer``.
-        as_list: pass the positional tensors as one list.
-        kwargs: the keyword arguments added to every call.
-    """
-
-    def __init__(self, layer: keras.layers.Layer, *, as_list: bool = False, **kwargs: Any):
-        self.layer = layer
-        self.as_list = as_list
-        self.kwargs = kwargs
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.as_list and not (len(args) == 1 and isinstance(args[0], list)):
-            args = (list(args),)
-        return self.layer(*args, **{**self.kwargs, **kwargs})
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "layer":  # not set yet (copy/pickle): no recursion
-            raise AttributeError(name)
-        return getattr(self.layer, name)
+__all__ = ["BUILDERS", "CALL_KWARGS", "LIST_INPUT_OPS", "call_kwargs"]
 
 
 def call_kwargs(node: Node) -> dict[str, Any]:
@@ -88,14 +53,13 @@ def _multi_head_attention(c: EmitContext) -> Built:
     layer = keras.layers.MultiHeadAttention(**c.kw(
         num_heads=a["num_heads"], key_dim=a["key_dim"], value_dim=a["value_dim"],
         use_bias=use_bias, output_shape=tuple(int(d) for d in kernels[3].shape[2:])))
-    kwargs = call_kwargs(c.node)
-    return (CallWith(layer, **kwargs) if kwargs else layer), arrays
+    return layer, arrays
 
 
 def _attention(c: EmitContext) -> Built:
     """``keras.layers.Attention(use_scale, score_mode)`` (dot, concat) or
     ``keras.layers.AdditiveAttention(use_scale)`` (additive), called on the list
-    ``[query, value(, key)]`` (through :class:`CallWith`); weights ``[scale,
+    ``[query, value(, key)]``; weights ``[scale,
     concat_score_weight]`` (those present, Keras' ``build`` order).  Dropout is 0."""
     mode = c.attrs["score_mode"]
     scale, csw = c.w(3), c.w(4)
@@ -104,8 +68,13 @@ def _attention(c: EmitContext) -> Built:
     else:
         layer = keras.layers.Attention(**c.kw(use_scale=scale is not None, score_mode=mode))
     arrays = [a for a in (scale, csw) if a is not None]
-    return CallWith(layer, as_list=True, **call_kwargs(c.node)), arrays
+    return layer, arrays
 
 
 #: IR op name -> builder ``(c: EmitContext) -> (layer, arrays)``
 BUILDERS: dict = {"multi_head_attention": _multi_head_attention, "attention": _attention}
+
+#: IR op name -> the keyword arguments its Keras call needs beyond the data inputs
+CALL_KWARGS = {"multi_head_attention": call_kwargs, "attention": call_kwargs}
+#: ops whose Keras layer takes its tensors as one list
+LIST_INPUT_OPS = frozenset({"attention"})

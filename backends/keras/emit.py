@@ -53,6 +53,12 @@ __all__ = ["to_keras", "save_keras", "ALL_BUILDERS"]
 #: IR op name -> Keras layer builder, over every op group
 ALL_BUILDERS = {**BUILDERS, **recurrent_builders.BUILDERS, **attention_builders.BUILDERS,
                 **sequence_builders.BUILDERS}
+#: ops whose Keras layer is called on one list of tensors (else ``layer(*tensors)``)
+LIST_INPUT = LIST_INPUT_OPS | attention_builders.LIST_INPUT_OPS
+#: IR op name -> ``node -> keyword arguments`` its Keras call needs (e.g. a causal
+#: attention's ``use_causal_mask=True``; Keras records call keywords in the functional
+#: model's config, so they survive saving)
+CALL_KWARGS = dict(attention_builders.CALL_KWARGS)
 
 
 def to_keras(graph: Graph) -> "keras.Model":
@@ -98,7 +104,9 @@ def to_keras(graph: Graph) -> "keras.Model":
                 where=f"graph {graph.name!r}, node {node.name!r}")
         layer, data = _layer_for(graph, node, types, names, shared, pending)
         args = [tensors[n] for n in data]
-        tensors[node.output.name] = layer(args) if node.op in LIST_INPUT_OPS else layer(*args)
+        kwargs = CALL_KWARGS[node.op](node) if node.op in CALL_KWARGS else {}
+        tensors[node.output.name] = (layer(args, **kwargs) if node.op in LIST_INPUT
+                                     else layer(*args, **kwargs))
     outputs = []
     for out in graph.outputs:
         tensor = tensors[out]
