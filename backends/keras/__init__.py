@@ -2,15 +2,18 @@
 
 * :func:`load_keras_model`, :func:`from_keras` (``lower.py``): ``.keras`` file or model -> Graph,
   through the converter tables (``converters.py``; ``app_converters.py`` for the custom
-  layers of ``keras.applications``, ``op_converters.py`` for ``keras.ops`` arithmetic).
+  layers of ``keras.applications``, ``op_converters.py`` for ``keras.ops`` arithmetic,
+  ``recurrent_converters.py``, ``attention_converters.py``, ``sequence_converters.py``
+  for the op groups of the same names); :func:`supported_layer_classes` names them.
 * :func:`to_keras`, :func:`save_keras` (``emit.py``): Graph -> functional Keras model -> ``.keras``.
 * ``zoo.py``: seeded ``keras.applications`` builders and inputs, small example models
-  (``examples.py``, ``examples_applications.py``).
+  (``examples.py``, ``examples_applications.py``, ``examples_layers.py``).
 
 Importing this package imports Keras (and TensorFlow).
 """
 
+from graphir.backends.keras.converters import supported_layer_classes
 from graphir.backends.keras.emit import save_keras, to_keras
 from graphir.backends.keras.lower import from_keras, load_keras_model
 
-__all__ = ["from_keras", "load_keras_model", "save_keras", "to_keras"]
+__all__ = ["from_keras", "load_keras_model", "save_keras", "supported_layer_classes", "to_keras"]
