@@ -56,6 +56,25 @@ def _check_features(x: TensorType, kernel: TensorType, x_index: int, what: str) 
             hint="fix the producer's output shape, or rebuild the attention layer for it")
 
 
+def _check_batch_and_lengths(query: TensorType, value: TensorType,
+                             key: TensorType | None) -> None:
+    """Key and value share batch and sequence sizes; query and value share the batch
+    size (static dims only; symbolic or unknown dims are not checked)."""
+    if key is not None:
+        for axis, what in ((0, "batch"), (1, "sequence")):
+            if not _same_dim(value.shape[axis], key.shape[axis]):
+                raise TypeRuleError(
+                    f"value and key must have the same {what} size (axis {axis}): "
+                    f"{fmt_shape(value.shape)} vs {fmt_shape(key.shape)}", input_index=2,
+                    axis=axis, expected=f"{value.shape[axis]} at axis {axis}",
+                    actual=fmt_shape(key.shape))
+    if not _same_dim(query.shape[0], value.shape[0]):
+        raise TypeRuleError(
+            f"query and value must have the same batch size: {fmt_shape(query.shape)} vs "
+            f"{fmt_shape(value.shape)}", input_index=1, axis=0,
+            expected=f"{query.shape[0]} at axis 0", actual=fmt_shape(value.shape))
+
+
 def _infer_mha(types, attrs):
     """Type rule of ``multi_head_attention`` (see specs/ops-attention.md).
 
@@ -103,19 +122,7 @@ def _infer_mha(types, attrs):
     _check_features(query, qk, 0, "query")
     _check_features(key_t, kk, key_index, "key")
     _check_features(value, vk, 1, "value")
-    if key is not None:
-        for axis, what in ((0, "batch"), (1, "sequence")):
-            if not _same_dim(value.shape[axis], key.shape[axis]):
-                raise TypeRuleError(
-                    f"value and key must have the same {what} size (axis {axis}): "
-                    f"{fmt_shape(value.shape)} vs {fmt_shape(key.shape)}", input_index=2,
-                    axis=axis, expected=f"{value.shape[axis]} at axis {axis}",
-                    actual=fmt_shape(key.shape))
-    if not _same_dim(query.shape[0], value.shape[0]):
-        raise TypeRuleError(
-            f"query and value must have the same batch size: {fmt_shape(query.shape)} vs "
-            f"{fmt_shape(value.shape)}", input_index=1, axis=0,
-            expected=f"{query.shape[0]} at axis 0", actual=fmt_shape(value.shape))
+    _check_batch_and_lengths(query, value, key)
     _check_shape(qb, (heads, kdim), 4, "query_bias")
     _check_shape(kb, (heads, kdim), 6, "key_bias")
     _check_shape(vb, (heads, vdim), 8, "value_bias")
@@ -166,19 +173,7 @@ def _infer_attention(types, attrs):
             f"query and key must have the same feature size: {fmt_shape(query.shape)} vs "
             f"{fmt_shape(key_t.shape)}", input_index=key_index, axis=2,
             expected=f"{query.shape[2]} features", actual=fmt_shape(key_t.shape))
-    if key is not None:
-        for axis, what in ((0, "batch"), (1, "sequence")):
-            if not _same_dim(value.shape[axis], key.shape[axis]):
-                raise TypeRuleError(
-                    f"value and key must have the same {what} size (axis {axis}): "
-                    f"{fmt_shape(value.shape)} vs {fmt_shape(key.shape)}", input_index=2,
-                    axis=axis, expected=f"{value.shape[axis]} at axis {axis}",
-                    actual=fmt_shape(key.shape))
-    if not _same_dim(query.shape[0], value.shape[0]):
-        raise TypeRuleError(
-            f"query and value must have the same batch size: {fmt_shape(query.shape)} vs "
-            f"{fmt_shape(value.shape)}", input_index=1, axis=0,
-            expected=f"{query.shape[0]} at axis 0", actual=fmt_shape(value.shape))
+    _check_batch_and_lengths(query, value, key)
     mode = attrs["score_mode"]
     if mode == "additive":
         d = query.shape[2] if query.shape[2] is not None else key_t.shape[2]
