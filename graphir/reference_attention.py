@@ -21,8 +21,9 @@ Dropout is the identity at inference.
 and ``AdditiveAttention._calculate_scores`` (``additive_attention.py``): scores
 ``q @ k^T`` (times ``scale``), ``csw * sum(tanh(scale * (q + k)))`` or
 ``sum(scale * tanh(q + k))`` over the features; with ``causal``, masked scores get
-``1e9`` subtracted (``65504`` for float16; ``Attention._apply_scores``), which gives
-them probability exactly 0; softmax over the keys; ``@ value``.
+``1e9`` subtracted (Keras subtracts ``65504`` for float16, ``Attention._apply_scores``;
+either gives the masked keys probability exactly 0 after the softmax, and this kernel
+computes in float64, so it always uses ``1e9``); softmax over the keys; ``@ value``.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def _softmax_last(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-#: what Keras' ``Attention._apply_scores`` subtracts from masked scores (float16: 65504)
+#: what Keras' ``Attention._apply_scores`` subtracts from masked scores (for float16 Keras
+#: uses 65504; the result, probability 0, is the same)
 ATTENTION_MASK_OFFSET = 1.0e9
 
 

@@ -198,9 +198,6 @@ def conv(inputs, attrs):
     return _bias_act(acc.reshape(acc.shape[:-2] + (cout,)), bias, attrs)
 
 
-conv2d = conv
-
-
 def depthwise_conv(inputs, attrs):
     """Depthwise N-d convolution, kernel ``(*k, cin, mult)``; output channel ``c * mult + m``."""
     x, kernel, bias = (list(inputs) + [None])[:3]
@@ -214,9 +211,6 @@ def depthwise_conv(inputs, attrs):
     return _bias_act(acc.reshape(acc.shape[:-2] + (cin * mult,)), bias, attrs)
 
 
-depthwise_conv2d = depthwise_conv
-
-
 def separable_conv(inputs, attrs):
     """Depthwise convolution (no bias, no activation), then the pointwise kernel
     ``(*ones, cin * mult, filters)``, + bias, then the fused activation
@@ -226,9 +220,6 @@ def separable_conv(inputs, attrs):
     mid = depthwise_conv([x, depthwise, None], {**attrs, "activation": "linear"})
     pw = pointwise.reshape(pointwise.shape[-2:])
     return _bias_act(np.einsum("...c,cf->...f", mid, pw), bias, attrs)
-
-
-separable_conv2d = separable_conv
 
 
 def conv_transpose_size(size: int, kernel: int, stride: int, dilation: int, padding: str,
@@ -350,9 +341,6 @@ def avg_pool(inputs, attrs):
     return total / count
 
 
-max_pool2d, avg_pool2d = max_pool, avg_pool
-
-
 def _global_pool(reduce):
     def kernel(inputs, attrs):
         x = inputs[0]
@@ -363,7 +351,6 @@ def _global_pool(reduce):
 
 global_avg_pool = _global_pool(np.mean)
 global_max_pool = _global_pool(np.max)
-global_avg_pool2d = global_avg_pool
 
 
 def _bilinear_axis(x: np.ndarray, axis: int, factor: int) -> np.ndarray:
@@ -405,9 +392,6 @@ def crop(inputs, attrs):
     index = (slice(None),) + tuple(slice(b, x.shape[1 + i] - a)
                                    for i, (b, a) in enumerate(attrs["cropping"])) + (slice(None),)
     return x[index]
-
-
-zero_pad2d, crop2d = zero_pad, crop
 
 
 def embedding(inputs, attrs):

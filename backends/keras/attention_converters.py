@@ -81,7 +81,8 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
             axes); ``attention_axes`` other than the sequence axis; ``use_gate=True``;
             ``sliding_window`` set; a mask argument (``attention_mask``,
             ``query_mask``...); ``return_attention_scores=True``; a non-bool
-            ``use_causal_mask``; a quantized or LoRA projection.
+            ``use_causal_mask``; a quantized or LoRA projection; ``dropout > 0`` on
+            float16 inputs (Keras then takes its float16-softmax path).
     """
     layer = ctx.layer
     args = _bind_call(ctx)
@@ -115,6 +116,12 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"attention_axes={layer.attention_axes!r}; only attention over the "
                    f"sequence axis (1) is supported")
     query, value, key = operands
+    if float(getattr(layer, "_dropout", 0.0)) > 0 and query.type.dtype.value == "float16":
+        # dropout > 0 turns Keras off its dot-product-attention path, even at inference
+        # (MultiHeadAttention._compute_attention): the softmax then runs in float16,
+        # while the op (as that path) computes it in float32
+        ctx.refuse(f"dropout={layer._dropout} on float16 inputs: Keras then computes the "
+                   f"softmax in float16, which the op does not reproduce exactly")
     qk, qb = _weights(ctx, layer.query_dense)
     kk, kb = _weights(ctx, layer.key_dense)
     vk, vb = _weights(ctx, layer.value_dense)
@@ -150,7 +157,9 @@ def _attention(ctx: LayerContext) -> Lowered:
     n = len(args[0])
     names, types = ctx.inputs[:n], ctx.input_types[:n]
     kwargs = ctx.call_kwargs
-    if kwargs.get("mask") is not None:
+    mask = kwargs.get("mask")
+    if mask is not None and (not isinstance(mask, (list, tuple))
+                             or any(m is not None for m in mask)):
         ctx.refuse("mask=[...]: masks are not in the op set")
     if kwargs.get("return_attention_scores"):
         ctx.refuse("return_attention_scores=True (a second output); graphir ops have one output")

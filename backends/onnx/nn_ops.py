@@ -27,18 +27,14 @@ import numpy as np
 
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
-from graphir.reference_ops import same_padding
+from graphir.reference_ops import conv_transpose_size, same_padding
 
 from .activations import emit_activation
-from graphir.reference_ops import conv_transpose_size
-
 from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, EmitContext, layout_perm
 
-__all__ = ["conv", "conv2d", "depthwise_conv", "depthwise_conv2d", "separable_conv",
-           "separable_conv2d", "conv_transpose", "dense", "max_pool", "max_pool2d", "avg_pool",
-           "avg_pool2d", "global_avg_pool", "global_avg_pool2d", "global_max_pool", "upsample",
-           "zero_pad", "zero_pad2d", "crop", "crop2d", "elu", "prelu", "unsupported",
-           "onnx_axis"]
+__all__ = ["conv", "depthwise_conv", "separable_conv", "conv_transpose", "dense", "max_pool",
+           "avg_pool", "global_avg_pool", "global_max_pool", "upsample", "zero_pad", "crop",
+           "elu", "prelu", "unsupported", "onnx_axis"]
 
 
 def unsupported(node: Node, what: str) -> UnsupportedOpError:
@@ -151,9 +147,6 @@ def conv(ctx: EmitContext, node: Node) -> None:
     _conv(ctx, node, _oi_kernel(ctx, node.inputs[1]), node.attrs["groups"], ksize)
 
 
-conv2d = conv
-
-
 def _grouped_kernel(ctx: EmitContext, kernel: str) -> str:
     """The depthwise kernel (*k, cin, mult) as the grouped-Conv initializer
     ``<kernel>/grouped_oihw`` (``grouped_oiw`` for 1-D) of shape (cin*mult, 1, *k)."""
@@ -173,9 +166,6 @@ def depthwise_conv(ctx: EmitContext, node: Node) -> None:
     _conv(ctx, node, _grouped_kernel(ctx, node.inputs[1]), shape[r], shape[:r])
 
 
-depthwise_conv2d = depthwise_conv
-
-
 def separable_conv(ctx: EmitContext, node: Node) -> None:
     """Two Convs channels-first, as ``tf.nn.separable_conv2d``: the depthwise one
     (``group=cin``, the strides, dilations and padding, no bias) into ``<node>/Conv``,
@@ -191,9 +181,6 @@ def separable_conv(ctx: EmitContext, node: Node) -> None:
     w = _oi_kernel(ctx, pointwise)
     _finish(ctx, node, NCHW, lambda out: ctx.add(
         "Conv", [mid, w] + bias, out, kernel_shape=[1] * r, strides=[1] * r, pads=[0] * (2 * r)))
-
-
-separable_conv2d = separable_conv
 
 
 def conv_transpose(ctx: EmitContext, node: Node) -> None:
@@ -281,9 +268,6 @@ def avg_pool(ctx: EmitContext, node: Node) -> None:
     _pool(ctx, node, "AveragePool", count_include_pad=0)
 
 
-max_pool2d, avg_pool2d = max_pool, avg_pool
-
-
 def _spatial_axes(ctx: EmitContext, x_name: str, layout: str) -> list[int]:
     """The ONNX axes holding the IR spatial axes ``1 .. rank-2`` of ``x_name`` in ``layout``."""
     rank = ctx.rank(x_name)
@@ -307,7 +291,6 @@ def _global_pool(op_type: str):
 
 global_avg_pool = _global_pool("ReduceMean")
 global_max_pool = _global_pool("ReduceMax")
-global_avg_pool2d = global_avg_pool
 
 
 def upsample(ctx: EmitContext, node: Node) -> None:
@@ -355,9 +338,6 @@ def zero_pad(ctx: EmitContext, node: Node) -> None:
             ctx.define(node.output.name, layout), mode="constant")
 
 
-zero_pad2d = zero_pad
-
-
 def crop(ctx: EmitContext, node: Node) -> None:
     """Slice (opset 13) of the spatial axes in whichever layout the input has:
     ``starts`` are the leading crops, ``ends`` ``n - after`` where the size is static,
@@ -376,9 +356,6 @@ def crop(ctx: EmitContext, node: Node) -> None:
                       ctx.constant(np.asarray(ends, np.int64), "ends"),
                       ctx.constant(np.asarray(axes, np.int64), "axes")],
             ctx.define(node.output.name, layout))
-
-
-crop2d = crop
 
 
 # --------------------------------------------------------------------------- parametric activations

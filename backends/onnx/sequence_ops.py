@@ -21,7 +21,7 @@ import numpy as np
 
 from graphir.ir import Node
 
-from .context import NCHW, NHWC, EmitContext, layout_perm
+from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, EmitContext, layout_perm
 
 __all__ = ["EMITTERS", "repeat_vector", "time_fold", "time_unfold"]
 
@@ -88,7 +88,7 @@ def _batch_and_time(ctx: EmitContext, x_name: str) -> str:
     whichever form of ``x`` exists (the NHWC form when it does, so no Transpose is
     added for a value that is only a shape reference)."""
     rank = ctx.rank(x_name)
-    if ctx.has(x_name, NHWC) or rank != 4:
+    if ctx.has(x_name, NHWC) or rank < MIN_CHANNELS_FIRST_RANK:
         return ctx.add("Shape", [ctx.get(x_name, NHWC)], start=0, end=2)
     perm = layout_perm(NCHW, rank)
     idx = ctx.constant(np.asarray([perm.index(0), perm.index(1)], np.int64), "indices")

@@ -264,11 +264,13 @@ for _r in SPATIAL_RANKS:
                           f"(Keras AveragePooling{_r}D)"))
 
 
-def _global_pool_rule(r: int):
+def _global_pool_rule(r: int, kind: str):
     def infer(types, attrs):
         x = types[0]
         require_rank(x, (r + 2,), input_index=0,
                      what=f"global pooling input ({LAYOUT_NAMES[r]})")
+        if kind == "avg":  # Keras' mean of an int tensor is float32: no cast in the op set
+            _float_input(x, 0, f"global_avg_pool{r}d input")
         if attrs["keepdims"]:
             shape = (x.shape[0],) + (1,) * r + (x.shape[-1],)
         else:
@@ -283,7 +285,7 @@ for _r in SPATIAL_RANKS:
         register(OpSchema(f"global_{_kind}_pool{_r}d", ("x",), {
             "keepdims": AttrSpec("bool", doc="keep the spatial axes as size-1 axes"),
             "data_format": _layout(_r)},
-            _global_pool_rule(_r),
+            _global_pool_rule(_r, _kind),
             doc=f"{_what} over the {_r} spatial axes (Keras Global{_cls}Pooling{_r}D)"))
 
 

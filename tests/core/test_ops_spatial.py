@@ -138,6 +138,8 @@ def test_window_and_shape_type_rules(op, x, attrs, want):
     ("max_pool1d", f32("batch", 5, 3), dict(pool_size=(2,), strides=(0,), padding="same"),
      ">= 1"),
     ("global_avg_pool1d", f32("batch", 5, 6, 3), dict(keepdims=False), "must have rank 3"),
+    ("global_avg_pool2d", TensorType("int32", ("batch", 4, 4, 2)), dict(keepdims=False),
+     "float tensor"),
     ("upsample2d", TensorType("int32", ("batch", 4, 4, 2)),
      dict(size=(2, 2), interpolation="bilinear"), "float tensor"),
     ("crop1d", f32("batch", 3, 2), dict(cropping=((1, 2),)), "leaves nothing"),
@@ -147,6 +149,12 @@ def test_window_and_shape_type_rules(op, x, attrs, want):
 def test_window_and_shape_type_rule_rejections(op, x, attrs, match):
     with pytest.raises(TypeRuleError, match=match):
         infer_types(op, [x], {**attrs, "data_format": LAST})
+
+
+def test_global_max_pooling_keeps_an_int_dtype():
+    (t,) = infer_types("global_max_pool3d", [TensorType("int32", ("batch", 2, 3, 4, 5))],
+                       dict(keepdims=False, data_format=LAST))
+    assert t == TensorType("int32", ("batch", 5))
 
 
 def test_bilinear_is_only_for_upsample2d():

@@ -241,6 +241,16 @@ def test_float16_layer_matches_keras_in_onnx():
     np.testing.assert_allclose(got.astype(np.float32), want, rtol=2e-2, atol=2e-2)
 
 
+def test_float16_with_dropout_is_refused_but_float32_with_dropout_is_not():
+    def build(dtype):
+        x = keras.Input((6, 8), dtype=dtype, name="x")
+        return keras.Model(x, L.MultiHeadAttention(num_heads=2, key_dim=4, dropout=0.1,
+                                                   dtype=dtype, name="mha")(x, x))
+    with pytest.raises(UnsupportedLayerError, match="dropout=0.1 on float16"):
+        from_keras(build("float16"))
+    assert from_keras(build("float32")).node("mha").op == "multi_head_attention"
+
+
 # ---------------------------------------------------------------------- refusals
 
 def _refused(build, match):

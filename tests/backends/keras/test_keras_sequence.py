@@ -23,6 +23,7 @@ from graphir.backends.keras.context import LayerContext  # noqa: E402
 from graphir.backends.keras.randomize import randomize_biases, randomize_statistics  # noqa: E402
 from graphir.backends.keras.sequence_converters import CONVERTERS  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.diagnostics import ShapeCheckError  # noqa: E402
 from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E402
 from graphir.interpreter import evaluate  # noqa: E402
 from graphir.ir import Graph, Node, Value  # noqa: E402
@@ -415,3 +416,12 @@ def test_int_inputs_keep_their_dtype():
     sess = ort.InferenceSession(to_onnx(graph).SerializeToString(),
                                 providers=["CPUExecutionProvider"])
     np.testing.assert_array_equal(sess.run(None, {"ids": ids})[0], want)
+
+
+def test_time_distributed_mean_of_int_steps_is_refused_not_mistyped():
+    # Keras' mean of int32 steps is float32; keeping the wrapper's input dtype would have
+    # typed the result int32 without a word: the global average pooling rule refuses it
+    x = keras.Input((3, 4, 2), dtype="int32", name="ids")
+    y = L.TimeDistributed(L.GlobalAveragePooling1D(name="gap"), name="td")(x)
+    with pytest.raises(ShapeCheckError, match="float tensor"):
+        from_keras(keras.Model(x, y))
