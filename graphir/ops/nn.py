@@ -81,16 +81,25 @@ def _spatial(x: TensorType, ksize, attrs, r: int, dilations=None) -> tuple:
 
 # --------------------------------------------------------------------------- convolutions
 
+def _check_window_inputs(op: str, r: int, x: TensorType,
+                         kernels: list[tuple[TensorType, str]], bias: TensorType | None) -> None:
+    """The checks every convolution rule starts with: ``x`` and each kernel (inputs 1, 2...,
+    ``(type, description)``) of rank ``r + 2``, a float ``x``, one dtype for ``x``, the
+    kernels and ``bias``."""
+    require_rank(x, (r + 2,), input_index=0, what=f"{op} input ({LAYOUT_NAMES[r]})")
+    for index, (kernel, what) in enumerate(kernels, start=1):
+        require_rank(kernel, (r + 2,), input_index=index, what=f"{op} {what}")
+    _float_input(x, 0, f"{op} input")
+    same_dtype([x, *(k for k, _ in kernels), bias])
+
+
 def _conv_rule(r: int):
     op = f"conv{r}d"
 
     def infer(types, attrs):
         x, kernel, bias = (list(types) + [None])[:3]
-        require_rank(x, (r + 2,), input_index=0, what=f"{op} input ({LAYOUT_NAMES[r]})")
-        require_rank(kernel, (r + 2,), input_index=1,
-                     what=f"{op} kernel (*kernel_size, cin/groups, cout)")
-        _float_input(x, 0, f"{op} input")
-        same_dtype([x, kernel, bias])
+        _check_window_inputs(op, r, x, [(kernel, "kernel (*kernel_size, cin/groups, cout)")],
+                             bias)
         require_positive(attrs, "strides", "dilations", "groups")
         groups = attrs["groups"]
         cin, cout = kernel.shape[r], kernel.shape[r + 1]
@@ -122,11 +131,8 @@ def _depthwise_rule(r: int):
 
     def infer(types, attrs):
         x, kernel, bias = (list(types) + [None])[:3]
-        require_rank(x, (r + 2,), input_index=0, what=f"{op} input ({LAYOUT_NAMES[r]})")
-        require_rank(kernel, (r + 2,), input_index=1,
-                     what="depthwise kernel (*kernel_size, cin, multiplier)")
-        _float_input(x, 0, f"{op} input")
-        same_dtype([x, kernel, bias])
+        _check_window_inputs(op, r, x, [(kernel, "kernel (*kernel_size, cin, multiplier)")],
+                             bias)
         require_positive(attrs, "strides", "dilations")
         cin, mult = kernel.shape[r], kernel.shape[r + 1]
         _check_channels(x, kernel, r, 0, op)
@@ -141,13 +147,9 @@ def _separable_rule(r: int):
 
     def infer(types, attrs):
         x, dw, pw, bias = (list(types) + [None])[:4]
-        require_rank(x, (r + 2,), input_index=0, what=f"{op} input ({LAYOUT_NAMES[r]})")
-        require_rank(dw, (r + 2,), input_index=1,
-                     what=f"{op} depthwise kernel (*kernel_size, cin, multiplier)")
-        require_rank(pw, (r + 2,), input_index=2,
-                     what=f"{op} pointwise kernel (*ones, cin * multiplier, filters)")
-        _float_input(x, 0, f"{op} input")
-        same_dtype([x, dw, pw, bias])
+        _check_window_inputs(op, r, x, [
+            (dw, "depthwise kernel (*kernel_size, cin, multiplier)"),
+            (pw, "pointwise kernel (*ones, cin * multiplier, filters)")], bias)
         require_positive(attrs, "strides", "dilations")
         cin, mult = dw.shape[r], dw.shape[r + 1]
         _check_channels(x, dw, r, 0, op)
@@ -186,11 +188,7 @@ def _transpose_rule(r: int):
 
     def infer(types, attrs):
         x, kernel, bias = (list(types) + [None])[:3]
-        require_rank(x, (r + 2,), input_index=0, what=f"{op} input ({LAYOUT_NAMES[r]})")
-        require_rank(kernel, (r + 2,), input_index=1,
-                     what=f"{op} kernel (*kernel_size, cout, cin)")
-        _float_input(x, 0, f"{op} input")
-        same_dtype([x, kernel, bias])
+        _check_window_inputs(op, r, x, [(kernel, "kernel (*kernel_size, cout, cin)")], bias)
         require_positive(attrs, "strides", "dilations")
         cout = kernel.shape[r]
         _check_channels(x, kernel, r + 1, 0, op)
