@@ -20,7 +20,7 @@ from typing import Any
 
 import keras
 
-from graphir.backends.keras.context import LayerContext, Lowered, Operand
+from graphir.backends.keras.context import LayerContext, Lowered, Operand, layer_refusal
 
 __all__ = ["CALL_KWARGS", "CONVERTERS", "MHA_CALL_ARGUMENTS"]
 
@@ -51,11 +51,12 @@ def _bind_call(ctx: LayerContext) -> dict[str, Any]:
 
 
 def _check_sublayer(ctx: LayerContext, sub: Any) -> None:
-    """Refuse a projection (EinsumDense) that is quantized, has LoRA, or an activation."""
-    if getattr(sub, "quantization_mode", None) is not None:
-        ctx.refuse(f"the {sub.name!r} projection is quantized ({sub.quantization_mode})")
-    if getattr(sub, "lora_enabled", False):
-        ctx.refuse(f"the {sub.name!r} projection has LoRA enabled")
+    """Refuse a projection (EinsumDense) whose weights alone do not give its result
+    (:func:`~graphir.backends.keras.context.layer_refusal`: quantized, LoRA...) or that
+    has an activation."""
+    why = layer_refusal(sub)
+    if why is not None:
+        ctx.refuse(f"the {sub.name!r} projection: {why}")
     if sub.activation is not keras.activations.linear:
         ctx.refuse(f"the {sub.name!r} projection has an activation")
 

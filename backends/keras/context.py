@@ -31,7 +31,7 @@ from graphir.errors import UnsupportedLayerError
 from graphir.frozen import FrozenDict
 from graphir.types import TensorType
 
-__all__ = ["Lowered", "LayerContext", "Operand", "WeightFn"]
+__all__ = ["Lowered", "LayerContext", "Operand", "WeightFn", "layer_refusal"]
 
 #: ``(key, name, array) -> IR weight name``; the walker's weight registry.
 WeightFn = Callable[[Any, str, np.ndarray], str]
@@ -221,6 +221,23 @@ class LayerContext:
             else:
                 out.append(arg)
         return tuple(out)
+
+
+def layer_refusal(layer: Any) -> str | None:
+    """Why ``layer``'s stored weights do not give its inference result by themselves, or
+    None: quantized (the kernel is stored as integers plus scales), LoRA enabled (the
+    kernel is ``kernel + lora_a @ lora_b``), or a mixed-precision dtype policy (Keras
+    casts the variables and inputs to another compute dtype; the op set has no cast).
+    The walker checks every call's layer; wrappers and composite layers check the layers
+    they call themselves."""
+    if getattr(layer, "quantization_mode", None) is not None:
+        return f"quantized ({layer.quantization_mode})"
+    if getattr(layer, "lora_enabled", False):
+        return "LoRA is enabled"
+    policy = getattr(layer, "dtype_policy", None)
+    if policy is not None and policy.compute_dtype != policy.variable_dtype:
+        return f"mixed-precision dtype policy {policy.name!r}"
+    return None
 
 
 def _variable_array(variable: Any) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 from keras.src.models.functional import Functional
 
 from graphir import ops
-from graphir.backends.keras.context import LayerContext, Operand
+from graphir.backends.keras.context import LayerContext, Operand, layer_refusal
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.loading import load_keras_model
 from graphir.backends.keras.converters import (CALL_KWARGS, KEEPS_INPUT_DTYPE, converter_for,
@@ -346,13 +346,9 @@ class _Lowering:
                       f"called with the keyword argument {key}=...; only training=False "
                       f"is supported")
             raise self.refuse(op, detail)
-        if getattr(op, "quantization_mode", None) is not None:
-            raise self.refuse(op, f"quantized ({op.quantization_mode})")
-        if getattr(op, "lora_enabled", False):
-            raise self.refuse(op, "LoRA is enabled")
-        policy = getattr(op, "dtype_policy", None)
-        if policy is not None and policy.compute_dtype != policy.variable_dtype:
-            raise self.refuse(op, f"mixed-precision dtype policy {policy.name!r}")
+        why = layer_refusal(op)
+        if why is not None:
+            raise self.refuse(op, why)
 
     def output_type(self, op: Any, lowered: Any, tensor: Any, name: str) -> TensorType:
         """The Keras tensor's type, with unknown dims filled from the op's type rule.

@@ -24,7 +24,7 @@ from typing import Any
 import keras
 
 from graphir import ops
-from graphir.backends.keras.context import LayerContext, Lowered
+from graphir.backends.keras.context import LayerContext, Lowered, layer_refusal
 from graphir.types import TensorType
 
 __all__ = ["CALL_KWARGS", "CONVERTERS"]
@@ -40,13 +40,9 @@ def _check_inner(ctx: LayerContext, inner: Any, in_type: TensorType) -> None:
     """Refuse what the walker refuses for a call (``lower.py``: ``check_call``), for the
     wrapped layer, which TimeDistributed calls directly (``inner.call``, no casting)."""
     what = f"the wrapped layer {inner.name!r} ({type(inner).__name__})"
-    if getattr(inner, "quantization_mode", None) is not None:
-        ctx.refuse(f"{what} is quantized ({inner.quantization_mode})")
-    if getattr(inner, "lora_enabled", False):
-        ctx.refuse(f"{what} has LoRA enabled")
-    policy = getattr(inner, "dtype_policy", None)
-    if policy is not None and policy.compute_dtype != policy.variable_dtype:
-        ctx.refuse(f"{what} uses the mixed-precision dtype policy {policy.name!r}")
+    why = layer_refusal(inner)
+    if why is not None:
+        ctx.refuse(f"{what}: {why}")
     compute = getattr(inner, "compute_dtype", None)
     if in_type.dtype.is_float and compute and in_type.dtype.value != compute:
         ctx.refuse(f"{what} computes in {compute} but gets {in_type.dtype.value} time steps; "
