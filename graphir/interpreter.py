@@ -24,7 +24,7 @@ from graphir.dtypes import DType
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Graph, Value
 from graphir import reference_attention, reference_ops, reference_recurrent, reference_sequence
-from graphir.types import Dim, TensorType, format_dim
+from graphir.tensor_types import Dim, TensorType, format_dim
 from graphir.verifier import verify_graph
 
 __all__ = ["evaluate", "KERNELS"]

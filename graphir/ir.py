@@ -23,7 +23,6 @@ Everything is frozen; change a graph with ``attrs.evolve``.  Printed (see
 
 from __future__ import annotations
 
-import functools
 import types
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -32,7 +31,8 @@ import numpy as np
 
 from graphir.dtypes import DType
 from graphir.frozen import FrozenDict
-from graphir.types import TensorType
+from graphir.printer import format_graph
+from graphir.tensor_types import TensorType, weight_type
 
 __all__ = ["Value", "Node", "Graph", "weight_type"]
 
@@ -73,7 +73,7 @@ class Value:
 
     Attributes:
         name: unique within the graph (shared with weights and other values).
-        type: its :class:`~graphir.types.TensorType`.
+        type: its :class:`~graphir.tensor_types.TensorType`.
     """
 
     name: str
@@ -109,18 +109,6 @@ class Node:
         if len(self.outputs) != 1:
             raise ValueError(f"node {self.name!r} has {len(self.outputs)} outputs, not 1")
         return self.outputs[0]
-
-
-def weight_type(array: np.ndarray) -> TensorType:
-    """The :class:`TensorType` of a weight array (static shape, its dtype)."""
-    return _weight_type(array.dtype, array.shape)
-
-
-@functools.lru_cache(maxsize=4096)
-def _weight_type(dtype: np.dtype, shape: tuple[int, ...]) -> TensorType:
-    # TensorTypes are immutable, so equal weights share one (building one is costly
-    # next to a cache hit, and verification asks for every weight's type)
-    return TensorType(DType.from_any(dtype), shape)
 
 
 @attrs.frozen(eq=False)
@@ -197,8 +185,6 @@ class Graph:
         return len(self.nodes)
 
     def __str__(self) -> str:
-        from graphir.printer import format_graph
-
         return format_graph(self)
 
     def parameter_count(self) -> int:

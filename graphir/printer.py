@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphir.ir import Graph, Node, weight_type
+from graphir.tensor_types import weight_type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphir.ir import Graph, Node
 
 __all__ = ["format_graph", "format_node", "format_name", "format_attr_value", "excerpt"]
 

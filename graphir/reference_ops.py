@@ -225,7 +225,7 @@ def separable_conv(inputs, attrs):
 def conv_transpose_size(size: int, kernel: int, stride: int, dilation: int, padding: str,
                         output_padding: int) -> tuple[int, int]:
     """``(out, before)`` of a transposed convolution along one axis: the output size
-    (Keras' rule, ``graphir.ops.shapes.conv_transpose_out_dim``) and the number of
+    (Keras' rule, ``graphir.ops.type_rules.conv_transpose_out_dim``) and the number of
     leading positions of the full scatter ``(size - 1) * stride + (kernel - 1) * dilation
     + 1`` that are cut: 0 for ``"valid"``, else the ``before`` of TensorFlow's "same"
     padding of the forward convolution from ``out`` back to ``size``."""

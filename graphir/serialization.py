@@ -26,7 +26,7 @@ from graphir.atomic import atomic_output
 from graphir.dtypes import DType
 from graphir.errors import IRFormatError, ModelFileError
 from graphir.ir import Graph, Node, Value
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
 __all__ = ["save", "load", "graph_to_json", "graph_from_json", "FORMAT_VERSION", "METADATA_KEY"]

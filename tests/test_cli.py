@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from graphir.cli import cli
+from graphir.app.cli import cli
 
 GRAPHIR = str(Path(sys.executable).with_name("graphir"))
 

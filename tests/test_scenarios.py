@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from graphir.cli import cli
+from graphir.app.cli import cli
 
 pytestmark = pytest.mark.tf
 

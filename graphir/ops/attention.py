@@ -22,8 +22,8 @@ query's feature size).  ``attention`` is the projection-free attention of Keras'
 from __future__ import annotations
 
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import fmt_shape, require_float, require_positive, require_rank, same_dtype
-from graphir.types import Dim, TensorType
+from graphir.ops.type_rules import fmt_shape, require_float, require_positive, require_rank, same_dtype
+from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["MHA_INPUTS", "SCORE_MODES"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from graphir.ops.activations import ACTIVATIONS
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import (broadcast_shapes, fmt_shape, forbid_bool, norm_axis,
+from graphir.ops.type_rules import (broadcast_shapes, fmt_shape, forbid_bool, norm_axis,
                                 require_rank, same_dtype)
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 
 def _unary(types, attrs):

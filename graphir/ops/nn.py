@@ -17,9 +17,9 @@ from __future__ import annotations
 from graphir.dtypes import DType
 from graphir.ops.activations import ACTIVATIONS
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import (conv_out_dim, conv_transpose_out_dim, fmt_shape, require_float,
+from graphir.ops.type_rules import (conv_out_dim, conv_transpose_out_dim, fmt_shape, require_float,
                                 require_positive, require_rank, same_dtype, scaled_dim)
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["SPATIAL_RANKS", "LAYOUT_NAMES"]
 

@@ -11,9 +11,9 @@ axis by a ``(C,)`` weight.
 from __future__ import annotations
 
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import (broadcast_shapes, fmt_shape, norm_axis, require_float,
+from graphir.ops.type_rules import (broadcast_shapes, fmt_shape, norm_axis, require_float,
                                 same_dtype)
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 
 def _infer_batch_norm(types, attrs):

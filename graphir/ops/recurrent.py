@@ -24,8 +24,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import fmt_shape, require_float, require_rank, same_dtype
-from graphir.types import TensorType
+from graphir.ops.type_rules import fmt_shape, require_float, require_rank, same_dtype
+from graphir.tensor_types import TensorType
 
 __all__ = ["RNN_ACTIVATIONS", "DIRECTIONS", "MERGE_MODES", "GATES"]
 

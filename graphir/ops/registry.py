@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import attrs
 
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["AttrSpec", "OpSchema", "TypeRuleError", "register", "get_schema", "op_names",
            "attr_kinds"]

@@ -18,8 +18,8 @@ to each time step.
 from __future__ import annotations
 
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import fmt_shape, require_positive, require_rank
-from graphir.types import Dim, TensorType
+from graphir.ops.type_rules import fmt_shape, require_positive, require_rank
+from graphir.tensor_types import Dim, TensorType
 
 __all__: list[str] = []
 

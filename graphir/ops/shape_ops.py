@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
-from graphir.ops.shapes import fmt_shape, norm_axis, same_dtype
-from graphir.types import TensorType
+from graphir.ops.type_rules import fmt_shape, norm_axis, same_dtype
+from graphir.tensor_types import TensorType
 
 
 def _prod(dims):

@@ -22,9 +22,9 @@ from __future__ import annotations
 from graphir import ops as _ops
 from graphir.diagnostics import Diagnostic
 from graphir.ir import Graph, weight_type
-from graphir.ops.shapes import fmt_shape
+from graphir.ops.type_rules import fmt_shape
 from graphir.names import model_and_layer
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 from graphir.passes._gc import gc_paused
 
 __all__ = ["check", "check_with_types", "infer_graph_types"]

@@ -34,7 +34,7 @@ from graphir.errors import BadInputError
 from graphir.ir import Graph, Node, Value
 from graphir.names import Namespace
 from graphir.ops import TypeRuleError, infer_types
-from graphir.ops.shapes import fmt_shape
+from graphir.ops.type_rules import fmt_shape
 from graphir.passes.check import check_with_types
 from graphir.passes.extract import extract
 from graphir.passes.rename import rename

@@ -7,7 +7,7 @@ import graphir
 
 CORE_MODULES = ["graphir", "graphir.ops", "graphir.verifier", "graphir.printer",
                 "graphir.serialization", "graphir.tolerance", "graphir.inputs", "graphir.report",
-                "graphir.cli", "graphir.console", "graphir.atomic"]
+                "graphir.app.cli", "graphir.app.console", "graphir.atomic"]
 
 
 def test_core_import_pulls_no_framework():

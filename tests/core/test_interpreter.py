@@ -21,7 +21,7 @@ from graphir.ir import Graph, Node, Value
 from graphir.ops import ACTIVATIONS, infer_types, op_names
 from graphir.interpreter import KERNELS
 from graphir.reference_ops import ACTIVATION_KERNELS, same_padding
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 F32 = "float32"
 

@@ -13,7 +13,7 @@ from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import infer_types
 from graphir.interpreter import KERNELS
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 
 def _graph(op, x_shape, attrs, weights=(), dtype="float32"):

@@ -15,7 +15,7 @@ from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import TypeRuleError, get_schema, infer_types
 from graphir.reference_sequence import repeat_vector, time_fold, time_unfold
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from graphir.ops import TypeRuleError, infer_types
 from graphir.reference_ops import KERNELS
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 LAST = "channels_last"
 RNG = np.random.default_rng(0)

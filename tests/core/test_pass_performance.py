@@ -15,7 +15,7 @@ import pytest
 
 from graphir import BadInputError, Graph, GraphInvariantError, Node, Value, verify_graph
 from graphir.passes import check, dedupe, extract, merge, rename
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 from ir_examples import f32, small_cnn
 from pass_examples import dense_model

@@ -21,7 +21,7 @@ from graphir.errors import (EmissionError, GraphInvariantError, ModelFileError, 
                             UnsupportedOpError)
 from graphir.ir import Graph, Node, Value  # noqa: E402
 from graphir.names import to_keras_name  # noqa: E402
-from graphir.types import TensorType  # noqa: E402
+from graphir.tensor_types import TensorType  # noqa: E402
 
 EXAMPLES = ["convnet", "activations", "shapes", "normalization", "embedding_multi_io",
             "nested", "sequential"]

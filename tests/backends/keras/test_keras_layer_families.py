@@ -24,7 +24,7 @@ ort = pytest.importorskip("onnxruntime")
 from click.testing import CliRunner  # noqa: E402
 
 from graphir.backends.keras.examples_layers import layer_family_examples  # noqa: E402
-from graphir.cli import cli  # noqa: E402
+from graphir.app.cli import cli  # noqa: E402
 
 SEED = 7
 FAMILIES = layer_family_examples()

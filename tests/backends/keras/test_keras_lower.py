@@ -18,7 +18,7 @@ from graphir.backends.keras import from_keras, load_keras_model, save_keras, to_
 from graphir.backends.keras.zoo import example_inputs  # noqa: E402
 from graphir.errors import ModelFileError, UnsupportedLayerError  # noqa: E402
 from graphir.ir import Graph  # noqa: E402
-from graphir.types import TensorType  # noqa: E402
+from graphir.tensor_types import TensorType  # noqa: E402
 from graphir.verifier import verify_graph  # noqa: E402
 
 EXAMPLES = ["convnet", "activations", "shapes", "normalization", "embedding_multi_io",

@@ -28,7 +28,7 @@ from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E4
 from graphir.interpreter import evaluate  # noqa: E402
 from graphir.ir import Graph, Node, Value  # noqa: E402
 from graphir.ops import infer_types  # noqa: E402
-from graphir.types import TensorType  # noqa: E402
+from graphir.tensor_types import TensorType  # noqa: E402
 from graphir.verifier import verify_graph  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-5)

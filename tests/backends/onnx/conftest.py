@@ -21,7 +21,7 @@ import pytest
 from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import infer_types
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 from graphir.backends.onnx import to_onnx
 

@@ -14,7 +14,7 @@ from graphir.errors import (BadInputError, EmissionError, GraphInvariantError,
                             UnsupportedOpError)
 from graphir.ir import Graph, Node, Value
 from graphir.ops import registry
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 import graphir
 from graphir.backends.onnx import count_ops, to_onnx, to_onnx_bytes

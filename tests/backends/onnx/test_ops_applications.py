@@ -14,7 +14,7 @@ from graphir.backends.onnx import count_ops, to_onnx
 from graphir.errors import GraphInvariantError
 from graphir.interpreter import evaluate
 from graphir.ops import TypeRuleError, infer_types
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 NHWC_IN = ("batch", 7, 6, 4)
 DYN_IN = ("batch", None, None, 4)

@@ -1,5 +1,5 @@
 """``to_onnx_bytes`` (the serialized model, written directly), initializer writing, and the
-ONNX checker run on a weight-stripped stub (``graphir.backends.onnx.check``)."""
+ONNX checker run on a weight-stripped stub (``graphir.backends.onnx.validate``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from graphir.backends.onnx import check_onnx, to_onnx, to_onnx_bytes
 from graphir.backends.onnx import emit as onnx_emit
 from graphir.backends.onnx import ops as onnx_ops
-from graphir.backends.onnx.check import stub_of
+from graphir.backends.onnx.validate import stub_of
 from graphir.backends.onnx.context import Initializer
 from graphir.backends.onnx.tensors import STUB_MIN_BYTES, tensor_nbytes, write_tensor
 from graphir.errors import EmissionError

@@ -26,12 +26,12 @@ from typing import Sequence
 
 import onnx
 
-import graphir
+from graphir.version import __version__
 from graphir.errors import BadInputError, EmissionError, UnsupportedOpError
 from graphir.ir import Graph
 from graphir.verifier import verify_graph
 
-from .check import check_onnx, check_stub
+from .validate import check_onnx, check_stub
 from .context import NHWC, EmitContext, Initializer, layout_preferences
 from .fold import fold as _fold
 from .ops import AGNOSTIC_OPS, EMITTERS, NCHW_OPS, NEUTRAL_OPS
@@ -72,7 +72,7 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, check: bool = True,
     Returns:
         The model: inputs ``(N, H, W, C)``-style exactly as the IR declares them, one
         initializer per weight form used, ``producer_name="graphir"``,
-        ``producer_version=graphir.__version__``.
+        ``producer_version=__version__``.
 
     Raises:
         GraphInvariantError: ``graph`` breaks an IR invariant.
@@ -159,7 +159,7 @@ def _emit(graph: Graph, opset: int, check: bool, fold: bool
     model.ir_version = onnx.helper.find_min_ir_version_for(opsets)
     model.opset_import.extend(opsets)
     model.producer_name = PRODUCER_NAME
-    model.producer_version = graphir.__version__
+    model.producer_version = __version__
     onnx_graph = model.graph
     onnx_graph.name = graph.name
     onnx_graph.node.extend(nodes)

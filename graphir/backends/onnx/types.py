@@ -11,7 +11,7 @@ import onnx
 from onnx import TensorProto
 
 from graphir.dtypes import DType
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["onnx_elem_type", "value_info"]
 

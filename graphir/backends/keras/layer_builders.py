@@ -17,7 +17,7 @@ import numpy as np
 
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["EmitContext", "BUILDERS", "finish_layer"]
 

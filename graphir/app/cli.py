@@ -199,7 +199,7 @@ def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -
     if as_json:
         _emit_json(result)
     else:
-        from graphir.console import print_convert
+        from graphir.app.console import print_convert
 
         print_convert(result)
     if not result["passed"]:
@@ -229,7 +229,7 @@ def verify(src: Path, device: str, batch: int, seed: int, rtol: float | None,
     if as_json:
         _emit_json(report.to_json())
     else:
-        from graphir.console import print_report
+        from graphir.app.console import print_report
 
         print_report(report)
     if not report.passed:
@@ -258,7 +258,7 @@ def demo(models: tuple[str, ...], out_dir: Path | None, device: str, as_json: bo
                     "models": [r.to_json() for r in reports],
                     "comparisons": [c for r in reports for c in r.to_json()["comparisons"]]})
     else:
-        from graphir.console import print_demo
+        from graphir.app.console import print_demo
 
         print_demo(reports)
     if not passed:

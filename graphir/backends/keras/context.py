@@ -29,7 +29,7 @@ import numpy as np
 
 from graphir.errors import UnsupportedLayerError
 from graphir.frozen import FrozenDict
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["Lowered", "LayerContext", "Operand", "WeightFn", "layer_refusal"]
 

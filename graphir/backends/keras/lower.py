@@ -45,8 +45,8 @@ from graphir.dtypes import DType
 from graphir.errors import UnsupportedLayerError
 from graphir.ir import Graph, Node, Value, weight_type
 from graphir.names import Namespace, join_scope
-from graphir.ops.shapes import fmt_shape
-from graphir.types import TensorType
+from graphir.ops.type_rules import fmt_shape
+from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
 __all__ = ["load_keras_model", "from_keras", "lower_with_diagnostics"]

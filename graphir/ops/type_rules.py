@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from graphir.ops.registry import TypeRuleError
-from graphir.types import Dim, TensorType, format_dim
+from graphir.tensor_types import Dim, TensorType, format_dim
 
 __all__ = ["broadcast_shapes", "conv_out_dim", "conv_transpose_out_dim", "norm_axis",
            "same_dtype", "fmt_shape", "require_rank", "require_positive", "require_float",

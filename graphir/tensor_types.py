@@ -13,13 +13,14 @@ symbolic and named ``"batch"`` unless the model fixes it.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Union
 
 import attrs
 
 from graphir.dtypes import DType
 
-__all__ = ["Dim", "TensorType", "dims_compatible", "format_dim"]
+__all__ = ["Dim", "TensorType", "dims_compatible", "format_dim", "weight_type"]
 
 Dim = Union[int, str, None]
 
@@ -95,3 +96,15 @@ def format_dim(d: Dim) -> str:
     if d is None:
         return "?"
     return str(d)
+
+
+def weight_type(array: "np.ndarray") -> TensorType:
+    """The :class:`TensorType` of a weight array (static shape, its dtype)."""
+    return _weight_type(array.dtype, array.shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _weight_type(dtype: np.dtype, shape: tuple[int, ...]) -> TensorType:
+    # TensorTypes are immutable, so equal weights share one (building one is costly
+    # next to a cache hit, and verification asks for every weight's type)
+    return TensorType(DType.from_any(dtype), tuple(shape))

@@ -15,7 +15,7 @@ copying each weight's bytes once, into the result.
 
 A *stub* of a tensor (``data=False``) has the same name, type and dims, and marks its
 data as external (``location`` = :data:`STUB_LOCATION`): the ONNX checker and shape
-inference see the tensor without its bytes (see :mod:`graphir.backends.onnx.check`).
+inference see the tensor without its bytes (see :mod:`graphir.backends.onnx.validate`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import keras
 
 from graphir import ops
 from graphir.backends.keras.context import LayerContext, Lowered, layer_refusal
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["CALL_KWARGS", "CONVERTERS"]
 

@@ -45,7 +45,7 @@ from graphir.backends.keras.layer_builders import (BUILDERS, LIST_INPUT_OPS, Emi
 from graphir.errors import EmissionError, ModelFileError, UnsupportedOpError
 from graphir.ir import Graph, Node
 from graphir.names import Namespace, to_keras_name
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
 __all__ = ["to_keras", "save_keras", "ALL_BUILDERS"]

@@ -37,7 +37,7 @@ import onnx
 from graphir.dtypes import DType
 from graphir.ir import Graph, Node
 from graphir.names import Namespace
-from graphir.types import TensorType
+from graphir.tensor_types import TensorType
 
 __all__ = ["NHWC", "NCHW", "MIN_CHANNELS_FIRST_RANK", "EmitContext", "Initializer",
            "layout_perm", "layout_preferences"]
