@@ -1,21 +1,34 @@
-"""Op schemas: inputs, attribute schema and type rule of every IR op.
+"""The op registry: one :class:`OpSchema` per IR op, holding everything the core knows
+about the op in one place (as a JAX primitive carries its abstract evaluation and its
+implementation): inputs, attribute schema, type rule, NumPy reference kernel and
+layout class.
 
-Each op of the op set registers one :class:`OpSchema`.  The verifier uses the
-schema to check arity and attributes, and the type rule to recompute every
-node's output types from its input types (declared vs inferred).  The human
-description of each op, with its Keras and ONNX mapping, is ``specs/ops.md``.
+* The verifier and the shape checker use the schema to check arity and attributes,
+  and the type rule to recompute every node's output types (declared vs inferred).
+* The reference interpreter (:mod:`graphir.interpreter`) runs ``schema.kernel``.
+* The ONNX emitter reads ``schema.layout`` to decide where NCHW values live.
+
+Backends attach to an op *by name*, each from its own table with one decorator per
+role (``@emits("conv2d")`` in ``graphir.backends.onnx``, ``@builds("conv2d")`` and
+``@lowers(keras.layers.Conv2D)`` in ``graphir.backends.keras``); the completeness
+tests check that every op registered here has an entry in each of them.
+
+An op is defined with :func:`define_op` (a decorator on its kernel) or
+:func:`register` (a built :class:`OpSchema`, for op families made in a loop).  The
+human description of each op, with its Keras and ONNX mapping, is ``specs/ops.md``.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any, Callable, Mapping, Sequence
 
 import attrs
 
 from graphir.tensor_types import TensorType
 
-__all__ = ["AttrSpec", "OpSchema", "TypeRuleError", "register", "get_schema", "op_names",
-           "attr_kinds"]
+__all__ = ["AttrSpec", "Kernel", "Layout", "OpSchema", "TypeRuleError", "attr_kinds",
+           "define_op", "get_schema", "op_names", "register"]
 
 
 class TypeRuleError(Exception):
@@ -84,6 +97,37 @@ class AttrSpec:
 
 TypeRule = Callable[[Sequence[TensorType | None], Mapping[str, Any]], tuple[TensorType, ...]]
 
+#: A reference kernel: the node's input arrays (None for omitted optional inputs; floats
+#: in float64, other dtypes as declared) and its attributes -> the output array.
+Kernel = Callable[[Sequence["np.ndarray | None"], Mapping[str, Any]], "np.ndarray"]
+
+
+class Layout(enum.Enum):
+    """How an op relates to the NHWC (channels-last) / NCHW (channels-first) layouts.
+
+    IR values are always channels-last (Keras' default, ``specs/ir.md``); the layout
+    class says what an emitter for a channels-first runtime (ONNX's Conv, MaxPool...)
+    may do with the op.  The ONNX emitter's layout map (``graphir.backends.onnx.context``)
+    is driven by it.
+
+    Members:
+        CHANNELS_LAST: reads and writes the IR's own layout only (reshape, flatten,
+            embedding, recurrent and attention ops): a channels-first input is
+            transposed back first.
+        CHANNELS_FIRST: its ONNX form reads input 0 channels-first and writes
+            channels-first (Conv, ConvTranspose, MaxPool, AveragePool).
+        ANY: elementwise or per-channel along a remappable axis: computes in
+            whichever layout its inputs already have (activations, merges,
+            batch_norm, concatenate, padding...), axes remapped.
+        EITHER: reads either layout at the same cost and writes channels-last
+            (global pooling: a Reduce over the right axes; permute: one Transpose).
+    """
+
+    CHANNELS_LAST = "channels_last"
+    CHANNELS_FIRST = "channels_first"
+    ANY = "any"
+    EITHER = "either"
+
 
 @attrs.frozen
 class OpSchema:
@@ -102,6 +146,9 @@ class OpSchema:
         num_outputs: number of outputs.
         weight_inputs: indices of inputs that must be weights (kernels, statistics).
         doc: a one-line description.
+        kernel: the NumPy reference kernel (:data:`Kernel`); Keras 3 / TensorFlow
+            semantics, computed in float64 for float inputs.
+        layout: the op's :class:`Layout` class.
     """
 
     name: str
@@ -113,6 +160,8 @@ class OpSchema:
     num_outputs: int = 1
     weight_inputs: tuple[int, ...] = ()
     doc: str = ""
+    kernel: Kernel | None = None
+    layout: Layout = Layout.CHANNELS_LAST
 
     def check_arity(self, n: int) -> str | None:
         """None when ``n`` inputs are acceptable, else a message saying what is expected."""
@@ -156,12 +205,37 @@ def register(schema: OpSchema) -> OpSchema:
     """Add ``schema`` to the op set.
 
     Raises:
-        ValueError: an op of that name is already registered.
+        ValueError: an op of that name is already registered, or ``schema`` has no
+            reference kernel (every op of the op set has one).
     """
     if schema.name in _REGISTRY:
         raise ValueError(f"op {schema.name!r} is registered twice")
     _REGISTRY[schema.name] = schema
     return schema
+
+
+def define_op(name: str, inputs: Sequence[str], attrs: Mapping[str, AttrSpec] | None = None,
+              *, infer: TypeRule, layout: Layout = Layout.CHANNELS_LAST, doc: str,
+              **options: Any) -> Callable[[Kernel], Kernel]:
+    """Decorator: register the op ``name`` with the decorated function as its reference
+    kernel.  ``options`` are the other :class:`OpSchema` fields (``variadic``,
+    ``min_inputs``, ``num_outputs``, ``weight_inputs``).
+
+    Example (the whole core side of an op)::
+
+        @define_op("divide", ("x", "y"), infer=float_binary, layout=Layout.ANY,
+                   doc="x / y with NumPy broadcasting")
+        def divide(inputs, attrs):
+            return np.divide(inputs[0], inputs[1])
+
+    Raises:
+        ValueError: as :func:`register`.
+    """
+    def decorate(kernel: Kernel) -> Kernel:
+        register(OpSchema(name, tuple(inputs), dict(attrs or {}), infer, kernel=kernel,
+                          layout=layout, doc=doc, **options))
+        return kernel
+    return decorate
 
 
 def get_schema(op: str) -> OpSchema | None:
