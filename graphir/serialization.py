@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +71,15 @@ def graph_from_json(data: dict[str, Any], weights: dict[str, np.ndarray], *,
 
     Raises:
         IRFormatError: a field is missing or malformed, or the weight list and the
-            arrays disagree.
+            arrays disagree (the message names the stored tensors the graph does not
+            list, the listed weights that are not stored, and names listed twice).
     """
     try:
         order = list(data["weights"])
-        missing = [w for w in order if w not in weights]
-        if missing or len(order) != len(weights):
-            raise IRFormatError(f"weights listed in the graph and stored tensors differ "
-                                f"(missing: {missing[:3]})", where=where)
+        problem = _weight_mismatch(order, weights)
+        if problem:
+            raise IRFormatError(f"weights listed in the graph and stored tensors differ: "
+                                f"{problem}", where=where)
         nodes = [Node(n["op"], n["name"], n["inputs"],
                       [_value(v, where) for v in n["outputs"]], n.get("attrs", {}))
                  for n in data["nodes"]]
@@ -87,6 +89,34 @@ def graph_from_json(data: dict[str, Any], weights: dict[str, np.ndarray], *,
         raise
     except (KeyError, TypeError, ValueError) as e:
         raise IRFormatError(f"malformed graph JSON: {type(e).__name__}: {e}", where=where) from None
+
+
+def _listing(what: str, names: list[str], describe=repr, limit: int = 3) -> str:
+    """``"what (2): 'a', 'b'"``: how many, and the first ``limit`` names."""
+    more = f", and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{what} ({len(names)}): {', '.join(describe(n) for n in names[:limit])}{more}"
+
+
+def _weight_mismatch(order: list, weights: dict[str, np.ndarray]) -> str:
+    """What differs between the graph's weight list and the stored tensors ("" if nothing).
+
+    Names the stored tensors the graph does not list (with their element counts), the
+    listed weights that are not stored, and names listed more than once; each sorted,
+    so the message is deterministic.
+    """
+    listed = set(order)
+    extra = sorted(k for k in weights if k not in listed)
+    missing = sorted(w for w in listed if w not in weights)
+    twice = sorted(w for w, n in Counter(order).items() if n > 1)
+    parts = []
+    if extra:
+        parts.append(_listing("extra tensors not listed in the graph", extra,
+                              lambda k: f"{k!r} ({weights[k].size} elements)"))
+    if missing:
+        parts.append(_listing("weights listed in the graph but not stored", missing))
+    if twice:
+        parts.append(_listing("weights listed twice", twice))
+    return "; ".join(parts)
 
 
 def save(graph: Graph, path: str | os.PathLike) -> Path:

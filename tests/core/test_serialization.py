@@ -99,3 +99,55 @@ def test_rank0_weight_keeps_its_shape(tmp_path):
     assert back.weights["att/scale"].shape == ()
     assert float(back.weights["att/scale"]) == 0.75
     assert verify_graph(back) is back
+
+
+def _write_gir(path, graph, tensors):
+    """A .gir whose stored tensors are ``tensors`` (not necessarily the graph's weights)."""
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path),
+              metadata={"graphir": json.dumps(graph_to_json(graph))})
+    return path
+
+
+def test_extra_tensor_is_refused_and_named(tmp_path):
+    g = small_cnn()
+    tensors = {**g.weights, "smuggled": np.zeros(1000, np.float32)}
+    path = _write_gir(tmp_path / "extra.gir", g, tensors)
+    with pytest.raises(IRFormatError) as e:
+        load(path)
+    msg = str(e.value)
+    assert "extra" in msg and "'smuggled' (1000 elements)" in msg
+    assert "missing" not in msg and "not stored" not in msg
+    assert str(path) in msg
+
+
+def test_missing_tensor_is_refused_and_named(tmp_path):
+    g = small_cnn()
+    gone = "fc/kernel"
+    path = _write_gir(tmp_path / "missing.gir", g,
+                      {k: v for k, v in g.weights.items() if k != gone})
+    with pytest.raises(IRFormatError) as e:
+        load(path)
+    msg = str(e.value)
+    assert f"not stored (1): {gone!r}" in msg and "extra" not in msg
+
+
+def test_extra_and_missing_are_both_named(tmp_path):
+    # a renamed tensor: the same count, so only names can tell what is wrong
+    g = small_cnn()
+    tensors = dict(g.weights)
+    tensors["fc/kernel_renamed"] = tensors.pop("fc/kernel")
+    with pytest.raises(IRFormatError) as e:
+        load(_write_gir(tmp_path / "renamed.gir", g, tensors))
+    msg = str(e.value)
+    assert "'fc/kernel_renamed'" in msg and "not stored (1): 'fc/kernel'" in msg
+
+
+def test_weight_listed_twice_is_refused(tmp_path):
+    g = small_cnn()
+    data = graph_to_json(g)
+    data["weights"].append(data["weights"][0])
+    path = tmp_path / "twice.gir"
+    save_file({k: np.ascontiguousarray(v) for k, v in g.weights.items()}, str(path),
+              metadata={"graphir": json.dumps(data)})
+    with pytest.raises(IRFormatError, match=f"listed twice \\(1\\): '{data['weights'][0]}'"):
+        load(path)
