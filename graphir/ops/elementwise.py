@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from graphir.ops.activations import ACTIVATIONS
-from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
+from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import (broadcast_shapes, fmt_shape, forbid_bool, norm_axis,
                                 require_rank, same_dtype)
 from graphir.tensor_types import TensorType
@@ -24,7 +24,7 @@ def _identity(types, attrs):
 
 register(OpSchema("activation", ("x",), {
     "function": AttrSpec("str", choices=tuple(ACTIVATIONS), doc="see graphir.ops.activations")},
-    _unary, doc="elementwise activation function (Keras Activation)"))
+    _unary, doc="elementwise activation function (Keras Activation)", layout=Layout.ANY))
 
 register(OpSchema("relu", ("x",), {
     "max_value": AttrSpec("optional_float", doc="upper clip, None for none"),
@@ -32,13 +32,13 @@ register(OpSchema("relu", ("x",), {
     "threshold": AttrSpec("float"),
 }, _unary, doc="Keras ReLU (keras.activations.relu): p = x if x > threshold else 0; "
                "p = clip(p, 0, max_value) when max_value is set; "
-               "y = p - negative_slope * max(threshold - x, 0)"))
+               "y = p - negative_slope * max(threshold - x, 0)", layout=Layout.ANY))
 
 register(OpSchema("leaky_relu", ("x",), {"negative_slope": AttrSpec("float")}, _unary,
-                  doc="x if x >= 0 else negative_slope * x (Keras LeakyReLU)"))
+                  doc="x if x >= 0 else negative_slope * x (Keras LeakyReLU)", layout=Layout.ANY))
 
 register(OpSchema("elu", ("x",), {"alpha": AttrSpec("float", doc="scale of the negative part")},
-                  _unary, doc="x if x > 0 else alpha * (exp(x) - 1) (Keras ELU)"))
+                  _unary, doc="x if x > 0 else alpha * (exp(x) - 1) (Keras ELU)", layout=Layout.ANY))
 
 
 def _prelu(types, attrs):
@@ -61,7 +61,7 @@ def _prelu(types, attrs):
 
 register(OpSchema("prelu", ("x", "alpha"), {}, _prelu, weight_inputs=(1,),
                   doc="x if x >= 0 else alpha * x, alpha broadcast over the batch axis and "
-                      "the shared axes (Keras PReLU)"))
+                      "the shared axes (Keras PReLU)", layout=Layout.ANY))
 
 
 def _softmax(types, attrs):
@@ -71,12 +71,12 @@ def _softmax(types, attrs):
 
 
 register(OpSchema("softmax", ("x",), {"axis": AttrSpec("int")}, _softmax,
-                  doc="softmax along one axis (Keras Softmax)"))
+                  doc="softmax along one axis (Keras Softmax)", layout=Layout.ANY))
 
 register(OpSchema("dropout", ("x",), {"rate": AttrSpec("float")}, _identity,
-                  doc="identity at inference (Keras Dropout)"))
+                  doc="identity at inference (Keras Dropout)", layout=Layout.ANY))
 
-register(OpSchema("identity", ("x",), {}, _identity, doc="returns its input"))
+register(OpSchema("identity", ("x",), {}, _identity, doc="returns its input", layout=Layout.ANY))
 
 
 def _merge(types, attrs):
@@ -92,7 +92,7 @@ for _name, _doc in (("add", "sum of the inputs (Keras Add)"),
                     ("maximum", "elementwise max of the inputs (Keras Maximum)"),
                     ("minimum", "elementwise min of the inputs (Keras Minimum)")):
     register(OpSchema(_name, ("x",), {}, _merge, variadic=True, min_inputs=2,
-                      doc=_doc + "; NumPy broadcasting"))
+                      doc=_doc + "; NumPy broadcasting", layout=Layout.ANY))
 
 
 def _subtract(types, attrs):
@@ -102,4 +102,4 @@ def _subtract(types, attrs):
 
 
 register(OpSchema("subtract", ("x", "y"), {}, _subtract,
-                  doc="x - y (Keras Subtract); NumPy broadcasting"))
+                  doc="x - y (Keras Subtract); NumPy broadcasting", layout=Layout.ANY))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from graphir.dtypes import DType
 from graphir.ops.activations import ACTIVATIONS
-from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
+from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import (conv_out_dim, conv_transpose_out_dim, fmt_shape, require_float,
                                 require_positive, require_rank, same_dtype, scaled_dim)
 from graphir.tensor_types import TensorType
@@ -122,7 +122,7 @@ for _r in SPATIAL_RANKS:
             "groups": AttrSpec("int", doc="channel groups"),
             "activation": _ACT,
             "data_format": _layout(_r),
-        }, _conv_rule(_r), weight_inputs=(1, 2),
+        }, _conv_rule(_r), weight_inputs=(1, 2), layout=Layout.CHANNELS_FIRST,
         doc=f"{_r}-D convolution (Keras Conv{_r}D); kernel (*kernel_size, cin/groups, cout)"))
 
 
@@ -171,14 +171,14 @@ for _r in (1, 2):
         f"depthwise_conv{_r}d", ("x", "kernel", "bias?"), {
             "strides": _tuple(_r, "s"), "padding": _PADDING, "dilations": _tuple(_r, "d"),
             "activation": _ACT, "data_format": _layout(_r),
-        }, _depthwise_rule(_r), weight_inputs=(1, 2),
+        }, _depthwise_rule(_r), weight_inputs=(1, 2), layout=Layout.CHANNELS_FIRST,
         doc=f"depthwise {_r}-D convolution (Keras DepthwiseConv{_r}D); kernel "
             f"(*kernel_size, cin, multiplier)"))
     register(OpSchema(
         f"separable_conv{_r}d", ("x", "depthwise_kernel", "pointwise_kernel", "bias?"), {
             "strides": _tuple(_r, "s"), "padding": _PADDING, "dilations": _tuple(_r, "d"),
             "activation": _ACT, "data_format": _layout(_r),
-        }, _separable_rule(_r), weight_inputs=(1, 2, 3),
+        }, _separable_rule(_r), weight_inputs=(1, 2, 3), layout=Layout.CHANNELS_FIRST,
         doc=f"depthwise {_r}-D convolution (no bias) then a pointwise (size-1) convolution, "
             f"plus bias, then the fused activation (Keras SeparableConv{_r}D)"))
 
@@ -209,7 +209,7 @@ for _r in SPATIAL_RANKS:
         f"conv{_r}d_transpose", ("x", "kernel", "bias?"), {
             "strides": _tuple(_r, "s"), "padding": _PADDING, "dilations": _tuple(_r, "d"),
             "output_padding": _tuple(_r, "o"), "activation": _ACT, "data_format": _layout(_r),
-        }, _transpose_rule(_r), weight_inputs=(1, 2),
+        }, _transpose_rule(_r), weight_inputs=(1, 2), layout=Layout.CHANNELS_FIRST,
         doc=f"{_r}-D transposed convolution (Keras Conv{_r}DTranspose): the adjoint of the "
             f"{_r}-D convolution; kernel (*kernel_size, cout, cin)"))
 
@@ -235,7 +235,7 @@ def _infer_dense(types, attrs):
 register(OpSchema(
     "dense", ("x", "kernel", "bias?"), {
         "units": AttrSpec("int"), "activation": _ACT,
-    }, _infer_dense, weight_inputs=(1, 2),
+    }, _infer_dense, weight_inputs=(1, 2), layout=Layout.ANY,
     doc="x @ kernel + bias on the last axis, any rank >= 1 (Keras Dense)"))
 
 
@@ -255,9 +255,9 @@ def _pool_rule(r: int):
 for _r in SPATIAL_RANKS:
     _attrs = {"pool_size": _tuple(_r, "p"), "strides": _tuple(_r, "s"), "padding": _PADDING,
               "data_format": _layout(_r)}
-    register(OpSchema(f"max_pool{_r}d", ("x",), dict(_attrs), _pool_rule(_r),
+    register(OpSchema(f"max_pool{_r}d", ("x",), dict(_attrs), _pool_rule(_r), layout=Layout.CHANNELS_FIRST,
                       doc=f"{_r}-D max pooling (Keras MaxPooling{_r}D)"))
-    register(OpSchema(f"avg_pool{_r}d", ("x",), dict(_attrs), _pool_rule(_r),
+    register(OpSchema(f"avg_pool{_r}d", ("x",), dict(_attrs), _pool_rule(_r), layout=Layout.CHANNELS_FIRST,
                       doc=f"{_r}-D average pooling, padding excluded from the count "
                           f"(Keras AveragePooling{_r}D)"))
 
@@ -283,7 +283,7 @@ for _r in SPATIAL_RANKS:
         register(OpSchema(f"global_{_kind}_pool{_r}d", ("x",), {
             "keepdims": AttrSpec("bool", doc="keep the spatial axes as size-1 axes"),
             "data_format": _layout(_r)},
-            _global_pool_rule(_r, _kind),
+            _global_pool_rule(_r, _kind), layout=Layout.EITHER,
             doc=f"{_what} over the {_r} spatial axes (Keras Global{_cls}Pooling{_r}D)"))
 
 
@@ -306,7 +306,7 @@ for _r in SPATIAL_RANKS:
         "size": _tuple(_r, "f"),
         "interpolation": AttrSpec("str", choices=("nearest", "bilinear") if _r == 2 else
                                   ("nearest",), doc="nearest (repeat) or bilinear"),
-        "data_format": _layout(_r)}, _upsample_rule(_r),
+        "data_format": _layout(_r)}, _upsample_rule(_r), layout=Layout.ANY,
         doc=f"upsampling of the {_r} spatial axes by integer factors (Keras UpSampling{_r}D)"))
 
 
@@ -343,11 +343,11 @@ def _crop_rule(r: int):
 for _r in SPATIAL_RANKS:
     register(OpSchema(f"zero_pad{_r}d", ("x",), {"padding": _pairs(_r),
                                                  "data_format": _layout(_r)},
-                      _pad_rule(_r),
+                      _pad_rule(_r), layout=Layout.ANY,
                       doc=f"zero padding of the {_r} spatial axes (Keras ZeroPadding{_r}D)"))
     register(OpSchema(f"crop{_r}d", ("x",), {"cropping": _pairs(_r),
                                              "data_format": _layout(_r)},
-                      _crop_rule(_r),
+                      _crop_rule(_r), layout=Layout.ANY,
                       doc=f"crops the {_r} spatial axes (Keras Cropping{_r}D): "
                           f"x[:, b:n-a, ..., :] per axis"))
 

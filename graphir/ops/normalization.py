@@ -10,7 +10,7 @@ axis by a ``(C,)`` weight.
 
 from __future__ import annotations
 
-from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
+from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import (broadcast_shapes, fmt_shape, norm_axis, require_float,
                                 same_dtype)
 from graphir.tensor_types import TensorType
@@ -37,7 +37,7 @@ register(OpSchema(
         "axis": AttrSpec("int", doc="the feature axis"),
         "epsilon": AttrSpec("float"),
     }, _infer_batch_norm, weight_inputs=(1, 2, 3, 4),
-    doc="inference batch normalization: gamma * (x - mean) / sqrt(variance + epsilon) + beta"))
+    doc="inference batch normalization: gamma * (x - mean) / sqrt(variance + epsilon) + beta", layout=Layout.ANY))
 
 
 def layer_norm_axes(axes: tuple[int, ...], rank: int) -> tuple[int, ...]:
@@ -90,7 +90,7 @@ register(OpSchema(
         "epsilon": AttrSpec("float", doc="added to the variance"),
     }, _infer_layer_norm, weight_inputs=(1, 2),
     doc="layer normalization (Keras LayerNormalization): (x - mean) / sqrt(var + epsilon) "
-        "* gamma + beta, mean and (biased) var over `axis` of each sample"))
+        "* gamma + beta, mean and (biased) var over `axis` of each sample", layout=Layout.ANY))
 
 
 def _infer_normalize(types, attrs):
@@ -110,7 +110,7 @@ register(OpSchema(
         "invert": AttrSpec("bool"),
     }, _infer_normalize, weight_inputs=(1, 2),
     doc="(x - mean) / max(sqrt(variance), 1e-7), or its inverse (Keras Normalization); "
-        "mean/variance are stored in their broadcast shape"))
+        "mean/variance are stored in their broadcast shape", layout=Layout.ANY))
 
 
 def _infer_rescale(types, attrs):
@@ -129,7 +129,7 @@ register(OpSchema(
         "scale": AttrSpec("float_or_floats", doc="scalar or one value per last-axis channel"),
         "offset": AttrSpec("float_or_floats"),
     }, _infer_rescale, doc="x * scale + offset (Keras Rescaling; keras.ops arithmetic with a "
-                           "scalar constant)"))
+                           "scalar constant)", layout=Layout.ANY))
 
 
 def _infer_scale(types, attrs):
@@ -152,4 +152,4 @@ def _infer_scale(types, attrs):
 register(OpSchema(
     "scale", ("x", "gamma"), {}, _infer_scale, weight_inputs=(1,),
     doc="x * gamma, gamma a (C,) weight broadcast along the last axis (LayerScale of "
-        "keras.applications.convnext)"))
+        "keras.applications.convnext)", layout=Layout.ANY))

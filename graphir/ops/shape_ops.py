@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
+from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import fmt_shape, norm_axis, same_dtype
 from graphir.tensor_types import TensorType
 
@@ -73,7 +73,7 @@ def _infer_permute(types, attrs):
 
 register(OpSchema("permute", ("x",), {
     "dims": AttrSpec("ints", doc="1-based permutation of the non-batch axes")},
-    _infer_permute, doc="transpose of the non-batch axes (Keras Permute)"))
+    _infer_permute, doc="transpose of the non-batch axes (Keras Permute)", layout=Layout.EITHER))
 
 
 def _infer_concat(types, attrs):
@@ -104,4 +104,4 @@ def _infer_concat(types, attrs):
 
 
 register(OpSchema("concatenate", ("x",), {"axis": AttrSpec("int")}, _infer_concat,
-                  variadic=True, min_inputs=1, doc="concatenation along one axis (Keras Concatenate)"))
+                  variadic=True, min_inputs=1, doc="concatenation along one axis (Keras Concatenate)", layout=Layout.ANY))
