@@ -1,8 +1,8 @@
 """A NumPy reference interpreter for the IR: :func:`evaluate`.
 
 Style after JAX's ``eval_jaxpr``: an environment of values with ``read``/``write``
-closures and one kernel per op (the table :data:`KERNELS`, merged from
-:mod:`graphir.reference_ops` and the per-group kernel modules).
+closures and the reference kernel each op carries in its schema
+(``graphir.ops.get_schema(op).kernel``, defined beside the op's type rule).
 Floats are computed in ``float64`` so the result is a trustworthy reference for
 TensorFlow and onnxruntime; each graph output is cast to its declared dtype at
 the end.  This module imports NumPy only (never TensorFlow or onnx).
@@ -21,17 +21,12 @@ from typing import Mapping
 import numpy as np
 
 from graphir.dtypes import DType
-from graphir.errors import UnsupportedOpError
 from graphir.ir import Graph, Value
-from graphir import reference_attention, reference_ops, reference_recurrent, reference_sequence
+from graphir.ops import get_schema
 from graphir.tensor_types import Dim, TensorType, format_dim
 from graphir.verifier import verify_graph
 
-__all__ = ["evaluate", "KERNELS"]
-
-#: IR op name -> NumPy kernel: the reference kernels of every op group.
-KERNELS = {**reference_ops.KERNELS, **reference_recurrent.KERNELS,
-           **reference_attention.KERNELS, **reference_sequence.KERNELS}
+__all__ = ["evaluate"]
 
 
 def _compute_form(array: np.ndarray, dtype: DType) -> np.ndarray:
@@ -94,10 +89,9 @@ def evaluate(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.nda
             symbolic dims or an incompatible dtype; or a kernel rejects the data
             (e.g. an embedding index out of range, a ``valid`` window larger than a
             dynamically sized input).
-        UnsupportedOpError: an op of the op set has no reference kernel.
 
     Semantics of every op are those of Keras 3 / TensorFlow; see
-    :mod:`graphir.reference_ops` for the conventions (NHWC, TF "same" padding...).
+    :mod:`graphir.ops.nn` for the conventions (NHWC, TF "same" padding...).
     """
     verify_graph(graph)
     names = [v.name for v in graph.inputs]
@@ -123,10 +117,7 @@ def evaluate(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.nda
         write(name, _compute_form(array, DType.from_any(array.dtype)))
 
     for node in graph.nodes:
-        kernel = KERNELS.get(node.op)
-        if kernel is None:
-            raise UnsupportedOpError(f"op {node.op!r} has no reference kernel",
-                                     where=f"node {node.name!r}")
+        kernel = get_schema(node.op).kernel  # verify_graph checked the op is known
         result = np.asarray(kernel([read(i) for i in node.inputs], node.attrs))
         out = node.output
         _check_shape(f"the output of node {node.name!r} ({node.op})", result.shape,

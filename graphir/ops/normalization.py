@@ -10,6 +10,8 @@ axis by a ``(C,)`` weight.
 
 from __future__ import annotations
 
+import numpy as np
+
 from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import (broadcast_shapes, fmt_shape, norm_axis, require_float,
                                 same_dtype)
@@ -32,12 +34,25 @@ def _infer_batch_norm(types, attrs):
     return (x,)
 
 
+def batch_norm(inputs, attrs):
+    """``gamma * (x - mean) / sqrt(variance + epsilon) + beta`` along ``axis``."""
+    x, gamma, beta, mean, var = inputs
+    shape = [1] * x.ndim
+    shape[attrs["axis"] % x.ndim] = -1
+
+    def b(v, default):
+        return default if v is None else v.reshape(shape)
+
+    y = (x - b(mean, 0.0)) / np.sqrt(b(var, 0.0) + attrs["epsilon"])
+    return y * b(gamma, 1.0) + b(beta, 0.0)
+
+
 register(OpSchema(
     "batch_norm", ("x", "gamma?", "beta?", "mean", "variance"), {
         "axis": AttrSpec("int", doc="the feature axis"),
         "epsilon": AttrSpec("float"),
     }, _infer_batch_norm, weight_inputs=(1, 2, 3, 4),
-    doc="inference batch normalization: gamma * (x - mean) / sqrt(variance + epsilon) + beta", layout=Layout.ANY))
+    doc="inference batch normalization: gamma * (x - mean) / sqrt(variance + epsilon) + beta", layout=Layout.ANY, kernel=batch_norm))
 
 
 def layer_norm_axes(axes: tuple[int, ...], rank: int) -> tuple[int, ...]:
@@ -84,13 +99,28 @@ def _infer_layer_norm(types, attrs):
     return (x,)
 
 
+def layer_norm(inputs, attrs):
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` with the mean and the biased
+    variance over ``axis`` of each sample (``keras/src/ops/nn.py``,
+    ``_layer_normalization``); ``gamma``/``beta`` hold the sizes of ``axis``."""
+    x, gamma, beta = (list(inputs) + [None, None])[:3]
+    axes = tuple(a % x.ndim for a in attrs["axis"])
+    shape = [x.shape[a] if a in axes else 1 for a in range(x.ndim)]
+    mean = np.mean(x, axis=axes, keepdims=True)
+    var = np.mean(np.square(x - mean), axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(var + attrs["epsilon"])
+    if gamma is not None:
+        y = y * gamma.reshape(shape)
+    return y if beta is None else y + beta.reshape(shape)
+
+
 register(OpSchema(
     "layer_norm", ("x", "gamma?", "beta?"), {
         "axis": AttrSpec("ints", doc="the normalized axes, increasing, never axis 0"),
         "epsilon": AttrSpec("float", doc="added to the variance"),
     }, _infer_layer_norm, weight_inputs=(1, 2),
     doc="layer normalization (Keras LayerNormalization): (x - mean) / sqrt(var + epsilon) "
-        "* gamma + beta, mean and (biased) var over `axis` of each sample", layout=Layout.ANY))
+        "* gamma + beta, mean and (biased) var over `axis` of each sample", layout=Layout.ANY, kernel=layer_norm))
 
 
 def _infer_normalize(types, attrs):
@@ -104,13 +134,25 @@ def _infer_normalize(types, attrs):
     return (TensorType(x.dtype, x.shape),)
 
 
+#: ``keras.backend.epsilon()``, the floor of the standard deviation in Normalization.
+KERAS_EPSILON = 1e-7
+
+
+
+def normalize(inputs, attrs):
+    """``(x - mean) / max(sqrt(var), 1e-7)``, or ``x * max(sqrt(var), 1e-7) + mean`` when inverted."""
+    x, mean, var = inputs
+    std = np.maximum(np.sqrt(var), KERAS_EPSILON)
+    return x * std + mean if attrs["invert"] else (x - mean) / std
+
+
 register(OpSchema(
     "normalize", ("x", "mean", "variance"), {
         "axis": AttrSpec("ints", doc="the axes that keep separate statistics (Keras axis)"),
         "invert": AttrSpec("bool"),
     }, _infer_normalize, weight_inputs=(1, 2),
     doc="(x - mean) / max(sqrt(variance), 1e-7), or its inverse (Keras Normalization); "
-        "mean/variance are stored in their broadcast shape", layout=Layout.ANY))
+        "mean/variance are stored in their broadcast shape", layout=Layout.ANY, kernel=normalize))
 
 
 def _infer_rescale(types, attrs):
@@ -124,12 +166,20 @@ def _infer_rescale(types, attrs):
     return (x,)
 
 
+def rescale(inputs, attrs):
+    """``x * scale + offset`` (per last-axis channel when the attributes are tuples)."""
+    def arr(v):
+        return np.asarray(v, dtype=np.float64)
+
+    return inputs[0] * arr(attrs["scale"]) + arr(attrs["offset"])
+
+
 register(OpSchema(
     "rescale", ("x",), {
         "scale": AttrSpec("float_or_floats", doc="scalar or one value per last-axis channel"),
         "offset": AttrSpec("float_or_floats"),
     }, _infer_rescale, doc="x * scale + offset (Keras Rescaling; keras.ops arithmetic with a "
-                           "scalar constant)", layout=Layout.ANY))
+                           "scalar constant)", layout=Layout.ANY, kernel=rescale))
 
 
 def _infer_scale(types, attrs):
@@ -149,7 +199,14 @@ def _infer_scale(types, attrs):
     return (x,)
 
 
+def scale(inputs, attrs):
+    """``x * gamma`` along the last axis (``LayerScale.call`` in
+    ``keras/src/applications/convnext.py``)."""
+    x, gamma = inputs
+    return x * gamma
+
+
 register(OpSchema(
     "scale", ("x", "gamma"), {}, _infer_scale, weight_inputs=(1,),
     doc="x * gamma, gamma a (C,) weight broadcast along the last axis (LayerScale of "
-        "keras.applications.convnext)", layout=Layout.ANY))
+        "keras.applications.convnext)", layout=Layout.ANY, kernel=scale))

@@ -21,11 +21,14 @@ human description of each op, with its Keras and ONNX mapping, is ``specs/ops.md
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import attrs
 
 from graphir.tensor_types import TensorType
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy
 
 __all__ = ["AttrSpec", "Kernel", "Layout", "OpSchema", "TypeRuleError", "attr_kinds",
            "define_op", "get_schema", "op_names", "register"]
@@ -99,7 +102,7 @@ TypeRule = Callable[[Sequence[TensorType | None], Mapping[str, Any]], tuple[Tens
 
 #: A reference kernel: the node's input arrays (None for omitted optional inputs; floats
 #: in float64, other dtypes as declared) and its attributes -> the output array.
-Kernel = Callable[[Sequence["np.ndarray | None"], Mapping[str, Any]], "np.ndarray"]
+Kernel = Callable[[Sequence["numpy.ndarray | None"], Mapping[str, Any]], "numpy.ndarray"]
 
 
 class Layout(enum.Enum):
@@ -210,6 +213,8 @@ def register(schema: OpSchema) -> OpSchema:
     """
     if schema.name in _REGISTRY:
         raise ValueError(f"op {schema.name!r} is registered twice")
+    if schema.kernel is None:
+        raise ValueError(f"op {schema.name!r} has no reference kernel")
     _REGISTRY[schema.name] = schema
     return schema
 

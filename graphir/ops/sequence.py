@@ -13,9 +13,21 @@ TimeDistributed lowers to (``specs/ops-sequence.md``).
 the inner layer treats axis 0 as a batch axis, and no op of the op set mixes samples
 at inference, so applying it to all ``N * T`` time steps at once equals applying it
 to each time step.
-"""
+
+Reference kernels (NumPy, float64):
+
+* ``repeat_vector``: ``keras/src/layers/reshaping/repeat_vector.py`` (``RepeatVector.call``:
+  reshape to ``(N, 1, D)``, then ``ops.repeat(..., n, axis=1)``);
+* ``time_fold`` / ``time_unfold``: row-major reshapes between ``(N, T, *S)`` and
+  ``(N * T, *S)``, so folded row ``n * T + t`` is time step ``t`` of sample ``n``; this is
+  how ``TimeDistributed`` (``keras/src/layers/rnn/time_distributed.py``) applies its
+  inner layer to every time step."""
 
 from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from graphir.ops.registry import AttrSpec, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import fmt_shape, require_positive, require_rank
@@ -23,6 +35,49 @@ from graphir.tensor_types import Dim, TensorType
 
 __all__: list[str] = []
 
+
+# --------------------------------------------------------------------------- reference kernels
+
+def repeat_vector(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    """``x: (N, D)`` -> ``(N, n, D)`` with ``y[:, i, :] == x`` for every ``i < n``; any dtype.
+
+    Raises:
+        ValueError: ``x`` is not rank 2.
+    """
+    (x,) = inputs
+    if x.ndim != 2:
+        raise ValueError(f"repeat_vector expects a rank-2 input, got shape {x.shape}")
+    return np.repeat(x[:, np.newaxis, :], attrs["n"], axis=1)
+
+
+def time_fold(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    """``x: (N, T, *S)`` -> ``(N * T, *S)``, row ``n * T + t`` = ``x[n, t]``; any dtype.
+
+    Raises:
+        ValueError: ``x`` has rank below 3.
+    """
+    (x,) = inputs
+    if x.ndim < 3:
+        raise ValueError(f"time_fold expects rank >= 3, got shape {x.shape}")
+    return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
+
+
+def time_unfold(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    """``y: (N * T, *S')`` and the folded tensor ``x: (N, T, ...)`` -> ``(N, T, *S')``, the
+    inverse of :func:`time_fold`; dtype of ``y``.
+
+    Raises:
+        ValueError: ``y`` does not have ``N * T`` rows.
+    """
+    y, x = inputs
+    n, t = x.shape[:2]
+    if y.ndim < 1 or y.shape[0] != n * t:
+        raise ValueError(f"time_unfold: y of shape {y.shape} does not have N*T = {n}*{t} "
+                         f"rows (x has shape {x.shape})")
+    return y.reshape((n, t) + y.shape[1:])
+
+
+# --------------------------------------------------------------------------- ops
 
 def _infer_repeat_vector(types, attrs):
     """``(N, D)`` -> ``(N, n, D)``, dtype of ``x`` (any dtype).
@@ -38,7 +93,7 @@ def _infer_repeat_vector(types, attrs):
 
 register(OpSchema("repeat_vector", ("x",), {
     "n": AttrSpec("int", doc="repetitions (>= 1): the size of the new axis 1")},
-    _infer_repeat_vector, doc="(N, D) -> (N, n, D), x repeated n times (Keras RepeatVector)"))
+    _infer_repeat_vector, doc="(N, D) -> (N, n, D), x repeated n times (Keras RepeatVector)", kernel=repeat_vector))
 
 
 def _mul_dims(a: Dim, b: Dim) -> Dim:
@@ -64,7 +119,7 @@ def _infer_time_fold(types, attrs):
 
 register(OpSchema("time_fold", ("x",), {}, _infer_time_fold,
                   doc="(N, T, *S) -> (N*T, *S): the time axis folded into the batch axis "
-                      "(TimeDistributed lowering)"))
+                      "(TimeDistributed lowering)", kernel=time_fold))
 
 
 def _infer_time_unfold(types, attrs):
@@ -101,4 +156,4 @@ def _infer_time_unfold(types, attrs):
 
 register(OpSchema("time_unfold", ("y", "x"), {}, _infer_time_unfold,
                   doc="(N*T, *S') -> (N, T, *S') with N, T from the folded tensor x "
-                      "(TimeDistributed lowering)"))
+                      "(TimeDistributed lowering)", kernel=time_unfold))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import fmt_shape, norm_axis, same_dtype
 from graphir.tensor_types import TensorType
@@ -43,9 +45,14 @@ def _infer_reshape(types, attrs):
     return (TensorType(x.dtype, (x.shape[0],) + tuple(out)),)
 
 
+def _reshape(inputs, attrs):
+    x = inputs[0]
+    return x.reshape((x.shape[0],) + tuple(attrs["target_shape"]))
+
+
 register(OpSchema("reshape", ("x",), {
     "target_shape": AttrSpec("ints", doc="the shape without the batch axis; one -1 allowed")},
-    _infer_reshape, doc="reshape keeping the batch axis (Keras Reshape)"))
+    _infer_reshape, doc="reshape keeping the batch axis (Keras Reshape)", kernel=_reshape))
 
 
 def _infer_flatten(types, attrs):
@@ -55,8 +62,13 @@ def _infer_flatten(types, attrs):
     return (TensorType(x.dtype, (x.shape[0], _prod(x.shape[1:]) if x.rank > 1 else 1)),)
 
 
+def _flatten(inputs, attrs):
+    x = inputs[0]
+    return x.reshape(x.shape[0], -1)
+
+
 register(OpSchema("flatten", ("x",), {}, _infer_flatten,
-                  doc="(batch, ...) -> (batch, prod(...)), row-major (Keras Flatten)"))
+                  doc="(batch, ...) -> (batch, prod(...)), row-major (Keras Flatten)", kernel=_flatten))
 
 
 def _infer_permute(types, attrs):
@@ -71,9 +83,13 @@ def _infer_permute(types, attrs):
     return (TensorType(x.dtype, (x.shape[0],) + tuple(x.shape[d] for d in dims)),)
 
 
+def _permute(inputs, attrs):
+    return np.transpose(inputs[0], (0,) + tuple(attrs["dims"]))
+
+
 register(OpSchema("permute", ("x",), {
     "dims": AttrSpec("ints", doc="1-based permutation of the non-batch axes")},
-    _infer_permute, doc="transpose of the non-batch axes (Keras Permute)", layout=Layout.EITHER))
+    _infer_permute, doc="transpose of the non-batch axes (Keras Permute)", layout=Layout.EITHER, kernel=_permute))
 
 
 def _infer_concat(types, attrs):
@@ -103,5 +119,10 @@ def _infer_concat(types, attrs):
     return (TensorType(types[0].dtype, tuple(out)),)
 
 
+def _concatenate(inputs, attrs):
+    """``np.concatenate`` along ``axis``."""
+    return np.concatenate(inputs, axis=attrs["axis"])
+
+
 register(OpSchema("concatenate", ("x",), {"axis": AttrSpec("int")}, _infer_concat,
-                  variadic=True, min_inputs=1, doc="concatenation along one axis (Keras Concatenate)", layout=Layout.ANY))
+                  variadic=True, min_inputs=1, doc="concatenation along one axis (Keras Concatenate)", layout=Layout.ANY, kernel=_concatenate))

@@ -12,8 +12,12 @@ import pytest
 from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import infer_types
-from graphir.interpreter import KERNELS
 from graphir.tensor_types import TensorType
+
+from graphir.ops import get_schema, op_names
+
+#: op name -> its reference kernel (from the op registry)
+KERNELS = {name: get_schema(name).kernel for name in op_names()}
 
 
 def _graph(op, x_shape, attrs, weights=(), dtype="float32"):

@@ -15,7 +15,7 @@ from graphir.errors import GraphInvariantError
 from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import TypeRuleError, get_schema, infer_types
-from graphir.reference_attention import MASK_VALUE, attention, multi_head_attention
+from graphir.ops.attention import MASK_VALUE, attention, multi_head_attention
 from graphir.serialization import graph_from_json, graph_to_json
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph

@@ -14,7 +14,7 @@ from graphir.errors import GraphInvariantError
 from graphir.interpreter import evaluate
 from graphir.ir import Graph, Node, Value
 from graphir.ops import TypeRuleError, get_schema, infer_types
-from graphir.reference_sequence import repeat_vector, time_fold, time_unfold
+from graphir.ops.sequence import repeat_vector, time_fold, time_unfold
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 

@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 
 from graphir.ops import TypeRuleError, infer_types
-from graphir.reference_ops import KERNELS
 from graphir.tensor_types import TensorType
+
+from graphir.ops import get_schema, op_names
+
+#: op name -> its reference kernel (from the op registry)
+KERNELS = {name: get_schema(name).kernel for name in op_names()}
 
 LAST = "channels_last"
 RNG = np.random.default_rng(0)
