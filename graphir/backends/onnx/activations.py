@@ -107,7 +107,7 @@ def emit_activation(ctx, function: str, x: str, out: str, *, axis: int, dtype: D
     """Emit ``function(x)`` into the ONNX tensor ``out``.
 
     Args:
-        ctx: the :class:`~graphir.backends.onnx.context.EmitContext`.
+        ctx: the :class:`~graphir.backends.onnx.context.OnnxEmitContext`.
         function: a canonical activation name (``graphir.ops.ACTIVATIONS``).
         x: the ONNX input tensor name.
         out: the ONNX output tensor name to write.

@@ -1,5 +1,5 @@
-"""ONNX emitters of the attention ops (:mod:`graphir.ops.attention`); merged into
-:data:`graphir.backends.onnx.ops.EMITTERS`.
+"""ONNX emitters of the attention ops (:mod:`graphir.ops.attention`), registered with
+:func:`~graphir.backends.onnx.registry.emits`.
 
 ``multi_head_attention`` has no single ONNX operator at the default opset 18 (the
 ``Attention`` operator arrives in opset 23, with a different weight layout), so it is
@@ -21,11 +21,12 @@ from onnx import TensorProto, helper
 
 from graphir.dtypes import DType
 from graphir.ir import Node
-from graphir.reference_attention import ATTENTION_MASK_OFFSET, MASK_VALUE
+from graphir.ops.attention import ATTENTION_MASK_OFFSET, MASK_VALUE
 
-from .context import NHWC, EmitContext
+from .context import NHWC, OnnxEmitContext
+from .registry import emits
 
-__all__ = ["EMITTERS", "attention", "multi_head_attention"]
+__all__ = ["attention", "multi_head_attention"]
 
 #: the dtype float16 logits are scaled, masked and softmaxed in (Keras casts them to
 #: ``result_type(float16, float32)`` in ``_dot_product_attention_xla``)
@@ -37,7 +38,7 @@ def _input(node: Node, index: int) -> str:
     return node.inputs[index] if index < len(node.inputs) else ""
 
 
-def _project(ctx: EmitContext, node: Node, x: str, kernel: str, bias: str, heads: int,
+def _project(ctx: OnnxEmitContext, node: Node, x: str, kernel: str, bias: str, heads: int,
              size: int, what: str, perm: list[int]) -> str:
     """``Transpose(Reshape(x @ kernel + bias, (0, 0, heads, size)), perm)``.
 
@@ -54,7 +55,7 @@ def _project(ctx: EmitContext, node: Node, x: str, kernel: str, bias: str, heads
     return ctx.add("Transpose", [y], perm=perm)
 
 
-def _causal_mask(ctx: EmitContext, node: Node, logits: str) -> str:
+def _causal_mask(ctx: OnnxEmitContext, node: Node, logits: str) -> str:
     """A bool ``(T, S)`` tensor, True where ``s <= t`` (``band_part(ones, -1, 0)``): an
     initializer when T and S are static, else ``Trilu(ConstantOfShape(Shape(logits)[-2:]))``
     (Trilu, opset 14, ``upper=0`` keeps the lower triangle and the diagonal).  ``T`` and
@@ -69,7 +70,8 @@ def _causal_mask(ctx: EmitContext, node: Node, logits: str) -> str:
     return ctx.add("Trilu", [ones], upper=0)
 
 
-def multi_head_attention(ctx: EmitContext, node: Node) -> None:
+@emits("multi_head_attention")
+def multi_head_attention(ctx: OnnxEmitContext, node: Node) -> None:
     """Keras MultiHeadAttention (see specs/ops-attention.md, "ONNX").
 
     Nodes: per projection ``MatMul`` (+ ``Add``), ``Reshape`` to ``(N, L, H, size)`` and
@@ -123,7 +125,8 @@ def multi_head_attention(ctx: EmitContext, node: Node) -> None:
         ctx.add("Reshape", [y, shape], out)
 
 
-def attention(ctx: EmitContext, node: Node) -> None:
+@emits("attention")
+def attention(ctx: OnnxEmitContext, node: Node) -> None:
     """Keras Attention / AdditiveAttention (see specs/ops-attention.md, "ONNX").
 
     Scores: ``dot``: ``MatMul(query, Transpose(key, [0, 2, 1]))``, ``Mul`` by the scale;
@@ -165,7 +168,3 @@ def attention(ctx: EmitContext, node: Node) -> None:
         scores = ctx.add("Where", [mask, scores, shifted])
     probs = ctx.add("Softmax", [scores], axis=-1)
     ctx.add("MatMul", [probs, v], ctx.define(node.output.name, NHWC))
-
-
-#: IR op name -> emitter ``(ctx, node) -> None``
-EMITTERS: dict = {"multi_head_attention": multi_head_attention, "attention": attention}

@@ -11,10 +11,10 @@ NCHW, NCDHW).  Every IR value may exist as up to two ONNX tensors:
   ``transpose(value, (0, rank-1, 1, ..., rank-2))`` (``(0, 3, 1, 2)`` for rank 4),
   named ``<value>/nchw`` whatever the rank.
 
-An emitter asks :meth:`EmitContext.get` for the form it needs; a missing form is
+An emitter asks :meth:`OnnxEmitContext.get` for the form it needs; a missing form is
 materialized once from an existing one (a ``Transpose``, or a ``Reshape`` when the
 transpose only moves size-1 dims, or a transposed initializer for weights) and
-cached.  Layout-agnostic ops use :meth:`EmitContext.layout_for` to stay in the
+cached.  Layout-agnostic ops use :meth:`OnnxEmitContext.layout_for` to stay in the
 layout their inputs already have, so transposes appear only where the layout
 really changes and never go back and forth.
 
@@ -37,10 +37,12 @@ import onnx
 from graphir.dtypes import DType
 from graphir.ir import Graph, Node
 from graphir.names import Namespace
+from graphir.ops import get_schema
+from graphir.ops.registry import Layout
 from graphir.tensor_types import TensorType
 
-__all__ = ["NHWC", "NCHW", "MIN_CHANNELS_FIRST_RANK", "EmitContext", "Initializer",
-           "layout_perm", "layout_preferences"]
+__all__ = ["NHWC", "NCHW", "MIN_CHANNELS_FIRST_RANK", "OnnxEmitContext", "Initializer",
+           "layout_class", "layout_perm", "layout_preferences"]
 
 #: the native layout: the ONNX tensor has the IR value's own axis order (any rank)
 NHWC = "nhwc"
@@ -102,14 +104,20 @@ def _reshape_target(shape: Sequence, src: tuple[int, ...], dst: tuple[int, ...])
     return target if target.count(-1) <= 1 else None
 
 
-def layout_preferences(graph: Graph, *, nchw_ops: set[str], agnostic_ops: set[str],
-                       neutral_ops: set[str]) -> dict[str, str]:
+def layout_class(op: str) -> Layout:
+    """The layout class of IR op ``op``: its schema's ``layout``
+    (:class:`graphir.ops.registry.Layout`); ``CHANNELS_LAST`` for an op not in the op set."""
+    schema = get_schema(op)
+    return schema.layout if schema is not None else Layout.CHANNELS_LAST
+
+
+def layout_preferences(graph: Graph) -> dict[str, str]:
     """The layout each value's consumers agree on, where they do (a backward pass).
 
-    A consumer votes NCHW when it is in ``nchw_ops`` (for its input 0), votes its own
-    output's preference when it is in ``agnostic_ops``, does not vote when it is in
-    ``neutral_ops``, and votes NHWC otherwise; graph outputs vote NHWC.  A value gets
-    a preference when all votes agree.  :meth:`EmitContext.layout_for` uses it only to
+    A consumer votes by its op's :func:`layout_class`: NCHW for its input 0 when
+    ``CHANNELS_FIRST``, its own output's preference when ``ANY``, nothing when
+    ``EITHER``, and NHWC when ``CHANNELS_LAST``; graph outputs vote NHWC.  A value gets
+    a preference when all votes agree.  :meth:`OnnxEmitContext.layout_for` uses it only to
     break ties (inputs available in both layouts), so it never adds a transpose.
     """
     votes: dict[str, set[str]] = {o: {NHWC} for o in graph.outputs}
@@ -119,21 +127,22 @@ def layout_preferences(graph: Graph, *, nchw_ops: set[str], agnostic_ops: set[st
         return next(iter(v)) if len(v) == 1 else None
 
     for node in reversed(graph.nodes):
-        if node.op in nchw_ops:
+        layout = layout_class(node.op)
+        if layout is Layout.CHANNELS_FIRST:
             cast = {node.inputs[0]: NCHW}
-        elif node.op in neutral_ops:
+        elif layout is Layout.EITHER:
             cast = {}
-        elif node.op in agnostic_ops:
+        elif layout is Layout.ANY:
             pref = agreed(node.output.name)
             cast = {i: pref for i in node.inputs if i} if pref else {}
         else:
             cast = {i: NHWC for i in node.inputs if i}
-        for name, layout in cast.items():
-            votes.setdefault(name, set()).add(layout)
+        for name, vote in cast.items():
+            votes.setdefault(name, set()).add(vote)
     return {name: layout for name in votes if (layout := agreed(name))}
 
 
-class EmitContext:
+class OnnxEmitContext:
     """Accumulates the ONNX graph of one IR graph (see the module docstring).
 
     Attributes:

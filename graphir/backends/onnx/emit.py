@@ -17,7 +17,7 @@ The model:
   (sequential generated names, no ids or timestamps, fixed producer fields);
 * passes ``onnx.checker.check_model(full_check=True)`` (unless ``check=False``), run
   on a weight-stripped stub of the model, which checks the same things without
-  serializing the weights (see :mod:`.check` for exactly what is checked).
+  serializing the weights (see :mod:`.validate` for exactly what is checked).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from graphir.ir import Graph
 from graphir.verifier import verify_graph
 
 from .validate import check_onnx, check_stub
-from .context import NHWC, EmitContext, Initializer, layout_preferences
+from .context import NHWC, Initializer, OnnxEmitContext, layout_preferences
 from .fold import fold as _fold
-from .ops import AGNOSTIC_OPS, EMITTERS, NCHW_OPS, NEUTRAL_OPS
+from .registry import emitter_for
 from .tensors import serialize_model, write_tensor
 from .types import value_info
 
@@ -63,7 +63,7 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, check: bool = True,
             The model's ``ir_version`` is the oldest that supports ``opset``.
         check: run ``onnx.checker.check_model(full_check=True)`` on a stub of the model
             (its weights' names, types and shapes without their bytes; small constants
-            kept), before the weights are copied in: see :mod:`.check`.
+            kept), before the weights are copied in: see :mod:`.validate`.
         fold: apply the folds of :mod:`.fold` (``Conv -> BatchNormalization`` into one
             Conv, ``Pad -> Conv`` into one Conv, spatial ``ReduceMean`` into
             ``GlobalAveragePool``): equal up to float rounding, faster to run.  False
@@ -114,7 +114,7 @@ def to_onnx_bytes(graph: Graph, *, opset: int = DEFAULT_OPSET, check: bool = Tru
 _PROTOBUF_LIMIT = 2 ** 31 - 1
 
 
-def _pad_output_types(ctx: EmitContext, nodes, outputs: set[str]) -> list:
+def _pad_output_types(ctx: OnnxEmitContext, nodes, outputs: set[str]) -> list:
     """Declared types of the ``Pad`` outputs.  ONNX's shape inference of a Pad with an
     ``axes`` input (every Pad the emitter writes, see ``zero_pad2d``) gives the unpadded
     axes fresh unknown dims, so the symbolic batch dim is lost after it; onnxruntime then
@@ -139,11 +139,9 @@ def _emit(graph: Graph, opset: int, check: bool, fold: bool
     newest = onnx.defs.onnx_opset_version()
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise BadInputError(f"opset {opset!r} is not supported: choose {MIN_OPSET} to {newest}")
-    prefs = layout_preferences(graph, nchw_ops=NCHW_OPS, agnostic_ops=AGNOSTIC_OPS,
-                               neutral_ops=NEUTRAL_OPS)
-    ctx = EmitContext(graph, opset, prefs)
+    ctx = OnnxEmitContext(graph, opset, layout_preferences(graph))
     for node in graph.nodes:
-        emitter = EMITTERS.get(node.op)
+        emitter = emitter_for(node.op)
         if emitter is None:
             raise UnsupportedOpError(f"op {node.op!r} has no ONNX emitter",
                                      where=f"node {node.name!r}")

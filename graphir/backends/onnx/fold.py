@@ -52,7 +52,7 @@ from collections import Counter
 import numpy as np
 import onnx
 
-from .context import EmitContext, Initializer
+from .context import OnnxEmitContext, Initializer
 
 __all__ = ["fold", "fold_batch_norms", "fold_pads_into_convs", "global_pools"]
 
@@ -64,21 +64,21 @@ def _attr(node: onnx.NodeProto, name: str, default):
     return default
 
 
-def fold(ctx: EmitContext, graph_outputs: set[str]) -> dict[str, int]:
+def fold(ctx: OnnxEmitContext, graph_outputs: set[str]) -> dict[str, int]:
     """Run every fold of the module docstring on ``ctx``; the number of each done."""
     return {"pads": fold_pads_into_convs(ctx, graph_outputs),
             "batch_norms": fold_batch_norms(ctx, graph_outputs),
             "global_pools": global_pools(ctx)}
 
 
-def _const_array(ctx: EmitContext, consts: dict[str, int], name: str) -> np.ndarray | None:
+def _const_array(ctx: OnnxEmitContext, consts: dict[str, int], name: str) -> np.ndarray | None:
     init = ctx.initializers[consts[name]] if name in consts else None
     if init is None or init.channel_scale is not None:
         return None
     return np.asarray(init.array)
 
 
-def _drop_unused(ctx: EmitContext, names: set[str], graph_outputs: set[str]) -> None:
+def _drop_unused(ctx: OnnxEmitContext, names: set[str], graph_outputs: set[str]) -> None:
     """Remove the initializers in ``names`` that no node reads and no output returns."""
     read = {name for n in ctx.nodes for name in n.input}
     unused = {n for n in names if n not in read and n not in graph_outputs}
@@ -86,7 +86,7 @@ def _drop_unused(ctx: EmitContext, names: set[str], graph_outputs: set[str]) -> 
                            if not (isinstance(i, Initializer) and i.name in unused)]
 
 
-def _zero_pad_per_axis(ctx: EmitContext, consts: dict[str, int], pad: onnx.NodeProto,
+def _zero_pad_per_axis(ctx: OnnxEmitContext, consts: dict[str, int], pad: onnx.NodeProto,
                        rank: int) -> list[tuple[int, int]] | None:
     """(begin, end) per axis of a constant-mode zero ``Pad`` with constant pads, or None."""
     if pad.op_type != "Pad" or pad.domain or len(pad.output) != 1 or len(pad.input) < 2:
@@ -110,7 +110,7 @@ def _zero_pad_per_axis(ctx: EmitContext, consts: dict[str, int], pad: onnx.NodeP
     return per_axis
 
 
-def _non_negative(ctx: EmitContext, consts: dict[str, int], node: onnx.NodeProto | None) -> bool:
+def _non_negative(ctx: OnnxEmitContext, consts: dict[str, int], node: onnx.NodeProto | None) -> bool:
     """True when ``node``'s output is >= 0 everywhere (Relu; Clip with a min >= 0)."""
     if node is None or node.domain:
         return False
@@ -122,7 +122,7 @@ def _non_negative(ctx: EmitContext, consts: dict[str, int], node: onnx.NodeProto
     return False
 
 
-def fold_pads_into_convs(ctx: EmitContext, graph_outputs: set[str]) -> int:
+def fold_pads_into_convs(ctx: OnnxEmitContext, graph_outputs: set[str]) -> int:
     """Fold each zero ``Pad`` of the spatial axes into the ``Conv`` (or ``MaxPool``) that
     is its only reader, also through a layout ``Transpose`` in between.
 
@@ -228,7 +228,7 @@ def fold_pads_into_convs(ctx: EmitContext, graph_outputs: set[str]) -> int:
     return folded
 
 
-def global_pools(ctx: EmitContext) -> int:
+def global_pools(ctx: OnnxEmitContext) -> int:
     """Rewrite ``ReduceMean(x, axes=[2, 3])`` of a rank-4 ``x`` as ``GlobalAveragePool``
     (plus ``Flatten`` for ``keepdims=0``).  Returns the number rewritten."""
     consts = {init.name: i for i, init in enumerate(ctx.initializers)
@@ -264,7 +264,7 @@ def global_pools(ctx: EmitContext) -> int:
     return done
 
 
-def fold_batch_norms(ctx: EmitContext, graph_outputs: set[str]) -> int:
+def fold_batch_norms(ctx: OnnxEmitContext, graph_outputs: set[str]) -> int:
     """Fold every eligible ``Conv -> BatchNormalization`` pair of ``ctx.nodes`` (see the
     module docstring), updating ``ctx.nodes`` and ``ctx.initializers`` in place.
 

@@ -1,14 +1,14 @@
 """ONNX emitters of the neural-network ops: convolutions (plain, depthwise, separable,
 transposed; 1-D, 2-D, 3-D), dense, pooling, global pooling, upsampling, padding,
-cropping, ``elu`` and ``prelu`` (plus the helpers the other emitters share).  The
+cropping and ``embedding`` (plus the helpers the other emitters share).  The
 normalization and scaling ops are in :mod:`.norm_ops`.
 
-Each emitter ``(ctx, node) -> None`` reads its inputs with ``ctx.get(name, layout)``
+Each emitter ``(ctx, node) -> None`` is registered with
+:func:`~graphir.backends.onnx.registry.emits`, reads its inputs with ``ctx.get(name, layout)``
 and writes its output under ``ctx.define(output, layout)`` (see
 :mod:`graphir.backends.onnx.context` for the layout map).  Operator semantics are
 from the ONNX operator specs (https://onnx.ai/onnx/operators/) at the opset in
-``ctx.opset`` (>= 18); IR semantics are in ``graphir/ops`` and
-:mod:`graphir.reference_ops`.
+``ctx.opset`` (>= 18); IR semantics are in ``graphir/ops`` and ``specs/ops.md``.
 
 Convolutions and pooling compute channels-first (NCW, NCHW, NCDHW: the ``NCHW`` form
 of :mod:`.context` for every rank >= 3); ``dense`` on a value that exists
@@ -24,17 +24,20 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from onnx import TensorProto
 
+from graphir.dtypes import DType
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
-from graphir.reference_ops import conv_transpose_size, same_padding
+from graphir.windowing import conv_transpose_size, same_padding
 
 from .activations import emit_activation
-from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, EmitContext, layout_perm
+from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, OnnxEmitContext, layout_perm
+from .registry import emits
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_transpose", "dense", "max_pool",
            "avg_pool", "global_avg_pool", "global_max_pool", "upsample", "zero_pad", "crop",
-           "elu", "prelu", "unsupported", "onnx_axis"]
+           "embedding", "unsupported", "onnx_axis"]
 
 
 def unsupported(node: Node, what: str) -> UnsupportedOpError:
@@ -42,13 +45,14 @@ def unsupported(node: Node, what: str) -> UnsupportedOpError:
     return UnsupportedOpError(f"{node.op}: {what}", where=f"node {node.name!r}")
 
 
-def onnx_axis(node: Node, ctx: EmitContext, ir_axis: int, layout: str) -> int:
+def onnx_axis(node: Node, ctx: OnnxEmitContext, ir_axis: int, layout: str) -> int:
     """The ONNX axis holding IR axis ``ir_axis`` of the node's input 0 in ``layout``."""
     rank = ctx.rank(node.inputs[0])
     return layout_perm(layout, rank).index(ir_axis % rank)
 
 
-def _finish(ctx: EmitContext, node: Node, layout: str, core: Callable[[str | None], str]) -> None:
+def _finish(ctx: OnnxEmitContext, node: Node, layout: str,
+            core: Callable[[str | None], str]) -> None:
     """Emit ``core`` then the node's fused activation (if any) into the output in ``layout``."""
     out_v = node.output
     out = ctx.define(out_v.name, layout)
@@ -62,7 +66,7 @@ def _finish(ctx: EmitContext, node: Node, layout: str, core: Callable[[str | Non
 
 # --------------------------------------------------------------------------- convolutions
 
-def _rank(ctx: EmitContext, node: Node) -> int:
+def _rank(ctx: OnnxEmitContext, node: Node) -> int:
     """The number of spatial axes of the node's input 0."""
     return ctx.rank(node.inputs[0]) - 2
 
@@ -72,7 +76,7 @@ def _kernel_tag(r: int) -> str:
     return "oi" + "dhw"[3 - r:]
 
 
-def _window_attrs(node: Node, ctx: EmitContext, ksize, strides, dilations) -> dict:
+def _window_attrs(node: Node, ctx: OnnxEmitContext, ksize, strides, dilations) -> dict:
     """kernel_shape/strides/dilations and pads (or auto_pad) of a spatial op.
 
     TF "same" padding is static when the axis size is static, or when the stride is 1
@@ -118,11 +122,11 @@ def _window_attrs(node: Node, ctx: EmitContext, ksize, strides, dilations) -> di
     return out
 
 
-def _bias_input(ctx: EmitContext, node: Node, index: int) -> list[str]:
+def _bias_input(ctx: OnnxEmitContext, node: Node, index: int) -> list[str]:
     return [ctx.get(node.inputs[index])] if len(node.inputs) > index and node.inputs[index] else []
 
 
-def _conv(ctx: EmitContext, node: Node, weight: str, group: int, ksize) -> None:
+def _conv(ctx: OnnxEmitContext, node: Node, weight: str, group: int, ksize) -> None:
     x = ctx.get(node.inputs[0], NCHW)
     bias = _bias_input(ctx, node, 2)
     attrs = _window_attrs(node, ctx, ksize, node.attrs["strides"], node.attrs["dilations"])
@@ -130,7 +134,7 @@ def _conv(ctx: EmitContext, node: Node, weight: str, group: int, ksize) -> None:
                                                  **attrs))
 
 
-def _oi_kernel(ctx: EmitContext, kernel: str) -> str:
+def _oi_kernel(ctx: OnnxEmitContext, kernel: str) -> str:
     """The kernel ``(*k, i, o)`` as the ONNX Conv initializer ``(o, i, *k)``, named
     ``<kernel>/oihw`` (``oiw``, ``oidhw`` for 1-D, 3-D), created once per kernel."""
     rank = ctx.rank(kernel)
@@ -138,7 +142,8 @@ def _oi_kernel(ctx: EmitContext, kernel: str) -> str:
     return ctx.derived_weight(kernel, _kernel_tag(rank - 2), lambda a: a.transpose(perm))
 
 
-def conv(ctx: EmitContext, node: Node) -> None:
+@emits("conv1d", "conv2d", "conv3d")
+def conv(ctx: OnnxEmitContext, node: Node) -> None:
     """Conv (opset 11) channels-first (``conv1d``, ``conv2d``, ``conv3d``); kernel
     ``(*k, cin/groups, cout)`` -> ``(cout, cin/groups, *k)`` initializer; ``groups`` ->
     ``group``; ``"causal"`` padding as explicit leading ``pads``."""
@@ -147,7 +152,7 @@ def conv(ctx: EmitContext, node: Node) -> None:
     _conv(ctx, node, _oi_kernel(ctx, node.inputs[1]), node.attrs["groups"], ksize)
 
 
-def _grouped_kernel(ctx: EmitContext, kernel: str) -> str:
+def _grouped_kernel(ctx: OnnxEmitContext, kernel: str) -> str:
     """The depthwise kernel (*k, cin, mult) as the grouped-Conv initializer
     ``<kernel>/grouped_oihw`` (``grouped_oiw`` for 1-D) of shape (cin*mult, 1, *k)."""
     shape = ctx.types[kernel].shape
@@ -158,7 +163,8 @@ def _grouped_kernel(ctx: EmitContext, kernel: str) -> str:
                               lambda a: a.transpose(perm).reshape((cin * mult, 1) + shape[:r]))
 
 
-def depthwise_conv(ctx: EmitContext, node: Node) -> None:
+@emits("depthwise_conv1d", "depthwise_conv2d")
+def depthwise_conv(ctx: OnnxEmitContext, node: Node) -> None:
     """Grouped Conv with ``group=cin``; kernel (*k, cin, mult) -> (cin*mult, 1, *k),
     so ONNX output channel ``c*mult + m`` is Keras' channel ``c*mult + m``."""
     r = _rank(ctx, node)
@@ -166,7 +172,8 @@ def depthwise_conv(ctx: EmitContext, node: Node) -> None:
     _conv(ctx, node, _grouped_kernel(ctx, node.inputs[1]), shape[r], shape[:r])
 
 
-def separable_conv(ctx: EmitContext, node: Node) -> None:
+@emits("separable_conv1d", "separable_conv2d")
+def separable_conv(ctx: OnnxEmitContext, node: Node) -> None:
     """Two Convs channels-first, as ``tf.nn.separable_conv2d``: the depthwise one
     (``group=cin``, the strides, dilations and padding, no bias) into ``<node>/Conv``,
     then the size-1 pointwise one (kernel ``(*ones, cin*mult, filters)`` ->
@@ -183,14 +190,15 @@ def separable_conv(ctx: EmitContext, node: Node) -> None:
         "Conv", [mid, w] + bias, out, kernel_shape=[1] * r, strides=[1] * r, pads=[0] * (2 * r)))
 
 
-def conv_transpose(ctx: EmitContext, node: Node) -> None:
+@emits("conv1d_transpose", "conv2d_transpose", "conv3d_transpose")
+def conv_transpose(ctx: OnnxEmitContext, node: Node) -> None:
     """ConvTranspose (opset 11) channels-first (``conv{1,2,3}d_transpose``); kernel
     ``(*k, cout, cin)`` -> ``(cin, cout, *k)`` initializer ``<kernel>/iohw`` (``iow``,
     ``iodhw``), no flip (both are the adjoint of the forward convolution).
 
     ONNX's output size is ``s * (n - 1) + output_padding + (k - 1) * d + 1 - begin - end``
     with output position ``i`` at full position ``i + begin``; IR position ``i`` is at
-    full position ``i + before`` (:func:`graphir.reference_ops.conv_transpose_size`).
+    full position ``i + before`` (:func:`graphir.windowing.conv_transpose_size`).
     So ``begin = before``, and the rest of the difference between the full size and the
     IR output size is ``end`` when positive, else ``output_padding``.  The pads do not
     depend on the input size, so dynamic spatial sizes need nothing special."""
@@ -219,7 +227,8 @@ def conv_transpose(ctx: EmitContext, node: Node) -> None:
     _finish(ctx, node, NCHW, lambda out: ctx.add("ConvTranspose", [x, w] + bias, out, **attrs))
 
 
-def dense(ctx: EmitContext, node: Node) -> None:
+@emits("dense")
+def dense(ctx: OnnxEmitContext, node: Node) -> None:
     """Gemm (opset 13) for rank-2 input, else MatMul (+ Add for the bias); an input of
     rank >= 3 that exists only channels-first (or prefers it) is a size-1 Conv there
     instead, with the kernel as the initializer ``<kernel>/oi11`` of shape
@@ -251,24 +260,26 @@ def dense(ctx: EmitContext, node: Node) -> None:
 
 # --------------------------------------------------------------------------- pooling, padding
 
-def _pool(ctx: EmitContext, node: Node, op_type: str, **extra) -> None:
+def _pool(ctx: OnnxEmitContext, node: Node, op_type: str, **extra) -> None:
     x = ctx.get(node.inputs[0], NCHW)
     attrs = _window_attrs(node, ctx, node.attrs["pool_size"], node.attrs["strides"], None)
     ctx.add(op_type, [x], ctx.define(node.output.name, NCHW), **attrs, **extra)
 
 
-def max_pool(ctx: EmitContext, node: Node) -> None:
+@emits("max_pool1d", "max_pool2d", "max_pool3d")
+def max_pool(ctx: OnnxEmitContext, node: Node) -> None:
     """MaxPool (opset 12) channels-first; its implicit padding never wins, as TF's."""
     _pool(ctx, node, "MaxPool")
 
 
-def avg_pool(ctx: EmitContext, node: Node) -> None:
+@emits("avg_pool1d", "avg_pool2d", "avg_pool3d")
+def avg_pool(ctx: OnnxEmitContext, node: Node) -> None:
     """AveragePool (opset 19) channels-first with ``count_include_pad=0`` (padding
     excluded from the count, as TF's "same" average pooling)."""
     _pool(ctx, node, "AveragePool", count_include_pad=0)
 
 
-def _spatial_axes(ctx: EmitContext, x_name: str, layout: str) -> list[int]:
+def _spatial_axes(ctx: OnnxEmitContext, x_name: str, layout: str) -> list[int]:
     """The ONNX axes holding the IR spatial axes ``1 .. rank-2`` of ``x_name`` in ``layout``."""
     rank = ctx.rank(x_name)
     perm = layout_perm(layout, rank)
@@ -276,7 +287,7 @@ def _spatial_axes(ctx: EmitContext, x_name: str, layout: str) -> list[int]:
 
 
 def _global_pool(op_type: str):
-    def emit(ctx: EmitContext, node: Node) -> None:
+    def emit(ctx: OnnxEmitContext, node: Node) -> None:
         x_name = node.inputs[0]
         layout = ctx.layout_for([x_name])
         keep = node.attrs["keepdims"]
@@ -289,11 +300,14 @@ def _global_pool(op_type: str):
     return emit
 
 
-global_avg_pool = _global_pool("ReduceMean")
-global_max_pool = _global_pool("ReduceMax")
+global_avg_pool = emits("global_avg_pool1d", "global_avg_pool2d", "global_avg_pool3d")(
+    _global_pool("ReduceMean"))
+global_max_pool = emits("global_max_pool1d", "global_max_pool2d", "global_max_pool3d")(
+    _global_pool("ReduceMax"))
 
 
-def upsample(ctx: EmitContext, node: Node) -> None:
+@emits("upsample1d", "upsample2d", "upsample3d")
+def upsample(ctx: OnnxEmitContext, node: Node) -> None:
     """Resize (opset 18) by the integer factors, in whichever layout the input has (a
     ``scales`` initializer with 1 on the batch and channel axes).
 
@@ -317,7 +331,8 @@ def upsample(ctx: EmitContext, node: Node) -> None:
             ctx.define(node.output.name, layout), **attrs)
 
 
-def zero_pad(ctx: EmitContext, node: Node) -> None:
+@emits("zero_pad1d", "zero_pad2d", "zero_pad3d")
+def zero_pad(ctx: OnnxEmitContext, node: Node) -> None:
     """Pad (opset 18, constant mode, zeros) of the spatial axes in whichever layout the
     input has.
 
@@ -338,7 +353,8 @@ def zero_pad(ctx: EmitContext, node: Node) -> None:
             ctx.define(node.output.name, layout), mode="constant")
 
 
-def crop(ctx: EmitContext, node: Node) -> None:
+@emits("crop1d", "crop2d", "crop3d")
+def crop(ctx: OnnxEmitContext, node: Node) -> None:
     """Slice (opset 13) of the spatial axes in whichever layout the input has:
     ``starts`` are the leading crops, ``ends`` ``n - after`` where the size is static,
     else ``-after`` (from the end), or the int64 maximum for a zero crop."""
@@ -358,27 +374,15 @@ def crop(ctx: EmitContext, node: Node) -> None:
             ctx.define(node.output.name, layout))
 
 
-# --------------------------------------------------------------------------- parametric activations
+# --------------------------------------------------------------------------- embedding
 
-def elu(ctx: EmitContext, node: Node) -> None:
-    """Elu (opset 6) with ``alpha``, in whichever layout the input has."""
-    x_name = node.inputs[0]
-    layout = ctx.layout_for([x_name])
-    ctx.add("Elu", [ctx.get(x_name, layout)], ctx.define(node.output.name, layout),
-            alpha=float(node.attrs["alpha"]))
-
-
-def prelu(ctx: EmitContext, node: Node) -> None:
-    """PRelu (opset 16, slope broadcast unidirectionally to ``x``) in whichever layout
-    the input has: the weight ``alpha`` (``x.shape[1:]``) itself for NHWC; for the
-    channels-first form the initializer ``<alpha>/channels_first``, ``alpha`` with its
-    last axis moved first, so it broadcasts against ``(N, C, *spatial)``."""
-    x_name, alpha = node.inputs
-    layout = ctx.layout_for([x_name])
-    if layout == NHWC:
-        slope = ctx.get(alpha)
-    else:
-        r = ctx.rank(alpha)
-        perm = (r - 1,) + tuple(range(r - 1))
-        slope = ctx.derived_weight(alpha, "channels_first", lambda a: a.transpose(perm))
-    ctx.add("PRelu", [ctx.get(x_name, layout), slope], ctx.define(node.output.name, layout))
+@emits("embedding")
+def embedding(ctx: OnnxEmitContext, node: Node) -> None:
+    """Gather (opset 13) of table rows; float indices are Cast to int64 first (Cast
+    truncates toward zero, as Keras' cast to int32); negative indices count from the end
+    in both."""
+    idx_name, table = node.inputs
+    idx = ctx.get(idx_name)
+    if ctx.dtype(idx_name) not in (DType.INT32, DType.INT64):  # Gather takes int32/int64
+        idx = ctx.add("Cast", [idx], to=TensorProto.INT64)
+    ctx.add("Gather", [ctx.get(table), idx], ctx.define(node.output.name, NHWC), axis=0)

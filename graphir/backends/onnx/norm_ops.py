@@ -2,11 +2,12 @@
 ``normalize``, ``rescale`` and ``scale``.
 
 All of them are layout-agnostic: they compute in the layout their input already has
-(:meth:`~graphir.backends.onnx.context.EmitContext.layout_for`), with their
+(:meth:`~graphir.backends.onnx.context.OnnxEmitContext.layout_for`), with their
 parameters laid out to broadcast against that form, so they never add a Transpose.
 Operator semantics are from the ONNX operator specs (https://onnx.ai/onnx/operators/)
 at ``ctx.opset`` (>= 18); IR semantics are in ``graphir/ops/normalization.py`` and
-:mod:`graphir.reference_ops`.
+the reference kernels beside them.  Each emitter is registered with
+:func:`~graphir.backends.onnx.registry.emits`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from onnx import TensorProto
 
 from graphir.dtypes import DType
 from graphir.ir import Node
-from graphir.reference_ops import KERAS_EPSILON
+from graphir.ops.normalization import KERAS_EPSILON
 
-from .context import NHWC, EmitContext, layout_perm
+from .context import NHWC, OnnxEmitContext, layout_perm
 from .nn_ops import onnx_axis
+from .registry import emits
 
 __all__ = ["batch_norm", "layer_norm", "normalize", "rescale", "scale"]
 
 
-def batch_norm(ctx: EmitContext, node: Node) -> None:
+@emits("batch_norm")
+def batch_norm(ctx: OnnxEmitContext, node: Node) -> None:
     """BatchNormalization (opset 15, inference) when the feature axis is ONNX axis 1,
     else Mul + Add with ``scale = gamma / sqrt(var + eps)`` and
     ``shift = beta - mean * scale`` folded in float64."""
@@ -54,7 +57,8 @@ def batch_norm(ctx: EmitContext, node: Node) -> None:
     ctx.add("Add", [mul, ctx.constant(shift.reshape(shape).astype(np_dtype), "shift")], out)
 
 
-def normalize(ctx: EmitContext, node: Node) -> None:
+@emits("normalize")
+def normalize(ctx: OnnxEmitContext, node: Node) -> None:
     """``(x - mean) / std`` as Sub + Div, or ``x * std + mean`` as Mul + Add (invert), with
     ``std = max(sqrt(variance), 1e-7)`` precomputed in float64 (Keras Normalization)."""
     x_name, mean, var = node.inputs
@@ -71,7 +75,8 @@ def normalize(ctx: EmitContext, node: Node) -> None:
         ctx.add("Div", [ctx.add("Sub", [x, m]), s], out)
 
 
-def rescale(ctx: EmitContext, node: Node) -> None:
+@emits("rescale")
+def rescale(ctx: OnnxEmitContext, node: Node) -> None:
     """``x * scale + offset`` as Mul + Add (a factor 1 or offset 0 is skipped)."""
     x_name = node.inputs[0]
     layout = ctx.layout_for([x_name])
@@ -88,7 +93,7 @@ def rescale(ctx: EmitContext, node: Node) -> None:
         y = ctx.add(op, [y, c], out if i == len(steps) - 1 else None)
 
 
-def _layer_norm_params(ctx: EmitContext, node: Node, layout: str) -> list[np.ndarray | None]:
+def _layer_norm_params(ctx: OnnxEmitContext, node: Node, layout: str) -> list[np.ndarray | None]:
     """``[gamma, beta]`` (None when omitted) as float64 arrays of the input's rank, the
     sizes of the normalized axes on those axes and 1 elsewhere, in ``layout``'s order."""
     rank = ctx.rank(node.inputs[0])
@@ -104,7 +109,8 @@ def _layer_norm_params(ctx: EmitContext, node: Node, layout: str) -> list[np.nda
     return params
 
 
-def layer_norm(ctx: EmitContext, node: Node) -> None:
+@emits("layer_norm")
+def layer_norm(ctx: OnnxEmitContext, node: Node) -> None:
     """Layer normalization in the input's current layout.
 
     When the normalized axes are the trailing ONNX axes ``k..rank-1`` of that layout
@@ -164,7 +170,8 @@ def layer_norm(ctx: EmitContext, node: Node) -> None:
         ctx.add("Cast", [y], out, to=TensorProto.FLOAT16)
 
 
-def scale(ctx: EmitContext, node: Node) -> None:
+@emits("scale")
+def scale(ctx: OnnxEmitContext, node: Node) -> None:
     """``Mul(x, gamma)`` in the input's current layout: the ``(C,)`` weight itself for
     channels-last, else the initializer ``<gamma>/c1..1`` of shape ``(C, 1, ..., 1)``
     (rank - 2 ones: ``c11`` for NCHW) that broadcasts against ``(N, C, *spatial)``."""

@@ -1,5 +1,5 @@
-"""ONNX emitters of the recurrent ops (:mod:`graphir.ops.recurrent`); merged into
-:data:`graphir.backends.onnx.ops.EMITTERS`.
+"""ONNX emitters of the recurrent ops (:mod:`graphir.ops.recurrent`), registered with
+:func:`~graphir.backends.onnx.registry.emits`.
 
 ``lstm``, ``gru`` and ``simple_rnn`` become one ONNX ``LSTM`` / ``GRU`` / ``RNN`` node
 (the opset-14 definitions at opsets 18 to 21, the opset-22 ones, which only add
@@ -37,9 +37,10 @@ from graphir.dtypes import DType
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
 
-from .context import NHWC, EmitContext
+from .context import NHWC, OnnxEmitContext
+from .registry import emits
 
-__all__ = ["EMITTERS", "ONNX_ACTIVATIONS", "gate_order"]
+__all__ = ["ONNX_ACTIVATIONS", "gate_order", "recurrent"]
 
 #: IR activation name -> (ONNX RNN activation name, alpha or None, beta or None), as
 #: listed by the ONNX LSTM/GRU/RNN specs ("Activation functions"); ``linear`` is
@@ -108,7 +109,7 @@ def _activation_attrs(node: Node, names: list[str], directions: int) -> dict:
     return out
 
 
-def _weights(ctx: EmitContext, node: Node, bidirectional: bool) -> list[str]:
+def _weights(ctx: OnnxEmitContext, node: Node, bidirectional: bool) -> list[str]:
     """ONNX ``W``, ``R`` and ``B`` (``""`` when the layer has no bias) initializers."""
     op, ins = node.op, list(node.inputs) + [""] * (7 - len(node.inputs))
     reset_after = bool(node.attrs.get("reset_after", False))
@@ -128,11 +129,12 @@ def _weights(ctx: EmitContext, node: Node, bidirectional: bool) -> list[str]:
     return [w, r, b]
 
 
-def _int64s(ctx: EmitContext, values, suffix: str) -> str:
+def _int64s(ctx: OnnxEmitContext, values, suffix: str) -> str:
     return ctx.constant(np.asarray(values, np.int64), suffix)
 
 
-def _recurrent(ctx: EmitContext, node: Node) -> None:
+@emits("lstm", "gru", "simple_rnn")
+def recurrent(ctx: OnnxEmitContext, node: Node) -> None:
     """The emitter of ``lstm``, ``gru`` and ``simple_rnn`` (see the module docstring).
 
     Raises:
@@ -190,7 +192,7 @@ def _recurrent(ctx: EmitContext, node: Node) -> None:
         ctx.add("Transpose", [merged], out, perm=[1, 0, 2])
 
 
-def _reduce_merge(ctx: EmitContext, merge: str, y: str, axis: int, dtype: DType,
+def _reduce_merge(ctx: OnnxEmitContext, merge: str, y: str, axis: int, dtype: DType,
                   out: str | None) -> str:
     """Merge the direction axis ``axis`` of ``y`` (size 2: forward, backward) by
     ``sum`` / ``mul`` / ``ave``.  A reduction of two values is one addition (or
@@ -202,7 +204,3 @@ def _reduce_merge(ctx: EmitContext, merge: str, y: str, axis: int, dtype: DType,
         return ctx.add("ReduceSum", [y, axes], out, keepdims=0)
     total = ctx.add("ReduceSum", [y, axes], keepdims=0)
     return ctx.add("Div", [total, ctx.scalar(2.0, dtype, "two")], out)
-
-
-#: IR op name -> emitter ``(ctx, node) -> None``
-EMITTERS: dict = {"lstm": _recurrent, "gru": _recurrent, "simple_rnn": _recurrent}

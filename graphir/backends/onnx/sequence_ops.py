@@ -1,8 +1,8 @@
-"""ONNX emitters of the sequence ops (:mod:`graphir.ops.sequence`); merged into
-:data:`graphir.backends.onnx.ops.EMITTERS`.
+"""ONNX emitters of the sequence ops (:mod:`graphir.ops.sequence`), registered with
+:func:`~graphir.backends.onnx.registry.emits`.
 
 All three compute on the NHWC (native, IR-order) form of their data input and write
-the NHWC form: they are not in ``NCHW_OPS``/``AGNOSTIC_OPS``/``NEUTRAL_OPS``.  The
+the NHWC form (layout class ``Layout.CHANNELS_LAST``).  The
 folded tensor of ``time_fold`` is channels-last like the IR, so an NCHW op inside a
 ``TimeDistributed`` (a Conv2D on ``(N*T, H, W, C)``) transposes as anywhere else.
 
@@ -15,18 +15,20 @@ Operator semantics: the ONNX operator specs (https://onnx.ai/onnx/operators/):
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from graphir.ir import Node
 
-from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, EmitContext, layout_perm
+from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, OnnxEmitContext, layout_perm
+from .registry import emits
 
-__all__ = ["EMITTERS", "repeat_vector", "time_fold", "time_unfold"]
+__all__ = ["repeat_vector", "time_fold", "time_unfold"]
 
 
-def repeat_vector(ctx: EmitContext, node: Node) -> None:
+@emits("repeat_vector")
+def repeat_vector(ctx: OnnxEmitContext, node: Node) -> None:
     """``(N, D) -> (N, n, D)``: ``Unsqueeze(x, [1])`` to ``(N, 1, D)`` then ``Expand`` to
     the shape ``[1, n, 1]`` (broadcasting copies the size-1 axis ``n`` times)."""
     x = ctx.get(node.inputs[0])
@@ -40,7 +42,7 @@ def _static(dims: Sequence) -> bool:
     return all(isinstance(d, int) for d in dims)
 
 
-def _reshape(ctx: EmitContext, node: Node, data: str, parts: Sequence[str | list[int]]) -> None:
+def _reshape(ctx: OnnxEmitContext, node: Node, data: str, parts: Sequence[str | list[int]]) -> None:
     """``Reshape(data, concat(parts))`` into the node's NHWC output.
 
     Each part is a list of static sizes or the name of a 1-D int64 tensor computed at
@@ -59,7 +61,8 @@ def _reshape(ctx: EmitContext, node: Node, data: str, parts: Sequence[str | list
     ctx.add("Reshape", [data, shape], out, allowzero=1)
 
 
-def time_fold(ctx: EmitContext, node: Node) -> None:
+@emits("time_fold")
+def time_fold(ctx: OnnxEmitContext, node: Node) -> None:
     """``(N, T, *S) -> (N * T, *S)``: one ``Reshape`` of the NHWC form (row-major, as the
     IR).  The shape is a constant when ``S`` is static and has no zero: ``[N*T, *S]``
     when ``N`` and ``T`` are static too, else ``[-1, *S]``.  Otherwise it is computed:
@@ -83,7 +86,7 @@ def time_fold(ctx: EmitContext, node: Node) -> None:
     _reshape(ctx, node, x, [lead, tail])
 
 
-def _batch_and_time(ctx: EmitContext, x_name: str) -> str:
+def _batch_and_time(ctx: OnnxEmitContext, x_name: str) -> str:
     """A 1-D int64 tensor ``[N, T]``: IR axes 0 and 1 of ``x``, read from the shape of
     whichever form of ``x`` exists (the NHWC form when it does, so no Transpose is
     added for a value that is only a shape reference)."""
@@ -95,7 +98,8 @@ def _batch_and_time(ctx: EmitContext, x_name: str) -> str:
     return ctx.add("Gather", [ctx.add("Shape", [ctx.get(x_name, NCHW)]), idx], axis=0)
 
 
-def time_unfold(ctx: EmitContext, node: Node) -> None:
+@emits("time_unfold")
+def time_unfold(ctx: OnnxEmitContext, node: Node) -> None:
     """``(N * T, *S') -> (N, T, *S')``: one ``Reshape`` of the NHWC form of ``y`` to
     ``[N, T, *S']``; ``[N, T]`` is a constant when static, else read from ``x``'s shape;
     ``S'`` is a constant when static, else ``Shape(y, start=1)``."""
@@ -107,10 +111,3 @@ def time_unfold(ctx: EmitContext, node: Node) -> None:
     tail: str | list[int] = rest if _static(rest) else ctx.add("Shape", [y], start=1)
     _reshape(ctx, node, y, [lead, tail])
 
-
-#: IR op name -> emitter ``(ctx, node) -> None``
-EMITTERS: dict[str, Callable[[EmitContext, Node], None]] = {
-    "repeat_vector": repeat_vector,
-    "time_fold": time_fold,
-    "time_unfold": time_unfold,
-}

@@ -19,7 +19,7 @@ from graphir.tensor_types import TensorType
 import graphir
 from graphir.backends.onnx import count_ops, to_onnx, to_onnx_bytes
 from graphir.backends.onnx import activations as onnx_activations
-from graphir.backends.onnx import ops as onnx_ops
+from graphir.backends.onnx import registry as onnx_registry
 from graphir.backends.onnx.context import _reshape_target
 
 IMG = ("batch", 8, 8, 3)
@@ -260,7 +260,7 @@ def test_checker_failure_is_an_emission_error(builder, monkeypatch):
     def broken(ctx, node):
         ctx.add("NoSuchOnnxOp", [ctx.get(node.inputs[0])], ctx.define(node.output.name, "nhwc"))
 
-    monkeypatch.setitem(onnx_ops.EMITTERS, "identity", broken)
+    monkeypatch.setitem(onnx_registry._EMITTERS, "identity", broken)
     b = builder()
     g = b.build(b.op("identity", [b.input("x", ("batch", 2))]))
     with pytest.raises(EmissionError, match="NoSuchOnnxOp"):

@@ -11,7 +11,7 @@ import pytest
 
 from graphir.backends.onnx import check_onnx, to_onnx, to_onnx_bytes
 from graphir.backends.onnx import emit as onnx_emit
-from graphir.backends.onnx import ops as onnx_ops
+from graphir.backends.onnx import registry as onnx_registry
 from graphir.backends.onnx.validate import stub_of
 from graphir.backends.onnx.context import Initializer
 from graphir.backends.onnx.tensors import STUB_MIN_BYTES, tensor_nbytes, write_tensor
@@ -104,7 +104,7 @@ def _wrong_dense(ctx, node):
 
 
 def test_stubbed_weights_shapes_are_still_checked(builder, monkeypatch):
-    monkeypatch.setitem(onnx_ops.EMITTERS, "dense", _wrong_dense)
+    monkeypatch.setitem(onnx_registry._EMITTERS, "dense", _wrong_dense)
     g = _graphs(builder)[0]
     with pytest.raises(EmissionError, match="MatMul"):
         to_onnx(g)
