@@ -4,10 +4,16 @@ and a parity check of onnxruntime against the NumPy reference interpreter.
 Fixtures:
 
 * ``builder``: ``builder(seed=0)`` -> :class:`GraphBuilder`;
-* ``parity``: ``parity(graph, batches=(1, 3), feeds=None, dims=5)`` emits ``graph``,
-  checks it, runs it with onnxruntime (CPU) at every batch size and compares each
-  output with ``graphir.interpreter.evaluate`` at ``rtol = atol = 1e-5``; returns
-  the ONNX model.
+* ``parity``: ``parity(graph, batches=(1, 3), feeds=None, dims=5, dtype="float32")``
+  emits ``graph``, checks it, runs it with onnxruntime (CPU) at every batch size and
+  compares each output with ``graphir.interpreter.evaluate`` at ``rtol = atol = 1e-5``;
+  returns the ONNX model.
+
+What is expected comes from outside the code under test: values and shapes from the
+reference kernels (NumPy, independent of the emitter), the output dtype from the
+test (``dtype``).  The type rules only fill in the types a graph declares (the builder
+needs them to build a valid graph); they are never the expectation, and the ONNX
+model's declared output types are themselves checked against what onnxruntime returns.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 
@@ -29,7 +36,9 @@ RTOL = ATOL = 1e-5
 
 
 class GraphBuilder:
-    """Builds an IR graph node by node; output types come from the op set's type rules."""
+    """Builds an IR graph node by node.  The declared output types come from the op
+    set's type rules (a graph must declare what they infer to pass ``verify_graph``);
+    tests must not use them as the expected result (see the module docstring)."""
 
     def __init__(self, seed: int = 0, name: str = "g"):
         self.name = name
@@ -123,9 +132,23 @@ def run_onnx(model, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return dict(zip(names, sess.run(names, dict(feeds))))
 
 
+def _declared_dims(model, name: str) -> list[int | None]:
+    """The dims the ONNX model declares for graph output ``name`` (None: not static)."""
+    (vi,) = [o for o in model.graph.output if o.name == name]
+    return [d.dim_value if d.HasField("dim_value") else None
+            for d in vi.type.tensor_type.shape.dim]
+
+
 def check_parity(graph: Graph, *, batches=(1, 3), dims: int = 5, opset: int = 20,
-                 feeds: Callable[[int], Mapping[str, np.ndarray]] | None = None):
-    """Emit ``graph`` and compare onnxruntime with the interpreter at each batch size."""
+                 feeds: Callable[[int], Mapping[str, np.ndarray]] | None = None,
+                 dtype: str | Mapping[str, str] = "float32"):
+    """Emit ``graph`` and compare onnxruntime with the interpreter at each batch size.
+
+    ``dtype`` is the expected dtype of every output (or output name -> dtype), written
+    by the test; the expected values and shapes are the reference interpreter's.  The
+    model's declared output element types and static dims must match what onnxruntime
+    returns.
+    """
     model = to_onnx(graph, opset=opset)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
@@ -133,16 +156,24 @@ def check_parity(graph: Graph, *, batches=(1, 3), dims: int = 5, opset: int = 20
                                 providers=["CPUExecutionProvider"])
     assert [i.name for i in sess.get_inputs()] == [v.name for v in graph.inputs]
     assert [o.name for o in sess.get_outputs()] == list(graph.outputs)
+    want_dtype = {name: np.dtype(dtype if isinstance(dtype, str) else dtype[name])
+                  for name in graph.outputs}
     for batch in batches:
         data = feeds(batch) if feeds else random_feeds(graph, batch, dims, seed=batch)
         got = sess.run(list(graph.outputs), dict(data))
         want = evaluate(graph, data)
         for name, g in zip(graph.outputs, got):
             w = want[name]
-            assert g.dtype == w.dtype, (name, g.dtype, w.dtype)
+            assert g.dtype == want_dtype[name], (name, g.dtype, want_dtype[name])
             assert g.shape == w.shape, (name, g.shape, w.shape)
+            declared = _declared_dims(model, name)
+            assert len(declared) == g.ndim and all(
+                d is None or d == n for d, n in zip(declared, g.shape)), (name, declared, g.shape)
             np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL,
                                        err_msg=f"output {name!r} at batch {batch}")
+    for out in model.graph.output:
+        assert out.type.tensor_type.elem_type == onnx.helper.np_dtype_to_tensor_dtype(
+            want_dtype[out.name]), out.name
     return model
 
 

@@ -58,4 +58,4 @@ def test_activation_float64(builder, parity, name, opset):
     CPU provider has no float64 Erf/Gelu/Softplus kernels, so those are not run here."""
     b = builder()
     x = b.input("x", ("batch", 6), dtype="float64")
-    parity(b.build(b.op("activation", [x], dict(function=name))), opset=opset)
+    parity(b.build(b.op("activation", [x], dict(function=name))), opset=opset, dtype="float64")

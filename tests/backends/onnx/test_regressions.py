@@ -10,7 +10,7 @@ def test_add_of_three_int_tensors_emits_valid_onnx(builder, parity):
     b = builder()
     xs = [b.input(f"x{i}", ("batch", 4), dtype="int32") for i in range(3)]
     y = b.op("add", xs)
-    model = parity(b.build(y), batches=(2,),
+    model = parity(b.build(y), batches=(2,), dtype="int32",
                    feeds=lambda n: {f"x{i}": np.arange(4 * n, dtype=np.int32).reshape(n, 4) * (i + 1)
                                     for i in range(3)})
     assert [n.op_type for n in model.graph.node] == ["Add", "Add"]
