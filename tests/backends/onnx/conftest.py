@@ -49,6 +49,7 @@ class GraphBuilder:
         self.types: dict[str, TensorType] = {}
 
     def input(self, name: str, shape: Sequence, dtype: str = "float32") -> str:
+        """Add a graph input; returns its name."""
         t = TensorType(dtype, tuple(shape))
         self.inputs.append(Value(name, t))
         self.types[name] = t
@@ -64,12 +65,14 @@ class GraphBuilder:
         return self.const(name, arr.astype(dtype))
 
     def const(self, name: str, array: np.ndarray) -> str:
+        """Add the weight ``name`` holding ``array``; returns its name."""
         self.weights[name] = np.asarray(array)
         self.types[name] = TensorType(array.dtype, array.shape)
         return name
 
     def op(self, op: str, inputs: Sequence[str], attrs: Mapping | None = None,
            name: str | None = None) -> str:
+        """Add one ``op`` node (output type from the type rule); returns its output name."""
         attrs = dict(attrs or {})
         name = name or f"{op}_{len(self.nodes)}"
         in_types = [self.types[i] if i else None for i in inputs]
@@ -79,6 +82,7 @@ class GraphBuilder:
         return name
 
     def build(self, outputs: Sequence[str] | str) -> Graph:
+        """The graph with ``outputs`` (one name or several) as its outputs."""
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
         return Graph(self.name, self.inputs, outputs, self.nodes, self.weights)
 
@@ -112,6 +116,7 @@ def concrete_shape(t: TensorType, batch: int, dims: int) -> tuple[int, ...]:
 
 
 def random_feeds(graph: Graph, batch: int, dims: int, seed: int) -> dict[str, np.ndarray]:
+    """Seeded inputs: normal floats, integers in [0, 4)."""
     rng = np.random.default_rng(seed)
     out = {}
     for v in graph.inputs:
@@ -124,6 +129,7 @@ def random_feeds(graph: Graph, batch: int, dims: int, seed: int) -> dict[str, np
 
 
 def run_onnx(model, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Run ``model`` with onnxruntime (CPU, one thread); output name -> array."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(model.SerializeToString(), opts,

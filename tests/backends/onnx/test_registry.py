@@ -20,9 +20,8 @@ from graphir.ops import get_schema, op_names
 from graphir.ops.registry import Layout
 
 BACKEND = pathlib.Path(onnx_backend.__file__).parent
-GROUP_MODULES = {f"graphir.backends.onnx.{m}" for m in (
-    "elementwise_ops", "shape_ops", "nn_ops", "norm_ops", "recurrent_ops", "attention_ops",
-    "sequence_ops")}
+#: the op group modules: every ``*_ops.py`` of the backend
+GROUP_MODULES = {f"graphir.backends.onnx.{p.stem}" for p in BACKEND.glob("*_ops.py")}
 
 
 # --------------------------------------------------------------------------- the table
@@ -34,7 +33,18 @@ def test_every_op_has_an_emitter_and_every_emitter_an_op():
 
 
 def test_emitters_live_in_the_group_modules():
+    assert {"graphir.backends.onnx.nn_ops", "graphir.backends.onnx.shape_ops"} <= GROUP_MODULES
     assert {fn.__module__ for fn in EMITTERS.values()} == GROUP_MODULES
+
+
+def test_the_package_imports_every_group_module_once():
+    """Registration is by import: ``__init__`` has one ``from . import <group>`` line per
+    op group module, so a new group cannot be forgotten."""
+    tree = ast.parse((BACKEND / "__init__.py").read_text())
+    imported = [f"graphir.backends.onnx.{a.name}" for node in tree.body
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and not node.module
+                for a in node.names]
+    assert sorted(imported) == sorted(GROUP_MODULES)
 
 
 def test_emits_registers_and_returns_the_function(monkeypatch):
