@@ -337,10 +337,16 @@ class _Lowering:
 
     def check_call(self, op: Any, knode: Any) -> None:
         """Refuse call-time options that change inference results (except the keyword
-        arguments the layer's converter reads itself, ``CALL_KWARGS``)."""
+        arguments the layer's converter reads itself, ``CALL_KWARGS``).
+
+        A value that is None, or a list/tuple whose entries are all None (Keras records
+        ``mask=[None, None]`` when a multi-input model is called), is no option.
+        """
         accepted = CALL_KWARGS.get(type(op), frozenset())
         for key, value in knode.arguments.kwargs.items():
             if value is None or (key == "training" and value is False) or key in accepted:
+                continue
+            if isinstance(value, (list, tuple)) and all(v is None for v in value):
                 continue
             detail = (f"called with training={value!r}" if key == "training" else
                       f"called with the keyword argument {key}=...; only training=False "
