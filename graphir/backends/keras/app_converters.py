@@ -1,4 +1,5 @@
-"""Converters of the custom layers that ``keras.applications`` models define.
+"""Converters of the custom layers that ``keras.applications`` models define, registered
+with :func:`~graphir.backends.keras.registry.lowers`.
 
 These classes live in Keras' application modules, not in ``keras.layers``; a model
 that uses them lowers to built-in ops, and the Keras model emitted from the IR uses
@@ -17,24 +18,23 @@ class, so a subclass that overrides ``call`` is still refused.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 from keras.src.applications.convnext import LayerScale
 from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 
 from graphir.backends.keras.context import LayerContext, Lowered
+from graphir.backends.keras.registry import lowers
 
-__all__ = ["APPLICATION_CONVERTERS"]
-
-Converter = Callable[[LayerContext], Lowered]
+__all__: list[str] = []
 
 
+@lowers(LayerScale)
 def _layer_scale(ctx: LayerContext) -> Lowered:
     # LayerScale.build adds gamma without a name; the IR weight is <layer>/gamma
     return ctx.lowered("scale", [ctx.x, ctx.weight(ctx.layer.gamma, name="gamma")])
 
 
+@lowers(CustomScaleLayer)
 def _custom_scale(ctx: LayerContext) -> Lowered:
     if len(ctx.inputs) != 2:
         ctx.refuse(f"called on {len(ctx.inputs)} tensors; it computes inputs[0] + "
@@ -49,10 +49,3 @@ def _custom_scale(ctx: LayerContext) -> Lowered:
     value = float(np.asarray(factor).astype(rtype.dtype.to_numpy()))
     scaled = ctx.helper("rescale", [residual], {"scale": value, "offset": 0.0}, suffix="scale")
     return ctx.lowered("add", [shortcut, scaled])
-
-
-#: custom application layer class -> converter
-APPLICATION_CONVERTERS: dict[type, Converter] = {
-    LayerScale: _layer_scale,
-    CustomScaleLayer: _custom_scale,
-}

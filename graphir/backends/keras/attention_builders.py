@@ -1,14 +1,15 @@
-"""Keras layer builders of the attention ops; merged into the emitter's table
-(:data:`graphir.backends.keras.emit.ALL_BUILDERS`).
+"""Keras layer builders of the attention ops, registered with
+:func:`~graphir.backends.keras.registry.builds`.
 
 ``multi_head_attention`` becomes ``keras.layers.MultiHeadAttention``, called as
 ``mha(query, value)`` or ``mha(query, value, key)`` (the node's data inputs in
 order, which is ``MultiHeadAttention.call``'s positional order).  A causal node
 must be *called* with ``use_causal_mask=True`` (Keras keeps call arguments out of
 the layer config, but the functional model's config records them, so the flag
-survives saving): the emitter adds the keywords of :func:`call_kwargs` (this module's
-``CALL_KWARGS``) to the call.  ``attention`` becomes ``keras.layers.Attention`` or
-``AdditiveAttention``, called on the list ``[query, value(, key)]`` (``LIST_INPUT_OPS``).
+survives saving): the emitter adds the keywords of :func:`call_kwargs` (registered as
+the ops' ``call_kwargs``) to the call.  ``attention`` becomes ``keras.layers.Attention``
+or ``AdditiveAttention``, called on the list ``[query, value(, key)]``
+(``list_input=True``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from graphir.backends.keras.layer_builders import Built, EmitContext
+from graphir.backends.keras.build_context import BuildContext, Built
+from graphir.backends.keras.registry import builds
 from graphir.ir import Node
 
-__all__ = ["BUILDERS", "CALL_KWARGS", "LIST_INPUT_OPS", "call_kwargs"]
+__all__ = ["call_kwargs"]
 
 
 def call_kwargs(node: Node) -> dict[str, Any]:
@@ -33,7 +35,8 @@ def call_kwargs(node: Node) -> dict[str, Any]:
     return {}
 
 
-def _multi_head_attention(c: EmitContext) -> Built:
+@builds("multi_head_attention", call_kwargs=call_kwargs)
+def _multi_head_attention(c: BuildContext) -> Built:
     """``keras.layers.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias,
     output_shape=output_kernel.shape[2:])``, weights in ``layer.weights`` order: query
     kernel and bias, key kernel and bias, value kernel and bias, output kernel and
@@ -56,7 +59,8 @@ def _multi_head_attention(c: EmitContext) -> Built:
     return layer, arrays
 
 
-def _attention(c: EmitContext) -> Built:
+@builds("attention", call_kwargs=call_kwargs, list_input=True)
+def _attention(c: BuildContext) -> Built:
     """``keras.layers.Attention(use_scale, score_mode)`` (dot, concat) or
     ``keras.layers.AdditiveAttention(use_scale)`` (additive), called on the list
     ``[query, value(, key)]``; weights ``[scale,
@@ -69,12 +73,3 @@ def _attention(c: EmitContext) -> Built:
         layer = keras.layers.Attention(**c.kw(use_scale=scale is not None, score_mode=mode))
     arrays = [a for a in (scale, csw) if a is not None]
     return layer, arrays
-
-
-#: IR op name -> builder ``(c: EmitContext) -> (layer, arrays)``
-BUILDERS: dict = {"multi_head_attention": _multi_head_attention, "attention": _attention}
-
-#: IR op name -> the keyword arguments its Keras call needs beyond the data inputs
-CALL_KWARGS = {"multi_head_attention": call_kwargs, "attention": call_kwargs}
-#: ops whose Keras layer takes its tensors as one list
-LIST_INPUT_OPS = frozenset({"attention"})

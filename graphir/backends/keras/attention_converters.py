@@ -1,5 +1,5 @@
-"""Keras converters of the attention layers; merged into
-:data:`graphir.backends.keras.converters.CONVERTERS`.
+"""Keras converters of the attention layers, registered with
+:func:`~graphir.backends.keras.registry.lowers`.
 
 ``keras.layers.Attention`` and ``keras.layers.AdditiveAttention`` lower to one
 ``attention`` node (:func:`_attention`).
@@ -7,7 +7,7 @@
 ``keras.layers.MultiHeadAttention`` lowers to one ``multi_head_attention`` node
 (``specs/ops-attention.md``).  Its call arguments arrive partly as keywords
 (``mha(query=q, value=v, key=k, use_causal_mask=True)``), which the walker lets
-through for the names in :data:`CALL_KWARGS`; the converter binds positional and
+through for the names registered as its ``accepted_call_kwargs``; the converter binds positional and
 keyword arguments to ``MultiHeadAttention.call``'s signature
 (``keras/src/layers/attention/multi_head_attention.py``) and refuses what the op
 cannot compute exactly (masks, attention scores as a second output, gating,
@@ -21,14 +21,17 @@ from typing import Any
 import keras
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand, layer_refusal
+from graphir.backends.keras.registry import lowers
 
-__all__ = ["CALL_KWARGS", "CONVERTERS", "MHA_CALL_ARGUMENTS"]
+__all__ = ["MHA_CALL_ARGUMENTS"]
 
 #: ``MultiHeadAttention.call``'s parameters, in positional order (Keras 3.15)
 MHA_CALL_ARGUMENTS = ("query", "value", "key", "query_mask", "value_mask", "key_mask",
                       "attention_mask", "return_attention_scores", "training",
                       "use_causal_mask")
 _MASKS = ("query_mask", "value_mask", "key_mask", "attention_mask")
+#: the call keywords ``Attention`` / ``AdditiveAttention`` converters read
+_ATTENTION_KWARGS = frozenset({"mask", "return_attention_scores", "use_causal_mask"})
 
 
 def _bind_call(ctx: LayerContext) -> dict[str, Any]:
@@ -70,6 +73,8 @@ def _weights(ctx: LayerContext, sub: Any) -> tuple[str, str]:
     return ctx.weight(sub.kernel, name=f"{sub.name}/kernel"), bias
 
 
+@lowers(keras.layers.MultiHeadAttention,
+        accepted_call_kwargs=set(MHA_CALL_ARGUMENTS) - {"training"})
 def _multi_head_attention(ctx: LayerContext) -> Lowered:
     """``keras.layers.MultiHeadAttention`` -> ``multi_head_attention``.
 
@@ -134,6 +139,8 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
         "value_dim": int(layer.value_dim), "causal": causal})
 
 
+@lowers(keras.layers.Attention, keras.layers.AdditiveAttention,
+        accepted_call_kwargs=_ATTENTION_KWARGS)
 def _attention(ctx: LayerContext) -> Lowered:
     """``keras.layers.Attention`` -> ``attention {score_mode="dot"|"concat"}``;
     ``keras.layers.AdditiveAttention`` -> ``attention {score_mode="additive"}``.
@@ -182,14 +189,3 @@ def _attention(ctx: LayerContext) -> Lowered:
     key = names[2] if n == 3 else ""
     return ctx.lowered("attention", [names[0], names[1], key, scale, csw],
                        {"score_mode": mode, "causal": causal})
-
-
-#: Keras layer class -> converter ``(ctx: LayerContext) -> Lowered``
-CONVERTERS: dict = {keras.layers.MultiHeadAttention: _multi_head_attention,
-                    keras.layers.Attention: _attention,
-                    keras.layers.AdditiveAttention: _attention}
-_ATTENTION_KWARGS = frozenset({"mask", "return_attention_scores", "use_causal_mask"})
-#: Keras layer class -> call keyword arguments the converter reads from ``ctx.call_kwargs``
-CALL_KWARGS: dict = {keras.layers.MultiHeadAttention: frozenset(
-    set(MHA_CALL_ARGUMENTS) - {"training"}), keras.layers.Attention: _ATTENTION_KWARGS,
-    keras.layers.AdditiveAttention: _ATTENTION_KWARGS}

@@ -80,7 +80,7 @@ class LayerContext:
         helpers: ``(name, Lowered)`` of the helper nodes added so far, in order.
         call_kwargs: the call's keyword arguments as Keras recorded them, each
             ``KerasTensor`` replaced by an :class:`Operand`; only keywords the layer's
-            class lists in ``CALL_KWARGS`` (``converters.py``) reach a converter,
+            class registers as ``accepted_call_kwargs`` (``registry.lowers``) reach a converter,
             the walker refuses the others (``training=False`` and ``None`` aside).
     """
 

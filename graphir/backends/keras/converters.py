@@ -1,4 +1,6 @@
-"""The converter table: Keras layer class -> IR op application.
+"""Converters of the built-in ``keras.layers`` classes (convolution, dense,
+normalization, activations, pooling, padding, shapes, merges), registered with
+:func:`~graphir.backends.keras.registry.lowers`.
 
 Each converter is a few lines that read one layer's configuration and weights
 (semantics checked against the Keras 3 sources in ``keras/src/layers``) and
@@ -6,56 +8,31 @@ return a :class:`~graphir.backends.keras.context.Lowered`.  Anything the op set
 cannot express exactly is refused with a detail naming the option
 (``data_format='channels_first'``, ``mask_zero=True``, a non-default activation...).
 
-Lookup is by *exact* class (:func:`converter_for`): a subclass may override
-``call``, so it is refused rather than converted as its base class.  Besides the
-``keras.layers`` classes here, the table holds the custom layers of
-``keras.applications`` (:mod:`.app_converters`); ``keras.ops`` arithmetic on
-symbolic tensors has its own table (:mod:`.op_converters`).
+Lookup is by *exact* class (:func:`~graphir.backends.keras.registry.converter_for`):
+a subclass may override ``call``, so it is refused rather than converted as its base
+class.  The other groups: the custom layers of ``keras.applications``
+(:mod:`.app_converters`), ``keras.ops`` arithmetic on symbolic tensors
+(:mod:`.op_converters`), :mod:`.recurrent_converters`, :mod:`.attention_converters`,
+:mod:`.sequence_converters`.
+
+The merge layers, ``Concatenate`` and ``Dropout`` are registered with
+``keeps_input_dtype=True``: their symbolic output dtype (``compute_output_spec``) is
+the layer's compute dtype although ``call`` keeps the input dtype (on int32 inputs
+Keras 3.15 reports float32 but computes int32), so the op's type rule decides it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np
 
 from graphir.backends.keras.activations import activation_name
-from graphir.backends.keras import attention_converters, recurrent_converters, sequence_converters
-from graphir.backends.keras.app_converters import APPLICATION_CONVERTERS
 from graphir.backends.keras.context import LayerContext, Lowered
-from graphir.backends.keras.op_converters import OP_CONVERTERS, supported_operations
+from graphir.backends.keras.registry import Converter, lowers
 
-__all__ = ["CALL_KWARGS", "CONVERTERS", "KEEPS_INPUT_DTYPE", "OP_CONVERTERS", "converter_for",
-           "supported_layer_classes", "supported_operations"]
-
-Converter = Callable[[LayerContext], Lowered]
-
-#: Keras layer class -> converter.
-CONVERTERS: dict[type, Converter] = {}
-#: Keras layer class -> the call keyword arguments its converter reads from
-#: ``ctx.call_kwargs`` (any other keyword, ``training=False`` and ``None`` aside, is
-#: refused by the walker).
-CALL_KWARGS: dict[type, frozenset[str]] = {}
-
-
-def _converts(*classes: type) -> Callable[[Converter], Converter]:
-    def register(fn: Converter) -> Converter:
-        for cls in classes:
-            CONVERTERS[cls] = fn
-        return fn
-    return register
-
-
-def converter_for(layer: Any) -> Converter | None:
-    """The converter of ``type(layer)`` (exact class match; layers and ``keras.ops``
-    operations), or None."""
-    return CONVERTERS.get(type(layer)) or OP_CONVERTERS.get(type(layer))
-
-
-def supported_layer_classes() -> tuple[str, ...]:
-    """Names of the Keras layer classes with a converter, sorted."""
-    return tuple(sorted(cls.__name__ for cls in CONVERTERS))
+__all__: list[str] = []
 
 
 # --------------------------------------------------------------------------- helpers
@@ -116,9 +93,9 @@ def _conv(op: str, causal: bool = False) -> Converter:
     return convert
 
 
-CONVERTERS[keras.layers.Conv1D] = _conv("conv1d", causal=True)
-CONVERTERS[keras.layers.Conv2D] = _conv("conv2d")
-CONVERTERS[keras.layers.Conv3D] = _conv("conv3d")
+lowers(keras.layers.Conv1D)(_conv("conv1d", causal=True))
+lowers(keras.layers.Conv2D)(_conv("conv2d"))
+lowers(keras.layers.Conv3D)(_conv("conv3d"))
 
 
 def _depthwise(op: str) -> Converter:
@@ -130,8 +107,8 @@ def _depthwise(op: str) -> Converter:
     return convert
 
 
-CONVERTERS[keras.layers.DepthwiseConv1D] = _depthwise("depthwise_conv1d")
-CONVERTERS[keras.layers.DepthwiseConv2D] = _depthwise("depthwise_conv2d")
+lowers(keras.layers.DepthwiseConv1D)(_depthwise("depthwise_conv1d"))
+lowers(keras.layers.DepthwiseConv2D)(_depthwise("depthwise_conv2d"))
 
 
 def _separable(op: str) -> Converter:
@@ -146,8 +123,8 @@ def _separable(op: str) -> Converter:
     return convert
 
 
-CONVERTERS[keras.layers.SeparableConv1D] = _separable("separable_conv1d")
-CONVERTERS[keras.layers.SeparableConv2D] = _separable("separable_conv2d")
+lowers(keras.layers.SeparableConv1D)(_separable("separable_conv1d"))
+lowers(keras.layers.SeparableConv2D)(_separable("separable_conv2d"))
 
 
 def _conv_transpose(op: str) -> Converter:
@@ -174,19 +151,19 @@ def _conv_transpose(op: str) -> Converter:
     return convert
 
 
-CONVERTERS[keras.layers.Conv1DTranspose] = _conv_transpose("conv1d_transpose")
-CONVERTERS[keras.layers.Conv2DTranspose] = _conv_transpose("conv2d_transpose")
-CONVERTERS[keras.layers.Conv3DTranspose] = _conv_transpose("conv3d_transpose")
+lowers(keras.layers.Conv1DTranspose)(_conv_transpose("conv1d_transpose"))
+lowers(keras.layers.Conv2DTranspose)(_conv_transpose("conv2d_transpose"))
+lowers(keras.layers.Conv3DTranspose)(_conv_transpose("conv3d_transpose"))
 
 
-@_converts(keras.layers.Dense)
+@lowers(keras.layers.Dense)
 def _dense(ctx: LayerContext) -> Lowered:
     layer = ctx.layer
     return ctx.lowered("dense", [ctx.x, ctx.weight(layer.kernel), _bias(ctx)],
                        {"units": int(layer.units), "activation": _activation(ctx)})
 
 
-@_converts(keras.layers.Embedding)
+@lowers(keras.layers.Embedding)
 def _embedding(ctx: LayerContext) -> Lowered:
     if ctx.layer.mask_zero:
         ctx.refuse("mask_zero=True produces a mask, which the IR does not carry")
@@ -195,7 +172,7 @@ def _embedding(ctx: LayerContext) -> Lowered:
 
 # --------------------------------------------------------------------------- normalization
 
-@_converts(keras.layers.BatchNormalization)
+@lowers(keras.layers.BatchNormalization)
 def _batch_norm(ctx: LayerContext) -> Lowered:
     # Inference path of BatchNormalization.call: moving statistics; renorm and
     # synchronized only change training, so they do not matter here.
@@ -210,7 +187,7 @@ def _batch_norm(ctx: LayerContext) -> Lowered:
                        {"axis": int(layer.axis) % rank, "epsilon": float(layer.epsilon)})
 
 
-@_converts(keras.layers.LayerNormalization)
+@lowers(keras.layers.LayerNormalization)
 def _layer_normalization(ctx: LayerContext) -> Lowered:
     # LayerNormalization.call -> ops.layer_normalization (keras/src/ops/nn.py,
     # _layer_normalization): mean and biased variance over `axis` (moments), then
@@ -241,7 +218,7 @@ def _layer_normalization(ctx: LayerContext) -> Lowered:
     return ctx.lowered("layer_norm", inputs, {"axis": axes, "epsilon": float(epsilon)})
 
 
-@_converts(keras.layers.Normalization)
+@lowers(keras.layers.Normalization)
 def _normalization(ctx: LayerContext) -> Lowered:
     # Keras 3 Normalization.call: (x - mean) / maximum(sqrt(var), backend.epsilon()),
     # or mean + x * maximum(sqrt(var), epsilon) when invert; mean/var broadcast as
@@ -269,7 +246,7 @@ def _normalization(ctx: LayerContext) -> Lowered:
                        {"axis": keep, "invert": bool(layer.invert)})
 
 
-@_converts(keras.layers.Rescaling)
+@lowers(keras.layers.Rescaling)
 def _rescaling(ctx: LayerContext) -> Lowered:
     # Rescaling.call: cast(x) * scale + offset, plain NumPy broadcasting (channels_last).
     def value(key: str) -> float | tuple[float, ...]:
@@ -287,12 +264,12 @@ def _rescaling(ctx: LayerContext) -> Lowered:
 
 # --------------------------------------------------------------------------- activations
 
-@_converts(keras.layers.Activation)
+@lowers(keras.layers.Activation)
 def _activation_layer(ctx: LayerContext) -> Lowered:
     return ctx.lowered("activation", [ctx.x], {"function": _activation(ctx)})
 
 
-@_converts(keras.layers.ReLU)
+@lowers(keras.layers.ReLU)
 def _relu(ctx: LayerContext) -> Lowered:
     layer = ctx.layer
     max_value = None if layer.max_value is None else float(layer.max_value)
@@ -301,25 +278,25 @@ def _relu(ctx: LayerContext) -> Lowered:
                                          "threshold": float(layer.threshold)})
 
 
-@_converts(keras.layers.LeakyReLU)
+@lowers(keras.layers.LeakyReLU)
 def _leaky_relu(ctx: LayerContext) -> Lowered:
     return ctx.lowered("leaky_relu", [ctx.x], {"negative_slope": float(ctx.layer.negative_slope)})
 
 
-@_converts(keras.layers.ELU)
+@lowers(keras.layers.ELU)
 def _elu(ctx: LayerContext) -> Lowered:
     # ELU.call: activations.elu(x, alpha) (tf.nn.elu, times alpha where x <= 0).
     return ctx.lowered("elu", [ctx.x], {"alpha": float(ctx.layer.alpha)})
 
 
-@_converts(keras.layers.PReLU)
+@lowers(keras.layers.PReLU)
 def _prelu(ctx: LayerContext) -> Lowered:
     # PReLU.call: relu(x) - alpha * relu(-x), alpha of shape x.shape[1:] with the
     # shared axes set to 1 (build); that is x if x >= 0 else alpha * x.
     return ctx.lowered("prelu", [ctx.x, ctx.weight(ctx.layer.alpha)])
 
 
-@_converts(keras.layers.Softmax)
+@lowers(keras.layers.Softmax)
 def _softmax(ctx: LayerContext) -> Lowered:
     axis = ctx.layer.axis
     if isinstance(axis, (list, tuple)):
@@ -353,12 +330,12 @@ def _global_pool(op: str) -> Converter:
 
 
 for _r in (1, 2, 3):
-    CONVERTERS[getattr(keras.layers, f"MaxPooling{_r}D")] = _pool(f"max_pool{_r}d")
-    CONVERTERS[getattr(keras.layers, f"AveragePooling{_r}D")] = _pool(f"avg_pool{_r}d")
-    CONVERTERS[getattr(keras.layers, f"GlobalAveragePooling{_r}D")] = _global_pool(
-        f"global_avg_pool{_r}d")
-    CONVERTERS[getattr(keras.layers, f"GlobalMaxPooling{_r}D")] = _global_pool(
-        f"global_max_pool{_r}d")
+    lowers(getattr(keras.layers, f"MaxPooling{_r}D"))(_pool(f"max_pool{_r}d"))
+    lowers(getattr(keras.layers, f"AveragePooling{_r}D"))(_pool(f"avg_pool{_r}d"))
+    lowers(getattr(keras.layers, f"GlobalAveragePooling{_r}D"))(_global_pool(
+        f"global_avg_pool{_r}d"))
+    lowers(getattr(keras.layers, f"GlobalMaxPooling{_r}D"))(_global_pool(
+        f"global_max_pool{_r}d"))
 
 
 def _upsampling(op: str, rank: int) -> Converter:
@@ -400,31 +377,31 @@ def _cropping(op: str, rank: int) -> Converter:
 
 
 for _r in (1, 2, 3):
-    CONVERTERS[getattr(keras.layers, f"UpSampling{_r}D")] = _upsampling(f"upsample{_r}d", _r)
-    CONVERTERS[getattr(keras.layers, f"ZeroPadding{_r}D")] = _zero_pad(f"zero_pad{_r}d", _r)
-    CONVERTERS[getattr(keras.layers, f"Cropping{_r}D")] = _cropping(f"crop{_r}d", _r)
+    lowers(getattr(keras.layers, f"UpSampling{_r}D"))(_upsampling(f"upsample{_r}d", _r))
+    lowers(getattr(keras.layers, f"ZeroPadding{_r}D"))(_zero_pad(f"zero_pad{_r}d", _r))
+    lowers(getattr(keras.layers, f"Cropping{_r}D"))(_cropping(f"crop{_r}d", _r))
 
 
 # --------------------------------------------------------------------------- shapes
 
-@_converts(keras.layers.Reshape)
+@lowers(keras.layers.Reshape)
 def _reshape(ctx: LayerContext) -> Lowered:
     return ctx.lowered("reshape", [ctx.x], {"target_shape": _ints(ctx.layer.target_shape)})
 
 
-@_converts(keras.layers.Flatten)
+@lowers(keras.layers.Flatten)
 def _flatten(ctx: LayerContext) -> Lowered:
     if ctx.x_type.rank > 2:  # Flatten transposes channels_first inputs of rank > 2
         _channels_last(ctx)
     return ctx.lowered("flatten", [ctx.x])
 
 
-@_converts(keras.layers.Permute)
+@lowers(keras.layers.Permute)
 def _permute(ctx: LayerContext) -> Lowered:
     return ctx.lowered("permute", [ctx.x], {"dims": _ints(ctx.layer.dims)})
 
 
-@_converts(keras.layers.Concatenate)
+@lowers(keras.layers.Concatenate, keeps_input_dtype=True)
 def _concatenate(ctx: LayerContext) -> Lowered:
     return ctx.lowered("concatenate", ctx.inputs, {"axis": int(ctx.layer.axis)})
 
@@ -446,28 +423,15 @@ def _merge(op: str) -> Converter:
 for _cls, _op in ((keras.layers.Add, "add"), (keras.layers.Subtract, "subtract"),
                   (keras.layers.Multiply, "multiply"), (keras.layers.Average, "average"),
                   (keras.layers.Maximum, "maximum"), (keras.layers.Minimum, "minimum")):
-    CONVERTERS[_cls] = _merge(_op)
+    lowers(_cls, keeps_input_dtype=True)(_merge(_op))
 
 
-@_converts(keras.layers.Dropout)
+@lowers(keras.layers.Dropout, keeps_input_dtype=True)
 def _dropout(ctx: LayerContext) -> Lowered:
     return ctx.lowered("dropout", [ctx.x], {"rate": float(ctx.layer.rate)})
 
 
-@_converts(keras.layers.Identity)
+@lowers(keras.layers.Identity)
 def _identity(ctx: LayerContext) -> Lowered:
     return ctx.lowered("identity", [ctx.x])
 
-
-CONVERTERS.update(APPLICATION_CONVERTERS)
-for _group in (recurrent_converters, attention_converters, sequence_converters):
-    CONVERTERS.update(_group.CONVERTERS)
-    CALL_KWARGS.update(getattr(_group, "CALL_KWARGS", {}))
-
-#: Layers whose symbolic output dtype (``compute_output_spec``) is the layer's compute
-#: dtype although ``call`` keeps the input dtype: on int32 inputs Keras 3.15 reports
-#: float32 but computes int32.  For these the op's type rule decides the dtype.
-KEEPS_INPUT_DTYPE = frozenset({keras.layers.Concatenate, keras.layers.Add, keras.layers.Subtract,
-                               keras.layers.Multiply, keras.layers.Average,
-                               keras.layers.Maximum, keras.layers.Minimum, keras.layers.Dropout,
-                               keras.layers.RepeatVector, keras.layers.TimeDistributed})

@@ -1,6 +1,7 @@
 """Emission: a :class:`~graphir.ir.Graph` -> a functional Keras model; saving it atomically.
 
-One built-in Keras layer per node (``layer_builders.py``), named
+One built-in Keras layer per node, made by the op's builder
+(:func:`graphir.backends.keras.registry.build_rule`; ``*_builders.py``), named
 ``to_keras_name(node.name)`` (``/`` -> ``.``, made unique if two IR names map to
 the same Keras name).  Nodes that apply the same op with the same attributes to
 the same weights are calls of *one* Keras layer, so weight sharing survives.
@@ -39,26 +40,16 @@ import numpy as np
 
 from graphir import ops
 from graphir.atomic import atomic_output
-from graphir.backends.keras import attention_builders, recurrent_builders, sequence_builders
-from graphir.backends.keras.layer_builders import (BUILDERS, LIST_INPUT_OPS, EmitContext,
-                                                   finish_layer)
+from graphir.backends.keras.build_context import BuildContext
+from graphir.backends.keras.layer_builders import finish_layer
+from graphir.backends.keras.registry import build_rule
 from graphir.errors import EmissionError, ModelFileError, UnsupportedOpError
 from graphir.ir import Graph, Node
 from graphir.names import Namespace, to_keras_name
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["to_keras", "save_keras", "ALL_BUILDERS"]
-
-#: IR op name -> Keras layer builder, over every op group
-ALL_BUILDERS = {**BUILDERS, **recurrent_builders.BUILDERS, **attention_builders.BUILDERS,
-                **sequence_builders.BUILDERS}
-#: ops whose Keras layer is called on one list of tensors (else ``layer(*tensors)``)
-LIST_INPUT = LIST_INPUT_OPS | attention_builders.LIST_INPUT_OPS
-#: IR op name -> ``node -> keyword arguments`` its Keras call needs (e.g. a causal
-#: attention's ``use_causal_mask=True``; Keras records call keywords in the functional
-#: model's config, so they survive saving)
-CALL_KWARGS = dict(attention_builders.CALL_KWARGS)
+__all__ = ["to_keras", "save_keras"]
 
 
 def to_keras(graph: Graph) -> "keras.Model":
@@ -104,8 +95,9 @@ def to_keras(graph: Graph) -> "keras.Model":
                 where=f"graph {graph.name!r}, node {node.name!r}")
         layer, data = _layer_for(graph, node, types, names, shared, pending)
         args = [tensors[n] for n in data]
-        kwargs = CALL_KWARGS[node.op](node) if node.op in CALL_KWARGS else {}
-        tensors[node.output.name] = (layer(args, **kwargs) if node.op in LIST_INPUT
+        rule = build_rule(node.op)  # not None: _layer_for found its builder
+        kwargs = rule.call_keywords(node)
+        tensors[node.output.name] = (layer(args, **kwargs) if rule.list_input
                                      else layer(*args, **kwargs))
     outputs = []
     for out in graph.outputs:
@@ -142,8 +134,8 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
     and the names of its data inputs.  ``name``: the layer name to use instead of a
     unique one made from the node's name (for a layer wrapped in TimeDistributed)."""
     where = f"graph {graph.name!r}, node {node.name!r}"
-    builder = ALL_BUILDERS.get(node.op)
-    if builder is None:
+    rule = build_rule(node.op)
+    if rule is None:
         raise UnsupportedOpError(f"op {node.op!r} has no Keras layer", where=where)
     weight_idx = set(ops.get_schema(node.op).weight_inputs)
     data = [n for i, n in enumerate(node.inputs) if i not in weight_idx and n]
@@ -154,9 +146,9 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
     weights = [graph.weights[n] if n else None for n in weight_names]
     out_dtype = node.output.type.dtype
     dtype = out_dtype.value if out_dtype.is_float and out_dtype.value != "float32" else None
-    ctx = EmitContext(node, name if name is not None else names.unique(to_keras_name(node.name)),
-                      [types[n] for n in data], weights, dtype, where)
-    layer, arrays = builder(ctx)
+    layer_name = name if name is not None else names.unique(to_keras_name(node.name))
+    ctx = BuildContext(node, layer_name, [types[n] for n in data], weights, dtype, where)
+    layer, arrays = rule.builder(ctx)
     if key is not None:
         shared[key] = layer
     if arrays:

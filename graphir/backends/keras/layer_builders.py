@@ -1,4 +1,7 @@
-"""The emitter table: IR op -> a Keras layer and the arrays for its variables.
+"""Keras builders of the layer-level ops (conv, dense, normalization, activations,
+pooling, padding, shapes, merges), registered with
+:func:`~graphir.backends.keras.registry.builds`: IR op -> a Keras layer and the arrays
+for its variables (the contract: :mod:`.build_context`).
 
 Each builder is the inverse of a converter in ``converters.py``: it makes one
 built-in Keras layer (so the model saves and reloads with ``safe_mode=True``)
@@ -10,68 +13,15 @@ attribute values or weight shapes that no Keras layer computes exactly.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 
-from graphir.errors import UnsupportedOpError
-from graphir.ir import Node
-from graphir.tensor_types import TensorType
+from graphir.backends.keras.build_context import BuildContext, Built
+from graphir.backends.keras.registry import builds
 
-__all__ = ["EmitContext", "BUILDERS", "finish_layer"]
-
-
-class EmitContext:
-    """One node being emitted.
-
-    Attributes:
-        node: the IR node.
-        name: the Keras layer name to use.
-        data_types: types of the node's data (non-weight) inputs, in order.
-        weights: per node input, its array when it is a weight, else None.
-        dtype: the layer dtype to pass (None: Keras' default float32 policy).
-        where: location text for errors.
-    """
-
-    def __init__(self, node: Node, name: str, data_types: Sequence[TensorType],
-                 weights: Sequence[np.ndarray | None], dtype: str | None, where: str):
-        self.node = node
-        self.attrs = node.attrs
-        self.name = name
-        self.data_types = tuple(data_types)
-        self.weights = tuple(weights)
-        self.dtype = dtype
-        self.where = where
-
-    def w(self, index: int) -> np.ndarray | None:
-        """The weight array at node input ``index`` (None when omitted)."""
-        return self.weights[index] if index < len(self.weights) else None
-
-    def kw(self, **kwargs: Any) -> dict[str, Any]:
-        """Layer constructor keywords plus ``name`` and (when needed) ``dtype``."""
-        kwargs["name"] = self.name
-        if self.dtype is not None:
-            kwargs["dtype"] = self.dtype
-        return kwargs
-
-    def refuse(self, detail: str) -> NoReturn:
-        """Raise :class:`UnsupportedOpError` naming the op and the node, with ``detail``."""
-        raise UnsupportedOpError(f"op {self.node.op!r} cannot be emitted as a Keras layer: "
-                                 f"{detail}", where=self.where)
-
-
-Built = tuple[keras.layers.Layer, list[np.ndarray]]
-Builder = Callable[[EmitContext], Built]
-BUILDERS: dict[str, Builder] = {}
-
-
-def _builds(*ops: str) -> Callable[[Builder], Builder]:
-    def register(fn: Builder) -> Builder:
-        for op in ops:
-            BUILDERS[op] = fn
-        return fn
-    return register
+__all__ = ["finish_layer"]
 
 
 def _present(*arrays: np.ndarray | None) -> list[np.ndarray]:
@@ -85,7 +35,7 @@ def finish_layer(layer: keras.layers.Layer) -> None:
         layer.finalize_state()
 
 
-def _conv_kw(c: EmitContext, kernel: np.ndarray) -> dict[str, Any]:
+def _conv_kw(c: BuildContext, kernel: np.ndarray) -> dict[str, Any]:
     """The constructor keywords every convolution layer shares, from the node's attributes
     and the kernel's spatial size (its first ``rank`` axes)."""
     a = c.attrs
@@ -99,8 +49,8 @@ _CONVS = {"conv1d": keras.layers.Conv1D, "conv2d": keras.layers.Conv2D,
           "conv3d": keras.layers.Conv3D}
 
 
-@_builds(*_CONVS)
-def _conv(c: EmitContext) -> Built:
+@builds(*_CONVS)
+def _conv(c: BuildContext) -> Built:
     kernel, bias = c.w(1), c.w(2)
     layer = _CONVS[c.node.op](**c.kw(filters=kernel.shape[-1], groups=c.attrs["groups"],
                                      use_bias=bias is not None, **_conv_kw(c, kernel)))
@@ -111,8 +61,8 @@ _DEPTHWISE = {"depthwise_conv1d": keras.layers.DepthwiseConv1D,
               "depthwise_conv2d": keras.layers.DepthwiseConv2D}
 
 
-@_builds(*_DEPTHWISE)
-def _depthwise(c: EmitContext) -> Built:
+@builds(*_DEPTHWISE)
+def _depthwise(c: BuildContext) -> Built:
     kernel, bias = c.w(1), c.w(2)
     layer = _DEPTHWISE[c.node.op](**c.kw(depth_multiplier=kernel.shape[-1],
                                          use_bias=bias is not None, **_conv_kw(c, kernel)))
@@ -123,8 +73,8 @@ _SEPARABLE = {"separable_conv1d": keras.layers.SeparableConv1D,
               "separable_conv2d": keras.layers.SeparableConv2D}
 
 
-@_builds(*_SEPARABLE)
-def _separable(c: EmitContext) -> Built:
+@builds(*_SEPARABLE)
+def _separable(c: BuildContext) -> Built:
     depthwise, pointwise, bias = c.w(1), c.w(2), c.w(3)
     layer = _SEPARABLE[c.node.op](**c.kw(
         filters=pointwise.shape[-1], depth_multiplier=depthwise.shape[-1],
@@ -137,8 +87,8 @@ _TRANSPOSED = {"conv1d_transpose": keras.layers.Conv1DTranspose,
                "conv3d_transpose": keras.layers.Conv3DTranspose}
 
 
-@_builds(*_TRANSPOSED)
-def _conv_transpose(c: EmitContext) -> Built:
+@builds(*_TRANSPOSED)
+def _conv_transpose(c: BuildContext) -> Built:
     # Keras accepts an explicit output_padding only below the stride; output_padding=None
     # gives "valid": max(k, s) - k, "same": s - k % 2 (k dilated), which may equal the
     # stride (see the converter).
@@ -162,24 +112,24 @@ def _conv_transpose(c: EmitContext) -> Built:
     return layer, _present(kernel, bias)
 
 
-@_builds("dense")
-def _dense(c: EmitContext) -> Built:
+@builds("dense")
+def _dense(c: BuildContext) -> Built:
     kernel, bias = c.w(1), c.w(2)
     layer = keras.layers.Dense(**c.kw(units=c.attrs["units"], activation=c.attrs["activation"],
                                       use_bias=bias is not None))
     return layer, _present(kernel, bias)
 
 
-@_builds("embedding")
-def _embedding(c: EmitContext) -> Built:
+@builds("embedding")
+def _embedding(c: BuildContext) -> Built:
     table = c.w(1)
     kw = c.kw(input_dim=table.shape[0], output_dim=table.shape[1])
     kw.setdefault("dtype", table.dtype.name)
     return keras.layers.Embedding(**kw), [table]
 
 
-@_builds("batch_norm")
-def _batch_norm(c: EmitContext) -> Built:
+@builds("batch_norm")
+def _batch_norm(c: BuildContext) -> Built:
     gamma, beta, mean, var = c.w(1), c.w(2), c.w(3), c.w(4)
     layer = keras.layers.BatchNormalization(**c.kw(
         axis=c.attrs["axis"], epsilon=c.attrs["epsilon"], center=beta is not None,
@@ -187,8 +137,8 @@ def _batch_norm(c: EmitContext) -> Built:
     return layer, _present(gamma, beta, mean, var)
 
 
-@_builds("layer_norm")
-def _layer_norm(c: EmitContext) -> Built:
+@builds("layer_norm")
+def _layer_norm(c: BuildContext) -> Built:
     # Keras gives gamma/beta the sizes of the (sorted) axes, as the IR stores them.
     gamma, beta = c.w(1), c.w(2)
     rank = c.data_types[0].rank
@@ -198,8 +148,8 @@ def _layer_norm(c: EmitContext) -> Built:
     return layer, _present(gamma, beta)
 
 
-@_builds("scale")
-def _scale(c: EmitContext) -> Built:
+@builds("scale")
+def _scale(c: BuildContext) -> Built:
     # EinsumDense("...c,c->...c") has no contraction: each output element is one
     # product x * gamma, so it computes LayerScale exactly, for any rank, and keeps
     # gamma a (trainable) weight.
@@ -209,8 +159,8 @@ def _scale(c: EmitContext) -> Built:
     return layer, [gamma]
 
 
-@_builds("normalize")
-def _normalize(c: EmitContext) -> Built:
+@builds("normalize")
+def _normalize(c: BuildContext) -> Built:
     # Keras keeps the statistics as adapt weights of shape (x.shape[d] for d in axis);
     # the IR stores them in their broadcast shape against x.
     xt, axis = c.data_types[0], c.attrs["axis"]
@@ -232,38 +182,38 @@ def _normalize(c: EmitContext) -> Built:
     return layer, [stats[0], stats[1], np.zeros((), np.int64)]
 
 
-@_builds("rescale")
-def _rescale(c: EmitContext) -> Built:
+@builds("rescale")
+def _rescale(c: BuildContext) -> Built:
     def value(v: Any) -> Any:
         return list(v) if isinstance(v, tuple) else v
     return keras.layers.Rescaling(**c.kw(scale=value(c.attrs["scale"]),
                                          offset=value(c.attrs["offset"]))), []
 
 
-@_builds("activation")
-def _activation(c: EmitContext) -> Built:
+@builds("activation")
+def _activation(c: BuildContext) -> Built:
     return keras.layers.Activation(**c.kw(activation=c.attrs["function"])), []
 
 
-@_builds("relu")
-def _relu(c: EmitContext) -> Built:
+@builds("relu")
+def _relu(c: BuildContext) -> Built:
     a = c.attrs
     return keras.layers.ReLU(**c.kw(max_value=a["max_value"], negative_slope=a["negative_slope"],
                                     threshold=a["threshold"])), []
 
 
-@_builds("leaky_relu")
-def _leaky_relu(c: EmitContext) -> Built:
+@builds("leaky_relu")
+def _leaky_relu(c: BuildContext) -> Built:
     return keras.layers.LeakyReLU(**c.kw(negative_slope=c.attrs["negative_slope"])), []
 
 
-@_builds("elu")
-def _elu(c: EmitContext) -> Built:
+@builds("elu")
+def _elu(c: BuildContext) -> Built:
     return keras.layers.ELU(**c.kw(alpha=c.attrs["alpha"])), []
 
 
-@_builds("prelu")
-def _prelu(c: EmitContext) -> Built:
+@builds("prelu")
+def _prelu(c: BuildContext) -> Built:
     # PReLU.build gives alpha x.shape[1:] with the shared axes set to 1: the axes where
     # alpha is 1 and the input's dim is not (a non-static dim must be shared).
     alpha = c.w(1)
@@ -272,8 +222,8 @@ def _prelu(c: EmitContext) -> Built:
     return keras.layers.PReLU(**c.kw(shared_axes=shared or None)), [alpha]
 
 
-@_builds("softmax")
-def _softmax(c: EmitContext) -> Built:
+@builds("softmax")
+def _softmax(c: BuildContext) -> Built:
     return keras.layers.Softmax(**c.kw(axis=c.attrs["axis"])), []
 
 
@@ -284,8 +234,8 @@ _POOLS = {f"{op}{r}d": getattr(keras.layers, f"{cls}{r}D")
                           ("global_avg_pool", "GlobalAveragePooling"))}
 
 
-@_builds(*_POOLS)
-def _pool(c: EmitContext) -> Built:
+@builds(*_POOLS)
+def _pool(c: BuildContext) -> Built:
     a = c.attrs
     cls = _POOLS[c.node.op]
     if c.node.op.startswith("global_"):
@@ -294,8 +244,8 @@ def _pool(c: EmitContext) -> Built:
                       data_format=a["data_format"])), []
 
 
-@_builds("upsample1d", "upsample2d", "upsample3d")
-def _upsample(c: EmitContext) -> Built:
+@builds("upsample1d", "upsample2d", "upsample3d")
+def _upsample(c: BuildContext) -> Built:
     a = c.attrs
     if c.node.op == "upsample1d":  # UpSampling1D: an int size, no data_format
         return keras.layers.UpSampling1D(**c.kw(size=a["size"][0])), []
@@ -305,8 +255,8 @@ def _upsample(c: EmitContext) -> Built:
     return keras.layers.UpSampling3D(**c.kw(size=a["size"], data_format=a["data_format"])), []
 
 
-@_builds("zero_pad1d", "zero_pad2d", "zero_pad3d")
-def _zero_pad(c: EmitContext) -> Built:
+@builds("zero_pad1d", "zero_pad2d", "zero_pad3d")
+def _zero_pad(c: BuildContext) -> Built:
     padding = c.attrs["padding"]
     if c.node.op == "zero_pad1d":
         return keras.layers.ZeroPadding1D(**c.kw(padding=padding[0],
@@ -315,8 +265,8 @@ def _zero_pad(c: EmitContext) -> Built:
     return cls(**c.kw(padding=padding, data_format=c.attrs["data_format"])), []
 
 
-@_builds("crop1d", "crop2d", "crop3d")
-def _crop(c: EmitContext) -> Built:
+@builds("crop1d", "crop2d", "crop3d")
+def _crop(c: BuildContext) -> Built:
     cropping = c.attrs["cropping"]
     if c.node.op == "crop1d":  # Cropping1D: one pair, no data_format (channels_last)
         return keras.layers.Cropping1D(**c.kw(cropping=cropping[0])), []
@@ -324,23 +274,23 @@ def _crop(c: EmitContext) -> Built:
     return cls(**c.kw(cropping=cropping, data_format=c.attrs["data_format"])), []
 
 
-@_builds("reshape")
-def _reshape(c: EmitContext) -> Built:
+@builds("reshape")
+def _reshape(c: BuildContext) -> Built:
     return keras.layers.Reshape(**c.kw(target_shape=c.attrs["target_shape"])), []
 
 
-@_builds("flatten")
-def _flatten(c: EmitContext) -> Built:
+@builds("flatten")
+def _flatten(c: BuildContext) -> Built:
     return keras.layers.Flatten(**c.kw(data_format="channels_last")), []
 
 
-@_builds("permute")
-def _permute(c: EmitContext) -> Built:
+@builds("permute")
+def _permute(c: BuildContext) -> Built:
     return keras.layers.Permute(**c.kw(dims=c.attrs["dims"])), []
 
 
-@_builds("concatenate")
-def _concatenate(c: EmitContext) -> Built:
+@builds("concatenate", list_input=True)
+def _concatenate(c: BuildContext) -> Built:
     if len(c.data_types) == 1:
         return keras.layers.Identity(**c.kw()), []
     return keras.layers.Concatenate(**c.kw(axis=c.attrs["axis"])), []
@@ -351,8 +301,8 @@ _MERGES = {"add": keras.layers.Add, "subtract": keras.layers.Subtract,
            "maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum}
 
 
-@_builds(*_MERGES)
-def _merge(c: EmitContext) -> Built:
+@builds(*_MERGES, list_input=True)
+def _merge(c: BuildContext) -> Built:
     ranks = sorted({t.rank for t in c.data_types})
     if len(ranks) > 1:
         c.refuse(f"inputs of ranks {ranks}: Keras merge layers expand lower ranks at axis 1, "
@@ -360,15 +310,11 @@ def _merge(c: EmitContext) -> Built:
     return _MERGES[c.node.op](**c.kw()), []
 
 
-@_builds("dropout")
-def _dropout(c: EmitContext) -> Built:
+@builds("dropout")
+def _dropout(c: BuildContext) -> Built:
     return keras.layers.Dropout(**c.kw(rate=c.attrs["rate"])), []
 
 
-@_builds("identity")
-def _identity(c: EmitContext) -> Built:
+@builds("identity")
+def _identity(c: BuildContext) -> Built:
     return keras.layers.Identity(**c.kw()), []
-
-
-#: ops whose Keras layer takes a list of tensors
-LIST_INPUT_OPS = frozenset({"concatenate", *_MERGES})

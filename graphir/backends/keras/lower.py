@@ -38,8 +38,9 @@ from graphir import ops
 from graphir.backends.keras.context import LayerContext, Operand, layer_refusal
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.loading import load_keras_model
-from graphir.backends.keras.converters import (CALL_KWARGS, KEEPS_INPUT_DTYPE, converter_for,
-                                               supported_layer_classes, supported_operations)
+from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for,
+                                             keeps_input_dtype, supported_layer_classes,
+                                             supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
 from graphir.errors import UnsupportedLayerError
@@ -337,12 +338,12 @@ class _Lowering:
 
     def check_call(self, op: Any, knode: Any) -> None:
         """Refuse call-time options that change inference results (except the keyword
-        arguments the layer's converter reads itself, ``CALL_KWARGS``).
+        arguments the layer's converter reads itself, its ``accepted_call_kwargs``).
 
         A value that is None, or a list/tuple whose entries are all None (Keras records
         ``mask=[None, None]`` when a multi-input model is called), is no option.
         """
-        accepted = CALL_KWARGS.get(type(op), frozenset())
+        accepted = accepted_call_kwargs(op)
         for key, value in knode.arguments.kwargs.items():
             if value is None or (key == "training" and value is False) or key in accepted:
                 continue
@@ -377,7 +378,7 @@ class _Lowering:
                 self.diagnostics.append(self.rule_diagnostic(op, lowered, name, e, in_types))
             self.tainted.add(name)
             return declared
-        if declared.dtype != inferred.dtype and type(op) in KEEPS_INPUT_DTYPE:
+        if declared.dtype != inferred.dtype and keeps_input_dtype(op):
             declared = TensorType(inferred.dtype, declared.shape)
         if not declared.compatible_with(inferred):
             if not tainted:

@@ -1,4 +1,6 @@
-"""Converters of ``keras.ops`` arithmetic applied to symbolic tensors.
+"""Converters of ``keras.ops`` arithmetic applied to symbolic tensors, registered with
+:func:`~graphir.backends.keras.registry.lowers` (listed by
+:func:`~graphir.backends.keras.registry.supported_operations`).
 
 A functional model may contain ``keras.ops`` operations instead of layers: ``x + 3.0``
 (``KerasTensor.__add__``), ``x * (1 / 6)``, ``inputs + branch`` (MobileNetV3's
@@ -30,16 +32,15 @@ scalars (arrays, bools, tensors), and every other ``keras.ops`` operation.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
+from graphir.backends.keras.registry import lowers
 
-__all__ = ["OP_CONVERTERS", "supported_operations"]
-
-Converter = Callable[[LayerContext], Lowered]
+__all__: list[str] = []
 
 _TENSOR_OPS = {knp.Add: "add", knp.Subtract: "subtract", knp.Multiply: "multiply"}
 _SYMBOLS = {knp.Add: "+", knp.Subtract: "-", knp.Multiply: "*", knp.Divide: "/",
@@ -76,6 +77,7 @@ def _power_of_two_reciprocal(c: float, x: Operand) -> float | None:
     return inv if math.isfinite(inv) and inv != 0 and inv * c == 1.0 else None
 
 
+@lowers(*_SYMBOLS)
 def _arithmetic(ctx: LayerContext) -> Lowered:
     kind = type(ctx.layer)
     symbol = _SYMBOLS[kind]
@@ -112,13 +114,3 @@ def _arithmetic(ctx: LayerContext) -> Lowered:
                        f"(by its reciprocal) in floating point")
         scale, offset = inv, 0.0
     return ctx.lowered("rescale", [x.name], {"scale": scale, "offset": offset})
-
-
-#: ``keras.ops`` operation class -> converter
-OP_CONVERTERS: dict[type, Converter] = {cls: _arithmetic for cls in _SYMBOLS}
-
-
-def supported_operations() -> tuple[str, ...]:
-    """``keras.ops`` functions whose operations on symbolic tensors lower, sorted."""
-    return tuple(sorted({f"keras.ops.{cls.__name__.lower().replace('truedivide', 'true_divide')}"
-                         for cls in OP_CONVERTERS}))

@@ -1,5 +1,5 @@
-"""Keras layer builders of the recurrent ops; merged into the emitter's table
-(:data:`graphir.backends.keras.emit.ALL_BUILDERS`).
+"""Keras layer builders of the recurrent ops, registered with
+:func:`~graphir.backends.keras.registry.builds`.
 
 The inverse of :mod:`.recurrent_converters`: ``lstm`` / ``gru`` / ``simple_rnn`` nodes
 become ``keras.layers.LSTM`` / ``GRU`` / ``SimpleRNN`` (``go_backwards=True`` for
@@ -17,15 +17,16 @@ from typing import Any
 
 import keras
 
-from graphir.backends.keras.layer_builders import Built, EmitContext
+from graphir.backends.keras.build_context import BuildContext, Built
+from graphir.backends.keras.registry import builds
 
-__all__ = ["BUILDERS"]
+__all__: list[str] = []
 
 _CLASSES = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
             "simple_rnn": keras.layers.SimpleRNN}
 
 
-def _rnn_layer(c: EmitContext, *, go_backwards: bool, name: str) -> Any:
+def _rnn_layer(c: BuildContext, *, go_backwards: bool, name: str) -> Any:
     a = c.attrs
     kw: dict[str, Any] = dict(units=a["units"], activation=a["activation"],
                               use_bias=c.w(3) is not None,
@@ -44,7 +45,8 @@ def _present(*arrays):
     return [a for a in arrays if a is not None]
 
 
-def _build(c: EmitContext) -> Built:
+@builds("lstm", "gru", "simple_rnn")
+def _build(c: BuildContext) -> Built:
     """The layer of an ``lstm`` / ``gru`` / ``simple_rnn`` node and its weight arrays.
 
     Returns:
@@ -57,7 +59,3 @@ def _build(c: EmitContext) -> Built:
     inner = _rnn_layer(c, go_backwards=False, name=c.name)
     layer = keras.layers.Bidirectional(inner, **c.kw(merge_mode=c.attrs["merge_mode"]))
     return layer, forward + _present(c.w(4), c.w(5), c.w(6))
-
-
-#: IR op name -> builder ``(c: EmitContext) -> (layer, arrays)``
-BUILDERS: dict = {"lstm": _build, "gru": _build, "simple_rnn": _build}

@@ -1,5 +1,5 @@
-"""Keras converters of the recurrent layers; merged into
-:data:`graphir.backends.keras.converters.CONVERTERS`.
+"""Keras converters of the recurrent layers, registered with
+:func:`~graphir.backends.keras.registry.lowers`.
 
 ``keras.layers.LSTM``, ``GRU`` and ``SimpleRNN`` lower to one ``lstm`` / ``gru`` /
 ``simple_rnn`` node (:mod:`graphir.ops.recurrent`), ``go_backwards=True`` to
@@ -36,9 +36,10 @@ import keras
 
 from graphir.backends.keras.activations import activation_name
 from graphir.backends.keras.context import LayerContext, Lowered
+from graphir.backends.keras.registry import lowers
 from graphir.ops.recurrent import RNN_ACTIVATIONS
 
-__all__ = ["CALL_KWARGS", "CONVERTERS"]
+__all__: list[str] = []
 
 _OPS = {keras.layers.LSTM: "lstm", keras.layers.GRU: "gru", keras.layers.SimpleRNN: "simple_rnn"}
 
@@ -80,6 +81,7 @@ def _weights(ctx: LayerContext, layer: Any, prefix: str = "") -> list[str]:
     return names
 
 
+@lowers(*_OPS)
 def _rnn(ctx: LayerContext) -> Lowered:
     """``LSTM`` / ``GRU`` / ``SimpleRNN`` -> one node; ``go_backwards`` -> ``backward``."""
     layer = ctx.layer
@@ -92,6 +94,7 @@ def _rnn(ctx: LayerContext) -> Lowered:
     return ctx.lowered(op, [x] + _weights(ctx, layer), attrs)
 
 
+@lowers(keras.layers.Bidirectional)
 def _bidirectional(ctx: LayerContext) -> Lowered:
     """``Bidirectional(LSTM | GRU | SimpleRNN)`` -> one node with ``direction="bidirectional"``."""
     layer = ctx.layer
@@ -131,9 +134,3 @@ def _bidirectional(ctx: LayerContext) -> Lowered:
                  merge_mode=str(layer.merge_mode))
     inputs = ([x] + _weights(ctx, fwd, "forward/") + _weights(ctx, bwd, "backward/"))
     return ctx.lowered(op, inputs, attrs)
-
-
-#: Keras layer class -> converter ``(ctx: LayerContext) -> Lowered``
-CONVERTERS: dict = {**{cls: _rnn for cls in _OPS}, keras.layers.Bidirectional: _bidirectional}
-#: Keras layer class -> call keyword arguments the converter reads from ``ctx.call_kwargs``
-CALL_KWARGS: dict = {}

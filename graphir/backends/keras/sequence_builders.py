@@ -1,5 +1,5 @@
-"""Keras layer builders of the sequence ops; merged into the emitter's table
-(:data:`graphir.backends.keras.emit.ALL_BUILDERS`).
+"""Keras layer builders of the sequence ops, registered with
+:func:`~graphir.backends.keras.registry.builds`.
 
 * ``repeat_vector`` -> ``keras.layers.RepeatVector(n)``, no weights.
 * ``time_fold`` / ``time_unfold`` have no Keras layer of their own (Keras has no layer
@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import keras
 
-from graphir.backends.keras.layer_builders import Built, EmitContext
+from graphir.backends.keras.build_context import BuildContext, Built
+from graphir.backends.keras.registry import builds
 
-__all__ = ["BUILDERS"]
+__all__: list[str] = []
 
 
-def _repeat_vector(c: EmitContext) -> Built:
+@builds("repeat_vector")
+def _repeat_vector(c: BuildContext) -> Built:
     """``keras.layers.RepeatVector(n)`` (``keras/src/layers/reshaping/repeat_vector.py``)."""
     return keras.layers.RepeatVector(**c.kw(n=c.attrs["n"])), []
 
 
-def _time_fold_or_unfold(c: EmitContext) -> Built:
+@builds("time_fold", "time_unfold")
+def _time_fold_or_unfold(c: BuildContext) -> Built:
     """Refuse: a fold/unfold is emitted only with its region, as TimeDistributed wrappers.
 
     Raises:
@@ -32,11 +35,3 @@ def _time_fold_or_unfold(c: EmitContext) -> Built:
     c.refuse("Keras has no layer that folds the time axis into the batch axis; only a "
              "time_fold -> single-input nodes -> time_unfold region (a TimeDistributed) "
              "can be emitted, by to_keras")
-
-
-#: IR op name -> builder ``(c: EmitContext) -> (layer, arrays)``
-BUILDERS: dict = {
-    "repeat_vector": _repeat_vector,
-    "time_fold": _time_fold_or_unfold,
-    "time_unfold": _time_fold_or_unfold,
-}

@@ -1,5 +1,5 @@
-"""Keras converters of the sequence layers; merged into
-:data:`graphir.backends.keras.converters.CONVERTERS`.
+"""Keras converters of the sequence layers, registered with
+:func:`~graphir.backends.keras.registry.lowers`.
 
 * ``keras.layers.RepeatVector(n)`` -> ``repeat_vector {n}``
   (``keras/src/layers/reshaping/repeat_vector.py``).
@@ -25,11 +25,13 @@ import keras
 
 from graphir import ops
 from graphir.backends.keras.context import LayerContext, Lowered, layer_refusal
+from graphir.backends.keras.registry import converter_for, lowers
 from graphir.tensor_types import TensorType
 
-__all__ = ["CALL_KWARGS", "CONVERTERS"]
+__all__: list[str] = []
 
 
+@lowers(keras.layers.RepeatVector, keeps_input_dtype=True)
 def _repeat_vector(ctx: LayerContext) -> Lowered:
     """``RepeatVector(n)``: ``(N, D) -> (N, n, D)``; nothing to refuse (Keras checks
     ``n >= 1`` and the input rank)."""
@@ -49,6 +51,7 @@ def _check_inner(ctx: LayerContext, inner: Any, in_type: TensorType) -> None:
                    f"the op set has no cast")
 
 
+@lowers(keras.layers.TimeDistributed, keeps_input_dtype=True)
 def _time_distributed(ctx: LayerContext) -> Lowered:
     """``TimeDistributed(inner)`` as ``time_fold``, ``inner``'s lowering, ``time_unfold``.
 
@@ -59,8 +62,6 @@ def _time_distributed(ctx: LayerContext) -> Lowered:
             dtype than the input; (naming the inner layer, "wrapped in TimeDistributed
             ...") anything the inner layer's converter refuses.
     """
-    from graphir.backends.keras.converters import converter_for  # (converters imports us)
-
     td, inner = ctx.layer, ctx.layer.layer
     x, xt = ctx.x, ctx.x_type
     if any(getattr(a, "_keras_mask", None) is not None for a in ctx.call_args):
@@ -85,12 +86,3 @@ def _time_distributed(ctx: LayerContext) -> Lowered:
     ctx.helpers.extend(inner_ctx.helpers)
     inner_out = ctx.helper(lowered.op, lowered.inputs, lowered.attrs, suffix=inner.name)
     return ctx.lowered("time_unfold", [inner_out, x])
-
-
-#: Keras layer class -> converter ``(ctx: LayerContext) -> Lowered``
-CONVERTERS: dict = {
-    keras.layers.RepeatVector: _repeat_vector,
-    keras.layers.TimeDistributed: _time_distributed,
-}
-#: Keras layer class -> call keyword arguments the converter reads from ``ctx.call_kwargs``
-CALL_KWARGS: dict = {}

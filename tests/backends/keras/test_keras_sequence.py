@@ -21,7 +21,7 @@ from keras import layers as L  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.keras.context import LayerContext  # noqa: E402
 from graphir.backends.keras.randomize import randomize_biases, randomize_statistics  # noqa: E402
-from graphir.backends.keras.sequence_converters import CONVERTERS  # noqa: E402
+from graphir.backends.keras.registry import converter_for  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.diagnostics import ShapeCheckError  # noqa: E402
 from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E402
@@ -291,7 +291,7 @@ def test_an_input_carrying_a_keras_mask_is_refused():
                        weight_fn=lambda key, name, array: name, model_file=None,
                        unique_name=lambda n: n, call_args=[x])
     with pytest.raises(UnsupportedLayerError, match="mask") as info:
-        CONVERTERS[L.TimeDistributed](ctx)
+        converter_for(td)(ctx)
     assert info.value.layer_class == "TimeDistributed"
 
 

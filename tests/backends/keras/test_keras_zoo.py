@@ -9,8 +9,8 @@ pytestmark = pytest.mark.tf
 
 keras = pytest.importorskip("keras")
 
-from graphir.backends.keras.converters import CONVERTERS  # noqa: E402
 from graphir.backends.keras.randomize import iter_layers  # noqa: E402
+from graphir.backends.keras.registry import supported_layer_classes  # noqa: E402
 from graphir.backends.keras.zoo import (build_application, example_inputs,  # noqa: E402
                                         example_models, randomize_statistics)
 from graphir.errors import BadInputError  # noqa: E402
@@ -21,7 +21,7 @@ L = keras.layers
 
 def test_examples_use_every_converted_layer_class(examples):
     used = {type(layer) for model in examples.values() for layer in iter_layers(model)}
-    missing = sorted(cls.__name__ for cls in CONVERTERS if cls not in used)
+    missing = sorted(set(supported_layer_classes()) - {cls.__name__ for cls in used})
     assert missing == []
     assert {keras.Sequential} <= used | {type(m) for m in examples.values()}
 
