@@ -20,6 +20,7 @@ __all__ = [
     "ModelFileError",
     "IRFormatError",
     "DeviceUnavailableError",
+    "ReferenceRunError",
     "EmissionError",
     "VerificationFailed",
 ]
@@ -100,6 +101,26 @@ class IRFormatError(BadInputError):
 
 class DeviceUnavailableError(BadInputError):
     """The requested device (e.g. ``gpu``) is not available to a runtime."""
+
+
+class ReferenceRunError(BadInputError):
+    """The original (reference) model failed on the verification inputs, so nothing
+    could be compared (CLI exit 2: the model given cannot run on inputs of these
+    shapes; graphir's output played no part).
+
+    Attributes:
+        model: the model's name or file.
+        input_shapes: input name -> the concrete shape that was fed.
+        cause: the runtime's error, ``"TypeName: first line"``.
+    """
+
+    def __init__(self, model: str, input_shapes: dict[str, tuple[int, ...]], cause: str):
+        self.model = model
+        self.input_shapes = dict(input_shapes)
+        self.cause = cause
+        shapes = ", ".join(f"{k} {list(v)}" for k, v in self.input_shapes.items())
+        super().__init__(f"the reference run of the original model failed on seeded inputs of "
+                         f"shape {shapes}: {cause}", where=f"model {model}")
 
 
 class EmissionError(GraphIRError):

@@ -4,7 +4,9 @@ Rules (``specs/verification.md``):
 
 * the symbolic batch dimension (``"batch"``) and a static batch take ``batch``
   rows (a static batch keeps its own size); other symbolic or unknown dims take
-  ``default_dim``;
+  ``default_dim``, by default the size :func:`fit_dim` chooses: 8 when the graph's
+  type rules accept it, else the smallest larger size they accept (a text CNN's
+  unknown sequence length must cover its convolution and pooling windows);
 * float inputs: standard normal (but whole numbers in the valid index range when an
   ``embedding`` reads them), ``numpy.random.default_rng(seed)``, cast to the dtype;
 * integer inputs: uniform in ``[0, high)`` where ``high`` is the smallest
@@ -17,16 +19,24 @@ Rules (``specs/verification.md``):
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
 from graphir.dtypes import DType
-from graphir.ir import Graph
+from graphir.ir import Graph, Value
+from graphir.tensor_types import TensorType
 
-__all__ = ["make_inputs", "concrete_shape"]
+__all__ = ["make_inputs", "concrete_shape", "fit_dim", "has_free_dims", "DEFAULT_DIM"]
+
+#: the size of unknown non-batch input dims when the graph accepts it
+DEFAULT_DIM = 8
+#: :func:`fit_dim` tries sizes up to this one
+MAX_FIT_DIM = 1 << 16
 
 
-def concrete_shape(shape, *, batch: int, default_dim: int = 8) -> tuple[int, ...]:
-    """Replace the symbolic/unknown dims of ``shape`` (axis 0 by ``batch``)."""
+def concrete_shape(shape, *, batch: int, default_dim: int = DEFAULT_DIM) -> tuple[int, ...]:
+    """Replace the symbolic/unknown dims of ``shape``: axis 0 by ``batch``, the others by
+    ``default_dim`` (static dims are kept), e.g. ``("batch", None, 4)`` -> ``(2, 8, 4)``."""
     out = []
     for axis, d in enumerate(shape):
         if isinstance(d, int):
@@ -36,15 +46,80 @@ def concrete_shape(shape, *, batch: int, default_dim: int = 8) -> tuple[int, ...
     return tuple(out)
 
 
-def make_inputs(graph: Graph, *, batch: int = 2, seed: int = 0, default_dim: int = 8,
+def has_free_dims(graph: Graph) -> bool:
+    """True when some graph input has a symbolic or unknown dim after axis 0 (the
+    dims that ``default_dim`` fills)."""
+    return any(not isinstance(d, int) for v in graph.inputs for d in v.type.shape[1:])
+
+
+def _with_free_dims(graph: Graph, size: int) -> Graph:
+    """``graph`` with every symbolic/unknown input dim after axis 0 set to ``size``."""
+    inputs = tuple(Value(v.name, TensorType(v.type.dtype, v.type.shape[:1] + tuple(
+        d if isinstance(d, int) else size for d in v.type.shape[1:]))) for v in graph.inputs)
+    return attrs.evolve(graph, inputs=inputs)
+
+
+def _type_errors(graph: Graph) -> int:
+    """How many errors the shape check (:func:`graphir.passes.check`) finds in ``graph``."""
+    from graphir.passes import check
+
+    return sum(d.severity == "error" for d in check(graph))
+
+
+def fit_dim(graph: Graph, *, start: int = DEFAULT_DIM, limit: int = MAX_FIT_DIM) -> int:
+    """The size for the symbolic/unknown input dims after axis 0 that the graph's type
+    rules accept: one size for all of them (inputs that must agree then agree).
+
+    Returns ``start`` when there is no such dim, when the graph accepts ``start``, or
+    when no size fixes it (the shape check fails even with the dims unknown, or no
+    size up to ``limit`` is accepted: the reference run then reports).  Otherwise
+    the smallest accepted size above ``start``: sizes double from ``start`` until
+    one is accepted, then the gap is bisected (windows fit once they fit: a
+    convolution's or pooling's output grows with its input); the size returned is
+    always one the shape check accepted.  Deterministic: a pure function of the graph.
+
+    Example: ``Embedding -> Conv1D(7, strides=3) -> Conv1D(7, strides=3)`` on a
+    ``(batch, None)`` input gives 25 (8 is too short: the second window would not fit).
+
+    Raises:
+        ValueError: ``start`` < 1 or ``limit`` < ``start``.
+    """
+    if start < 1 or limit < start:
+        raise ValueError(f"need 1 <= start <= limit, got start={start}, limit={limit}")
+    if not has_free_dims(graph) or _type_errors(graph):
+        return start
+
+    def accepted(size: int) -> bool:
+        return not _type_errors(_with_free_dims(graph, size))
+
+    if accepted(start):
+        return start
+    low, high = start, start * 2
+    while not accepted(high):
+        if high >= limit:
+            return start
+        low, high = high, min(high * 2, limit)
+    while high - low > 1:  # invariant: low refused, high accepted
+        mid = (low + high) // 2
+        low, high = (low, mid) if accepted(mid) else (mid, high)
+    return high
+
+
+def make_inputs(graph: Graph, *, batch: int = 2, seed: int = 0, default_dim: int | None = None,
                 int_high: int = 10) -> dict[str, np.ndarray]:
     """Seeded arrays for every graph input, keyed by input name (rules in the module docstring).
+
+    ``default_dim`` is the size of symbolic/unknown input dims after axis 0; None
+    (the default) means :func:`fit_dim`'s choice.  The arrays' shapes are
+    :func:`concrete_shape` of the input types.
 
     Raises:
         ValueError: ``batch`` < 1.
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
+    if default_dim is None:
+        default_dim = fit_dim(graph)
     rng = np.random.default_rng(seed)
     highs: dict[str, int] = {}
     for node in graph.nodes:

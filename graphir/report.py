@@ -4,7 +4,9 @@ The JSON form (:meth:`VerificationReport.to_json`) is the CLI's ``--json``
 contract: top-level ``passed`` (bool), ``device`` (``"cpu"``/``"gpu"``/``"mixed"``:
 where the runtimes actually ran), ``comparisons`` (a list of objects with
 ``reference``, ``candidate``, ``output``, ``max_abs_err``, ``max_rel_err``,
-``passed``, plus ``rtol``, ``atol``, ``mismatches``, ``reason``), and details.
+``passed``, plus ``rtol``, ``atol``, ``mismatches``, ``reason``), ``inputs`` (the
+seeded inputs' ``name``, ``dtype`` and concrete ``shape``), ``unknown_dim`` (the size
+given to the inputs' unknown non-batch dims, null when they have none), and details.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Comparison", "RuntimeInfo", "VerificationReport"]
+__all__ = ["Comparison", "InputInfo", "RuntimeInfo", "VerificationReport"]
 
 
 def _num(x: float) -> float | None:
@@ -74,6 +76,28 @@ class RuntimeInfo:
 
 
 @attrs.frozen
+class InputInfo:
+    """One seeded input as it was fed to every run.
+
+    Attributes:
+        name: the graph input's name.
+        dtype: the NumPy dtype's name, e.g. ``"float32"``.
+        shape: the concrete shape, e.g. ``(2, 25)`` (batch first).
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...] = attrs.field(converter=lambda s: tuple(int(d) for d in s))
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.dtype}[{','.join(map(str, self.shape))}]"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name", "dtype", "shape"}`` (shape a list)."""
+        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+
+
+@attrs.frozen
 class VerificationReport:
     """The result of verifying one model across runtimes.
 
@@ -84,6 +108,9 @@ class VerificationReport:
         comparisons: one :class:`Comparison` per (candidate, output).
         batch, seed: the seeded inputs' batch size and seed.
         stats: extra numbers (ops, parameters, conversion seconds...).
+        inputs: the seeded inputs' names, dtypes and concrete shapes.
+        unknown_dim: the size given to the inputs' unknown dims after axis 0 (see
+            :func:`graphir.inputs.fit_dim`), None when the inputs have none.
     """
 
     model: str
@@ -93,6 +120,8 @@ class VerificationReport:
     batch: int
     seed: int
     stats: dict = attrs.field(factory=dict)
+    inputs: tuple[InputInfo, ...] = attrs.field(default=(), converter=tuple)
+    unknown_dim: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -115,6 +144,8 @@ class VerificationReport:
             "runs": [attrs.asdict(r) for r in self.runs],
             "batch": self.batch,
             "seed": self.seed,
+            "inputs": [i.to_json() for i in self.inputs],
+            "unknown_dim": self.unknown_dim,
             "comparisons": [c.to_json() for c in self.comparisons],
             "stats": dict(self.stats),
         }

@@ -6,6 +6,7 @@ import sys
 from typing import Any, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graphir.report import VerificationReport
@@ -39,11 +40,20 @@ def _device_line(runs: Sequence[dict]) -> str:
     return "; ".join(f"{r['name']}: {r['runtime']} on {r['device']} ({r['detail']})" for r in runs)
 
 
+def _inputs_line(inputs: Sequence[dict], unknown_dim: int | None) -> str:
+    """``inputs: ids int32[2,25] (unknown dims set to 25)``."""
+    shapes = ", ".join(f"{i['name']} {i['dtype']}[{','.join(map(str, i['shape']))}]"
+                       for i in inputs)
+    extra = f" (unknown dims set to {unknown_dim})" if unknown_dim is not None else ""
+    return escape(f"inputs: {shapes}{extra}")
+
+
 def print_report(report: VerificationReport) -> None:
-    """Print one verification report: devices, one row per compared output, verdict."""
+    """Print one verification report: inputs, devices, one row per compared output, verdict."""
     data = report.to_json()
     con = _console()
     con.print(f"[bold]{data['model']}[/]  batch={data['batch']} seed={data['seed']}")
+    con.print(_inputs_line(data["inputs"], data["unknown_dim"]))
     con.print(f"device: {data['device']}  ({_device_line(data['runs'])})")
     con.print(_comparison_table(data["comparisons"]))
     con.print("[green]PASSED[/]" if data["passed"] else "[red]FAILED[/]")
@@ -57,6 +67,7 @@ def print_convert(result: dict) -> None:
               f"{stats.get('parameters', 0):,} parameters, lowered in "
               f"{stats.get('lower_s', 0):.2f} s, emitted in {stats.get('emit_s', 0):.2f} s")
     if result.get("comparisons"):
+        con.print(_inputs_line(result.get("inputs", []), result.get("unknown_dim")))
         con.print(f"device: {result['device']}  ({_device_line(result.get('runs', []))})")
         con.print(_comparison_table(result["comparisons"]))
         con.print("[green]verified[/]" if result["passed"] else "[red]verification FAILED[/]")

@@ -120,12 +120,15 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
 
     Returns:
         a JSON-ready dict with ``passed``, ``written``, ``source``, ``output``,
-        ``format``, ``device``, ``comparisons``, ``stats`` (and ``runs`` when verified;
-        ``error`` when verification failed, in which case nothing was written).
+        ``format``, ``device``, ``comparisons``, ``stats`` (and ``runs``, ``inputs``
+        and ``unknown_dim`` when verified, as in the verification report; ``error``
+        when verification failed, in which case nothing was written).
 
     Raises:
         BadInputError: bad suffixes, ``dst`` is ``src``, or ``verify`` on a ``.gir``
             source (no original model to compare with).
+        ReferenceRunError: with ``verify``, the original model fails on the seeded
+            inputs (nothing is written).
     """
     from graphir.backends.verification import graph_stats
 
@@ -154,10 +157,12 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
                 stats["onnx_transposes"] = sum(1 for n in emitted.graph.node
                                                if n.op_type == "Transpose")
             if verify:
-                report = _verify_written(graph, original, tmp, dst.suffix, device, batch, seed)
+                report = _verify_written(graph, original, src, tmp, dst.suffix, device, batch,
+                                         seed)
                 data = report.to_json()
                 result.update(passed=data["passed"], device=data["device"],
-                              comparisons=data["comparisons"], runs=data["runs"])
+                              comparisons=data["comparisons"], runs=data["runs"],
+                              inputs=data["inputs"], unknown_dim=data["unknown_dim"])
                 if not report.passed:
                     failed = [c for c in report.comparisons if not c.passed]
                     raise VerificationFailed(
@@ -171,19 +176,21 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     return result
 
 
-def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed):
+def _verify_written(graph, original, src: Path, tmp: Path, suffix: str, device, batch, seed):
     """Load the written temporary file back and compare it with the original."""
     from graphir.backends.verification import compare_runs
 
+    name = str(src)
+
     if suffix == ".onnx":
         return compare_runs(graph, original, onnx_bytes=tmp.read_bytes(), device=device,
-                            batch=batch, seed=seed)
+                            batch=batch, seed=seed, model_name=name)
     if suffix == ".keras":
         import keras
 
         reloaded = keras.saving.load_model(tmp, compile=False, safe_mode=True)
         return compare_runs(graph, original, keras_candidate=reloaded, device=device,
-                            batch=batch, seed=seed)
+                            batch=batch, seed=seed, model_name=name)
     from graphir.backends.keras import to_keras
     from graphir.backends.onnx import to_onnx_bytes
     from graphir.backends.verification import reload_keras
@@ -194,4 +201,4 @@ def _verify_written(graph, original, tmp: Path, suffix: str, device, batch, seed
         reloaded = reload_keras(to_keras(back), folder)
         return compare_runs(back, original, keras_candidate=reloaded,
                             onnx_bytes=to_onnx_bytes(back), device=device,
-                            batch=batch, seed=seed)
+                            batch=batch, seed=seed, model_name=name)

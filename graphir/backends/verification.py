@@ -1,12 +1,15 @@
 """Cross-runtime verification: the original Keras model (TensorFlow) is the reference;
 the emitted Keras model (reloaded from ``.keras`` with ``safe_mode=True``) and the
 emitted ONNX model (onnxruntime) are the candidates.  All runs get the same seeded
-inputs (:func:`graphir.inputs.make_inputs`) and every output pair is compared
-under :mod:`graphir.tolerance`.
+inputs (:func:`graphir.inputs.make_inputs`; unknown non-batch dims take the size
+:func:`graphir.inputs.fit_dim` finds the graph's type rules accept, reported as
+``unknown_dim``) and every output pair is compared under :mod:`graphir.tolerance`.
+A reference run that fails raises :class:`~graphir.errors.ReferenceRunError`.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -14,9 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from graphir.inputs import make_inputs
+from graphir.errors import ReferenceRunError
+from graphir.inputs import fit_dim, has_free_dims, make_inputs
 from graphir.ir import Graph
-from graphir.report import Comparison, RuntimeInfo, VerificationReport
+from graphir.report import Comparison, InputInfo, RuntimeInfo, VerificationReport
 from graphir.tolerance import compare_arrays
 
 __all__ = ["verify", "compare_runs", "reload_keras"]
@@ -50,16 +54,23 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
         batch, seed: the inputs' batch size and seed.
         rtol, atol: override the per-dtype default tolerances.
 
+    The inputs' unknown dims after axis 0 take :func:`graphir.inputs.fit_dim`'s size
+    (the report's ``unknown_dim``; the concrete shapes are its ``inputs``).
+
     Raises:
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
+        ReferenceRunError: ``original`` itself fails on the seeded inputs (names the
+            model and the input shapes).
     """
     from graphir.backends.runtimes import OnnxSession, run_keras, tf_device
 
-    feeds = make_inputs(graph, batch=batch, seed=seed)
+    unknown_dim = fit_dim(graph) if has_free_dims(graph) else None
+    feeds = make_inputs(graph, batch=batch, seed=seed, default_dim=unknown_dim)
     ordered = [feeds[v.name] for v in graph.inputs]
+    inputs = tuple(InputInfo(k, a.dtype.name, a.shape) for k, a in feeds.items())
     tfdev = tf_device(device)
     session = OnnxSession(onnx_bytes, requested=device) if onnx_bytes is not None else None
-    ref, ref_info = run_keras(original, ordered, device=tfdev, name=REFERENCE)
+    ref, ref_info = _run_reference(original, ordered, tfdev, model_name or graph.name, feeds)
     runs: list[RuntimeInfo] = [ref_info]
     candidates: list[tuple[str, Sequence[np.ndarray]]] = []
     if keras_candidate is not None:
@@ -83,7 +94,40 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
                                           c.max_rel_err, c.passed, c.tolerance.rtol,
                                           c.tolerance.atol, c.mismatches, c.reason))
     return VerificationReport(model_name or graph.name, device, tuple(runs), tuple(comparisons),
-                              batch, seed, dict(stats or {}))
+                              batch, seed, dict(stats or {}), inputs, unknown_dim)
+
+
+def _run_reference(original, ordered, tfdev: str, model: str, feeds: dict[str, np.ndarray]):
+    """Run the reference model; its failure becomes a :class:`ReferenceRunError`.
+
+    Only the errors a model raises on inputs it cannot take are translated (TF's
+    ``OpError`` family, e.g. ``InvalidArgumentError``, and Keras' ``ValueError``);
+    anything else is a bug and propagates unchanged.
+    """
+    import tensorflow as tf
+
+    from graphir.backends.runtimes import run_keras
+
+    try:
+        return run_keras(original, ordered, device=tfdev, name=REFERENCE)
+    except (tf.errors.OpError, ValueError) as e:
+        raise ReferenceRunError(model, {k: a.shape for k, a in feeds.items()},
+                                f"{type(e).__name__}: {_one_line(str(e))}") from e
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """A TF/Keras error message on one line: ANSI colours, ``{{function_node ...}}``
+    prefixes and Keras' "Arguments received by" appendix dropped, capped at ``limit``."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    lines = []
+    for line in text.splitlines():
+        if line.strip().startswith("Arguments received by"):
+            break
+        if line.strip():
+            lines.append(line.strip().rstrip(".:"))
+    out = ": ".join(lines)
+    return out if len(out) <= limit else out[:limit - 3] + "..."
 
 
 def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
@@ -107,6 +151,7 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
     Raises:
         ModelFileError, UnsupportedLayerError: the source cannot be lowered.
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
+        ReferenceRunError: the original model fails on the seeded inputs.
     """
     from graphir.backends.keras import from_keras, load_keras_model, to_keras
     from graphir.backends.onnx import count_ops, to_onnx
