@@ -52,7 +52,7 @@ from collections import Counter
 import numpy as np
 import onnx
 
-from .context import OnnxEmitContext, Initializer
+from .context import Initializer, OnnxEmitContext
 
 __all__ = ["fold", "fold_batch_norms", "fold_pads_into_convs", "global_pools"]
 
