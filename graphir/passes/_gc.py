@@ -1,36 +1,42 @@
-"""``gc_paused``: run a pass with Python's cyclic garbage collector paused.
+"""``gc_paused()``: an opt-in context that pauses Python's cyclic garbage collector.
 
 A pass over a large graph allocates hundreds of thousands of small objects (nodes,
 values, tuples) that form no reference cycles.  Each allocation burst triggers the
 cyclic collector, whose older-generation runs walk every tracked object of the
 process (the input graph included): on a 100k-node graph that was about 40% of a
-pass's time.  Pausing it for the duration of the pass (and restoring the previous
-state afterwards, also on an exception) changes no result: objects are still freed by
-reference counting, and any cycle is collected by the next collection after the pass.
-The same technique as Mercurial's ``util.nogc``.
+pass's time.  Pausing it changes no result: objects are still freed by reference
+counting, and any cycle is collected by the next collection after the pause.  The same
+technique as Mercurial's ``util.nogc``.
+
+The collector's state is process-wide, so no pass pauses it by itself (a library call
+must not change it behind its caller's back): the caller opts in.  The ``graphir`` CLI
+and the benchmarks do::
+
+    with gc_paused():
+        merged = merge(graphs, mode="average")
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import gc
-from typing import Callable, TypeVar
+from typing import Iterator
 
 __all__ = ["gc_paused"]
 
-F = TypeVar("F", bound=Callable)
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Disable the cyclic collector for the ``with`` block; afterwards (also on an
+    exception) enable it again if, and only if, it was enabled on entry.
 
-def gc_paused(fn: F) -> F:
-    """Decorate ``fn`` so that it runs with the cyclic collector disabled (when it was
-    enabled, it is enabled again afterwards)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
+    Nests: an inner ``gc_paused()`` finds it disabled and leaves it so.  The state is
+    process-wide: another thread's allocations in the block are not collected either.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
             gc.enable()
-    return wrapper  # type: ignore[return-value]

@@ -19,7 +19,6 @@ import hashlib
 import attrs
 
 from graphir.ir import Graph, Node
-from graphir.passes._gc import gc_paused
 
 __all__ = ["dedupe", "dedupe_with_report", "DedupeReport"]
 
@@ -43,7 +42,6 @@ class DedupeReport:
                 "bytes_saved": self.bytes_saved}
 
 
-@gc_paused
 def dedupe_with_report(graph: Graph, *, weights: bool = True,
                        expressions: bool = True) -> tuple[Graph, DedupeReport]:
     """:func:`dedupe` that also returns a :class:`DedupeReport` of what it merged."""

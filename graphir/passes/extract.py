@@ -17,7 +17,6 @@ from typing import Sequence
 
 from graphir.errors import BadInputError
 from graphir.ir import Graph, Value
-from graphir.passes._gc import gc_paused
 
 __all__ = ["extract"]
 
@@ -28,7 +27,6 @@ def _unknown(graph: Graph, name: str, known: set[str], role: str) -> BadInputErr
     return BadInputError(f"{role} {name!r} is not a value or layer of graph {graph.name!r}{hint}")
 
 
-@gc_paused
 def extract(graph: Graph, *, outputs: Sequence[str], inputs: Sequence[str] | None = None) -> Graph:
     """Cut the subgraph that computes ``outputs`` from ``inputs``.
 

@@ -39,7 +39,6 @@ from graphir.passes.check import check_with_types
 from graphir.passes.extract import extract
 from graphir.passes.rename import rename
 from graphir.verifier import verify_graph
-from graphir.passes._gc import gc_paused
 
 __all__ = ["merge", "MODES"]
 
@@ -104,7 +103,6 @@ def _boundary(consumer: Graph, prefix: str, value: Value, producer_name: str,
         actual=f"{fmt_shape(actual.shape)} {actual.dtype.value}", axis=axis, hint=hint)
 
 
-@gc_paused
 def merge(graphs: Sequence[Graph], *, mode: str, shared_input: bool = False,
           connections: Sequence[Mapping[str, str]] | None = None,
           prefixes: Sequence[str] | None = None, name: str = "merged") -> Graph:

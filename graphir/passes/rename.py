@@ -28,7 +28,6 @@ from typing import Mapping
 from graphir.errors import BadInputError
 from graphir.ir import Graph, Node, Value
 from graphir.names import Namespace
-from graphir.passes._gc import gc_paused
 
 __all__ = ["rename"]
 
@@ -65,7 +64,6 @@ def _check_mapping(graph: Graph, mapping: Mapping[str, str], known: set[str]) ->
                             f"{graph.name!r}{hint}")
 
 
-@gc_paused
 def rename(graph: Graph, *, prefix: str | None = None,
            mapping: Mapping[str, str] | None = None) -> Graph:
     """Rename values, weights, nodes and inputs by ``mapping`` and/or under ``prefix``.

@@ -1,8 +1,8 @@
 """The performance devices of the passes and the verifier keep behaviour identical:
-the collector pause is undone, the verifier's memory of verified graphs only answers
-for the very object that passed (with types), rename's fast path gives the
-namespace's names, and merge's skipped final verification is only skipped when it
-could not fail.  (Timings are in ``benchmarks/passes_scaling.py``, never asserted.)"""
+the collector pause is the caller's opt-in (no pass changes it) and is undone, the
+verifier's memory of verified graphs only answers for the very object that passed
+(with types) and can be bypassed, rename's fast path gives the namespace's names, and
+merge verifies its result in full when inference refined a declared type.  (Timings are in ``benchmarks/passes_scaling.py``, never asserted.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from graphir import BadInputError, Graph, GraphInvariantError, Node, Value, verify_graph
-from graphir.passes import check, dedupe, extract, merge, rename
+from graphir.passes import check, dedupe, extract, gc_paused, merge, rename
 from graphir.tensor_types import TensorType
 
 from ir_examples import f32, small_cnn
@@ -24,27 +24,58 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from passes_scaling import synthetic_graph  # noqa: E402
 
 
-@pytest.mark.parametrize("run", [
-    lambda g: rename(g, prefix="p"), lambda g: dedupe(g), lambda g: check(g),
-    lambda g: extract(g, outputs=[g.outputs[0]]),
-    lambda g: merge([g, g], mode="average", shared_input=True)])
-def test_the_collector_state_is_restored(run):
+PASSES = {
+    "rename": lambda g: rename(g, prefix="p"), "dedupe": lambda g: dedupe(g),
+    "check": lambda g: check(g), "extract": lambda g: extract(g, outputs=[g.outputs[0]]),
+    "merge": lambda g: merge([g, g], mode="average", shared_input=True),
+    "verify_graph": lambda g: verify_graph(g, use_cache=False)}
+
+
+def _collector_states_during(fn) -> set[bool]:
+    """``gc.isenabled()`` at every Python call and return inside ``fn()``."""
+    states: set[bool] = set()
+    sys.setprofile(lambda frame, event, arg: states.add(gc.isenabled()))
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return states
+
+
+@pytest.mark.parametrize("name", sorted(PASSES))
+def test_a_plain_pass_call_leaves_the_collector_alone(name):
+    """No pass pauses the collector by itself: seen from inside, it stays enabled."""
     g = small_cnn()
     assert gc.isenabled()
-    run(g)
+    assert _collector_states_during(lambda: PASSES[name](g)) == {True}
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("name", sorted(PASSES))
+def test_gc_paused_pauses_the_collector_for_the_block(name):
+    g = small_cnn()
+    with gc_paused():
+        assert _collector_states_during(lambda: PASSES[name](g)) == {False}
+    assert gc.isenabled()
+
+
+def test_gc_paused_restores_the_state_on_an_exception_and_nests():
+    with pytest.raises(BadInputError):
+        with gc_paused():
+            rename(small_cnn(), prefix="/bad")
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block does not enable what the outer paused
     assert gc.isenabled()
     gc.disable()
     try:
-        run(g)
-        assert not gc.isenabled()  # a pause never enables what the caller disabled
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # never enables what the caller disabled
     finally:
         gc.enable()
-
-
-def test_the_collector_is_restored_after_an_error():
-    with pytest.raises(BadInputError):
-        rename(small_cnn(), prefix="/bad")
-    assert gc.isenabled()
 
 
 def test_verifier_memory_is_per_object_and_needs_types():
@@ -63,6 +94,25 @@ def test_verifier_memory_is_per_object_and_needs_types():
     with pytest.raises(GraphInvariantError, match="declared"):
         verify_graph(wrong)
 
+
+
+def _defeat_immutability(g: Graph) -> None:
+    """Break a graph in place, as the soundness rule of the memory assumes nobody does."""
+    object.__setattr__(g, "outputs", ("nope",))
+
+
+def test_use_cache_false_checks_in_full_and_remembers_nothing():
+    g = small_cnn()
+    assert verify_graph(g) is g
+    _defeat_immutability(g)
+    assert verify_graph(g) is g  # answered from the memory (the rule was broken on purpose)
+    with pytest.raises(GraphInvariantError, match="nope"):
+        verify_graph(g, use_cache=False)  # the memory bypassed: checked in full
+    h = small_cnn()
+    assert verify_graph(h, use_cache=False) is h
+    _defeat_immutability(h)
+    with pytest.raises(GraphInvariantError, match="nope"):
+        verify_graph(h)  # the earlier call did not remember h
 
 def test_rename_collisions_still_get_suffixes():
     """Two names mapped onto one: the namespace path (not the fast path) numbers them."""
