@@ -306,10 +306,11 @@ def _finish(graph, out: Path, sources: tuple[Path, ...], as_json: bool, extra: d
 def merge(sources: tuple[Path, ...], out: Path, mode: str, shared_input: bool, name: str,
           as_json: bool) -> None:
     """Merge SOURCES (.keras/.gir) into one model; name collisions are scoped away."""
-    from graphir.passes import merge as merge_graphs
+    from graphir.passes import gc_paused, merge as merge_graphs
 
     graphs = [_load_graph(s) for s in sources]
-    merged = merge_graphs(graphs, mode=mode, shared_input=shared_input, name=name)
+    with gc_paused():  # pass work allocates no cycles: the collector would only slow it
+        merged = merge_graphs(graphs, mode=mode, shared_input=shared_input, name=name)
     _finish(merged, out, sources, as_json,
             {"mode": mode, "inputs": [v.name for v in merged.inputs],
              "outputs": list(merged.outputs)},
@@ -336,12 +337,13 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @_handle_errors
 def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_json: bool) -> None:
     """Rename the layers of SRC with a prefix scope or an explicit mapping."""
-    from graphir.passes import rename as rename_graph, run_pass
+    from graphir.passes import gc_paused, rename as rename_graph, run_pass
 
     if (prefix is None) == (not pairs):
         raise BadInputError("give exactly one of --prefix or --map")
     graph = _load_graph(src)
-    renamed = run_pass(rename_graph, graph, prefix=prefix, mapping=_parse_map(pairs) or None)
+    with gc_paused():
+        renamed = run_pass(rename_graph, graph, prefix=prefix, mapping=_parse_map(pairs) or None)
     _finish(renamed, out, (src,), as_json, {"inputs": [v.name for v in renamed.inputs],
                                             "outputs": list(renamed.outputs)})
 
@@ -358,10 +360,11 @@ def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_
 def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, ...],
             as_json: bool) -> None:
     """Extract the subgraph of SRC between --inputs and --outputs, with its weights."""
-    from graphir.passes import extract as extract_graph, run_pass
+    from graphir.passes import extract as extract_graph, gc_paused, run_pass
 
     graph = _load_graph(src)
-    sub = run_pass(extract_graph, graph, outputs=list(outputs), inputs=list(inputs) or None)
+    with gc_paused():
+        sub = run_pass(extract_graph, graph, outputs=list(outputs), inputs=list(inputs) or None)
     _finish(sub, out, (src,), as_json, {"inputs": [v.name for v in sub.inputs],
                                         "outputs": list(sub.outputs)})
 
@@ -373,9 +376,8 @@ def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, .
 @_handle_errors
 def dedupe(src: Path, out: Path, as_json: bool) -> None:
     """Store identical weights once and compute common subexpressions once."""
-    from graphir.passes import dedupe_with_report, run_pass
+    from graphir.passes import dedupe_with_report, gc_paused, run_pass
 
-    graph = _load_graph(src)
     reports = []
 
     def _dedupe(g):
@@ -384,7 +386,9 @@ def dedupe(src: Path, out: Path, as_json: bool) -> None:
         return result
 
     _dedupe.__name__ = "dedupe"
-    result = run_pass(_dedupe, graph)
+    graph = _load_graph(src)
+    with gc_paused():
+        result = run_pass(_dedupe, graph)
     report = reports[0]
     _finish(result, out, (src,), as_json, {"dedupe": report.to_json()},
             f"merged {len(report.weights)} weights ({report.bytes_saved:,} bytes) and "
@@ -398,10 +402,12 @@ def dedupe(src: Path, out: Path, as_json: bool) -> None:
 def check(sources: tuple[Path, ...], as_json: bool) -> None:
     """Check the shapes and dtypes of SOURCES; exit 1 with every diagnostic on an error."""
     from graphir.backends.convert import check_file
+    from graphir.passes import gc_paused
 
     files, passed = [], True
     for src in sources:
-        _, diagnostics = check_file(src)
+        with gc_paused():  # lowering and check of one file; cycles are collected after it
+            _, diagnostics = check_file(src)
         ok = not any(d.severity == "error" for d in diagnostics)
         passed = passed and ok
         files.append({"file": str(src), "passed": ok,
