@@ -67,7 +67,7 @@ from graphir.ir import Graph
 from graphir.printer import excerpt
 from graphir.type_inference import Problem, TypeWalk, name_problem
 
-__all__ = ["verify_graph"]
+__all__ = ["verify_and_infer", "verify_graph"]
 
 
 #: graph objects that passed ``verify_graph(graph)`` with types (see "The memory of
@@ -109,6 +109,40 @@ def verify_graph(graph: Graph, *, types: bool = True, use_cache: bool = True) ->
     if types and use_cache:
         _VERIFIED.add(graph)
     return graph
+
+
+def verify_and_infer(graph: Graph) -> tuple[TypeWalk, list[Problem]]:
+    """Check every invariant but ``types`` (raising as :func:`verify_graph` does) in the
+    same sweep that re-infers every type from the graph inputs and weights (the policy of
+    ``graphir.passes.check``: ``TypeWalk(graph, refine=True)``), and hand the ``types``
+    problems back instead of raising them.
+
+    For a pass that builds a graph (``merge``) and must both verify it and report every
+    shape problem: one sweep instead of ``verify_graph(graph, types=False)`` plus
+    ``check(graph)``.
+
+    Returns:
+        (the finished walk: ``.types`` inferred, ``.refined``; the ``types`` problems in
+        graph order).  When the list is empty and ``walk.refined`` is False, the full
+        ``verify_graph(graph)`` cannot fail (see :attr:`TypeWalk.refined
+        <graphir.type_inference.TypeWalk>`), and the graph joins the memory of verified
+        graphs; when ``walk.refined`` is True it may fail.
+
+    Raises:
+        GraphInvariantError: the first violated invariant other than ``types``.
+    """
+    _graph_name(graph)
+    walk = TypeWalk(graph, refine=True)
+    type_problems = []
+    for problem in walk:
+        if problem.invariant != "types":
+            _raise(graph, problem)
+        type_problems.append(problem)
+    _outputs(graph, walk.types)
+    _unused_weights(graph, walk.read)
+    if not type_problems and not walk.refined:
+        _VERIFIED.add(graph)  # verify_graph(graph) cannot fail (TypeWalk.refined)
+    return walk, type_problems
 
 
 def _raise(graph: Graph, problem: Problem) -> NoReturn:

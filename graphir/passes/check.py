@@ -23,6 +23,8 @@ Findings:
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from graphir.diagnostics import Diagnostic
 from graphir.ir import Graph
 from graphir.names import model_and_layer
@@ -30,7 +32,7 @@ from graphir.ops.type_rules import fmt_shape
 from graphir.tensor_types import TensorType
 from graphir.type_inference import Problem, TypeWalk
 
-__all__ = ["check", "check_with_types", "infer_graph_types"]
+__all__ = ["batch_warnings", "check", "check_with_types", "diagnostics_of", "infer_graph_types"]
 
 
 def infer_graph_types(graph: Graph) -> tuple[dict[str, TensorType], list[Diagnostic]]:
@@ -49,9 +51,16 @@ def infer_graph_types(graph: Graph) -> tuple[dict[str, TensorType], list[Diagnos
     attributes and its input types) runs once per distinct combination.
     """
     walk = TypeWalk(graph, refine=True, structure=False)
+    return walk.types, diagnostics_of(graph, walk)
+
+
+def diagnostics_of(graph: Graph, problems: Iterable[Problem]) -> list[Diagnostic]:
+    """One error :class:`Diagnostic` per :class:`~graphir.type_inference.Problem` of
+    ``graph`` (a type rule's refusal located at the input and its producer; a declared
+    output type that disagrees; any other problem with its invariant id), in order."""
     producers = None  # computed for the first diagnostic that needs it
     diags: list[Diagnostic] = []
-    for problem in walk:
+    for problem in problems:
         if problem.rule_error is not None:
             if producers is None:
                 producers = graph.producers()
@@ -62,7 +71,7 @@ def infer_graph_types(graph: Graph) -> tuple[dict[str, TensorType], list[Diagnos
             node = graph.nodes[problem.node_index] if problem.node_index is not None else None
             diags.append(Diagnostic("error", f"[{problem.invariant}] {problem.message}",
                                     node=problem.name, op=node.op if node else None))
-    return walk.types, diags
+    return diags
 
 
 def _declared_diagnostic(graph: Graph, problem: Problem) -> Diagnostic:
@@ -115,6 +124,12 @@ def check(graph: Graph) -> list[Diagnostic]:
 def check_with_types(graph: Graph) -> tuple[list[Diagnostic], dict[str, TensorType]]:
     """:func:`check`, also returning the inferred type of every value (see
     :func:`infer_graph_types`)."""
+    types, found = infer_graph_types(graph)
+    return batch_warnings(graph) + found, types
+
+
+def batch_warnings(graph: Graph) -> list[Diagnostic]:
+    """A warning per graph input with a hard-coded (static) batch dimension."""
     diags: list[Diagnostic] = []
     for v in graph.inputs:
         if v.type.rank and isinstance(v.type.shape[0], int):
@@ -124,5 +139,4 @@ def check_with_types(graph: Graph) -> tuple[list[Diagnostic], dict[str, TensorTy
                 expected=f"a symbolic batch ({fmt_shape(('batch',) + v.type.shape[1:])})",
                 actual=fmt_shape(v.type.shape), axis=0,
                 hint="build the model with keras.Input(shape=...) without batch_size"))
-    types, found = infer_graph_types(graph)
-    return diags + found, types
+    return diags

@@ -374,3 +374,30 @@ def test_link_that_refines_a_type_is_rechecked_through_the_consumer():
     with pytest.raises(ShapeCheckError) as err:
         merge([f, loose], mode="chain")
     assert any(d.node == "g/dense" for d in err.value.diagnostics)
+
+
+def test_shared_input_of_a_different_but_compatible_type_is_refused_by_merge_itself():
+    """Issue 12 item 4: ``g`` declares its input ``(batch, ?)`` but its dense kernel wants
+    4 features; shared with ``f``'s ``(batch, 3)`` input, the boundary check passes
+    (the types are compatible) and only merge's final shape check can see that ``g/dense``
+    now gets 3 features.  The test calls ``merge`` only: merge itself must refuse."""
+    f = dense_model("f", n_in=3, seed=1)
+    g = dense_model("g", n_in=4, seed=2)
+    loose = Graph(g.name, [Value("x", f32("batch", None))], g.outputs, g.nodes, g.weights)
+    for mode in ("outputs", "concat"):
+        with pytest.raises(ShapeCheckError) as err:
+            merge([f, loose], mode=mode, shared_input=True)
+        errors = [d for d in err.value.diagnostics if d.severity == "error"]
+        assert [(d.node, d.input_index, d.producer) for d in errors] == [("g/dense", 0, "x")]
+        assert "(batch, 3)" in errors[0].actual
+
+
+def test_shared_input_of_an_equal_type_merges_and_a_vaguer_first_input_is_kept():
+    # the first model's input is the vaguer one: every reader accepts (batch, ?)
+    f = dense_model("f", n_in=4, seed=1)
+    loose_f = Graph(f.name, [Value("x", f32("batch", None))], f.outputs, f.nodes, f.weights)
+    g = dense_model("g", n_in=4, seed=2)
+    m = merge([loose_f, g], mode="sum", shared_input=True)
+    assert m.inputs == (Value("x", f32("batch", None)),)
+    x = _x()
+    np.testing.assert_allclose(_out(m, {"x": x}), _out(f, {"x": x}) + _out(g, {"x": x}), **TOL)

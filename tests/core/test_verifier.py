@@ -104,3 +104,42 @@ def test_error_message_is_one_line_plus_excerpt():
     first, *rest = str(info.value).splitlines()
     assert first.startswith("graph 'small_cnn', node 'relu': [known-op]")
     assert 1 <= len(rest) <= 5
+
+
+# --- the shared engine -------------------------------------------------------------------
+
+def test_verify_and_check_report_from_one_engine():
+    """A type rule's refusal: verify_graph raises the first Problem of the walk on
+    declared types; check turns the walk's problems (on inferred types) into diagnostics."""
+    from graphir.passes import check
+    from graphir.type_inference import TypeWalk
+
+    g = small_cnn()
+    w = dict(g.weights)
+    w["fc/kernel"] = np.zeros((5, 4), np.float32)
+    bad = attrs.evolve(g, weights=w)
+    (problem,) = list(TypeWalk(bad))
+    assert (problem.invariant, problem.name) == ("types", "fc")
+    err = _fails(bad, "types", "fc")
+    assert problem.message in str(err)
+    (d,) = check(bad)
+    assert (d.node, d.input_index) == ("fc", 0) and str(problem.rule_error) in d.message
+
+
+def test_refine_walk_reports_what_it_sharpened_and_verify_and_infer_raises_structure():
+    from graphir.type_inference import TypeWalk
+    from graphir.verifier import verify_and_infer
+
+    g = small_cnn()
+    walk = TypeWalk(g, refine=True)
+    assert list(walk) == [] and walk.refined is False
+    vague = attrs.evolve(g, nodes=[attrs.evolve(n, outputs=[
+        Value(v.name, f32(*([None] * v.type.rank))) for v in n.outputs]) for n in g.nodes])
+    walk = TypeWalk(vague, refine=True)
+    assert list(walk) == [] and walk.refined is True
+    assert walk.types["fc"] == f32("batch", 4)
+    walk, problems = verify_and_infer(small_cnn())
+    assert problems == [] and not walk.refined
+    with pytest.raises(GraphInvariantError) as info:
+        verify_and_infer(_replace_node(g, "relu", op="nope"))
+    assert info.value.invariant == "known-op"
