@@ -20,7 +20,8 @@ from graphir.passes.check import batch_warnings, diagnostics_of
 from graphir.passes.rename import rename
 from graphir.verifier import verify_and_infer, verify_graph
 
-__all__ = ["Scoped", "assemble", "boundary", "finish", "scope", "share_inputs", "substitute"]
+__all__ = ["Scoped", "assemble", "boundary", "finish", "names_of", "restore_input_names", "scope",
+           "share_inputs", "substitute"]
 
 
 @attrs.frozen
