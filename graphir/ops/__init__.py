@@ -1,7 +1,7 @@
 """The op set.  Importing this package registers every op (see ``specs/ops.md``)."""
 
-from graphir.ops import (attention, elementwise, nn, normalization, recurrent,  # noqa: F401
-                         sequence, shape_ops)  # (registration)
+from graphir.ops import (arithmetic, attention, elementwise, nn, normalization,  # noqa: F401
+                         recurrent, sequence, shape_ops)  # (registration)
 from graphir.ops.activations import ACTIVATIONS, canonical_activation
 from graphir.ops.registry import (AttrSpec, OpSchema, TypeRuleError, get_schema, op_names,
                                   register)

@@ -24,9 +24,10 @@ from graphir.tensor_types import TensorType
 
 __all__ = ["BuildContext", "Built"]
 
-#: what a builder returns: the Keras layer and the arrays of its variables, in
+#: what a builder returns: the Keras layer (or, for a primitive op, the ``keras.ops``
+#: operation, which has no variables) and the arrays of its variables, in
 #: ``layer.weights`` order
-Built = tuple[keras.layers.Layer, list[np.ndarray]]
+Built = tuple[keras.Operation, list[np.ndarray]]
 
 
 class BuildContext:

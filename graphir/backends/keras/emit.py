@@ -49,7 +49,12 @@ from graphir.names import Namespace, to_keras_name
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["to_keras", "save_keras"]
+__all__ = ["MAX_CONSTANT_ELEMENTS", "to_keras", "save_keras"]
+
+#: the largest weight (in elements) emitted as a constant operand of a ``keras.ops``
+#: operation: Keras stores such constants inline in the model's ``config.json``, which
+#: must stay small (weights belong in the weights file)
+MAX_CONSTANT_ELEMENTS = 1024
 
 
 def to_keras(graph: Graph) -> "keras.Model":
@@ -94,7 +99,8 @@ def to_keras(graph: Graph) -> "keras.Model":
                 f"not computed from a time_fold of its reference {node.inputs[1]!r}",
                 where=f"graph {graph.name!r}, node {node.name!r}")
         layer, data = _layer_for(graph, node, types, names, shared, pending)
-        args = [tensors[n] for n in data]
+        # a data input that is a weight is a constant operand (checked by _layer_for)
+        args = [tensors[n] if n in tensors else graph.weights[n] for n in data]
         rule = build_rule(node.op)  # not None: _layer_for found its builder
         kwargs = rule.call_keywords(node)
         tensors[node.output.name] = (layer(args, **kwargs) if rule.list_input
@@ -139,6 +145,19 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
         raise UnsupportedOpError(f"op {node.op!r} has no Keras layer", where=where)
     weight_idx = set(ops.get_schema(node.op).weight_inputs)
     data = [n for i, n in enumerate(node.inputs) if i not in weight_idx and n]
+    for n in data:
+        if n not in graph.weights:
+            continue
+        size = int(graph.weights[n].size)
+        if not rule.constant_inputs:
+            raise UnsupportedOpError(f"input {n!r} is a weight, but the Keras layer of op "
+                                     f"{node.op!r} takes only computed tensors there",
+                                     where=where)
+        if size > MAX_CONSTANT_ELEMENTS:
+            raise UnsupportedOpError(
+                f"weight {n!r} ({size} elements) would be stored inline in the Keras model's "
+                f"config as a constant operand of {node.op!r}; at most "
+                f"{MAX_CONSTANT_ELEMENTS} elements are", where=where)
     weight_names = tuple(n if i in weight_idx else "" for i, n in enumerate(node.inputs))
     key = (node.op, node.attrs, weight_names) if any(weight_names) else None
     if key is not None and key in shared:

@@ -15,18 +15,25 @@ NumPy broadcasting (``keras/src/backend/tensorflow/numpy.py``).
 Mapping (exact in IEEE arithmetic, the constant ``c`` first rounded to the tensor's
 dtype as TensorFlow does):
 
-* tensor and tensor: ``add`` / ``subtract`` / ``multiply`` (NumPy broadcasting, as
-  the IR ops); division is refused (the op set has no tensor division);
+* tensor and tensor: ``add`` / ``subtract`` / ``multiply`` / ``divide`` (NumPy
+  broadcasting, as the IR ops; ``divide`` needs float tensors);
 * ``x + c``, ``c + x``: ``rescale(x, scale=1, offset=c)``;
 * ``x - c``: ``rescale(x, 1, -c)``; ``c - x``: ``rescale(x, -1, c)`` (``a - b`` is
   ``a + (-b)`` exactly);
 * ``x * c``, ``c * x``: ``rescale(x, c, 0)``;
-* ``x / c``: ``rescale(x, 1 / c, 0)`` only when ``c`` is a power of two (then
-  ``x * (1 / c)`` rounds like ``x / c``); ``c / x`` is refused.
+* ``x / c``: ``rescale(x, 1 / c, 0)`` when ``c`` is a power of two (then
+  ``x * (1 / c)`` rounds like ``x / c``, and one fused node is the best ONNX and
+  Keras); otherwise ``divide(x, c)``, and ``c / x`` is ``divide(c, x)``, with ``c`` a
+  rank-0 weight ``<operation>/constant`` of the tensor's dtype.
 
-Refused as well: a result dtype different from the inputs' (Keras would cast; the
-op set has no cast), non-float tensors with a constant, constants that are not real
-scalars (arrays, bools, tensors), and every other ``keras.ops`` operation.
+``keras.ops.cast(x, dtype)`` (the ``Cast`` operation, ``tf.cast``) lowers to
+``cast(x) {to=dtype}``.
+
+Refused: a result dtype different from the inputs' (Keras would promote; lower an
+explicit ``keras.ops.cast`` instead), non-float tensors with a constant or in a
+division, constants that are not real scalars (arrays, bools, tensors), a cast to a
+dtype outside the IR's (``bfloat16``, ``string``...), and every other ``keras.ops``
+operation.
 """
 
 from __future__ import annotations
@@ -35,14 +42,17 @@ import math
 from typing import Any
 
 import numpy as np
+from keras.src.ops import core as kcore
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.registry import lowers
+from graphir.dtypes import DType
 
 __all__: list[str] = []
 
-_TENSOR_OPS = {knp.Add: "add", knp.Subtract: "subtract", knp.Multiply: "multiply"}
+_TENSOR_OPS = {knp.Add: "add", knp.Subtract: "subtract", knp.Multiply: "multiply",
+               knp.Divide: "divide", knp.TrueDivide: "divide"}
 _SYMBOLS = {knp.Add: "+", knp.Subtract: "-", knp.Multiply: "*", knp.Divide: "/",
             knp.TrueDivide: "/"}
 
@@ -90,10 +100,11 @@ def _arithmetic(ctx: LayerContext) -> Lowered:
     for t in tensors:
         if out is not None and t.type.dtype != out.dtype:
             ctx.refuse(f"Keras computes {t.type.dtype.value} {symbol} ... in "
-                       f"{out.dtype.value}; the op set has no cast")
+                       f"{out.dtype.value}; cast the operands explicitly (keras.ops.cast)")
     if len(tensors) == 2:
-        if kind not in _TENSOR_OPS:
-            ctx.refuse("a division of two tensors; the op set has no tensor division")
+        if _TENSOR_OPS[kind] == "divide" and not a.type.dtype.is_float:
+            ctx.refuse(f"a division of {a.type.dtype.value} tensors; only float tensors "
+                       f"divide exactly (cast them to a float dtype first)")
         return ctx.lowered(_TENSOR_OPS[kind], [a.name, b.name])
     x, const_first = (a, False) if isinstance(a, Operand) else (b, True)
     if not x.type.dtype.is_float:
@@ -108,9 +119,22 @@ def _arithmetic(ctx: LayerContext) -> Lowered:
         scale, offset = c, 0.0
     else:
         inv = None if const_first else _power_of_two_reciprocal(c, x)
-        if inv is None:
-            what = f"{c!r} / tensor" if const_first else f"tensor / {c!r}"
-            ctx.refuse(f"{what}: only a division by a power of two equals a multiplication "
-                       f"(by its reciprocal) in floating point")
+        if inv is None:  # a true division: x / c or c / x
+            constant = ctx.constant("constant", np.asarray(c, x.type.dtype.to_numpy()))
+            operands = [constant, x.name] if const_first else [x.name, constant]
+            return ctx.lowered("divide", operands)
         scale, offset = inv, 0.0
     return ctx.lowered("rescale", [x.name], {"scale": scale, "offset": offset})
+
+
+@lowers(kcore.Cast)
+def _cast(ctx: LayerContext) -> Lowered:
+    """``keras.ops.cast(x, dtype)`` -> ``cast(x) {to=dtype}``."""
+    operands = ctx.operands()
+    if len(operands) != 1 or not isinstance(operands[0], Operand):
+        ctx.refuse(f"called with {len(operands)} positional arguments; expected one tensor")
+    try:
+        to = DType.from_any(ctx.layer.dtype)
+    except (TypeError, ValueError):
+        ctx.refuse(f"a cast to {ctx.layer.dtype!r}, which is not an IR dtype")
+    return ctx.lowered("cast", [operands[0].name], {"to": to.value})

@@ -80,11 +80,16 @@ class BuildRule:
             keywords in the functional model's config, so they survive saving), or None.
         list_input: the layer is called on one list of tensors (``Concatenate``, merges,
             ``Attention``), not ``layer(*tensors)``.
+        constant_inputs: a data input may be a graph weight, passed to the call as a
+            NumPy constant (a ``keras.ops`` operation stores it in the model config,
+            so the emitter bounds its size); otherwise a weight in a data position is
+            refused at emission.
     """
 
     builder: Builder
     call_kwargs: Callable[[Node], dict[str, Any]] | None = None
     list_input: bool = False
+    constant_inputs: bool = False
 
     def call_keywords(self, node: Node) -> dict[str, Any]:
         """The keyword arguments of the Keras call for ``node`` (``{}`` when none)."""
@@ -143,7 +148,8 @@ def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset
 
 
 def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = None,
-           list_input: bool = False) -> Callable[[Builder], Builder]:
+           list_input: bool = False, constant_inputs: bool = False
+           ) -> Callable[[Builder], Builder]:
     """Decorator: register the function as the Keras builder of each IR op in ``ops_``.
 
     Returns the function unchanged.
@@ -153,6 +159,8 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
         call_kwargs: ``node -> keyword arguments`` of the layer's call, or None
             (see :class:`BuildRule`).
         list_input: the layer is called on one list of tensors (see :class:`BuildRule`).
+        constant_inputs: data inputs may be weights, passed as NumPy constants (see
+            :class:`BuildRule`).
 
     Raises:
         ValueError: no op given, an op the op set does not define, or an op that
@@ -174,7 +182,7 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
                 raise ValueError(f"op {op!r} already has a Keras builder "
                                  f"({_BUILDS[op].builder.__qualname__})")
         for op in ops_:
-            _BUILDS[op] = BuildRule(fn, call_kwargs, bool(list_input))
+            _BUILDS[op] = BuildRule(fn, call_kwargs, bool(list_input), bool(constant_inputs))
         return fn
     return register
 
@@ -203,6 +211,7 @@ def load_groups() -> None:
         from graphir.backends.keras import recurrent_builders  # noqa: F401
         from graphir.backends.keras import attention_builders  # noqa: F401
         from graphir.backends.keras import sequence_builders  # noqa: F401
+        from graphir.backends.keras import arithmetic_builders  # noqa: F401
         _loaded = True
     finally:
         _loading = False

@@ -4,8 +4,8 @@ Modules: :mod:`.emit` (the model: ``to_onnx``, and ``to_onnx_bytes`` for its ser
 form), :mod:`.context` (``OnnxEmitContext``: nodes, initializers and the lazy NHWC/NCHW
 layout map, driven by each op's layout class), :mod:`.registry` (the emitter table:
 ``@emits(op, ...)`` and ``emitter_for(op)``), one module per op group with its emitters
-(:mod:`.elementwise_ops`, :mod:`.shape_ops`, :mod:`.nn_ops`, :mod:`.norm_ops`,
-:mod:`.recurrent_ops`, :mod:`.attention_ops`, :mod:`.sequence_ops`),
+(:mod:`.arithmetic_ops`, :mod:`.elementwise_ops`, :mod:`.shape_ops`, :mod:`.nn_ops`,
+:mod:`.norm_ops`, :mod:`.recurrent_ops`, :mod:`.attention_ops`, :mod:`.sequence_ops`),
 :mod:`.activations` (one emitter per activation function), :mod:`.fold` (batch
 normalizations folded into convolutions), :mod:`.validate` (the ONNX checker on a
 weight-stripped stub), :mod:`.tensors` (initializers written with one copy of their
@@ -16,7 +16,8 @@ Importing this package registers every emitter: the op group modules are importe
 below, one line per group (adding a group is one more line here).
 """
 
-from . import attention_ops  # noqa: F401  (registers its emitters)
+from . import arithmetic_ops  # noqa: F401  (registers its emitters)
+from . import attention_ops  # noqa: F401
 from . import elementwise_ops  # noqa: F401
 from . import nn_ops  # noqa: F401
 from . import norm_ops  # noqa: F401
