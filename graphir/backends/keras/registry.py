@@ -137,12 +137,8 @@ def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset
                         f"{sorted(accepted, key=repr)}")
 
     def register(fn: Converter) -> Converter:
-        for cls in layer_classes:
-            if cls in _LOWERINGS:
-                raise ValueError(f"{cls.__module__}.{cls.__qualname__} already has a converter "
-                                 f"({_LOWERINGS[cls].converter.__qualname__})")
-        for cls in layer_classes:
-            _LOWERINGS[cls] = LoweringRule(fn, accepted, bool(keeps_input_dtype))
+        _add_rules(_LOWERINGS, layer_classes, LoweringRule(fn, accepted, bool(keeps_input_dtype)),
+                   lambda cls: f"{cls.__module__}.{cls.__qualname__} already has a converter")
         return fn
     return register
 
@@ -177,14 +173,28 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
             raise ValueError(f"builds({op!r}): the op set has no op {op!r}")
 
     def register(fn: Builder) -> Builder:
-        for op in ops_:
-            if op in _BUILDS:
-                raise ValueError(f"op {op!r} already has a Keras builder "
-                                 f"({_BUILDS[op].builder.__qualname__})")
-        for op in ops_:
-            _BUILDS[op] = BuildRule(fn, call_kwargs, bool(list_input), bool(constant_inputs))
+        _add_rules(_BUILDS, ops_, BuildRule(fn, call_kwargs, bool(list_input),
+                                            bool(constant_inputs)),
+                   lambda op: f"op {op!r} already has a Keras builder")
         return fn
     return register
+
+
+def _add_rules(table: dict, keys: Iterable[Any], rule: Any,
+               taken: Callable[[Any], str]) -> None:
+    """Put ``rule`` into ``table`` under every key, all or nothing.
+
+    Raises:
+        ValueError: a key already has a rule (``taken(key)`` plus the function that
+            holds it); nothing is registered then.
+    """
+    for key in keys:
+        if key in table:
+            old = table[key]
+            fn = getattr(old, "converter", None) or getattr(old, "builder", None)
+            raise ValueError(f"{taken(key)} ({fn.__qualname__})")
+    for key in keys:
+        table[key] = rule
 
 
 def load_groups() -> None:
