@@ -2,6 +2,9 @@
 
 from graphir.ops import (arithmetic, attention, elementwise, nn, normalization,  # noqa: F401
                          recurrent, sequence, shape_ops)  # (registration)
+from graphir.ops import logic  # noqa: F401  (registration)
+from graphir.ops import reduction  # noqa: F401  (registration)
+from graphir.ops import indexing  # noqa: F401  (registration)
 from graphir.ops.activations import ACTIVATIONS, canonical_activation
 from graphir.ops.registry import (AttrSpec, OpSchema, TypeRuleError, get_schema, op_names,
                                   register)

@@ -222,6 +222,9 @@ def load_groups() -> None:
         from graphir.backends.keras import attention_builders  # noqa: F401
         from graphir.backends.keras import sequence_builders  # noqa: F401
         from graphir.backends.keras import arithmetic_builders  # noqa: F401
+        from graphir.backends.keras import logic_converters, logic_builders  # noqa: F401
+        from graphir.backends.keras import reduction_converters, reduction_builders  # noqa: F401
+        from graphir.backends.keras import indexing_converters, indexing_builders  # noqa: F401
         _loaded = True
     finally:
         _loading = False

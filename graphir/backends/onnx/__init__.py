@@ -19,9 +19,12 @@ below, one line per group (adding a group is one more line here).
 from . import arithmetic_ops  # noqa: F401  (registers its emitters)
 from . import attention_ops  # noqa: F401
 from . import elementwise_ops  # noqa: F401
+from . import indexing_ops  # noqa: F401
+from . import logic_ops  # noqa: F401
 from . import nn_ops  # noqa: F401
 from . import norm_ops  # noqa: F401
 from . import recurrent_ops  # noqa: F401
+from . import reduction_ops  # noqa: F401
 from . import sequence_ops  # noqa: F401
 from . import shape_ops  # noqa: F401
 from .emit import MIN_OPSET, check_onnx, to_onnx, to_onnx_bytes

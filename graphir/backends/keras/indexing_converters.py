@@ -1,0 +1,529 @@
+"""Converters of the ``keras.ops`` shape and indexing operations applied to symbolic
+tensors (``x[:, 0]``, ``keras.ops.transpose``, ``keras.ops.take``...), registered with
+:func:`~graphir.backends.keras.registry.lowers`; they lower to the ops of
+:mod:`graphir.ops.indexing` (and ``reshape`` / ``concatenate``), with exactly what
+Keras 3 computes on TensorFlow (``keras/src/ops/numpy.py``, ``keras/src/ops/nn.py``,
+``keras/src/backend/tensorflow/numpy.py``).
+
+Every axis is normalized to be non-negative here, as the IR requires.
+
+* ``Transpose`` -> ``transpose`` (no axes: reversed); ``ExpandDims`` -> ``expand_dims``;
+  ``Squeeze`` -> ``squeeze`` (no axes: every static size-1 axis, refused when a dim is
+  not static, since TensorFlow then squeezes whatever is 1 at run time; nothing to
+  squeeze: ``identity``);
+* ``GetItem`` (``x[key]``): ints, slices, ``None`` and one ``...``.  The slices become
+  one ``slice``; an int on a static axis is a one-element slice then a ``squeeze``,
+  an int on a symbolic or unknown axis a ``gather`` of a rank-0 int64 constant (which
+  drops the axis, with the same error as TensorFlow when out of range); ``None`` an
+  ``expand_dims``.  Refused: tensor indices, boolean masks, arrays and lists of
+  indices (advanced indexing); a list key is a tuple, as ``GetItem.call`` makes it;
+* ``Take`` -> ``gather`` (negative indices count from the end: Keras' TF ``take`` adds
+  the dim to them); ``TakeAlongAxis`` -> ``take_along_axis``; a constant operand
+  (NumPy array or Python ints) becomes a weight; ``axis=None`` (flatten first) is
+  lowered only for a rank-1 tensor or a constant ``x``;
+* ``Tile`` -> ``tile`` (repeats padded with leading 1s, or the input given leading
+  size-1 axes first, as TensorFlow's ``tile`` does); ``Repeat`` -> ``repeat`` (one
+  count; per-element counts are refused unless all equal);
+* ``BroadcastTo`` -> ``broadcast_to`` (a static shape); ``Pad`` -> ``pad`` (modes
+  ``constant`` and ``reflect``; ``symmetric`` is refused: ONNX has no such mode);
+  ``Flip`` -> ``flip``; ``Stack`` -> ``stack``; ``OneHot`` -> ``one_hot`` (float32;
+  float or bool indices are cast to int64 first, as Keras does);
+* ``Reshape`` -> the layer-level ``reshape`` (which keeps the batch axis) when the new
+  shape provably keeps it: first entry ``-1``/``None`` and the rest static with the
+  same number of elements per sample, or the first entry equal to a static batch;
+  ``Concatenate`` -> ``concatenate``.
+
+Tensors of different dtypes in one ``stack`` / ``concatenate`` (Keras promotes them)
+are refused; cast them explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Sequence
+
+import numpy as np
+from keras import KerasTensor
+from keras.src.ops import nn as knn
+from keras.src.ops import numpy as knp
+
+from graphir.backends.keras.context import LayerContext, Lowered, Operand
+from graphir.backends.keras.registry import lowers
+from graphir.dtypes import DType
+from graphir.ops.indexing import SLICE_BEGIN, SLICE_END
+
+__all__: list[str] = []
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _one_tensor(ctx: LayerContext) -> Operand:
+    """The single tensor argument of a one-tensor operation."""
+    if len(ctx.inputs) != 1 or not ctx.call_args or not isinstance(ctx.call_args[0], KerasTensor):
+        ctx.refuse(f"called on {len(ctx.inputs)} tensors; expected one tensor argument")
+    return Operand(ctx.inputs[0], ctx.input_types[0])
+
+
+def _int(ctx: LayerContext, v: Any, what: str) -> int:
+    """``v`` as a Python int (numpy integers accepted; bools, floats, tensors refused)."""
+    if isinstance(v, (bool, np.bool_)) or not hasattr(v, "__index__") or isinstance(v, KerasTensor):
+        ctx.refuse(f"{what} {v!r} is not an int")
+    return operator.index(v)
+
+
+def _canonical(ctx: LayerContext, axis: Any, rank: int, what: str = "axis") -> int:
+    """``axis`` normalized into ``[0, rank)``."""
+    a = _int(ctx, axis, what)
+    if not -rank <= a < rank:
+        ctx.refuse(f"{what}={a} is out of range for rank {rank}")
+    return a % rank
+
+
+def _canonical_axes(ctx: LayerContext, axes: Any, rank: int) -> tuple[int, ...]:
+    """An int or a sequence of ints, normalized, sorted, without repeats."""
+    seq = axes if isinstance(axes, (list, tuple)) else (axes,)
+    out = [_canonical(ctx, a, rank) for a in seq]
+    if len(set(out)) != len(out):
+        ctx.refuse(f"axis={axes!r} names an axis twice")
+    return tuple(sorted(out))
+
+
+def _ints(ctx: LayerContext, values: Any, what: str) -> tuple[int, ...]:
+    """An int or a sequence of ints (no tensors) as a tuple."""
+    if isinstance(values, (list, tuple)):
+        return tuple(_int(ctx, v, what) for v in values)
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return tuple(_int(ctx, v, what) for v in values.tolist())
+    return (_int(ctx, values, what),)
+
+
+def _chain(ctx: LayerContext, x: str, steps: Sequence[tuple[str, Sequence[str], dict]]
+           ) -> Lowered:
+    """Apply ``(op, extra inputs, attrs)`` steps to ``x`` in order: helpers, then the
+    final node (``identity`` when there is no step)."""
+    if not steps:
+        return ctx.lowered("identity", [x])
+    for op, extra, attrs in steps[:-1]:
+        x = ctx.helper(op, [x, *extra], attrs, suffix=op)
+    op, extra, attrs = steps[-1]
+    return ctx.lowered(op, [x, *extra], attrs)
+
+
+def _tensor_list(ctx: LayerContext) -> list[Operand]:
+    """The tensors of a list argument (``stack``, ``concatenate``), one dtype."""
+    xs = ctx.call_args[0] if ctx.call_args else None
+    if not isinstance(xs, (list, tuple)) or not xs:
+        ctx.refuse("expected a non-empty list of tensors")
+    if not all(isinstance(t, KerasTensor) for t in xs) or len(ctx.inputs) != len(xs):
+        ctx.refuse("a constant in the list of tensors; only symbolic tensors are supported")
+    ops = [Operand(n, t) for n, t in zip(ctx.inputs, ctx.input_types)]
+    dtypes = sorted({o.type.dtype.value for o in ops})
+    if len(dtypes) > 1:
+        ctx.refuse(f"tensors of dtypes {', '.join(dtypes)}, which Keras promotes to one; "
+                   f"cast them explicitly (keras.ops.cast)")
+    return ops
+
+
+def _index_constant(ctx: LayerContext, value: Any, name: str) -> str:
+    """A constant index operand (Python ints or an integer array) as an int32/int64
+    weight: Python ints become int32 as TensorFlow converts them (int64 when too big),
+    integer arrays keep int32/int64 and other integer dtypes become int64."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or isinstance(value, (bool, np.bool_)):
+        ctx.refuse(f"indices of dtype {arr.dtype} ({type(value).__name__}); only integer "
+                   f"indices are supported")
+    if not isinstance(value, np.ndarray) and not isinstance(value, np.generic):
+        small = arr.size == 0 or (arr.min() >= -2 ** 31 and arr.max() < 2 ** 31)
+        arr = arr.astype(np.int32 if small else np.int64)
+    elif arr.dtype not in (np.int32, np.int64):
+        arr = arr.astype(np.int64)
+    return ctx.constant(name, arr)
+
+
+def _data_operand(ctx: LayerContext, value: Any, name: str) -> Operand:
+    """A data operand: the tensor, or a constant array registered as a weight."""
+    if isinstance(value, Operand):
+        return value
+    arr = np.asarray(value)
+    try:
+        dtype = DType.from_any(arr.dtype)
+    except (TypeError, ValueError):
+        ctx.refuse(f"a constant operand of dtype {arr.dtype}, which is not an IR dtype")
+    from graphir.tensor_types import TensorType
+
+    return Operand(ctx.constant(name, arr), TensorType(dtype, arr.shape))
+
+
+# --------------------------------------------------------------------------- transpose etc.
+
+@lowers(knp.Transpose)
+def _transpose(ctx: LayerContext) -> Lowered:
+    """``keras.ops.transpose(x, axes)`` -> ``transpose {perm}``."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    axes = ctx.layer.axes
+    if axes is None:
+        perm = tuple(reversed(range(rank)))
+    else:
+        perm = tuple(_canonical(ctx, a, rank) for a in axes)
+        if sorted(perm) != list(range(rank)):
+            ctx.refuse(f"axes={tuple(axes)} is not a permutation of the {rank} axes")
+    return ctx.lowered("transpose", [x.name], {"perm": perm})
+
+
+@lowers(knp.ExpandDims)
+def _expand_dims(ctx: LayerContext) -> Lowered:
+    """``keras.ops.expand_dims(x, axis)`` -> ``expand_dims {axes}`` (axes counted in the
+    output rank, as TensorFlow's Keras backend counts them)."""
+    x = _one_tensor(ctx)
+    n = len(ctx.layer.axis) if isinstance(ctx.layer.axis, (list, tuple)) else 1
+    axes = _canonical_axes(ctx, ctx.layer.axis, x.type.rank + n)
+    return ctx.lowered("expand_dims", [x.name], {"axes": axes})
+
+
+@lowers(knp.Squeeze)
+def _squeeze(ctx: LayerContext) -> Lowered:
+    """``keras.ops.squeeze(x, axis)`` -> ``squeeze {axes}`` (or ``identity``)."""
+    x = _one_tensor(ctx)
+    shape = x.type.shape
+    if ctx.layer.axis is None:
+        if not all(isinstance(d, int) for d in shape):
+            ctx.refuse(f"squeeze without an axis of {shape}: TensorFlow removes every dim "
+                       f"that is 1 at run time, and a non-static dim may be; name the axes")
+        axes = tuple(i for i, d in enumerate(shape) if d == 1)
+    else:
+        axes = _canonical_axes(ctx, ctx.layer.axis, x.type.rank)
+        bad = [a for a in axes if shape[a] != 1]
+        if bad:
+            ctx.refuse(f"axis {bad[0]} of {shape} is not statically 1")
+    if not axes:
+        return ctx.lowered("identity", [x.name])
+    return ctx.lowered("squeeze", [x.name], {"axes": axes})
+
+
+# --------------------------------------------------------------------------- x[...]
+
+def _key_entries(ctx: LayerContext, key: Any) -> list[Any]:
+    """The key as a list of ints, slices (int or None parts), ``None`` and ``...``."""
+    if isinstance(key, list):  # GetItem.call: a list key is a tuple
+        key = tuple(key)
+    entries = list(key) if isinstance(key, tuple) else [key]
+    out = []
+    for k in entries:
+        if k is None or k is Ellipsis:
+            out.append(k)
+        elif isinstance(k, KerasTensor):
+            ctx.refuse("a tensor index (x[t] with a symbolic tensor t: a gather or a boolean "
+                       "mask); only ints, slices, None and ... are supported, use "
+                       "keras.ops.take for gathers")
+        elif isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.dtype == bool):
+            ctx.refuse(f"a boolean index {k!r} (a mask); only ints, slices, None and ... "
+                       f"are supported")
+        elif isinstance(k, (list, tuple, np.ndarray)):
+            ctx.refuse(f"an array index {k!r} (advanced indexing); only ints, slices, None "
+                       f"and ... are supported, use keras.ops.take")
+        elif isinstance(k, slice):
+            for part in (k.start, k.stop, k.step):
+                if part is not None:
+                    _int(ctx, part, "a slice bound")
+            out.append(slice(*(None if p is None else operator.index(p)
+                               for p in (k.start, k.stop, k.step))))
+        else:
+            out.append(_int(ctx, k, "an index"))
+    return out
+
+
+def _clip64(v: int) -> int:
+    return max(SLICE_BEGIN, min(SLICE_END, v))
+
+
+@lowers(knp.GetItem)
+def _get_item(ctx: LayerContext) -> Lowered:
+    """``x[key]`` -> ``slice``, then ``gather`` / ``squeeze`` for ints, then
+    ``expand_dims`` for ``None`` (only the steps needed)."""
+    if len(ctx.inputs) != 1 or not isinstance(ctx.call_args[0], KerasTensor):
+        ctx.refuse("a tensor index (x[t] with a symbolic tensor t: a gather or a boolean "
+                   "mask); only ints, slices, None and ... are supported")
+    x = Operand(ctx.inputs[0], ctx.input_types[0])
+    key = ctx.call_args[1] if len(ctx.call_args) > 1 else ctx.call_kwargs.get("key")
+    entries = _key_entries(ctx, key)
+    if entries.count(Ellipsis) > 1:
+        ctx.refuse("an index with more than one ...")
+    if Ellipsis not in entries:
+        entries.append(Ellipsis)
+    rank, shape = x.type.rank, x.type.shape
+    consumed = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    if consumed > rank:
+        ctx.refuse(f"{consumed} indices for a tensor of rank {rank}")
+    starts, ends, steps = [0] * rank, [SLICE_END] * rank, [1] * rank
+    static_ints, dynamic_ints, out_items = [], {}, []  # out_items: axis or None (new)
+    axis = 0
+    for e in entries:
+        if e is Ellipsis:
+            for _ in range(rank - consumed):
+                out_items.append(axis)
+                axis += 1
+        elif e is None:
+            out_items.append(None)
+        elif isinstance(e, slice):
+            step = 1 if e.step is None else e.step
+            if step == 0:
+                ctx.refuse("a slice step of 0")
+            starts[axis] = (0 if step > 0 else SLICE_END) if e.start is None else _clip64(e.start)
+            ends[axis] = ((SLICE_END if step > 0 else SLICE_BEGIN) if e.stop is None
+                          else _clip64(e.stop))
+            steps[axis] = step
+            out_items.append(axis)
+            axis += 1
+        else:
+            d = shape[axis]
+            if isinstance(d, int):
+                if not -d <= e < d:
+                    ctx.refuse(f"index {e} is out of range for axis {axis} of size {d}")
+                starts[axis], ends[axis] = e % d, e % d + 1
+                static_ints.append(axis)
+            else:
+                dynamic_ints[axis] = e
+            axis += 1
+    plan: list[tuple[str, Sequence[str], dict]] = []
+    if any((s, e, k) != (0, SLICE_END, 1) for s, e, k in zip(starts, ends, steps)):
+        plan.append(("slice", [], {"starts": tuple(starts), "ends": tuple(ends),
+                                   "steps": tuple(steps)}))
+    current = list(range(rank))  # original axis at each position of the current tensor
+    for ax in sorted(dynamic_ints, reverse=True):
+        index = ctx.constant(f"index{ax}", np.asarray(dynamic_ints[ax], np.int64))
+        plan.append(("gather", [index], {"axis": current.index(ax)}))
+        current.remove(ax)
+    if static_ints:
+        plan.append(("squeeze", [], {"axes": tuple(sorted(current.index(a)
+                                                          for a in static_ints))}))
+    new_axes = tuple(i for i, item in enumerate(out_items) if item is None)
+    if new_axes:
+        plan.append(("expand_dims", [], {"axes": new_axes}))
+    return _chain(ctx, x.name, plan)
+
+
+# --------------------------------------------------------------------------- gathers
+
+@lowers(knp.Take)
+def _take(ctx: LayerContext) -> Lowered:
+    """``keras.ops.take(x, indices, axis)`` -> ``gather {axis}``."""
+    operands = ctx.operands()
+    if len(operands) != 2:
+        ctx.refuse(f"called with {len(operands)} positional arguments; expected 2")
+    x_arg, idx_arg = operands
+    axis = ctx.layer.axis
+    if axis is None:
+        if isinstance(x_arg, Operand):
+            if x_arg.type.rank != 1:
+                ctx.refuse(f"take without an axis flattens x {x_arg.type.shape}, batch "
+                           f"axis included; give an axis")
+        else:
+            x_arg = np.asarray(x_arg).reshape(-1)
+        axis = 0
+    x = _data_operand(ctx, x_arg, "x")
+    if isinstance(idx_arg, Operand):
+        if idx_arg.type.dtype not in (DType.INT32, DType.INT64):
+            ctx.refuse(f"indices of dtype {idx_arg.type.dtype.value}; only int32 and int64 "
+                       f"tensors index")
+        idx = idx_arg.name
+    else:
+        idx = _index_constant(ctx, idx_arg, "indices")
+    return ctx.lowered("gather", [x.name, idx],
+                       {"axis": _canonical(ctx, axis, max(x.type.rank, 1))})
+
+
+@lowers(knp.TakeAlongAxis)
+def _take_along_axis(ctx: LayerContext) -> Lowered:
+    """``keras.ops.take_along_axis(x, indices, axis)`` -> ``take_along_axis {axis}``."""
+    operands = ctx.operands()
+    if len(operands) != 2:
+        ctx.refuse(f"called with {len(operands)} positional arguments; expected 2")
+    x = _data_operand(ctx, operands[0], "x")
+    idx_arg = operands[1]
+    if isinstance(idx_arg, Operand):
+        if idx_arg.type.dtype not in (DType.INT32, DType.INT64):
+            ctx.refuse(f"indices of dtype {idx_arg.type.dtype.value}; only int32 and int64 "
+                       f"tensors index")
+        idx = idx_arg.name
+    else:
+        idx = _index_constant(ctx, idx_arg, "indices")
+    axis = ctx.layer.axis
+    if axis is None:
+        if x.type.rank != 1:
+            ctx.refuse(f"take_along_axis without an axis flattens x {x.type.shape}; give an "
+                       f"axis")
+        axis = 0
+    return ctx.lowered("take_along_axis", [x.name, idx],
+                       {"axis": _canonical(ctx, axis, x.type.rank)})
+
+
+# --------------------------------------------------------------------------- tile, repeat
+
+@lowers(knp.Tile)
+def _tile(ctx: LayerContext) -> Lowered:
+    """``keras.ops.tile(x, repeats)`` -> ``tile`` (after ``expand_dims`` when repeats is
+    longer than the rank)."""
+    x = _one_tensor(ctx)
+    reps = _ints(ctx, ctx.layer.repeats, "repeats")
+    if any(r < 1 for r in reps):
+        ctx.refuse(f"repeats {reps}: a count below 1 (an empty result) is not supported")
+    rank = x.type.rank
+    plan: list[tuple[str, Sequence[str], dict]] = []
+    if len(reps) > rank:
+        plan.append(("expand_dims", [], {"axes": tuple(range(len(reps) - rank))}))
+    reps = (1,) * (rank - len(reps)) + reps
+    plan.append(("tile", [], {"repeats": reps}))
+    return _chain(ctx, x.name, plan)
+
+
+@lowers(knp.Repeat)
+def _repeat(ctx: LayerContext) -> Lowered:
+    """``keras.ops.repeat(x, repeats, axis)`` -> ``repeat`` (one count)."""
+    x = _one_tensor(ctx)
+    reps = _ints(ctx, ctx.layer.repeats, "repeats")
+    axis = ctx.layer.axis
+    if axis is None:
+        if x.type.rank != 1:
+            ctx.refuse(f"repeat without an axis flattens x {x.type.shape}; give an axis")
+        axis = 0
+    axis = _canonical(ctx, axis, x.type.rank)
+    if len(set(reps)) != 1:
+        ctx.refuse(f"per-element repeat counts {reps}; only one count for every element "
+                   f"is supported")
+    if reps[0] < 1:
+        ctx.refuse(f"repeats={reps[0]}: a count below 1 is not supported")
+    return ctx.lowered("repeat", [x.name], {"repeats": reps[0], "axis": axis})
+
+
+# --------------------------------------------------------------------------- broadcast, pad, flip
+
+@lowers(knp.BroadcastTo)
+def _broadcast_to(ctx: LayerContext) -> Lowered:
+    """``keras.ops.broadcast_to(x, shape)`` -> ``broadcast_to {shape}`` (a static shape)."""
+    x = _one_tensor(ctx)
+    if ctx.layer.shape is None or not isinstance(ctx.layer.shape, (list, tuple)):
+        ctx.refuse(f"shape {ctx.layer.shape!r} is not a tuple of ints")
+    shape = _ints(ctx, ctx.layer.shape, "a dim of shape")
+    if any(d < 1 for d in shape):
+        ctx.refuse(f"shape {shape}: only sizes >= 1 are supported")
+    return ctx.lowered("broadcast_to", [x.name], {"shape": shape})
+
+
+@lowers(knp.Pad, accepted_call_kwargs=("constant_values",))
+def _pad(ctx: LayerContext) -> Lowered:
+    """``keras.ops.pad(x, pad_width, mode, constant_values)`` -> ``pad``."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    mode = ctx.layer.mode
+    if mode == "symmetric":
+        ctx.refuse("mode 'symmetric': ONNX Pad has no symmetric mode (constant, reflect, "
+                   "edge)")
+    if mode not in ("constant", "reflect"):
+        ctx.refuse(f"mode {mode!r}; TensorFlow computes only constant, reflect and symmetric")
+    width = [tuple(_ints(ctx, p, "a pad width")) for p in ctx.layer.pad_width]
+    if len(width) == 1:
+        width = width * rank
+    if len(width) != rank or any(len(p) != 2 or min(p) < 0 for p in width):
+        ctx.refuse(f"pad_width {ctx.layer.pad_width!r} for a tensor of rank {rank}")
+    value: Any = ctx.call_kwargs.get("constant_values")
+    if len(ctx.call_args) > 1:
+        value = ctx.call_args[1]
+    if value is None:
+        value = 0
+    if isinstance(value, (Operand, KerasTensor)) or not isinstance(
+            value, (int, float, np.integer, np.floating, bool, np.bool_)):
+        ctx.refuse(f"constant_values {value!r}; only a Python or NumPy scalar is supported")
+    dtype = x.type.dtype
+    fill = float(value)
+    if not dtype.is_float and (not math.isfinite(fill) or fill != int(fill)
+                               or int(fill) != value):
+        ctx.refuse(f"constant_values={value!r} on a {dtype.value} tensor; TensorFlow needs a "
+                   f"value of the tensor's dtype")
+    return ctx.lowered("pad", [x.name], {"pads": tuple(width), "mode": mode,
+                                         "value": fill if mode == "constant" else 0.0})
+
+
+@lowers(knp.Flip)
+def _flip(ctx: LayerContext) -> Lowered:
+    """``keras.ops.flip(x, axis)`` -> ``flip {axes}`` (no axis: every axis)."""
+    x = _one_tensor(ctx)
+    axis = ctx.layer.axis
+    axes = (tuple(range(x.type.rank)) if axis is None
+            else _canonical_axes(ctx, axis, x.type.rank))
+    if not axes:
+        return ctx.lowered("identity", [x.name])
+    return ctx.lowered("flip", [x.name], {"axes": axes})
+
+
+# --------------------------------------------------------------------------- stack, one_hot
+
+@lowers(knp.Stack)
+def _stack(ctx: LayerContext) -> Lowered:
+    """``keras.ops.stack(xs, axis)`` -> ``stack {axis}``."""
+    xs = _tensor_list(ctx)
+    axis = _canonical(ctx, ctx.layer.axis, xs[0].type.rank + 1)
+    return ctx.lowered("stack", [o.name for o in xs], {"axis": axis})
+
+
+@lowers(knp.Concatenate)
+def _concatenate(ctx: LayerContext) -> Lowered:
+    """``keras.ops.concatenate(xs, axis)`` -> ``concatenate {axis}``."""
+    xs = _tensor_list(ctx)
+    axis = _canonical(ctx, ctx.layer.axis, max(xs[0].type.rank, 1))
+    return ctx.lowered("concatenate", [o.name for o in xs], {"axis": axis})
+
+
+@lowers(knn.OneHot)
+def _one_hot(ctx: LayerContext) -> Lowered:
+    """``keras.ops.one_hot(x, num_classes, axis, dtype)`` -> ``one_hot`` (float32)."""
+    x = _one_tensor(ctx)
+    layer = ctx.layer
+    if layer.sparse:
+        ctx.refuse("sparse=True; only dense one-hot tensors are supported")
+    if layer.dtype not in (None, "float32"):
+        ctx.refuse(f"dtype={layer.dtype!r}; only float32 one-hot tensors are supported")
+    depth = _int(ctx, layer.num_classes, "num_classes")
+    if depth < 1:
+        ctx.refuse(f"num_classes={depth}")
+    rank = x.type.rank
+    axis = _int(ctx, layer.axis, "axis")
+    if axis == -1:
+        axis = rank
+    elif not 0 <= axis < rank:
+        ctx.refuse(f"axis={axis}; Keras accepts -1 or [0, {rank})")
+    plan: list[tuple[str, Sequence[str], dict]] = []
+    if not x.type.dtype.is_int:  # Keras converts the indices to int64 (tf.cast)
+        plan.append(("cast", [], {"to": "int64"}))
+    plan.append(("one_hot", [], {"depth": depth, "axis": axis}))
+    return _chain(ctx, x.name, plan)
+
+
+# --------------------------------------------------------------------------- reshape
+
+@lowers(knp.Reshape)
+def _reshape(ctx: LayerContext) -> Lowered:
+    """``keras.ops.reshape(x, newshape)`` -> the layer-level ``reshape`` when the batch
+    axis provably stays axis 0."""
+    x = _one_tensor(ctx)
+    new = ctx.layer.newshape
+    if not isinstance(new, (list, tuple)) or not new:
+        ctx.refuse(f"newshape {new!r} does not keep a batch axis")
+    first, rest = new[0], new[1:]
+    rest_ints = _ints(ctx, [(-1 if d is None else d) for d in rest], "a dim of newshape")
+    shape = x.type.shape
+    batch = shape[0] if shape else None
+    if first is None or (not isinstance(first, (bool, np.bool_)) and hasattr(first, "__index__")
+                         and operator.index(first) == -1):
+        per_sample = [d for d in shape[1:]]
+        if (any(d < 0 for d in rest_ints) or not all(isinstance(d, int) for d in per_sample)
+                or math.prod(per_sample) != math.prod(rest_ints)):
+            ctx.refuse(f"newshape {tuple(new)} on {shape}: the batch axis is kept only when "
+                       f"the other dims are static with {shape[1:]}'s element count")
+    elif isinstance(batch, int) and _int(ctx, first, "a dim of newshape") == batch:
+        pass
+    else:
+        ctx.refuse(f"newshape {tuple(new)} on {shape}: its first dim does not provably keep "
+                   f"the batch axis (use -1 or the batch size first)")
+    return ctx.lowered("reshape", [x.name], {"target_shape": rest_ints})
