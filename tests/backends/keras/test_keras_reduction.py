@@ -1,0 +1,191 @@
+"""keras.ops reductions and linear algebra end to end (specs/ops-reduction.md): a
+functional model of ``keras.ops.sum/mean/max/min/prod/var/std/argmax/argmin/matmul/
+einsum`` on symbolic tensors with a symbolic batch lowers to the primitive ops (Keras'
+promotions as explicit casts); the emitted ONNX in onnxruntime and the emitted Keras
+model (in process, and saved then reloaded with ``safe_mode=True`` in a fresh process)
+match the Keras model, checked outside graphir; refusals name the operation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+ort = pytest.importorskip("onnxruntime")
+
+from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E402
+from graphir.ir import Graph, Node, Value  # noqa: E402
+from graphir.tensor_types import TensorType  # noqa: E402
+
+ops = keras.ops
+INT_OUTPUTS = {"sum_int", "sum_bool", "argmax", "argmin", "argmax_ties", "imatmul"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(11)
+    x = keras.Input((4, 5), name="x")
+    y = keras.Input((5, 3), name="y")
+    q = keras.Input((2, 3, 4), name="q")
+    k = keras.Input((2, 6, 4), name="k")
+    t = keras.Input((6,), name="t")
+    i = keras.Input((3, 4), dtype="int32", name="i")
+    j = keras.Input((4, 2), dtype="int32", name="j")
+    m = keras.Input((5,), dtype="bool", name="m")
+    h = keras.layers.Dense(5, name="dense")(x)
+    w = np.linspace(-1.0, 1.0, 15, dtype=np.float32).reshape(5, 3)
+    outputs = {
+        "sum": ops.sum(h, axis=1),
+        "mean": ops.mean(h, axis=(1, 2), keepdims=True),
+        "max": ops.max(h, axis=-1),
+        "min": ops.min(h, axis=1, keepdims=True),
+        "prod": ops.prod(h, axis=(1, 2)),
+        "var": ops.var(h, axis=1, keepdims=True),
+        "std": ops.std(h, axis=(-2, -1)),
+        "sum_all": ops.sum(h),
+        "sum_int": ops.sum(i, axis=(1, 2)),
+        "sum_bool": ops.sum(m, axis=1),            # TensorFlow: cast to int32, then sum
+        "mean_int": ops.mean(i, axis=1),           # computed in float32
+        "argmax": ops.argmax(h, axis=1),
+        "argmin": ops.argmin(h, axis=-1, keepdims=True),
+        "argmax_ties": ops.argmax(t, axis=1),
+        "matmul": ops.matmul(h, y),                # two computed tensors
+        "matmul_w": h @ w,                          # a tensor and a small weight
+        "imatmul": ops.matmul(i, j),               # Keras: through float32
+        "einsum": ops.einsum("bij,bjk->bik", h, y),
+        "scores": ops.einsum("bhqd,bhkd->bhqk", q, k),
+    }
+    return keras.Model([x, y, q, k, t, i, j, m], list(outputs.values()), name="reductions"), \
+        list(outputs)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    rng = np.random.default_rng(7)
+    n = 3
+    ties = np.array([[1.0, 3.0, 3.0, 2.0, 0.0, 3.0],
+                     [-0.0, 0.0, -1.0, -2.0, -0.0, -3.0],
+                     [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]], np.float32)
+    return {"x": rng.normal(size=(n, 4, 5)).astype(np.float32),
+            "y": rng.normal(size=(n, 5, 3)).astype(np.float32),
+            "q": rng.normal(size=(n, 2, 3, 4)).astype(np.float32),
+            "k": rng.normal(size=(n, 2, 6, 4)).astype(np.float32),
+            "t": ties,
+            "i": rng.integers(-5, 6, size=(n, 3, 4)).astype(np.int32),
+            "j": rng.integers(-5, 6, size=(n, 4, 2)).astype(np.int32),
+            "m": rng.integers(0, 2, size=(n, 5)).astype(bool)}
+
+
+@pytest.fixture(scope="module")
+def expected(model, inputs):
+    m, names = model
+    return dict(zip(names, m.predict(inputs, verbose=0)))
+
+
+@pytest.fixture(scope="module")
+def graph(model):
+    return from_keras(model[0])
+
+
+def _compare(got: dict, expected: dict):
+    for name, want in expected.items():
+        g = got[name]
+        assert g.shape == want.shape, name
+        assert g.dtype == want.dtype, (name, g.dtype, want.dtype)
+        if name in INT_OUTPUTS:
+            np.testing.assert_array_equal(g, want, err_msg=name)
+        else:
+            np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_the_int_outputs_are_not_vacuous(expected):
+    assert len(np.unique(expected["argmax"])) > 1 and len(np.unique(expected["imatmul"])) > 5
+    assert len(np.unique(expected["sum_bool"])) > 1
+    # Keras' argmax: first index on ties, and -0.0 ranks below +0.0 (row 1: index 1)
+    assert expected["argmax_ties"].tolist() == [1, 1, 0]
+
+
+def test_lowering_uses_the_primitive_ops(graph):
+    by_name = {n.name: n for n in graph.nodes}
+    assert by_name["sum"].attrs["axes"] == (1,) and by_name["sum"].attrs["keepdims"] is False
+    assert by_name["mean"].attrs["axes"] == (1, 2) and by_name["mean"].attrs["keepdims"] is True
+    assert by_name["max"].attrs["axes"] == (2,)           # axis=-1 normalized
+    assert by_name["std"].attrs["axes"] == (1, 2)
+    assert by_name["sum_1"].attrs["axes"] == (0, 1, 2)     # axis=None: every axis written out
+    assert by_name["argmax"].attrs["negative_zero_as"] < 0
+    ops_ = [n.op for n in graph.nodes]
+    assert ops_.count("einsum") == 2 and ops_.count("matmul") == 3
+    # promotions made explicit: bool sum, int mean, int matmul (2 in, 1 out)
+    assert ops_.count("cast") == 5
+    weight = next(n for n in graph.nodes if n.op == "matmul" and n.inputs[1] in graph.weights)
+    assert graph.weights[weight.inputs[1]].shape == (5, 3)
+
+
+def test_onnx_matches_keras(model, graph, inputs, expected):
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(model[1], session.run(names, {k: v for k, v in inputs.items()})))
+    _compare(got, expected)
+
+
+def test_emitted_keras_matches(model, graph, inputs, expected):
+    emitted = to_keras(graph)
+    got = dict(zip(model[1], emitted.predict([inputs[v.name] for v in graph.inputs], verbose=0)))
+    _compare(got, expected)
+
+
+def test_emitted_keras_reloads_safely_in_a_fresh_process(model, graph, inputs, expected,
+                                                          tmp_path_factory):
+    path = tmp_path_factory.mktemp("reduction") / "reduction.keras"
+    save_keras(to_keras(graph), path)
+    feeds = path.with_suffix(".in.npz")
+    np.savez(feeds, *[inputs[v.name] for v in graph.inputs])
+    out_path = path.with_suffix(".out.npz")
+    code = (
+        "import sys, numpy as np, keras\n"
+        "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
+        "f = np.load(sys.argv[2])\n"
+        "out = m.predict([f[f'arr_{i}'] for i in range(len(f.files))], verbose=0)\n"
+        "np.savez(sys.argv[3], *out)\n"
+        "print(any(k.startswith('graphir') for k in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", code, str(path), str(feeds), str(out_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "False"
+    got = np.load(out_path)
+    _compare({name: got[f"arr_{n}"] for n, name in enumerate(model[1])}, expected)
+
+
+@pytest.mark.parametrize("build,match", [
+    (lambda a, b: ops.argmax(b), "axis=None"),
+    (lambda a, b: ops.einsum("...ij,...jk->...ik", b, b), "ellipsis"),
+    (lambda a, b: ops.max(b, axis=1, initial=0.0), "initial"),
+    (lambda a, b: ops.sum(a, axis=1), "uint8"),
+    (lambda a, b: ops.matmul(b, np.ones((4, 2))), "float64"),   # a float64 constant
+    (lambda a, b: ops.sum(b, axis=(1, -2)), "twice"),
+], ids=["argmax-flat", "ellipsis", "initial", "uint8-sum", "mixed-matmul", "repeated-axis"])
+def test_refusals_name_the_operation(build, match):
+    a = keras.Input((4, 4), dtype="uint8", name="a")
+    b = keras.Input((4, 4), name="b")
+    m = keras.Model([a, b], build(a, b), name="refused")
+    with pytest.raises(UnsupportedLayerError, match=match):
+        from_keras(m)
+
+
+def test_a_large_constant_operand_cannot_be_emitted_to_keras_yet():
+    def graph(n):
+        x = Value("x", TensorType("float32", ("batch", n)))
+        y = Value("y", TensorType("float32", ("batch", 4)))
+        w = np.ones((n, 4), np.float32)
+        return Graph("g", (x,), ("y",), (Node("matmul", "y", ("x", "w"), (y,)),), {"w": w})
+    to_keras(graph(8))  # 32 elements: inlined
+    with pytest.raises(UnsupportedOpError, match="2000 elements"):
+        to_keras(graph(500))
