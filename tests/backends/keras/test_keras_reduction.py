@@ -189,3 +189,45 @@ def test_a_large_constant_operand_cannot_be_emitted_to_keras_yet():
     to_keras(graph(8))  # 32 elements: inlined
     with pytest.raises(UnsupportedOpError, match="2000 elements"):
         to_keras(graph(500))
+
+
+@pytest.fixture(scope="module")
+def promoted():
+    """Keras' dtype promotions: float16 mean/var (computed in float32), bool max/min
+    (reduce_any/all), int8 prod (int32), var/std (float32), int8 argmin."""
+    x = keras.Input((4, 5), dtype="float16", name="x")
+    b = keras.Input((5,), dtype="bool", name="b")
+    i = keras.Input((5,), dtype="int8", name="i")
+    outs = [ops.mean(x, axis=1), ops.var(x, axis=1), ops.argmax(x, axis=2),
+            ops.max(b, axis=1), ops.min(b, axis=1, keepdims=True), ops.var(i, axis=1),
+            ops.std(i, axis=1), ops.prod(i, axis=1), ops.max(i, axis=1), ops.argmin(i, axis=1)]
+    model = keras.Model([x, b, i], outs, name="promoted")
+    rng = np.random.default_rng(2)
+    feeds = {"x": rng.normal(size=(4, 4, 5)).astype(np.float16),
+             "b": np.array([[0, 0, 0, 0, 0], [1, 0, 1, 0, 0], [1, 1, 1, 1, 1], [0, 1, 0, 0, 0]],
+                           bool),
+             "i": rng.integers(-4, 5, (4, 5)).astype(np.int8)}
+    want = model.predict([feeds["x"], feeds["b"], feeds["i"]], verbose=0)
+    return model, feeds, want
+
+
+def test_keras_promotions_are_explicit_casts(promoted):
+    model, feeds, want = promoted
+    graph = from_keras(model)
+    casts = [n.attrs["to"] for n in graph.nodes if n.op == "cast"]
+    assert casts.count("float16") == 2 and casts.count("bool") == 2 and "int32" in casts
+    assert want[3].tolist() == [False, True, True, True]      # any
+    assert want[4][:, 0].tolist() == [False, False, True, False]  # all
+    assert [w.dtype for w in want] == [np.float16, np.float16, np.int32, bool, bool,
+                                       np.float32, np.float32, np.int32, np.int8, np.int32]
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    from_onnx = session.run(None, feeds)
+    from_keras_ = to_keras(graph).predict([feeds["x"], feeds["b"], feeds["i"]], verbose=0)
+    for got in (from_onnx, from_keras_):
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            if w.dtype.kind == "f":
+                np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-3)
+            else:
+                np.testing.assert_array_equal(g, w)
