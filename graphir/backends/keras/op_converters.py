@@ -29,6 +29,35 @@ dtype as TensorFlow does):
 ``keras.ops.cast(x, dtype)`` (the ``Cast`` operation, ``tf.cast``) lowers to
 ``cast(x) {to=dtype}``.
 
+Elementwise math (``keras/src/ops/numpy.py``, ``math.py``, ``nn.py`` and their
+TensorFlow backends):
+
+* ``negative``, ``abs``/``absolute``, ``sign``, ``square``, ``rsqrt``, ``erf``,
+  ``reciprocal``, ``round`` (``decimals=0``) -> the op of that name on the tensor's
+  dtype; ``sqrt``, ``exp``, ``log``, ``log1p``, ``sin``, ``cos``, ``floor``, ``ceil``
+  -> the op after a ``cast`` helper to Keras' float result dtype when the input is an
+  integer or bool tensor (Keras casts it the same way);
+* ``floor_divide`` (``x // y``), ``mod`` (``x % y``), ``power`` (``x ** y``) -> the op in
+  Keras' result dtype (``dtypes.result_type``; a tensor of another dtype gets a
+  ``cast`` helper, a constant becomes a weight ``<operation>/constant`` of that dtype);
+  ``mod`` is refused where TensorFlow computes in another dtype than Keras records;
+* ``clip(x, a, b)`` with numbers -> ``clip(x) {min=a, max=b}``; ``maximum`` /
+  ``minimum`` of two tensors -> the ``maximum`` / ``minimum`` ops, of a tensor and a
+  number ``c`` -> ``clip`` with the one bound ``c``;
+* the activation operations with exactly the formula of an ``activation`` function
+  (``relu``, ``relu6``, ``sigmoid``, ``tanh``, ``softplus``, ``softsign``, ``silu``,
+  ``hard_sigmoid``, ``hard_silu``, ``selu``, ``log_sigmoid``, ``hard_tanh``,
+  ``tanh_shrink``, ``gelu(approximate=False)``, ``celu(alpha=1)``,
+  ``log_softmax`` over the last axis) -> ``activation``; ``elu`` / ``leaky_relu`` ->
+  the ops of those names; ``softmax(x, axis)`` -> ``softmax`` (axis normalized to
+  non-negative).  Refused: ``gelu(approximate=True)`` (Keras' default for
+  ``keras.ops.gelu``), ``celu`` with another alpha, ``softmax``/``log_softmax`` with
+  ``axis=None`` or several axes, ``log_softmax`` on another axis.
+
+Every dtype an op's type rule refuses (``graphir.ops.arithmetic``: e.g. ``sqrt`` of
+an integer tensor after no cast, ``power`` of int8, anything of bool) is refused by
+name at lowering.
+
 Refused: a result dtype different from the inputs' (Keras would promote; lower an
 explicit ``keras.ops.cast`` instead), non-float tensors with a constant or in a
 division, constants that are not real scalars (arrays, bools, tensors), a cast to a
@@ -43,11 +72,15 @@ from typing import Any
 
 import numpy as np
 from keras.src.ops import core as kcore
+from keras.src.ops import math as kmath
+from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
+from graphir import ops
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
+from graphir.tensor_types import TensorType
 
 __all__: list[str] = []
 
@@ -138,3 +171,318 @@ def _cast(ctx: LayerContext) -> Lowered:
     except (TypeError, ValueError):
         ctx.refuse(f"a cast to {ctx.layer.dtype!r}, which is not an IR dtype")
     return ctx.lowered("cast", [operands[0].name], {"to": to.value})
+
+
+# --------------------------------------------------------------------------- elementwise math
+
+def _check(ctx: LayerContext, op: str, types: list[TensorType],
+           attrs: dict[str, Any] | None = None) -> None:
+    """Refuse, naming the IR op and the reason, when ``op``'s type rule rejects ``types``."""
+    try:
+        ops.infer_types(op, types, attrs or {})
+    except ops.TypeRuleError as e:
+        ctx.refuse(f"{op} of {', '.join(t.dtype.value for t in types)}: {e}")
+
+
+def _tensor(ctx: LayerContext) -> Operand:
+    """The single positional tensor argument of a one-input operation."""
+    operands = ctx.operands()
+    if len(operands) != 1 or not isinstance(operands[0], Operand):
+        ctx.refuse(f"called with {len(operands)} positional arguments; expected one tensor")
+    return operands[0]
+
+
+def _result_dtype(ctx: LayerContext) -> DType:
+    """Keras' symbolic output dtype (the dtype TensorFlow computes in)."""
+    if ctx.output_type is None:
+        ctx.refuse("Keras records no output dtype")
+    return ctx.output_type.dtype
+
+
+def _as(ctx: LayerContext, x: Operand, dtype: DType) -> Operand:
+    """``x`` converted to ``dtype`` by a ``cast`` helper node (``tf.cast``, as Keras does
+    before computing), or ``x`` itself when it already has that dtype."""
+    if x.type.dtype == dtype:
+        return x
+    name = ctx.helper("cast", [x.name], {"to": dtype.value}, suffix="cast")
+    return Operand(name, TensorType(dtype, x.type.shape))
+
+
+#: keras.ops operation class -> IR op, for one-input operations that keep the dtype
+_KEEP_DTYPE = {knp.Negative: "negative", knp.Absolute: "abs", knp.Abs: "abs",
+               knp.Sign: "sign", knp.Square: "square", kmath.Rsqrt: "rsqrt",
+               kmath.Erf: "erf"}
+#: ... and those Keras computes in a float dtype, casting an integer or bool input
+#: first (``backend.numpy.sqrt``: ``tf.cast(x, result_type(x.dtype, float))``)
+_TO_FLOAT = {knp.Sqrt: "sqrt", knp.Exp: "exp", knp.Log: "log", knp.Log1p: "log1p",
+             knp.Sin: "sin", knp.Cos: "cos", knp.Floor: "floor", knp.Ceil: "ceil"}
+
+
+@lowers(*_KEEP_DTYPE, *_TO_FLOAT)
+def _elementwise(ctx: LayerContext) -> Lowered:
+    """``keras.ops.<f>(x)`` -> ``<f>(x)``, after a ``cast`` to Keras' float output dtype
+    where Keras converts an integer input (sqrt, exp, log, log1p, sin, cos, floor,
+    ceil); the dtypes the op refuses (``graphir.ops.arithmetic``) are refused by name."""
+    kind = type(ctx.layer)
+    x = _tensor(ctx)
+    if kind in _TO_FLOAT:
+        op = _TO_FLOAT[kind]
+        out = _result_dtype(ctx)
+        if out.is_float and not x.type.dtype.is_float:
+            x = _as(ctx, x, out)
+    else:
+        op = _KEEP_DTYPE[kind]
+    _check(ctx, op, [x.type])
+    return ctx.lowered(op, [x.name])
+
+
+@lowers(knp.Reciprocal, keeps_input_dtype=True)
+def _reciprocal(ctx: LayerContext) -> Lowered:
+    """``keras.ops.reciprocal(x)`` -> ``reciprocal(x)`` on a float tensor (Keras records a
+    float32 result whatever the input; ``tf.math.reciprocal`` keeps the input dtype)."""
+    x = _tensor(ctx)
+    _check(ctx, "reciprocal", [x.type])
+    return ctx.lowered("reciprocal", [x.name])
+
+
+@lowers(knp.Round)
+def _round(ctx: LayerContext) -> Lowered:
+    """``keras.ops.round(x)`` (``decimals=0``: ``tf.round``, half to even) -> ``round(x)``."""
+    x = _tensor(ctx)
+    if ctx.layer.decimals != 0:
+        ctx.refuse(f"decimals={ctx.layer.decimals!r}; only decimals=0 is supported")
+    _check(ctx, "round", [x.type])
+    return ctx.lowered("round", [x.name])
+
+
+def _constant_array(ctx: LayerContext, value: Any, dtype: DType) -> np.ndarray:
+    """A constant operand converted to ``dtype`` as TensorFlow converts it (a Python or
+    NumPy number or a numeric NumPy array; ``astype`` rounds to nearest and wraps
+    integers like ``tf.convert_to_tensor`` / ``tf.cast``).
+
+    Raises:
+        UnsupportedLayerError: a bool, a string or any other object.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        ctx.refuse(f"a bool constant operand {value!r}")
+    if isinstance(value, (int, float)):
+        arr = np.asarray(value)
+    elif isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "iuf":
+        arr = np.asarray(value)
+    else:
+        ctx.refuse(f"a constant operand of type {type(value).__name__}; only numbers and "
+                   f"numeric NumPy arrays are supported")
+    with np.errstate(all="ignore"):
+        return arr.astype(dtype.to_numpy())
+
+
+def _binary_operands(ctx: LayerContext, dtype: DType) -> list[str]:
+    """The two operands of a binary operation, each in ``dtype`` (the dtype Keras
+    computes in): tensors cast by a helper where they differ, a constant as a weight
+    ``<operation>/constant``."""
+    operands = ctx.operands()
+    if len(operands) != 2:
+        ctx.refuse(f"called with {len(operands)} positional arguments; expected 2")
+    if not any(isinstance(v, Operand) for v in operands):
+        ctx.refuse("no tensor operand")
+    names = []
+    for v in operands:
+        if isinstance(v, Operand):
+            names.append(_as(ctx, v, dtype).name)
+        else:
+            names.append(ctx.constant("constant", _constant_array(ctx, v, dtype)))
+    return names
+
+
+def _mod_dtype(ctx: LayerContext) -> DType:
+    """The dtype ``backend.numpy.mod`` computes in: it converts a Python constant by
+    itself first (an int to int32, a float to float32) and promotes the two tensors,
+    which can differ from the weak-typed dtype Keras records (a float16 tensor mod
+    ``2.0`` computes in float32); refused then."""
+    from keras.src.backend.common import dtypes as kdtypes
+
+    def keras_dtype(v: Any) -> str:
+        if isinstance(v, Operand):
+            return v.type.dtype.value
+        if isinstance(v, (np.generic, np.ndarray)):  # before float: np.float64 is a float
+            return str(np.asarray(v).dtype)
+        if isinstance(v, bool):
+            return "bool"
+        if isinstance(v, int):
+            return "int32"
+        if isinstance(v, float):
+            return "float32"
+        return str(np.asarray(v).dtype)
+
+    declared = _result_dtype(ctx)
+    computed = kdtypes.result_type(*(keras_dtype(v) for v in ctx.operands()))
+    if computed == "bool":
+        computed = "int32"
+    if computed != declared.value:
+        ctx.refuse(f"Keras records a {declared.value} result but TensorFlow computes in "
+                   f"{computed}; cast the operands explicitly (keras.ops.cast)")
+    return declared
+
+
+_BINARY = {knp.FloorDivide: "floor_divide", knp.Mod: "mod", knp.Power: "power"}
+
+
+@lowers(*_BINARY)
+def _binary(ctx: LayerContext) -> Lowered:
+    """``x // y``, ``x % y``, ``x ** y`` (``keras.ops.floor_divide`` / ``mod`` /
+    ``power``) -> ``floor_divide`` / ``mod`` / ``power`` in the dtype Keras computes in
+    (``dtypes.result_type``; a promoted tensor gets a ``cast`` helper, a constant is a
+    weight of that dtype)."""
+    op = _BINARY[type(ctx.layer)]
+    dtype = _mod_dtype(ctx) if op == "mod" else _result_dtype(ctx)
+    names = _binary_operands(ctx, dtype)
+    _check(ctx, op, [TensorType(dtype, ()), TensorType(dtype, ())])
+    return ctx.lowered(op, names)
+
+
+def _bound(ctx: LayerContext, value: Any, dtype: DType, what: str) -> float:
+    """A clip bound as ``tf.clip_by_value`` uses it: converted to ``dtype`` (a float
+    rounded to it; an integer tensor needs an integer bound, TensorFlow refuses a
+    float there)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.generic)) \
+            or (isinstance(value, np.generic) and value.dtype.kind not in "iuf"):
+        ctx.refuse(f"clip {what}={value!r}; only a number is supported")
+    if dtype.is_float:
+        return float(np.asarray(value).astype(dtype.to_numpy()))
+    if not float(value).is_integer():
+        ctx.refuse(f"clip {what}={value!r} on a {dtype.value} tensor (TensorFlow refuses a "
+                   f"fractional bound for an integer tensor)")
+    if int(float(value)) != int(value):
+        ctx.refuse(f"clip {what}={value!r} is not exactly representable")
+    return float(int(value))
+
+
+@lowers(knp.Clip)
+def _clip(ctx: LayerContext) -> Lowered:
+    """``keras.ops.clip(x, a, b)`` -> ``clip(x) {min=a, max=b}``, the bounds numbers
+    converted to ``x``'s dtype (a bool ``x`` cast to int32 first, as Keras does)."""
+    x = _tensor(ctx)
+    if x.type.dtype == DType.BOOL:  # backend.numpy.clip: tf.cast(x, "int32") first
+        x = _as(ctx, x, DType.INT32)
+    dtype = x.type.dtype
+    attrs = {"min": _bound(ctx, ctx.layer.x_min, dtype, "min"),
+             "max": _bound(ctx, ctx.layer.x_max, dtype, "max")}
+    _check(ctx, "clip", [x.type], attrs)
+    return ctx.lowered("clip", [x.name], attrs)
+
+
+_EXTREMA = {knp.Maximum: ("maximum", "min"), knp.Minimum: ("minimum", "max")}
+
+
+@lowers(*_EXTREMA)
+def _extremum(ctx: LayerContext) -> Lowered:
+    """``keras.ops.maximum`` / ``minimum``: of two tensors -> ``maximum`` / ``minimum``
+    (in Keras' result dtype, a promoted tensor cast first); of a tensor and a number
+    ``c`` -> ``clip(x) {min=c}`` / ``{max=c}`` (``tf.maximum(x, c)`` is
+    ``tf.clip_by_value(x, c, inf)``, NaN included)."""
+    op, bound = _EXTREMA[type(ctx.layer)]
+    operands = ctx.operands()
+    dtype = _result_dtype(ctx)
+    tensors = [v for v in operands if isinstance(v, Operand)]
+    if len(operands) == 2 and len(tensors) == 1:
+        x = tensors[0]
+        c = operands[1] if operands[0] is x else operands[0]
+        if isinstance(c, np.ndarray) and c.ndim:
+            ctx.refuse(f"a constant operand of shape {c.shape}; only a number is supported")
+        x = _as(ctx, x, dtype)
+        attrs = {"min": None, "max": None}
+        attrs[bound] = _bound(ctx, c, dtype, bound)
+        _check(ctx, "clip", [x.type], attrs)
+        return ctx.lowered("clip", [x.name], attrs)
+    names = _binary_operands(ctx, dtype)
+    _check(ctx, op, [TensorType(dtype, ()), TensorType(dtype, ())])
+    return ctx.lowered(op, names)
+
+
+# --------------------------------------------------------------------------- activations
+
+#: keras.ops operation class -> the ``activation`` function computing exactly what it
+#: does (``keras.activations.<name>`` calls the same ``keras.ops`` function)
+_ACTIVATIONS = {knn.Relu: "relu", knn.Relu6: "relu6", knn.Sigmoid: "sigmoid",
+                knp.Tanh: "tanh", knn.Softplus: "softplus", knn.Softsign: "softsign",
+                knn.Silu: "silu", knn.HardSigmoid: "hard_sigmoid", knn.HardSilu: "hard_silu",
+                knn.Selu: "selu", knn.LogSigmoid: "log_sigmoid", knn.HardTanh: "hard_tanh",
+                knn.TanhShrink: "tanh_shrink", knn.Gelu: "gelu", knn.Celu: "celu"}
+
+
+@lowers(*_ACTIVATIONS)
+def _activation_op(ctx: LayerContext) -> Lowered:
+    """``keras.ops.relu(x)``, ``sigmoid``, ``silu``, ``gelu(approximate=False)``... ->
+    ``activation(x) {function}`` on a float tensor (``keras.ops.tanh`` casts an
+    integer input to float first, as Keras does).  Refused: ``gelu`` with
+    ``approximate=True`` (the tanh approximation, Keras' default for
+    ``keras.ops.gelu``; no op computes it) and ``celu`` with ``alpha != 1``."""
+    kind = type(ctx.layer)
+    x = _tensor(ctx)
+    if kind is knn.Gelu and ctx.layer.approximate:
+        ctx.refuse("gelu(approximate=True) (the tanh approximation) has no op; only "
+                   "approximate=False is supported")
+    if kind is knn.Celu and float(ctx.layer.alpha) != 1.0:
+        ctx.refuse(f"celu(alpha={ctx.layer.alpha!r}); only alpha=1 is supported")
+    if kind is knp.Tanh:
+        out = _result_dtype(ctx)
+        if out.is_float and not x.type.dtype.is_float:
+            x = _as(ctx, x, out)
+    attrs = {"function": _ACTIVATIONS[kind]}
+    _check(ctx, "activation", [x.type], attrs)
+    return ctx.lowered("activation", [x.name], attrs)
+
+
+@lowers(knn.Elu)
+def _elu_op(ctx: LayerContext) -> Lowered:
+    """``keras.ops.elu(x, alpha)`` -> ``elu(x) {alpha}`` (the Keras ELU layer calls it)."""
+    x = _tensor(ctx)
+    attrs = {"alpha": float(ctx.layer.alpha)}
+    _check(ctx, "elu", [x.type], attrs)
+    return ctx.lowered("elu", [x.name], attrs)
+
+
+@lowers(knn.LeakyRelu)
+def _leaky_relu_op(ctx: LayerContext) -> Lowered:
+    """``keras.ops.leaky_relu(x, negative_slope)`` -> ``leaky_relu(x) {negative_slope}``."""
+    x = _tensor(ctx)
+    attrs = {"negative_slope": float(ctx.layer.negative_slope)}
+    _check(ctx, "leaky_relu", [x.type], attrs)
+    return ctx.lowered("leaky_relu", [x.name], attrs)
+
+
+def _one_axis(ctx: LayerContext, axis: Any, rank: int) -> int:
+    """``axis`` (an int or a one-element list) normalized to ``[0, rank)``."""
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            ctx.refuse(f"axis={axis!r}; only a single axis is supported")
+        axis = axis[0]
+    if axis is None or isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        ctx.refuse(f"axis={axis!r}; only a single integer axis is supported")
+    if not -rank <= int(axis) < rank:
+        ctx.refuse(f"axis={axis} is out of range for rank {rank}")
+    return int(axis) % rank
+
+
+@lowers(knn.Softmax)
+def _softmax_op(ctx: LayerContext) -> Lowered:
+    """``keras.ops.softmax(x, axis)`` -> ``softmax(x) {axis}`` (axis normalized to
+    non-negative; ``axis=None``, a softmax over all axes, refused)."""
+    x = _tensor(ctx)
+    attrs = {"axis": _one_axis(ctx, ctx.layer.axis, x.type.rank)}
+    _check(ctx, "softmax", [x.type], attrs)
+    return ctx.lowered("softmax", [x.name], attrs)
+
+
+@lowers(knn.LogSoftmax)
+def _log_softmax_op(ctx: LayerContext) -> Lowered:
+    """``keras.ops.log_softmax(x, axis)`` over the last axis -> ``activation(x)
+    {function="log_softmax"}``; another axis is refused (no op)."""
+    x = _tensor(ctx)
+    axis = _one_axis(ctx, ctx.layer.axis, x.type.rank)
+    if axis != x.type.rank - 1:
+        ctx.refuse(f"log_softmax over axis {ctx.layer.axis!r} of a rank-{x.type.rank} tensor; "
+                   f"only the last axis is supported")
+    attrs = {"function": "log_softmax"}
+    _check(ctx, "activation", [x.type], attrs)
+    return ctx.lowered("activation", [x.name], attrs)

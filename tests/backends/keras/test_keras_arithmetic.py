@@ -1,9 +1,12 @@
-"""The primitive ops ``divide`` and ``cast`` end to end (specs/ops-primitive.md): ``x / y``,
-``x / c``, ``c / x`` and ``keras.ops.cast`` in a functional model lower to ``divide`` /
-``cast`` (a power-of-two divisor stays a fused ``rescale``); the emitted ONNX in
+"""The primitive arithmetic ops end to end (specs/ops-primitive.md): ``x / y``, ``x / c``,
+``c / x`` and ``keras.ops.cast`` in a functional model lower to ``divide`` / ``cast`` (a
+power-of-two divisor stays a fused ``rescale``); the elementwise keras.ops math
+(``-x``, ``abs``, ``sqrt``, ``x // y``, ``x % y``, ``x ** y``, ``clip``, ``maximum``, the
+activation operations...) lowers to its primitive ops or onto the layer-level
+activation ops, with Keras' dtype promotions as explicit casts; the emitted ONNX in
 onnxruntime and the emitted Keras model, saved and reloaded with ``safe_mode=True`` in
 a fresh process, match the Keras model, checked outside graphir; refusals name the
-operation (lowering) or the node (emission)."""
+operation and the reason (lowering) or the node (emission)."""
 
 from __future__ import annotations
 
@@ -80,30 +83,36 @@ def test_onnx_matches_keras(graph, inputs, expected):
     assert len(np.unique(expected[1])) > 3
 
 
-def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expected,
-                                                             tmp_path_factory):
-    emitted = to_keras(graph)
-    path = tmp_path_factory.mktemp("arith") / "arith.keras"
-    save_keras(emitted, path)
-    np.save(path.with_suffix(".a.npy"), inputs[0])
-    np.save(path.with_suffix(".b.npy"), inputs[1])
+def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expected, math_model,
+                                                             math_graph, math_inputs,
+                                                             math_expected, tmp_path_factory):
+    """Both emitted models (division/cast and the elementwise math) saved, reloaded with
+    ``safe_mode=True`` in one fresh process that never imports graphir, and run there."""
+    folder = tmp_path_factory.mktemp("arith")
+    runs = []
+    for tag, g, xs in (("arith", graph, inputs), ("math", math_graph, math_inputs)):
+        path = folder / f"{tag}.keras"
+        save_keras(to_keras(g), path)
+        np.savez(folder / f"{tag}.in.npz", *xs)
+        runs += [str(path), str(folder / f"{tag}.in.npz"), str(folder / f"{tag}.out.npz")]
     code = (
         "import sys, numpy as np, keras\n"
-        "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
-        "x = [np.load(sys.argv[2]), np.load(sys.argv[3])]\n"
-        "out = m.predict(x, verbose=0)\n"
-        "np.savez(sys.argv[4], *out)\n"
+        "for model, xs, out in zip(*[iter(sys.argv[1:])] * 3):\n"
+        "    m = keras.saving.load_model(model, safe_mode=True)\n"
+        "    x = np.load(xs)\n"
+        "    y = m.predict([x[f'arr_{k}'] for k in range(len(x.files))], verbose=0)\n"
+        "    np.savez(out, *y)\n"
         "print(any(k.startswith('graphir') for k in sys.modules))\n")
-    out_path = path.with_suffix(".out.npz")
-    run = subprocess.run([sys.executable, "-c", code, str(path), str(path.with_suffix(".a.npy")),
-                          str(path.with_suffix(".b.npy")), str(out_path)],
+    run = subprocess.run([sys.executable, "-c", code, *runs],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "False"
-    got = np.load(out_path)
+    got = np.load(folder / "arith.out.npz")
     np.testing.assert_allclose(got["arr_0"], expected[0], rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(got["arr_1"], expected[1])
     np.testing.assert_allclose(got["arr_2"], expected[2], rtol=1e-6, atol=1e-7)
+    got = np.load(folder / "math.out.npz")
+    _compare(math_model[1], [got[f"arr_{k}"] for k in range(len(got.files))], math_expected)
 
 
 def test_integer_division_is_refused_by_name():
@@ -138,3 +147,153 @@ def test_a_large_constant_operand_is_refused_at_keras_emission():
 def test_a_weight_in_a_layer_ops_data_position_is_refused_at_keras_emission():
     with pytest.raises(UnsupportedOpError, match="is a weight"):
         to_keras(_divide_graph((4,), op="add"))
+
+
+# ================================================================== elementwise math
+
+def _math_outputs(a, b, d, i, j):
+    """Every elementwise keras.ops call of the group, on float inputs ``a`` (any sign),
+    ``b`` (positive), ``d`` (divisors of both signs) and int32 inputs ``i``, ``j``
+    (``j`` never zero)."""
+    ops = keras.ops
+    return {
+        "negative": -a, "reciprocal": ops.reciprocal(d), "abs": abs(a), "sign": ops.sign(a),
+        "square": ops.square(a), "sqrt": ops.sqrt(b), "rsqrt": ops.rsqrt(b), "exp": ops.exp(a),
+        "log": ops.log(b), "log1p": ops.log1p(b), "erf": ops.erf(a), "sin": ops.sin(a),
+        "cos": ops.cos(a), "floor": ops.floor(a * 3.0), "ceil": ops.ceil(a * 3.0),
+        "round": ops.round(a * 3.0),
+        "floordiv": a // d, "floordiv_c": a // 0.75, "mod": (a * 4.0) % d, "mod_c": a % -0.75,
+        "pow": b ** a, "pow_c": a ** 2.0, "rpow": 2.0 ** a,
+        "clip": ops.clip(a, -0.5, 0.7), "max": ops.maximum(a, d), "min_c": ops.minimum(a, 0.1),
+        "max_c": ops.maximum(-0.2, a),
+        "i_floordiv": i // j, "i_floordiv_c": i // -3, "i_mod": i % j, "i_mod_c": i % 3,
+        "i_negative": -i, "i_abs": abs(i), "i_sign": ops.sign(i), "i_square": ops.square(i),
+        "i_pow_c": i ** 2, "i_clip": ops.clip(i, -2, 3), "i_max": ops.maximum(i, j),
+        "i_min_c": ops.minimum(i, 2), "i_round": ops.round(i),
+        # Keras promotes: int32 with a float, sqrt/exp/tanh of an int -> float32
+        "i_sqrt": ops.sqrt(ops.abs(i)), "i_exp": ops.exp(i), "i_tanh": ops.tanh(i),
+        "i_floordiv_f": i // 2.5, "i_max_f": ops.maximum(i, 0.5),
+        # activations of keras.ops onto the existing activation ops
+        "relu": ops.relu(a), "relu6": ops.relu6(a * 10.0), "sigmoid": ops.sigmoid(a),
+        "tanh": ops.tanh(a), "softplus": ops.softplus(a), "softsign": ops.softsign(a),
+        "silu": ops.silu(a), "gelu": ops.gelu(a, approximate=False),
+        "hard_sigmoid": ops.hard_sigmoid(a * 4.0), "hard_silu": ops.hard_silu(a * 4.0),
+        "selu": ops.selu(a), "log_sigmoid": ops.log_sigmoid(a),
+        "hard_tanh": ops.hard_tanh(a * 3.0), "tanh_shrink": ops.tanh_shrink(a),
+        "celu": ops.celu(a), "elu": ops.elu(a, alpha=0.5),
+        "leaky_relu": ops.leaky_relu(a, negative_slope=0.1),
+        "softmax": ops.softmax(a), "softmax_0": ops.softmax(ops.expand_dims(a, -1), axis=1),
+        "log_softmax": ops.log_softmax(a, axis=-1),
+    }
+
+
+@pytest.fixture(scope="module")
+def math_model():
+    keras.utils.set_random_seed(7)
+    a = keras.Input((6,), name="a")
+    b = keras.Input((6,), name="b")
+    d = keras.Input((6,), name="d")
+    i = keras.Input((6,), dtype="int32", name="i")
+    j = keras.Input((6,), dtype="int32", name="j")
+    outs = _math_outputs(a, b, d, i, j)
+    model = keras.Model([a, b, d, i, j], list(outs.values()), name="math")
+    return model, list(outs)
+
+
+@pytest.fixture(scope="module")
+def math_inputs():
+    rng = np.random.default_rng(11)
+    signs = np.where(rng.random((4, 6)) < 0.5, -1.0, 1.0)
+    return [(rng.normal(size=(4, 6)) * 2).astype(np.float32),
+            rng.uniform(0.1, 3.0, size=(4, 6)).astype(np.float32),
+            (rng.uniform(0.3, 2.0, size=(4, 6)) * signs).astype(np.float32),
+            rng.integers(-9, 10, size=(4, 6)).astype(np.int32),
+            rng.choice([-4, -3, -2, -1, 1, 2, 3, 5], size=(4, 6)).astype(np.int32)]
+
+
+@pytest.fixture(scope="module")
+def math_expected(math_model, math_inputs):
+    return math_model[0].predict(math_inputs, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def math_graph(math_model):
+    return from_keras(math_model[0])
+
+
+def _compare(names, got, expected):
+    for name, g, w in zip(names, got, expected):
+        assert g.dtype == w.dtype, (name, g.dtype, w.dtype)
+        if np.issubdtype(w.dtype, np.floating):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def test_math_lowering_uses_the_primitive_ops(math_graph):
+    ops = [n.op for n in math_graph.nodes]
+    for op in ("negative", "reciprocal", "abs", "sign", "square", "sqrt", "rsqrt", "exp",
+               "log", "log1p", "erf", "sin", "cos", "floor", "ceil", "round", "floor_divide",
+               "mod", "power", "clip", "maximum", "activation", "softmax", "elu", "leaky_relu"):
+        assert op in ops, op
+    # Keras' promotions became explicit casts: sqrt, exp, tanh of int32, i // 2.5,
+    # maximum(i, 0.5)
+    casts = [n for n in math_graph.nodes if n.op == "cast"]
+    assert len(casts) == 5 and {n.attrs["to"] for n in casts} == {"float32"}
+    one_bound = [n.attrs for n in math_graph.nodes if n.op == "clip"
+                 and None in (n.attrs["min"], n.attrs["max"])]
+    assert {"min": None, "max": np.float32(0.1).item()} in one_bound
+    assert {"min": -0.2, "max": None} not in one_bound           # rounded to float32
+    assert {"min": np.float32(-0.2).item(), "max": None} in one_bound
+    funcs = {n.attrs["function"] for n in math_graph.nodes if n.op == "activation"}
+    assert {"relu", "gelu", "hard_sigmoid", "log_softmax", "tanh", "celu"} <= funcs
+    softmax_axes = sorted(n.attrs["axis"] for n in math_graph.nodes if n.op == "softmax")
+    assert softmax_axes == [1, 1]                                  # normalized, not -1
+
+
+def test_math_onnx_matches_keras(math_model, math_graph, math_inputs, math_expected):
+    session = ort.InferenceSession(to_onnx(math_graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, dict(zip("abdij", math_inputs)))
+    names = math_model[1]
+    _compare(names, got, math_expected)
+    by_name = dict(zip(names, math_expected))
+    # the integer ops are not vacuous: several values, both signs of remainders
+    for name in ("i_floordiv", "i_mod", "i_floordiv_c", "i_clip", "i_pow_c"):
+        assert len(np.unique(by_name[name])) > 3, name
+    assert (by_name["i_mod"] < 0).any() and (by_name["i_mod"] > 0).any()
+    assert (by_name["mod"] < 0).any() and (by_name["mod"] > 0).any()
+    assert (by_name["mod_c"] <= 0).all() and (by_name["mod_c"] < 0).any()   # divisor's sign
+
+
+def test_math_emitted_keras_matches(math_model, math_graph, math_inputs, math_expected):
+    emitted = to_keras(math_graph)
+    got = emitted.predict(math_inputs, verbose=0)
+    _compare(math_model[1], got, math_expected)
+
+
+@pytest.mark.parametrize("build,match", [
+    (lambda x: keras.ops.gelu(x), "approximate=True"),
+    (lambda x: keras.ops.round(x, 1), "decimals=1"),
+    (lambda x: keras.ops.log_softmax(keras.ops.expand_dims(x, -1), axis=1), "last axis"),
+    (lambda x: keras.ops.softmax(x, axis=None), "axis=None"),
+    (lambda x: keras.ops.celu(x, alpha=0.5), "alpha"),
+])
+def test_float_refusals_name_the_reason(build, match):
+    x = keras.Input((3,), name="x")
+    with pytest.raises(UnsupportedLayerError, match=match):
+        from_keras(keras.Model(x, build(x)))
+
+
+@pytest.mark.parametrize("dtype,build,match", [
+    ("int32", lambda x: keras.ops.rsqrt(x), "rsqrt of int32"),
+    ("int32", lambda x: keras.ops.relu(x), "activation of int32"),
+    ("int32", lambda x: keras.ops.clip(x, 0.5, 3), "fractional bound"),
+    ("uint8", lambda x: -x, "negative of uint8"),
+    ("int8", lambda x: x ** 2, "power of int8"),
+    ("float16", lambda x: x % 2.0, "computes in float32"),
+])
+def test_dtype_refusals_name_the_op_and_dtype(dtype, build, match):
+    x = keras.Input((3,), dtype=dtype, name="x")
+    with pytest.raises(UnsupportedLayerError, match=match):
+        from_keras(keras.Model(x, build(x)))
