@@ -182,3 +182,36 @@ def test_constant_operands_are_emitted_in_their_dtype():
     assert got[1].dtype == np.int8
     np.testing.assert_array_equal(got[0], [[False, True, True], [True, False, True]])
     np.testing.assert_array_equal(got[1], [[-7, 5, -1], [120, 0, 0]])
+
+
+def test_non_bool_operands_and_constant_forms():
+    """An int condition, a float logical_not (cast to bool: nonzero is true), an int32
+    where against a weak float (cast to float32), an array constant and a bool constant:
+    ONNX and the emitted Keras model match Keras exactly."""
+    x = keras.Input((4,), name="x")
+    i = keras.Input((4,), dtype="int32", name="i")
+    outs = [keras.ops.where(i, x, 0.5), keras.ops.logical_not(x),
+            keras.ops.where(i > 1, i, 0.5),
+            keras.ops.less(x, np.array([0.0, 0.5, -0.5, 1.0], np.float32)),
+            keras.ops.logical_or(i > 2, False)]
+    m = keras.Model([x, i], outs, name="forms")
+    graph = from_keras(m)
+    casts = sorted(n.attrs["to"] for n in graph.nodes if n.op == "cast")
+    assert casts == ["bool", "bool", "float32"]
+    by_op = {n.op: n for n in graph.nodes}
+    assert graph.weights[by_op["less"].inputs[1]].shape == (4,)
+    assert graph.weights[by_op["logical_or"].inputs[1]].dtype == np.bool_
+    rng = np.random.default_rng(0)
+    data = [rng.normal(size=(5, 4)).astype(np.float32),
+            rng.integers(0, 4, size=(5, 4)).astype(np.int32)]
+    data[0][0, :2] = 0.0
+    want = m.predict(data, verbose=0)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    for got in (session.run(None, {"x": data[0], "i": data[1]}),
+                to_keras(graph).predict(data, verbose=0)):
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+    assert not want[1].all() and want[1].any()       # the zeros are false
+    assert (want[0] == 0.5).any() and (want[2] == 0.5).any()
