@@ -222,7 +222,8 @@ _TO_FLOAT = {knp.Sqrt: "sqrt", knp.Exp: "exp", knp.Log: "log", knp.Log1p: "log1p
 def _elementwise(ctx: LayerContext) -> Lowered:
     """``keras.ops.<f>(x)`` -> ``<f>(x)``, after a ``cast`` to Keras' float output dtype
     where Keras converts an integer input (sqrt, exp, log, log1p, sin, cos, floor,
-    ceil); the dtypes the op refuses (``graphir.ops.arithmetic``) are refused by name."""
+    ceil), and to int32 for ``square`` of a bool tensor (``backend.numpy.square``); the
+    dtypes the op refuses (``graphir.ops.arithmetic``) are refused by name."""
     kind = type(ctx.layer)
     x = _tensor(ctx)
     if kind in _TO_FLOAT:
@@ -232,6 +233,8 @@ def _elementwise(ctx: LayerContext) -> Lowered:
             x = _as(ctx, x, out)
     else:
         op = _KEEP_DTYPE[kind]
+        if kind is knp.Square and x.type.dtype == DType.BOOL:  # Keras squares it as int32
+            x = _as(ctx, x, DType.INT32)
     _check(ctx, op, [x.type])
     return ctx.lowered(op, [x.name])
 

@@ -96,17 +96,19 @@ def round_(ctx: OnnxEmitContext, node: Node, x: str, out: str) -> None:
 @emits("log1p")
 @_unary
 def log1p(ctx: OnnxEmitContext, node: Node, x: str, out: str) -> None:
-    """ONNX has no Log1p: ``u = 1 + x``, ``log(u) * (x / (u - 1))`` (the rounding error
-    of ``1 + x`` cancels, Goldberg's method, as Eigen's vectorized log1p), and ``x``
-    itself where ``u == 1`` (|x| below half an ulp of 1) or ``x == +inf``."""
+    """ONNX has no Log1p: ``u = 1 + x``, ``x * (log(u) / (u - 1))`` (the rounding error
+    of ``1 + x`` cancels, Goldberg's method; the same operations as Eigen's vectorized
+    ``plog1p``), with the factor 1 where ``u == 1`` (|x| below half an ulp of 1) or
+    ``x == +inf``.  Multiplying ``x`` by 1 keeps a ``-0.0`` (selecting ``x`` with
+    ``Where`` would not: onnxruntime's ``Where`` loses the sign of a zero)."""
     dtype = node.output.type.dtype
     one = ctx.scalar(1.0, dtype, "one")
     u = ctx.add("Add", [x, one])
     d = ctx.add("Sub", [u, one])
-    body = ctx.add("Mul", [ctx.add("Log", [u]), ctx.add("Div", [x, d])])
     keep = ctx.add("Or", [ctx.add("Equal", [d, ctx.scalar(0.0, dtype, "zero")]),
                           ctx.add("IsInf", [x], detect_negative=0)])
-    ctx.add("Where", [keep, x, body], out)
+    factor = ctx.add("Where", [keep, one, ctx.add("Div", [ctx.add("Log", [u]), d])])
+    ctx.add("Mul", [x, factor], out)
 
 
 # --------------------------------------------------------------------------- binary

@@ -297,3 +297,35 @@ def test_dtype_refusals_name_the_op_and_dtype(dtype, build, match):
     x = keras.Input((3,), dtype=dtype, name="x")
     with pytest.raises(UnsupportedLayerError, match=match):
         from_keras(keras.Model(x, build(x)))
+
+
+def test_edge_values_are_bit_exact_in_both_emitters():
+    """Signed zeros, infinities, NaN, a remainder that rounds up to the divisor, a
+    ``log1p`` argument below float32's epsilon: the emitted ONNX and Keras models give
+    exactly TensorFlow's bits (``mod`` and ``floor_divide`` use the same float
+    operations, ``clip``/``maximum`` keep ``inf`` and NaN)."""
+    a = keras.Input((12,), name="a")
+    d = keras.Input((12,), name="d")
+    b = keras.Input((3,), dtype="bool", name="b")
+    ops = keras.ops
+    outs = [a % d, a // d, ops.log1p(a), ops.maximum(a, 0.0), ops.minimum(a, 1.0),
+            ops.clip(a, -1.0, 1.0), ops.sign(a), ops.round(a), ops.square(b)]
+    model = keras.Model([a, d, b], outs, name="edges")
+    x = np.array([[-1e-8, 7, -7, 3, -3, -0.0, np.inf, -np.inf, np.nan, 5.5, -2.5, 1e-10]],
+                 np.float32)
+    y = np.array([[1.0, 2, 2, np.inf, np.inf, 2, 3, 3, 2, 0.0, -1.5, -1]], np.float32)
+    flags = np.array([[True, False, True]])
+    want = model.predict([x, y, flags], verbose=0)
+    assert want[0][0, 0] == 1.0 and np.signbit(want[0][0, 5]) and want[0][0, 4] == np.inf
+    assert want[2][0, 11] == np.float32(1e-10) and want[3][0, 6] == np.inf
+    assert want[8].dtype == np.int32 and list(want[8][0]) == [1, 0, 1]
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    for got in (session.run(None, {"a": x, "d": y, "b": flags}),
+                to_keras(graph).predict([x, y, flags], verbose=0)):
+        for w, g in zip(want, got):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)          # NaN == NaN here
+            real = ~np.isnan(w) if w.dtype.kind == "f" else np.ones(w.shape, bool)
+            np.testing.assert_array_equal(np.signbit(g)[real], np.signbit(w)[real])  # -0.0
