@@ -8,7 +8,7 @@ which the emitter calls on the node's data inputs:
 
 * ``divide`` -> ``keras.src.ops.numpy.Divide`` (``keras.ops.divide``: ``tf.math.divide``,
   NumPy broadcasting, the inputs' float dtype); an operand that is a graph weight (a
-  constant) is passed as a NumPy array, which Keras stores in the config
+  constant) is passed as a constant tensor, which Keras stores with its dtype in the config
   (``constant_inputs=True``; the emitter bounds its size, ``MAX_CONSTANT_ELEMENTS``);
 * ``cast`` -> ``keras.src.ops.core.Cast(dtype=to)`` (``keras.ops.cast``: ``tf.cast``,
   float -> int truncates toward zero, nonzero -> True);
@@ -76,7 +76,7 @@ _BINARY = {"floor_divide": knp.FloorDivide, "mod": knp.Mod, "power": knp.Power}
 @builds(*_BINARY, constant_inputs=True)
 def _binary(c: BuildContext) -> Built:
     """``keras.ops.floor_divide`` / ``mod`` / ``power`` on the two operands (a weight
-    operand passed as a NumPy constant of its dtype)."""
+    operand passed as a constant tensor of its dtype)."""
     return _BINARY[c.node.op](name=c.name), []
 
 

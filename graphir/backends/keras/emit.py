@@ -99,8 +99,11 @@ def to_keras(graph: Graph) -> "keras.Model":
                 f"not computed from a time_fold of its reference {node.inputs[1]!r}",
                 where=f"graph {graph.name!r}, node {node.name!r}")
         layer, data = _layer_for(graph, node, types, names, shared, pending)
-        # a data input that is a weight is a constant operand (checked by _layer_for)
-        args = [tensors[n] if n in tensors else graph.weights[n] for n in data]
+        # a data input that is a weight is a constant operand (checked by _layer_for),
+        # passed as a backend tensor: Keras saves it with its dtype (a NumPy scalar would
+        # come back as a Python number, converted again by Keras' weak-type rules)
+        args = [tensors[n] if n in tensors else keras.ops.convert_to_tensor(graph.weights[n])
+                for n in data]
         rule = build_rule(node.op)  # not None: _layer_for found its builder
         kwargs = rule.call_keywords(node)
         tensors[node.output.name] = (layer(args, **kwargs) if rule.list_input

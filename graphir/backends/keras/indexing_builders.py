@@ -11,7 +11,7 @@ model's config and load back with ``safe_mode=True``.  None has variables.
   (Keras serializes slices); the IR's int64 "to the end" bounds become ``None``;
 * ``gather`` -> ``numpy.Take(axis)``; ``take_along_axis`` ->
   ``numpy.TakeAlongAxis(axis)`` (both: an operand that is a weight is passed as a
-  NumPy constant, ``constant_inputs=True``);
+  constant tensor, ``constant_inputs=True``);
 * ``tile`` -> ``numpy.Tile(repeats)``; ``repeat`` -> ``numpy.Repeat(repeats, axis)``;
 * ``broadcast_to`` -> ``numpy.BroadcastTo(shape)``; a shape with ``-1`` entries
   (x's own dim) is a ``numpy.Tile`` when every other axis is either kept or grows

@@ -18,7 +18,7 @@ Each returns the ``keras.ops`` operation object (``keras.src.ops.numpy``), named
   smallest normal (float64: float64's), so only that ``negative_zero_as`` is built;
   any other value is refused;
 * ``matmul`` -> ``Matmul()``, ``einsum`` -> ``Einsum(subscripts=equation)``; an operand
-  that is a graph weight is passed as a NumPy constant (``constant_inputs=True``),
+  that is a graph weight is passed as a constant tensor (``constant_inputs=True``),
   which Keras stores inline in the model config, so the emitter refuses one larger
   than ``MAX_CONSTANT_ELEMENTS``.  Integer ``matmul`` is refused: Keras computes it in
   float32 (``keras.ops.matmul`` on TensorFlow), which is not the IR's exact integer

@@ -81,7 +81,7 @@ class BuildRule:
         list_input: the layer is called on one list of tensors (``Concatenate``, merges,
             ``Attention``), not ``layer(*tensors)``.
         constant_inputs: a data input may be a graph weight, passed to the call as a
-            NumPy constant (a ``keras.ops`` operation stores it in the model config,
+            constant tensor (a ``keras.ops`` operation stores it, with its dtype, in the model config,
             so the emitter bounds its size); otherwise a weight in a data position is
             refused at emission.
     """
@@ -155,7 +155,7 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
         call_kwargs: ``node -> keyword arguments`` of the layer's call, or None
             (see :class:`BuildRule`).
         list_input: the layer is called on one list of tensors (see :class:`BuildRule`).
-        constant_inputs: data inputs may be weights, passed as NumPy constants (see
+        constant_inputs: data inputs may be weights, passed as constant tensors (see
             :class:`BuildRule`).
 
     Raises:

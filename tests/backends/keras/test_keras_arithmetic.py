@@ -329,3 +329,22 @@ def test_edge_values_are_bit_exact_in_both_emitters():
             np.testing.assert_array_equal(g, w)          # NaN == NaN here
             real = ~np.isnan(w) if w.dtype.kind == "f" else np.ones(w.shape, bool)
             np.testing.assert_array_equal(np.signbit(g)[real], np.signbit(w)[real])  # -0.0
+
+
+def test_a_constant_operand_keeps_its_dtype_through_save_and_load(tmp_path):
+    # where(x < 0.5, 3, -1) with int8 constants: a reloaded model whose constants came
+    # back as Python numbers would compute (and return) int32
+    x = Value("x", TensorType("float32", ("batch", 3)))
+    cond = Value("cond", TensorType("bool", ("batch", 3)))
+    y = Value("y", TensorType("int8", ("batch", 3)))
+    graph = Graph("g", (x,), ("y",),
+                  (Node("less", "cond", ("x", "half"), (cond,)),
+                   Node("where", "y", ("cond", "three", "minus_one"), (y,))),
+                  {"half": np.asarray(0.5, np.float32), "three": np.asarray(3, np.int8),
+                   "minus_one": np.asarray(-1, np.int8)})
+    path = tmp_path / "const.keras"
+    save_keras(to_keras(graph), path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    got = reloaded.predict(np.array([[0.1, 0.7, 0.2]], np.float32), verbose=0)
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, [[3, -1, 3]])
