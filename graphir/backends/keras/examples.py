@@ -34,6 +34,7 @@ from keras import layers as L
 
 from graphir.backends.keras.examples_applications import application_examples
 from graphir.backends.keras.examples_layers import layer_family_examples
+from graphir.backends.keras.examples_primitives import primitive_examples
 from graphir.backends.keras.randomize import randomize_biases, randomize_statistics
 from graphir.ops import ACTIVATIONS
 
@@ -214,8 +215,9 @@ def example_models() -> dict[str, Callable[[], keras.Model]]:
     """Name -> zero-argument builder of each example model (each call builds a fresh,
     identically seeded model): this module's, then the keras.applications-style ones of
     :mod:`graphir.backends.keras.examples_applications`, then one per everyday layer
-    family of :mod:`graphir.backends.keras.examples_layers`."""
+    family of :mod:`graphir.backends.keras.examples_layers`, then one per primitive op
+    group of :mod:`graphir.backends.keras.examples_primitives`."""
     return {"convnet": convnet, "activations": activations, "shapes": shapes,
             "normalization": normalization, "embedding_multi_io": embedding_multi_io,
             "nested": nested, "sequential": sequential, **application_examples(),
-            **layer_family_examples()}
+            **layer_family_examples(), **primitive_examples()}

@@ -1,0 +1,113 @@
+"""Example models for the primitive op tier: one small seeded functional model per
+primitive op group (arithmetic, logic, reduction, indexing), written with ``keras.ops``
+on symbolic tensors as user code is, so that every primitive op appears in the example
+zoo and every zoo-wide test (lowering, both emitters, verification) covers it.
+
+Inputs follow :func:`graphir.backends.keras.zoo.example_inputs`: float inputs are
+standard normal, integer inputs uniform in ``[0, 10)``.  Every op sees values in its
+domain (``sqrt``/``log`` of positive values, no integer division by zero), and every
+output depends on the inputs (no constant outputs, which verification's sensitivity
+check would flag).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = ["primitive_examples"]
+
+SEED = 11
+
+
+def _finish(inputs, outputs, name: str) -> keras.Model:
+    """The model with seeded bias values (Keras initializes biases to zero)."""
+    model = keras.Model(inputs, outputs, name=name)
+    rng = np.random.default_rng(SEED)
+    for v in model.weights:
+        if v.path.endswith("bias"):
+            v.assign(rng.normal(0.0, 0.1, tuple(v.shape)).astype(v.dtype))
+    return model
+
+
+def arithmetic_ops() -> keras.Model:
+    """Every elementwise math primitive, with casts between float32 and int32."""
+    keras.utils.set_random_seed(SEED)
+    x = keras.Input((6,), name="x")
+    i = keras.Input((6,), dtype="int32", name="i")
+    h = keras.layers.Dense(6, name="dense")(x)
+    pos = ops.abs(h) + 0.5                                   # > 0: sqrt, log, rsqrt
+    a = ops.sqrt(pos) + ops.rsqrt(pos) + ops.log(pos) + ops.log1p(pos)
+    b = ops.exp(ops.negative(ops.square(h))) + ops.erf(h) + ops.sin(h) * ops.cos(h)
+    c = ops.floor(h * 3.0) + ops.ceil(h * 3.0) + ops.round(h * 3.0) + ops.sign(h)
+    d = ops.reciprocal(pos) / 3.0 + ops.power(pos, 1.5) + ops.mod(h * 4.0, 1.5)
+    e = ops.floor_divide(h * 4.0, 1.5) + ops.clip(h, -0.5, 0.5)
+    j = ops.floor_divide(i, 3) + ops.mod(i, 4) + ops.abs(ops.negative(i))  # int32 throughout
+    k = ops.cast(h * 4.0, "int32") + j                            # truncation toward zero
+    out = a + b + c + d + e + ops.cast(k, "float32") / (pos + pos)
+    return _finish([x, i], [out, k], "arithmetic_ops")
+
+
+def logic_ops() -> keras.Model:
+    """Comparisons, logic and where, with bool and float outputs."""
+    keras.utils.set_random_seed(SEED)
+    x = keras.Input((5,), name="x")
+    y = keras.Input((5,), name="y")
+    h = keras.layers.Dense(5, name="dense")(x)
+    lt, le = ops.less(h, y), ops.less_equal(h, 0.0)
+    gt, ge = ops.greater(h, y), ops.greater_equal(y, 0.25)
+    eq, ne = ops.equal(ops.round(h), ops.round(y)), ops.not_equal(ops.round(h), 0.0)
+    both = ops.logical_and(lt, ge)
+    either = ops.logical_or(le, eq)
+    odd = ops.logical_xor(gt, ne)
+    picked = ops.where(ops.logical_not(both), h, y * 2.0)
+    return _finish([x, y], [picked, either, odd], "logic_ops")
+
+
+def reduction_ops() -> keras.Model:
+    """Reductions over one and two axes (keepdims both ways), argmax/argmin, var/std,
+    matmul of two computed tensors and einsum (an attention score)."""
+    keras.utils.set_random_seed(SEED)
+    x = keras.Input((4, 6), name="x")
+    h = keras.layers.Dense(6, name="dense")(x)
+    scores = ops.einsum("bqd,bkd->bqk", h, x)                 # (batch, 4, 4)
+    mixed = ops.matmul(ops.softmax(scores, axis=-1), h)       # (batch, 4, 6)
+    stats = (ops.sum(mixed, axis=1) + ops.mean(mixed, axis=1) + ops.max(h, axis=1)
+             + ops.min(h, axis=1) + ops.var(h, axis=1) + ops.std(x, axis=1)
+             + ops.prod(ops.tanh(h), axis=1))                 # (batch, 6)
+    total = ops.sum(h, axis=(1, 2), keepdims=True)            # (batch, 1, 1)
+    where_max = ops.argmax(h, axis=-1)
+    where_min = ops.argmin(x, axis=1)
+    return _finish(x, [stats, total, where_max, where_min], "reduction_ops")
+
+
+def indexing_ops() -> keras.Model:
+    """Slicing, transposes and shape edits, gathers, tiling, padding, stacking, one-hot,
+    and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
+    this model has a static batch of 2, the zoo's input batch)."""
+    keras.utils.set_random_seed(SEED)
+    x = keras.Input((4, 6), batch_size=2, name="x")
+    i = keras.Input((3,), batch_size=2, dtype="int32", name="i")
+    h = keras.layers.Dense(6, name="dense")(x)
+    sliced = h[:, 1:3, ::-1]                                   # (batch, 2, 6)
+    moved = ops.transpose(sliced, (0, 2, 1))                  # (batch, 6, 2)
+    squeezed = ops.squeeze(ops.expand_dims(h[:, 0], 1), 1)    # (batch, 6)
+    taken = ops.take(squeezed, np.array([5, -1, 2]), axis=1)  # (batch, 3); -1 wraps
+    along = ops.take_along_axis(h[:, :, :3], ops.expand_dims(i % 4, 1), axis=1)
+    tiled = ops.tile(taken, (1, 2))                            # (batch, 6)
+    repeated = ops.repeat(taken, 2, axis=1)                    # (batch, 6)
+    padded = ops.pad(moved, ((0, 0), (0, 0), (1, 1)), constant_values=0.5)   # (batch, 6, 4)
+    flipped = ops.flip(padded, 2)
+    stacked = ops.stack([tiled, repeated, squeezed], axis=1)  # (batch, 3, 6)
+    broad = ops.broadcast_to(ops.expand_dims(taken, 1), (2, 3, 3))
+    hot = ops.one_hot(i, 6)                                    # (batch, 3, 6)
+    return _finish([x, i], [stacked + hot, flipped, along, broad], "indexing_ops")
+
+
+def primitive_examples() -> dict[str, Callable[[], keras.Model]]:
+    """Name -> zero-argument builder of each primitive-tier example model (seeded)."""
+    return {"arithmetic_ops": arithmetic_ops, "logic_ops": logic_ops,
+            "reduction_ops": reduction_ops, "indexing_ops": indexing_ops}
