@@ -126,7 +126,9 @@ def test_nested_multi_input_model_lowers(built):
     call = model.layers[-1]._inbound_nodes[0]
     assert call.arguments.kwargs.get("mask") == [None, None]  # what Keras records
     graph = from_keras(model)
-    assert [(n.op, n.name) for n in graph.nodes] == [("add", "inner/add")]
+    # one add in the inner model's scope (Keras numbers the op's name per process)
+    assert [n.op for n in graph.nodes] == ["add"]
+    assert graph.nodes[0].name.startswith("inner/add")
     assert len(graph.inputs) == 2 and graph.outputs == ("inner/add",)
 
 
