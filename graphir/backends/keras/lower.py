@@ -408,10 +408,21 @@ class _Lowering:
 
 
 def _check_graph_model(model: Any, lowering: _Lowering) -> None:
-    """Refuse models without a functional graph: subclassed or unbuilt Sequential ones."""
-    if type(model) not in (Functional, keras.Sequential):
-        raise lowering.refuse(model, "a subclassed model has no functional graph; only "
-                                     "functional and Sequential models are supported")
+    """Refuse models without a functional graph: subclassed models with their own
+    ``call``, and unbuilt Sequential ones.
+
+    A *functional subclass* (a ``keras.Model`` subclass whose ``__init__`` calls
+    ``super().__init__(inputs=..., outputs=...)``, as every keras_hub ``Backbone`` and task
+    model does: Keras makes such a class a ``Functional`` subclass) is walked as the
+    functional model it is, provided it does not override ``call`` (then its computation
+    is exactly its recorded graph, ``Functional.call``).
+    """
+    functional = isinstance(model, Functional) and type(model).call is Functional.call
+    if not (functional or type(model) is keras.Sequential):
+        raise lowering.refuse(model, "a subclassed model with its own call() has no "
+                                     "functional graph; only functional models (and "
+                                     "subclasses built functionally) and Sequential models "
+                                     "are supported")
     try:
         model.inputs  # noqa: B018  (an unbuilt Sequential raises here)
     except (ValueError, AttributeError):

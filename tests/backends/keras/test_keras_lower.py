@@ -199,6 +199,42 @@ def test_subclassed_model_is_refused():
         from_keras(net)
 
 
+class _FunctionalNet(keras.Model):
+    """A functional subclass, as keras_hub builds its backbones: the graph is made in
+    ``__init__`` and passed to ``super().__init__(inputs=..., outputs=...)``."""
+
+    def __init__(self, units, **kwargs):
+        x = keras.Input((3,), name="features")
+        y = L.Dense(units, activation="relu", name="hidden")(x)
+        super().__init__(inputs=x, outputs=L.Dense(2, name="head")(y), **kwargs)
+        self.units = units
+
+
+def test_functional_subclass_is_walked_as_its_graph():
+    net = _FunctionalNet(4, name="fnet")
+    graph = from_keras(net)
+    assert [n.name for n in graph.nodes] == ["hidden", "head"]
+    assert [v.name for v in graph.inputs] == ["features"]
+    x = np.random.default_rng(0).normal(size=(3, 3)).astype("float32")
+    from graphir.interpreter import evaluate
+
+    got = evaluate(graph, {"features": x})[graph.outputs[0]]
+    np.testing.assert_allclose(got, net.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    # nested in another model it is a scope like any functional model
+    inp = keras.Input((3,), name="outer_in")
+    outer = keras.Model(inp, _FunctionalNet(4, name="inner_net")(inp), name="outer")
+    assert [n.name for n in from_keras(outer).nodes] == ["inner_net/hidden", "inner_net/head"]
+
+
+def test_functional_subclass_that_overrides_call_is_refused():
+    class Doubled(_FunctionalNet):
+        def call(self, inputs, training=None, mask=None):
+            return super().call(inputs, training=training, mask=mask) * 2.0
+
+    with pytest.raises(UnsupportedLayerError, match="its own call"):
+        from_keras(Doubled(4, name="doubled"))
+
+
 def test_from_keras_rejects_other_objects():
     with pytest.raises(TypeError, match="keras.Model"):
         from_keras(42)
