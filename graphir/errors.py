@@ -18,6 +18,7 @@ __all__ = [
     "UnsupportedLayerError",
     "UnsupportedOpError",
     "ModelFileError",
+    "ModuleImportError",
     "IRFormatError",
     "DeviceUnavailableError",
     "ReferenceRunError",
@@ -93,6 +94,24 @@ class UnsupportedOpError(GraphIRError):
 
 class ModelFileError(BadInputError):
     """A model file is missing, unreadable, of an unknown kind, or refused by its loader."""
+
+
+class ModuleImportError(BadInputError):
+    """A module named with the CLI's ``--import MODULE`` could not be imported (CLI exit 2).
+
+    ``--import`` is the one place where graphir runs code the user did not type on the
+    command line: the user's own module, so that the Keras classes it registers load.
+
+    Attributes:
+        module: the module name as given, e.g. ``"my_layers"``.
+        cause: why it failed, ``"TypeName: first line of the message"``.
+    """
+
+    def __init__(self, module: str, cause: str):
+        self.module = module
+        self.cause = cause
+        super().__init__(f"import failed: {cause}",
+                         where=f"--import {module}")
 
 
 class IRFormatError(BadInputError):

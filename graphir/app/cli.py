@@ -5,12 +5,18 @@ Exit codes (``specs/cli.md``): 0 success; 1 verification or check found a proble
 device); 3 internal error (a bug: please report it with ``--debug``).  Errors are
 one line on stderr; ``--debug`` adds the traceback.  Every output file is written
 to a temporary file beside it and moved into place only when the command succeeds.
+
+``--import MODULE`` (repeatable, on every verb that reads model files) imports the
+user's module before anything is loaded, so that the Keras classes it registers with
+``keras.saving.register_keras_serializable`` load.  It is the only place where graphir
+imports code it was not shipped with; model files never execute code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import os
 import sys
@@ -22,7 +28,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from graphir.diagnostics import ShapeCheckError
-from graphir.errors import BadInputError, GraphIRError, VerificationFailed
+from graphir.errors import BadInputError, GraphIRError, ModuleImportError, VerificationFailed
 
 __all__ = ["main", "cli"]
 
@@ -73,20 +79,54 @@ def _prepare_tensorflow(debug: bool) -> None:
         click.echo(chatter.rstrip("\n"), err=True)
 
 
+def _import_user_modules(names: tuple[str, ...]) -> None:
+    """Import the modules given with ``--import``, in order, with ``importlib.import_module``.
+
+    Where a module is found: the current working directory is put first on ``sys.path``
+    (unless it is already there), as ``python -m`` does; then ``PYTHONPATH`` and the
+    installed packages, as usual.  Dotted names (``my_pkg.layers``) import packages.
+    The current directory is added only when ``--import`` is given.
+
+    Raises:
+        ModuleImportError: a name is not a module name (a file path, say), or importing
+            it raised; the message names the module and the exception's first line.
+    """
+    if not names:
+        return
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    for name in names:
+        if name.endswith(".py") or "/" in name or os.sep in name:
+            raise ModuleImportError(name, f"give a module name, e.g. {Path(name).stem!r}, "
+                                          "not a file")
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise ModuleImportError(name, "not a Python module name")
+        try:
+            importlib.import_module(name)
+        except (Exception, SystemExit) as e:  # the user's code may raise anything: report it
+            lines = str(e).strip().splitlines()
+            raise ModuleImportError(name, f"{type(e).__name__}: {lines[0]}" if lines
+                                    else type(e).__name__) from e
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"graphir: error: {message}", err=True)
     sys.exit(code)
 
 
 def _handle_errors(fn: Callable) -> Callable:
-    """Map graphir errors to exit codes and one-line messages (traceback with --debug)."""
+    """Map graphir errors to exit codes and one-line messages (traceback with --debug);
+    import the ``--import`` modules (the ``imports`` parameter) before the command runs."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = click.get_current_context().find_root().params.get("debug", False)
+        imports = kwargs.pop("imports", ())
         try:
-            if _needs_tensorflow(kwargs):
+            if imports or _needs_tensorflow(kwargs):
                 _prepare_tensorflow(debug)
+            _import_user_modules(imports)
             return fn(*args, **kwargs)
         except (VerificationFailed, ShapeCheckError) as e:
             if debug:
@@ -168,8 +208,16 @@ def cli(debug: bool) -> None:
     """graphir: lower Keras models to a typed graph IR, emit Keras/ONNX, verify TF vs onnxruntime."""
     _quiet_tensorflow()
 
+_IMPORT = click.option(
+    "--import", "imports", multiple=True, metavar="MODULE",
+    help="Import this Python module first (repeatable), so that the Keras classes it "
+         "registers load. Runs your code; found on sys.path with the current directory "
+         "first, as `python -m` does.")
+
+
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
+@_IMPORT
 @_handle_errors
 def inspect(src: Path) -> None:
     """Print the text IR of SRC (.keras or .gir)."""
@@ -187,6 +235,7 @@ def inspect(src: Path) -> None:
                    "on a mismatch nothing is written (exit 1).")
 @click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@_IMPORT
 @_handle_errors
 def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -> None:
     """Convert SRC (.keras or .gir) to DST; DST's suffix picks .onnx, .keras or .gir."""
@@ -215,6 +264,7 @@ def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -
 @click.option("--rtol", type=float, default=None, help="Override the relative tolerance.")
 @click.option("--atol", type=float, default=None, help="Override the absolute tolerance.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@_IMPORT
 @_handle_errors
 def verify(src: Path, device: str, batch: int, seed: int, rtol: float | None,
            atol: float | None, as_json: bool) -> None:
@@ -302,6 +352,7 @@ def _finish(graph, out: Path, sources: tuple[Path, ...], as_json: bool, extra: d
 @click.option("--shared-input", is_flag=True, help="All models read one set of inputs.")
 @click.option("--name", default="merged", show_default=True, help="Name of the merged model.")
 @_JSON
+@_IMPORT
 @_handle_errors
 def merge(sources: tuple[Path, ...], out: Path, mode: str, shared_input: bool, name: str,
           as_json: bool) -> None:
@@ -334,6 +385,7 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--map", "pairs", multiple=True, metavar="OLD=NEW",
               help="Rename a layer/value/scope (repeatable; renames its weights too).")
 @_JSON
+@_IMPORT
 @_handle_errors
 def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_json: bool) -> None:
     """Rename the layers of SRC with a prefix scope or an explicit mapping."""
@@ -356,6 +408,7 @@ def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_
 @click.option("--inputs", "inputs", multiple=True, metavar="NAME",
               help="Values where the graph is cut; they become inputs.")
 @_JSON
+@_IMPORT
 @_handle_errors
 def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, ...],
             as_json: bool) -> None:
@@ -373,6 +426,7 @@ def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, .
 @click.argument("src", type=click.Path(path_type=Path))
 @_OUT
 @_JSON
+@_IMPORT
 @_handle_errors
 def dedupe(src: Path, out: Path, as_json: bool) -> None:
     """Store identical weights once and compute common subexpressions once."""
@@ -398,6 +452,7 @@ def dedupe(src: Path, out: Path, as_json: bool) -> None:
 @cli.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_JSON
+@_IMPORT
 @_handle_errors
 def check(sources: tuple[Path, ...], as_json: bool) -> None:
     """Check the shapes and dtypes of SOURCES; exit 1 with every diagnostic on an error."""
