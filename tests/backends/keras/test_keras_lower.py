@@ -135,7 +135,7 @@ class _MyDense(L.Dense):
 
 
 @pytest.mark.parametrize("make, layer_name, detail", [
-    (lambda: _model(L.UnitNormalization(name="un")), "un", "no converter"),
+    (lambda: _model(L.GroupNormalization(groups=3, name="un")), "un", "no converter"),
     (lambda: _model(L.Conv2D(2, 3, data_format="channels_first", name="cf")), "cf",
      "data_format='channels_first'"),
     (lambda: _model(L.Embedding(10, 3, mask_zero=True, name="emb"), shape=(4,),
@@ -244,12 +244,12 @@ def test_from_keras_rejects_other_objects():
 
 def test_unsupported_layer_in_a_file_names_the_file(tmp_path):
     path = tmp_path / "with_un.keras"
-    save_keras(_model(L.UnitNormalization(name="un"), shape=(4,)), path)
+    save_keras(_model(L.GroupNormalization(groups=2, name="un"), shape=(4,)), path)
     with pytest.raises(UnsupportedLayerError) as info:
         from_keras(path)
     assert info.value.model_file == str(path)
     assert f"file {path}" in str(info.value)
-    assert "UnitNormalization" in str(info.value) and "'un'" in str(info.value)
+    assert "GroupNormalization" in str(info.value) and "'un'" in str(info.value)
 
 
 def test_lowering_from_a_path_matches_lowering_the_model(tmp_path, examples, lowered):
@@ -366,7 +366,7 @@ def test_unbuilt_sequential_is_refused():
 
 def test_source_names_the_file_of_an_already_loaded_model(tmp_path):
     path = tmp_path / "with_un.keras"
-    save_keras(_model(L.UnitNormalization(name="un"), shape=(4,)), path)
+    save_keras(_model(L.GroupNormalization(groups=2, name="un"), shape=(4,)), path)
     model = load_keras_model(path)
     with pytest.raises(UnsupportedLayerError) as info:
         from_keras(model, source=path)
