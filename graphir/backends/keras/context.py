@@ -82,13 +82,19 @@ class LayerContext:
             ``KerasTensor`` replaced by an :class:`Operand`; only keywords the layer's
             class registers as ``accepted_call_kwargs`` (``registry.lowers``) reach a converter,
             the walker refuses the others (``training=False`` and ``None`` aside).
+
+    A ``keras.Variable`` passed to a ``keras.ops`` operation (``ops.matmul(x, self.kernel)``
+    in a traced custom layer) is an operand like a tensor: :meth:`variable_operand`
+    registers it as an IR weight named after its Keras path (the walker's
+    ``variable_fn``), shared with every other use of the same variable.
     """
 
     def __init__(self, layer: Any, inputs: Sequence[str], input_types: Sequence[TensorType], *,
                  weight_fn: WeightFn, model_file: str | None, name: str = "",
                  unique_name: Callable[[str], str] | None = None, call_args: Sequence[Any] = (),
                  output_type: TensorType | None = None,
-                 call_kwargs: Mapping[str, Any] | None = None, refusal_context: str = ""):
+                 call_kwargs: Mapping[str, Any] | None = None, refusal_context: str = "",
+                 variable_fn: Callable[[Any], str] | None = None):
         self.layer = layer
         self.inputs = tuple(inputs)
         self.input_types = tuple(input_types)
@@ -101,6 +107,7 @@ class LayerContext:
         self.helpers: list[tuple[str, Lowered]] = []
         self._weight_fn = weight_fn
         self._unique_name = unique_name
+        self._variable_fn = variable_fn
 
     @property
     def x(self) -> str:
@@ -170,6 +177,15 @@ class LayerContext:
             array = array.reshape(tuple(reshape))
         return self._weight_fn(("variable", id(variable)), name or variable.name, array)
 
+    def variable_operand(self, variable: Any) -> Operand:
+        """The :class:`Operand` of a ``keras.Variable`` used directly as an operation's
+        argument: the IR weight the walker's ``variable_fn`` registers for it (its Keras
+        path under the traced layer's scope), or :meth:`weight` without one."""
+        from graphir.dtypes import DType
+
+        name = self._variable_fn(variable) if self._variable_fn else self.weight(variable)
+        return Operand(name, TensorType(DType.from_any(variable.dtype), tuple(variable.shape)))
+
     def constant(self, name: str, array: np.ndarray) -> str:
         """Register a constant of this layer that is not a Keras variable (e.g.
         Normalization statistics passed to its constructor) as an IR weight
@@ -209,13 +225,17 @@ class LayerContext:
             UnsupportedLayerError: an argument is a list, tuple or dict holding tensors
                 (the operations converted this way take tensors directly).
         """
-        from keras import KerasTensor
+        from keras import KerasTensor, Variable
 
         tensors = iter(zip(self.inputs, self.input_types))
         out: list[Any] = []
         for arg in self.call_args:
             if isinstance(arg, KerasTensor):
                 out.append(Operand(*next(tensors)))
+            elif isinstance(arg, Variable):
+                out.append(self.variable_operand(arg))
+            elif _is_concrete_tensor(arg):
+                out.append(np.asarray(arg))
             elif isinstance(arg, (list, tuple, dict)):
                 self.refuse(f"an argument of type {type(arg).__name__} (nested tensors)")
             else:
@@ -238,6 +258,12 @@ def layer_refusal(layer: Any) -> str | None:
     if policy is not None and policy.compute_dtype != policy.variable_dtype:
         return f"mixed-precision dtype policy {policy.name!r}"
     return None
+
+
+def _is_concrete_tensor(value: Any) -> bool:
+    """A concrete (eager) backend tensor: not symbolic, not a variable, has ``numpy()``."""
+    return (type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy")
+            and not hasattr(value, "assign"))
 
 
 def _variable_array(variable: Any) -> np.ndarray:

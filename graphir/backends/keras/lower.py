@@ -30,12 +30,14 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
+import attrs
 import keras
 import numpy as np
 from keras.src.models.functional import Functional
 
 from graphir import ops
-from graphir.backends.keras.context import LayerContext, Operand, layer_refusal
+from graphir.backends.keras import tracing
+from graphir.backends.keras.context import LayerContext, Operand, _variable_array, layer_refusal
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.loading import load_keras_model
 from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for,
@@ -104,7 +106,8 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
     model_file = None if source is None else os.fspath(source)
     if isinstance(model_or_path, (str, os.PathLike)):
         path = os.fspath(model_or_path)
-        lowering = _Lowering(load_keras_model(path), model_file=model_file or path)
+        lowering = _Lowering(load_keras_model(path), model_file=model_file or path,
+                             from_file=True)
     elif isinstance(model_or_path, keras.Model):
         lowering = _Lowering(model_or_path, model_file=model_file)
     else:
@@ -129,9 +132,13 @@ def keras_tensor_type(tensor: Any) -> TensorType:
 class _Lowering:
     """One lowering run: the namespace, the weights and the nodes built so far."""
 
-    def __init__(self, model: Any, *, model_file: str | None):
+    def __init__(self, model: Any, *, model_file: str | None, from_file: bool = False):
         self.model = model
         self.model_file = model_file
+        self.from_file = from_file
+        # scope -> the layer traced there (its variables are named below it); scopes of
+        # traced graphs name their keras.ops nodes canonically (tracing.canonical_op_name)
+        self.trace_owner: dict[str, Any] = {}
         self.ns = Namespace()
         self.real: set[str] = set()
         self.claimed: set[str] = set()
@@ -181,9 +188,35 @@ class _Lowering:
     # ------------------------------------------------------------------ the walk
 
     def run(self) -> Graph:
-        """Reserve names, type the inputs, walk the model, return the verified graph."""
-        model = self.model
-        _check_graph_model(model, self)
+        """Reserve names, type the inputs, walk the model, return the verified graph
+        (a subclassed model with its own ``call`` is traced first, :mod:`.tracing`)."""
+        if tracing.is_own_call_model(self.model):
+            with tracing.traced_model(self.model,
+                                      lambda d: self.fail(self.model, d)) as traced:
+                self.trace_owner[""] = self.model
+                return self.run_graph(traced)
+        _check_graph_model(self.model, self)
+        return self.run_graph(self.model)
+
+    def fail(self, layer: Any, detail: str):
+        """Raise :meth:`refuse` (a ``NoReturn`` callable for :mod:`.tracing`)."""
+        raise self.refuse(layer, detail)
+
+    def variable_fn(self, scope: str):
+        """The registry of variables used directly as operation arguments in ``scope``:
+        the weight is ``{scope}/{path below the traced layer}``, the Keras path."""
+        def register(variable: Any) -> str:
+            key = ("variable", id(variable))
+            if key not in self.weight_names:
+                rel = tracing.relative_variable_path(variable, self.trace_owner.get(scope))
+                name = self.ns.unique(join_scope(scope, rel))
+                self.weight_names[key] = name
+                self.weights[name] = _variable_array(variable)
+            return self.weight_names[key]
+        return register
+
+    def run_graph(self, model: Any) -> Graph:
+        """:meth:`run` on a model with a graph (``inputs``, ``outputs``, ``layers``)."""
         for t in model.inputs:
             self.real.add(t._keras_history.operation.name)
             self.ns.reserve(t._keras_history.operation.name)
@@ -269,6 +302,9 @@ class _Lowering:
         """Lower one Keras call (a layer, or a nested model as a scope); bind its outputs
         in ``env`` (KerasTensor id -> IR value name)."""
         op = knode.operation
+        if converter_for(op) is None and tracing.is_traced(op, from_file=self.from_file):
+            self.lower_traced(op, knode, scope, env)
+            return
         self.check_call(op, knode)
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
         if isinstance(op, _NESTED_MODELS):
@@ -281,7 +317,8 @@ class _Lowering:
             return
         converter = converter_for(op)
         if converter is None:
-            raise self.refuse(op, _why_unknown(op))
+            raise self.refuse(op, tracing.untraced_reason(op, from_file=self.from_file)
+                              or _why_unknown(op))
         if len(knode.outputs) != 1:
             raise self.refuse(op, f"{len(knode.outputs)} outputs; converters produce one")
         compute = getattr(op, "compute_dtype", None)
@@ -293,7 +330,9 @@ class _Lowering:
             keras_type = keras_tensor_type(knode.outputs[0])
         except ValueError as e:
             raise self.refuse(op, str(e)) from None
-        name = self.claim(join_scope(scope, op.name))
+        base = op.name if scope not in self.trace_owner or isinstance(op, keras.layers.Layer) \
+            else tracing.canonical_op_name(op)
+        name = self.claim(join_scope(scope, base))
         call_kwargs = {k: Operand(env[id(v)], self.types[env[id(v)]])
                        if isinstance(v, keras.KerasTensor) else v
                        for k, v in knode.arguments.kwargs.items()}
@@ -301,7 +340,7 @@ class _Lowering:
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
                            name=name, unique_name=self.ns.unique,
                            call_args=knode.arguments.args, output_type=keras_type,
-                           call_kwargs=call_kwargs)
+                           call_kwargs=call_kwargs, variable_fn=self.variable_fn(scope))
         lowered = converter(ctx)
         for helper_name, helper in ctx.helpers:
             self.add_helper(op, helper_name, helper)
@@ -313,6 +352,61 @@ class _Lowering:
         if any(v in self.tainted for v in in_values):
             self.tainted.add(name)
         env[id(knode.outputs[0])] = name
+
+    def lower_traced(self, op: Any, knode: Any, scope: str, env: dict[int, str]) -> None:
+        """Lower a call of a layer without a converter by tracing its ``call``
+        (:mod:`.tracing`): the recorded graph is lowered under the layer's scope, and a
+        single output is renamed to the scope itself, so ``extract(outputs=[scope])``
+        finds the block.  A refusal inside the traced graph is re-raised naming this layer."""
+        why = layer_refusal(op)
+        if why is not None:
+            raise self.refuse(op, why)
+        in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
+        name = self.claim(join_scope(scope, op.name))
+        start = len(self.nodes)
+        with tracing.traced_call(op, knode, [self.types[v] for v in in_values],
+                                 lambda d: self.fail(op, d)) as traced:
+            self.trace_owner[name] = op
+            try:
+                outs = self.lower_model(traced, name, in_values)
+            except UnsupportedLayerError as e:
+                if e.layer_name == op.name and e.layer_class == type(op).__name__:
+                    raise
+                raise self.refuse(op, f"in its traced call(): {e.message}") from e
+        if len(outs) == 1:
+            outs = [self.name_block_output(outs[0], name, start)]
+        for t, v in zip(knode.outputs, outs):
+            env[id(t)] = v
+
+    def name_block_output(self, value: str, scope: str, start: int) -> str:
+        """Rename ``value`` (a traced block's single output) to ``scope``: its producing
+        node among ``self.nodes[start:]`` and every read of it there take the new name;
+        a value from outside the block (the call returned an input) gets an identity."""
+        index = next((i for i in range(start, len(self.nodes))
+                      if any(o.name == value for o in self.nodes[i].outputs)), None)
+        if index is None:
+            self.nodes.append(Node("identity", scope, (value,),
+                                   (Value(scope, self.types[value]),)))
+            self.types[scope] = self.types[value]
+            self.producer_of[scope] = scope
+            if value in self.tainted:
+                self.tainted.add(scope)
+            return scope
+        for i in range(start, len(self.nodes)):
+            node = self.nodes[i]
+            if i == index:
+                node = attrs.evolve(node, name=scope, outputs=tuple(
+                    attrs.evolve(o, name=scope) if o.name == value else o for o in node.outputs))
+            if value in node.inputs:
+                node = attrs.evolve(node, inputs=tuple(scope if n == value else n
+                                                       for n in node.inputs))
+            self.nodes[i] = node
+        self.types[scope] = self.types.pop(value)
+        self.producer_of.pop(value, None)
+        self.producer_of[scope] = scope
+        if value in self.tainted:
+            self.tainted.add(scope)
+        return scope
 
     def add_helper(self, op: Any, name: str, lowered: Any) -> None:
         """Append a converter's helper node, typed by its op's type rule.

@@ -1,0 +1,319 @@
+"""Custom layers lowered by symbolic tracing (used by :mod:`graphir.backends.keras.lower`).
+
+A layer with no converter whose ``call`` is user code (a custom ``keras.layers.Layer``
+subclass, a keras_hub layer, a ``keras.Model`` subclass with its own ``call``, or a
+``keras.layers.Lambda`` of a live model) is lowered by running that ``call`` once on
+fresh symbolic ``KerasTensor`` s shaped and typed like the tensors it was called on:
+every sublayer call and every ``keras.ops`` operation on a symbolic tensor records a
+Keras node, so the call leaves a functional graph from the fresh inputs to its
+outputs, which the walker lowers like a nested model (:class:`TracedCall` has the
+``name``/``inputs``/``outputs``/``layers`` a model has).
+
+The trace runs with ``training=False`` (passed when ``call`` accepts it).  It is refused
+(:func:`traced_call` raises the walker's :class:`~graphir.errors.UnsupportedLayerError`
+naming the layer) when the call cannot be recorded: Python control flow on a tensor
+value, a ``tf.*`` function on a symbolic tensor (the exception's first line is quoted,
+with the line of user code that raised it), an output that is not a symbolic tensor
+(a constant, a value computed outside ``keras.ops``), a different number of outputs
+or an output type different from what Keras recorded, a symbolic tensor captured from
+outside the call, a mask.  Operations the call records but the op set lacks
+(``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
+
+Tracing appends Keras nodes to the sublayers' call histories; :func:`traced_call` removes
+them again when the walker is done, so the user's model is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import traceback
+from typing import Any, Callable, Iterator, NoReturn, Sequence
+
+import attrs
+import keras
+from keras.src.models.functional import Functional
+from keras.src.utils.naming import to_snake_case
+
+from graphir.backends.keras.graph_walk import call_order
+from graphir.backends.keras.registry import supported_layer_classes
+from graphir.tensor_types import TensorType
+
+__all__ = ["TRACE_ERRORS", "TracedCall", "canonical_op_name", "is_own_call_model", "is_traced",
+           "relative_variable_path", "traced_call", "traced_model", "untraced_reason"]
+
+#: What a symbolic trace raises when the call does something Keras cannot record
+#: (``bool(tensor)`` -> TypeError; a ``tf`` function on a KerasTensor -> ValueError;
+#: ``tensor.numpy()`` -> AttributeError / NotImplementedError; shape arithmetic on
+#: ``None`` dims -> TypeError, IndexError...).
+TRACE_ERRORS: tuple[type[BaseException], ...] = (TypeError, ValueError, AttributeError,
+                                                  NotImplementedError, IndexError, KeyError,
+                                                  RuntimeError)
+try:  # TensorFlow's own errors (the tests and the CLI run the TF backend)
+    import tensorflow as _tf
+
+    TRACE_ERRORS += (_tf.errors.OpError,)
+except ImportError:  # pragma: no cover - another Keras backend
+    pass
+
+_KERAS_DIR = os.path.dirname(keras.__file__)
+
+
+@attrs.define
+class TracedCall:
+    """The functional graph one traced call recorded (walked like a nested model).
+
+    Attributes:
+        name: the traced layer's name.
+        inputs: the fresh symbolic inputs, aligned with the call's tensors (one entry per
+            tensor argument as Keras recorded them, a repeated tensor repeated).
+        outputs: the traced outputs, flattened, aligned with the call's outputs.
+        layers: the layers whose names the walker reserves (the model's tracked
+            sublayers for a traced model, none for a layer).
+    """
+
+    name: str
+    inputs: list[Any]
+    outputs: list[Any]
+    layers: list[Any] = attrs.Factory(list)
+
+
+def _call_owner(layer: Any) -> type | None:
+    """The class in ``type(layer).__mro__`` that defines the ``call`` used."""
+    return next((c for c in type(layer).__mro__ if "call" in c.__dict__), None)
+
+
+def _builtin(cls: type) -> bool:
+    return cls.__module__ == "keras" or cls.__module__.startswith("keras.")
+
+
+def is_traced(op: Any, *, from_file: bool) -> bool:
+    """Whether the walker lowers ``op`` (a call without a converter) by tracing.
+
+    True for a ``keras.layers.Layer`` whose ``call`` is not Keras' own (a custom layer, a
+    keras_hub layer, a ``keras.Model`` subclass with its own ``call``) and for a
+    ``keras.layers.Lambda`` of a live model (``from_file`` False).  Built-in layers
+    are never traced, nor is a subclass inheriting the ``call`` of a built-in layer that has
+    a converter (refused as before: it may change that computation elsewhere); a subclass
+    inheriting the ``call`` of a built-in layer without one is traced.
+    """
+    if not isinstance(op, keras.layers.Layer):
+        return False
+    if type(op) is keras.layers.Lambda:
+        return not from_file
+    owner = _call_owner(op)
+    if owner is None or owner is keras.layers.Layer:
+        return False
+    if not _builtin(owner):
+        return True
+    # a user / keras_hub subclass inheriting the call of a built-in layer that has no
+    # converter (keras_hub's ReversibleEmbedding): tracing that call is exact
+    return (not isinstance(op, keras.Model) and not _builtin(type(op))
+            and owner.__name__ not in supported_layer_classes())
+
+
+def untraced_reason(op: Any, *, from_file: bool) -> str | None:
+    """Why a layer without a converter is not traced, when that is the whole story (a
+    ``.keras`` file's ``Lambda``, a subclass inheriting a built-in ``call``), else None."""
+    if not isinstance(op, keras.layers.Layer):
+        return None
+    if type(op) is keras.layers.Lambda and from_file:
+        return ("a Lambda layer of a .keras file: graphir loads files with safe_mode and "
+                "never runs code a file names; Lambda layers are traced in live models only")
+    owner = _call_owner(op)
+    if not _builtin(type(op)) and owner is not None and _builtin(owner) \
+            and owner.__name__ in supported_layer_classes():
+        return (f"a subclass of {owner.__name__} without its own call(), which may override "
+                f"its computation elsewhere; only layers with their own call() are traced")
+    return None
+
+
+def canonical_op_name(op: Any) -> str:
+    """The name of a traced ``keras.ops`` operation's node, before it is made unique: the
+    snake-case class name (``Matmul`` -> ``matmul``), not Keras' process-wide counter name
+    (``matmul_17``), so lowering the same model twice gives the same names."""
+    return to_snake_case(type(op).__name__)
+
+
+def relative_variable_path(variable: Any, owner: Any | None) -> str:
+    """The path of ``variable`` below the traced layer ``owner`` (``"lin/w"`` for
+    ``outer/lin/w`` traced in ``outer``); its whole Keras path when ``owner`` is None or
+    not on it, so the IR weight is ``{scope of owner}/{this}``, the Keras path."""
+    parts = variable.path.split("/")
+    if owner is not None and owner.name in parts[:-1]:
+        last = len(parts) - 1 - parts[:-1][::-1].index(owner.name)
+        return "/".join(parts[last:])
+    return variable.path if owner is None else variable.name
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (capped), plus the user-code line that raised."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    msg = lines[0] if lines else ""
+    if len(msg) > 240:
+        msg = msg[:237] + "..."
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        f = os.path.abspath(frame.filename)
+        if not f.startswith(_KERAS_DIR) and "site-packages/tensorflow" not in f \
+                and not f.startswith(os.path.dirname(__file__)):
+            where = f" at {os.path.basename(f)}:{frame.lineno} ({frame.line})"
+            break
+    return f"{type(exc).__name__}: {msg}{where}"
+
+
+def _fresh_input(ttype: TensorType, i: int) -> Any:
+    shape = tuple(d if isinstance(d, int) else None for d in ttype.shape)
+    # an explicit name: no process-wide Keras name counter is consumed
+    return keras.Input(batch_shape=shape, dtype=ttype.dtype.value, name=f"graphir_trace_{i}")
+
+
+def _snapshot(layer: Any) -> list[tuple[Any, int, int]]:
+    return [(lyr, len(lyr._inbound_nodes), len(lyr._outbound_nodes))
+            for lyr in layer._flatten_layers(include_self=True, recursive=True)]
+
+
+def _restore(saved: list[tuple[Any, int, int]]) -> None:
+    for lyr, n_in, n_out in saved:
+        del lyr._inbound_nodes[n_in:]
+        del lyr._outbound_nodes[n_out:]
+
+
+def _is_mask(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (list, tuple)):
+        return any(_is_mask(v) for v in value)
+    return True
+
+
+def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[Any],
+         expected: Sequence[Any] | None, refuse: Callable[[str], NoReturn]) -> list[Any]:
+    """Call ``layer.call`` on symbolic arguments; check and flatten what it returns."""
+    try:
+        result = layer.call(*args, **kwargs)
+    except TRACE_ERRORS as e:
+        refuse(f"tracing its call() on symbolic tensors failed: {_one_line(e)}")
+    outputs = keras.tree.flatten(result)
+    for i, t in enumerate(outputs):
+        if not isinstance(t, keras.KerasTensor):
+            refuse(f"its traced call() returns a {type(t).__name__} as output {i}, not a "
+                   f"symbolic tensor (a constant, or a value computed outside keras.ops)")
+    if expected is not None:
+        if len(outputs) != len(expected):
+            refuse(f"its traced call() returns {len(outputs)} tensors where Keras recorded "
+                   f"{len(expected)}")
+        for i, (got, want) in enumerate(zip(outputs, expected)):
+            same = len(got.shape) == len(want.shape) and all(
+                g is None or w is None or g == w for g, w in zip(got.shape, want.shape))
+            if not same or got.dtype != want.dtype:
+                refuse(f"its traced output {i} is {got.dtype}{tuple(got.shape)} where Keras "
+                       f"recorded {want.dtype}{tuple(want.shape)}")
+    known = {id(t) for t in inputs}
+    try:
+        order = call_order(outputs, known)
+    except AttributeError as e:  # a KerasTensor without a Keras history
+        refuse(f"its traced call() returns a tensor Keras did not record ({_one_line(e)})")
+    for knode in order:
+        if isinstance(knode.operation, keras.layers.InputLayer):
+            refuse("its traced call() reads a symbolic tensor that is not one of its "
+                   f"inputs ({knode.operation.name!r}, captured from outside the call)")
+    return outputs
+
+
+def _call_params(layer: Any) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(layer.call).parameters)
+
+
+@contextlib.contextmanager
+def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
+                refuse: Callable[[str], NoReturn]) -> Iterator[TracedCall]:
+    """Trace one recorded call (``knode``, a Keras ``Node``) of ``layer``.
+
+    Args:
+        layer: the layer (``is_traced`` is true for it).
+        knode: the Keras node of the call: its arguments (tensors and constants) and outputs.
+        tensor_types: the IR types of ``knode.arguments.keras_tensors``, in order (the
+            fresh inputs get these shapes, batch ``None``, and dtypes).
+        refuse: raises the walker's refusal for ``layer`` with a detail.
+
+    Yields:
+        The :class:`TracedCall`; on exit the nodes the trace recorded on ``layer``'s
+        sublayers are removed.
+    """
+    args, kwargs = knode.arguments.args, dict(knode.arguments.kwargs)
+    params = _call_params(layer)
+    training = kwargs.pop("training", None)
+    if training not in (None, False):
+        refuse(f"called with training={training!r}")
+    if _is_mask(kwargs.get("mask")) or ("mask" in params and any(
+            getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors)):
+        refuse("called with a mask; masks are not traced yet")
+    fresh: dict[int, Any] = {}
+    for t, ttype in zip(knode.arguments.keras_tensors, tensor_types):
+        if id(t) not in fresh:
+            fresh[id(t)] = _fresh_input(ttype, len(fresh))
+    args, kwargs = keras.tree.map_structure(
+        lambda v: fresh[id(v)] if isinstance(v, keras.KerasTensor) else v, (args, kwargs))
+    if "training" in params:
+        kwargs["training"] = False
+    inputs = [fresh[id(t)] for t in knode.arguments.keras_tensors]
+    saved = _snapshot(layer)
+    try:
+        outputs = _run(layer, args, kwargs, inputs, knode.outputs, refuse)
+        yield TracedCall(layer.name, inputs, outputs)
+    finally:
+        _restore(saved)
+
+
+@contextlib.contextmanager
+def traced_model(model: Any, refuse: Callable[[str], NoReturn]) -> Iterator[TracedCall]:
+    """Trace a ``keras.Model`` subclass with its own ``call`` lowered as the whole graph.
+
+    Its inputs come from the model's ``inputs`` when it has them (a functional subclass
+    overriding ``call``), else from the shapes Keras recorded when it was built or first
+    called (``_build_shapes_dict``, one entry per tensor argument, in call order), with
+    axis 0 as the batch axis (``None``) and the model's compute dtype (Keras records
+    shapes, not dtypes).  The inputs are named after ``call``'s parameters.
+
+    Raises (through ``refuse``): the model was never built or called; a recorded input is
+    a nested structure; tracing fails as in :func:`traced_call`.
+    """
+    params = [p for p in _call_params(model).values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if isinstance(model, Functional):
+        args: list[Any] = [keras.tree.map_structure(
+            lambda t: keras.Input(batch_shape=tuple(t.shape), dtype=t.dtype,
+                                  name=t._keras_history.operation.name),
+            model._inputs_struct)]
+        inputs = keras.tree.flatten(args)
+    else:
+        shapes = getattr(model, "_build_shapes_dict", None)
+        if not shapes:
+            refuse("a subclassed model whose input shapes are unknown: call it on data or "
+                   "build it (model.build(input_shape)) before lowering it")
+        dtype = model.dtype_policy.compute_dtype
+        args = []
+        for i, shape in enumerate(shapes.values()):
+            if not (isinstance(shape, (list, tuple)) and
+                    all(d is None or isinstance(d, int) for d in shape)):
+                refuse(f"a subclassed model built with a nested input structure {shape!r}; "
+                       f"only tensor arguments are traced")
+            name = params[i].name if i < len(params) else f"input_{i}"
+            args.append(keras.Input(batch_shape=(None, *tuple(shape)[1:]), dtype=dtype,
+                                    name=name))
+        inputs = list(args)
+    kwargs = {"training": False} if "training" in _call_params(model) else {}
+    saved = _snapshot(model)
+    try:
+        outputs = _run(model, args, kwargs, inputs, None, refuse)
+        yield TracedCall(model.name, inputs, outputs, list(model.layers))
+    finally:
+        _restore(saved)
+
+
+def is_own_call_model(model: Any) -> bool:
+    """Whether ``model`` is a ``keras.Model`` subclass with its own ``call`` (traced)."""
+    return isinstance(model, keras.Model) and is_traced(model, from_file=False)
+
