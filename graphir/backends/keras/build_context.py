@@ -38,13 +38,17 @@ class BuildContext:
         attrs: the node's attributes.
         name: the Keras layer name to use.
         data_types: types of the node's data (non-weight) inputs, in order.
+        constant_data: per data input, whether it is a graph weight (a constant operand,
+            passed to the call as a constant tensor; only for ops built with
+            ``constant_inputs=True``).
         weights: per node input, its array when it is a weight, else None.
         dtype: the layer dtype to pass (None: Keras' default float32 policy).
         where: location text for errors.
     """
 
     def __init__(self, node: Node, name: str, data_types: Sequence[TensorType],
-                 weights: Sequence[np.ndarray | None], dtype: str | None, where: str):
+                 weights: Sequence[np.ndarray | None], dtype: str | None, where: str,
+                 constant_data: Sequence[bool] = ()):
         self.node = node
         self.attrs = node.attrs
         self.name = name
@@ -52,6 +56,10 @@ class BuildContext:
         self.weights = tuple(weights)
         self.dtype = dtype
         self.where = where
+        self.constant_data = tuple(constant_data) or (False,) * len(self.data_types)
+        #: set by a builder to call this node's layer on one list of tensors (True) or
+        #: on the tensors one by one (False) against its rule's ``list_input``
+        self.list_call: bool | None = None
 
     def w(self, index: int) -> np.ndarray | None:
         """The weight array at node input ``index`` (None when omitted)."""

@@ -98,7 +98,7 @@ def to_keras(graph: Graph) -> "keras.Model":
                 f"-> time_unfold region (a TimeDistributed): its input {node.inputs[0]!r} is "
                 f"not computed from a time_fold of its reference {node.inputs[1]!r}",
                 where=f"graph {graph.name!r}, node {node.name!r}")
-        layer, data = _layer_for(graph, node, types, names, shared, pending)
+        layer, data, list_call = _layer_for(graph, node, types, names, shared, pending)
         # a data input that is a weight is a constant operand (checked by _layer_for),
         # passed as a backend tensor: Keras saves it with its dtype (a NumPy scalar would
         # come back as a Python number, converted again by Keras' weak-type rules)
@@ -106,7 +106,7 @@ def to_keras(graph: Graph) -> "keras.Model":
                 for n in data]
         rule = build_rule(node.op)  # not None: _layer_for found its builder
         kwargs = rule.call_keywords(node)
-        tensors[node.output.name] = (layer(args, **kwargs) if rule.list_input
+        tensors[node.output.name] = (layer(args, **kwargs) if list_call
                                      else layer(*args, **kwargs))
     outputs = []
     for out in graph.outputs:
@@ -136,12 +136,14 @@ def _keras_input(graph: Graph, name: str, vtype: TensorType, names: Namespace) -
 
 
 def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Namespace,
-               shared: dict[tuple, keras.layers.Layer],
+               shared: dict[tuple, tuple[keras.Operation, bool]],
                pending: list[tuple[keras.layers.Layer, list[np.ndarray]]],
-               name: str | None = None) -> tuple[keras.layers.Layer, list[str]]:
-    """The Keras layer for ``node`` (reused when it shares weights with an earlier node)
-    and the names of its data inputs.  ``name``: the layer name to use instead of a
-    unique one made from the node's name (for a layer wrapped in TimeDistributed)."""
+               name: str | None = None) -> tuple[keras.Operation, list[str], bool]:
+    """The Keras layer for ``node`` (reused when it shares weights with an earlier node),
+    the names of its data inputs, and whether it is called on one list of them
+    (``BuildRule.list_input``, unless the builder set ``BuildContext.list_call`` for
+    this node).  ``name``: the layer name to use instead of a unique one made from the
+    node's name (for a layer wrapped in TimeDistributed)."""
     where = f"graph {graph.name!r}, node {node.name!r}"
     rule = build_rule(node.op)
     if rule is None:
@@ -164,18 +166,20 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
     weight_names = tuple(n if i in weight_idx else "" for i, n in enumerate(node.inputs))
     key = (node.op, node.attrs, weight_names) if any(weight_names) else None
     if key is not None and key in shared:
-        return shared[key], data
+        return (*shared[key][:1], data, shared[key][1])
     weights = [graph.weights[n] if n else None for n in weight_names]
     out_dtype = node.output.type.dtype
     dtype = out_dtype.value if out_dtype.is_float and out_dtype.value != "float32" else None
     layer_name = name if name is not None else names.unique(to_keras_name(node.name))
-    ctx = BuildContext(node, layer_name, [types[n] for n in data], weights, dtype, where)
+    ctx = BuildContext(node, layer_name, [types[n] for n in data], weights, dtype, where,
+                       constant_data=[n in graph.weights for n in data])
     layer, arrays = rule.builder(ctx)
+    list_call = rule.list_input if ctx.list_call is None else ctx.list_call
     if key is not None:
-        shared[key] = layer
+        shared[key] = (layer, list_call)
     if arrays:
         pending.append((layer, arrays))
-    return layer, data
+    return layer, data, list_call
 
 
 @attrs.frozen
@@ -304,7 +308,7 @@ def _emit_time_region(graph: Graph, fold: Node, region: _Region, tensors: dict[s
             # the layer is named below the unfold's scope, else below the fold's
             scope = (unfold.name if unfold is not None else fold.name.rpartition("/")[0]) + "/"
             inner = node.name[len(scope):] if node.name.startswith(scope) else node.name
-            layer, _ = _layer_for(graph, node, types, names, {}, pending,
+            layer, _, _ = _layer_for(graph, node, types, names, {}, pending,
                                   name=to_keras_name(inner))
             out_dtype = node.output.type.dtype
             kwargs = {"dtype": out_dtype.value} if (out_dtype.is_float

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+from keras.src.ops import numpy as knp
 import numpy as np
 
 from graphir.backends.keras.build_context import BuildContext, Built
@@ -299,14 +300,27 @@ def _concatenate(c: BuildContext) -> Built:
 _MERGES = {"add": keras.layers.Add, "subtract": keras.layers.Subtract,
            "multiply": keras.layers.Multiply, "average": keras.layers.Average,
            "maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum}
+#: the keras.ops operation of each binary merge (NumPy broadcasting, constant operands)
+_MERGE_OPERATIONS = {"add": knp.Add, "subtract": knp.Subtract, "multiply": knp.Multiply,
+                     "maximum": knp.Maximum, "minimum": knp.Minimum}
 
 
-@builds(*_MERGES, list_input=True)
+@builds(*_MERGES, list_input=True, constant_inputs=True)
 def _merge(c: BuildContext) -> Built:
+    """The merge layer (``Add``, ``Multiply``...) on tensors of one rank; a two-input
+    merge with a constant operand (a weight: a custom layer's ``x + self.b``) or with
+    inputs of different ranks becomes the ``keras.ops`` operation instead, which
+    broadcasts NumPy-style as the IR op does (Keras' merge layers expand lower ranks at
+    axis 1)."""
     ranks = sorted({t.rank for t in c.data_types})
-    if len(ranks) > 1:
-        c.refuse(f"inputs of ranks {ranks}: Keras merge layers expand lower ranks at axis 1, "
-                 f"not by NumPy broadcasting")
+    if any(c.constant_data) or len(ranks) > 1:
+        operation = _MERGE_OPERATIONS.get(c.node.op)
+        if operation is None or len(c.data_types) != 2:
+            what = ("a constant operand" if any(c.constant_data) else f"inputs of ranks {ranks}")
+            c.refuse(f"{what} with {len(c.data_types)} inputs: only a two-input add, subtract, "
+                     f"multiply, maximum or minimum has a keras.ops form")
+        c.list_call = False  # keras.ops.add(x1, x2), not Add()([x1, x2])
+        return operation(name=c.name), []
     return _MERGES[c.node.op](**c.kw()), []
 
 

@@ -489,3 +489,25 @@ def _log_softmax_op(ctx: LayerContext) -> Lowered:
     attrs = {"function": "log_softmax"}
     _check(ctx, "activation", [x.type], attrs)
     return ctx.lowered("activation", [x.name], attrs)
+
+
+@lowers(kcore.ConvertToTensor)
+def _convert_to_tensor(ctx: LayerContext) -> Lowered:
+    """``keras.ops.convert_to_tensor(x, dtype)`` of a symbolic tensor (what
+    ``Functional.call`` records when a subclass calls it, and keras_hub layers use):
+    ``identity`` when the dtype is kept, ``cast`` otherwise."""
+    operands = ctx.operands()
+    if len(operands) != 1 or not isinstance(operands[0], Operand):
+        ctx.refuse(f"called with {len(operands)} positional arguments; expected one tensor")
+    if ctx.layer.sparse or ctx.layer.ragged:
+        ctx.refuse("a conversion to a sparse or ragged tensor")
+    x = operands[0]
+    if ctx.layer.dtype is None:
+        return ctx.lowered("identity", [x.name])
+    try:
+        to = DType.from_any(ctx.layer.dtype)
+    except (TypeError, ValueError):
+        ctx.refuse(f"a conversion to {ctx.layer.dtype!r}, which is not an IR dtype")
+    if to == x.type.dtype:
+        return ctx.lowered("identity", [x.name])
+    return ctx.lowered("cast", [x.name], {"to": to.value})

@@ -93,10 +93,10 @@ def is_traced(op: Any, *, from_file: bool) -> bool:
 
     True for a ``keras.layers.Layer`` whose ``call`` is not Keras' own (a custom layer, a
     keras_hub layer, a ``keras.Model`` subclass with its own ``call``) and for a
-    ``keras.layers.Lambda`` of a live model (``from_file`` False).  Built-in layers
-    are never traced, nor is a subclass inheriting the ``call`` of a built-in layer that has
-    a converter (refused as before: it may change that computation elsewhere); a subclass
-    inheriting the ``call`` of a built-in layer without one is traced.
+    ``keras.layers.Lambda`` of a live model (``from_file`` False), and for a built-in
+    layer without a converter (its ``call`` is traced like any other).  A subclass
+    inheriting the ``call`` of a built-in layer that has a converter is not traced
+    (refused as before: it may change that computation elsewhere).
     """
     if not isinstance(op, keras.layers.Layer):
         return False
@@ -107,10 +107,10 @@ def is_traced(op: Any, *, from_file: bool) -> bool:
         return False
     if not _builtin(owner):
         return True
-    # a user / keras_hub subclass inheriting the call of a built-in layer that has no
-    # converter (keras_hub's ReversibleEmbedding): tracing that call is exact
-    return (not isinstance(op, keras.Model) and not _builtin(type(op))
-            and owner.__name__ not in supported_layer_classes())
+    # Keras' own call of a built-in layer without a converter (ReversibleEmbedding,
+    # which keras_hub's text backbones use), inherited or not: tracing that call records
+    # exactly what it computes; a call that cannot be traced is refused by name
+    return not isinstance(op, keras.Model) and owner.__name__ not in supported_layer_classes()
 
 
 def untraced_reason(op: Any, *, from_file: bool) -> str | None:

@@ -144,9 +144,14 @@ def test_a_large_constant_operand_is_refused_at_keras_emission():
         to_keras(_divide_graph((2000,)))
 
 
-def test_a_weight_in_a_layer_ops_data_position_is_refused_at_keras_emission():
-    with pytest.raises(UnsupportedOpError, match="is a weight"):
-        to_keras(_divide_graph((4,), op="add"))
+def test_a_weight_operand_of_add_is_emitted_as_the_keras_ops_operation():
+    # x + w (a custom layer's `x + self.b`): keras.ops.add with a constant tensor
+    emitted = to_keras(_divide_graph((4,), op="add"))
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.testing.assert_allclose(emitted.predict(x, verbose=0), x + 2.5)
+    # an average has no two-operand keras.ops form: refused, not approximated
+    with pytest.raises(UnsupportedOpError, match="constant operand"):
+        to_keras(_divide_graph((4,), op="average"))
 
 
 # ================================================================== elementwise math

@@ -175,12 +175,25 @@ def _graph(node: Node, inputs: list[Value]) -> Graph:
     return Graph("g", inputs, [node.output.name], [node], {})
 
 
-def test_merge_of_different_ranks_is_an_unsupported_op():
+def test_merge_of_different_ranks_broadcasts_like_numpy():
+    # Keras' Add layer would expand b at axis 1; the IR op broadcasts NumPy-style, so the
+    # emitter uses keras.ops.add, which does too
     a = Value("a", TensorType("float32", ("batch", 4, 3)))
     b = Value("b", TensorType("float32", ("batch", 3)))
     node = Node("add", "sum", ("a", "b"), (Value("sum", TensorType("float32", ("batch", 4, 3))),))
+    emitted = to_keras(_graph(node, [a, b]))
+    # batch 4 = the middle axis of a: NumPy adds all of b to each a[i], where Keras' Add
+    # layer would add b[i] to a[i]
+    xa = np.arange(48, dtype=np.float32).reshape(4, 4, 3)
+    xb = np.arange(12, dtype=np.float32).reshape(4, 3) * 100.0
+    np.testing.assert_allclose(emitted.predict([xa, xb], verbose=0), xa + xb)
+    assert not np.allclose(xa + xb, xa + xb[:, None, :])
+    # three inputs of different ranks have no keras.ops form: refused by node
+    c = Value("c", TensorType("float32", ("batch", 4, 3)))
+    node3 = Node("add", "sum", ("a", "b", "c"),
+                 (Value("sum", TensorType("float32", ("batch", 4, 3))),))
     with pytest.raises(UnsupportedOpError) as info:
-        to_keras(_graph(node, [a, b]))
+        to_keras(_graph(node3, [a, b, c]))
     assert "'add'" in str(info.value) and "'sum'" in str(info.value)
 
 

@@ -135,7 +135,8 @@ class _MyDense(L.Dense):
 
 
 @pytest.mark.parametrize("make, layer_name, detail", [
-    (lambda: _model(L.GroupNormalization(groups=3, name="un")), "un", "no converter"),
+    # a built-in layer without a converter is traced; this one stops at keras.ops.moments
+    (lambda: _model(L.GroupNormalization(groups=3, name="un")), "un", "Moments"),
     (lambda: _model(L.Conv2D(2, 3, data_format="channels_first", name="cf")), "cf",
      "data_format='channels_first'"),
     (lambda: _model(L.Embedding(10, 3, mask_zero=True, name="emb"), shape=(4,),
@@ -184,7 +185,7 @@ def test_merge_of_different_ranks_is_refused():
     assert info.value.layer_name == "add"
 
 
-def test_subclassed_model_is_refused():
+def test_subclassed_model_with_its_own_call_is_traced():
     class Net(keras.Model):
         def __init__(self):
             super().__init__(name="net")
@@ -226,14 +227,25 @@ def test_functional_subclass_is_walked_as_its_graph():
     assert [n.name for n in from_keras(outer).nodes] == ["inner_net/hidden", "inner_net/head"]
 
 
-def test_functional_subclass_that_overrides_call_is_refused():
+def test_functional_subclass_that_overrides_call_is_traced():
     class Doubled(_FunctionalNet):
         def call(self, inputs, training=None, mask=None):
             return super().call(inputs, training=training, mask=mask) * 2.0
 
-    # traced from its inputs since issue 8: its call's "* 2.0" is lowered too
-    with pytest.raises(UnsupportedLayerError, match="ConvertToTensor"):
-        from_keras(Doubled(4, name="doubled"))  # Functional.call converts its inputs
+    # traced from its inputs (issue 8): Functional.call's convert_to_tensor is an identity,
+    # and the override's "* 2.0" is lowered too
+    net = Doubled(4, name="doubled")
+    x = np.random.default_rng(1).normal(size=(3, 3)).astype("float32")
+    want = net.predict(x, verbose=0)
+    graph = from_keras(net)
+    from graphir.interpreter import evaluate
+
+    got = evaluate(graph, {graph.inputs[0].name: x})[graph.outputs[0]]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    from keras.src.models.functional import Functional
+
+    np.testing.assert_allclose(got, 2.0 * Functional.call(net, x).numpy(), rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_from_keras_rejects_other_objects():
