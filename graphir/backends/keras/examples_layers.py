@@ -238,6 +238,40 @@ def activation_layers() -> keras.Model:
     return _finish(x, outs, "activation_layers")
 
 
+def inference_layers() -> keras.Model:
+    """The layers that are the identity (or dropout) at inference, chained on a small
+    image, plus Dot (plain and normalized) and UnitNormalization on dense features."""
+    n = _namer()
+    keras.utils.set_random_seed(SEED)
+    img = keras.Input((4, 4, 3), name="img")
+    vr = {"value_range": (0.0, 1.0)}
+    chain = [L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.2),
+             L.RandomTranslation(0.2, 0.2), L.RandomContrast(0.3),
+             L.RandomBrightness(0.3, **vr), L.RandomCrop(4, 4),
+             L.RandomColorDegeneration(0.5, **vr), L.RandomColorJitter(brightness_factor=0.2, **vr),
+             L.RandomElasticTransform(**vr), L.RandomErasing(**vr), L.RandomGaussianBlur(**vr),
+             L.RandomGrayscale(), L.RandomHue(0.3, **vr), L.RandomInvert(**vr),
+             L.RandomPerspective(), L.RandomPosterization(4, **vr), L.RandomSaturation(0.5, **vr),
+             L.RandomSharpness(0.5, **vr), L.RandomShear(0.2, 0.2), L.AugMix(**vr), L.CutMix(),
+             L.MixUp(), L.RandAugment(**vr), L.Solarization(0.5, **vr), L.GaussianNoise(0.5),
+             L.GaussianDropout(0.4), L.AlphaDropout(0.4), L.SpatialDropout2D(0.4),
+             L.ActivityRegularization(0.1, 0.1)]
+    x = img
+    for layer in chain:
+        x = layer(x)
+    y = L.Conv2D(4, 3, padding="same", name=n("conv"))(x)            # (batch, 4, 4, 4)
+    seq = L.Reshape((16, 4), name=n("reshape"))(y)
+    seq = L.SpatialDropout1D(0.4, name=n("sdrop"))(seq)
+    vol = L.Reshape((2, 2, 4, 4), name=n("reshape"))(y)
+    vol = L.SpatialDropout3D(0.4, name=n("sdrop"))(vol)
+    a = L.Dense(5, name=n("dense"))(L.Flatten(name=n("flat"))(vol))
+    b = L.Dense(5, name=n("dense"))(L.GlobalAveragePooling1D(name=n("gap"))(seq))
+    dots = [L.Dot(axes=1, name=n("dot"))([a, b]),
+            L.Dot(axes=1, normalize=True, name=n("dot"))([a, b])]
+    unit = L.UnitNormalization(name=n("unit"))(a)
+    return _finish(img, [*dots, unit], "inference_layers")
+
+
 def layer_family_examples() -> dict[str, Callable[[], keras.Model]]:
     """Name -> zero-argument builder of each model of this set (each call builds a fresh,
     identically seeded model)."""
@@ -245,5 +279,5 @@ def layer_family_examples() -> dict[str, Callable[[], keras.Model]]:
                 upsampling, cropping_and_padding, global_pooling_2d, sequence_normalization,
                 transformer_block, _recurrent(L.LSTM, "lstm"), _recurrent(L.GRU, "gru"),
                 _recurrent(L.SimpleRNN, "simple_rnn"), bidirectional, video_classifier,
-                sequence_decoder, activation_layers]
+                sequence_decoder, activation_layers, inference_layers]
     return {b.__name__: b for b in builders}
