@@ -240,7 +240,10 @@ def activation_layers() -> keras.Model:
 
 def inference_layers() -> keras.Model:
     """The layers that are the identity (or dropout) at inference, chained on a small
-    image, plus Dot (plain and normalized) and UnitNormalization on dense features."""
+    image, plus Dot (plain and normalized) and UnitNormalization on dense features.
+    (Not RandomShear: Keras 3.15 saves it but cannot load it back, and every zoo model
+    goes through a .keras file; tests/backends/keras/test_keras_inference_layers.py
+    covers it in memory.)"""
     n = _namer()
     keras.utils.set_random_seed(SEED)
     img = keras.Input((4, 4, 3), name="img")
@@ -252,7 +255,7 @@ def inference_layers() -> keras.Model:
              L.RandomElasticTransform(**vr), L.RandomErasing(**vr), L.RandomGaussianBlur(**vr),
              L.RandomGrayscale(), L.RandomHue(0.3, **vr), L.RandomInvert(**vr),
              L.RandomPerspective(), L.RandomPosterization(4, **vr), L.RandomSaturation(0.5, **vr),
-             L.RandomSharpness(0.5, **vr), L.RandomShear(0.2, 0.2), L.AugMix(**vr), L.CutMix(),
+             L.RandomSharpness(0.5, **vr), L.AugMix(**vr), L.CutMix(),
              L.MixUp(), L.RandAugment(**vr), L.Solarization(0.5, **vr), L.GaussianNoise(0.5),
              L.GaussianDropout(0.4), L.AlphaDropout(0.4), L.SpatialDropout2D(0.4),
              L.ActivityRegularization(0.1, 0.1)]

@@ -19,11 +19,25 @@ from graphir.ops import ACTIVATIONS, op_names  # noqa: E402
 L = keras.layers
 
 
+#: converted classes a zoo model cannot hold: RandomShear saves to .keras but Keras 3.15
+#: cannot deserialize it, and every zoo model goes through a file (it is covered in
+#: memory by tests/backends/keras/test_keras_inference_layers.py)
+NOT_IN_ZOO = {"RandomShear"}
+
+
 def test_examples_use_every_converted_layer_class(examples):
     used = {type(layer) for model in examples.values() for layer in iter_layers(model)}
     missing = sorted(set(supported_layer_classes()) - {cls.__name__ for cls in used})
-    assert missing == []
+    assert missing == sorted(NOT_IN_ZOO)
     assert {keras.Sequential} <= used | {type(m) for m in examples.values()}
+
+
+def test_random_shear_really_fails_to_reload_in_keras(tmp_path):
+    # the reason for NOT_IN_ZOO: when Keras fixes it, this fails and RandomShear joins the zoo
+    x = keras.Input((4, 4, 3))
+    keras.Model(x, L.RandomShear(0.2, 0.2)(x)).save(tmp_path / "shear.keras")
+    with pytest.raises(Exception, match="RandomShear|could not be deserialized"):
+        keras.saving.load_model(tmp_path / "shear.keras", safe_mode=True)
 
 
 def test_examples_use_every_activation_and_op(lowered):
