@@ -39,7 +39,7 @@ import numpy as np
 
 from graphir.dtypes import DType
 from graphir.ops.registry import AttrSpec, Layout, TypeRuleError, define_op
-from graphir.ops.type_rules import broadcast_shapes, fmt_shape, same_dtype
+from graphir.ops.type_rules import broadcast_shapes, fmt_shape, same_dtype, unify_dims
 from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["REDUCE_OPS", "argmax", "argmin", "einsum", "matmul", "max_", "mean", "min_",
@@ -252,24 +252,6 @@ def argmin(inputs, attrs):
 _MATMUL_DTYPES = _FLOATS + (DType.INT32, DType.INT64)
 
 
-def _unify(a: Dim, b: Dim) -> Dim:
-    """The common value of two dims that must be equal; raises ValueError when two
-    static sizes (or two different symbols) differ."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if isinstance(a, int) and isinstance(b, int):
-        if a != b:
-            raise ValueError
-        return a
-    if isinstance(a, int):
-        return a
-    if isinstance(b, int):
-        return b
-    return a if a == b else None
-
-
 def _matmul_rule(types, attrs):
     """``matmul``: one dtype of float, int32, int64; NumPy's matmul shape rule."""
     a, b = types
@@ -282,7 +264,7 @@ def _matmul_rule(types, attrs):
     sa = (1,) + tuple(a.shape) if a.rank == 1 else tuple(a.shape)
     sb = tuple(b.shape) + (1,) if b.rank == 1 else tuple(b.shape)
     try:
-        _unify(sa[-1], sb[-2])
+        unify_dims(sa[-1], sb[-2])
     except ValueError:
         raise TypeRuleError(f"matmul contracts the last axis of input 0 {fmt_shape(a.shape)} "
                             f"with the {'only' if b.rank == 1 else 'second-to-last'} axis of "
@@ -355,7 +337,7 @@ def _einsum_rule(types, attrs):
                 dims[letter] = d
                 continue
             try:
-                dims[letter] = _unify(dims[letter], d)
+                dims[letter] = unify_dims(dims[letter], d)
             except ValueError:
                 raise TypeRuleError(f"einsum letter {letter!r} is {dims[letter]} elsewhere "
                                     f"but {d} at axis {ax} of input {i}", input_index=i,

@@ -9,7 +9,7 @@ from graphir.tensor_types import Dim, TensorType, format_dim
 
 __all__ = ["broadcast_shapes", "conv_out_dim", "conv_transpose_out_dim", "norm_axis",
            "same_dtype", "fmt_shape", "require_rank", "require_positive", "require_float",
-           "forbid_bool", "scaled_dim"]
+           "forbid_bool", "scaled_dim", "unify_dims"]
 
 
 def require_positive(attrs, *names: str) -> None:
@@ -75,13 +75,18 @@ def same_dtype(types: Sequence[TensorType | None]) -> None:
                                 hint="cast one side so both have the same dtype")
 
 
-def _broadcast_dim(a: Dim, b: Dim) -> Dim:
-    if a == 1:
+def unify_dims(a: Dim, b: Dim) -> Dim:
+    """The common value of two dims that must be equal: an unknown dim takes the other
+    one, a static size wins over a symbol, equal symbols stay, different symbols give
+    unknown.
+
+    Raises:
+        ValueError: two different static sizes.
+    """
+    if a is None:
         return b
-    if b == 1:
+    if b is None:
         return a
-    if a is None or b is None:
-        return a if b is None else b if a is None else None
     if isinstance(a, int) and isinstance(b, int):
         if a != b:
             raise ValueError
@@ -91,6 +96,14 @@ def _broadcast_dim(a: Dim, b: Dim) -> Dim:
     if isinstance(b, int):
         return b
     return a if a == b else None
+
+
+def _broadcast_dim(a: Dim, b: Dim) -> Dim:
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    return unify_dims(a, b)
 
 
 def broadcast_shapes(shapes: Sequence[Sequence[Dim]]) -> tuple[Dim, ...]:
