@@ -146,3 +146,14 @@ def test_no_import_cycles():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_every_package_is_listed_in_pyproject():
+    # setuptools installs only the listed packages: a new subpackage missing here works
+    # in the editable checkout and is absent from a wheel
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    packages = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert packages == listed
