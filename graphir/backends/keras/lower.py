@@ -527,9 +527,11 @@ def _check_graph_model(model: Any, lowering: _Lowering) -> None:
 def _why_unknown(op: Any) -> str:
     if not isinstance(op, keras.layers.Layer):
         return (f"a keras.ops operation ({type(op).__module__}.{type(op).__name__}) applied "
-                f"to symbolic tensors, not a layer; supported operations: "
-                f"{', '.join(supported_operations())}; use the equivalent layer")
+                f"to symbolic tensors that the op set does not cover; "
+                f"{len(supported_operations())} operations are lowered (listed by "
+                f"graphir.backends.keras.supported_operations())")
     for cls in type(op).__mro__[1:]:
         if cls.__name__ in supported_layer_classes() and cls.__module__.startswith("keras"):
             return f"a subclass of {cls.__name__}, which may override its computation"
-    return f"no converter (supported: {', '.join(supported_layer_classes())})"
+    return (f"no converter, and it cannot be traced ({len(supported_layer_classes())} layer "
+            f"classes convert: graphir.backends.keras.supported_layer_classes())")
