@@ -306,6 +306,21 @@ def _get_item(ctx: LayerContext) -> Lowered:
 
 # --------------------------------------------------------------------------- gathers
 
+def _index_operand(ctx: LayerContext, arg: Any) -> str:
+    """The IR value of an indices argument: an int32/int64 tensor as it is, a constant as
+    an index weight (:func:`_index_constant`).
+
+    Raises:
+        UnsupportedLayerError: a tensor of another dtype.
+    """
+    if isinstance(arg, Operand):
+        if arg.type.dtype not in (DType.INT32, DType.INT64):
+            ctx.refuse(f"indices of dtype {arg.type.dtype.value}; only int32 and int64 "
+                       f"tensors index")
+        return arg.name
+    return _index_constant(ctx, arg, "indices")
+
+
 @lowers(knp.Take)
 def _take(ctx: LayerContext) -> Lowered:
     """``keras.ops.take(x, indices, axis)`` -> ``gather {axis}``."""
@@ -323,13 +338,7 @@ def _take(ctx: LayerContext) -> Lowered:
             x_arg = np.asarray(x_arg).reshape(-1)
         axis = 0
     x = _data_operand(ctx, x_arg, "x")
-    if isinstance(idx_arg, Operand):
-        if idx_arg.type.dtype not in (DType.INT32, DType.INT64):
-            ctx.refuse(f"indices of dtype {idx_arg.type.dtype.value}; only int32 and int64 "
-                       f"tensors index")
-        idx = idx_arg.name
-    else:
-        idx = _index_constant(ctx, idx_arg, "indices")
+    idx = _index_operand(ctx, idx_arg)
     return ctx.lowered("gather", [x.name, idx],
                        {"axis": _canonical(ctx, axis, max(x.type.rank, 1))})
 
@@ -342,13 +351,7 @@ def _take_along_axis(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"called with {len(operands)} positional arguments; expected 2")
     x = _data_operand(ctx, operands[0], "x")
     idx_arg = operands[1]
-    if isinstance(idx_arg, Operand):
-        if idx_arg.type.dtype not in (DType.INT32, DType.INT64):
-            ctx.refuse(f"indices of dtype {idx_arg.type.dtype.value}; only int32 and int64 "
-                       f"tensors index")
-        idx = idx_arg.name
-    else:
-        idx = _index_constant(ctx, idx_arg, "indices")
+    idx = _index_operand(ctx, idx_arg)
     axis = ctx.layer.axis
     if axis is None:
         if x.type.rank != 1:
