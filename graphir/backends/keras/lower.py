@@ -302,7 +302,8 @@ class _Lowering:
         """Lower one Keras call (a layer, or a nested model as a scope); bind its outputs
         in ``env`` (KerasTensor id -> IR value name)."""
         op = knode.operation
-        if converter_for(op) is None and tracing.is_traced(op, from_file=self.from_file):
+        converter = converter_for(op)
+        if converter is None and tracing.is_traced(op, from_file=self.from_file):
             self.lower_traced(op, knode, scope, env)
             return
         self.check_call(op, knode)
@@ -315,7 +316,6 @@ class _Lowering:
             for t, v in zip(knode.outputs, outs):
                 env[id(t)] = v
             return
-        converter = converter_for(op)
         if converter is None:
             raise self.refuse(op, tracing.untraced_reason(op, from_file=self.from_file)
                               or _why_unknown(op))
