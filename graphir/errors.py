@@ -114,6 +114,12 @@ class ModuleImportError(BadInputError):
                          where=f"--import {module}")
 
 
+class InputShapeError(BadInputError):
+    """An ``input_shapes`` entry (``from_keras(..., input_shapes=)``, the CLI's
+    ``--input-shape NAME=D0,D1,...``) names no model input, has the wrong rank, or
+    contradicts a size the model fixes (CLI exit 2)."""
+
+
 class IRFormatError(BadInputError):
     """A ``.gir`` file is malformed or of an unsupported format version."""
 

@@ -21,15 +21,18 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["from_keras", "to_keras", "to_onnx", "verify"]
 
 
-def from_keras(model_or_path: Any) -> Graph:
+def from_keras(model_or_path: Any, *, input_shapes: Any = None) -> Graph:
     """Lower a Keras 3 model (a ``keras.Model`` or a ``.keras`` path) into a verified :class:`Graph`.
 
-    See :func:`graphir.backends.keras.lower.from_keras` for the details and errors
-    (``ModelFileError``, ``UnsupportedLayerError``).
+    ``input_shapes`` (input name -> shape, ``None`` keeping a dim) fixes unknown input
+    sizes, e.g. ``{"token_ids": (1, 128), "padding_mask": (1, 128)}`` for a keras_hub
+    text backbone whose layers read ``ops.shape(x)``.  See
+    :func:`graphir.backends.keras.lower.from_keras` for the details and errors
+    (``ModelFileError``, ``UnsupportedLayerError``, ``InputShapeError``).
     """
     from graphir.backends.keras import from_keras as _impl
 
-    return _impl(model_or_path)
+    return _impl(model_or_path, input_shapes=input_shapes)
 
 
 def to_keras(graph: Graph) -> "keras.Model":

@@ -28,7 +28,7 @@ disagreement between the two is refused rather than emitted.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import attrs
 import keras
@@ -45,7 +45,7 @@ from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for
                                              supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
-from graphir.errors import UnsupportedLayerError
+from graphir.errors import InputShapeError, UnsupportedLayerError
 from graphir.ir import Graph, Node, Value, weight_type
 from graphir.names import Namespace, join_scope
 from graphir.ops.type_rules import fmt_shape
@@ -57,7 +57,8 @@ __all__ = ["load_keras_model", "from_keras", "lower_with_diagnostics"]
 _NESTED_MODELS = (Functional, keras.Sequential)
 
 
-def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -> Graph:
+def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None,
+               input_shapes: Mapping[str, Sequence[int | None]] | None = None) -> Graph:
     """Lower a Keras 3 model into a graph that passes :func:`~graphir.verifier.verify_graph`.
 
     Args:
@@ -65,6 +66,13 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -
             ``.keras`` file (loaded with :func:`load_keras_model`).
         source: the file an already loaded model came from, named in errors (when
             ``model_or_path`` is a path, that path is the default).
+        input_shapes: input name -> a shape that fixes some of the model's unknown
+            dimensions (``None`` keeps one unknown; an int at axis 0 fixes the batch).
+            The graph's inputs get these static sizes and every type downstream follows,
+            so layers traced from their ``call`` see them too: keras_hub's text layers
+            read ``ops.shape(x)`` and are traceable only once the batch and sequence
+            sizes are known.  The graph (and its ONNX and Keras emission) then accepts
+            inputs of exactly those sizes, like tf2onnx's ``--inputs NAME[2,128]``.
 
     Returns:
         The graph: inputs typed from the model's inputs (float32, int32...; batch
@@ -76,12 +84,15 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -
         UnsupportedLayerError: a layer (or a layer option, a subclassed model, a
             ``keras.ops`` operation) has no exact IR equivalent; ``model_file`` is the
             source file when one is known.
+        InputShapeError: an ``input_shapes`` entry names no input, has the wrong rank or
+            contradicts a size the model fixes.
         ShapeCheckError: the model's layers disagree on shapes or dtypes (e.g. a nested
             model called on a tensor of the wrong shape, which Keras builds and saves
             but fails on at call time); ``.diagnostics`` lists every problem.
         TypeError: ``model_or_path`` is neither a ``keras.Model`` nor a path.
     """
-    graph, diagnostics = lower_with_diagnostics(model_or_path, source=source)
+    graph, diagnostics = lower_with_diagnostics(model_or_path, source=source,
+                                                input_shapes=input_shapes)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         where = None if source is None and not isinstance(model_or_path, (str, os.PathLike)) \
@@ -90,7 +101,8 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None) -
     return verify_graph(graph)
 
 
-def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | None = None
+def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | None = None,
+                           input_shapes: Mapping[str, Sequence[int | None]] | None = None
                            ) -> tuple[Graph, list[Diagnostic]]:
     """Lower like :func:`from_keras` but report shape/dtype disagreements instead of raising.
 
@@ -101,15 +113,16 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
         good for ``graphir check``, not for emission.
 
     Raises:
-        ModelFileError, UnsupportedLayerError, TypeError: as :func:`from_keras`.
+        ModelFileError, UnsupportedLayerError, InputShapeError, TypeError: as
+            :func:`from_keras`.
     """
     model_file = None if source is None else os.fspath(source)
     if isinstance(model_or_path, (str, os.PathLike)):
         path = os.fspath(model_or_path)
         lowering = _Lowering(load_keras_model(path), model_file=model_file or path,
-                             from_file=True)
+                             from_file=True, input_shapes=input_shapes)
     elif isinstance(model_or_path, keras.Model):
-        lowering = _Lowering(model_or_path, model_file=model_file)
+        lowering = _Lowering(model_or_path, model_file=model_file, input_shapes=input_shapes)
     else:
         raise TypeError(f"from_keras expects a keras.Model or a .keras path, "
                         f"got {type(model_or_path).__name__}")
@@ -129,13 +142,44 @@ def keras_tensor_type(tensor: Any) -> TensorType:
     return TensorType(DType.from_any(tensor.dtype), tuple(shape))
 
 
+def specialize(vtype: TensorType, shape: Sequence[int | None], name: str,
+               model_file: str | None = None) -> TensorType:
+    """``vtype`` with its unknown dims fixed to ``shape``'s ints (``None`` keeps a dim).
+
+    Raises:
+        InputShapeError: ``shape`` has another rank than ``vtype``, a size that is not a
+            positive int, or an int where ``vtype`` already has a different static size.
+    """
+    where = f"file {model_file}" if model_file else None
+    shape = tuple(shape)
+    if len(shape) != vtype.rank:
+        raise InputShapeError(f"input {name!r} has rank {vtype.rank} "
+                              f"{fmt_shape(vtype.shape)}; the shape given, "
+                              f"{list(shape)}, has rank {len(shape)}", where=where)
+    dims = []
+    for axis, (have, want) in enumerate(zip(vtype.shape, shape)):
+        if want is None:
+            dims.append(have)
+            continue
+        if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 1:
+            raise InputShapeError(f"input {name!r}: size {want!r} at axis {axis} is not a "
+                                  f"positive int", where=where)
+        if isinstance(have, int) and have != want:
+            raise InputShapeError(f"input {name!r}: axis {axis} is {have} in the model, "
+                                  f"not {want}", where=where)
+        dims.append(int(want))
+    return TensorType(vtype.dtype, tuple(dims))
+
+
 class _Lowering:
     """One lowering run: the namespace, the weights and the nodes built so far."""
 
-    def __init__(self, model: Any, *, model_file: str | None, from_file: bool = False):
+    def __init__(self, model: Any, *, model_file: str | None, from_file: bool = False,
+                 input_shapes: Mapping[str, Sequence[int | None]] | None = None):
         self.model = model
         self.model_file = model_file
         self.from_file = from_file
+        self.input_shapes = dict(input_shapes or {})
         # scope -> the layer traced there (its variables are named below it); scopes of
         # traced graphs name their keras.ops nodes canonically (tracing.canonical_op_name)
         self.trace_owner: dict[str, Any] = {}
@@ -191,8 +235,8 @@ class _Lowering:
         """Reserve names, type the inputs, walk the model, return the verified graph
         (a subclassed model with its own ``call`` is traced first, :mod:`.tracing`)."""
         if tracing.is_own_call_model(self.model):
-            with tracing.traced_model(self.model,
-                                      lambda d: self.fail(self.model, d)) as traced:
+            with tracing.traced_model(self.model, lambda d: self.fail(self.model, d),
+                                      self.input_shapes) as traced:
                 self.trace_owner[""] = self.model
                 return self.run_graph(traced)
         _check_graph_model(self.model, self)
@@ -221,6 +265,15 @@ class _Lowering:
             self.real.add(t._keras_history.operation.name)
             self.ns.reserve(t._keras_history.operation.name)
         self.reserve(model, "")
+        unknown = set(self.input_shapes) - {t._keras_history.operation.name
+                                            for t in model.inputs}
+        if unknown:
+            raise InputShapeError(
+                f"input_shapes names {', '.join(sorted(unknown))}, which "
+                f"{'is' if len(unknown) == 1 else 'are'} not an input of model "
+                f"{model.name!r} (its inputs: "
+                f"{', '.join(t._keras_history.operation.name for t in model.inputs)})",
+                where=self.model_file and f"file {self.model_file}")
         inputs = []
         for t in model.inputs:
             layer = t._keras_history.operation
@@ -228,6 +281,9 @@ class _Lowering:
                 vtype = keras_tensor_type(t)
             except ValueError as e:
                 raise self.refuse(layer, str(e)) from None
+            if layer.name in self.input_shapes:
+                vtype = specialize(vtype, self.input_shapes[layer.name], layer.name,
+                                   self.model_file)
             if getattr(t, "sparse", False) or getattr(t, "ragged", False):
                 raise self.refuse(layer, "sparse or ragged inputs")
             value = Value(self.claim(layer.name), vtype)

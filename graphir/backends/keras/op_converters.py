@@ -12,16 +12,19 @@ the tensor's dtype (``dtypes.result_type``: Python scalars are weak types) and
 applies ``tf.add`` / ``tf.subtract`` / ``tf.multiply`` / ``tf.math.divide`` with
 NumPy broadcasting (``keras/src/backend/tensorflow/numpy.py``).
 
-Mapping (exact in IEEE arithmetic, the constant ``c`` first rounded to the tensor's
+Mapping (exact in IEEE arithmetic, the constant ``c`` first rounded to the result
 dtype as TensorFlow does):
 
-* tensor and tensor: ``add`` / ``subtract`` / ``multiply`` / ``divide`` (NumPy
-  broadcasting, as the IR ops; ``divide`` needs float tensors);
-* ``x + c``, ``c + x``: ``rescale(x, scale=1, offset=c)``;
-* ``x - c``: ``rescale(x, 1, -c)``; ``c - x``: ``rescale(x, -1, c)`` (``a - b`` is
-  ``a + (-b)`` exactly);
-* ``x * c``, ``c * x``: ``rescale(x, c, 0)``;
-* ``x / c``: ``rescale(x, 1 / c, 0)`` when ``c`` is a power of two (then
+* tensor and tensor, or a tensor and a constant that is an array, or of another dtype
+  than the tensor (``int32 + 1``, ``float32 * np.float64(2)``): ``add`` / ``subtract`` /
+  ``multiply`` / ``divide`` in Keras' result dtype (NumPy broadcasting, as the IR ops;
+  a tensor of another dtype gets a ``cast`` helper, a constant is a weight
+  ``<operation>/constant``; ``divide`` computes in a float dtype);
+* a float tensor and a real scalar constant of its dtype:
+  ``x + c``, ``c + x``: ``rescale(x, scale=1, offset=c)``;
+  ``x - c``: ``rescale(x, 1, -c)``; ``c - x``: ``rescale(x, -1, c)`` (``a - b`` is
+  ``a + (-b)`` exactly); ``x * c``, ``c * x``: ``rescale(x, c, 0)``;
+  ``x / c``: ``rescale(x, 1 / c, 0)`` when ``c`` is a power of two (then
   ``x * (1 / c)`` rounds like ``x / c``, and one fused node is the best ONNX and
   Keras); otherwise ``divide(x, c)``, and ``c / x`` is ``divide(c, x)``, with ``c`` a
   rank-0 weight ``<operation>/constant`` of the tensor's dtype.
@@ -58,11 +61,9 @@ Every dtype an op's type rule refuses (``graphir.ops.arithmetic``: e.g. ``sqrt``
 an integer tensor after no cast, ``power`` of int8, anything of bool) is refused by
 name at lowering.
 
-Refused: a result dtype different from the inputs' (Keras would promote; lower an
-explicit ``keras.ops.cast`` instead), non-float tensors with a constant or in a
-division, constants that are not real scalars (arrays, bools, tensors), a cast to a
-dtype outside the IR's (``bfloat16``, ``string``...), and every other ``keras.ops``
-operation.
+Refused: bool or non-numeric constants, a division Keras computes in an integer dtype,
+a cast to a dtype outside the IR's (``bfloat16``, ``string``...), and every other
+``keras.ops`` operation.
 """
 
 from __future__ import annotations
@@ -122,28 +123,42 @@ def _power_of_two_reciprocal(c: float, x: Operand) -> float | None:
 
 @lowers(*_SYMBOLS)
 def _arithmetic(ctx: LayerContext) -> Lowered:
+    """``x + y``, ``-``, ``*``, ``/`` in the dtype Keras records for the result
+    (``dtypes.result_type``: ``backend.numpy.add`` and friends cast both operands to it
+    first, true division to a float dtype).
+
+    A float tensor and a real scalar constant of its dtype fuse into ``rescale`` (``x / c``
+    only for a power-of-two ``c``, whose reciprocal is exact); everything else is the
+    tensor op of that name, a tensor of another dtype cast by a helper and a constant
+    (a number or an array) a weight ``<operation>/constant`` of the result dtype.
+    """
     kind = type(ctx.layer)
-    symbol = _SYMBOLS[kind]
     operands = ctx.operands()
     if len(operands) != 2:
         ctx.refuse(f"called with {len(operands)} positional arguments; expected 2")
     a, b = operands
-    out = ctx.output_type
     tensors = [v for v in (a, b) if isinstance(v, Operand)]
-    for t in tensors:
-        if out is not None and t.type.dtype != out.dtype:
-            ctx.refuse(f"Keras computes {t.type.dtype.value} {symbol} ... in "
-                       f"{out.dtype.value}; cast the operands explicitly (keras.ops.cast)")
-    if len(tensors) == 2:
-        if _TENSOR_OPS[kind] == "divide" and not a.type.dtype.is_float:
-            ctx.refuse(f"a division of {a.type.dtype.value} tensors; only float tensors "
-                       f"divide exactly (cast them to a float dtype first)")
-        return ctx.lowered(_TENSOR_OPS[kind], [a.name, b.name])
+    if not tensors:
+        ctx.refuse("no tensor operand")
+    dtype = ctx.output_type.dtype if ctx.output_type is not None else tensors[0].type.dtype
+    if _TENSOR_OPS[kind] == "divide" and not dtype.is_float:
+        ctx.refuse(f"a division computed in {dtype.value}; only float division is exact")
+    fused = _rescale(ctx, kind, a, b, dtype) if len(tensors) == 1 else None
+    if fused is not None:
+        return fused
+    return ctx.lowered(_TENSOR_OPS[kind], _binary_operands(ctx, dtype))
+
+
+def _rescale(ctx: LayerContext, kind: type, a: Any, b: Any, dtype: DType) -> Lowered | None:
+    """``rescale(x) {scale, offset}`` for a float tensor ``x`` of the result dtype and a
+    real scalar constant (``x + c``, ``c - x``, ``x * c``, ``x / 2**k``), else None."""
     x, const_first = (a, False) if isinstance(a, Operand) else (b, True)
-    if not x.type.dtype.is_float:
-        ctx.refuse(f"a constant operand on a {x.type.dtype.value} tensor; only float tensors "
-                   f"with a constant map to rescale")
-    c = _scalar(ctx, b if not const_first else a, x)
+    value = a if const_first else b
+    scalar = isinstance(value, (int, float, np.generic)) and not isinstance(
+        value, (bool, np.bool_)) and np.asarray(value).dtype.kind in "iuf"
+    if not (scalar and x.type.dtype == dtype and dtype.is_float):
+        return None
+    c = _scalar(ctx, value, x)
     if kind is knp.Add:
         scale, offset = 1.0, c
     elif kind is knp.Subtract:
@@ -152,10 +167,8 @@ def _arithmetic(ctx: LayerContext) -> Lowered:
         scale, offset = c, 0.0
     else:
         inv = None if const_first else _power_of_two_reciprocal(c, x)
-        if inv is None:  # a true division: x / c or c / x
-            constant = ctx.constant("constant", np.asarray(c, x.type.dtype.to_numpy()))
-            operands = [constant, x.name] if const_first else [x.name, constant]
-            return ctx.lowered("divide", operands)
+        if inv is None:  # a true division: the divide op with a constant weight
+            return None
         scale, offset = inv, 0.0
     return ctx.lowered("rescale", [x.name], {"scale": scale, "offset": offset})
 

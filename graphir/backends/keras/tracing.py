@@ -29,7 +29,7 @@ import contextlib
 import inspect
 import os
 import traceback
-from typing import Any, Callable, Iterator, NoReturn, Sequence
+from typing import Any, Callable, Iterator, Mapping, NoReturn, Sequence
 
 import attrs
 import keras
@@ -268,24 +268,37 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
 
 
 @contextlib.contextmanager
-def traced_model(model: Any, refuse: Callable[[str], NoReturn]) -> Iterator[TracedCall]:
+def traced_model(model: Any, refuse: Callable[[str], NoReturn],
+                 input_shapes: Mapping[str, Sequence[int | None]] | None = None
+                 ) -> Iterator[TracedCall]:
     """Trace a ``keras.Model`` subclass with its own ``call`` lowered as the whole graph.
 
     Its inputs come from the model's ``inputs`` when it has them (a functional subclass
     overriding ``call``), else from the shapes Keras recorded when it was built or first
     called (``_build_shapes_dict``, one entry per tensor argument, in call order), with
     axis 0 as the batch axis (``None``) and the model's compute dtype (Keras records
-    shapes, not dtypes).  The inputs are named after ``call``'s parameters.
+    shapes, not dtypes).  The inputs are named after ``call``'s parameters.  An
+    ``input_shapes`` entry (input name -> shape, ``None`` keeping a dim) fixes the sizes
+    the inputs are traced with (the walker checks the entries against the inputs).
 
     Raises (through ``refuse``): the model was never built or called; a recorded input is
     a nested structure; tracing fails as in :func:`traced_call`.
     """
     params = [p for p in _call_params(model).values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    fixed = dict(input_shapes or {})
+
+    def batch_shape(name: str, shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        want = fixed.get(name)
+        if want is None or len(want) != len(shape):
+            return tuple(shape)
+        return tuple(w if d is None else d for d, w in zip(shape, want))
+
     if isinstance(model, Functional):
         args: list[Any] = [keras.tree.map_structure(
-            lambda t: keras.Input(batch_shape=tuple(t.shape), dtype=t.dtype,
-                                  name=t._keras_history.operation.name),
+            lambda t: keras.Input(batch_shape=batch_shape(t._keras_history.operation.name,
+                                                          t.shape),
+                                  dtype=t.dtype, name=t._keras_history.operation.name),
             model._inputs_struct)]
         inputs = keras.tree.flatten(args)
     else:
@@ -301,8 +314,8 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn]) -> Iterator[Trac
                 refuse(f"a subclassed model built with a nested input structure {shape!r}; "
                        f"only tensor arguments are traced")
             name = params[i].name if i < len(params) else f"input_{i}"
-            args.append(keras.Input(batch_shape=(None, *tuple(shape)[1:]), dtype=dtype,
-                                    name=name))
+            args.append(keras.Input(batch_shape=batch_shape(name, (None, *tuple(shape)[1:])),
+                                    dtype=dtype, name=name))
         inputs = list(args)
     kwargs = {"training": False} if "training" in _call_params(model) else {}
     saved = _snapshot(model)

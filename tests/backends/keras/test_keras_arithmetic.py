@@ -115,13 +115,22 @@ def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expect
     _compare(math_model[1], [got[f"arr_{k}"] for k in range(len(got.files))], math_expected)
 
 
-def test_integer_division_is_refused_by_name():
-    x = keras.Input((3,), dtype="int32", name="i")
-    x2 = keras.Input((3,), dtype="int32", name="j")
-    m = keras.Model([x, x2], keras.ops.divide(x, x2), name="int_div")
-    with pytest.raises(UnsupportedLayerError) as info:
-        from_keras(m)
-    assert "divide" in str(info.value).lower()
+def test_constant_operands_that_are_no_scalar_of_the_tensor_dtype_become_weights(math_graph):
+    """``i + 1`` (int32), ``a + array``, ``a * np.float64(0.1)`` (Keras computes in
+    float64) and ``i / j`` (float32) lower to the tensor ops in Keras' result dtype, the
+    constants as weights of that dtype (the values are checked by the comparisons)."""
+    by_name = {n.name: n for n in math_graph.nodes}
+    weights = {n: math_graph.weights[i] for n in by_name for i in by_name[n].inputs
+               if i in math_graph.weights}
+    add_int = [n for n in math_graph.nodes if n.op == "add"
+               and any(str(math_graph.weights.get(i, np.zeros(0)).dtype) == "int32"
+                       for i in n.inputs)]
+    assert add_int, "i + 1 did not lower to add with an int32 constant"
+    arrays = [w for w in weights.values() if w.shape == (6,)]
+    assert {str(w.dtype) for w in arrays} == {"float32"} and len(arrays) == 2
+    assert any(w.dtype == np.float64 and w.shape == () for w in weights.values())
+    casts = [n.attrs["to"] for n in math_graph.nodes if n.op == "cast"]
+    assert "float64" in casts
 
 
 def test_cast_to_a_dtype_outside_the_ir_is_refused():
@@ -178,6 +187,10 @@ def _math_outputs(a, b, d, i, j):
         # Keras promotes: int32 with a float, sqrt/exp/tanh of an int -> float32
         "i_sqrt": ops.sqrt(ops.abs(i)), "i_exp": ops.exp(i), "i_tanh": ops.tanh(i),
         "i_floordiv_f": i // 2.5, "i_max_f": ops.maximum(i, 0.5),
+        # constants that are no scalar of the tensor's dtype: a weight of the result dtype
+        "i_add_c": i + 1, "i_sub_c": 5 - i, "i_mul_f": i * 1.5, "i_div": i / j,
+        "arr_add": a + np.linspace(-1, 1, 6, dtype=np.float32),
+        "arr_rsub": ops.subtract(np.arange(6, dtype=np.float32), a), "f64_mul": a * np.float64(0.1),
         # activations of keras.ops onto the existing activation ops
         "relu": ops.relu(a), "relu6": ops.relu6(a * 10.0), "sigmoid": ops.sigmoid(a),
         "tanh": ops.tanh(a), "softplus": ops.softplus(a), "softsign": ops.softsign(a),
@@ -242,9 +255,10 @@ def test_math_lowering_uses_the_primitive_ops(math_graph):
                "mod", "power", "clip", "maximum", "activation", "softmax", "elu", "leaky_relu"):
         assert op in ops, op
     # Keras' promotions became explicit casts: sqrt, exp, tanh of int32, i // 2.5,
-    # maximum(i, 0.5)
+    # maximum(i, 0.5), i * 1.5, i / j (both operands), and a * np.float64(0.1)
     casts = [n for n in math_graph.nodes if n.op == "cast"]
-    assert len(casts) == 5 and {n.attrs["to"] for n in casts} == {"float32"}
+    assert len(casts) == 9 and sorted(n.attrs["to"] for n in casts) == ["float32"] * 8 + [
+        "float64"]
     one_bound = [n.attrs for n in math_graph.nodes if n.op == "clip"
                  and None in (n.attrs["min"], n.attrs["max"])]
     assert {"min": None, "max": np.float32(0.1).item()} in one_bound
