@@ -52,6 +52,7 @@ from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
 from graphir.ops.indexing import SLICE_BEGIN, SLICE_END
+from graphir.tensor_types import TensorType
 
 __all__: list[str] = []
 
@@ -111,18 +112,37 @@ def _chain(ctx: LayerContext, x: str, steps: Sequence[tuple[str, Sequence[str], 
 
 
 def _tensor_list(ctx: LayerContext) -> list[Operand]:
-    """The tensors of a list argument (``stack``, ``concatenate``), one dtype."""
+    """The tensors of a list argument (``stack``, ``concatenate``), one dtype; a constant
+    entry (a variable, or a tensor Keras computed eagerly, e.g. a class token tiled to a
+    fixed batch) is a weight ``<operation>/constant_<i>`` of the tensors' dtype."""
+    from keras import Variable
+
+    from graphir.backends.keras.context import _is_concrete_tensor
+
     xs = ctx.call_args[0] if ctx.call_args else None
     if not isinstance(xs, (list, tuple)) or not xs:
         ctx.refuse("expected a non-empty list of tensors")
-    if not all(isinstance(t, KerasTensor) for t in xs) or len(ctx.inputs) != len(xs):
-        ctx.refuse("a constant in the list of tensors; only symbolic tensors are supported")
-    ops = [Operand(n, t) for n, t in zip(ctx.inputs, ctx.input_types)]
-    dtypes = sorted({o.type.dtype.value for o in ops})
+    tensors = iter(zip(ctx.inputs, ctx.input_types))
+    ops: list[Operand | np.ndarray] = []
+    for t in xs:
+        if isinstance(t, KerasTensor):
+            ops.append(Operand(*next(tensors)))
+        elif isinstance(t, Variable):
+            ops.append(ctx.variable_operand(t))
+        elif _is_concrete_tensor(t) or isinstance(t, np.ndarray):
+            ops.append(np.asarray(t))
+        else:
+            ctx.refuse(f"a {type(t).__name__} in the list of tensors; only tensors and "
+                       f"arrays are supported")
+    symbolic = [o for o in ops if isinstance(o, Operand)]
+    if not symbolic:
+        ctx.refuse("no symbolic tensor in the list")
+    dtypes = sorted({o.type.dtype.value if isinstance(o, Operand) else str(o.dtype)
+                     for o in ops})
     if len(dtypes) > 1:
         ctx.refuse(f"tensors of dtypes {', '.join(dtypes)}, which Keras promotes to one; "
                    f"cast them explicitly (keras.ops.cast)")
-    return ops
+    return [_data_operand(ctx, o, f"constant_{i}") for i, o in enumerate(ops)]
 
 
 def _index_constant(ctx: LayerContext, value: Any, name: str) -> str:
@@ -150,8 +170,6 @@ def _data_operand(ctx: LayerContext, value: Any, name: str) -> Operand:
         dtype = DType.from_any(arr.dtype)
     except (TypeError, ValueError):
         ctx.refuse(f"a constant operand of dtype {arr.dtype}, which is not an IR dtype")
-    from graphir.tensor_types import TensorType
-
     return Operand(ctx.constant(name, arr), TensorType(dtype, arr.shape))
 
 

@@ -276,14 +276,14 @@ def _constant_array(ctx: LayerContext, value: Any, dtype: DType) -> np.ndarray:
     NumPy number or a numeric NumPy array; ``astype`` rounds to nearest and wraps
     integers like ``tf.convert_to_tensor`` / ``tf.cast``).
 
+    A bool converts to 0 / 1 (``tf.cast``) and a number to bool as ``!= 0``.
+
     Raises:
-        UnsupportedLayerError: a bool, a string or any other object.
+        UnsupportedLayerError: a string, a complex number or any other object.
     """
-    if isinstance(value, (bool, np.bool_)):
-        ctx.refuse(f"a bool constant operand {value!r}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):
         arr = np.asarray(value)
-    elif isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "iuf":
+    elif isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "biuf":
         arr = np.asarray(value)
     else:
         ctx.refuse(f"a constant operand of type {type(value).__name__}; only numbers and "
@@ -352,6 +352,8 @@ def _binary(ctx: LayerContext) -> Lowered:
     op = _BINARY[type(ctx.layer)]
     dtype = _mod_dtype(ctx) if op == "mod" else _result_dtype(ctx)
     names = _binary_operands(ctx, dtype)
+    if dtype == DType.BOOL:  # tf.minimum / maximum of bools: logical and / or
+        op = "logical_and" if op == "minimum" else "logical_or"
     _check(ctx, op, [TensorType(dtype, ()), TensorType(dtype, ())])
     return ctx.lowered(op, names)
 
@@ -392,25 +394,28 @@ _EXTREMA = {knp.Maximum: ("maximum", "min"), knp.Minimum: ("minimum", "max")}
 
 @lowers(*_EXTREMA)
 def _extremum(ctx: LayerContext) -> Lowered:
-    """``keras.ops.maximum`` / ``minimum``: of two tensors -> ``maximum`` / ``minimum``
-    (in Keras' result dtype, a promoted tensor cast first); of a tensor and a number
+    """``keras.ops.maximum`` / ``minimum``: of two tensors, or of a tensor and a constant
+    array (a weight ``<operation>/constant``) -> ``maximum`` / ``minimum`` (in Keras'
+    result dtype, a promoted tensor cast first; of bools ``logical_or`` /
+    ``logical_and``, their values on {False, True}); of a tensor and a number
     ``c`` -> ``clip(x) {min=c}`` / ``{max=c}`` (``tf.maximum(x, c)`` is
     ``tf.clip_by_value(x, c, inf)``, NaN included)."""
     op, bound = _EXTREMA[type(ctx.layer)]
     operands = ctx.operands()
     dtype = _result_dtype(ctx)
     tensors = [v for v in operands if isinstance(v, Operand)]
-    if len(operands) == 2 and len(tensors) == 1:
+    if len(operands) == 2 and len(tensors) == 1 and np.ndim(
+            operands[1] if operands[0] is tensors[0] else operands[0]) == 0:
         x = tensors[0]
         c = operands[1] if operands[0] is x else operands[0]
-        if isinstance(c, np.ndarray) and c.ndim:
-            ctx.refuse(f"a constant operand of shape {c.shape}; only a number is supported")
         x = _as(ctx, x, dtype)
         attrs = {"min": None, "max": None}
         attrs[bound] = _bound(ctx, c, dtype, bound)
         _check(ctx, "clip", [x.type], attrs)
         return ctx.lowered("clip", [x.name], attrs)
     names = _binary_operands(ctx, dtype)
+    if dtype == DType.BOOL:  # tf.minimum / maximum of bools: logical and / or
+        op = "logical_and" if op == "minimum" else "logical_or"
     _check(ctx, op, [TensorType(dtype, ()), TensorType(dtype, ())])
     return ctx.lowered(op, names)
 

@@ -126,8 +126,10 @@ def test_constant_operands_that_are_no_scalar_of_the_tensor_dtype_become_weights
                and any(str(math_graph.weights.get(i, np.zeros(0)).dtype) == "int32"
                        for i in n.inputs)]
     assert add_int, "i + 1 did not lower to add with an int32 constant"
-    arrays = [w for w in weights.values() if w.shape == (6,)]
-    assert {str(w.dtype) for w in arrays} == {"float32"} and len(arrays) == 2
+    arrays = [w for w in weights.values() if w.shape == (6,) and w.dtype == np.float32]
+    assert len(arrays) == 2
+    # minimum(i, bool array): the bools as int32 0 / 1, Keras' result dtype
+    assert any(w.dtype == np.int32 and w.tolist() == [1, 0] * 3 for w in weights.values())
     assert any(w.dtype == np.float64 and w.shape == () for w in weights.values())
     casts = [n.attrs["to"] for n in math_graph.nodes if n.op == "cast"]
     assert "float64" in casts
@@ -191,6 +193,7 @@ def _math_outputs(a, b, d, i, j):
         "i_add_c": i + 1, "i_sub_c": 5 - i, "i_mul_f": i * 1.5, "i_div": i / j,
         "arr_add": a + np.linspace(-1, 1, 6, dtype=np.float32),
         "arr_rsub": ops.subtract(np.arange(6, dtype=np.float32), a), "f64_mul": a * np.float64(0.1),
+        "add_bool": a + True, "i_min_bools": ops.minimum(i, np.array([True, False] * 3)),
         # activations of keras.ops onto the existing activation ops
         "relu": ops.relu(a), "relu6": ops.relu6(a * 10.0), "sigmoid": ops.sigmoid(a),
         "tanh": ops.tanh(a), "softplus": ops.softplus(a), "softsign": ops.softsign(a),
