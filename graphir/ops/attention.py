@@ -28,7 +28,12 @@ TensorFlow backend, where rank-3 inputs take the ``ops.dot_product_attention`` p
 1. projections (``EinsumDense``): ``q = query @ Wq + bq`` ``(N, T, H, K)``,
    ``k = key @ Wk + bk`` ``(N, S, H, K)``, ``v = value @ Wv + bv`` ``(N, S, H, V)``;
 2. ``logits[n, h, t, s] = sum_k q[n, t, h, k] * k[n, s, h, k] / sqrt(K)``;
-3. with ``causal``, positions ``s > t`` are set to ``-0.7 * 3.38953e38``
+3. with an ``attention_mask`` ``(T, S)`` or ``(N|1, T|1, S|1)`` of any dtype (Keras casts
+   it to bool, nonzero -> True, and inserts the head axis at -3 to broadcast it against
+   ``(N, H, T, S)``), positions where it is False are set to ``-0.7 * 3.38953e38`` (the
+   same ``tf.where`` as the causal mask below, ``_apply_masks``); a row without any
+   True position therefore gets uniform probabilities, as in Keras;
+   with ``causal``, positions ``s > t`` are set to ``-0.7 * 3.38953e38``
    (``_get_large_negative``; Keras' causal mask is ``tf.linalg.band_part(ones(T, S), -1, 0)``,
    i.e. lower-triangular, aligned at the top-left corner, the same as
    ``MultiHeadAttention._compute_causal_mask``), so their probability is exactly 0;
@@ -60,7 +65,8 @@ __all__ = ["MHA_INPUTS", "SCORE_MODES"]
 
 #: the input roles of ``multi_head_attention``, in order
 MHA_INPUTS = ("query", "value", "key?", "query_kernel", "query_bias?", "key_kernel",
-              "key_bias?", "value_kernel", "value_bias?", "output_kernel", "output_bias?")
+              "key_bias?", "value_kernel", "value_bias?", "output_kernel", "output_bias?",
+              "attention_mask?")
 
 
 # --------------------------------------------------------------------------- reference kernels
@@ -87,18 +93,22 @@ def multi_head_attention(inputs: Sequence[np.ndarray | None], attrs: Mapping[str
             (then the value is the key), ``query_kernel (Dq, H, K)``, ``query_bias (H, K)``
             or None, ``key_kernel (Dk, H, K)``, ``key_bias``, ``value_kernel (Dv, H, V)``,
             ``value_bias (H, V)`` or None, ``output_kernel (H, V, *O)``, ``output_bias O``
-            or None; float64 arrays.
+            or None (float64 arrays), ``attention_mask`` ``(T, S)`` or
+            ``(N|1, T|1, S|1)`` of any dtype or None.
         attrs: ``num_heads``, ``key_dim``, ``value_dim``, ``causal``.
 
     Returns:
         ``(N, T, *O)`` float64.
     """
-    (query, value, key, qk, qb, kk, kb, vk, vb, ok, ob) = (list(inputs) + [None] * 11)[:11]
+    (query, value, key, qk, qb, kk, kb, vk, vb, ok, ob, mask) = (list(inputs) + [None] * 12)[:12]
     key = value if key is None else key
     q = _project(query, qk, qb)
     k = _project(key, kk, kb)
     v = _project(value, vk, vb)
     logits = np.einsum("nthk,nshk->nhts", q, k) * (1.0 / math.sqrt(float(attrs["key_dim"])))
+    if mask is not None:
+        keep = np.expand_dims(np.asarray(mask) != 0, axis=-3)
+        logits = np.where(keep, logits, MASK_VALUE)
     if attrs["causal"]:
         t, s = logits.shape[-2:]
         logits = np.where(np.tril(np.ones((t, s), dtype=bool)), logits, MASK_VALUE)
@@ -218,9 +228,11 @@ def _infer_mha(types, attrs):
             ``num_heads``/``key_dim``/``value_dim``; a feature axis that differs from
             its kernel's input size; value and key with different static batch or
             sequence dims, or a query whose static batch differs from the value's; a
-            bias of the wrong shape; a non-positive ``num_heads``/``key_dim``/``value_dim``.
+            bias of the wrong shape; a non-positive ``num_heads``/``key_dim``/``value_dim``;
+            an ``attention_mask`` not of rank 2 ``(T, S)`` or 3 ``(N, T, S)``, or with a
+            static dim that is neither 1 nor the one it broadcasts against.
     """
-    (query, value, key, qk, qb, kk, kb, vk, vb, ok, ob) = (list(types) + [None] * 11)[:11]
+    (query, value, key, qk, qb, kk, kb, vk, vb, ok, ob, mask) = (list(types) + [None] * 12)[:12]
     require_rank(query, (3,), input_index=0, what="multi_head_attention query (N, T, D)")
     require_rank(value, (3,), input_index=1, what="multi_head_attention value (N, S, D)")
     if key is not None:
@@ -258,7 +270,20 @@ def _infer_mha(types, attrs):
     _check_shape(kb, (heads, kdim), 6, "key_bias")
     _check_shape(vb, (heads, vdim), 8, "value_bias")
     _check_shape(ob, tuple(ok.shape[2:]), 10, "output_bias")
+    if mask is not None:
+        _check_mask(mask, (query.shape[0], query.shape[1], value.shape[1]))
     return (TensorType(query.dtype, (query.shape[0], query.shape[1]) + tuple(ok.shape[2:])),)
+
+
+def _check_mask(mask: TensorType, nts: tuple[Dim, Dim, Dim]) -> None:
+    """An ``attention_mask`` ``(T, S)`` or ``(N, T, S)`` whose static dims are 1 or match."""
+    require_rank(mask, (2, 3), input_index=11, what="multi_head_attention attention_mask")
+    for axis, (have, want) in enumerate(zip(mask.shape, nts[3 - mask.rank:])):
+        if isinstance(have, int) and have != 1 and isinstance(want, int) and have != want:
+            raise TypeRuleError(
+                f"attention_mask {fmt_shape(mask.shape)} does not broadcast against "
+                f"(N, T, S) = {fmt_shape(nts)} at axis {axis}", input_index=11, axis=axis,
+                expected=f"1 or {want} at axis {axis}", actual=fmt_shape(mask.shape))
 
 
 register(OpSchema(

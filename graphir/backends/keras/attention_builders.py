@@ -3,7 +3,8 @@
 
 ``multi_head_attention`` becomes ``keras.layers.MultiHeadAttention``, called as
 ``mha(query, value)`` or ``mha(query, value, key)`` (the node's data inputs in
-order, which is ``MultiHeadAttention.call``'s positional order).  A causal node
+order, which is ``MultiHeadAttention.call``'s positional order), with
+``attention_mask=`` the node's input 11 when it has one.  A causal node
 must be *called* with ``use_causal_mask=True`` (Keras keeps call arguments out of
 the layer config, but the functional model's config records them, so the flag
 survives saving): the emitter adds the keywords of :func:`call_kwargs` (registered as
@@ -35,7 +36,7 @@ def call_kwargs(node: Node) -> dict[str, Any]:
     return {}
 
 
-@builds("multi_head_attention", call_kwargs=call_kwargs)
+@builds("multi_head_attention", call_kwargs=call_kwargs, keyword_inputs={11: "attention_mask"})
 def _multi_head_attention(c: BuildContext) -> Built:
     """``keras.layers.MultiHeadAttention(num_heads, key_dim, value_dim, use_bias,
     output_shape=output_kernel.shape[2:])``, weights in ``layer.weights`` order: query

@@ -80,21 +80,30 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
 
     Reads ``num_heads``, ``key_dim``, ``value_dim`` and the projection weights (kernels
     ``(D, H, K)``, ``(D, H, V)``, ``(H, V, *O)``; biases unless ``use_bias=False``) and
-    the call's ``use_causal_mask``.  Dropout is ignored (inference).
+    the call's ``use_causal_mask`` and ``attention_mask`` (a tensor, input 11: Keras casts
+    it to bool and masks the logits where it is False).  Dropout is ignored (inference).
 
     Raises:
         UnsupportedLayerError: query, value or key not rank 3 (attention over several
             axes); ``attention_axes`` other than the sequence axis; ``use_gate=True``;
-            ``sliding_window`` set; a mask argument (``attention_mask``,
-            ``query_mask``...); ``return_attention_scores=True``; a non-bool
+            ``sliding_window`` set; an implicit mask argument (``query_mask``,
+            ``value_mask``, ``key_mask``); an ``attention_mask`` that is not a rank-2 or
+            rank-3 tensor; ``return_attention_scores=True``; a non-bool
             ``use_causal_mask``; a quantized or LoRA projection; ``dropout > 0`` on
             float16 inputs (Keras then takes its float16-softmax path).
     """
     layer = ctx.layer
     args = _bind_call(ctx)
-    for name in _MASKS:
+    for name in _MASKS[:3]:
         if args.get(name) is not None:
-            ctx.refuse(f"{name}=<tensor>: masks are not in the op set")
+            ctx.refuse(f"{name}=<tensor>: implicit query/value/key masks are not in the op "
+                       f"set (an explicit attention_mask is)")
+    mask = args.get("attention_mask")
+    if mask is not None and not isinstance(mask, Operand):
+        ctx.refuse(f"attention_mask={type(mask).__name__}; a tensor is expected")
+    if mask is not None and mask.type.rank not in (2, 3):
+        ctx.refuse(f"attention_mask of rank {mask.type.rank}; only (T, S) and (batch, T, S) "
+                   f"masks are supported")
     if args.get("training") not in (None, False):
         ctx.refuse(f"called with training={args['training']!r}")
     if args.get("return_attention_scores"):
@@ -134,7 +143,7 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
     ok, ob = _weights(ctx, layer.output_dense)
     return ctx.lowered("multi_head_attention", [
         query.name, value.name, key.name if key is not None else "",
-        qk, qb, kk, kb, vk, vb, ok, ob], {
+        qk, qb, kk, kb, vk, vb, ok, ob, mask.name if mask is not None else ""], {
         "num_heads": int(layer.num_heads), "key_dim": int(layer.key_dim),
         "value_dim": int(layer.value_dim), "causal": causal})
 

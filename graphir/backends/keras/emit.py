@@ -102,10 +102,16 @@ def to_keras(graph: Graph) -> "keras.Model":
         # a data input that is a weight is a constant operand (checked by _layer_for),
         # passed as a backend tensor: Keras saves it with its dtype (a NumPy scalar would
         # come back as a Python number, converted again by Keras' weak-type rules)
+        rule = build_rule(node.op)  # not None: _layer_for found its builder
+        keyword = {kw: node.inputs[i] for i, kw in rule.keyword_inputs.items()
+                   if i < len(node.inputs) and node.inputs[i]}
+        if keyword:
+            positional = [n for i, n in enumerate(node.inputs)
+                          if n and i not in rule.keyword_inputs]
+            data = [n for n in data if n in positional]
         args = [tensors[n] if n in tensors else keras.ops.convert_to_tensor(graph.weights[n])
                 for n in data]
-        rule = build_rule(node.op)  # not None: _layer_for found its builder
-        kwargs = rule.call_keywords(node)
+        kwargs = {**rule.call_keywords(node), **{kw: tensors[n] for kw, n in keyword.items()}}
         tensors[node.output.name] = (layer(args, **kwargs) if list_call
                                      else layer(*args, **kwargs))
     outputs = []

@@ -324,9 +324,21 @@ class _Lowering:
             if scope:
                 self.check_boundary(model, scope, t, v)
             env[id(t)] = v
-        for knode in call_order(model.outputs, set(env)):
+        symbolic = [t for t in model.outputs if isinstance(t, keras.KerasTensor)]
+        for knode in call_order(symbolic, set(env)):
             self.lower_call(knode, scope, env)
-        return [env[id(t)] for t in model.outputs]
+        return [env[id(t)] if isinstance(t, keras.KerasTensor) else self.constant_output(scope, t)
+                for t in model.outputs]
+
+    def constant_output(self, scope: str, tensor: Any) -> str:
+        """A traced call's output that Keras computed eagerly (it depends on no input:
+        e.g. keras_hub's ``PositionEmbedding`` once the sequence length is static) as a
+        weight ``{scope}/constant``, read by the nodes downstream like any value."""
+        array = np.array(tensor)
+        name = self.ns.unique(join_scope(scope, "constant"))
+        self.weights[name] = array
+        self.types[name] = weight_type(array)
+        return name
 
     def check_boundary(self, model: Any, scope: str, tensor: Any, value: str) -> None:
         """Diagnose a nested model called on a tensor its Input does not accept."""

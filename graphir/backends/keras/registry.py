@@ -28,7 +28,7 @@ than converted as its base class.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 import keras
@@ -84,12 +84,16 @@ class BuildRule:
             constant tensor (a ``keras.ops`` operation stores it, with its dtype, in the model config,
             so the emitter bounds its size); otherwise a weight in a data position is
             refused at emission.
+        keyword_inputs: node input index -> the call keyword that data input is passed
+            as (``multi_head_attention``'s input 11 is ``attention_mask=``), instead of
+            positionally.
     """
 
     builder: Builder
     call_kwargs: Callable[[Node], dict[str, Any]] | None = None
     list_input: bool = False
     constant_inputs: bool = False
+    keyword_inputs: Mapping[int, str] = attrs.field(factory=dict)
 
     def call_keywords(self, node: Node) -> dict[str, Any]:
         """The keyword arguments of the Keras call for ``node`` (``{}`` when none)."""
@@ -144,8 +148,8 @@ def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset
 
 
 def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = None,
-           list_input: bool = False, constant_inputs: bool = False
-           ) -> Callable[[Builder], Builder]:
+           list_input: bool = False, constant_inputs: bool = False,
+           keyword_inputs: Mapping[int, str] | None = None) -> Callable[[Builder], Builder]:
     """Decorator: register the function as the Keras builder of each IR op in ``ops_``.
 
     Returns the function unchanged.
@@ -157,6 +161,7 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
         list_input: the layer is called on one list of tensors (see :class:`BuildRule`).
         constant_inputs: data inputs may be weights, passed as constant tensors (see
             :class:`BuildRule`).
+        keyword_inputs: data inputs passed as call keywords (see :class:`BuildRule`).
 
     Raises:
         ValueError: no op given, an op the op set does not define, or an op that
@@ -174,7 +179,7 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
 
     def register(fn: Builder) -> Builder:
         _add_rules(_BUILDS, ops_, BuildRule(fn, call_kwargs, bool(list_input),
-                                            bool(constant_inputs)),
+                                            bool(constant_inputs), dict(keyword_inputs or {})),
                    lambda op: f"op {op!r} already has a Keras builder")
         return fn
     return register

@@ -36,6 +36,7 @@ import keras
 from keras.src.models.functional import Functional
 from keras.src.utils.naming import to_snake_case
 
+from graphir.backends.keras.context import _is_concrete_tensor
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.registry import supported_layer_classes
 from graphir.tensor_types import TensorType
@@ -197,9 +198,11 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
         refuse(f"tracing its call() on symbolic tensors failed: {_one_line(e)}")
     outputs = keras.tree.flatten(result)
     for i, t in enumerate(outputs):
-        if not isinstance(t, keras.KerasTensor):
+        if not isinstance(t, keras.KerasTensor) and not _is_concrete_tensor(t):
             refuse(f"its traced call() returns a {type(t).__name__} as output {i}, not a "
-                   f"symbolic tensor (a constant, or a value computed outside keras.ops)")
+                   f"tensor")
+    if not any(isinstance(t, keras.KerasTensor) for t in outputs) and expected is None:
+        refuse("its traced call() computes no output from its inputs")
     if expected is not None:
         if len(outputs) != len(expected):
             refuse(f"its traced call() returns {len(outputs)} tensors where Keras recorded "
@@ -207,12 +210,12 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
         for i, (got, want) in enumerate(zip(outputs, expected)):
             same = len(got.shape) == len(want.shape) and all(
                 g is None or w is None or g == w for g, w in zip(got.shape, want.shape))
-            if not same or got.dtype != want.dtype:
+            if not same or keras.backend.standardize_dtype(got.dtype) != want.dtype:
                 refuse(f"its traced output {i} is {got.dtype}{tuple(got.shape)} where Keras "
                        f"recorded {want.dtype}{tuple(want.shape)}")
     known = {id(t) for t in inputs}
     try:
-        order = call_order(outputs, known)
+        order = call_order([t for t in outputs if isinstance(t, keras.KerasTensor)], known)
     except AttributeError as e:  # a KerasTensor without a Keras history
         refuse(f"its traced call() returns a tensor Keras did not record ({_one_line(e)})")
     for knode in order:

@@ -70,14 +70,30 @@ def _causal_mask(ctx: OnnxEmitContext, node: Node, logits: str) -> str:
     return ctx.add("Trilu", [ones], upper=0)
 
 
+def _attention_mask(ctx: OnnxEmitContext, node: Node) -> str | None:
+    """The node's ``attention_mask`` (input 11) as a bool tensor broadcasting against the
+    ``(N, H, T, S)`` logits, or None: ``Cast`` to BOOL (nonzero -> True, as Keras'
+    ``ops.cast(mask, "bool")``) unless already bool, then ``Unsqueeze`` of the head axis
+    (axis 1 of an ``(N, T, S)`` mask; a ``(T, S)`` mask broadcasts as it is)."""
+    name = _input(node, 11)
+    if not name:
+        return None
+    mtype = ctx.types[name]
+    mask = name if mtype.dtype == DType.BOOL else ctx.add("Cast", [name], to=TensorProto.BOOL)
+    if mtype.rank == 3:
+        mask = ctx.add("Unsqueeze", [mask, ctx.constant(np.asarray([1], np.int64), "head_axis")])
+    return mask
+
+
 @emits("multi_head_attention")
 def multi_head_attention(ctx: OnnxEmitContext, node: Node) -> None:
     """Keras MultiHeadAttention (see specs/ops-attention.md, "ONNX").
 
     Nodes: per projection ``MatMul`` (+ ``Add``), ``Reshape`` to ``(N, L, H, size)`` and
     ``Transpose`` to ``(N, H, L, size)`` (the key to ``(N, H, K, S)``); ``MatMul`` of
-    query and key, ``Mul`` by ``1/sqrt(key_dim)``; with ``causal``, ``Where(mask,
-    logits, -0.7 * 3.38953e38)``; ``Softmax(axis=-1)``; ``MatMul`` with the value,
+    query and key, ``Mul`` by ``1/sqrt(key_dim)``; with an ``attention_mask`` and/or
+    ``causal``, ``Where(mask, logits, -0.7 * 3.38953e38)`` (the two masks combined by
+    ``And``); ``Softmax(axis=-1)``; ``MatMul`` with the value,
     ``Transpose`` back to ``(N, T, H, V)``, ``Reshape`` to ``(N, T, H * V)``, ``MatMul``
     with the output kernel as ``(H * V, prod(O))`` (+ ``Add`` of the bias), and a final
     ``Reshape`` to ``(N, T, *O)`` when ``O`` has more than one dim.  Float16 logits are
@@ -100,8 +116,11 @@ def multi_head_attention(ctx: OnnxEmitContext, node: Node) -> None:
         soft_dtype = _F16_SOFTMAX
         logits = ctx.add("Cast", [logits], to=TensorProto.FLOAT)
     logits = ctx.add("Mul", [logits, ctx.scalar(1.0 / np.sqrt(float(kdim)), soft_dtype, "scale")])
+    mask = _attention_mask(ctx, node)
     if a["causal"]:
-        mask = _causal_mask(ctx, node, logits)
+        causal = _causal_mask(ctx, node, logits)
+        mask = causal if mask is None else ctx.add("And", [mask, causal])
+    if mask is not None:
         logits = ctx.add("Where", [mask, logits, ctx.scalar(MASK_VALUE, soft_dtype, "mask_value")])
     probs = ctx.add("Softmax", [logits], axis=-1)
     if dtype == DType.FLOAT16:
