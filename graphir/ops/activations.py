@@ -32,6 +32,8 @@ ACTIVATIONS: dict[str, str] = {
     "elu": "x if x > 0 else exp(x) - 1",
     "selu": "1.0507009873554805 * (x if x > 0 else 1.6732632423543772 * (exp(x) - 1))",
     "gelu": "0.5 * x * (1 + erf(x / sqrt(2)))  (exact, Keras approximate=False)",
+    "gelu_approximate": "0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))  "
+                        "(Keras approximate=True: tf.nn.gelu; keras_hub's gelu_approximate)",
     "silu": "x * sigmoid(x)",
     "hard_silu": "x * relu6(x + 3) / 6",
     "exponential": "exp(x)",
@@ -98,6 +100,8 @@ ACTIVATION_KERNELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
     "selu": lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
     "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))),
+    "gelu_approximate": lambda x: 0.5 * x * (1.0 + np.tanh(
+        math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3))),
     "silu": lambda x: x * _sigmoid(x),
     "hard_silu": lambda x: x * _relu6(x + 3.0) / 6.0,
     "exponential": np.exp,

@@ -18,6 +18,21 @@ from graphir.ops import ACTIVATIONS, canonical_activation
 __all__ = ["activation_name"]
 
 
+def _gelu_approximations() -> list[Any]:
+    """The activation functions that are exactly ``keras.activations.gelu(x,
+    approximate=True)``: keras_hub's (and keras_nlp's) ``gelu_approximate``, from the
+    modules already imported (a model holding one has imported them; graphir imports
+    nothing itself)."""
+    import sys
+
+    found = []
+    for module in ("keras_hub.src.utils.keras_utils", "keras_nlp.src.utils.keras_utils"):
+        fn = getattr(sys.modules.get(module), "gelu_approximate", None)
+        if fn is not None:
+            found.append(fn)
+    return found
+
+
 def _describe(fn: Any) -> str:
     name = getattr(fn, "__name__", None)
     module = getattr(fn, "__module__", None)
@@ -40,6 +55,8 @@ def activation_name(fn: Any) -> tuple[str | None, str]:
 
     if fn is None:
         return "linear", ""
+    if any(fn is approx for approx in _gelu_approximations()):
+        return "gelu_approximate", ""
     name = getattr(fn, "__name__", None)
     builtin = None
     if isinstance(name, str):

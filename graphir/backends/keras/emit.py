@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 import keras
 import numpy as np
+from keras.src.ops import nn as knn
 
 from graphir import ops
 from graphir.atomic import atomic_output
@@ -44,6 +45,7 @@ from graphir.backends.keras.build_context import BuildContext
 from graphir.backends.keras.layer_builders import finish_layer
 from graphir.backends.keras.registry import build_rule
 from graphir.errors import EmissionError, ModelFileError, UnsupportedOpError
+from graphir.frozen import FrozenDict
 from graphir.ir import Graph, Node
 from graphir.names import Namespace, to_keras_name
 from graphir.tensor_types import TensorType
@@ -98,6 +100,13 @@ def to_keras(graph: Graph) -> "keras.Model":
                 f"-> time_unfold region (a TimeDistributed): its input {node.inputs[0]!r} is "
                 f"not computed from a time_fold of its reference {node.inputs[1]!r}",
                 where=f"graph {graph.name!r}, node {node.name!r}")
+        activation = None
+        if node.attrs.get("activation") in _OPERATION_ACTIVATIONS:
+            # a fused activation Keras names no function after: the layer computes the
+            # linear part, the keras.ops operation follows
+            activation = _OPERATION_ACTIVATIONS[node.attrs["activation"]](
+                names.unique(to_keras_name(node.name) + "_activation"))
+            node = attrs.evolve(node, attrs=FrozenDict({**node.attrs, "activation": "linear"}))
         layer, data, list_call = _layer_for(graph, node, types, names, shared, pending)
         # a data input that is a weight is a constant operand (checked by _layer_for),
         # passed as a backend tensor: Keras saves it with its dtype (a NumPy scalar would
@@ -114,6 +123,8 @@ def to_keras(graph: Graph) -> "keras.Model":
         kwargs = {**rule.call_keywords(node), **{kw: tensors[n] for kw, n in keyword.items()}}
         tensors[node.output.name] = (layer(args, **kwargs) if list_call
                                      else layer(*args, **kwargs))
+        if activation is not None:
+            tensors[node.output.name] = activation(tensors[node.output.name])
     outputs = []
     for out in graph.outputs:
         tensor = tensors[out]
@@ -129,6 +140,13 @@ def to_keras(graph: Graph) -> "keras.Model":
         layer.set_weights(arrays)
         finish_layer(layer)
     return model
+
+
+#: fused activations (a node's ``activation`` attribute) that no Keras activation name
+#: computes -> a factory of the ``keras.ops`` operation applied after the linear layer
+_OPERATION_ACTIVATIONS = {
+    "gelu_approximate": lambda name: knn.Gelu(approximate=True, name=name),
+}
 
 
 def _keras_input(graph: Graph, name: str, vtype: TensorType, names: Namespace) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 import numpy as np
 
@@ -193,6 +194,10 @@ def _rescale(c: BuildContext) -> Built:
 
 @builds("activation")
 def _activation(c: BuildContext) -> Built:
+    """``keras.layers.Activation(function)``; ``gelu_approximate``, which Keras names no
+    activation after, is the ``keras.ops.gelu(x, approximate=True)`` operation."""
+    if c.attrs["function"] == "gelu_approximate":
+        return knn.Gelu(approximate=True, name=c.name), []
     return keras.layers.Activation(**c.kw(activation=c.attrs["function"])), []
 
 

@@ -50,11 +50,10 @@ TensorFlow backends):
 * the activation operations with exactly the formula of an ``activation`` function
   (``relu``, ``relu6``, ``sigmoid``, ``tanh``, ``softplus``, ``softsign``, ``silu``,
   ``hard_sigmoid``, ``hard_silu``, ``selu``, ``log_sigmoid``, ``hard_tanh``,
-  ``tanh_shrink``, ``gelu(approximate=False)``, ``celu(alpha=1)``,
+  ``tanh_shrink``, ``gelu`` (``approximate=True``: ``gelu_approximate``), ``celu(alpha=1)``,
   ``log_softmax`` over the last axis) -> ``activation``; ``elu`` / ``leaky_relu`` ->
   the ops of those names; ``softmax(x, axis)`` -> ``softmax`` (axis normalized to
-  non-negative).  Refused: ``gelu(approximate=True)`` (Keras' default for
-  ``keras.ops.gelu``), ``celu`` with another alpha, ``softmax``/``log_softmax`` with
+  non-negative).  Refused: ``celu`` with another alpha, ``softmax``/``log_softmax`` with
   ``axis=None`` or several axes, ``log_softmax`` on another axis.
 
 Every dtype an op's type rule refuses (``graphir.ops.arithmetic``: e.g. ``sqrt`` of
@@ -433,16 +432,13 @@ _ACTIVATIONS = {knn.Relu: "relu", knn.Relu6: "relu6", knn.Sigmoid: "sigmoid",
 
 @lowers(*_ACTIVATIONS)
 def _activation_op(ctx: LayerContext) -> Lowered:
-    """``keras.ops.relu(x)``, ``sigmoid``, ``silu``, ``gelu(approximate=False)``... ->
-    ``activation(x) {function}`` on a float tensor (``keras.ops.tanh`` casts an
-    integer input to float first, as Keras does).  Refused: ``gelu`` with
-    ``approximate=True`` (the tanh approximation, Keras' default for
-    ``keras.ops.gelu``; no op computes it) and ``celu`` with ``alpha != 1``."""
+    """``keras.ops.relu(x)``, ``sigmoid``, ``silu``, ``gelu``... -> ``activation(x)
+    {function}`` on a float tensor (``keras.ops.tanh`` casts an integer input to float
+    first, as Keras does); ``gelu(approximate=True)`` (Keras' default for
+    ``keras.ops.gelu``) is the function ``gelu_approximate``.  Refused: ``celu`` with
+    ``alpha != 1``."""
     kind = type(ctx.layer)
     x = _tensor(ctx)
-    if kind is knn.Gelu and ctx.layer.approximate:
-        ctx.refuse("gelu(approximate=True) (the tanh approximation) has no op; only "
-                   "approximate=False is supported")
     if kind is knn.Celu and float(ctx.layer.alpha) != 1.0:
         ctx.refuse(f"celu(alpha={ctx.layer.alpha!r}); only alpha=1 is supported")
     if kind is knp.Tanh:
@@ -450,6 +446,8 @@ def _activation_op(ctx: LayerContext) -> Lowered:
         if out.is_float and not x.type.dtype.is_float:
             x = _as(ctx, x, out)
     attrs = {"function": _ACTIVATIONS[kind]}
+    if kind is knn.Gelu and ctx.layer.approximate:
+        attrs["function"] = "gelu_approximate"
     _check(ctx, "activation", [x.type], attrs)
     return ctx.lowered("activation", [x.name], attrs)
 

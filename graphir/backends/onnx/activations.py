@@ -59,6 +59,20 @@ def _gelu(ctx, x, out, axis, dtype):
     ctx.add("Mul", [half_x, ctx.add("Add", [erf, ctx.scalar(1.0, dtype, "one")])], out)
 
 
+def _gelu_approximate(ctx, x, out, axis, dtype):
+    """``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` (``tf.nn.gelu(approximate=True)``;
+    ONNX ``Gelu(approximate="tanh")`` from opset 20)."""
+    if ctx.opset >= 20:
+        ctx.add("Gelu", [x], out, approximate="tanh")
+        return
+    cube = ctx.add("Mul", [ctx.add("Mul", [x, x]), x])
+    inner = ctx.add("Add", [x, ctx.add("Mul", [cube, ctx.scalar(0.044715, dtype, "gelu_coeff")])])
+    t = ctx.add("Tanh", [ctx.add("Mul", [inner, ctx.scalar(math.sqrt(2.0 / math.pi), dtype,
+                                                           "sqrt_2_over_pi")])])
+    half_x = ctx.add("Mul", [x, ctx.scalar(0.5, dtype, "half")])
+    ctx.add("Mul", [half_x, ctx.add("Add", [t, ctx.scalar(1.0, dtype, "one")])], out)
+
+
 def _log_sigmoid(ctx, x, out, axis, dtype):
     ctx.add("Neg", [ctx.add("Softplus", [ctx.add("Neg", [x])])], out)
 
@@ -91,6 +105,7 @@ ACTIVATION_EMITTERS: dict[str, Emitter] = {
     "elu": _op("Elu", alpha=1.0),
     "selu": _op("Selu", alpha=_SELU_ALPHA, gamma=_SELU_GAMMA),
     "gelu": _gelu,
+    "gelu_approximate": _gelu_approximate,
     "silu": _silu,
     "hard_silu": _op("HardSwish"),
     "exponential": _op("Exp"),
