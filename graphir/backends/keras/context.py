@@ -94,8 +94,12 @@ class LayerContext:
                  unique_name: Callable[[str], str] | None = None, call_args: Sequence[Any] = (),
                  output_type: TensorType | None = None,
                  call_kwargs: Mapping[str, Any] | None = None, refusal_context: str = "",
-                 variable_fn: Callable[[Any], str] | None = None):
+                 variable_fn: Callable[[Any], str] | None = None,
+                 constant_inputs: frozenset[str] = frozenset()):
         self.layer = layer
+        #: the names among ``inputs`` that are graph weights (a traced call's eagerly
+        #: computed output, e.g. keras_hub's position embedding at a static length)
+        self.constant_inputs = frozenset(constant_inputs)
         self.inputs = tuple(inputs)
         self.input_types = tuple(input_types)
         self.model_file = model_file

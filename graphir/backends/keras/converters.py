@@ -416,6 +416,13 @@ def _merge(op: str) -> Converter:
                        f"the IR broadcasts like NumPy, so only equal ranks are supported")
         if len(ctx.inputs) == 1:  # a one-input merge returns its input unchanged
             return ctx.lowered("identity", ctx.inputs)
+        if len(ctx.inputs) > 2 and ctx.constant_inputs and op != "average":
+            # Keras' _merge_function folds left (``output = op(output, inputs[i])``):
+            # binary nodes in that order, each with a keras.ops form for a constant
+            acc = ctx.inputs[0]
+            for i, name in enumerate(ctx.inputs[1:-1], start=1):
+                acc = ctx.helper(op, [acc, name], suffix=f"{op}_{i}")
+            return ctx.lowered(op, [acc, ctx.inputs[-1]])
         return ctx.lowered(op, ctx.inputs)
     return convert
 

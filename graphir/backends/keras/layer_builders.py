@@ -295,10 +295,15 @@ def _permute(c: BuildContext) -> Built:
     return keras.layers.Permute(**c.kw(dims=c.attrs["dims"])), []
 
 
-@builds("concatenate", list_input=True)
+@builds("concatenate", list_input=True, constant_inputs=True)
 def _concatenate(c: BuildContext) -> Built:
+    """``keras.layers.Concatenate(axis)`` on the list of tensors; with a constant entry
+    (a weight: e.g. ViT's class token tiled to a fixed batch) the
+    ``keras.ops.concatenate`` operation, which takes constants in its list."""
     if len(c.data_types) == 1:
         return keras.layers.Identity(**c.kw()), []
+    if any(c.constant_data):
+        return knp.Concatenate(axis=c.attrs["axis"], name=c.name), []
     return keras.layers.Concatenate(**c.kw(axis=c.attrs["axis"])), []
 
 

@@ -408,7 +408,8 @@ class _Lowering:
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
                            name=name, unique_name=self.ns.unique,
                            call_args=knode.arguments.args, output_type=keras_type,
-                           call_kwargs=call_kwargs, variable_fn=self.variable_fn(scope))
+                           call_kwargs=call_kwargs, variable_fn=self.variable_fn(scope),
+                           constant_inputs=frozenset(v for v in in_values if v in self.weights))
         lowered = converter(ctx)
         for helper_name, helper in ctx.helpers:
             self.add_helper(op, helper_name, helper)
@@ -441,7 +442,7 @@ class _Lowering:
                 if e.layer_name == op.name and e.layer_class == type(op).__name__:
                     raise
                 raise self.refuse(op, f"in its traced call(): {e.message}") from e
-        if len(outs) == 1:
+        if len(outs) == 1 and outs[0] not in self.weights:
             outs = [self.name_block_output(outs[0], name, start)]
         for t, v in zip(knode.outputs, outs):
             env[id(t)] = v
