@@ -80,7 +80,9 @@ def activations() -> keras.Model:
     keras.utils.set_random_seed(SEED)
     features = keras.Input((6,), name="features")
     h = L.Dense(8, name="proj")(features)
-    branches = [L.Activation(fn, name=f"act_{fn}")(h) for fn in sorted(ACTIVATIONS)]
+    # gelu_approximate has no Keras activation name: keras.ops.gelu's default computes it
+    branches = [L.Activation(fn, name=f"act_{fn}")(h) for fn in sorted(ACTIVATIONS)
+                if fn != "gelu_approximate"] + [keras.ops.gelu(h)]
     branches += [L.Activation(alias, name=f"act_alias_{alias}")(h)
                  for alias in ("swish", "hard_swish")]
     branches += [L.Dense(4, activation=fn, name=f"dense_{fn}")(h)
