@@ -1,0 +1,1 @@
+"""Converters of LSTM, GRU and RNN (filled below)."""
