@@ -101,6 +101,8 @@ class ImportContext:
         self._node_names = Namespace(reserved_nodes)
         self._scope = "graph"
         self._symbolic: set[str] = set()
+        #: inputs of the ``time_fold`` nodes made so far (see ``shape.reshape``)
+        self.fold_sources: list[str] = []
         self._primary_name: str | None = None
 
     # ------------------------------------------------------------------ errors

@@ -131,9 +131,38 @@ def reshape(ctx: ImportContext, node: onnx.NodeProto) -> None:
     if target == list(tx.shape) and all(d is not None for d in target):
         ctx.emit("identity", [x], out=ctx.out())
         return
-    if any(d is None for d in target):
-        raise ctx.error(f"Reshape to {target} has an unknown dim")
+    if _time_fold(ctx, x, target):
+        return
+    # one non-static dim besides a kept axis 0 is the -1 of the target
+    loose = [i for i, d in enumerate(target) if not isinstance(d, int)
+             and not (i == 0 and tx.rank and d == tx.shape[0] and d is not None)]
+    if len(loose) == 1 and -1 not in target:
+        target[loose[0]] = -1
+    elif loose:
+        raise ctx.error(f"Reshape of {list(tx.shape)} to {target} has more than one dim that "
+                        f"is not known at import time")
     _reshape_to(ctx, x, target, ctx.out())
+
+
+def _time_fold(ctx: ImportContext, x: str, target: list) -> bool:
+    """Reshapes between ``(N, T, *S)`` and ``(N*T, *S)`` with a non-static ``N`` (as Keras'
+    TimeDistributed and graphir's emitter write them): ``time_fold``, and ``time_unfold``
+    against the folded tensor whose ``(N, T)`` the target names."""
+    tx = ctx.type(x)
+    rest = list(tx.shape[2:])
+    if (tx.rank >= 3 and not isinstance(tx.shape[0], int) and len(target) == tx.rank - 1
+            and target[1:] == rest and all(isinstance(d, int) for d in rest)
+            and (target[0] == -1 or target[0] is None)):
+        ctx.emit("time_fold", [x], out=ctx.out())
+        ctx.fold_sources.append(x)
+        return True
+    if len(target) >= 2 and isinstance(target[0], str) and tx.rank >= 1 \
+            and target[2:] == list(tx.shape[1:]) and tx.shape[0] != target[0]:
+        for src in reversed(ctx.fold_sources):
+            if list(ctx.type(src).shape[:2]) == target[:2]:
+                ctx.emit("time_unfold", [x, src], out=ctx.out())
+                return True
+    return False
 
 
 @imports("Flatten", attrs=("axis",))
