@@ -170,7 +170,8 @@ def flatten(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``flatten`` for ``axis=1``; else a reshape to ``(prod(d[:axis]), prod(d[axis:]))``."""
     x = ctx.input(0)
     tx = ctx.type(x)
-    axis = int(ctx.attr("axis", 1)) % (tx.rank + 1) if tx.rank else 0
+    axis = int(ctx.attr("axis", 1))
+    axis = axis + tx.rank if axis < 0 else axis  # ONNX: axis in [-rank, rank]
     if axis == 1 and tx.rank >= 1:
         ctx.emit("flatten", [x], out=ctx.out())
         return
