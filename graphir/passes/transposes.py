@@ -41,7 +41,7 @@ from graphir.ir import Graph, Node, Value
 from graphir.names import Namespace
 from graphir.tensor_types import TensorType
 
-__all__ = ["cancel_transposes", "UNARY_OPS", "NARY_OPS", "AXIS_OPS"]
+__all__ = ["AXIS_OPS", "NARY_OPS", "UNARY_OPS", "cancel_transposes"]
 
 #: one-input elementwise ops (identity 2, no operand to realign)
 UNARY_OPS = frozenset({

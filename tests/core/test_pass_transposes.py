@@ -84,7 +84,7 @@ def test_random_graphs_compute_the_same():
 
 def test_inverse_pair_through_elementwise_ops_vanishes():
     x = Value("x", TensorType("float32", ("batch", 3, 8, 8)))
-    t = lambda n, i, p, s: Node("transpose", n, (i,), (Value(n, TensorType("float32", s)),),  # noqa: E731
+    t = lambda n, i, p, s: Node("transpose", n, (i,), (Value(n, TensorType("float32", s)),),
                                 {"perm": p})
     nodes = (t("a", "x", (0, 2, 3, 1), ("batch", 8, 8, 3)),
              Node("relu", "r", ("a",), (Value("r", TensorType("float32", ("batch", 8, 8, 3))),),

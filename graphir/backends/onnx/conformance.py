@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -36,8 +37,15 @@ from graphir.ir import Graph
 
 from .importer import OnnxImportError, from_onnx
 
-__all__ = ["GraphirBackend", "GraphirBackendRep", "backend_test_suite", "run_conformance",
-           "read_test_names", "node_cases", "run_one"]
+__all__ = [
+    "GraphirBackend",
+    "GraphirBackendRep",
+    "backend_test_suite",
+    "node_cases",
+    "read_test_names",
+    "run_conformance",
+    "run_one",
+]
 
 class GraphirBackendRep(BackendRep):
     """A prepared model: the imported graph, run by the reference interpreter."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -34,8 +33,9 @@ def _ort(model, feeds):
     return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
 
 
-def _cnn(pads=(1, 1, 1, 1), rng=np.random.default_rng(0)):
+def _cnn(pads=(1, 1, 1, 1)):
     """NCHW: Conv -> Relu -> MaxPool -> Conv(depthwise) -> GlobalAveragePool -> Flatten -> Gemm."""
+    rng = np.random.default_rng(0)
     w1 = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w1")
     b1 = numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "b1")
     w2 = numpy_helper.from_array(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), "w2")

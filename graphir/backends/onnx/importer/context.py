@@ -19,7 +19,8 @@ ONNX name, so the result is deterministic and never collides).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -33,7 +34,7 @@ from graphir.tensor_types import Dim, TensorType
 
 from .errors import OnnxImportError
 
-__all__ = ["ImportContext", "onnx_dtype", "dims_of"]
+__all__ = ["ImportContext", "dims_of", "onnx_dtype"]
 
 _DTYPES: dict[int, DType] = {
     onnx.TensorProto.FLOAT16: DType.FLOAT16,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import onnx
 import onnx.numpy_helper
 
@@ -17,7 +16,7 @@ from .errors import OnnxImportError
 from .load import default_opset, load_model
 from .registry import converter_for
 
-__all__ = ["from_onnx", "CONTROL_FLOW"]
+__all__ = ["CONTROL_FLOW", "from_onnx"]
 
 #: ONNX ops with subgraphs: refused (the IR has no control flow)
 CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .context import ImportContext
 
-__all__ = ["to_channels_last", "to_channels_first", "nhwc", "nchw"]
+__all__ = ["nchw", "nhwc", "to_channels_first", "to_channels_last"]
 
 
 def to_channels_last(rank: int) -> tuple[int, ...]:

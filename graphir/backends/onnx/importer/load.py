@@ -20,7 +20,7 @@ import onnx.external_data_helper as edh
 
 from .errors import OnnxImportError
 
-__all__ = ["MIN_IMPORT_OPSET", "load_model", "default_opset"]
+__all__ = ["MIN_IMPORT_OPSET", "default_opset", "load_model"]
 
 #: the oldest default-domain opset imported as is; older models are converted up to it
 MIN_IMPORT_OPSET = 13
@@ -117,7 +117,7 @@ def load_model(model_or_path: Any) -> tuple[onnx.ModelProto, str]:
     if target is not None:
         try:
             model = onnx.version_converter.convert_version(model, target)
-        except Exception as e:  # the converter raises bare RuntimeErrors
+        except Exception as e:  # noqa: BLE001 - the converter raises bare RuntimeErrors
             raise OnnxImportError(f"opset {opset} is outside {MIN_IMPORT_OPSET}..{newest} and "
                                   f"onnx.version_converter could not convert it to {target}: "
                                   f"{str(e).splitlines()[0] if str(e) else type(e).__name__}",
@@ -129,7 +129,7 @@ def _parse(data: bytes, label: str) -> onnx.ModelProto:
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
-    except Exception as e:  # protobuf's DecodeError
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError is not exported stably
         raise OnnxImportError(f"not an ONNX model: {type(e).__name__}: {e}",
                               where=f"file {label}") from None
     if not model.HasField("graph"):

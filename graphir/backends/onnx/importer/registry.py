@@ -11,14 +11,15 @@ carries any other attribute (its meaning would be silently lost otherwise).
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 import onnx
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import ImportContext
 
-__all__ = ["Converter", "CONVERTERS", "imports", "converter_for"]
+__all__ = ["CONVERTERS", "Converter", "converter_for", "imports"]
 
 
 class Converter(NamedTuple):
@@ -29,7 +30,7 @@ class Converter(NamedTuple):
         attrs: the ONNX attribute names ``fn`` reads (any other one is refused).
     """
 
-    fn: Callable[["ImportContext", onnx.NodeProto], None]
+    fn: Callable[[ImportContext, onnx.NodeProto], None]
     attrs: frozenset[str]
 
 

@@ -404,7 +404,7 @@ def range_(ctx: ImportContext, node: onnx.NodeProto) -> None:
                            enumerate(("start", "limit", "delta")))
     if delta == 0:
         raise ctx.error("Range delta is 0")
-    n = max(int(math.ceil((float(limit) - float(start)) / float(delta))), 0)
+    n = max(math.ceil((float(limit) - float(start)) / float(delta)), 0)
     arr = (start + np.arange(n) * delta).astype(start.dtype)
     ctx.bind(ctx.out(), ctx.constant(arr, ctx.out()))
 
