@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench bench-passes clean
+.PHONY: demo test install bench bench-passes conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ bench: $(STAMP)
 
 bench-passes: $(STAMP)
 	$(BIN)/python benchmarks/passes_scaling.py
+
+# ONNX node tests of ../shared/onnx/target-tests.txt through the importer: passed/failed/xfail
+conformance: $(STAMP)
+	$(BIN)/python -m graphir.backends.onnx.conformance $(or $(LIST),../shared/onnx/target-tests.txt)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -26,23 +26,24 @@ from graphir.errors import (BadInputError, DeviceUnavailableError, EmissionError
 from graphir.ir import Graph, Node, Value
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.names import Namespace
-from graphir.passes import (DedupeReport, PassError, check, dedupe, dedupe_with_report, extract,
-                            merge, rename, run_pass)
+from graphir.passes import (DedupeReport, PassError, cancel_transposes, check, dedupe,
+                            dedupe_with_report, extract, merge, rename, run_pass)
 from graphir.printer import format_graph
 from graphir.serialization import load, save
 from graphir.tensor_types import Dim, TensorType
 from graphir.verifier import verify_graph
 from graphir.version import __version__
-from graphir.app.api import from_keras, to_keras, to_onnx, verify
+from graphir.app.api import from_keras, from_onnx, to_keras, to_onnx, verify
 
 
 __all__ = [
-    "BadInputError", "DType", "DedupeReport", "DeviceUnavailableError", "Diagnostic", "Dim",
+    "BadInputError", "DType", "cancel_transposes", "DedupeReport", "DeviceUnavailableError", "Diagnostic", "Dim",
     "EmissionError", "Graph", "GraphIRError", "GraphInvariantError", "IRFormatError",
     "ModelFileError", "Namespace", "Node", "PassError", "ReferenceRunError", "ShapeCheckError",
     "TensorType",
     "UnsupportedLayerError", "UnsupportedOpError", "Value", "VerificationFailed", "check",
-    "dedupe", "dedupe_with_report", "extract", "format_graph", "from_keras", "load", "merge",
+    "dedupe", "dedupe_with_report", "extract", "format_graph", "from_keras", "from_onnx", "load",
+    "merge",
     "rename", "run_pass", "save", "to_keras", "to_onnx", "verify", "verify_graph",
     "__version__",
 ]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphir.report import VerificationReport
 
-__all__ = ["from_keras", "to_keras", "to_onnx", "verify"]
+__all__ = ["from_keras", "from_onnx", "to_keras", "to_onnx", "verify"]
 
 
 def from_keras(model_or_path: Any, *, input_shapes: Any = None) -> Graph:
@@ -33,6 +33,23 @@ def from_keras(model_or_path: Any, *, input_shapes: Any = None) -> Graph:
     from graphir.backends.keras import from_keras as _impl
 
     return _impl(model_or_path, input_shapes=input_shapes)
+
+
+def from_onnx(model_or_path: Any, *, cancel_transposes: bool = True) -> Graph:
+    """Import an ONNX model (an ``onnx.ModelProto``, a ``.onnx`` path or its bytes) as a
+    verified :class:`Graph`; with ``cancel_transposes`` (default) the
+    :func:`graphir.passes.cancel_transposes` pass then removes the transposes that
+    channels-first ops needed and that cancel.
+
+    See :func:`graphir.backends.onnx.importer.from_onnx` for the details and errors
+    (``OnnxImportError``, a ``BadInputError``: an unsupported op, attribute value,
+    control flow or unresolvable dimension, naming the node, op type and opset).
+    """
+    from graphir.backends.onnx.importer import from_onnx as _impl
+    from graphir.passes import cancel_transposes as _cancel
+
+    graph = _impl(model_or_path)
+    return _cancel(graph) if cancel_transposes else graph
 
 
 def to_keras(graph: Graph) -> "keras.Model":

@@ -220,7 +220,7 @@ _IMPORT = click.option(
 @_IMPORT
 @_handle_errors
 def inspect(src: Path) -> None:
-    """Print the text IR of SRC (.keras or .gir)."""
+    """Print the text IR of SRC (.keras, .gir or .onnx)."""
     from graphir.backends.convert import lower_file
 
     graph, _ = lower_file(src)
@@ -238,7 +238,7 @@ def inspect(src: Path) -> None:
 @_IMPORT
 @_handle_errors
 def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -> None:
-    """Convert SRC (.keras or .gir) to DST; DST's suffix picks .onnx, .keras or .gir."""
+    """Convert SRC (.keras, .gir or .onnx) to DST; DST's suffix picks .onnx, .keras or .gir."""
     from graphir.backends.convert import convert_file
 
     if dst.suffix not in OUTPUT_SUFFIXES:
@@ -356,7 +356,7 @@ def _finish(graph, out: Path, sources: tuple[Path, ...], as_json: bool, extra: d
 @_handle_errors
 def merge(sources: tuple[Path, ...], out: Path, mode: str, shared_input: bool, name: str,
           as_json: bool) -> None:
-    """Merge SOURCES (.keras/.gir) into one model; name collisions are scoped away."""
+    """Merge SOURCES (.keras/.gir/.onnx) into one model; name collisions are scoped away."""
     from graphir.passes import gc_paused, merge as merge_graphs
 
     graphs = [_load_graph(s) for s in sources]

@@ -15,7 +15,8 @@ __all__ = ["lower_file", "convert_file", "write_graph", "check_file"]
 
 
 def lower_file(src: Path) -> tuple[Graph, Any]:
-    """Read ``src`` (``.keras`` or ``.gir``) as ``(graph, original keras.Model or None)``.
+    """Read ``src`` (``.keras``, ``.gir`` or ``.onnx``) as ``(graph, original keras.Model or
+    None)``; an ``.onnx`` file is imported with ``graphir.from_onnx`` (transposes cancelled).
 
     Raises:
         BadInputError: unknown suffix or missing file.
@@ -28,17 +29,28 @@ def lower_file(src: Path) -> tuple[Graph, Any]:
         from graphir.serialization import load
 
         return load(src), None
+    if src.suffix == ".onnx":
+        return _import_onnx(src), None
     if src.suffix != ".keras":
-        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected .keras or .gir)",
-                            where=f"file {src}")
+        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected .keras, .gir "
+                            f"or .onnx)", where=f"file {src}")
     from graphir.backends.keras import from_keras, load_keras_model
 
     model = load_keras_model(src)
     return from_keras(model, source=str(src)), model
 
 
+def _import_onnx(src: Path) -> Graph:
+    """``src`` imported with the ONNX frontend, then :func:`cancel_transposes`."""
+    from graphir.backends.onnx.importer import from_onnx
+    from graphir.passes import cancel_transposes
+
+    return cancel_transposes(from_onnx(src))
+
+
 def check_file(src: Path) -> tuple[Graph | None, list]:
-    """All shape/type diagnostics of ``src`` (``.keras`` or ``.gir``), errors and warnings.
+    """All shape/type diagnostics of ``src`` (``.keras``, ``.gir`` or ``.onnx``), errors and
+    warnings.
 
     Raises:
         BadInputError, ModelFileError, UnsupportedLayerError, IRFormatError: as :func:`lower_file`.
@@ -53,9 +65,12 @@ def check_file(src: Path) -> tuple[Graph | None, list]:
 
         graph = load(src)
         return graph, check(graph)
+    if src.suffix == ".onnx":
+        graph = _import_onnx(src)
+        return graph, check(graph)
     if src.suffix != ".keras":
-        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected .keras or .gir)",
-                            where=f"file {src}")
+        raise BadInputError(f"unsupported source suffix {src.suffix!r} (expected .keras, .gir "
+                            f"or .onnx)", where=f"file {src}")
     from graphir.backends.keras.lower import lower_with_diagnostics
 
     graph, diagnostics = lower_with_diagnostics(src, source=str(src))

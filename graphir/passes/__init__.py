@@ -13,7 +13,8 @@ from graphir.passes.extract import extract
 from graphir.passes.merge import MODES, merge
 from graphir.passes.pipeline import PassError, run_pass, run_pipeline
 from graphir.passes.rename import rename
+from graphir.passes.transposes import cancel_transposes
 
-__all__ = ["DedupeReport", "MODES", "PassError", "check", "dedupe", "dedupe_with_report",
+__all__ = ["DedupeReport", "MODES", "PassError", "cancel_transposes", "check", "dedupe", "dedupe_with_report",
            "extract", "gc_paused", "infer_graph_types", "merge", "rename", "run_pass",
            "run_pipeline"]

@@ -1,0 +1,450 @@
+"""Converters of the neural-network ONNX ops: Conv, ConvTranspose, MaxPool, AveragePool,
+GlobalAveragePool, GlobalMaxPool, BatchNormalization, LayerNormalization, Gemm, MatMul,
+Resize.
+
+Channels-first ops read ``transpose(x)`` into the IR's channels-last ops and transpose
+the result back (:mod:`.layout`).  Padding: ONNX's explicit ``pads`` (or ``auto_pad``)
+become the IR's ``"same"`` when they equal TensorFlow's SAME padding
+(:func:`graphir.windowing.same_padding`, which is ONNX's ``SAME_UPPER``), ``"valid"``
+when zero, and an explicit ``zero_pad`` / ``pad`` node before a ``"valid"`` op
+otherwise: always exact, never guessed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from graphir.windowing import conv_transpose_size, same_padding
+
+from .context import ImportContext
+from .layout import nchw, nhwc
+from .registry import imports
+
+__all__: list[str] = []
+
+_WINDOW_ATTRS = ("auto_pad", "dilations", "kernel_shape", "pads", "strides")
+
+
+def _spatial_pads(ctx: ImportContext, sizes, ksize, strides, dilations) -> list[tuple[int, int]] | str:
+    """Per spatial axis ``(before, after)`` of the current node, or ``"same"`` when
+    ``auto_pad`` is ``SAME_UPPER`` and a size is not static (TensorFlow's SAME then)."""
+    r = len(ksize)
+    auto = ctx.attr("auto_pad", "NOTSET")
+    if auto in ("NOTSET", ""):
+        pads = ctx.attr("pads", (0,) * (2 * r))
+        if len(pads) != 2 * r:
+            raise ctx.error(f"pads {list(pads)} must have {2 * r} entries")
+        if any(p < 0 for p in pads):
+            raise ctx.error(f"negative pads {list(pads)} are not supported")
+        return [(pads[i], pads[r + i]) for i in range(r)]
+    if auto == "VALID":
+        return [(0, 0)] * r
+    if auto not in ("SAME_UPPER", "SAME_LOWER"):
+        raise ctx.error(f"auto_pad={auto!r} is not supported")
+    if not all(isinstance(n, int) for n in sizes):
+        if auto == "SAME_UPPER":
+            return "same"
+        raise ctx.error("auto_pad=SAME_LOWER needs static spatial sizes")
+    out = []
+    for n, k, s, d in zip(sizes, ksize, strides, dilations):
+        before, after = same_padding(n, k, s, d)
+        out.append((before, after) if auto == "SAME_UPPER" else (after, before))
+    return out
+
+
+def _is_same(sizes, ksize, strides, dilations, pads) -> bool:
+    return all(isinstance(n, int) and same_padding(n, k, s, d) == tuple(p)
+               for n, k, s, d, p in zip(sizes, ksize, strides, dilations, pads))
+
+
+def _window(ctx: ImportContext, x: str, ksize):
+    """``(strides, dilations, padding, pads)`` of a windowed op: ``padding`` is
+    ``"same"``/``"valid"``, ``pads`` the explicit ``(before, after)`` pairs still to
+    apply (all zero unless neither fits)."""
+    r = len(ksize)
+    strides = tuple(ctx.attr("strides", (1,) * r))
+    dilations = tuple(ctx.attr("dilations", (1,) * r))
+    if len(strides) != r or len(dilations) != r:
+        raise ctx.error(f"strides {list(strides)} / dilations {list(dilations)} must have {r} "
+                        f"entries")
+    sizes = ctx.type(x).shape[2:]
+    pads = _spatial_pads(ctx, sizes, ksize, strides, dilations)
+    zero = [(0, 0)] * r
+    if pads == "same":
+        return strides, dilations, "same", zero
+    if all(p == (0, 0) for p in pads):
+        return strides, dilations, "valid", zero
+    if _is_same(sizes, ksize, strides, dilations, pads):
+        return strides, dilations, "same", zero
+    return strides, dilations, "valid", pads
+
+
+def _kernel_shape(ctx: ImportContext, w_shape) -> tuple[int, ...]:
+    k = tuple(ctx.attr("kernel_shape", w_shape[2:]))
+    if k != tuple(w_shape[2:]):
+        raise ctx.error(f"kernel_shape {list(k)} differs from the weight's {list(w_shape[2:])}")
+    return k
+
+
+def _pad_nhwc(ctx: ImportContext, y: str, pads, value: float = 0.0) -> str:
+    """An explicit pad of the spatial axes of channels-last ``y``."""
+    if all(p == (0, 0) for p in pads):
+        return y
+    r = len(pads)
+    if value == 0.0:
+        return ctx.emit(f"zero_pad{r}d", [y], {"padding": tuple(tuple(p) for p in pads),
+                                              "data_format": "channels_last"})
+    return ctx.emit("pad", [y], {"pads": ((0, 0),) + tuple(tuple(p) for p in pads) + ((0, 0),),
+                                 "mode": "constant", "value": value})
+
+
+@imports("Conv", attrs=_WINDOW_ATTRS + ("group",))
+def conv(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``conv{r}d`` (kernel ``(O, I/g, *k)`` -> ``(*k, I/g, O)``), or ``depthwise_conv{r}d``
+    when ``group`` equals the input channels and each group has one input channel (kernel
+    -> ``(*k, C, O/C)``, output channel ``c * mult + m`` as ONNX's group order)."""
+    x = ctx.input(0)
+    w = ctx.require_const(1, "the kernel")
+    b = ctx.input(2)
+    tx = ctx.type(x)
+    r = tx.rank - 2
+    if r not in (1, 2, 3) or w.ndim != tx.rank:
+        raise ctx.error(f"Conv of a rank-{tx.rank} input with a rank-{w.ndim} kernel is not "
+                        f"supported (1 to 3 spatial axes)")
+    if b and ctx.const(2) is None:
+        raise ctx.error("the bias must be known at import time")
+    ksize = _kernel_shape(ctx, w.shape)
+    strides, dilations, padding, pads = _window(ctx, x, ksize)
+    group = int(ctx.attr("group", 1))
+    cin = tx.shape[1]
+    y = _pad_nhwc(ctx, nhwc(ctx, x), pads)
+    common = {"strides": strides, "padding": padding, "dilations": dilations,
+              "activation": "linear", "data_format": "channels_last"}
+    spatial = tuple(range(2, 2 + r))
+    if group > 1 and group == cin and w.shape[1] == 1 and r in (1, 2):
+        mult = w.shape[0] // group
+        kernel = w.reshape((group, mult) + w.shape[2:]).transpose(spatial + (0, 1))
+        op = f"depthwise_conv{r}d"
+    else:
+        kernel = w.transpose(spatial + (1, 0))
+        op, common = f"conv{r}d", {**common, "groups": group}
+    inputs = [y, ctx.constant(kernel)] + ([b] if b else [])
+    nchw(ctx, ctx.emit(op, inputs, common), out=ctx.out())
+
+
+@imports("ConvTranspose", attrs=_WINDOW_ATTRS + ("group", "output_padding", "output_shape"))
+def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``conv{r}d_transpose`` (kernel ``(I, O, *k)`` -> ``(*k, O, I)``, ``group`` 1).
+
+    ONNX's output is positions ``begin .. L + output_padding - end`` of the full scatter
+    of length ``L = s * (n - 1) + (k - 1) * d + 1`` (zeros past ``L``).  The IR op with
+    ``"valid"``/``"same"`` and its ``output_padding`` covers the pads that
+    :func:`conv_transpose_size` produces (they do not depend on ``n``); any other pads
+    are the ``"valid"`` result cropped / zero-padded, then the bias added."""
+    x = ctx.input(0)
+    w = ctx.require_const(1, "the kernel")
+    b = ctx.input(2)
+    tx = ctx.type(x)
+    r = tx.rank - 2
+    if r not in (1, 2, 3) or w.ndim != tx.rank:
+        raise ctx.error("ConvTranspose needs 1 to 3 spatial axes")
+    if int(ctx.attr("group", 1)) != 1:
+        raise ctx.error("grouped ConvTranspose is not supported (group must be 1)")
+    if b and ctx.const(2) is None:
+        raise ctx.error("the bias must be known at import time")
+    ksize = _kernel_shape(ctx, w.shape)
+    strides = tuple(ctx.attr("strides", (1,) * r))
+    dilations = tuple(ctx.attr("dilations", (1,) * r))
+    out_pad = tuple(ctx.attr("output_padding", (0,) * r))
+    sizes = tx.shape[2:]
+    full = [(k - 1) * d + 1 for k, d in zip(ksize, dilations)]
+    auto = ctx.attr("auto_pad", "NOTSET")
+    out_shape = ctx.attr("output_shape")
+    if out_shape is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
+        if not all(isinstance(n, int) for n in sizes):
+            raise ctx.error("output_shape / auto_pad SAME need static spatial sizes")
+        want = (tuple(out_shape)[-r:] if out_shape is not None
+                else tuple(n * s for n, s in zip(sizes, strides)))
+        pads = []
+        for n, s, f, op, o in zip(sizes, strides, full, out_pad, want):
+            total = s * (n - 1) + op + f - o
+            upper = auto == "SAME_UPPER"
+            pads.append((total // 2, total - total // 2) if upper else
+                        (total - total // 2, total // 2))
+    elif auto == "VALID":
+        pads = [(0, 0)] * r
+    else:
+        p = ctx.attr("pads", (0,) * (2 * r))
+        pads = [(p[i], p[r + i]) for i in range(r)]
+    kernel = ctx.constant(w.transpose(tuple(range(2, 2 + r)) + (1, 0)))
+    y = nhwc(ctx, x)
+    common = {"strides": strides, "dilations": dilations, "activation": "linear",
+              "data_format": "channels_last"}
+    for padding in ("valid", "same"):
+        choice = []
+        for i in range(r):
+            for op in range(strides[i]):
+                try:
+                    o, before = conv_transpose_size(1, ksize[i], strides[i], dilations[i],
+                                                    padding, op)
+                except ValueError:
+                    continue
+                rest = full[i] - before - o
+                if (before, max(rest, 0)) == pads[i] and max(-rest, 0) == out_pad[i]:
+                    choice.append(op)
+                    break
+        if len(choice) == r:
+            inputs = [y, kernel] + ([b] if b else [])
+            nchw(ctx, ctx.emit(f"conv{r}d_transpose", inputs,
+                               {**common, "padding": padding, "output_padding": tuple(choice)}),
+                 out=ctx.out())
+            return
+    if any(p < 0 for pair in pads for p in pair):
+        raise ctx.error(f"negative pads {pads} are not supported")
+    y = ctx.emit(f"conv{r}d_transpose", [y, kernel],
+                 {**common, "padding": "valid", "output_padding": (0,) * r})
+    crop = [(before, max(after - op, 0)) for (before, after), op in zip(pads, out_pad)]
+    grow = [(0, max(op - after, 0)) for (_, after), op in zip(pads, out_pad)]
+    if any(c != (0, 0) for c in crop):
+        y = ctx.emit(f"crop{r}d", [y], {"cropping": tuple(crop), "data_format": "channels_last"})
+    y = _pad_nhwc(ctx, y, grow)
+    if b:
+        y = ctx.emit("add", [y, b])
+    nchw(ctx, y, out=ctx.out())
+
+
+def _pool(kind: str):
+    def convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
+        x = ctx.input(0)
+        tx = ctx.type(x)
+        r = tx.rank - 2
+        if r not in (1, 2, 3):
+            raise ctx.error("pooling needs 1 to 3 spatial axes")
+        if len(node.output) > 1 and node.output[1]:
+            raise ctx.error("MaxPool's Indices output is not supported")
+        if int(ctx.attr("storage_order", 0)) != 0:
+            raise ctx.error("storage_order=1 is not supported")
+        ksize = tuple(ctx.attr("kernel_shape"))
+        strides, dilations, padding, pads = _window(ctx, x, ksize)
+        if any(d != 1 for d in dilations):
+            raise ctx.error(f"pooling dilations {list(dilations)} are not supported")
+        include = int(ctx.attr("count_include_pad", 0))
+        if int(ctx.attr("ceil_mode", 0)):
+            sizes = tx.shape[2:]
+            if not all(isinstance(n, int) for n in sizes):
+                raise ctx.error("ceil_mode=1 needs static spatial sizes")
+            if padding == "same":
+                pads = [same_padding(n, k, s) for n, k, s in zip(sizes, ksize, strides)]
+                padding = "explicit"
+            grown = []
+            for n, k, s, (pb, pe) in zip(sizes, ksize, strides, pads):
+                out = -(-(n + pb + pe - k) // s) + 1
+                if (out - 1) * s >= n + pb:  # ONNX: the last window starts inside
+                    out -= 1
+                grown.append((pb, pe + max((out - 1) * s + k - (n + pb + pe), 0)))
+            if grown != list(pads) and kind == "avg":
+                raise ctx.error("AveragePool with ceil_mode=1 that changes the output size "
+                                "is not supported")
+            pads = grown
+            if padding == "explicit" and _is_same(sizes, ksize, strides, (1,) * r, pads):
+                padding, pads = "same", [(0, 0)] * r
+            elif padding == "explicit" or any(p != (0, 0) for p in pads):
+                padding = "valid"
+        y = nhwc(ctx, x)
+        if kind == "avg" and padding == "same" and include:
+            pads = [same_padding(n, k, s) for n, k, s in zip(tx.shape[2:], ksize, strides)] \
+                if all(isinstance(n, int) for n in tx.shape[2:]) else None
+            if pads is None:
+                raise ctx.error("count_include_pad=1 with SAME padding needs static sizes")
+            padding = "valid"
+        if any(p != (0, 0) for p in pads):
+            if kind == "avg" and not include:
+                raise ctx.error(f"AveragePool pads {pads} that are not TensorFlow's SAME "
+                                f"padding need count_include_pad=1")
+            y = _pad_nhwc(ctx, y, pads, 0.0 if kind == "avg" else -np.inf)
+        y = ctx.emit(f"{kind}_pool{r}d", [y], {"pool_size": ksize, "strides": strides,
+                                               "padding": padding,
+                                               "data_format": "channels_last"})
+        nchw(ctx, y, out=ctx.out())
+    convert.__doc__ = (f"``{kind}_pool{{r}}d`` channels-last; non-SAME pads as an explicit pad "
+                       f"(-inf for max, zeros for an average that counts them).")
+    return convert
+
+
+imports("MaxPool", attrs=_WINDOW_ATTRS + ("ceil_mode", "storage_order"))(_pool("max"))
+imports("AveragePool", attrs=_WINDOW_ATTRS + ("ceil_mode", "count_include_pad"))(_pool("avg"))
+
+
+def _global_pool(kind: str):
+    def convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
+        x = ctx.input(0)
+        r = ctx.type(x).rank - 2
+        if r not in (1, 2, 3):
+            raise ctx.error("global pooling needs 1 to 3 spatial axes")
+        y = ctx.emit(f"global_{kind}_pool{r}d", [nhwc(ctx, x)],
+                     {"keepdims": True, "data_format": "channels_last"})
+        nchw(ctx, y, out=ctx.out())
+    convert.__doc__ = f"``global_{kind}_pool{{r}}d`` with ``keepdims``."
+    return convert
+
+
+imports("GlobalAveragePool")(_global_pool("avg"))
+imports("GlobalMaxPool")(_global_pool("max"))
+
+
+@imports("BatchNormalization", attrs=("epsilon", "momentum", "training_mode"))
+def batch_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``batch_norm(axis=1)`` with constant scale, bias, mean and variance (inference)."""
+    if int(ctx.attr("training_mode", 0)) or any(o for o in node.output[1:]):
+        raise ctx.error("BatchNormalization in training mode is not supported")
+    stats = [ctx.input(i) for i in range(1, 5)]
+    for i in range(1, 5):
+        ctx.require_const(i, ("scale", "bias", "mean", "variance")[i - 1])
+    ctx.emit("batch_norm", [ctx.input(0)] + stats,
+             {"axis": 1, "epsilon": float(ctx.attr("epsilon", 1e-5))}, out=ctx.out())
+
+
+@imports("LayerNormalization", attrs=("axis", "epsilon", "stash_type"))
+def layer_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``layer_norm`` over axes ``axis .. rank-1`` with constant scale (and bias), each
+    reshaped to the normalized dims."""
+    if any(o for o in node.output[1:]):
+        raise ctx.error("LayerNormalization's Mean / InvStdDev outputs are not supported")
+    x = ctx.input(0)
+    tx = ctx.type(x)
+    axis = int(ctx.attr("axis", -1)) % tx.rank
+    if axis == 0:
+        raise ctx.error("LayerNormalization over axis 0 (the batch) is not supported")
+    dims = tx.shape[axis:]
+    if not all(isinstance(d, int) for d in dims):
+        raise ctx.error("LayerNormalization needs static normalized dims")
+    params = []
+    for i, what in ((1, "scale"), (2, "bias")):
+        if not ctx.input(i):
+            params.append("")
+            continue
+        c = ctx.require_const(i, what)
+        params.append(ctx.constant(np.broadcast_to(c, dims)))
+    while params and not params[-1]:
+        params.pop()
+    ctx.emit("layer_norm", [x] + params, {"axis": tuple(range(axis, tx.rank)),
+                                          "epsilon": float(ctx.attr("epsilon", 1e-5))},
+             out=ctx.out())
+
+
+@imports("MatMul")
+def matmul(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``dense`` (no bias) when B is a constant float matrix and A has rank >= 2, else
+    ``matmul``."""
+    a, b = ctx.input(0), ctx.input(1)
+    cb = ctx.const(1)
+    ta = ctx.type(a)
+    if cb is not None and cb.ndim == 2 and ta.rank >= 2 and ta.dtype.is_float \
+            and a not in ctx.consts:
+        ctx.emit("dense", [a, b], {"units": int(cb.shape[1]), "activation": "linear"},
+                 out=ctx.out())
+        return
+    ctx.emit("matmul", [a, b], out=ctx.out())
+
+
+@imports("Gemm", attrs=("alpha", "beta", "transA", "transB"))
+def gemm(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``alpha * A' @ B' + beta * C``: ``dense`` with kernel ``alpha * B'`` and bias
+    ``beta * C`` when B (and C) are constants and C is a vector; else ``matmul`` and
+    elementwise ops."""
+    a = ctx.input(0)
+    alpha, beta = float(ctx.attr("alpha", 1.0)), float(ctx.attr("beta", 1.0))
+    if int(ctx.attr("transA", 0)):
+        a = ctx.emit("transpose", [a], {"perm": (1, 0)})
+    cb, c = ctx.const(1), ctx.input(2)
+    cc = ctx.const(2)
+    dt = ctx.type(a).dtype.to_numpy()
+    if cb is not None and (not c or cc is not None) and ctx.type(a).dtype.is_float:
+        kernel = cb.T if int(ctx.attr("transB", 0)) else cb
+        if alpha != 1.0:
+            kernel = (kernel.astype(np.float64) * alpha).astype(dt)
+        units = int(kernel.shape[1])
+        inputs = [a, ctx.constant(np.ascontiguousarray(kernel))]
+        extra = None
+        if c:
+            bias = cc.astype(np.float64) * beta if beta != 1.0 else cc
+            if bias.ndim <= 2 and bias.size == units and (bias.ndim < 2 or bias.shape[0] == 1):
+                inputs.append(ctx.constant(np.asarray(bias, dt).reshape(units)))
+            else:
+                extra = ctx.constant(np.asarray(bias, dt))
+        if extra is None:
+            ctx.emit("dense", inputs, {"units": units, "activation": "linear"}, out=ctx.out())
+        else:
+            y = ctx.emit("dense", inputs, {"units": units, "activation": "linear"})
+            ctx.emit("add", [y, extra], out=ctx.out())
+        return
+    b = ctx.input(1)
+    if int(ctx.attr("transB", 0)):
+        b = ctx.emit("transpose", [b], {"perm": (1, 0)})
+    y = ctx.emit("matmul", [a, b], out=None if (alpha != 1.0 or c) else ctx.out())
+    if alpha != 1.0:
+        y = ctx.emit("multiply", [y, ctx.constant(np.asarray(alpha, dt))],
+                     out=None if c else ctx.out())
+    if c:
+        if beta != 1.0:
+            c = ctx.emit("multiply", [c, ctx.constant(np.asarray(beta, dt))])
+        ctx.emit("add", [y, c], out=ctx.out())
+
+
+@imports("Resize", attrs=("mode", "coordinate_transformation_mode", "nearest_mode",
+                          "cubic_coeff_a", "exclude_outside", "extrapolation_value",
+                          "antialias", "axes", "keep_aspect_ratio_policy"))
+def resize(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``upsample{r}d`` by integer factors of the spatial axes (1 on N and C, C being axis
+    1, or the last axis for a channels-last tensor): ``nearest``
+    with ``asymmetric`` + ``floor`` or ``half_pixel`` (any rounding: no ties occur for an
+    integer factor) is a repeat; ``antialias`` changes only downsampling, never done here; ``linear`` + ``half_pixel`` (2-D) is the bilinear one
+    (``tf.image.resize``).  Anything else is refused."""
+    x = ctx.input(0)
+    tx = ctx.type(x)
+    rank = tx.rank
+    r = rank - 2
+    if r not in (1, 2, 3):
+        raise ctx.error("Resize needs 1 to 3 spatial axes")
+    axes = ctx.attr("axes")
+    axes = tuple(a % rank for a in axes) if axes is not None else tuple(range(rank))
+    scales = ctx.const(2)
+    sizes = ctx.const(3)
+    if scales is not None and scales.size:
+        full = [1.0] * rank
+        for a, s in zip(axes, scales.tolist()):
+            full[a] = float(s)
+    elif sizes is not None and sizes.size:
+        if not all(isinstance(tx.shape[a], int) for a in axes):
+            raise ctx.error("Resize with sizes needs static input dims")
+        full = [1.0] * rank
+        for a, s in zip(axes, sizes.tolist()):
+            full[a] = s / tx.shape[a]
+    else:
+        raise ctx.error("Resize needs constant scales or sizes")
+    if any(f != int(f) or f < 1 for f in full) or full[0] != 1.0 or (
+            full[1] != 1.0 and full[-1] != 1.0):
+        raise ctx.error(f"Resize scales {full} are not supported (integer factors >= 1, 1 on "
+                        f"the batch axis and on the channel axis, axis 1 or the last)")
+    channels_first = full[1] == 1.0
+    factors = tuple(int(f) for f in (full[2:] if channels_first else full[1:-1]))
+    mode = ctx.attr("mode", "nearest")
+    coord = ctx.attr("coordinate_transformation_mode", "half_pixel")
+    nearest = ctx.attr("nearest_mode", "round_prefer_floor")
+    if mode == "nearest" and (coord == "half_pixel" or (coord == "asymmetric" and
+                                                        nearest == "floor")):
+        interp = "nearest"
+    elif mode == "linear" and coord in ("half_pixel", "pytorch_half_pixel") and r == 2:
+        interp = "bilinear"
+    else:
+        raise ctx.error(f"Resize mode={mode!r} coordinate_transformation_mode={coord!r} "
+                        f"nearest_mode={nearest!r} is not supported")
+    if all(f == 1 for f in factors):
+        ctx.emit("identity", [x], out=ctx.out())
+        return
+    attrs = {"size": factors, "interpolation": interp, "data_format": "channels_last"}
+    if not channels_first:  # already channels-last (graphir writes Resize in either layout)
+        ctx.emit(f"upsample{r}d", [x], attrs, out=ctx.out())
+        return
+    nchw(ctx, ctx.emit(f"upsample{r}d", [nhwc(ctx, x)], attrs), out=ctx.out())

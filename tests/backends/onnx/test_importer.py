@@ -1,0 +1,241 @@
+"""The ONNX frontend (``graphir.from_onnx``) on hand-built ONNX models, without TensorFlow.
+
+The expected values come from onnxruntime running the original ONNX model (independent of
+the importer); the IR result comes from the NumPy reference interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import graphir
+from graphir.backends.onnx import to_onnx
+from graphir.backends.onnx.importer import OnnxImportError, from_onnx
+from graphir.interpreter import evaluate
+
+F = TensorProto.FLOAT
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=18):
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def _ort(model, feeds):
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+
+
+def _cnn(pads=(1, 1, 1, 1)):
+    """NCHW: Conv -> Relu -> MaxPool -> Conv(depthwise) -> GlobalAveragePool -> Flatten -> Gemm."""
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w1")
+    b1 = numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "b1")
+    w2 = numpy_helper.from_array(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), "w2")
+    wd = numpy_helper.from_array(rng.standard_normal((4, 5)).astype(np.float32), "wd")
+    bd = numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "bd")
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=list(pads), name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "w2"], ["c2"], group=4, pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["c2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "wd", "bd"], ["y"], name="head"),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("x", F, ["N", 3, 8, 8])],
+                  [helper.make_tensor_value_info("y", F, ["N", 5])], [w1, b1, w2, wd, bd])
+
+
+@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 0, 0, 0), (2, 0, 1, 1)])
+def test_nchw_cnn_matches_onnxruntime_and_keeps_names(pads):
+    model = _cnn(pads)
+    graph = graphir.from_onnx(model)
+    x = np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    want = _ort(model, {"x": x})["y"]
+    got = evaluate(graph, {"x": x})["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert [v.name for v in graph.inputs] == ["x"] and graph.outputs == ("y",)
+    assert "w1" not in graph.weights  # re-laid out: (O, I, kh, kw) -> (kh, kw, I, O)
+    ops = [n.op for n in graph.nodes]
+    assert "depthwise_conv2d" in ops and "dense" in ops
+    # a CNN imported from NCHW keeps one transpose, at the input boundary
+    assert ops.count("transpose") == 1, str(graph)
+    # the pass is what removed them: without it every channels-first op has two
+    raw = from_onnx(model)
+    assert sum(n.op == "transpose" for n in raw.nodes) >= 6
+
+
+def test_import_is_deterministic_and_reemits():
+    model = _cnn()
+    a, b = graphir.from_onnx(model), graphir.from_onnx(model.SerializeToString())
+    assert str(a) == str(b)
+    assert to_onnx(a).SerializeToString() == to_onnx(b).SerializeToString()
+    x = np.random.default_rng(2).standard_normal((3, 3, 8, 8)).astype(np.float32)
+    again = _ort(to_onnx(a), {"x": x})["y"]
+    np.testing.assert_allclose(again, _ort(model, {"x": x})["y"], rtol=1e-4, atol=1e-5)
+
+
+def test_static_shape_subgraph_is_folded():
+    # y = Reshape(x, Concat(Shape(x)[0:1], [-1])): the batch is symbolic, the rest static
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(np.asarray(0, np.int64), "zero"),
+             numpy_helper.from_array(np.asarray([0], np.int64), "axes"),
+             numpy_helper.from_array(np.asarray([-1], np.int64), "minus1")]
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, ["batch", 2, 3])],
+                   [helper.make_tensor_value_info("y", F, ["batch", 6])], inits)
+    graph = graphir.from_onnx(model)
+    assert [n.op for n in graph.nodes] == ["reshape"]
+    x = np.arange(12, dtype=np.float32).reshape(2, 2, 3)
+    np.testing.assert_array_equal(evaluate(graph, {"x": x})["y"], x.reshape(2, 6))
+
+
+def test_constant_node_becomes_named_weight():
+    c = numpy_helper.from_array(np.asarray([1.0, 2.0], np.float32), "c")
+    nodes = [helper.make_node("Constant", [], ["k"], value=c),
+             helper.make_node("Mul", ["x", "k"], ["y"])]
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, [None, 2])],
+                   [helper.make_tensor_value_info("y", F, [None, 2])])
+    graph = graphir.from_onnx(model)
+    assert list(graph.weights) == ["k"]
+
+
+def _err(model) -> OnnxImportError:
+    with pytest.raises(OnnxImportError) as info:
+        from_onnx(model)
+    assert isinstance(info.value, graphir.BadInputError)
+    return info.value
+
+
+def _one(op, attrs=None, inputs=("x",), extra_inits=(), opset=18):
+    node = helper.make_node(op, list(inputs), ["y"], name="the_node", **(attrs or {}))
+    return _model([node], [helper.make_tensor_value_info("x", F, [2, 3, 4, 4])],
+                  [helper.make_tensor_value_info("y", F, None)], extra_inits, opset=opset)
+
+
+def test_unsupported_op_names_node_op_and_opset():
+    e = _err(_one("Det"))
+    assert (e.node, e.op_type, e.opset) == ("the_node", "Det", 18)
+    assert "the_node" in str(e) and "Det" in str(e) and "18" in str(e)
+
+
+def test_control_flow_is_refused():
+    body = helper.make_graph([], "body", [], [])
+    node = helper.make_node("If", ["c"], ["y"], name="branch", then_branch=body, else_branch=body)
+    model = _model([node], [helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                   [helper.make_tensor_value_info("y", F, None)])
+    e = _err(model)
+    assert e.op_type == "If" and "control flow" in str(e)
+
+
+def test_unsupported_attribute_value_is_refused():
+    scales = numpy_helper.from_array(np.asarray([1, 1, 2, 2], np.float32), "scales")
+    e = _err(_one("Resize", {"mode": "cubic"}, ("x", "", "scales"), [scales]))
+    assert e.op_type == "Resize" and "cubic" in str(e)
+
+
+def test_unknown_attribute_is_refused():
+    e = _err(_one("Relu", {"bogus": 1}))
+    assert "bogus" in str(e)
+
+
+def test_runtime_shape_is_refused():
+    node = helper.make_node("Reshape", ["x", "s"], ["y"], name="dyn")
+    model = _model([node], [helper.make_tensor_value_info("x", F, [2, 3]),
+                            helper.make_tensor_value_info("s", TensorProto.INT64, [2])],
+                   [helper.make_tensor_value_info("y", F, None)])
+    e = _err(model)
+    assert e.node == "dyn" and "import time" in str(e)
+
+
+def test_old_opset_is_converted():
+    # opset 11: Squeeze takes axes as an attribute; the version converter brings it to 13
+    node = helper.make_node("Squeeze", ["x"], ["y"], axes=[0])
+    model = _model([node], [helper.make_tensor_value_info("x", F, [1, 3])],
+                   [helper.make_tensor_value_info("y", F, [3])], opset=11)
+    graph = from_onnx(model)
+    np.testing.assert_array_equal(evaluate(graph, {"x": np.ones((1, 3), np.float32)})["y"],
+                                  np.ones(3))
+
+
+def _external_model(folder, location):
+    arr = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = numpy_helper.from_array(arr, "w")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", str(arr.nbytes))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    node = helper.make_node("Add", ["x", "w"], ["y"])
+    model = _model([node], [helper.make_tensor_value_info("x", F, [2, 3])],
+                   [helper.make_tensor_value_info("y", F, [2, 3])], [t])
+    path = folder / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path, arr
+
+
+def test_external_data_inside_the_folder_is_read(tmp_path):
+    path, arr = _external_model(tmp_path, "w.bin")
+    (tmp_path / "w.bin").write_bytes(arr.tobytes())
+    graph = from_onnx(path)
+    np.testing.assert_array_equal(graph.weights["w"], arr)
+
+
+def test_external_data_outside_the_folder_is_refused(tmp_path):
+    inner = tmp_path / "model"
+    inner.mkdir()
+    (tmp_path / "secret.bin").write_bytes(np.zeros(6, np.float32).tobytes())
+    path, _ = _external_model(inner, "../secret.bin")
+    with pytest.raises(OnnxImportError, match="leaves the model's folder"):
+        from_onnx(path)
+    # a symlink inside the folder that points out of it is refused too
+    os.symlink(tmp_path / "secret.bin", inner / "link.bin")
+    path, _ = _external_model(inner, "link.bin")
+    with pytest.raises(OnnxImportError, match="leaves the model's folder"):
+        from_onnx(path)
+
+
+def test_not_a_model_is_a_typed_error(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a protobuf \xff\xff")
+    with pytest.raises(OnnxImportError):
+        from_onnx(bad)
+
+
+CONFORMANCE_SUBSET = ["test_add_bcast", "test_averagepool_2d_pads_count_include_pad",
+                      "test_maxpool_2d_same_lower", "test_maxpool_2d_ceil",
+                      "test_gemm_all_attributes", "test_matmul_4d", "test_softmax_axis_1",
+                      "test_flatten_negative_axis1", "test_split_2d_uneven_split_opset18",
+                      "test_transpose_all_permutations_3", "test_gelu_tanh_2",
+                      "test_div_int32_trunc", "test_shape_start_1_end_negative_1",
+                      "test_spacetodepth_example_expanded"]
+
+
+def test_conformance_subset_passes():
+    from graphir.backends.onnx.conformance import run_conformance
+
+    result = run_conformance(CONFORMANCE_SUBSET)
+    assert [n for n, _ in result["passed"]] == CONFORMANCE_SUBSET, result
+
+
+def test_conformance_catches_a_wrong_result(monkeypatch):
+    # the broken twin: an importer that maps Sub to add must be reported as failed
+    from graphir.backends.onnx.conformance import run_one
+    from graphir.backends.onnx.importer import elementwise, registry
+
+    broken = registry.Converter(elementwise._binary("add"), frozenset())
+    monkeypatch.setitem(registry._CONVERTERS, "Sub", broken)
+    assert run_one("test_sub")[0] == "failed"
+    assert run_one("test_sub_bcast")[0] == "failed"
