@@ -21,7 +21,7 @@ from typing import Any
 import keras
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand, layer_refusal
-from graphir.backends.keras.registry import lowers
+from graphir.backends.keras.registry import lowers, lowers_named
 
 __all__ = ["MHA_CALL_ARGUMENTS"]
 
@@ -34,7 +34,15 @@ _MASKS = ("query_mask", "value_mask", "key_mask", "attention_mask")
 _ATTENTION_KWARGS = frozenset({"mask", "return_attention_scores", "use_causal_mask"})
 
 
-def _bind_call(ctx: LayerContext) -> dict[str, Any]:
+#: keras_hub's MultiHeadAttention subclass with a key/value cache, and its call's
+#: positional order (``cached_multi_head_attention.py``)
+CACHED_MHA = "keras_hub.src.layers.modeling.cached_multi_head_attention.CachedMultiHeadAttention"
+CACHED_MHA_CALL_ARGUMENTS = ("query", "value", "key", "attention_mask", "cache",
+                             "cache_update_index", "return_attention_scores", "training")
+
+
+def _bind_call(ctx: LayerContext, order: tuple[str, ...] = MHA_CALL_ARGUMENTS
+               ) -> dict[str, Any]:
     """The call's arguments by parameter name: positional ones (tensors as
     :class:`Operand` s) then keywords (``ctx.call_kwargs``, tensors already Operands).
 
@@ -43,9 +51,9 @@ def _bind_call(ctx: LayerContext) -> dict[str, Any]:
             parameter given twice.
     """
     positional = ctx.operands()
-    if len(positional) > len(MHA_CALL_ARGUMENTS):
+    if len(positional) > len(order):
         ctx.refuse(f"called with {len(positional)} positional arguments")
-    bound = dict(zip(MHA_CALL_ARGUMENTS, positional))
+    bound = dict(zip(order, positional))
     for name, value in ctx.call_kwargs.items():
         if name in bound:
             ctx.refuse(f"argument {name!r} given twice")
@@ -92,8 +100,29 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
             ``use_causal_mask``; a quantized or LoRA projection; ``dropout > 0`` on
             float16 inputs (Keras then takes its float16-softmax path).
     """
+    return _mha(ctx, _bind_call(ctx))
+
+
+@lowers_named(CACHED_MHA, accepted_call_kwargs=set(CACHED_MHA_CALL_ARGUMENTS) - {"training"})
+def _cached_multi_head_attention(ctx: LayerContext) -> Lowered:
+    """keras_hub's ``CachedMultiHeadAttention`` without a cache (a backbone's forward
+    pass): its ``call`` is ``MultiHeadAttention``'s (the same projections and
+    ``_compute_attention`` with the ``attention_mask``), so it lowers the same way.
+
+    Raises:
+        UnsupportedLayerError: called with a ``cache`` or ``cache_update_index`` (a
+            decoding step that updates the cache), or as ``multi_head_attention``.
+    """
+    args = _bind_call(ctx, CACHED_MHA_CALL_ARGUMENTS)
+    for name in ("cache", "cache_update_index"):
+        if args.pop(name, None) is not None:
+            ctx.refuse(f"called with {name}=...; only the cache-free forward pass lowers")
+    return _mha(ctx, args)
+
+
+def _mha(ctx: LayerContext, args: dict[str, Any]) -> Lowered:
+    """The ``multi_head_attention`` node of a MultiHeadAttention call bound to ``args``."""
     layer = ctx.layer
-    args = _bind_call(ctx)
     for name in _MASKS[:3]:
         if args.get(name) is not None:
             ctx.refuse(f"{name}=<tensor>: implicit query/value/key masks are not in the op "

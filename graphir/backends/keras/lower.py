@@ -552,7 +552,10 @@ class _Lowering:
                     hint="the saved model's shapes are inconsistent; rebuild it"))
             self.tainted.add(name)
             return declared
-        shape = tuple(i if d is None else d for d, i in zip(declared.shape, inferred.shape))
+        # an unknown Keras dim (None, or the batch axis Keras records as None) takes the
+        # rule's size: a static one when input_shapes fixed the model's input sizes
+        shape = tuple(i if d is None or (d == "batch" and isinstance(i, int)) else d
+                      for d, i in zip(declared.shape, inferred.shape))
         return TensorType(declared.dtype, shape)
 
     def rule_diagnostic(self, op: Any, lowered: Any, name: str, err: Any, in_types) -> Diagnostic:

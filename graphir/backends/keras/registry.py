@@ -238,10 +238,36 @@ def load_groups() -> None:
 
 # --------------------------------------------------------------------------- lowering lookups
 
+def lowers_named(*qualified_names: str, accepted_call_kwargs: Iterable[str] = frozenset(),
+                 keeps_input_dtype: bool = False) -> Callable[[Converter], Converter]:
+    """:func:`lowers` for classes of optional packages, named ``"module.QualName"`` (e.g.
+    keras_hub's ``CachedMultiHeadAttention``), so that registering them imports nothing:
+    a call's exact class matches when its module and qualified name are these.
+
+    Raises:
+        ValueError: no name given, a name without a module, or one already registered.
+    """
+    if not qualified_names or not all(isinstance(n, str) and "." in n for n in qualified_names):
+        raise ValueError(f"lowers_named() takes 'module.QualName' strings, got {qualified_names!r}")
+    accepted = frozenset(accepted_call_kwargs)
+
+    def register(fn: Converter) -> Converter:
+        _add_rules(_LOWERINGS, qualified_names,
+                   LoweringRule(fn, accepted, bool(keeps_input_dtype)),
+                   lambda name: f"{name} already has a converter")
+        return fn
+    return register
+
+
 def lowering_rule(layer: Any) -> LoweringRule | None:
-    """The :class:`LoweringRule` of ``type(layer)`` (exact class match), or None."""
+    """The :class:`LoweringRule` of ``type(layer)`` (exact class match, by the class or by
+    its ``"module.QualName"`` for :func:`lowers_named`), or None."""
     load_groups()
-    return _LOWERINGS.get(type(layer))
+    cls = type(layer)
+    rule = _LOWERINGS.get(cls)
+    if rule is None:
+        rule = _LOWERINGS.get(f"{cls.__module__}.{cls.__qualname__}")
+    return rule
 
 
 def converter_for(layer: Any) -> Converter | None:
@@ -268,8 +294,9 @@ def keeps_input_dtype(layer: Any) -> bool:
 def supported_layer_classes() -> tuple[str, ...]:
     """Names of the Keras layer classes with a converter, sorted."""
     load_groups()
-    return tuple(sorted(cls.__name__ for cls in _LOWERINGS
-                        if issubclass(cls, keras.layers.Layer)))
+    return tuple(sorted({cls.__name__ if isinstance(cls, type) else cls.rpartition(".")[2]
+                         for cls in _LOWERINGS
+                         if not isinstance(cls, type) or issubclass(cls, keras.layers.Layer)}))
 
 
 def supported_operations() -> tuple[str, ...]:
@@ -277,7 +304,8 @@ def supported_operations() -> tuple[str, ...]:
     (``keras.ops.true_divide`` for the class ``TrueDivide``)."""
     load_groups()
     return tuple(sorted({"keras.ops." + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
-                         for cls in _LOWERINGS if not issubclass(cls, keras.layers.Layer)}))
+                         for cls in _LOWERINGS if isinstance(cls, type)
+                         and not issubclass(cls, keras.layers.Layer)}))
 
 
 # --------------------------------------------------------------------------- building lookups

@@ -179,6 +179,38 @@ def _restore(saved: list[tuple[Any, int, int]]) -> None:
     for lyr, n_in, n_out in saved:
         del lyr._inbound_nodes[n_in:]
         del lyr._outbound_nodes[n_out:]
+        if "compute_output_spec" in vars(lyr) and getattr(
+                vars(lyr)["compute_output_spec"], "_graphir_trace_shim", False):
+            del lyr.compute_output_spec
+
+
+def _spec_shims(layer: Any) -> None:
+    """Let the sublayers of ``layer`` be called symbolically with keyword arguments their
+    ``call`` takes but their ``compute_output_spec`` does not (keras_hub's
+    ``CachedMultiHeadAttention`` is called with ``cache=None``; the inherited
+    ``MultiHeadAttention.compute_output_spec`` has no ``cache``, so Keras' symbolic call
+    raises TypeError): an instance attribute, removed by :func:`_restore`, that drops
+    such keywords when their value is None (an absent option, no change to the output's
+    shape or dtype) before the class' method runs.  Keywords with a value stay and fail
+    as before."""
+    for lyr in layer._flatten_layers(include_self=False, recursive=True):
+        method = type(lyr).compute_output_spec
+        try:
+            params = inspect.signature(method).parameters
+        except (TypeError, ValueError):
+            continue
+        if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            continue
+        extra = set(_call_params(lyr)) - set(params)
+        if not extra:
+            continue
+
+        def shim(*args: Any, _method=method, _lyr=lyr, _extra=frozenset(extra), **kwargs: Any):
+            kwargs = {k: v for k, v in kwargs.items() if not (k in _extra and v is None)}
+            return _method(_lyr, *args, **kwargs)
+
+        shim._graphir_trace_shim = True  # type: ignore[attr-defined]
+        lyr.compute_output_spec = shim
 
 
 def _is_mask(value: Any) -> bool:
@@ -195,7 +227,12 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     try:
         result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
-        refuse(f"tracing its call() on symbolic tensors failed: {_one_line(e)}")
+        unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]
+        hint = ("; its inputs have unknown dimensions (None), which a call reading "
+                "ops.shape() cannot use: give the model's inputs static sizes "
+                "(from_keras(..., input_shapes={name: shape}), the CLI's --input-shape)"
+                if unknown and "None" in str(e) else "")
+        refuse(f"tracing its call() on symbolic tensors failed: {_one_line(e)}{hint}")
     outputs = keras.tree.flatten(result)
     for i, t in enumerate(outputs):
         if not isinstance(t, keras.KerasTensor) and not _is_concrete_tensor(t):
@@ -264,6 +301,7 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
     inputs = [fresh[id(t)] for t in knode.arguments.keras_tensors]
     saved = _snapshot(layer)
     try:
+        _spec_shims(layer)
         outputs = _run(layer, args, kwargs, inputs, knode.outputs, refuse)
         yield TracedCall(layer.name, inputs, outputs)
     finally:
@@ -323,6 +361,7 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
     kwargs = {"training": False} if "training" in _call_params(model) else {}
     saved = _snapshot(model)
     try:
+        _spec_shims(model)
         outputs = _run(model, args, kwargs, inputs, None, refuse)
         yield TracedCall(model.name, inputs, outputs, list(model.layers))
     finally:
