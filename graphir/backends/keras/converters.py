@@ -29,8 +29,9 @@ import keras
 import numpy as np
 
 from graphir.backends.keras.activations import activation_name
-from graphir.backends.keras.context import LayerContext, Lowered
+from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.registry import Converter, lowers
+from graphir.dtypes import DType
 
 __all__: list[str] = []
 
@@ -296,14 +297,39 @@ def _prelu(ctx: LayerContext) -> Lowered:
     return ctx.lowered("prelu", [ctx.x, ctx.weight(ctx.layer.alpha)])
 
 
-@lowers(keras.layers.Softmax)
+@lowers(keras.layers.Softmax, accepted_call_kwargs={"mask"})
 def _softmax(ctx: LayerContext) -> Lowered:
+    """``keras.layers.Softmax(axis)`` -> ``softmax {axis}``; called with a ``mask``
+    (``Softmax.call``, keras/src/layers/activations/softmax.py): the mask made bool
+    (``mask > 0.5`` in its dtype unless bool), ``where(mask, x, -1e9)`` (``-3e4`` for
+    float16, ``_large_negative_number``), the softmax, then ``where(mask, y, 0)`` (a
+    fully masked row is zero, not uniform)."""
     axis = ctx.layer.axis
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
             ctx.refuse(f"axis={axis!r}; only a single axis is supported")
         axis = axis[0]
-    return ctx.lowered("softmax", [ctx.x], {"axis": int(axis)})
+    positional = ctx.operands()
+    mask = ctx.call_kwargs.get("mask", positional[1] if len(positional) > 1 else None)
+    if mask is None:
+        return ctx.lowered("softmax", [ctx.inputs[0] if ctx.inputs else ctx.x],
+                           {"axis": int(axis)})
+    x = positional[0]
+    if not isinstance(x, Operand) or not isinstance(mask, Operand):
+        ctx.refuse("a mask or input that is not a tensor")
+    if mask.type.rank > x.type.rank:
+        ctx.refuse(f"a mask of rank {mask.type.rank} on an input of rank {x.type.rank}")
+    dtype = x.type.dtype
+    keep = mask.name
+    if mask.type.dtype != DType.BOOL:
+        half = ctx.constant("mask_threshold", np.asarray(0.5).astype(mask.type.dtype.to_numpy()))
+        keep = ctx.helper("greater", [mask.name, half], suffix="mask")
+    low = ctx.constant("mask_value", np.asarray(-3e4 if dtype == DType.FLOAT16 else -1e9,
+                                                dtype.to_numpy()))
+    masked = ctx.helper("where", [keep, x.name, low], suffix="masked")
+    probs = ctx.helper("softmax", [masked], {"axis": int(axis)}, suffix="softmax")
+    zero = ctx.constant("zero", np.zeros((), dtype.to_numpy()))
+    return ctx.lowered("where", [keep, probs, zero])
 
 
 # --------------------------------------------------------------------------- pooling, padding

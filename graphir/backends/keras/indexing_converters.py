@@ -190,6 +190,58 @@ def _transpose(ctx: LayerContext) -> Lowered:
     return ctx.lowered("transpose", [x.name], {"perm": perm})
 
 
+@lowers(knp.Moveaxis)
+def _moveaxis(ctx: LayerContext) -> Lowered:
+    """``keras.ops.moveaxis(x, source, destination)`` -> ``transpose {perm}`` with the
+    permutation TensorFlow's Keras backend builds (``backend/tensorflow/numpy.py``
+    ``moveaxis``: the unmoved axes in order, each source inserted at its destination in
+    destination order); ``identity`` when nothing moves."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    source = tuple(_canonical(ctx, a, rank) for a in ctx.layer.source)
+    destination = tuple(_canonical(ctx, a, rank) for a in ctx.layer.destination)
+    if len(source) != len(destination) or len(set(source)) != len(source) or \
+            len(set(destination)) != len(destination):
+        ctx.refuse(f"source={source} and destination={destination} are not two lists of "
+                   f"distinct axes of one length")
+    if source == destination:
+        return ctx.lowered("identity", [x.name])
+    perm = [i for i in range(rank) if i not in source]
+    for dest, src in sorted(zip(destination, source)):
+        perm.insert(dest, src)
+    return ctx.lowered("transpose", [x.name], {"perm": tuple(perm)})
+
+
+@lowers(knp.Split)
+def _split(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.split(x, indices_or_sections, axis)`` -> one ``slice`` per output
+    (``tf.split``: ``n`` equal parts of a static axis that ``n`` divides, or the parts
+    between the sorted split indices, as NumPy's ``split``)."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    axis = _canonical(ctx, ctx.layer.axis, rank)
+    size = x.type.shape[axis]
+    if not isinstance(size, int):
+        ctx.refuse(f"a split of axis {axis}, whose size is unknown")
+    parts = ctx.layer.indices_or_sections
+    if isinstance(parts, int) and not isinstance(parts, bool):
+        if parts < 1 or size % parts:
+            ctx.refuse(f"{parts} equal parts of an axis of size {size}")
+        bounds = [size // parts * i for i in range(parts + 1)]
+    else:
+        cuts = [_int(ctx, c, "a split index") for c in parts]
+        if any(c < 0 or c > size for c in cuts) or cuts != sorted(cuts):
+            ctx.refuse(f"split indices {cuts} are not sorted indices of an axis of size {size}")
+        bounds = [0, *cuts, size]
+    outs = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        starts, ends = [0] * rank, [SLICE_END] * rank
+        starts[axis], ends[axis] = lo, hi
+        outs.append(ctx.lowered("slice", [x.name], {"starts": tuple(starts),
+                                                    "ends": tuple(ends), "steps": (1,) * rank}))
+    return outs
+
+
 @lowers(knp.ExpandDims)
 def _expand_dims(ctx: LayerContext) -> Lowered:
     """``keras.ops.expand_dims(x, axis)`` -> ``expand_dims {axes}`` (axes counted in the

@@ -387,15 +387,13 @@ class _Lowering:
         if converter is None:
             raise self.refuse(op, tracing.untraced_reason(op, from_file=self.from_file)
                               or _why_unknown(op))
-        if len(knode.outputs) != 1:
-            raise self.refuse(op, f"{len(knode.outputs)} outputs; converters produce one")
         compute = getattr(op, "compute_dtype", None)
         for v in in_values:
             if self.types[v].dtype.is_float and compute and self.types[v].dtype.value != compute:
                 raise self.refuse(op, f"Keras casts its {self.types[v].dtype.value} input to "
                                       f"{compute}; the op set has no cast")
         try:
-            keras_type = keras_tensor_type(knode.outputs[0])
+            keras_type = keras_tensor_type(knode.outputs[0]) if knode.outputs else None
         except ValueError as e:
             raise self.refuse(op, str(e)) from None
         base = op.name if scope not in self.trace_owner or isinstance(op, keras.layers.Layer) \
@@ -413,14 +411,22 @@ class _Lowering:
         lowered = converter(ctx)
         for helper_name, helper in ctx.helpers:
             self.add_helper(op, helper_name, helper)
-        out_type = self.output_type(op, lowered, knode.outputs[0], name)
-        self.nodes.append(Node(lowered.op, name, lowered.inputs, (Value(name, out_type),),
-                               lowered.attrs))
-        self.types[name] = out_type
-        self.producer_of[name] = name
-        if any(v in self.tainted for v in in_values):
-            self.tainted.add(name)
-        env[id(knode.outputs[0])] = name
+        # a converter returns one Lowered per output (several for keras.ops.split: the
+        # nodes <name>, <name>_1, ...)
+        results = list(lowered) if isinstance(lowered, (list, tuple)) else [lowered]
+        if len(results) != len(knode.outputs):
+            raise self.refuse(op, f"{len(knode.outputs)} outputs; its converter produces "
+                                  f"{len(results)}")
+        for i, (result, tensor) in enumerate(zip(results, knode.outputs)):
+            node_name = name if i == 0 else self.claim(f"{name}_{i}")
+            out_type = self.output_type(op, result, tensor, node_name)
+            self.nodes.append(Node(result.op, node_name, result.inputs,
+                                   (Value(node_name, out_type),), result.attrs))
+            self.types[node_name] = out_type
+            self.producer_of[node_name] = node_name
+            if any(v in self.tainted for v in in_values):
+                self.tainted.add(node_name)
+            env[id(tensor)] = node_name
 
     def lower_traced(self, op: Any, knode: Any, scope: str, env: dict[int, str]) -> None:
         """Lower a call of a layer without a converter by tracing its ``call``
