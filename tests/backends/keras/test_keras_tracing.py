@@ -353,20 +353,20 @@ def _hub_feeds(seq=8, vocab=50):
 
 
 @pytest.mark.parametrize("family", ["bert", "gpt2"])
-def test_keras_hub_backbone(family):
+def test_keras_hub_backbone_with_unknown_sizes_is_refused_with_the_remedy(family):
+    """keras_hub's PositionEmbedding slices its table to ``ops.shape(inputs)[1]``, a
+    dimension unknown while the sequence length is: refused by name, pointing at
+    ``input_shapes`` (tests/backends/keras/test_keras_hub.py converts them with it)."""
     keras_hub = pytest.importorskip("keras_hub")
     _seeded(8)
     kw = dict(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
               intermediate_dim=16, max_sequence_length=16)
     backbone = (keras_hub.models.BertBackbone(**kw) if family == "bert"
                 else keras_hub.models.GPT2Backbone(**kw))
-    # not converted yet: refused by name.  The token embedding (Keras' ReversibleEmbedding)
-    # and ops.convert_to_tensor are traced now; the blocker is PositionEmbedding, whose
-    # call slices its table to ops.shape(inputs)[1], a dimension unknown when traced
-    # (the op set has no dynamic-shape ops yet)
-    with pytest.raises(UnsupportedLayerError, match="PositionEmbedding") as info:
+    with pytest.raises(UnsupportedLayerError, match="input_shapes") as info:
         from_keras(backbone)
     assert info.value.layer_name == "position_embedding"
+    assert "unknown dimensions" in str(info.value)
 
 
 def test_builtin_layer_without_a_converter_is_traced():

@@ -1,0 +1,169 @@
+"""keras_hub backbones of 12 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART; vision: ViT, DenseNet, EfficientNet), built from small configs
+with seeded weights (nothing downloaded), lowered with static input sizes
+(``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
+compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
+ONNX; the emitted Keras model run in this process, and for BERT saved and reloaded with
+``safe_mode=True`` in a fresh process that never imports keras_hub)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+ort = pytest.importorskip("onnxruntime")
+keras_hub = pytest.importorskip("keras_hub")
+
+from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import InputShapeError  # noqa: E402
+
+M = keras_hub.models
+TEXT = dict(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16)
+BATCH, SEQ = 2, 8
+
+#: family -> a builder of a small backbone
+FAMILIES = {
+    "bert": lambda: M.BertBackbone(**TEXT, max_sequence_length=16),
+    "distilbert": lambda: M.DistilBertBackbone(**TEXT, max_sequence_length=16),
+    "roberta": lambda: M.RobertaBackbone(**TEXT, max_sequence_length=16),
+    "albert": lambda: M.AlbertBackbone(
+        vocabulary_size=50, num_layers=1, num_heads=2, embedding_dim=8, hidden_dim=8,
+        intermediate_dim=16, num_groups=1, num_inner_repetitions=1, max_sequence_length=16),
+    "electra": lambda: M.ElectraBackbone(
+        vocab_size=50, num_layers=1, num_heads=2, hidden_dim=8, embedding_dim=8,
+        intermediate_dim=16, max_sequence_length=16),
+    "gpt2": lambda: M.GPT2Backbone(**TEXT, max_sequence_length=16),
+    "opt": lambda: M.OPTBackbone(**TEXT, max_sequence_length=16),
+    "llama": lambda: M.LlamaBackbone(
+        vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+        hidden_dim=8, intermediate_dim=16),
+    "bart": lambda: M.BartBackbone(**TEXT, max_sequence_length=16),
+    "vit": lambda: M.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
+                                 num_heads=2, hidden_dim=8, mlp_dim=16),
+    "densenet": lambda: M.DenseNetBackbone(stackwise_num_repeats=[1, 1],
+                                           image_shape=(16, 16, 3)),
+    "efficientnet": lambda: M.EfficientNetBackbone(
+        stackwise_kernel_sizes=[3], stackwise_num_repeats=[1], stackwise_input_filters=[8],
+        stackwise_output_filters=[8], stackwise_expansion_ratios=[1],
+        stackwise_squeeze_and_excite_ratios=[0.25], stackwise_strides=[1],
+        stackwise_block_types=["v1"], width_coefficient=1.0, depth_coefficient=1.0,
+        image_shape=(16, 16, 3)),
+}
+
+
+def _build(family: str):
+    keras.utils.set_random_seed(11)
+    return FAMILIES[family]()
+
+
+def _inputs(model) -> tuple[dict[str, tuple[int, ...]], dict[str, np.ndarray]]:
+    """Static shapes (batch 2, sequence 8) and seeded feeds: token ids inside the
+    vocabulary, segment ids 0/1, a padding mask with the last 3 positions of row 1 masked,
+    images N(0, 1)."""
+    rng = np.random.default_rng(5)
+    shapes, feeds = {}, {}
+    for t in model.inputs:
+        name = t._keras_history.operation.name
+        shape = (BATCH,) + tuple(SEQ if d is None else d for d in t.shape[1:])
+        shapes[name] = shape
+        if "mask" in name:
+            a = np.ones(shape, t.dtype)
+            a[1, -3:] = 0
+        elif "segment" in name:
+            a = rng.integers(0, 2, size=shape).astype(t.dtype)
+        elif "int" in str(t.dtype):
+            a = rng.integers(1, 50, size=shape).astype(t.dtype)
+        else:
+            a = rng.normal(size=shape).astype(t.dtype)
+        feeds[name] = a
+    return shapes, feeds
+
+
+def _expected(model, feeds):
+    flat = keras.Model(model.inputs, model.outputs)
+    arrays = [feeds[t._keras_history.operation.name] for t in model.inputs]
+    out = flat.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
+    return out if isinstance(out, list) else [out]
+
+
+def _close(got, want, what):
+    """rtol 1e-4 and atol 1e-4 scaled to the output's magnitude."""
+    for g, w in zip(got, want):
+        atol = 1e-4 * max(1.0, float(np.abs(w).max()))
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=atol, err_msg=what)
+        # the comparison is not vacuous: the batch rows differ
+        assert not np.allclose(w[0], w[1]), what
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_keras_hub_backbone_converts_and_matches(family):
+    model = _build(family)
+    shapes, feeds = _inputs(model)
+    graph = from_keras(model, input_shapes=shapes)
+    assert [v.name for v in graph.inputs] == list(shapes)          # dict input names kept
+    assert [tuple(v.type.shape) for v in graph.inputs] == list(shapes.values())
+    want = _expected(model, feeds)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _close(session.run(None, feeds), want, f"{family} onnx")
+    emitted = to_keras(graph)
+    arrays = [feeds[v.name] for v in graph.inputs]
+    got = emitted.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
+    _close(got if isinstance(got, list) else [got], want, f"{family} keras")
+    if family not in ("densenet", "efficientnet", "vit"):  # traced transformer blocks
+        block = "transformer_layer_0" if family not in ("albert", "bart") else None
+        weights = list(graph.weights)
+        assert any("/" in w for w in weights)                     # scoped Keras paths
+        if block:
+            assert any(w.startswith(block + "/") for w in weights), weights[:10]
+
+
+def test_emitted_bert_reloads_in_a_process_without_keras_hub(tmp_path):
+    """The emitted model is built-in layers and keras.ops only: it loads with
+    ``safe_mode=True`` where keras_hub was never imported, and matches."""
+    model = _build("bert")
+    shapes, feeds = _inputs(model)
+    graph = from_keras(model, input_shapes=shapes)
+    path = tmp_path / "bert.keras"
+    save_keras(to_keras(graph), path)
+    np.savez(tmp_path / "in.npz", *[feeds[v.name] for v in graph.inputs])
+    code = ("import sys, numpy as np, keras\n"
+            "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
+            "x = np.load(sys.argv[2])\n"
+            "y = m.predict([x[f'arr_{i}'] for i in range(len(x.files))], verbose=0)\n"
+            "np.savez(sys.argv[3], *y)\n"
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in "
+            "('keras_hub', 'keras_nlp', 'graphir')))\n")
+    run = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "in.npz"),
+                          str(tmp_path / "out.npz")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    got = np.load(tmp_path / "out.npz")
+    _close([got[f"arr_{i}"] for i in range(len(got.files))], _expected(model, feeds),
+           "bert reloaded")
+
+
+@pytest.mark.parametrize("shapes, match", [
+    ({"tokens": (2, 8)}, "not an input"),
+    ({"token_ids": (2,)}, "rank 2"),
+    ({"token_ids": (2, 0)}, "positive int"),
+    ({"token_ids": (2, 8.0)}, "positive int"),
+])
+def test_bad_input_shapes_are_refused_by_name(shapes, match):
+    model = _build("distilbert")
+    with pytest.raises(InputShapeError, match=match):
+        from_keras(model, input_shapes=shapes)
+
+
+def test_input_shapes_cannot_contradict_a_static_size():
+    model = _build("vit")
+    with pytest.raises(InputShapeError, match="axis 1 is 16"):
+        from_keras(model, input_shapes={"images": (2, 32, 32, 3)})
