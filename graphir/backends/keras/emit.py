@@ -80,6 +80,7 @@ def to_keras(graph: Graph) -> "keras.Model":
     names = Namespace()
     types = graph.value_types()
     tensors: dict[str, Any] = {}
+    held: dict[str, Any] = {}  # weight -> the layer output holding it (large constants)
     for value in graph.inputs:
         tensors[value.name] = _keras_input(graph, value.name, value.type, names)
     shared: dict[tuple, keras.layers.Layer] = {}
@@ -118,8 +119,8 @@ def to_keras(graph: Graph) -> "keras.Model":
             positional = [n for i, n in enumerate(node.inputs)
                           if n and i not in rule.keyword_inputs]
             data = [n for n in data if n in positional]
-        args = [tensors[n] if n in tensors else keras.ops.convert_to_tensor(graph.weights[n])
-                for n in data]
+        args = [tensors[n] if n in tensors else
+                _constant_operand(graph, n, tensors, names, pending, held) for n in data]
         kwargs = {**rule.call_keywords(node), **{kw: tensors[n] for kw, n in keyword.items()}}
         tensors[node.output.name] = (layer(args, **kwargs) if list_call
                                      else layer(*args, **kwargs))
@@ -147,6 +148,32 @@ def to_keras(graph: Graph) -> "keras.Model":
 _OPERATION_ACTIVATIONS = {
     "gelu_approximate": lambda name: knn.Gelu(approximate=True, name=name),
 }
+
+
+def _constant_operand(graph: Graph, name: str, tensors: dict[str, Any], names: Namespace,
+                      pending: list[tuple[keras.layers.Layer, list[np.ndarray]]],
+                      held: dict[str, Any]) -> Any:
+    """The Keras operand of weight ``name`` in a data position (a constant operand).
+
+    Up to :data:`MAX_CONSTANT_ELEMENTS` elements: a backend tensor, which Keras stores
+    inline, with its dtype, in the config.  A larger float weight (a keras_hub position
+    table sliced at a static length) lives in the weights file instead: a
+    ``keras.layers.Embedding(1, size)`` holding it as its ``(1, size)`` table, looked up
+    at index 0 (an int32 zero, ``max(zeros_like(input 0))``, so the functional graph
+    stays connected) and reshaped to the weight's shape; exact, since
+    ``take`` copies the row.  Each weight is materialized once.
+    """
+    array = graph.weights[name]
+    if array.size <= MAX_CONSTANT_ELEMENTS:
+        return keras.ops.convert_to_tensor(array)
+    if name not in held:
+        zero = keras.ops.max(keras.ops.zeros_like(tensors[graph.inputs[0].name]))
+        index = keras.ops.reshape(keras.ops.cast(zero, "int32"), (1,))
+        layer = keras.layers.Embedding(1, int(array.size), dtype=str(array.dtype),
+                                       name=names.unique(to_keras_name(name)))
+        pending.append((layer, [array.reshape(1, -1)]))
+        held[name] = keras.ops.reshape(layer(index), array.shape)
+    return held[name]
 
 
 def _keras_input(graph: Graph, name: str, vtype: TensorType, names: Namespace) -> Any:
@@ -182,11 +209,12 @@ def _layer_for(graph: Graph, node: Node, types: dict[str, TensorType], names: Na
             raise UnsupportedOpError(f"input {n!r} is a weight, but the Keras layer of op "
                                      f"{node.op!r} takes only computed tensors there",
                                      where=where)
-        if size > MAX_CONSTANT_ELEMENTS:
+        if size > MAX_CONSTANT_ELEMENTS and not graph.weights[n].dtype.kind == "f":
             raise UnsupportedOpError(
-                f"weight {n!r} ({size} elements) would be stored inline in the Keras model's "
-                f"config as a constant operand of {node.op!r}; at most "
-                f"{MAX_CONSTANT_ELEMENTS} elements are", where=where)
+                f"weight {n!r} ({size} elements of {graph.weights[n].dtype}) would be stored "
+                f"inline in the Keras model's config as a constant operand of {node.op!r}; "
+                f"at most {MAX_CONSTANT_ELEMENTS} elements are (larger float constants are "
+                f"held by a layer)", where=where)
     weight_names = tuple(n if i in weight_idx else "" for i, n in enumerate(node.inputs))
     key = (node.op, node.attrs, weight_names) if any(weight_names) else None
     if key is not None and key in shared:

@@ -149,10 +149,31 @@ def _divide_graph(weight_shape, op="divide"):
     return Graph("g", (x,), ("y",), (Node(op, "y", ("x", "w"), (y,)),), {"w": w})
 
 
-def test_a_large_constant_operand_is_refused_at_keras_emission():
-    to_keras(_divide_graph((8,)))  # small: inlined as a constant
+def test_a_large_constant_operand_lives_in_the_weights_file(tmp_path):
+    """Up to MAX_CONSTANT_ELEMENTS a constant operand is inlined in config.json; a larger
+    float one is held by an Embedding layer (the weights file), exactly; a large integer
+    one is refused."""
+    import json
+    import zipfile
+
+    from graphir.backends.keras.emit import MAX_CONSTANT_ELEMENTS
+
+    x = np.linspace(-2, 2, 2 * 2000, dtype=np.float32).reshape(2, 2000)
+    sizes = {}
+    for n in (8, 2000):
+        model = to_keras(_divide_graph((n,)))
+        np.testing.assert_array_equal(model.predict(x[:, :n], verbose=0), x[:, :n] / 2.5)
+        save_keras(model, tmp_path / f"c{n}.keras")
+        with zipfile.ZipFile(tmp_path / f"c{n}.keras") as z:
+            config = z.read("config.json")
+        sizes[n] = len(config)
+        assert ("Embedding" in json.dumps(json.loads(config))) == (n > MAX_CONSTANT_ELEMENTS)
+    assert sizes[2000] < 8000  # 2000 floats inline would take > 20 kB
+    big_int = Graph("g", (Value("x", TensorType("int32", ("batch", 2000))),), ("y",),
+                    (Node("add", "y", ("x", "w"), (Value("y", TensorType(
+                        "int32", ("batch", 2000))),)),), {"w": np.ones(2000, np.int32)})
     with pytest.raises(UnsupportedOpError, match="2000 elements"):
-        to_keras(_divide_graph((2000,)))
+        to_keras(big_int)
 
 
 def test_a_weight_operand_of_add_is_emitted_as_the_keras_ops_operation():
