@@ -25,6 +25,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/convert_speed.py
 
+bench-hub: $(STAMP)
+	$(BIN)/python benchmarks/hub_speed.py
+
 bench-passes: $(STAMP)
 	$(BIN)/python benchmarks/passes_scaling.py
 
