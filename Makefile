@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench bench-passes conformance clean
+.PHONY: demo test install bench bench-hub bench-passes conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
