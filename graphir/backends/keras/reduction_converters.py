@@ -39,6 +39,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
@@ -124,6 +125,24 @@ def _reduction(ctx: LayerContext) -> Lowered:
         result = ctx.helper(op, [wide], attrs, suffix=op)
         return ctx.lowered("cast", [result], {"to": "bool"})
     return ctx.lowered(op, [name], attrs)
+
+
+@lowers(knn.Moments)
+def _moments(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.moments(x, axes, keepdims)`` -> ``[mean, var]`` over the axes
+    (``tf.nn.moments``: the mean, then the mean squared difference from it: the ``var``
+    op's formula).  Refused: float16 and bfloat16 (Keras computes in float32 and clips
+    to float16's range before casting back, which the ops do not reproduce), integers."""
+    x = _one_tensor(ctx)
+    if ctx.layer.synchronized:
+        ctx.refuse("synchronized=True (a cross-replica reduction)")
+    dtype = x.type.dtype
+    if dtype not in (DType.FLOAT32, DType.FLOAT64):
+        ctx.refuse(f"moments of a {dtype.value} tensor; only float32 and float64 are "
+                   f"supported")
+    attrs = {"axes": _axes(ctx, ctx.layer.axes, x.type.rank),
+             "keepdims": bool(ctx.layer.keepdims)}
+    return [ctx.lowered("mean", [x.name], attrs), ctx.lowered("var", [x.name], attrs)]
 
 
 @lowers(knp.Argmax, knp.Argmin)
