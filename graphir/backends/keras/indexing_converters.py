@@ -45,6 +45,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from keras import KerasTensor
+from keras.src.ops import image as kimage
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
@@ -240,6 +241,42 @@ def _split(ctx: LayerContext) -> list[Lowered]:
         outs.append(ctx.lowered("slice", [x.name], {"starts": tuple(starts),
                                                     "ends": tuple(ends), "steps": (1,) * rank}))
     return outs
+
+
+@lowers(kimage.ExtractPatches)
+def _extract_patches(ctx: LayerContext) -> Lowered:
+    """``keras.ops.image.extract_patches(images, size, strides, dilation_rate, padding)``
+    on a batch of channels-last images -> ``conv2d`` with the kernel Keras itself
+    convolves with (``_extract_patches_2d`` in keras/src/ops/image.py: the identity
+    ``eye(ph * pw * C)`` reshaped to ``(ph, pw, C, ph * pw * C)``, no bias), a weight
+    ``<operation>/kernel``: each output channel copies one pixel of the window.
+
+    Refused: 3-D patches, channels-first data, unbatched images, an unknown channel count.
+    """
+    x = _one_tensor(ctx)
+    layer = ctx.layer
+    if layer.is_3d or layer.data_format != "channels_last" or x.type.rank != 4:
+        ctx.refuse("only 2-D patches of a channels-last batch of images (N, H, W, C) lower")
+    channels = x.type.shape[-1]
+    if not isinstance(channels, int):
+        ctx.refuse("an image batch whose channel count is unknown")
+
+    def pair(v: Any, what: str) -> tuple[int, int]:
+        vs = (v, v) if isinstance(v, int) else tuple(v)
+        if len(vs) != 2 or not all(isinstance(i, int) and i >= 1 for i in vs):
+            ctx.refuse(f"{what}={v!r} is not one or two positive ints")
+        return vs
+
+    ph, pw = pair(layer.size, "size")
+    padding = str(layer.padding).lower()
+    if padding not in ("valid", "same"):
+        ctx.refuse(f"padding={layer.padding!r}")
+    depth = ph * pw * channels
+    kernel = np.eye(depth, dtype=x.type.dtype.to_numpy()).reshape(ph, pw, channels, depth)
+    return ctx.lowered("conv2d", [x.name, ctx.constant("kernel", kernel), ""], {
+        "strides": pair(layer.strides or layer.size, "strides"), "padding": padding,
+        "dilations": pair(layer.dilation_rate, "dilation_rate"), "activation": "linear",
+        "data_format": "channels_last", "groups": 1})
 
 
 @lowers(knp.ExpandDims)
