@@ -166,8 +166,10 @@ def _dense(ctx: LayerContext) -> Lowered:
 
 @lowers(keras.layers.Embedding)
 def _embedding(ctx: LayerContext) -> Lowered:
-    if ctx.layer.mask_zero:
-        ctx.refuse("mask_zero=True produces a mask, which the IR does not carry")
+    """``Embedding`` -> ``embedding``.  With ``mask_zero=True`` the values are the same;
+    the mask (``ids != 0``) is a separate operation Keras records in the functional graph
+    for the layers that take it (``mask=``), lowered like any other (the walker refuses
+    the layers that would read it implicitly, ``graphir.backends.keras.lower``)."""
     return ctx.lowered("embedding", [ctx.x, ctx.weight(ctx.layer.embeddings)])
 
 
@@ -358,10 +360,38 @@ def _global_pool(op: str) -> Converter:
 for _r in (1, 2, 3):
     lowers(getattr(keras.layers, f"MaxPooling{_r}D"))(_pool(f"max_pool{_r}d"))
     lowers(getattr(keras.layers, f"AveragePooling{_r}D"))(_pool(f"avg_pool{_r}d"))
-    lowers(getattr(keras.layers, f"GlobalAveragePooling{_r}D"))(_global_pool(
-        f"global_avg_pool{_r}d"))
+    if _r > 1:
+        lowers(getattr(keras.layers, f"GlobalAveragePooling{_r}D"))(_global_pool(
+            f"global_avg_pool{_r}d"))
     lowers(getattr(keras.layers, f"GlobalMaxPooling{_r}D"))(_global_pool(
         f"global_max_pool{_r}d"))
+
+
+@lowers(keras.layers.GlobalAveragePooling1D, accepted_call_kwargs={"mask"})
+def _global_avg_pool1d(ctx: LayerContext) -> Lowered:
+    """``GlobalAveragePooling1D`` -> ``global_avg_pool1d``; with a ``mask`` (Keras'
+    implicit one from ``Embedding(mask_zero=True)`` or ``Masking``, recorded as the call's
+    ``mask=``) the average of the unmasked steps, as ``GlobalAveragePooling1D.call``
+    computes it: ``where(mask[..., None], x, 0)`` summed over the steps, divided by the
+    number of unmasked steps (a row without any is 0 / 0 = NaN, as in Keras)."""
+    mask = ctx.call_kwargs.get("mask")
+    attrs = {"keepdims": bool(ctx.layer.keepdims), "data_format": _channels_last(ctx)}
+    if mask is None:
+        return ctx.lowered("global_avg_pool1d", [ctx.inputs[0]], attrs)
+    if not isinstance(mask, Operand) or mask.type.rank != 2:
+        ctx.refuse("a mask that is not a (batch, steps) tensor")
+    x = ctx.inputs[0]
+    dtype = ctx.input_types[0].dtype
+    keep = mask.name if mask.type.dtype == DType.BOOL else ctx.helper(
+        "cast", [mask.name], {"to": "bool"}, suffix="mask")
+    keep = ctx.helper("expand_dims", [keep], {"axes": (2,)}, suffix="mask_expanded")
+    zero = ctx.constant("zero", np.zeros((), dtype.to_numpy()))
+    kept = ctx.helper("where", [keep, x, zero], suffix="masked")
+    steps = {"axes": (1,), "keepdims": bool(ctx.layer.keepdims)}
+    total = ctx.helper("sum", [kept], steps, suffix="sum")
+    count = ctx.helper("sum", [ctx.helper("cast", [keep], {"to": dtype.value},
+                                          suffix="float_mask")], steps, suffix="count")
+    return ctx.lowered("divide", [total, count])
 
 
 def _upsampling(op: str, rank: int) -> Converter:

@@ -33,6 +33,7 @@ from typing import Any, Mapping, Sequence
 import attrs
 import keras
 import numpy as np
+from keras.src.layers.merging.base_merge import Merge
 from keras.src.models.functional import Functional
 
 from graphir import ops
@@ -375,6 +376,7 @@ class _Lowering:
             self.lower_traced(op, knode, scope, env)
             return
         self.check_call(op, knode)
+        self.check_implicit_masks(op, knode)
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
         if isinstance(op, _NESTED_MODELS):
             _check_graph_model(op, self)
@@ -519,12 +521,33 @@ class _Lowering:
             if isinstance(value, (list, tuple)) and all(v is None for v in value):
                 continue
             detail = (f"called with training={value!r}" if key == "training" else
+                      "called with a mask (Keras' implicit mask from "
+                      "Embedding(mask_zero=True) or Masking); masked inputs of this layer "
+                      "are not lowered" if key == "mask" else
                       f"called with the keyword argument {key}=...; only training=False "
                       f"is supported")
             raise self.refuse(op, detail)
         why = layer_refusal(op)
         if why is not None:
             raise self.refuse(op, why)
+
+    def check_implicit_masks(self, op: Any, knode: Any) -> None:
+        """Refuse a layer that reads a Keras mask its call was not given explicitly.
+
+        Keras records a mask (``Embedding(mask_zero=True)``, ``Masking``) as the call's
+        ``mask=`` for layers whose ``call`` takes one (a converter that handles it
+        accepts the keyword; :meth:`check_call` refuses the others), but
+        ``MultiHeadAttention`` and the merge layers read their inputs' masks themselves
+        (``backend.get_keras_mask``), invisible in the recorded call: lowering them
+        without the mask would compute another result.
+        """
+        if not any(getattr(t, "_keras_mask", None) is not None
+                   for t in knode.arguments.keras_tensors):
+            return
+        if isinstance(op, (keras.layers.MultiHeadAttention, Merge)):
+            raise self.refuse(op, "its inputs carry a Keras mask (from "
+                                  "Embedding(mask_zero=True) or Masking), which it reads "
+                                  "implicitly; masked inputs of this layer are not lowered")
 
     def output_type(self, op: Any, lowered: Any, tensor: Any, name: str) -> TensorType:
         """The Keras tensor's type, with unknown dims filled from the op's type rule.

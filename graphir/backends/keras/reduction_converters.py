@@ -127,6 +127,23 @@ def _reduction(ctx: LayerContext) -> Lowered:
     return ctx.lowered(op, [name], attrs)
 
 
+@lowers(knp.Any, knp.All)
+def _any_all(ctx: LayerContext) -> Lowered:
+    """``keras.ops.any`` / ``all(x, axis, keepdims)`` (``tf.reduce_any`` / ``reduce_all``
+    of ``x`` cast to bool: nonzero is True) -> ``max`` / ``min`` of the bools as int32
+    0 / 1, cast back to bool (the ``max`` / ``min`` of bools above)."""
+    op = "max" if isinstance(ctx.layer, knp.Any) else "min"
+    x = _one_tensor(ctx)
+    name = x.name
+    if x.type.dtype is not DType.BOOL:
+        name = _cast(ctx, name, DType.BOOL, "bool")
+    attrs = {"axes": _axes(ctx, ctx.layer.axis, x.type.rank),
+             "keepdims": bool(ctx.layer.keepdims)}
+    wide = _cast(ctx, name, DType.INT32, "cast")
+    result = ctx.helper(op, [wide], attrs, suffix=op)
+    return ctx.lowered("cast", [result], {"to": "bool"})
+
+
 @lowers(knn.Moments)
 def _moments(ctx: LayerContext) -> list[Lowered]:
     """``keras.ops.moments(x, axes, keepdims)`` -> ``[mean, var]`` over the axes

@@ -287,9 +287,12 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
     training = kwargs.pop("training", None)
     if training not in (None, False):
         refuse(f"called with training={training!r}")
-    if _is_mask(kwargs.get("mask")) or ("mask" in params and any(
-            getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors)):
-        refuse("called with a mask; masks are not traced yet")
+    if _is_mask(kwargs.get("mask")) or any(
+            getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors):
+        # the traced call would run on fresh, unmasked tensors: any sublayer reading the
+        # mask (MultiHeadAttention, merges, RNNs) would compute another result
+        refuse("called with a mask (or on tensors carrying a Keras mask); masks are not "
+               "traced yet")
     fresh: dict[int, Any] = {}
     for t, ttype in zip(knode.arguments.keras_tensors, tensor_types):
         if id(t) not in fresh:

@@ -1,0 +1,113 @@
+"""Keras' implicit masks (``Embedding(mask_zero=True)``, ``Masking``): the mask is an
+operation Keras records in the functional graph, lowered like any value; the layers
+given it as ``mask=`` with a converter that handles it (``GlobalAveragePooling1D``,
+``Softmax``) compute the masked result exactly (compared outside graphir with Keras, on
+rows with masked steps and a fully masked row); every layer that would read a mask it
+cannot lower (RNNs, MultiHeadAttention and the merge layers, which read their inputs'
+masks implicitly, a traced custom layer) is refused by name instead of computing
+another result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+ort = pytest.importorskip("onnxruntime")
+
+from keras import layers as L  # noqa: E402
+
+from graphir.backends.keras import from_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
+from graphir.interpreter import evaluate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(3)
+    ids = keras.Input((None,), dtype="int32", name="ids")
+    seq = keras.Input((6, 4), name="seq")
+    tokens = L.Dense(8, name="proj")(L.Embedding(50, 8, mask_zero=True, name="emb")(ids))
+    pooled = L.GlobalAveragePooling1D(name="pool_tokens")(tokens)
+    masked = L.Masking(0.0, name="masking")(seq)
+    pooled_seq = L.GlobalAveragePooling1D(name="pool_seq")(L.Dense(3, name="d3")(masked))
+    return keras.Model([ids, seq], [pooled, pooled_seq, masked], name="masks")
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    rng = np.random.default_rng(4)
+    ids = np.array([[3, 4, 5, 0, 0], [1, 2, 7, 8, 9], [0, 6, 0, 1, 0]], np.int32)
+    seq = rng.normal(size=(3, 6, 4)).astype(np.float32)
+    seq[0, 3:] = 0.0          # masked steps
+    seq[1, 1] = 0.0
+    seq[2, :] = 0.0           # a fully masked row: 0 / 0 in the average, as in Keras
+    return {"ids": ids, "seq": seq}
+
+
+@pytest.fixture(scope="module")
+def expected(model, feeds):
+    return model.predict(list(feeds.values()), verbose=0)
+
+
+@pytest.fixture(scope="module")
+def graph(model):
+    return from_keras(model)
+
+
+def _compare(got, expected, what):
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert np.array_equal(np.isnan(g), np.isnan(e)), (what, i)
+        np.testing.assert_allclose(np.nan_to_num(g), np.nan_to_num(e), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{what} output {i}")
+
+
+def test_masks_change_the_results(model, feeds, expected):
+    """Not vacuous: the unmasked mean differs, and the fully masked row is NaN."""
+    unmasked = np.mean(keras.Model(model.inputs, model.get_layer("proj").output).predict(
+        list(feeds.values()), verbose=0), axis=1)
+    assert not np.allclose(unmasked[0], expected[0][0], atol=1e-3)
+    assert np.isnan(expected[1][2]).all() and not np.isnan(expected[1][:2]).any()
+
+
+def test_onnx_matches_keras(graph, feeds, expected):
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _compare(session.run(None, feeds), expected, "onnx")
+
+
+def test_emitted_keras_and_interpreter_match_keras(graph, feeds, expected):
+    _compare(to_keras(graph).predict(list(feeds.values()), verbose=0), expected, "keras")
+    values = evaluate(graph, feeds)
+    _compare([values[n] for n in graph.outputs], expected, "interpreter")
+
+
+def _masked_ids():
+    ids = keras.Input((5,), dtype="int32", name="ids")
+    return ids, L.Embedding(50, 8, mask_zero=True, name="emb")(ids)
+
+
+class _Block(L.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, x):
+        return x * 2.0
+
+
+@pytest.mark.parametrize("consumer, layer_class", [
+    (lambda e: L.LSTM(4, name="rnn")(e), "LSTM"),
+    (lambda e: L.MultiHeadAttention(2, 4, name="mha")(e, e), "MultiHeadAttention"),
+    (lambda e: L.Maximum(name="mx")([e, L.Dense(8)(e)]), "Maximum"),
+    (lambda e: _Block(name="block")(e), "_Block"),
+])
+def test_layers_that_would_read_a_mask_are_refused(consumer, layer_class):
+    ids, e = _masked_ids()
+    model = keras.Model(ids, consumer(e), name="m")
+    with pytest.raises(UnsupportedLayerError, match="mask") as info:
+        from_keras(model)
+    assert info.value.layer_class == layer_class
