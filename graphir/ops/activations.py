@@ -33,7 +33,7 @@ ACTIVATIONS: dict[str, str] = {
     "selu": "1.0507009873554805 * (x if x > 0 else 1.6732632423543772 * (exp(x) - 1))",
     "gelu": "0.5 * x * (1 + erf(x / sqrt(2)))  (exact, Keras approximate=False)",
     "gelu_approximate": "0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))  "
-                        "(Keras approximate=True: tf.nn.gelu; keras_hub's gelu_approximate)",
+                        "(tf.nn.gelu, Keras approximate=True)",
     "silu": "x * sigmoid(x)",
     "hard_silu": "x * relu6(x + 3) / 6",
     "exponential": "exp(x)",

@@ -260,6 +260,9 @@ ACTIVATION_POINTS = {  # name: [(x, f(x)), ...], hand-computed
     "selu": [(-1.0, 1.0507009873554805 * 1.6732632423543772 * (math.exp(-1) - 1)),
              (2.0, 2.101401974710961)],
     "gelu": [(1.0, 0.8413447460685429), (-1.0, -0.15865525393145707)],
+    # tf.nn.gelu(approximate=True) in float64 gives the same values
+    "gelu_approximate": [(1.0, 0.8411919906082768), (-1.0, -0.15880800939172324),
+                         (0.0, 0.0)],
     "silu": [(1.0, 1 / (1 + math.exp(-1)))],
     "hard_silu": [(1.0, 4.0 / 6.0), (-4.0, 0.0), (4.0, 4.0)],
     "exponential": [(1.0, math.e)],
