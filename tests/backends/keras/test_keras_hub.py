@@ -1,5 +1,6 @@
-"""keras_hub backbones of 12 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART; vision: ViT, DenseNet, EfficientNet), built from small configs
+"""keras_hub backbones of 14 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART; vision: ViT, DenseNet, EfficientNet, and, marked slow, ResNet
+and MiT), built from small configs
 with seeded weights (nothing downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
 compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
@@ -55,7 +56,17 @@ FAMILIES = {
         stackwise_squeeze_and_excite_ratios=[0.25], stackwise_strides=[1],
         stackwise_block_types=["v1"], width_coefficient=1.0, depth_coefficient=1.0,
         image_shape=(16, 16, 3)),
+    # two more vision families, marked slow (the default run keeps 12 families)
+    "resnet": lambda: M.ResNetBackbone(
+        input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64],
+        stackwise_num_blocks=[1, 1], stackwise_num_strides=[1, 2], block_type="basic_block",
+        use_pre_activation=False, image_shape=(32, 32, 3)),
+    "mit": lambda: M.MiTBackbone(
+        layerwise_depths=[1, 1], num_layers=2, layerwise_num_heads=[1, 2],
+        layerwise_sr_ratios=[2, 1], max_drop_path_rate=0.0, layerwise_patch_sizes=[7, 3],
+        layerwise_strides=[4, 2], hidden_dims=[8, 16], image_shape=(32, 32, 3)),
 }
+SLOW = {"resnet", "mit"}
 
 
 def _build(family: str):
@@ -102,7 +113,8 @@ def _close(got, want, what):
         assert not np.allclose(w[0], w[1]), what
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("family", [pytest.param(f, marks=pytest.mark.slow) if f in SLOW
+                                    else f for f in sorted(FAMILIES)])
 def test_keras_hub_backbone_converts_and_matches(family):
     model = _build(family)
     shapes, feeds = _inputs(model)
@@ -117,7 +129,7 @@ def test_keras_hub_backbone_converts_and_matches(family):
     arrays = [feeds[v.name] for v in graph.inputs]
     got = emitted.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
     _close(got if isinstance(got, list) else [got], want, f"{family} keras")
-    if family not in ("densenet", "efficientnet", "vit"):  # traced transformer blocks
+    if family not in ("densenet", "efficientnet", "vit", "resnet", "mit"):  # text blocks
         block = "transformer_layer_0" if family not in ("albert", "bart") else None
         weights = list(graph.weights)
         assert any("/" in w for w in weights)                     # scoped Keras paths
