@@ -1,49 +1,176 @@
 """Atomic file output: write to a temporary file beside the target, then move it in place.
 
-A failure (an exception inside the ``with`` block) removes the temporary file and
-leaves any previous file at the target untouched.
+:func:`atomic_output` guarantees (``specs/security.md``):
+
+* a failure (an exception inside the ``with`` block) removes the temporary file and
+  leaves any previous file at the target untouched;
+* the new file is flushed to disk (``fsync``) before it replaces the old one, and the
+  folder after it, so a crash never leaves a renamed but empty file;
+* a destination that cannot be written (missing or read-only folder, a directory,
+  a full disk) is an :class:`~graphir.errors.OutputPathError` naming it;
+* temporary files are named ``.<name>.graphir-<pid>-<random>.tmp<suffix>``; a process
+  killed with ``kill -9`` cannot remove its own, so every later write to the same
+  folder first removes those of processes that no longer run (:func:`sweep_stale_temps`).
+  A process id reused by a live process defers the sweep of its files to a later write.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-__all__ = ["atomic_output"]
+from graphir.errors import OutputPathError
+
+__all__ = ["atomic_output", "output_folder", "sweep_stale_temps", "temp_prefix"]
+
+_STALE = re.compile(r"\..+\.graphir-(\d+)-[A-Za-z0-9_]{8}(\.tmp.*)?")
+#: errno values that mean "this destination cannot take the file"
+_IO_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES,
+              errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.ENOENT}
+_IO_MESSAGES = tuple(os.strerror(n) for n in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT,
+                                                errno.EROFS))
+
+
+def temp_prefix(target: Path) -> str:
+    """The name prefix of this process's temporary files for ``target``:
+    ``.<name>.graphir-<pid>-`` (:func:`sweep_stale_temps` recognizes it)."""
+    return f".{target.name}.graphir-{os.getpid()}-"
+
+
+def output_folder(target: str | os.PathLike) -> Path:
+    """``target``'s folder, checked to be an existing folder and ``target`` not a folder.
+
+    Raises:
+        OutputPathError: the folder is missing or not a folder, or ``target`` is a folder.
+    """
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise OutputPathError(str(target), f"the output folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise OutputPathError(str(target), f"{str(folder)!r} is not a folder")
+    if target.is_dir():
+        raise OutputPathError(str(target), "the destination is a directory")
+    return folder
+
+
+def sweep_stale_temps(folder: Path) -> list[str]:
+    """Remove the temporary files and folders graphir processes that no longer run left
+    in ``folder`` (named as :func:`temp_prefix` makes them); return their names.
+
+    Never raises: a file that cannot be removed stays for a later sweep."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _STALE.fullmatch(entry.name)
+        if not found or _alive(int(found.group(1))):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(entry.name)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """True when process ``pid`` exists on this machine (signal 0 probes it)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def _io_failure(e: BaseException) -> OSError | None:
+    """The OSError behind ``e`` (itself, its cause or context), or None.  A writer that
+    wraps the OS error in its own type (safetensors) is recognized by the message."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, OSError) and not isinstance(e, OutputPathError):
+            return e
+        if any(m in str(e) for m in _IO_MESSAGES):
+            return OSError(str(e))
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return None
 
 
 @contextlib.contextmanager
 def atomic_output(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in ``target``'s folder; on success rename it to ``target``.
+    """Yield a temporary path in ``target``'s folder; on success move it to ``target``.
 
     The temporary name keeps ``target``'s suffix (some writers, e.g. Keras, insist on it).
     ``os.replace`` is atomic on POSIX and Windows within one file system.
 
     Raises:
-        FileNotFoundError: ``target``'s folder does not exist.
+        OutputPathError: the folder is missing or read-only, ``target`` is a directory,
+            or writing failed for lack of space or rights (the message says which; the
+            previous file is intact and the temporary file removed).  Other exceptions
+            of the ``with`` block propagate unchanged, after the same clean-up.
     """
     target = Path(target)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
-                               dir=folder)
+    folder = output_folder(target)
+    sweep_stale_temps(folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=f".tmp{target.suffix}",
+                                   dir=folder)
+    except OSError as e:
+        raise OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
+                              f"{e.strerror or e}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # let writers create it themselves (some refuse to overwrite)
     try:
-        yield tmp_path
-        if not tmp_path.exists():
-            raise FileNotFoundError(f"the writer produced no file for {str(target)!r}")
-        os.replace(tmp_path, target)
+        try:
+            yield tmp_path
+            if not tmp_path.exists():
+                raise FileNotFoundError(f"the writer produced no file for {str(target)!r}")
+            _fsync(tmp_path)
+            os.replace(tmp_path, target)
+            _fsync(folder)
+        except OutputPathError:
+            raise
+        except Exception as e:  # re-raised: typed when it is an I/O failure
+            cause = _io_failure(e)
+            if cause is None:
+                raise
+            raise OutputPathError(str(target), f"writing failed: "
+                                  f"{cause.strerror or cause}") from e
     finally:
-        if tmp_path.exists():
-            if tmp_path.is_dir():
-                import shutil
+        if tmp_path.is_dir():
+            shutil.rmtree(tmp_path, ignore_errors=True)
+        elif tmp_path.exists():
+            tmp_path.unlink()
 
-                shutil.rmtree(tmp_path, ignore_errors=True)
-            else:
-                tmp_path.unlink()
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file or a folder) to disk; folders where the OS refuses are skipped."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if not path.is_dir():
+            raise
+        del e  # some file systems cannot fsync a folder: the rename is still atomic
+    finally:
+        os.close(fd)

@@ -161,10 +161,11 @@ class ResourceLimitError(ModelFileError):
         super().__init__(f"{entry}: {reason}", where=f"file {file}")
 
 
-class OutputPathError(BadInputError):
+class OutputPathError(BadInputError, OSError):
     """An output file cannot be written: its folder is missing or read-only, the path is
     a directory, or the disk is full.  The previous file at the path, if any, is intact
-    and no temporary file is left behind.
+    and no temporary file is left behind.  Also an ``OSError``, so that callers catching
+    I/O errors keep working.
 
     Attributes:
         path: the destination as given.

@@ -73,8 +73,9 @@ def load_keras_model(path: str | os.PathLike, *, limits: Limits | None = None) -
     where = f"file {file}"
     p = Path(path)
     if p.suffix in (".h5", ".hdf5"):
-        raise ModelFileError("legacy .h5 model files are refused (Keras reads them without "
-                             "safe_mode); re-save the model as .keras", where=where)
+        raise ModelFileError("expected a .keras file: legacy .h5 model files are refused "
+                             "(Keras reads them without safe_mode); re-save the model as "
+                             ".keras", where=where)
     if p.suffix != ".keras":
         raise ModelFileError(f"expected a .keras file, got suffix {p.suffix or '(none)'!r}",
                              where=where)

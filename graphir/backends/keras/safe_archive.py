@@ -33,7 +33,6 @@ The rules are stricter than Keras' own ``safe_mode``, which has been bypassed th
 
 from __future__ import annotations
 
-import json
 import os
 import site
 import stat
@@ -48,13 +47,13 @@ import keras
 
 from graphir.errors import ModelFileError, ResourceLimitError, UnsafeModelError
 from graphir.limits import Limits
+from graphir.safe_json import load_json
 
 __all__ = [
     "CONFIG_MEMBER",
     "WEIGHTS_MEMBER",
     "KerasArchive",
     "check_config",
-    "json_depth_ok",
     "scan_keras_archive",
 ]
 
@@ -177,58 +176,7 @@ def _read_config(zf: zipfile.ZipFile, file: str, limits: Limits) -> dict:
     if len(raw) > limits.max_config_bytes:
         raise ResourceLimitError(file, entry, f"more than {limits.max_config_bytes:,} bytes",
                                  declared=len(raw), limit=limits.max_config_bytes)
-    return parse_json(raw, file, entry, limits)
-
-
-def parse_json(raw: bytes, file: str, entry: str, limits: Limits) -> Any:
-    """``json.loads(raw)`` with the nesting depth bounded by ``limits.max_depth``.
-
-    The depth is counted on the bytes first (brackets outside strings), so a
-    100,000-deep document is refused without recursing.
-
-    Raises:
-        ModelFileError: not UTF-8 or not JSON.
-        ResourceLimitError: nested deeper than ``limits.max_depth``.
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ModelFileError(f"{entry} is not UTF-8: {e}", where=f"file {file}") from None
-    depth = json_depth_ok(text, limits.max_depth)
-    if depth is not None:
-        raise ResourceLimitError(file, entry, f"JSON nested deeper than {limits.max_depth}",
-                                 declared=depth, limit=limits.max_depth)
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise ModelFileError(f"{entry} is not valid JSON: {e}", where=f"file {file}") from None
-
-
-def json_depth_ok(text: str, max_depth: int) -> int | None:
-    """None when no bracket nesting in the JSON ``text`` exceeds ``max_depth``, else the
-    depth reached when the bound was crossed.  Brackets inside strings are skipped."""
-    depth = 0
-    in_string = escaped = False
-    # fast path: a document with few brackets cannot be deep
-    if text.count("[") + text.count("{") <= max_depth:
-        return None
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                return depth
-        elif ch in "]}":
-            depth -= 1
-    return None
+    return load_json(raw, file=file, entry=entry, max_depth=limits.max_depth)
 
 
 # ------------------------------------------------------------------ config policy

@@ -5,6 +5,9 @@ file, written through :func:`graphir.atomic.atomic_output`: a temporary file bes
 the target, renamed into place, so a failure never leaves a half-written model
 nor destroys the previous one.
 
+Temporary files and folders are named by :func:`graphir.atomic.temp_prefix`, so
+that those of a process killed mid-write are swept at the next write to the folder.
+
 Large models cannot be one protobuf (its hard limit is 2 GiB), so their tensors go
 to ONNX external data (https://onnx.ai/onnx/repo-docs/ExternalData.html): one data
 file beside the model, named ``<model file name>.<16 hex digits>.data`` where the
@@ -27,11 +30,12 @@ from pathlib import Path
 
 import onnx
 
-from graphir.atomic import atomic_output
+from graphir.atomic import atomic_output, output_folder, sweep_stale_temps, temp_prefix
+from graphir.errors import OutputPathError
 
 from .tensors import tensor_nbytes
 
-__all__ = ["save_onnx", "EXTERNAL_DATA_THRESHOLD", "is_large", "write_with_external_data"]
+__all__ = ["EXTERNAL_DATA_THRESHOLD", "is_large", "save_onnx", "write_with_external_data"]
 
 #: total initializer bytes above which a model is saved with external data: 2 GiB (the
 #: protobuf limit) less 64 MiB of headroom for the graph itself.
@@ -92,8 +96,9 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike, *,
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        FileNotFoundError: ``path``'s folder does not exist.
-        OSError: writing failed (no partial file is left at ``path``).
+        OutputPathError: ``path``'s folder is missing or read-only, ``path`` is a
+            directory, or writing failed (disk full...): no partial file is left at
+            ``path``, the previous one is intact, and no temporary file remains.
     """
     target = Path(path)
     use_external = is_large(model) if external_data is None else external_data
@@ -103,16 +108,21 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike, *,
         for stale in _stale_data_files(target, keep=None):
             stale.unlink(missing_ok=True)
         return target
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
+    folder = output_folder(target)
+    sweep_stale_temps(folder)
     location = _data_name(model, target)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
+    try:
+        tmp_dir = Path(tempfile.mkdtemp(prefix=temp_prefix(target), dir=folder))
+    except OSError as e:
+        raise OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
+                              f"{e.strerror or e}") from None
     try:
         write_with_external_data(model, tmp_dir / target.name, location)
         if (tmp_dir / location).exists():
             os.replace(tmp_dir / location, folder / location)
         os.replace(tmp_dir / target.name, target)
+    except OSError as e:
+        raise OutputPathError(str(target), f"writing failed: {e.strerror or e}") from e
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     for stale in _stale_data_files(target, keep=location):

@@ -10,6 +10,7 @@ import pytest
 
 from graphir.backends.onnx import save as onnx_save
 from graphir.backends.onnx import save_onnx, to_onnx
+from graphir.errors import OutputPathError
 
 
 @pytest.fixture
@@ -64,9 +65,9 @@ def test_success_replaces_an_existing_file(tmp_path, model):
 
 
 def test_missing_folder(tmp_path, model):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OutputPathError, match="does not exist"):
         save_onnx(model, tmp_path / "nope" / "m.onnx")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OutputPathError, match="does not exist"):
         save_onnx(model, tmp_path / "nope" / "m.onnx", external_data=True)
 
 
