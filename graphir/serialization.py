@@ -27,6 +27,7 @@ import numpy as np
 from graphir.atomic import atomic_output
 from graphir.dtypes import DType
 from graphir.errors import (
+    GraphInvariantError,
     GraphIRError,
     IRFormatError,
     ModelFileError,
@@ -196,6 +197,10 @@ def load(path: str | os.PathLike, *, limits: Limits | None = None) -> Graph:
     try:
         graph = graph_from_json(data, weights, where=where)
         verify_graph(graph)
+    except GraphInvariantError as e:  # say which file the broken graph came from
+        raise GraphInvariantError(e.message.split("] ", 1)[-1], node=e.node,
+                                  invariant=e.invariant, excerpt=e.excerpt,
+                                  where=f"{where}, {e.where}" if e.where else where) from None
     except GraphIRError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as e:

@@ -1,0 +1,73 @@
+"""Child-process runner of the hostile corpus (``test_corpus.py`` starts it once).
+
+Usage: ``python run_corpus.py FOLDER CANARY_DIR RESULTS_JSON`` with FOLDER as the
+working directory.  The working directory is put first on ``sys.path``, as ``python -c``,
+scripts in that folder and notebooks do, so that the planted ``keras_nlp/``,
+``keras_hub/`` and ``my_evil.py`` would be imported if anything imported them.
+
+For every entry it records what ``graphir.from_keras`` / ``graphir.load`` /
+``load_onnx_file`` raised (type, message, warnings that escaped) and, for ``.keras``
+and ``.gir`` entries, what ``graphir inspect`` did (exit code, stderr) through click's
+CliRunner; then the canaries present, graphir temporary folders left behind and the
+peak resident memory (``ru_maxrss``) of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, "")  # the attacker's working directory, as with ``python -c``
+sys.path.append(str(Path(__file__).resolve().parent))
+
+from corpus import build_corpus
+
+
+def main(folder: Path, canary_dir: Path, results: Path) -> None:
+    from click.testing import CliRunner
+
+    import graphir
+    from graphir.app.cli import cli
+    from graphir.backends.onnx.safe_load import load_onnx_file
+    from graphir.limits import Limits, using_limits
+
+    entries = build_corpus(folder, canary_dir)
+    readers = {"keras": graphir.from_keras, "gir": graphir.load, "onnx": load_onnx_file}
+    out = []
+    runner = CliRunner()
+    for e in entries:
+        row = {"name": e.name, "path": e.path, "kind": e.kind, "expected": e.expected}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with using_limits(Limits(**e.limits)):
+                    readers[e.kind](e.path)
+                row["error"] = None
+            except BaseException as exc:  # noqa: BLE001 -- recorded for the test to judge
+                row["error"] = type(exc).__name__
+                row["graphir_error"] = isinstance(exc, graphir.GraphIRError)
+                row["message"] = str(exc)
+        row["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+        if e.kind in ("keras", "gir") and set(e.limits) <= {"memory_budget"}:
+            args = ["--memory-budget", str(e.limits["memory_budget"])] if e.limits else []
+            r = runner.invoke(cli, [*args, "inspect", e.path])
+            row["cli_exit"] = r.exit_code
+            row["cli_stderr"] = r.stderr
+        out.append(row)
+    tmp = Path(tempfile.gettempdir())
+    report = {
+        "entries": out,
+        "canaries": sorted(p.name for p in canary_dir.iterdir()),
+        "temp_left": sorted(p.name for p in tmp.glob(f"graphir-keras-{os.getpid()}-*")),
+        "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    results.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve(), Path(sys.argv[3]))
