@@ -59,9 +59,20 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
             row["cli_exit"] = r.exit_code
             row["cli_stderr"] = r.stderr
         out.append(row)
+    # the valid twins the corpus was made from load (the checks refuse no honest file)
+    import onnx
+
+    from corpus import _onnx_model
+
+    good_onnx = folder / "onnx_models" / "good.onnx"
+    onnx.save_model(_onnx_model({"location": "data.bin", "length": 16}), str(good_onnx))
+    accepted = {"keras": len(graphir.from_keras(folder / "base_model.keras").nodes),
+                "gir": len(graphir.load(folder / "base_graph.gir").nodes),
+                "onnx": len(load_onnx_file(good_onnx).graph.initializer[0].raw_data)}
     tmp = Path(tempfile.gettempdir())
     report = {
         "entries": out,
+        "accepted": accepted,
         "canaries": sorted(p.name for p in canary_dir.iterdir()),
         "temp_left": sorted(p.name for p in tmp.glob(f"graphir-keras-{os.getpid()}-*")),
         "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

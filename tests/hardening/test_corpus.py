@@ -51,6 +51,12 @@ def test_the_corpus_is_large_and_covers_every_format(report):
     assert kinds.count("keras") >= 40 and kinds.count("gir") >= 15 and kinds.count("onnx") >= 10
 
 
+def test_the_valid_twins_load(report):
+    # the base model, graph and ONNX model (external data beside it) the entries were
+    # made from: 2 dense layers, 1 node, 16 bytes of external data
+    assert report["accepted"] == {"keras": 2, "gir": 1, "onnx": 16}
+
+
 def test_every_entry_raises_its_exact_error_type(report):
     wrong = [(e["name"], e["expected"], e["error"], (e.get("message") or "")[:200])
              for e in report["entries"] if e["error"] != e["expected"]]
