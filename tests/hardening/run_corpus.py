@@ -61,7 +61,6 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
         out.append(row)
     # the valid twins the corpus was made from load (the checks refuse no honest file)
     import onnx
-
     from corpus import _onnx_model
 
     good_onnx = folder / "onnx_models" / "good.onnx"
