@@ -10,7 +10,8 @@ itself, before Keras sees anything (``specs/security.md``).
   memory budget, a member that expands more than ``Limits.max_ratio`` times (a
   decompression bomb; Keras stores members uncompressed), a ``config.json`` above
   ``Limits.max_config_bytes``, JSON nested deeper than ``Limits.max_depth``;
-* in ``config.json`` (:func:`check_config`), every serialized object that is not
+* in ``config.json`` (:func:`check_config`; its ``compile_config`` is dropped unread,
+  as graphir never compiles a model), every serialized object that is not
 
   - a Keras built-in (``module`` ``keras``/``keras.*``, resolved through Keras' public
     API table or a Keras module that is *already imported*; the class must be a
@@ -33,7 +34,6 @@ The rules are stricter than Keras' own ``safe_mode``, which has been bypassed th
 
 from __future__ import annotations
 
-import os
 import site
 import stat
 import sys
@@ -122,6 +122,8 @@ def scan_keras_archive(path: Path, limits: Limits) -> KerasArchive:
             raise ModelFileError(f"no {CONFIG_MEMBER} in the archive", where=f"file {file}")
         config = _read_config(zf, file, limits)
         weights = zf.getinfo(WEIGHTS_MEMBER) if WEIGHTS_MEMBER in seen else None
+    if isinstance(config, dict):  # never deserialized: graphir does not compile models
+        config = {k: v for k, v in config.items() if k != "compile_config"}
     check_config(config, file, limits)
     return KerasArchive(path, config, weights)
 
@@ -357,13 +359,10 @@ def _module_file(cls: type) -> str:
 
 def _installed(cls: type) -> bool:
     """True when ``cls``'s module file lies in a site-packages folder of this interpreter
-    (and not in the working directory)."""
+    (so not in the working directory nor any other folder put on ``sys.path``)."""
     module = sys.modules.get(cls.__module__)
     source = getattr(module, "__file__", None)
     if not source:
         return False
     resolved = Path(source).resolve()
-    if resolved.is_relative_to(Path(os.getcwd()).resolve()) and not any(
-            Path(os.getcwd()).resolve().is_relative_to(f) for f in _site_folders()):
-        return False
     return any(resolved.is_relative_to(folder) for folder in _site_folders())
