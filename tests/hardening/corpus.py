@@ -454,6 +454,10 @@ def _onnx_entries(folder: Path) -> list[Entry]:
     add("onnx_dims_over_budget", "ResourceLimitError",
         _onnx_model({"location": "data.bin"}, dims=(2 ** 40,)))
     add("onnx_garbage", "ModelFileError", write=lambda p: p.write_bytes(b"\x08\xff" * 50))
+    # found by the fuzzer: protobuf hands invalid UTF-8 in a string field over as bytes
+    add("onnx_location_not_utf8", "ModelFileError", write=lambda p: p.write_bytes(
+        _onnx_model({"location": "data.bin"}).SerializeToString().replace(b"data.bin",
+                                                                         b"\xff\xfeta.bin")))
     return out
 
 

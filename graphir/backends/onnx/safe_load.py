@@ -163,6 +163,10 @@ def _check_inline(tensor: onnx.TensorProto, nbytes: int, entry: str, file: str) 
 def _check_external(tensor: onnx.TensorProto, nbytes: int, folder: Path, entry: str,
                     file: str) -> None:
     info = {e.key: e.value for e in tensor.external_data}
+    if not all(isinstance(v, str) for kv in info.items() for v in kv):
+        # protobuf hands over invalid UTF-8 in a string field as bytes
+        raise ModelFileError(f"{entry}: external data keys and values are not UTF-8 text",
+                             where=f"file {file}")
     location = info.get("location", "")
     data_file = check_external_location(location, folder, entry, file)
     try:
