@@ -37,6 +37,14 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
     from graphir.limits import Limits, using_limits
 
     entries = build_corpus(folder, canary_dir)
+    # what a loader killed with kill -9 leaves: its folder, named for a dead process
+    import subprocess
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = Path(tempfile.gettempdir()) / f".keras-load.graphir-{dead.pid}-abcd1234"
+    stale.mkdir()
+    (stale / "model.weights.h5").write_bytes(b"left by a killed loader")
     readers = {"keras": graphir.from_keras, "gir": graphir.load, "onnx": load_onnx_file}
     out = []
     runner = CliRunner()
@@ -73,7 +81,8 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
         "entries": out,
         "accepted": accepted,
         "canaries": sorted(p.name for p in canary_dir.iterdir()),
-        "temp_left": sorted(p.name for p in tmp.glob(f"graphir-keras-{os.getpid()}-*")),
+        "stale_swept": not stale.exists(),
+        "temp_left": sorted(p.name for p in tmp.glob(f".keras-load.graphir-{os.getpid()}-*")),
         "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     results.write_text(json.dumps(report, indent=1))

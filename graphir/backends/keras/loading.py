@@ -16,9 +16,9 @@ The order of the checks (``specs/security.md``):
    more than the budget, or more than the weights file stores, is refused;
 4. only then is the model built for real and its weights loaded
    (``model.load_weights``); Keras never opens the archive itself, so it extracts
-   nothing, anywhere.  The temporary folder is removed on every exit path, and
-   folders of crashed graphir processes (``graphir-keras-<pid>-*`` of a dead pid) are
-   swept at the next load.
+   nothing, anywhere.  The temporary folder (``.keras-load.graphir-<pid>-*``) is
+   removed on every exit path, and those of crashed graphir processes are swept at the
+   next load.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from graphir.atomic import sweep_stale_temps, temp_prefix
 from graphir.errors import ModelFileError, ResourceLimitError, UnsafeModelError
 from graphir.limits import Limits, current_limits
 
@@ -44,7 +45,7 @@ from .safe_archive import WEIGHTS_MEMBER, KerasArchive, scan_keras_archive
 
 __all__ = ["check_weights_file", "declared_weights", "load_keras_model"]
 
-_TEMP_PREFIX = "graphir-keras-"
+_TEMP_NAME = "keras-load"  # temporary folders: .keras-load.graphir-<pid>-<random>
 
 
 def load_keras_model(path: str | os.PathLike, *, limits: Limits | None = None) -> keras.Model:
@@ -101,39 +102,16 @@ def load_keras_model(path: str | os.PathLike, *, limits: Limits | None = None) -
 
 @contextlib.contextmanager
 def _owned_temp_dir() -> Iterator[Path]:
-    """A fresh ``graphir-keras-<pid>-*`` folder in the temp folder, removed on exit;
-    first sweeps such folders left by graphir processes that no longer run."""
-    _sweep_stale_dirs(Path(tempfile.gettempdir()))
-    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
+    """A fresh ``.keras-load.graphir-<pid>-*`` folder in the temp folder, removed on exit;
+    first sweeps such folders (and other graphir temporaries) of dead graphir processes
+    (:func:`graphir.atomic.sweep_stale_temps`)."""
+    parent = Path(tempfile.gettempdir())
+    sweep_stale_temps(parent)
+    folder = Path(tempfile.mkdtemp(prefix=temp_prefix(Path(_TEMP_NAME)), dir=parent))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-_STALE = re.compile(re.escape(_TEMP_PREFIX) + r"(\d+)-\w+")
-
-
-def _sweep_stale_dirs(parent: Path) -> None:
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return
-    for entry in entries:
-        found = _STALE.fullmatch(entry.name)
-        if found and entry.is_dir(follow_symlinks=False) and not _alive(int(found.group(1))):
-            shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    """True when a process ``pid`` exists (on this machine)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
 
 
 def _extract(archive: KerasArchive, folder: Path) -> Path:
