@@ -33,6 +33,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import keras
 import numpy as np
@@ -83,12 +84,16 @@ def load_keras_model(path: str | os.PathLike, *, limits: Limits | None = None) -
     if not p.is_file():
         raise ModelFileError("no such file" if not p.exists() else "not a regular file",
                              where=where)
-    archive = scan_keras_archive(p, limits)
-    if archive.weights is None:
-        raise ModelFileError(f"no {WEIGHTS_MEMBER} in the archive", where=where)
-    with _owned_temp_dir() as folder, warnings.catch_warnings(record=True):
+    try:
+        fh = open(p, "rb")  # noqa: SIM115 -- closed below; scanned and extracted from this one handle
+    except OSError as e:
+        raise ModelFileError(f"unreadable: {e.strerror or e}", where=where) from None
+    with fh, _owned_temp_dir() as folder, warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        weights_path = _extract(archive, folder)
+        archive = scan_keras_archive(p, limits, fh)
+        if archive.weights is None:
+            raise ModelFileError(f"no {WEIGHTS_MEMBER} in the archive", where=where)
+        weights_path = _extract(archive, fh, folder)
         stored = check_weights_file(weights_path, file, limits)
         declared = declared_weights(archive.config, file)
         _compare(declared, stored, file, limits)
@@ -114,13 +119,14 @@ def _owned_temp_dir() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _extract(archive: KerasArchive, folder: Path) -> Path:
-    """Copy the weights member into ``folder`` (bounded by its declared size)."""
+def _extract(archive: KerasArchive, fh: BinaryIO, folder: Path) -> Path:
+    """Copy the weights member of the open archive ``fh`` into ``folder`` (bounded by
+    its declared size)."""
     info = archive.weights
     target = folder / WEIGHTS_MEMBER
     copied = 0
     try:
-        with zipfile.ZipFile(archive.path) as zf, zf.open(info) as src, open(target, "wb") as dst:
+        with zipfile.ZipFile(fh) as zf, zf.open(info) as src, open(target, "wb") as dst:
             while chunk := src.read(min(2 ** 22, info.file_size - copied + 1)):
                 copied += len(chunk)
                 if copied > info.file_size:

@@ -40,7 +40,7 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 import keras
@@ -85,11 +85,14 @@ class KerasArchive:
     weights: zipfile.ZipInfo | None
 
 
-def scan_keras_archive(path: Path, limits: Limits) -> KerasArchive:
+def scan_keras_archive(path: Path, limits: Limits, fileobj: BinaryIO | None = None
+                       ) -> KerasArchive:
     """Check the zip structure of ``path`` and its ``config.json`` (module docstring).
 
     Nothing is extracted: only the central directory and ``config.json`` (read with
-    a size bound) are read.
+    a size bound) are read.  ``fileobj``, when given, is ``path`` already opened (the
+    caller then extracts from the same open file, so swapping the file on disk after
+    the scan changes nothing).
 
     Raises:
         ModelFileError: not a zip archive, no ``config.json``, unreadable JSON,
@@ -99,7 +102,7 @@ def scan_keras_archive(path: Path, limits: Limits) -> KerasArchive:
     """
     file = str(path)
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(fileobj if fileobj is not None else path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
         raise ModelFileError(f"not a .keras (zip) archive: {type(e).__name__}: {e}",
                              where=f"file {file}") from None
