@@ -7,8 +7,8 @@ scripts in that folder and notebooks do, so that the planted ``keras_nlp/``,
 
 For every entry it records what ``graphir.from_keras`` / ``graphir.load`` /
 ``load_onnx_file`` raised (type, message, warnings that escaped) and, for ``.keras``
-and ``.gir`` entries, what ``graphir inspect`` did (exit code, stderr) through click's
-CliRunner; then the canaries present, graphir temporary folders left behind and the
+and ``.gir`` entries, what ``graphir inspect``, ``check``, ``convert`` (onto an existing
+output) and ``verify`` did (exit code, stderr) through click's CliRunner; then the canaries present, graphir temporary folders left behind and the
 peak resident memory (``ru_maxrss``) of the process.
 """
 
@@ -45,6 +45,9 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
     stale = Path(tempfile.gettempdir()) / f".keras-load.graphir-{dead.pid}-abcd1234"
     stale.mkdir()
     (stale / "model.weights.h5").write_bytes(b"left by a killed loader")
+    existing = folder / "out" / "existing.onnx"  # a destination that must stay untouched
+    existing.parent.mkdir()
+    existing.write_bytes(b"previous output")
     readers = {"keras": graphir.from_keras, "gir": graphir.load, "onnx": load_onnx_file}
     out = []
     runner = CliRunner()
@@ -63,9 +66,13 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
         row["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
         if e.kind in ("keras", "gir") and set(e.limits) <= {"memory_budget"}:
             args = ["--memory-budget", str(e.limits["memory_budget"])] if e.limits else []
-            r = runner.invoke(cli, [*args, "inspect", e.path])
-            row["cli_exit"] = r.exit_code
-            row["cli_stderr"] = r.stderr
+            verbs = [["inspect", e.path], ["check", e.path], ["convert", e.path, str(existing)]]
+            if e.kind == "keras":
+                verbs.append(["verify", e.path, "--device", "cpu"])
+            row["cli"] = {}
+            for verb in verbs:
+                r = runner.invoke(cli, [*args, *verb])
+                row["cli"][verb[0]] = [r.exit_code, r.stderr]
         out.append(row)
     # the valid twins the corpus was made from load (the checks refuse no honest file)
     import onnx
@@ -82,6 +89,8 @@ def main(folder: Path, canary_dir: Path, results: Path) -> None:
         "accepted": accepted,
         "canaries": sorted(p.name for p in canary_dir.iterdir()),
         "stale_swept": not stale.exists(),
+        "out_folder": sorted(p.name for p in existing.parent.iterdir()),
+        "existing_intact": existing.read_bytes() == b"previous output",
         "temp_left": sorted(p.name for p in tmp.glob(f".keras-load.graphir-{os.getpid()}-*")),
         "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }

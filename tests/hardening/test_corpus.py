@@ -4,7 +4,8 @@
 
 For every entry: the exact error type, a GraphIRError, one line naming the file, no
 warning escaping, and (``.keras``/``.gir``) exit 2 with one ``graphir: error:`` line and
-no traceback.  For the run: no canary written by a would-be payload, no temporary
+no traceback from ``inspect``, ``check``, ``convert`` (whose existing destination stays
+untouched) and ``verify``.  For the run: no canary written by a would-be payload, no temporary
 folder left behind, and a peak resident memory under :data:`PEAK_RSS_BOUND` although
 several entries declare 2 to 12 GB (a broken check would exceed it or run a payload).
 """
@@ -77,13 +78,20 @@ def test_no_warning_escapes_the_loaders(report):
 
 
 def test_the_cli_exits_2_with_one_line(report):
-    ran = [e for e in report["entries"] if "cli_exit" in e]
+    ran = [e for e in report["entries"] if "cli" in e]
     assert len(ran) >= 50
     for e in ran:
-        lines = e["cli_stderr"].strip().splitlines()
-        assert e["cli_exit"] == 2, (e["name"], e["cli_stderr"])
-        assert len(lines) == 1 and lines[0].startswith("graphir: error: "), e["name"]
-        assert e["path"] in lines[0] and "Traceback" not in e["cli_stderr"]
+        assert set(e["cli"]) == ({"inspect", "check", "convert", "verify"} if e["kind"] == "keras"
+                                 else {"inspect", "check", "convert"})
+        for verb, (code, stderr) in e["cli"].items():
+            lines = stderr.strip().splitlines()
+            assert code == 2, (e["name"], verb, stderr)
+            assert len(lines) == 1 and lines[0].startswith("graphir: error: "), (e["name"], verb)
+            assert e["path"] in lines[0] and "Traceback" not in stderr, (e["name"], verb)
+
+
+def test_an_existing_output_is_left_untouched(report):
+    assert report["existing_intact"] and report["out_folder"] == ["existing.onnx"]
 
 
 def test_no_payload_ran_and_nothing_was_left_behind(report):
