@@ -186,7 +186,7 @@ def load(path: str | os.PathLike, *, limits: Limits | None = None) -> Graph:
                      max_depth=limits.max_depth, error=IRFormatError)
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
         found = data.get("format") if isinstance(data, dict) else None
-        raise IRFormatError(f"unsupported .gir format version {found!r} (this graphir reads "
+        raise IRFormatError(f"unsupported .gir format version {_clip(found)} (this graphir reads "
                             f"version {FORMAT_VERSION})", where=where)
     _check_json_types(data, where, limits)
     try:
@@ -252,7 +252,7 @@ def _read_header(path: Path, limits: Limits) -> dict:
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        entry = f"tensor {name!r}"
+        entry = f"tensor {_clip(name)}"
         if not isinstance(info, dict):
             raise IRFormatError(f"{entry}: header entry is not an object", where=where)
         code, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")

@@ -211,6 +211,9 @@ def _keras_entries(folder: Path, canary_dir: Path) -> list[Entry]:
     add("module_keras_utils_function_as_class", "UnsafeModelError", lambda p: _keras(
         p, _with_layer(config, "d2", module="keras.utils", class_name="get_file",
                        registered_name=None), weights))
+    add("names_of_a_megabyte", "UnsafeModelError", lambda p: _keras(
+        p, _with_layer(config, "d2", module="m" * 2 ** 20, class_name="C" * 2 ** 20,
+                       registered_name=None), weights))
     add("class_name_not_a_string", "UnsafeModelError", lambda p: _keras(
         p, _with_layer(config, "d2", class_name=123), weights))
     code = _canary_code(canary_dir, "lambda")

@@ -71,6 +71,7 @@ def test_every_error_is_one_line_naming_the_file(report):
         # an invariant error adds a few lines of the IR after its one-line message
         assert rest == [] or e["expected"] == "GraphInvariantError", e["name"]
         assert e["path"] in first, (e["name"], first)
+        assert len(first) < 600, (e["name"], len(first))  # hostile names are clipped
 
 
 def test_no_warning_escapes_the_loaders(report):

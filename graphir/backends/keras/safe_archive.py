@@ -133,7 +133,7 @@ def scan_keras_archive(path: Path, limits: Limits, fileobj: BinaryIO | None = No
 
 def _check_member(file: str, info: zipfile.ZipInfo, seen: set[str], limits: Limits) -> None:
     name = info.filename
-    entry = f"zip member {name!r}"
+    entry = f"zip member {_short(name)}"
     parts = name.replace("\\", "/").split("/")
     if (name.startswith(("/", "\\")) or "\\" in name or "\x00" in name or ".." in parts
             or (parts and len(parts[0]) >= 2 and parts[0][1] == ":")):
@@ -215,18 +215,24 @@ def check_config(config: Any, file: str, limits: Limits) -> None:
                 _check_object(node, path, file)
             for key, value in node.items():
                 if isinstance(value, (dict, list)):
-                    stack.append((value, f"{path}.{key}"))
+                    stack.append((value, f"{path}.{str(key)[:40]}"))
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 if isinstance(value, (dict, list)):
                     stack.append((value, f"{path}[{i}]"))
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, clipped to ``limit`` characters (a hostile name may be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _describe(node: dict, path: str) -> str:
     cfg = node.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
-    label = f"name {name!r}, " if isinstance(name, str) else ""
-    return f"{CONFIG_MEMBER} entry {path} ({label}class {node.get('class_name')!r})"
+    label = f"name {_short(name)}, " if isinstance(name, str) else ""
+    return f"{CONFIG_MEMBER} entry {path} ({label}class {_short(node.get('class_name'))})"
 
 
 def _check_object(node: dict, path: str, file: str) -> None:
@@ -252,8 +258,8 @@ def _check_object(node: dict, path: str, file: str) -> None:
         return
     cls = _registered_class(registered, refuse) or _builtin_class(cls_name, module, refuse)
     if cls is None:
-        origin = f" (saved from module {module!r})" if module else ""
-        refuse(f"unknown class {cls_name!r}{origin}: not a Keras built-in nor a class "
+        origin = f" (saved from module {_short(module)})" if module else ""
+        refuse(f"unknown class {_short(cls_name)}{origin}: not a Keras built-in nor a class "
                "registered by a module imported first; import the module that registers it "
                "with keras.saving.register_keras_serializable before loading "
                "(CLI: --import MODULE)")
@@ -268,10 +274,10 @@ def _registered_class(registered: str | None, refuse) -> type | None:
     if obj is None:
         return None
     if not isinstance(obj, type):
-        refuse(f"registered name {registered!r} is not a class")
+        refuse(f"registered name {_short(registered)} is not a class")
     package = obj.__module__.split(".")[0]
     if package in _TRUSTED_PACKAGES and not _installed(obj):
-        refuse(f"class {registered!r} comes from {package!r} outside the installed packages "
+        refuse(f"class {_short(registered)} comes from {package!r} outside the installed packages "
                f"({_module_file(obj)}); only an installed {package} is trusted")
     return obj
 
@@ -283,7 +289,7 @@ def _builtin_class(cls_name: str, module: str | None, refuse) -> type | None:
         return None
     package = module.split(".")[0]
     if package in _TRUSTED_PACKAGES:
-        refuse(f"module {module!r}: {package} classes load only when the installed {package} "
+        refuse(f"module {_short(module)}: {_short(package)} classes load only when the installed {package} "
                f"was imported first (import {package}, or CLI: --import {package}); graphir "
                "never imports a module a model file names")
     if package != "keras":
@@ -321,7 +327,7 @@ def _check_function(node: dict, refuse) -> None:
     if node.get("module") in ("keras.activations", "builtins", None) \
             and name in _activation_names():
         return
-    refuse(f"function {name!r} from module {node.get('module')!r} is refused (only Keras "
+    refuse(f"function {_short(name)} from module {_short(node.get('module'))} is refused (only Keras "
            "activations and registered functions load)")
 
 

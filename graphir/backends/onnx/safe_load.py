@@ -99,6 +99,12 @@ def _line(e: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _short(value, limit: int = 60) -> str:
+    """``repr(value)`` clipped to ``limit`` characters (a hostile name may be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _tensors(model: onnx.ModelProto, file: str, limits: Limits) -> list[tuple[str, onnx.TensorProto]]:
     """Every tensor of the model with a name for errors, subgraphs included (bounded)."""
     found: list[tuple[str, onnx.TensorProto]] = []
@@ -107,20 +113,20 @@ def _tensors(model: onnx.ModelProto, file: str, limits: Limits) -> list[tuple[st
     while stack:
         graph, depth = stack.pop()
         if depth > limits.max_depth:
-            raise ResourceLimitError(file, f"graph {graph.name!r}", f"subgraphs nested deeper "
+            raise ResourceLimitError(file, f"graph {_short(graph.name)}", f"subgraphs nested deeper "
                                      f"than {limits.max_depth}", declared=depth,
                                      limit=limits.max_depth)
         count += len(graph.node) + len(graph.initializer)
         if count > limits.max_objects:
-            raise ResourceLimitError(file, f"graph {graph.name!r}", f"more than "
+            raise ResourceLimitError(file, f"graph {_short(graph.name)}", f"more than "
                                      f"{limits.max_objects:,} nodes and initializers",
                                      declared=count, limit=limits.max_objects)
-        found += [(f"initializer {t.name!r}", t) for t in graph.initializer]
-        found += [(f"sparse initializer {t.values.name!r}", t.values)
+        found += [(f"initializer {_short(t.name)}", t) for t in graph.initializer]
+        found += [(f"sparse initializer {_short(t.values.name)}", t.values)
                   for t in graph.sparse_initializer]
         for node in graph.node:
             for attr in node.attribute:
-                label = f"node {node.name or node.op_type!r} attribute {attr.name!r}"
+                label = f"node {_short(node.name or node.op_type)} attribute {_short(attr.name)}"
                 if attr.HasField("t"):
                     found.append((label, attr.t))
                 found += [(label, t) for t in attr.tensors]
