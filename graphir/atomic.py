@@ -8,10 +8,16 @@
   folder after it, so a crash never leaves a renamed but empty file;
 * a destination that cannot be written (missing or read-only folder, a directory,
   a full disk) is an :class:`~graphir.errors.OutputPathError` naming it;
-* temporary files are named ``.<name>.graphir-<pid>-<random>.tmp<suffix>``; a process
-  killed with ``kill -9`` cannot remove its own, so every later write to the same
-  folder first removes those of processes that no longer run (:func:`sweep_stale_temps`).
-  A process id reused by a live process defers the sweep of its files to a later write.
+* :func:`atomic_write` (for writers that take a file object: ``.gir`` and ``.onnx``)
+  writes into an unnamed file (Linux ``O_TMPFILE``) and gives it a name only once it
+  is complete and flushed (``linkat`` then ``rename``): a process killed with ``kill -9``
+  mid-write leaves nothing visible;
+* elsewhere (:func:`atomic_output`, for writers that need a path, such as Keras;
+  platforms without ``O_TMPFILE``) temporary files are named
+  ``.<name>.graphir-<pid>-<random>.tmp<suffix>``; a process killed with ``kill -9``
+  cannot remove its own, so every later write to the same folder first removes those of
+  processes that no longer run (:func:`sweep_stale_temps`).  A process id reused by a
+  live process defers the sweep of its files to a later write.
 """
 
 from __future__ import annotations
@@ -20,14 +26,17 @@ import contextlib
 import errno
 import os
 import re
+import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from graphir.errors import OutputPathError
 
-__all__ = ["atomic_output", "output_folder", "sweep_stale_temps", "temp_prefix"]
+__all__ = ["atomic_output", "atomic_write", "output_folder", "sweep_stale_temps",
+           "temp_prefix"]
 
 _STALE = re.compile(r"\..+\.graphir-(\d+)-[A-Za-z0-9_]{8}(\.tmp.*)?")
 #: errno values that mean "this destination cannot take the file"
@@ -158,6 +167,86 @@ def atomic_output(target: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp_path, ignore_errors=True)
         elif tmp_path.exists():
             tmp_path.unlink()
+
+
+def atomic_write(target: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(f)`` with a binary file ``f`` whose content becomes ``target``, atomically.
+
+    Where Linux offers ``O_TMPFILE`` (and ``/proc``), ``f`` is an unnamed file in
+    ``target``'s folder: no name exists until the content is complete and ``fsync``ed,
+    then it is linked under a temporary name and renamed over ``target`` at once, so a
+    ``kill -9`` at any time before leaves nothing behind.  Elsewhere this falls back to
+    :func:`atomic_output`.
+
+    Returns:
+        ``target`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        OutputPathError: as :func:`atomic_output`.  Other exceptions of ``write``
+            propagate unchanged; the previous file at ``target`` is intact either way.
+    """
+    target = Path(target)
+    folder = output_folder(target)
+    sweep_stale_temps(folder)
+    try:
+        fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o666)
+    except AttributeError:  # no O_TMPFILE on this platform
+        fd = None
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+            raise OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
+                                  f"{e.strerror or e}") from None
+        fd = None  # the file system has no O_TMPFILE (EOPNOTSUPP, EISDIR, EINVAL...)
+    if fd is None:
+        with atomic_output(target) as tmp, open(tmp, "wb") as f:
+            write(f)
+        return target
+    try:
+        with os.fdopen(os.dup(fd), "wb") as f:
+            try:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            except OutputPathError:
+                raise
+            except Exception as e:  # re-raised: typed when it is an I/O failure
+                cause = _io_failure(e)
+                if cause is None:
+                    raise
+                raise OutputPathError(str(target), f"writing failed: "
+                                      f"{cause.strerror or cause}") from e
+        _publish(fd, folder, target)
+    finally:
+        os.close(fd)
+    return target
+
+
+def _publish(fd: int, folder: Path, target: Path) -> None:
+    """Give the unnamed file ``fd`` the name ``target`` (``linkat`` + ``rename``); where
+    ``/proc`` is missing, copy it through :func:`atomic_output` instead."""
+    name = f"{temp_prefix(target)}{secrets.token_hex(4)}.tmp{target.suffix}"
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+        except FileNotFoundError:  # no /proc: copy the content the classic way
+            os.lseek(fd, 0, os.SEEK_SET)
+            with atomic_output(target) as tmp, open(tmp, "wb") as out, \
+                    os.fdopen(os.dup(fd), "rb") as src:
+                shutil.copyfileobj(src, out)
+            return
+        except OSError as e:
+            raise OutputPathError(str(target), f"writing failed: {e.strerror or e}") from e
+        try:
+            os.replace(name, target.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=dir_fd)
+            raise OutputPathError(str(target), f"writing failed: {e.strerror or e}") from e
+        with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
+            os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _fsync(path: Path) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from graphir.atomic import atomic_output
+from graphir.atomic import atomic_write
 from graphir.dtypes import DType
 from graphir.errors import (
     GraphInvariantError,
@@ -129,7 +129,8 @@ def _weight_mismatch(order: list, weights: dict[str, np.ndarray]) -> str:
 
 
 def save(graph: Graph, path: str | os.PathLike) -> Path:
-    """Write ``graph`` to ``path`` (``.gir``) atomically, after verifying it.
+    """Write ``graph`` to ``path`` (``.gir``) atomically (:func:`graphir.atomic.atomic_write`:
+    nothing visible before the file is complete), after verifying it.
 
     Returns:
         the path written.
@@ -137,17 +138,15 @@ def save(graph: Graph, path: str | os.PathLike) -> Path:
     Raises:
         GraphInvariantError: the graph is invalid (nothing is written).
     """
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save as safetensors_bytes
 
     verify_graph(graph)
     meta = {METADATA_KEY: json.dumps(graph_to_json(graph), separators=(",", ":"),
                                      sort_keys=True)}
     # np.ascontiguousarray returns at least 1-D: a rank-0 weight would come back as (1,)
     tensors = {k: np.ascontiguousarray(v).reshape(v.shape) for k, v in graph.weights.items()}
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
-    return path
+    data = safetensors_bytes(tensors, metadata=meta)
+    return atomic_write(path, lambda f: f.write(data))
 
 
 def load(path: str | os.PathLike, *, limits: Limits | None = None) -> Graph:

@@ -96,8 +96,34 @@ def test_refused_temp_file_creation_is_typed(tmp_path, monkeypatch):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputPathError, match="Permission denied"), \
+            atomic_output(tmp_path / "m.keras"):
+        pass
+    real_open = os.open
+
+    def refuse_unnamed(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse_unnamed)
     with pytest.raises(OutputPathError, match="Permission denied"):
         graphir.save(_graph(), tmp_path / "g.gir")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_o_tmpfile_the_named_temporary_is_used(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def unsupported(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", unsupported)
+    graphir.save(_graph(), tmp_path / "g.gir")
+    assert [p.name for p in tmp_path.iterdir()] == ["g.gir"]
+    assert graphir.load(tmp_path / "g.gir").weights["fc/kernel"].shape == (4, 3)
 
 
 FULL_DISK = textwrap.dedent("""
@@ -168,38 +194,78 @@ KILLED_WRITE = textwrap.dedent("""
     import numpy as np
     import graphir
     from graphir import Graph, Node, TensorType, Value
+    from graphir.atomic import atomic_output
     from graphir.dtypes import DType
-    n = 8192
-    x = Value("x", TensorType(DType.FLOAT32, ("batch", n)))
-    k = np.ones((n, n), np.float32)   # 256 MiB
-    node = Node("dense", "fc", ("x", "fc/kernel"),
-                (Value("fc", TensorType(DType.FLOAT32, ("batch", n))),),
-                {"units": n, "activation": "linear"})
-    print("ready", flush=True)
-    graphir.save(Graph("g", (x,), ("fc",), (node,), {"fc/kernel": k}), sys.argv[1])
+    if sys.argv[2] == "gir":  # graphir.save: an unnamed (O_TMPFILE) file until complete
+        n = 8192
+        x = Value("x", TensorType(DType.FLOAT32, ("batch", n)))
+        k = np.ones((n, n), np.float32)   # 256 MiB
+        node = Node("dense", "fc", ("x", "fc/kernel"),
+                    (Value("fc", TensorType(DType.FLOAT32, ("batch", n))),),
+                    {"units": n, "activation": "linear"})
+        print("ready", flush=True)
+        graphir.save(Graph("g", (x,), ("fc",), (node,), {"fc/kernel": k}), sys.argv[1])
+    else:  # a writer that needs a path (as Keras does): a named temporary file
+        print("ready", flush=True)
+        with atomic_output(sys.argv[1]) as tmp, open(tmp, "wb") as f:
+            for _ in range(256):
+                f.write(bytes(2 ** 20))
+                f.flush()
 """)
 
 
-def test_kill_9_during_a_large_write(tmp_path):
-    target = tmp_path / "model.gir"
-    graphir.save(_graph(), target)
-    before = target.read_bytes()
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITE, str(target)],
+def _kill_mid_write(target: Path, how: str, started) -> None:
+    """Start a child writing ``target`` the way ``how`` says; kill -9 it once
+    ``started(pid)`` says the write is under way (at most 30 s)."""
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITE, str(target), how],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             text=True)
     assert proc.stdout.readline().strip() == "ready"
-    pattern = f".model.gir.graphir-{proc.pid}-*"
-    for _ in range(6000):  # until the temporary file holds some of the 256 MiB
-        temps = list(tmp_path.glob(pattern))
-        if temps and temps[0].stat().st_size > 2 ** 20:
+    for _ in range(6000):
+        if started(proc.pid):
             break
         time.sleep(0.005)
+    else:
+        proc.kill()
+        pytest.fail("the child never started writing")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    assert temps, "the child never started writing"
+
+
+def _unnamed_file_written(folder: Path):
+    def started(pid: int) -> bool:  # an O_TMPFILE file of the child holds some data
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                link = os.readlink(fd)
+                if link.startswith(str(folder)) and link.endswith("(deleted)"):
+                    return fd.stat().st_size > 2 ** 20
+            except OSError:
+                continue
+        return False
+    return started
+
+
+def test_kill_9_during_a_large_gir_write_leaves_nothing(tmp_path):
+    target = tmp_path / "model.gir"
+    graphir.save(_graph(), target)
+    before = target.read_bytes()
+    _kill_mid_write(target, "gir", _unnamed_file_written(tmp_path))
     assert target.read_bytes() == before  # the previous model is intact
-    assert temps[0].exists()  # what kill -9 leaves: a temporary file of a dead process
+    assert [p.name for p in tmp_path.iterdir()] == ["model.gir"]  # and nothing else, at once
+
+
+def test_kill_9_during_a_path_based_write_is_swept_by_the_next_write(tmp_path):
+    target = tmp_path / "model.keras"
+    target.write_bytes(b"previous")
+
+    def started(pid: int) -> bool:
+        temps = list(tmp_path.glob(f".model.keras.graphir-{pid}-*"))
+        return bool(temps) and temps[0].stat().st_size > 2 ** 20
+
+    _kill_mid_write(target, "path", started)
+    assert target.read_bytes() == b"previous"
+    left = [p.name for p in tmp_path.iterdir() if p != target]
+    assert len(left) == 1 and ".graphir-" in left[0]  # what kill -9 leaves with a path writer
     graphir.save(_graph(units=5), tmp_path / "other.gir")  # the next write sweeps it
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gir", "other.gir"]
-    assert graphir.load(target).weights["fc/kernel"].shape == (4, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "other.gir"]

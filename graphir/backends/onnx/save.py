@@ -1,9 +1,9 @@
 """``save_onnx``: write an ONNX model atomically, with external data when it is large.
 
 Small models (initializers up to :data:`EXTERNAL_DATA_THRESHOLD` bytes) are one
-file, written through :func:`graphir.atomic.atomic_output`: a temporary file beside
-the target, renamed into place, so a failure never leaves a half-written model
-nor destroys the previous one.
+file, written through :func:`graphir.atomic.atomic_write`: an unnamed file beside
+the target, named and renamed into place once complete, so a failure (or ``kill -9``)
+never leaves a half-written model nor destroys the previous one.
 
 Temporary files and folders are named by :func:`graphir.atomic.temp_prefix`, so
 that those of a process killed mid-write are swept at the next write to the folder.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import onnx
 
-from graphir.atomic import atomic_output, output_folder, sweep_stale_temps, temp_prefix
+from graphir.atomic import atomic_write, output_folder, sweep_stale_temps, temp_prefix
 from graphir.errors import OutputPathError
 
 from .tensors import tensor_nbytes
@@ -103,8 +103,8 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike, *,
     target = Path(path)
     use_external = is_large(model) if external_data is None else external_data
     if not use_external:
-        with atomic_output(target) as tmp:
-            onnx.save_model(model, str(tmp))
+        data = model.SerializeToString()  # what onnx.save_model writes for one file
+        atomic_write(target, lambda f: f.write(data))
         for stale in _stale_data_files(target, keep=None):
             stale.unlink(missing_ok=True)
         return target
