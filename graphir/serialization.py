@@ -20,7 +20,7 @@ import math
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -167,14 +167,37 @@ def load(path: str | os.PathLike, *, limits: Limits | None = None) -> Graph:
         ResourceLimitError: a size, depth or count exceeds ``limits``.
         GraphInvariantError: the stored graph breaks an IR invariant.
     """
-    from safetensors import SafetensorError, safe_open
-
     limits = limits or current_limits()
     path = Path(path)
     where = f"file {path}"
     if not path.is_file():
         raise ModelFileError("no such file", where=where)
-    header = _read_header(path, limits)
+    try:
+        with open(path, "rb") as f:  # one handle: the bytes checked are the bytes read
+            header, start = _read_header(f, path, limits)
+            data = _read_graph_json(header, path, limits)
+            weights = _read_tensors(f, header, start, path)
+    except OSError as e:
+        raise ModelFileError(f"unreadable: {e.strerror or e}", where=where) from None
+    try:
+        graph = graph_from_json(data, weights, where=where)
+        verify_graph(graph)
+    except GraphInvariantError as e:  # say which file the broken graph came from
+        raise GraphInvariantError(e.message.split("] ", 1)[-1], node=e.node,
+                                  invariant=e.invariant, excerpt=e.excerpt,
+                                  where=f"{where}, {e.where}" if e.where else where) from None
+    except GraphIRError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as e:
+        # the field checks leave only values an op's attribute schema rejects in a way
+        # it did not foresee: still a malformed file, never an internal error
+        raise IRFormatError(f"malformed graph: {type(e).__name__}: {e}", where=where) from None
+    return graph
+
+
+def _read_graph_json(header: dict, path: Path, limits: Limits) -> dict:
+    """The graph JSON of the header's metadata, its version and field types checked."""
+    where = f"file {path}"
     meta = header.get("__metadata__") or {}
     if not isinstance(meta, dict) or METADATA_KEY not in meta:
         raise IRFormatError("not a graphir file (no 'graphir' metadata in the safetensors "
@@ -188,25 +211,25 @@ def load(path: str | os.PathLike, *, limits: Limits | None = None) -> Graph:
         raise IRFormatError(f"unsupported .gir format version {_clip(found)} (this graphir reads "
                             f"version {FORMAT_VERSION})", where=where)
     _check_json_types(data, where, limits)
-    try:
-        with safe_open(str(path), framework="np") as f:
-            weights = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no __iter__)
-    except (SafetensorError, OSError, ValueError, TypeError) as e:
-        raise IRFormatError(f"not a readable .gir (safetensors) file: {e}", where=where) from None
-    try:
-        graph = graph_from_json(data, weights, where=where)
-        verify_graph(graph)
-    except GraphInvariantError as e:  # say which file the broken graph came from
-        raise GraphInvariantError(e.message.split("] ", 1)[-1], node=e.node,
-                                  invariant=e.invariant, excerpt=e.excerpt,
-                                  where=f"{where}, {e.where}" if e.where else where) from None
-    except GraphIRError:
-        raise
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as e:
-        # the field checks above leave only values an op's attribute schema rejects in
-        # a way it did not foresee: still a malformed file, never an internal error
-        raise IRFormatError(f"malformed graph: {type(e).__name__}: {e}", where=where) from None
-    return graph
+    return data
+
+
+def _read_tensors(f: BinaryIO, header: dict, start: int, path: Path) -> dict[str, np.ndarray]:
+    """Each tensor of the (checked) header, read from ``f`` as a little-endian array."""
+    weights = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        f.seek(start + begin)
+        raw = f.read(end - begin)
+        if len(raw) != end - begin:  # the file shrank since its size was taken
+            raise IRFormatError(f"tensor {_clip(name)}: the file ends inside its bytes",
+                                where=f"file {path}")
+        dtype = _SAFETENSORS_DTYPES[info["dtype"]].to_numpy().newbyteorder("<")
+        weights[name] = np.frombuffer(raw, dtype=dtype).reshape(info["shape"]).astype(
+            dtype.newbyteorder("="), copy=False)
+    return weights
 
 
 #: safetensors dtype codes -> graphir dtypes (https://github.com/huggingface/safetensors,
@@ -216,29 +239,26 @@ _SAFETENSORS_DTYPES = {"F16": DType.FLOAT16, "F32": DType.FLOAT32, "F64": DType.
                        "I64": DType.INT64, "U8": DType.UINT8, "BOOL": DType.BOOL}
 
 
-def _read_header(path: Path, limits: Limits) -> dict:
-    """Parse and check the safetensors header of ``path`` (see :func:`load`)."""
+def _read_header(f: BinaryIO, path: Path, limits: Limits) -> tuple[dict, int]:
+    """Parse and check the safetensors header of the open file ``f`` (see :func:`load`);
+    return it and the offset where the tensor data starts."""
     where = f"file {path}"
-    size = path.stat().st_size
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise IRFormatError("not a .gir (safetensors) file: shorter than its 8-byte "
-                                    "header length", where=where)
-            n = int.from_bytes(head, "little")
-            if n > limits.max_config_bytes:
-                raise ResourceLimitError(str(path), "safetensors header", f"declares {n:,} "
-                                         f"bytes, more than the limit of "
-                                         f"{limits.max_config_bytes:,}", declared=n,
-                                         limit=limits.max_config_bytes)
-            if n > size - 8:
-                raise IRFormatError(f"not a .gir (safetensors) file: the header declares {n:,} "
-                                    f"bytes but the file holds {size - 8:,} after the length",
-                                    where=where)
-            raw = f.read(n)
-    except OSError as e:
-        raise ModelFileError(f"unreadable: {e.strerror or e}", where=where) from None
+    size = os.fstat(f.fileno()).st_size
+    head = f.read(8)
+    if len(head) < 8:
+        raise IRFormatError("not a .gir (safetensors) file: shorter than its 8-byte "
+                            "header length", where=where)
+    n = int.from_bytes(head, "little")
+    if n > limits.max_config_bytes:
+        raise ResourceLimitError(str(path), "safetensors header", f"declares {n:,} "
+                                 f"bytes, more than the limit of "
+                                 f"{limits.max_config_bytes:,}", declared=n,
+                                 limit=limits.max_config_bytes)
+    if n > size - 8:
+        raise IRFormatError(f"not a .gir (safetensors) file: the header declares {n:,} "
+                            f"bytes but the file holds {size - 8:,} after the length",
+                            where=where)
+    raw = f.read(n)
     header = load_json(raw, file=str(path), entry="safetensors header",
                        max_depth=limits.max_depth, error=IRFormatError)
     if not isinstance(header, dict):
@@ -256,7 +276,7 @@ def _read_header(path: Path, limits: Limits) -> dict:
             raise IRFormatError(f"{entry}: header entry is not an object", where=where)
         code, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
         if code not in _SAFETENSORS_DTYPES:
-            raise IRFormatError(f"{entry}: dtype {code!r} is not supported by graphir "
+            raise IRFormatError(f"{entry}: dtype {_clip(code)} is not supported by graphir "
                                 f"(supported: {', '.join(_SAFETENSORS_DTYPES)})", where=where)
         if (not isinstance(shape, list)
                 or not all(type(d) is int and d >= 0 for d in shape)):
@@ -278,7 +298,7 @@ def _read_header(path: Path, limits: Limits) -> dict:
                                      f"more than the memory budget of "
                                      f"{limits.memory_budget:,}", declared=total,
                                      limit=limits.memory_budget)
-    return header
+    return header, 8 + n
 
 
 def _check_json_types(data: dict, where: str, limits: Limits) -> None:
