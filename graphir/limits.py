@@ -54,8 +54,10 @@ class Limits:
             member above 1 MiB may have (default 100; Keras stores members uncompressed,
             DEFLATE of ordinary data rarely exceeds 10, bombs reach 1,000).
         max_depth: the deepest nesting of JSON objects and lists (default 256).
-        max_objects: the most serialized objects (layers, nodes, tensors, HDF5 objects)
-            one file may hold (default 1,000,000).
+        max_objects: the most serialized objects (Keras layers and their initializers,
+            dtype policies...; graph nodes; tensors; HDF5 objects) one file may hold
+            (default 200,000: Keras spends kilobytes per layer it builds, so this keeps
+            a config of tiny layers to about a gigabyte).
     """
 
     memory_budget: int = attrs.field(factory=lambda: max(_GIB, physical_memory() // 4))
@@ -63,7 +65,7 @@ class Limits:
     max_members: int = 10_000
     max_ratio: int = 100
     max_depth: int = 256
-    max_objects: int = 1_000_000
+    max_objects: int = 200_000
 
     @classmethod
     def default(cls) -> Limits:
