@@ -234,17 +234,21 @@ class _Group(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
-        except click.exceptions.NoArgsIsHelpError as e:  # bare ``graphir``: the help
+        except _NO_ARGS_IS_HELP as e:  # bare ``graphir``: the help
             click.echo(e.ctx.get_help() if e.ctx else e.format_message())
             sys.exit(0)
         except click.ClickException as e:
-            _fail(usage_message(e), e.exit_code)
+            _fail(_usage_message(e), e.exit_code)
         except click.exceptions.Abort:
             _fail("aborted", 1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def usage_message(e: click.ClickException) -> str:
+#: click >= 8.2 raises it for a bare ``graphir`` (older versions print the help themselves)
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage_message(e: click.ClickException) -> str:
     """One line for a click error: ``"convert: Missing argument 'DST'."`` (the command,
     when there is one, then click's message with its whitespace folded)."""
     message = " ".join(e.format_message().split())

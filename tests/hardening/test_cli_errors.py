@@ -61,6 +61,8 @@ def test_a_plain_click_group_would_print_the_usage_block():
 
 def test_help_and_version_still_work():
     assert CliRunner().invoke(cli, ["-h"]).exit_code == 0
+    bare = CliRunner().invoke(cli, [])  # a bare ``graphir`` shows the help
+    assert bare.exit_code == 0 and "Usage:" in bare.output and "convert" in bare.output
     r = CliRunner().invoke(cli, ["--version"])
     assert r.exit_code == 0 and "version" in r.output
 
