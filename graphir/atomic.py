@@ -36,7 +36,7 @@ from typing import BinaryIO
 from graphir.errors import OutputPathError
 
 __all__ = ["atomic_output", "atomic_write", "output_folder", "sweep_stale_temps",
-           "temp_prefix"]
+           "temp_prefix", "typed_io_failures"]
 
 _STALE = re.compile(r"\..+\.graphir-(\d+)-[A-Za-z0-9_]{8}(\.tmp.*)?")
 #: errno values that mean "this destination cannot take the file"
@@ -122,6 +122,27 @@ def _io_failure(e: BaseException) -> OSError | None:
 
 
 @contextlib.contextmanager
+def typed_io_failures(target: Path) -> Iterator[None]:
+    """Inside the block, an I/O failure (an ``OSError``, or a writer's error caused by
+    one) becomes an :class:`OutputPathError` naming ``target``; other exceptions pass
+    unchanged."""
+    try:
+        yield
+    except OutputPathError:
+        raise
+    except Exception as e:  # re-raised: typed when it is an I/O failure
+        cause = _io_failure(e)
+        if cause is None:
+            raise
+        raise OutputPathError(str(target), f"writing failed: {cause.strerror or cause}") from e
+
+
+def _cannot_write(target: Path, folder: Path, e: OSError) -> OutputPathError:
+    return OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
+                           f"{e.strerror or e}")
+
+
+@contextlib.contextmanager
 def atomic_output(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``target``'s folder; on success move it to ``target``.
 
@@ -141,27 +162,18 @@ def atomic_output(target: str | os.PathLike) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=f".tmp{target.suffix}",
                                    dir=folder)
     except OSError as e:
-        raise OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
-                              f"{e.strerror or e}") from None
+        raise _cannot_write(target, folder, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # let writers create it themselves (some refuse to overwrite)
     try:
-        try:
+        with typed_io_failures(target):
             yield tmp_path
             if not tmp_path.exists():
                 raise FileNotFoundError(f"the writer produced no file for {str(target)!r}")
             _fsync(tmp_path)
             os.replace(tmp_path, target)
             _fsync(folder)
-        except OutputPathError:
-            raise
-        except Exception as e:  # re-raised: typed when it is an I/O failure
-            cause = _io_failure(e)
-            if cause is None:
-                raise
-            raise OutputPathError(str(target), f"writing failed: "
-                                  f"{cause.strerror or cause}") from e
     finally:
         if tmp_path.is_dir():
             shutil.rmtree(tmp_path, ignore_errors=True)
@@ -194,28 +206,19 @@ def atomic_write(target: str | os.PathLike, write: Callable[[BinaryIO], None]) -
         fd = None
     except OSError as e:
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT):
-            raise OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
-                                  f"{e.strerror or e}") from None
+            raise _cannot_write(target, folder, e) from None
         fd = None  # the file system has no O_TMPFILE (EOPNOTSUPP, EISDIR, EINVAL...)
     if fd is None:
         with atomic_output(target) as tmp, open(tmp, "wb") as f:
             write(f)
         return target
     try:
-        with os.fdopen(os.dup(fd), "wb") as f:
-            try:
+        with typed_io_failures(target):
+            with os.fdopen(os.dup(fd), "wb") as f:
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
-            except OutputPathError:
-                raise
-            except Exception as e:  # re-raised: typed when it is an I/O failure
-                cause = _io_failure(e)
-                if cause is None:
-                    raise
-                raise OutputPathError(str(target), f"writing failed: "
-                                      f"{cause.strerror or cause}") from e
-        _publish(fd, folder, target)
+            _publish(fd, folder, target)
     finally:
         os.close(fd)
     return target
@@ -223,7 +226,8 @@ def atomic_write(target: str | os.PathLike, write: Callable[[BinaryIO], None]) -
 
 def _publish(fd: int, folder: Path, target: Path) -> None:
     """Give the unnamed file ``fd`` the name ``target`` (``linkat`` + ``rename``); where
-    ``/proc`` is missing, copy it through :func:`atomic_output` instead."""
+    ``/proc`` is missing, copy it through :func:`atomic_output` instead.  Raises the
+    ``OSError`` of a failed link or rename (the caller types it)."""
     name = f"{temp_prefix(target)}{secrets.token_hex(4)}.tmp{target.suffix}"
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -235,14 +239,12 @@ def _publish(fd: int, folder: Path, target: Path) -> None:
                     os.fdopen(os.dup(fd), "rb") as src:
                 shutil.copyfileobj(src, out)
             return
-        except OSError as e:
-            raise OutputPathError(str(target), f"writing failed: {e.strerror or e}") from e
         try:
             os.replace(name, target.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except OSError as e:
+        except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(name, dir_fd=dir_fd)
-            raise OutputPathError(str(target), f"writing failed: {e.strerror or e}") from e
+            raise
         with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
             os.fsync(dir_fd)
     finally:

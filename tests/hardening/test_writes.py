@@ -90,6 +90,18 @@ def test_read_only_folder(tmp_path, source):
         folder.chmod(0o700)
 
 
+def _o_tmpfile_fails(monkeypatch, code: int) -> None:
+    """Make ``os.open(folder, O_TMPFILE)`` fail with errno ``code``."""
+    real_open = os.open
+
+    def failing(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(code, os.strerror(code))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", failing)
+
+
 def test_refused_temp_file_creation_is_typed(tmp_path, monkeypatch):
     # what a read-only folder does when not running as root (the test above)
     def refuse(*args, **kwargs):
@@ -99,28 +111,14 @@ def test_refused_temp_file_creation_is_typed(tmp_path, monkeypatch):
     with pytest.raises(OutputPathError, match="Permission denied"), \
             atomic_output(tmp_path / "m.keras"):
         pass
-    real_open = os.open
-
-    def refuse_unnamed(path, flags, *args, **kwargs):
-        if flags & os.O_TMPFILE == os.O_TMPFILE:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", refuse_unnamed)
+    _o_tmpfile_fails(monkeypatch, errno.EACCES)
     with pytest.raises(OutputPathError, match="Permission denied"):
         graphir.save(_graph(), tmp_path / "g.gir")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_without_o_tmpfile_the_named_temporary_is_used(tmp_path, monkeypatch):
-    real_open = os.open
-
-    def unsupported(path, flags, *args, **kwargs):
-        if flags & os.O_TMPFILE == os.O_TMPFILE:
-            raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", unsupported)
+    _o_tmpfile_fails(monkeypatch, errno.EOPNOTSUPP)
     graphir.save(_graph(), tmp_path / "g.gir")
     assert [p.name for p in tmp_path.iterdir()] == ["g.gir"]
     assert graphir.load(tmp_path / "g.gir").weights["fc/kernel"].shape == (4, 3)

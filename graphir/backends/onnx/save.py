@@ -30,8 +30,13 @@ from pathlib import Path
 
 import onnx
 
-from graphir.atomic import atomic_write, output_folder, sweep_stale_temps, temp_prefix
-from graphir.errors import OutputPathError
+from graphir.atomic import (
+    atomic_write,
+    output_folder,
+    sweep_stale_temps,
+    temp_prefix,
+    typed_io_failures,
+)
 
 from .tensors import tensor_nbytes
 
@@ -111,18 +116,14 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike, *,
     folder = output_folder(target)
     sweep_stale_temps(folder)
     location = _data_name(model, target)
-    try:
+    with typed_io_failures(target):
         tmp_dir = Path(tempfile.mkdtemp(prefix=temp_prefix(target), dir=folder))
-    except OSError as e:
-        raise OutputPathError(str(target), f"cannot write in folder {str(folder)!r}: "
-                              f"{e.strerror or e}") from None
     try:
-        write_with_external_data(model, tmp_dir / target.name, location)
-        if (tmp_dir / location).exists():
-            os.replace(tmp_dir / location, folder / location)
-        os.replace(tmp_dir / target.name, target)
-    except OSError as e:
-        raise OutputPathError(str(target), f"writing failed: {e.strerror or e}") from e
+        with typed_io_failures(target):
+            write_with_external_data(model, tmp_dir / target.name, location)
+            if (tmp_dir / location).exists():
+                os.replace(tmp_dir / location, folder / location)
+            os.replace(tmp_dir / target.name, target)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     for stale in _stale_data_files(target, keep=location):
