@@ -21,7 +21,8 @@ from __future__ import annotations
 from graphir.dtypes import DType
 from graphir.errors import (BadInputError, DeviceUnavailableError, EmissionError,
                             GraphInvariantError, GraphIRError, IRFormatError, ModelFileError,
-                            ReferenceRunError, UnsupportedLayerError, UnsupportedOpError,
+                            OutputPathError, ReferenceRunError, ResourceLimitError,
+                            UnsafeModelError, UnsupportedLayerError, UnsupportedOpError,
                             VerificationFailed)
 from graphir.ir import Graph, Node, Value
 from graphir.diagnostics import Diagnostic, ShapeCheckError
@@ -39,8 +40,8 @@ from graphir.app.api import from_keras, from_onnx, to_keras, to_onnx, verify
 __all__ = [
     "BadInputError", "DType", "cancel_transposes", "DedupeReport", "DeviceUnavailableError", "Diagnostic", "Dim",
     "EmissionError", "Graph", "GraphIRError", "GraphInvariantError", "IRFormatError",
-    "ModelFileError", "Namespace", "Node", "PassError", "ReferenceRunError", "ShapeCheckError",
-    "TensorType",
+    "ModelFileError", "Namespace", "Node", "OutputPathError", "PassError", "ReferenceRunError",
+    "ResourceLimitError", "ShapeCheckError", "TensorType", "UnsafeModelError",
     "UnsupportedLayerError", "UnsupportedOpError", "Value", "VerificationFailed", "check",
     "dedupe", "dedupe_with_report", "extract", "format_graph", "from_keras", "from_onnx", "load",
     "merge",

@@ -12,17 +12,20 @@ The CLI maps :class:`BadInputError` subclasses to exit code 2 and
 from __future__ import annotations
 
 __all__ = [
-    "GraphIRError",
     "BadInputError",
+    "DeviceUnavailableError",
+    "EmissionError",
+    "GraphIRError",
     "GraphInvariantError",
-    "UnsupportedLayerError",
-    "UnsupportedOpError",
+    "IRFormatError",
     "ModelFileError",
     "ModuleImportError",
-    "IRFormatError",
-    "DeviceUnavailableError",
+    "OutputPathError",
     "ReferenceRunError",
-    "EmissionError",
+    "ResourceLimitError",
+    "UnsafeModelError",
+    "UnsupportedLayerError",
+    "UnsupportedOpError",
     "VerificationFailed",
 ]
 
@@ -122,6 +125,63 @@ class InputShapeError(BadInputError):
 
 class IRFormatError(BadInputError):
     """A ``.gir`` file is malformed or of an unsupported format version."""
+
+
+class UnsafeModelError(ModelFileError):
+    """A model file is refused before anything in it is loaded, because loading it could
+    run code, read other files or URLs, or write outside graphir's temporary folder
+    (``specs/security.md``): an unknown module or class, a ``Lambda``, serialized code,
+    a ``TFSMLayer``, a vocabulary path, a zip member named ``../x`` or a symlink...
+
+    Attributes:
+        file: the model file.
+        entry: where in it, e.g. ``"config.json: layers[3] (class 'Lambda')"`` or
+            ``"zip member '../evil.py'"``.
+        reason: what is wrong, one line.
+    """
+
+    def __init__(self, file: str, entry: str, reason: str):
+        self.file = file
+        self.entry = entry
+        self.reason = reason
+        super().__init__(f"{entry}: {reason}", where=f"file {file}")
+
+
+class ResourceLimitError(ModelFileError):
+    """A file declares more than a limit of :class:`graphir.limits.Limits` allows (bytes
+    of weights, archive size, compression ratio, nesting depth, object count), or more
+    than it stores; refused before the memory or disk is spent.
+
+    Attributes:
+        file: the model file.
+        entry: where in it (a zip member, a weight, a layer, a tensor).
+        declared: what the file declares (bytes, depth or count).
+        limit: the bound it exceeds (the budget, or the bytes actually stored).
+    """
+
+    def __init__(self, file: str, entry: str, reason: str, *, declared: int, limit: int):
+        self.file = file
+        self.entry = entry
+        self.declared = declared
+        self.limit = limit
+        super().__init__(f"{entry}: {reason}", where=f"file {file}")
+
+
+class OutputPathError(BadInputError, OSError):
+    """An output file cannot be written: its folder is missing or read-only, the path is
+    a directory, or the disk is full.  The previous file at the path, if any, is intact
+    and no temporary file is left behind.  Also an ``OSError``, so that callers catching
+    I/O errors keep working.
+
+    Attributes:
+        path: the destination as given.
+        reason: what went wrong, e.g. ``"folder 'out' does not exist"``.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(reason, where=f"file {path}")
 
 
 class DeviceUnavailableError(BadInputError):

@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -29,6 +30,7 @@ import click
 
 from graphir.diagnostics import ShapeCheckError
 from graphir.errors import BadInputError, GraphIRError, ModuleImportError, VerificationFailed
+from graphir.limits import Limits, parse_size, using_limits
 
 __all__ = ["main", "cli"]
 
@@ -121,13 +123,18 @@ def _handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = click.get_current_context().find_root().params.get("debug", False)
+        root = click.get_current_context().find_root().params
+        debug = root.get("debug", False)
+        budget = root.get("memory_budget")
+        limits = Limits.default() if budget is None else Limits.default().evolve(
+            memory_budget=budget)
         imports = kwargs.pop("imports", ())
         try:
-            if imports or _needs_tensorflow(kwargs):
-                _prepare_tensorflow(debug)
-            _import_user_modules(imports)
-            return fn(*args, **kwargs)
+            with using_limits(limits), _warnings_captured(debug):
+                if imports or _needs_tensorflow(kwargs):
+                    _prepare_tensorflow(debug)
+                _import_user_modules(imports)
+                return fn(*args, **kwargs)
         except (VerificationFailed, ShapeCheckError) as e:
             if debug:
                 traceback.print_exc()
@@ -149,6 +156,11 @@ def _handle_errors(fn: Callable) -> Callable:
             raise
         except (KeyboardInterrupt, click.ClickException, SystemExit):
             raise
+        except MemoryError:  # an input larger than the budget foresaw: bad input, not a bug
+            if debug:
+                traceback.print_exc()
+            _fail("out of memory (give a smaller --memory-budget so that such inputs are "
+                  "refused before loading)", 2)
         except Exception as e:  # an internal error: one line unless --debug
             if debug:
                 traceback.print_exc()
@@ -156,6 +168,21 @@ def _handle_errors(fn: Callable) -> Callable:
                   " (rerun with --debug for the traceback)", 3)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _warnings_captured(debug: bool) -> Iterator[None]:
+    """Capture the Python warnings libraries raise during a command (Keras' "Skipping
+    variable loading..." on a broken file, say), so that an error stays one line; with
+    ``--debug`` they are printed afterwards."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            if debug:
+                for w in caught:
+                    click.echo(f"warning: {w.category.__name__}: {w.message}", err=True)
 
 
 def _needs_tensorflow(params: dict) -> bool:
@@ -195,16 +222,60 @@ def _expand_variadic(argv: list[str]) -> list[str]:
 
 
 class _Group(click.Group):
-    """The root group: expands variadic options before click parses them."""
+    """The root group: expands variadic options before click parses them, and reports
+    usage errors as one ``graphir: error:`` line (exit 2) like every other error,
+    without click's Usage block (``-h`` shows it)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, _expand_variadic(list(args)))
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _NO_ARGS_IS_HELP as e:  # bare ``graphir``: the help
+            click.echo(e.ctx.get_help() if e.ctx else e.format_message())
+            sys.exit(0)
+        except click.ClickException as e:
+            _fail(_usage_message(e), e.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+#: click >= 8.2 raises it for a bare ``graphir`` (older versions print the help themselves)
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage_message(e: click.ClickException) -> str:
+    """One line for a click error: ``"convert: Missing argument 'DST'."`` (the command,
+    when there is one, then click's message with its whitespace folded)."""
+    message = " ".join(e.format_message().split())
+    ctx = getattr(e, "ctx", None)
+    if ctx is not None and ctx.parent is not None:
+        return f"{ctx.info_name}: {message}"
+    return message
+
+
+def _parse_budget(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from None
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and captured library warnings.")
+@click.option("--memory-budget", "memory_budget", metavar="SIZE", envvar="GRAPHIR_MEMORY_BUDGET",
+              callback=_parse_budget, default=None,
+              help="The most bytes of weights an input file may declare, e.g. 4G (default: a "
+                   "quarter of physical memory; env GRAPHIR_MEMORY_BUDGET). Larger files are "
+                   "refused before memory is spent (specs/security.md).")
 @click.version_option(package_name="graphir")
-def cli(debug: bool) -> None:
+def cli(debug: bool, memory_budget: int | None) -> None:
     """graphir: lower Keras models to a typed graph IR, emit Keras/ONNX, verify TF vs onnxruntime."""
     _quiet_tensorflow()
 
@@ -480,8 +551,8 @@ def check(sources: tuple[Path, ...], as_json: bool) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``graphir`` console script."""
-    cli(prog_name="graphir")
+    """Entry point of the ``graphir`` console script (usage errors: one line, exit 2)."""
+    cli.main(prog_name="graphir")
 
 
 if __name__ == "__main__":  # pragma: no cover

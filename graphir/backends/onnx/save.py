@@ -1,9 +1,12 @@
 """``save_onnx``: write an ONNX model atomically, with external data when it is large.
 
 Small models (initializers up to :data:`EXTERNAL_DATA_THRESHOLD` bytes) are one
-file, written through :func:`graphir.atomic.atomic_output`: a temporary file beside
-the target, renamed into place, so a failure never leaves a half-written model
-nor destroys the previous one.
+file, written through :func:`graphir.atomic.atomic_write`: an unnamed file beside
+the target, named and renamed into place once complete, so a failure (or ``kill -9``)
+never leaves a half-written model nor destroys the previous one.
+
+Temporary files and folders are named by :func:`graphir.atomic.temp_prefix`, so
+that those of a process killed mid-write are swept at the next write to the folder.
 
 Large models cannot be one protobuf (its hard limit is 2 GiB), so their tensors go
 to ONNX external data (https://onnx.ai/onnx/repo-docs/ExternalData.html): one data
@@ -27,11 +30,17 @@ from pathlib import Path
 
 import onnx
 
-from graphir.atomic import atomic_output
+from graphir.atomic import (
+    atomic_write,
+    output_folder,
+    sweep_stale_temps,
+    temp_prefix,
+    typed_io_failures,
+)
 
 from .tensors import tensor_nbytes
 
-__all__ = ["save_onnx", "EXTERNAL_DATA_THRESHOLD", "is_large", "write_with_external_data"]
+__all__ = ["EXTERNAL_DATA_THRESHOLD", "is_large", "save_onnx", "write_with_external_data"]
 
 #: total initializer bytes above which a model is saved with external data: 2 GiB (the
 #: protobuf limit) less 64 MiB of headroom for the graph itself.
@@ -92,27 +101,29 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike, *,
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        FileNotFoundError: ``path``'s folder does not exist.
-        OSError: writing failed (no partial file is left at ``path``).
+        OutputPathError: ``path``'s folder is missing or read-only, ``path`` is a
+            directory, or writing failed (disk full...): no partial file is left at
+            ``path``, the previous one is intact, and no temporary file remains.
     """
     target = Path(path)
     use_external = is_large(model) if external_data is None else external_data
     if not use_external:
-        with atomic_output(target) as tmp:
-            onnx.save_model(model, str(tmp))
+        data = model.SerializeToString()  # what onnx.save_model writes for one file
+        atomic_write(target, lambda f: f.write(data))
         for stale in _stale_data_files(target, keep=None):
             stale.unlink(missing_ok=True)
         return target
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
+    folder = output_folder(target)
+    sweep_stale_temps(folder)
     location = _data_name(model, target)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
+    with typed_io_failures(target):
+        tmp_dir = Path(tempfile.mkdtemp(prefix=temp_prefix(target), dir=folder))
     try:
-        write_with_external_data(model, tmp_dir / target.name, location)
-        if (tmp_dir / location).exists():
-            os.replace(tmp_dir / location, folder / location)
-        os.replace(tmp_dir / target.name, target)
+        with typed_io_failures(target):
+            write_with_external_data(model, tmp_dir / target.name, location)
+            if (tmp_dir / location).exists():
+                os.replace(tmp_dir / location, folder / location)
+            os.replace(tmp_dir / target.name, target)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     for stale in _stale_data_files(target, keep=location):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from graphir.backends.onnx import save as onnx_save
 from graphir.backends.onnx import save_onnx, to_onnx
+from graphir.errors import OutputPathError
 
 
 @pytest.fixture
@@ -38,12 +40,10 @@ def test_save_writes_the_model_bytes(tmp_path, model):
 
 
 def test_failure_leaves_no_file_and_keeps_the_previous_one(tmp_path, model, monkeypatch):
-    def exploding_save(proto, f, *args, **kwargs):
-        with open(f, "wb") as fh:
-            fh.write(b"half a model")
+    def failing_disk(fd):  # the bytes were written; the disk fails to keep them
         raise OSError("disk full")
 
-    monkeypatch.setattr(onnx, "save_model", exploding_save)
+    monkeypatch.setattr(os, "fsync", failing_disk)
     with pytest.raises(OSError, match="disk full"):
         save_onnx(model, tmp_path / "new.onnx")
     assert list(tmp_path.iterdir()) == []
@@ -64,9 +64,9 @@ def test_success_replaces_an_existing_file(tmp_path, model):
 
 
 def test_missing_folder(tmp_path, model):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OutputPathError, match="does not exist"):
         save_onnx(model, tmp_path / "nope" / "m.onnx")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OutputPathError, match="does not exist"):
         save_onnx(model, tmp_path / "nope" / "m.onnx", external_data=True)
 
 
