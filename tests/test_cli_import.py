@@ -130,7 +130,9 @@ def _loaded(proc) -> None:
 
 def test_without_import_the_unknown_class_is_named(project):
     line = _one_line_error(_graphir("inspect", str(project["model"]), cwd=project["proj"]))
-    assert "unknown class 'Scale'" in line and "--import" in line, line
+    # the first unregistered class graphir's config pre-scan meets (both are the user's)
+    assert ("unknown class 'Scale'" in line or "unknown class 'Shift'" in line) \
+        and "--import" in line, line
     assert str(project["model"]) in line
 
 
@@ -263,7 +265,8 @@ def test_api_needs_the_user_to_import_their_module(project):
                           env=ENV, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].startswith("refused:") and "unknown class 'Scale'" in lines[0], lines
+    assert lines[0].startswith("refused:") and ("unknown class 'Scale'" in lines[0] or
+                                                "unknown class 'Shift'" in lines[0]), lines
     assert lines[1].startswith(("converted:", "unsupported: Scale", "unsupported: Shift")), lines
     assert lines[2] == "False"  # keras_hub is a test dependency only
 

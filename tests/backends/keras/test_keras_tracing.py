@@ -264,16 +264,18 @@ def test_transformer_block_and_its_saved_keras_reloads_without_the_custom_code(
                                rtol=1e-5, atol=1e-5)
 
 
-def test_token_and_position_embedding_is_refused_by_name():
+def test_token_and_position_embedding_converts():
     # ops.arange on a static length runs eagerly, so the position embeddings reach the
-    # add as a (6, 4) constant tensor, which the add converter does not take yet
+    # add as a (6, 4) constant tensor: a weight of the add (the keras.io example's layer)
     _seeded(4)
     x = keras.Input((6,), dtype="int32", name="ids")
     model = keras.Model(x, TokenAndPositionEmbedding(6, 20, 4, name="emb")(x), name="tpe")
-    with pytest.raises(UnsupportedLayerError, match=r"constant operand of shape \(6, 4\)") \
-            as info:
-        from_keras(model)
-    assert info.value.layer_name == "emb" and "traced call" in str(info.value)
+    graph = from_keras(model)
+    add = next(n for n in graph.nodes if n.op == "add")
+    constants = [i for i in add.inputs if i in graph.weights]
+    assert len(constants) == 1 and graph.weights[constants[0]].shape == (6, 4)
+    ids = np.random.default_rng(3).integers(0, 20, size=(3, 6)).astype("int32")
+    _check_both(model, graph, {"ids": ids})
 
 
 def test_lambda_of_a_live_model(x8):
