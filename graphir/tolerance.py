@@ -222,7 +222,8 @@ def compare_arrays(reference: np.ndarray, candidate: np.ndarray, *,
     stats = _stats(diff, rel)
     worst = None
     if diff.size:
-        ratio = diff / np.maximum(bound, np.finfo(np.float64).tiny)
+        with np.errstate(over="ignore"):
+            ratio = diff / np.maximum(bound, np.finfo(np.float64).tiny)
         flat = np.flatnonzero(finite.reshape(-1))[int(np.argmax(ratio))]
         worst = tuple(int(i) for i in np.unravel_index(flat, r.shape))
     absolute = tol.atol + tol.atol_scale * scale

@@ -44,14 +44,14 @@ def reload_keras(model, folder: str | Path, name: str = "emitted"):
 
 
 def _versions() -> dict[str, str]:
-    """Installed versions of the packages a verification uses (absent ones omitted)."""
-    from importlib.metadata import PackageNotFoundError, version
+    """``__version__`` of the packages a verification uses (those not importable omitted)."""
+    import importlib
 
     out = {}
-    for pkg in ("tensorflow", "keras", "onnxruntime", "onnx", "numpy"):
+    for module in ("tensorflow", "keras", "onnxruntime", "onnx", "numpy"):
         try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
+            out[module] = str(importlib.import_module(module).__version__)
+        except (ImportError, AttributeError):
             continue
     return out
 
