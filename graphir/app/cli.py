@@ -371,25 +371,31 @@ def convert(src: Path, dst: Path, do_verify: bool, as_json: bool, **params: Any)
 
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
+@click.option("--onnx", "other", type=click.Path(path_type=Path), default=None,
+              metavar="OTHER", help="Compare SRC with this model (.onnx in onnxruntime, or "
+                                    ".gir in the reference interpreter) instead of with "
+                                    "graphir's emission of SRC.")
 @_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
 @_handle_errors
-def verify(src: Path, as_json: bool, **params: Any) -> None:
-    """Run SRC (.keras) in TF, its emitted Keras model and its emitted ONNX model; compare.
+def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
+    """Verify SRC across runtimes.
+
+    SRC .keras alone: TF vs its emitted Keras and ONNX models.  With --onnx OTHER: SRC
+    (.keras in TF, .onnx in onnxruntime, .gir in the reference interpreter) vs OTHER,
+    inputs and outputs matched by name (tf2onnx / Keras export names and NCHW layouts
+    mapped; by position with a warning).  SRC .gir alone: interpreter vs emitted ONNX.
 
     Exit 0: every comparison passed and the reference reacts to its input; 1: a
     comparison failed; 4: an output of the reference is insensitive to its input
     (the comparison proves nothing); 2: bad input or usage.
     """
-    from graphir.backends.verification import verify as run_verify
+    from graphir.backends.verification import verify_files
 
-    if src.suffix != ".keras":
-        raise BadInputError(f"verify needs a .keras model, got {src.suffix!r}", where=f"file {src}")
-    if not src.is_file():
-        raise BadInputError("no such file", where=f"file {src}")
     _check_inputs_file(params["inputs_file"])
-    report = run_verify(src, **_verify_kwargs(params))
+    options = _verify_kwargs(params)
+    report = verify_files(src, other, **options)
     if as_json:
         _emit_json(report.to_json())
     else:

@@ -27,7 +27,8 @@ from graphir.sensitivity import Sensitivity, check_sensitivity
 from graphir.tensor_types import TensorType
 from graphir.tolerance import Tolerance, compare_arrays, tolerance_for
 
-__all__ = ["verify", "compare_runs", "reload_keras", "load_inputs", "comparison_stats"]
+__all__ = ["compare_models", "compare_runs", "comparison_stats", "load_inputs", "reload_keras",
+           "save_report", "verify", "verify_files"]
 
 REFERENCE = "keras"
 
@@ -156,22 +157,67 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
         BadInputError: ``tolerances`` names an output the graph does not have, or
             ``input_ranges`` an input.
     """
-    from graphir.backends.runtimes import OnnxSession, run_keras, tf_device
+    from graphir.backends.matching import Runner, keras_runner
+    from graphir.backends.runtimes import OnnxSession, tf_device
+
+    tfdev = tf_device(device)
+    names = [v.name for v in graph.inputs]
+    candidates = []
+    if keras_candidate is not None:
+        candidates.append(keras_runner(keras_candidate, names, name="keras-emitted",
+                                       device=tfdev))
+    if onnx_bytes is not None:
+        session = OnnxSession(onnx_bytes, requested=device)
+        candidates.append(Runner("onnx", lambda feeds: session.run(feeds)))
+    reference = keras_runner(original, names, name=REFERENCE, device=tfdev)
+    return compare_models(graph, reference, candidates, device=device, batch=batch, seed=seed,
+                          rtol=rtol, atol=atol, model_name=model_name, stats=stats,
+                          tolerances=tolerances, nan_equal=nan_equal,
+                          input_ranges=input_ranges, inputs=inputs,
+                          inputs_source=inputs_source, several_shapes=several_shapes,
+                          sensitivity=sensitivity, save_dir=save_dir)
+
+
+def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str = "auto",
+                   batch: int = 2, seed: int = 0, rtol: float | None = None,
+                   atol: float | None = None, model_name: str | None = None,
+                   stats: dict | None = None, tolerances: dict | None = None,
+                   nan_equal: bool = False, input_ranges: dict | None = None,
+                   inputs: dict[str, np.ndarray] | None = None, inputs_source: str = "seeded",
+                   several_shapes: bool = True, sensitivity: bool = True,
+                   save_dir: str | Path | None = None,
+                   output_names: Sequence[str] | None = None) -> VerificationReport:
+    """The engine of :func:`compare_runs`, for any reference and candidates.
+
+    Args:
+        graph: gives the inputs' names, order and types (for the seeded draws) and,
+            unless ``output_names`` is given, the outputs' names.
+        reference: a :class:`graphir.backends.matching.Runner`; its failure on an
+            input case raises :class:`ReferenceRunError`.
+        candidates: runners whose outputs come in the reference's output order; a
+            candidate that fails on a case fails that case's comparisons (the reason
+            names the error).
+        output_names: the reference's output names (default: ``graph.outputs``).
+        The other arguments: see :func:`compare_runs`.
+
+    Raises:
+        ReferenceRunError, BadInputError: see :func:`compare_runs`.
+    """
+    from graphir.backends.matching import align_layouts
 
     model = model_name or graph.name
+    out_names = list(output_names if output_names is not None else graph.outputs)
     tolerances = dict(tolerances or {})
-    unknown = sorted(set(tolerances) - set(graph.outputs))
+    unknown = sorted(set(tolerances) - set(out_names))
     if unknown:
         raise BadInputError(f"--tol names {unknown}, not outputs of the model (outputs: "
-                            f"{', '.join(graph.outputs)})", where=f"model {model}")
+                            f"{', '.join(out_names)})", where=f"model {model}")
     base = graph if inputs is None else _with_shapes(graph, inputs)
     rows = batch if inputs is None else int(next(iter(inputs.values())).shape[0])
     cases = plan_cases(base, batch=rows, seed=seed, several_shapes=several_shapes)
     folder = Path(save_dir) if save_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    tfdev = tf_device(device)
-    session = OnnxSession(onnx_bytes, requested=device) if onnx_bytes is not None else None
     runs: dict[str, RuntimeInfo] = {}
     comparisons: list[Comparison] = []
     case_infos: list[CaseInfo] = []
@@ -192,40 +238,51 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
                                    case.unknown_dim,
                                    [InputInfo(k, a.dtype.name, a.shape) for k, a in feeds.items()],
                                    inputs_source if user else "seeded"))
-        ordered = [feeds[v.name] for v in graph.inputs]
-        ref, info = _run_reference(original, ordered, tfdev, model, feeds)
+        ref, info = _run_reference(reference, model, feeds)
         _add_run(runs, info)
-        outputs = {REFERENCE: ref}
-        if keras_candidate is not None:
-            outs, info = run_keras(keras_candidate, ordered, device=tfdev, name="keras-emitted")
+        outputs = {reference.name: ref}
+        for cand in candidates:
+            try:
+                outs, info = cand.run(feeds)
+            except Exception as e:  # noqa: BLE001 - a candidate's runtime error is a finding
+                comparisons.extend(
+                    Comparison(reference.name, cand.name, o, float("nan"), float("nan"), False,
+                               0.0, 0.0, 0, f"the candidate failed to run: "
+                               f"{type(e).__name__}: {_one_line(str(e))}", case.name)
+                    for o in out_names)
+                continue
             _add_run(runs, info)
-            outputs["keras-emitted"] = outs
-        if session is not None:
-            outs, info = session.run(feeds)
-            _add_run(runs, info)
-            outputs["onnx"] = outs
+            outputs[cand.name] = align_layouts(cand, ref, outs)
         if folder is not None:
             _save_arrays(folder, f"inputs-{case.name}", feeds)
             for run, outs in outputs.items():
                 _save_arrays(folder, f"outputs-{run}-{case.name}",
-                             {n: o for n, o in zip(graph.outputs, outs)})
+                             {n: o for n, o in zip(out_names, outs)})
         for cand_name, outs in outputs.items():
-            if cand_name == REFERENCE:
+            if cand_name == reference.name:
                 continue
-            comparisons.extend(_compare_outputs(graph, ref, outs, cand_name, case.name, rtol,
-                                                atol, tolerances, nan_equal))
+            comparisons.extend(_compare_outputs(out_names, ref, outs, reference.name,
+                                                cand_name, case.name, rtol, atol, tolerances,
+                                                nan_equal))
         if case.name == "primary":
             primary_ref = ref
         elif case.name == "second-draw" and sensitivity:
-            for i, out_name in enumerate(graph.outputs):
+            for i, out_name in enumerate(out_names):
                 if i < len(ref) and i < len(primary_ref):
                     tol = _tolerance(primary_ref[i], out_name, rtol, atol, tolerances)
                     sens.append(check_sensitivity(out_name, primary_ref[i], ref[i],
                                                   batch=case.batch, tolerance=tol))
             primary_ref = []
     first = case_infos[0]
+    matches = [m.to_json() for c in candidates for m in getattr(c, "matches", [])]
+    warnings = [w for c in candidates for w in getattr(c, "warnings", [])]
+    extra = dict(stats or {})
+    if matches:
+        extra["matches"] = matches
+    if warnings:
+        extra["warnings"] = warnings
     return VerificationReport(model, device, tuple(runs.values()), tuple(comparisons),
-                              first.batch, seed, dict(stats or {}), first.inputs,
+                              first.batch, seed, extra, first.inputs,
                               first.unknown_dim, cases=case_infos, sensitivity=sens,
                               versions=_versions(),
                               tolerances={k: {"rtol": r, "atol": a}
@@ -245,19 +302,19 @@ def _tolerance(reference: np.ndarray, output: str, rtol, atol, tolerances: dict)
     return tolerance_for(np.asarray(reference).dtype, rtol=rtol, atol=atol)
 
 
-def _compare_outputs(graph: Graph, ref: Sequence[np.ndarray], outs: Sequence[np.ndarray],
-                     cand_name: str, case: str, rtol, atol, tolerances: dict,
-                     nan_equal: bool) -> list[Comparison]:
-    """One :class:`Comparison` per graph output of one candidate on one case."""
+def _compare_outputs(out_names: Sequence[str], ref: Sequence[np.ndarray],
+                     outs: Sequence[np.ndarray], ref_name: str, cand_name: str, case: str,
+                     rtol, atol, tolerances: dict, nan_equal: bool) -> list[Comparison]:
+    """One :class:`Comparison` per output of one candidate on one case."""
     result = []
-    for i, out_name in enumerate(graph.outputs):
+    for i, out_name in enumerate(out_names):
         if i >= len(outs) or i >= len(ref):
-            result.append(Comparison(REFERENCE, cand_name, out_name, float("nan"), float("nan"),
+            result.append(Comparison(ref_name, cand_name, out_name, float("nan"), float("nan"),
                                      False, 0.0, 0.0, 0, "output missing", case))
             continue
         tol = _tolerance(ref[i], out_name, rtol, atol, tolerances)
         c = compare_arrays(ref[i], outs[i], tolerance=tol, nan_equal=nan_equal)
-        result.append(Comparison(REFERENCE, cand_name, out_name, c.max_abs_err, c.max_rel_err,
+        result.append(Comparison(ref_name, cand_name, out_name, c.max_abs_err, c.max_rel_err,
                                  c.passed, c.tolerance.rtol, c.tolerance.atol, c.mismatches,
                                  c.reason, case, comparison_stats(c)))
     return result
@@ -274,20 +331,24 @@ def comparison_stats(c) -> dict:
             "size": c.size}
 
 
-def _run_reference(original, ordered, tfdev: str, model: str, feeds: dict[str, np.ndarray]):
-    """Run the reference model; its failure becomes a :class:`ReferenceRunError`.
+def _run_reference(reference, model: str, feeds: dict[str, np.ndarray]):
+    """Run the reference runner; its failure becomes a :class:`ReferenceRunError`.
 
     Only the errors a model raises on inputs it cannot take are translated (TF's
-    ``OpError`` family, e.g. ``InvalidArgumentError``, and Keras' ``ValueError``);
-    anything else is a bug and propagates unchanged.
+    ``OpError`` family, e.g. ``InvalidArgumentError``, and Keras' ``ValueError``;
+    onnxruntime's errors, which derive from ``RuntimeError``; the interpreter's
+    ``ValueError``); anything else is a bug and propagates unchanged.
     """
-    import tensorflow as tf
+    errors: tuple[type, ...] = (ValueError,)
+    if reference.name == REFERENCE:
+        import tensorflow as tf
 
-    from graphir.backends.runtimes import run_keras
-
+        errors += (tf.errors.OpError,)
+    else:
+        errors += (RuntimeError,)
     try:
-        return run_keras(original, ordered, device=tfdev, name=REFERENCE)
-    except (tf.errors.OpError, ValueError) as e:
+        return reference.run(feeds)
+    except errors as e:
         raise ReferenceRunError(model, {k: a.shape for k, a in feeds.items()},
                                 f"{type(e).__name__}: {_one_line(str(e))}") from e
 
@@ -381,6 +442,116 @@ def save_report(report: VerificationReport, folder: str | Path) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
     return path
+
+
+#: the suffixes ``verify_files`` accepts on either side
+MODEL_SUFFIXES = (".keras", ".onnx", ".gir")
+
+
+def verify_files(source: str | Path, other: str | Path | None = None, *, device: str = "auto",
+                 inputs: str | Path | None = None, save_dir: str | Path | None = None,
+                 **options: Any) -> VerificationReport:
+    """Verify a model file against another, or against what graphir emits from it.
+
+    ========== ================ =====================================================
+    source     other            reference vs candidates
+    ========== ================ =====================================================
+    ``.keras`` None             TF vs emitted Keras and emitted ONNX (:func:`verify`)
+    ``.keras`` ``.onnx``        TF vs that ONNX in onnxruntime (names/layouts matched)
+    ``.keras`` ``.gir``         TF vs that graph in the reference interpreter
+    ``.gir``   None             the reference interpreter vs the graph's emitted ONNX
+    ``.gir``   ``.onnx``/.gir   the reference interpreter vs the other model
+    ``.onnx``  ``.onnx``/.gir   onnxruntime (``onnx-reference``) vs the other model
+    ========== ================ =====================================================
+
+    The other model's inputs and outputs are matched to the reference's by name, with
+    tf2onnx's and Keras export's name and layout differences mapped explicitly (see
+    :mod:`graphir.backends.matching`); the matches (``stats["matches"]``) and any
+    positional match (``stats["warnings"]``) are in the report.
+
+    Args:
+        source, other: model files (suffixes in :data:`MODEL_SUFFIXES`).
+        device, inputs, save_dir, options: as :func:`verify` / :func:`compare_runs`.
+
+    Raises:
+        BadInputError: a missing file, an unsupported suffix or pairing, names that
+            cannot be matched.
+        ReferenceRunError, DeviceUnavailableError: see :func:`compare_runs`.
+    """
+    from graphir.backends import matching
+
+    source = Path(source)
+    for path in (source, other):
+        if path is None:
+            continue
+        path = Path(path)
+        if path.suffix not in MODEL_SUFFIXES:
+            raise BadInputError(f"unsupported model suffix {path.suffix!r} (expected "
+                                f"{', '.join(MODEL_SUFFIXES)})", where=f"file {path}")
+        if not path.is_file():
+            raise BadInputError("no such file", where=f"file {path}")
+    if other is None and source.suffix == ".keras":
+        return verify(source, device=device, inputs=inputs, save_dir=save_dir, **options)
+    if other is None and source.suffix == ".onnx":
+        raise BadInputError("an .onnx source needs another model to compare with "
+                            "(--onnx OTHER)", where=f"file {source}")
+    name = str(source)
+    where = f"file {other if other is not None else source}"
+    if source.suffix == ".keras":
+        from graphir.backends.keras import from_keras, load_keras_model
+        from graphir.backends.runtimes import tf_device
+
+        original = load_keras_model(source)
+        graph = from_keras(original, source=name)
+        reference = matching.keras_runner(original, [v.name for v in graph.inputs],
+                                          name=REFERENCE, device=tf_device(device))
+        out_names = list(graph.outputs)
+    elif source.suffix == ".gir":
+        from graphir.serialization import load
+
+        graph = load(source)
+        reference = matching.interpreter_runner(graph)
+        out_names = list(graph.outputs)
+    else:
+        model_bytes = source.read_bytes()
+        graph = matching.onnx_input_graph(model_bytes, name)
+        reference = matching.onnx_runner(model_bytes, name="onnx-reference",
+                                          reference_inputs=[v.name for v in graph.inputs],
+                                          reference_outputs=_onnx_outputs(model_bytes),
+                                          device=device, where=f"file {source}")
+        out_names = _onnx_outputs(model_bytes)
+    in_names = [v.name for v in graph.inputs]
+    if other is None:  # a .gir source: its emitted ONNX is the candidate
+        from graphir.backends.onnx import to_onnx_bytes
+
+        candidate = matching.onnx_runner(to_onnx_bytes(graph), name="onnx",
+                                         reference_inputs=in_names, reference_outputs=out_names,
+                                         device=device, where=where)
+    elif Path(other).suffix == ".onnx":
+        candidate = matching.onnx_runner(Path(other).read_bytes(), name="onnx",
+                                         reference_inputs=in_names, reference_outputs=out_names,
+                                         device=device, where=where)
+    else:
+        from graphir.serialization import load
+
+        other_graph = load(other)
+        candidate = matching.renamed_runner(
+            matching.interpreter_runner(other_graph), [v.name for v in other_graph.inputs],
+            list(other_graph.outputs), in_names, out_names, where=where)
+    arrays = None if inputs is None else load_inputs(inputs, graph)
+    report = compare_models(graph, reference, [candidate], device=device, model_name=name,
+                            output_names=out_names, inputs=arrays,
+                            inputs_source=str(inputs) if inputs is not None else "seeded",
+                            save_dir=save_dir, **options)
+    if save_dir is not None:
+        save_report(report, save_dir)
+    return report
+
+
+def _onnx_outputs(model_bytes: bytes) -> list[str]:
+    import onnx
+
+    return [o.name for o in onnx.load_from_string(model_bytes).graph.output]
 
 
 def graph_stats(graph: Graph) -> dict:
