@@ -306,6 +306,12 @@ def _verify_options(fn: Callable) -> Callable:
         click.option("--save", "save_dir", type=click.Path(path_type=Path), default=None,
                      metavar="DIR", help="Keep the inputs, every run's outputs and the "
                                          "report in DIR."),
+        click.option("--localize/--no-localize", "localize", default=None,
+                     help="Search the first divergent node of the ONNX model even when "
+                          "everything passed (default: only on a failure)."),
+        click.option("--localize-budget", type=float, default=60.0, show_default=True,
+                     callback=_nonneg_float, metavar="SECONDS",
+                     help="Time the first-divergence search may take."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -319,7 +325,9 @@ def _verify_kwargs(params: dict) -> dict:
             "rtol": params["rtol"], "atol": params["atol"], "tolerances": params["tols"],
             "nan_equal": params["nan_equal"], "input_ranges": params["input_ranges"],
             "inputs": params["inputs_file"], "several_shapes": not params["single_shape"],
-            "sensitivity": not params["no_sensitivity"], "save_dir": params["save_dir"]}
+            "sensitivity": not params["no_sensitivity"], "save_dir": params["save_dir"],
+            "localize": {None: "auto", True: "always", False: "never"}[params["localize"]],
+            "localize_budget": params["localize_budget"]}
 
 
 def _check_inputs_file(path: Path | None) -> None:

@@ -80,6 +80,31 @@ def _status_line(data: dict) -> str:
     return "[red]FAILED[/]"
 
 
+def _localization_lines(loc: dict | None) -> list[str]:
+    """The first-divergence result: the node, its error, whether its inputs agreed, the
+    text IR around it, and what the search compared in how long."""
+    if not loc:
+        return []
+    head = (f"first divergence ({loc['case']} inputs, {loc['compared']} of "
+            f"{loc['comparable']} layer values compared in {loc.get('seconds', 0):.2f} s): ")
+    if loc["first_divergent_node"] is None:
+        return [escape(head + ("time budget exceeded" if loc["status"] == "budget-exceeded"
+                               else "none found"))]
+    lines = [escape(head + f"{loc['first_divergent_node']} ({loc['op']}), max abs err "
+                    f"{_fmt(loc.get('max_abs_err'))}, inputs "
+                    + ("agree" if loc["inputs_agree"] else "differ"))]
+    if loc.get("excerpt"):
+        lines.append(escape(loc["excerpt"]))
+    return lines
+
+
+def _matches_lines(stats: dict) -> list[str]:
+    lines = [escape(f"matched {m['kind']} {m['reference']} -> {m['other']} ({m['how']}"
+                    + (f", layout {m['layout']}" if m["layout"] != "same" else "") + ")")
+             for m in stats.get("matches", [])]
+    return lines + [f"[yellow]warning[/]: {escape(w)}" for w in stats.get("warnings", [])]
+
+
 def _versions_line(versions: dict) -> str:
     return "versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
 
@@ -109,7 +134,11 @@ def print_report(report: VerificationReport) -> None:
         con.print(_cases_table(data["cases"]))
     if data.get("sensitivity"):
         con.print(_sensitivity_table(data["sensitivity"]))
+    for line in _matches_lines(data.get("stats", {})):
+        con.print(line)
     con.print(_comparison_table(data["comparisons"]))
+    for line in _localization_lines(data.get("localization")):
+        con.print(line)
     con.print(_status_line(data))
 
 

@@ -168,7 +168,8 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
                 data = report.to_json()
                 result.update({k: data[k] for k in (
                     "passed", "status", "device", "comparisons", "runs", "inputs",
-                    "unknown_dim", "cases", "sensitivity", "insensitive_outputs", "versions")})
+                    "unknown_dim", "cases", "sensitivity", "insensitive_outputs", "versions",
+                    "localization")})
                 if report.status == "insensitive":
                     raise VerificationFailed(
                         "the reference is insensitive to its input (outputs "

@@ -123,7 +123,8 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
                  nan_equal: bool = False, input_ranges: dict | None = None,
                  inputs: dict[str, np.ndarray] | None = None, inputs_source: str = "seeded",
                  several_shapes: bool = True, sensitivity: bool = True,
-                 save_dir: str | Path | None = None) -> VerificationReport:
+                 save_dir: str | Path | None = None, localize: str = "auto",
+                 localize_budget: float = 60.0) -> VerificationReport:
     """Run ``original`` and each given candidate on the same inputs, case by case, and compare.
 
     The cases (:func:`graphir.inputs.plan_cases`): the primary inputs, a second draw
@@ -149,13 +150,18 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
         several_shapes: also run a second batch size and free-dim size.
         sensitivity: check the reference's outputs for sensitivity.
         save_dir: write every case's inputs and every run's outputs there (``.npz``).
+        localize: ``"auto"`` (on a failed ONNX comparison), ``"always"`` or ``"never"``:
+            search the first divergent node of the ONNX candidate
+            (:func:`graphir.backends.localize.localize`, on the first failing case's
+            inputs, else the primary's) and put it in ``report.localization``.
+        localize_budget: seconds the search may take.
 
     Raises:
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
         ReferenceRunError: ``original`` itself fails on the inputs (names the model
             and the input shapes).
         BadInputError: ``tolerances`` names an output the graph does not have, or
-            ``input_ranges`` an input.
+            ``input_ranges`` an input; ``localize`` is not one of the three values.
     """
     from graphir.backends.matching import Runner, keras_runner
     from graphir.backends.runtimes import OnnxSession, tf_device
@@ -169,13 +175,25 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
     if onnx_bytes is not None:
         session = OnnxSession(onnx_bytes, requested=device)
         candidates.append(Runner("onnx", lambda feeds: session.run(feeds)))
+    if localize not in ("auto", "always", "never"):
+        raise BadInputError(f"localize must be auto, always or never, got {localize!r}")
     reference = keras_runner(original, names, name=REFERENCE, device=tfdev)
-    return compare_models(graph, reference, candidates, device=device, batch=batch, seed=seed,
-                          rtol=rtol, atol=atol, model_name=model_name, stats=stats,
-                          tolerances=tolerances, nan_equal=nan_equal,
-                          input_ranges=input_ranges, inputs=inputs,
-                          inputs_source=inputs_source, several_shapes=several_shapes,
-                          sensitivity=sensitivity, save_dir=save_dir)
+    kept: dict = {}
+    report = compare_models(graph, reference, candidates, device=device, batch=batch, seed=seed,
+                            rtol=rtol, atol=atol, model_name=model_name, stats=stats,
+                            tolerances=tolerances, nan_equal=nan_equal,
+                            input_ranges=input_ranges, inputs=inputs,
+                            inputs_source=inputs_source, several_shapes=several_shapes,
+                            sensitivity=sensitivity, save_dir=save_dir, keep_feeds=kept)
+    onnx_failed = any(c.candidate == "onnx" and not c.passed for c in report.comparisons)
+    if onnx_bytes is not None and (localize == "always" or (localize == "auto" and onnx_failed)):
+        from graphir.backends.localize import localize as find_divergence
+
+        case, feeds = kept.get("failed") or kept["primary"]
+        result = find_divergence(graph, original, onnx_bytes, feeds, rtol=rtol, atol=atol,
+                                 budget_s=localize_budget, case=case, tf_device=tfdev)
+        report = attrs.evolve(report, localization=result)
+    return report
 
 
 def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str = "auto",
@@ -186,7 +204,8 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
                    inputs: dict[str, np.ndarray] | None = None, inputs_source: str = "seeded",
                    several_shapes: bool = True, sensitivity: bool = True,
                    save_dir: str | Path | None = None,
-                   output_names: Sequence[str] | None = None) -> VerificationReport:
+                   output_names: Sequence[str] | None = None,
+                   keep_feeds: dict | None = None) -> VerificationReport:
     """The engine of :func:`compare_runs`, for any reference and candidates.
 
     Args:
@@ -198,6 +217,8 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
             candidate that fails on a case fails that case's comparisons (the reason
             names the error).
         output_names: the reference's output names (default: ``graph.outputs``).
+        keep_feeds: when a dict, receives ``"primary"`` -> ``(case, feeds)`` and
+            ``"failed"`` -> the same for the first case with a failed comparison.
         The other arguments: see :func:`compare_runs`.
 
     Raises:
@@ -264,6 +285,12 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
             comparisons.extend(_compare_outputs(out_names, ref, outs, reference.name,
                                                 cand_name, case.name, rtol, atol, tolerances,
                                                 nan_equal))
+        if keep_feeds is not None:
+            if case.name == "primary":
+                keep_feeds["primary"] = (case.name, feeds)
+            if "failed" not in keep_feeds and any(
+                    not c.passed and c.case == case.name for c in comparisons):
+                keep_feeds["failed"] = (case.name, feeds)
         if case.name == "primary":
             primary_ref = ref
         elif case.name == "second-draw" and sensitivity:
@@ -373,7 +400,8 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
            tolerances: dict | None = None, nan_equal: bool = False,
            input_ranges: dict | None = None, inputs: str | Path | None = None,
            several_shapes: bool = True, sensitivity: bool = True,
-           save_dir: str | Path | None = None) -> VerificationReport:
+           save_dir: str | Path | None = None, localize: str = "auto",
+           localize_budget: float = 60.0) -> VerificationReport:
     """Lower ``source``, emit it as Keras and ONNX, run all three and compare every output.
 
     Args:
@@ -383,7 +411,8 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
         seed: seed of the inputs.
         rtol, atol: override the tolerance policy's per-dtype defaults.
         opset: ONNX opset for emission (the emitter's default when None).
-        tolerances, nan_equal, input_ranges, several_shapes, sensitivity, save_dir:
+        tolerances, nan_equal, input_ranges, several_shapes, sensitivity, save_dir,
+        localize, localize_budget:
             see :func:`compare_runs`; with ``save_dir`` the report is written there
             too, as ``report.json``.
         inputs: an ``.npz`` file of arrays by input name for the primary case
@@ -426,7 +455,8 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
                               inputs=None if inputs is None else load_inputs(inputs, graph),
                               inputs_source=str(inputs) if inputs is not None else "seeded",
                               several_shapes=several_shapes, sensitivity=sensitivity,
-                              save_dir=save_dir)
+                              save_dir=save_dir, localize=localize,
+                              localize_budget=localize_budget)
     if save_dir is not None:
         save_report(report, save_dir)
     return report
@@ -492,6 +522,8 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
             raise BadInputError("no such file", where=f"file {path}")
     if other is None and source.suffix == ".keras":
         return verify(source, device=device, inputs=inputs, save_dir=save_dir, **options)
+    options.pop("localize", None)  # the first-divergence search needs a Keras reference
+    options.pop("localize_budget", None)  # and graphir's own emission (see localize.py)
     if other is None and source.suffix == ".onnx":
         raise BadInputError("an .onnx source needs another model to compare with "
                             "(--onnx OTHER)", where=f"file {source}")

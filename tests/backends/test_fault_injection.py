@@ -198,43 +198,48 @@ def _truncate_sequence(m, steps: int = 8):
     m.graph.node.insert(index, cut)
 
 
-#: fault name -> (subject, edit function, where it shows: "all" or "other-shape")
+#: fault name -> (subject, edit function, where it shows: "all" or "other-shape",
+#: the IR node the first-divergence search must name)
 FAULTS = {
-    "conv_weight_x1.01": ("cnn", _scale_init("conv2/kernel/oihw", 1.01), "all"),
-    "swapped_channel_pair": ("cnn", _swap_out_channels, "all"),
-    "shifted_pads": ("cnn", _shifted_pads, "all"),
-    "pads_right_for_even_sizes_only": ("cnn", _even_only_pads, "other-shape"),
-    "batch_norm_epsilon": ("cnn", _epsilon, "all"),
-    "dropped_bias": ("cnn", _dropped_bias, "all"),
-    "class_swap_in_softmax_head": ("cnn", "class_swap", "all"),
-    "output_x1.01": ("cnn", lambda m: _append_mul(m, "probs", 1.01), "all"),
-    "relu_as_leaky_relu": ("cnn", _leaky_relu, "all"),
-    "batch_rows_reversed": ("cnn", _rows_reversed, "all"),
-    "lstm_gate_order": ("rnn", _lstm_gate_order, "all"),
+    "conv_weight_x1.01": ("cnn", _scale_init("conv2/kernel/oihw", 1.01), "all", "conv2"),
+    "swapped_channel_pair": ("cnn", _swap_out_channels, "all", "conv1"),
+    "shifted_pads": ("cnn", _shifted_pads, "all", "conv1"),
+    "pads_right_for_even_sizes_only": ("cnn", _even_only_pads, "other-shape", "conv2"),
+    "batch_norm_epsilon": ("cnn", _epsilon, "all", "bn"),
+    "dropped_bias": ("cnn", _dropped_bias, "all", "conv2"),
+    "class_swap_in_softmax_head": ("cnn", "class_swap", "all", "logits"),
+    "output_x1.01": ("cnn", lambda m: _append_mul(m, "probs", 1.01), "all", "probs"),
+    "relu_as_leaky_relu": ("cnn", _leaky_relu, "all", "relu1"),
+    "batch_rows_reversed": ("cnn", _rows_reversed, "all", "probs"),
+    "lstm_gate_order": ("rnn", _lstm_gate_order, "all", "lstm"),
     "lstm_recurrent_weights_x1.01": ("rnn", _scale_init("lstm/recurrent_kernel/onnx_lstm_R",
-                                                        1.01), "all"),
-    "sequence_truncated_to_8_steps": ("rnn", _truncate_sequence, "other-shape"),
-    "dense_output_x1.01": ("rnn", lambda m: _append_mul(m, "out", 1.01), "all"),
+                                                        1.01), "all", "lstm"),
+    "sequence_truncated_to_8_steps": ("rnn", _truncate_sequence, "other-shape", "lstm"),
+    "dense_output_x1.01": ("rnn", lambda m: _append_mul(m, "out", 1.01), "all", "out"),
 }
 
 
-def _verify(subject, onnx_model):
+def _verify(subject, onnx_model, **options):
     model, graph, _ = subject
     onnx.checker.check_model(onnx_model)
-    return compare_runs(graph, model, onnx_bytes=onnx_model.SerializeToString(), device="cpu")
+    return compare_runs(graph, model, onnx_bytes=onnx_model.SerializeToString(), device="cpu",
+                        **options)
 
 
 @pytest.mark.parametrize("name", ["cnn", "rnn"])
 def test_clean_twin_passes(subjects, name):
-    report = _verify(subjects[name], subjects[name][2])
+    report = _verify(subjects[name], subjects[name][2], localize="always")
     assert report.status == "passed", [c.reason for c in report.comparisons if not c.passed]
     assert all(s.sensitive for s in report.sensitivity) and report.sensitivity
     assert len({c.case for c in report.comparisons}) == 3
+    loc = report.localization  # --localize on a clean model: every layer value agrees
+    assert loc["first_divergent_node"] is None and loc["status"] == "not-found"
+    assert loc["compared"] == loc["comparable"] >= 2
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught(subjects, fault):
-    subject_name, edit, shows = FAULTS[fault]
+    subject_name, edit, shows, node = FAULTS[fault]
     subject = subjects[subject_name]
     faulty = copy.deepcopy(subject[2])
     if edit == "class_swap":
@@ -257,6 +262,11 @@ def test_fault_is_caught(subjects, fault):
         assert shape % 2 == 1 and shape > report.unknown_dim
     else:
         assert "primary" in cases
+    loc = report.localization  # searched automatically on the failure
+    assert loc["first_divergent_node"] == node, loc
+    assert loc["status"] == "found" and loc["inputs_agree"] is True
+    assert loc["case"] == ("shape-1" if shows == "other-shape" else "primary")
+    assert ">> " in loc["excerpt"] and f"%{node}" in loc["excerpt"]
 
 
 @pytest.mark.parametrize("fault", ["pads_right_for_even_sizes_only",
@@ -264,7 +274,7 @@ def test_fault_is_caught(subjects, fault):
 def test_one_shape_alone_misses_the_shape_dependent_faults(subjects, fault):
     """The broken twin of the several-shapes rule: with only the primary shapes (the
     former behaviour) these faults pass."""
-    subject_name, edit, _ = FAULTS[fault]
+    subject_name, edit, _, _ = FAULTS[fault]
     model, graph, clean = subjects[subject_name]
     faulty = copy.deepcopy(clean)
     edit(faulty)

@@ -1,0 +1,162 @@
+"""First-divergence localization: where a candidate ONNX model starts to differ.
+
+When a comparison fails (or on ``--localize``), graphir compares the *layer-level
+values that exist in both runtimes*, in the graph's topological order, on the inputs
+of the failing case, and reports the first node whose output diverges beyond the
+tolerance while its inputs agree.
+
+* Correspondence: graphir emitted both sides, so an IR node ``name`` (the Keras layer
+  name) is the Keras layer of that name in the reference model, and in the ONNX model
+  the value ``name`` (channels-last) or ``name/nchw`` (channels-first, compared after
+  the transpose back to NHWC).  Values that exist on one side only (fused into
+  another op, a layer called twice, a layer inside a nested model) are skipped; the
+  report counts what was compared.
+* Walk: nodes in topological order, in chunks of :data:`CHUNK` values.  For each chunk
+  a Keras model with those layer outputs and the ONNX model with those values added
+  as graph outputs are run, the values compared under :mod:`graphir.tolerance`, then
+  released: memory stays bounded by one chunk of activations (plus the two models).
+  The walk stops at the first divergent node, or when ``budget_s`` seconds are spent
+  (then ``status`` is ``"budget-exceeded"``).
+* Verdict: the first compared node that diverges.  ``inputs_agree`` says whether every
+  input of it that was compared agreed (graph inputs always do); when it is False the
+  divergence began in a value that could not be compared, just before this node.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from graphir.ir import Graph
+from graphir.printer import excerpt
+from graphir.tolerance import compare_arrays, tolerance_for
+
+__all__ = ["CHUNK", "localize"]
+
+#: values compared per chunk (bounds the activations held at once)
+CHUNK = 16
+
+
+def _keras_layer_outputs(model, names: Sequence[str]) -> dict[str, object]:
+    """Top-level layer name -> its output KerasTensor, for layers called exactly once
+    with a single output."""
+    out = {}
+    wanted = set(names)
+    for layer in model.layers:
+        if layer.name not in wanted or len(getattr(layer, "_inbound_nodes", [])) != 1:
+            continue
+        try:
+            tensor = layer.output
+        except (AttributeError, ValueError):
+            continue
+        if not isinstance(tensor, (list, tuple, dict)):
+            out[layer.name] = tensor
+    return out
+
+
+def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndarray], *,
+             rtol: float | None = None, atol: float | None = None, budget_s: float = 60.0,
+             case: str = "primary", tf_device: str = "/CPU:0") -> dict:
+    """Find the first node whose ONNX value diverges from the Keras layer's output.
+
+    Args:
+        graph: the IR graph both sides were emitted from (topological node order).
+        original: the reference ``keras.Model``.
+        onnx_bytes: the candidate ONNX model (graphir's emission of ``graph``, or one
+            whose value names follow the Keras layer names).
+        feeds: the failing case's inputs, by graph input name.
+        rtol, atol: tolerance overrides (default: the per-dtype policy).
+        budget_s: stop the walk after this many seconds (wall clock).
+        case: the case's name, for the report.
+        tf_device: the TensorFlow device string to run on.
+
+    Returns:
+        the JSON-ready ``localization`` object: ``first_divergent_node`` (the IR node
+        name or None), ``op``, ``case``, ``status`` (``"found"``, ``"not-found"``,
+        ``"budget-exceeded"``), ``inputs_agree``, ``inputs`` (``{"name", "agrees"}``
+        per input; ``agrees`` None when not compared), the node's error statistics
+        (``max_abs_err``, ``max_rel_err``, ``mismatches``, ``reason``), ``excerpt``
+        (the text IR around it), ``compared`` (values compared), ``comparable``
+        (values in both runtimes), ``chunk`` and ``seconds``.
+    """
+    import keras
+    import onnx
+    import onnxruntime as ort
+    import tensorflow as tf
+    from onnx import helper
+
+    start = time.perf_counter()
+    model = onnx.load_from_string(onnx_bytes)
+    produced = {o for n in model.graph.node for o in n.output}
+    declared = {o.name for o in model.graph.output}
+    types = graph.value_types()
+    index = {node.name: i for i, node in enumerate(graph.nodes)}
+    layer_outputs = _keras_layer_outputs(original, [n.name for n in graph.nodes])
+    plan = []  # (node, value name, onnx name, channels_first)
+    for node in graph.nodes:
+        value = node.outputs[0].name if len(node.outputs) == 1 else None
+        if value is None or node.name not in layer_outputs:
+            continue
+        if value in produced or value in declared:
+            plan.append((node, value, value, False))
+        elif f"{value}/nchw" in produced:
+            plan.append((node, value, f"{value}/nchw", True))
+    agreed: dict[str, bool] = {v.name: True for v in graph.inputs}
+    result = {"first_divergent_node": None, "op": None, "case": case, "status": "not-found",
+              "inputs_agree": None, "inputs": [], "excerpt": "", "compared": 0,
+              "comparable": len(plan), "chunk": CHUNK}
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    ordered = [feeds[v.name] for v in graph.inputs]
+    for lo in range(0, len(plan), CHUNK):
+        if time.perf_counter() - start > budget_s:
+            result["status"] = "budget-exceeded"
+            break
+        chunk = plan[lo:lo + CHUNK]
+        sub_inputs = original.inputs if len(original.inputs) > 1 else original.inputs[0]
+        sub = keras.Model(sub_inputs, [layer_outputs[n.name] for n, *_ in chunk])
+        with tf.device(tf_device):
+            ref = sub(ordered if len(ordered) > 1 else ordered[0], training=False)
+        ref = [np.asarray(r) for r in (ref if isinstance(ref, (list, tuple)) else [ref])]
+        del sub
+        probe = onnx.ModelProto()
+        probe.CopyFrom(model)
+        existing = {o.name for o in probe.graph.output}
+        for node, value, name, _ in chunk:
+            if name not in existing:
+                elem = helper.np_dtype_to_tensor_dtype(types[value].dtype.to_numpy())
+                probe.graph.output.append(helper.make_tensor_value_info(name, elem, None))
+        session = ort.InferenceSession(probe.SerializeToString(), sess_options=options,
+                                       providers=["CPUExecutionProvider"])
+        got = session.run([name for _, _, name, _ in chunk], feeds)
+        del session, probe
+        for (node, value, _, channels_first), r, c in zip(chunk, ref, got):
+            c = np.asarray(c)
+            if channels_first and c.ndim >= 3:
+                c = np.transpose(c, (0, *range(2, c.ndim), 1))
+            tol = tolerance_for(r.dtype, rtol=rtol, atol=atol)
+            cmp = compare_arrays(r, c, tolerance=tol, nan_equal=True)
+            result["compared"] += 1
+            agreed[value] = cmp.passed
+            if cmp.passed:
+                continue
+            inputs = [{"name": i, "agrees": agreed.get(i)} for i in node.inputs
+                      if i and i not in graph.weights]
+            result.update(first_divergent_node=node.name, op=node.op, status="found",
+                          inputs=inputs,
+                          inputs_agree=all(i["agrees"] is not False for i in inputs),
+                          max_abs_err=_num(cmp.max_abs_err), max_rel_err=_num(cmp.max_rel_err),
+                          mismatches=cmp.mismatches, reason=cmp.reason,
+                          excerpt=excerpt(graph, index[node.name]))
+            break
+        del ref, got
+        if result["status"] == "found":
+            break
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _num(x: float) -> float | None:
+    return None if x != x else float(x)
