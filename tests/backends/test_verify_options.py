@@ -237,3 +237,41 @@ def test_uncalibrated_mobilenet_v2_is_insensitive_and_the_demo_model_is_not():
     assert not sens().sensitive
     calibrate_statistics(model, calibration_inputs(model, seed=0))
     assert sens().sensitive
+
+
+# --- localization through the CLI ----------------------------------------------------
+
+def test_localize_json_on_a_clean_and_a_faulty_emission(files, monkeypatch):
+    r = _run("verify", str(files["two"]), "--device", "cpu", "--json", "--localize")
+    assert r.exit_code == 0, r.stderr
+    loc = json.loads(r.stdout)["localization"]
+    assert loc["first_divergent_node"] is None and loc["compared"] >= 3
+    assert loc["seconds"] >= 0 and loc["case"] == "primary"
+    r = _run("verify", str(files["two"]), "--device", "cpu", "--json")
+    assert json.loads(r.stdout)["localization"] is None  # not searched when all passed
+
+    from onnx import numpy_helper
+
+    import graphir.backends.onnx as onnx_backend
+
+    real = onnx_backend.to_onnx
+
+    def hidden_kernel_scaled(graph, **kw):  # the emitter scales the hidden kernel by 1.02
+        model = real(graph, **kw)
+        init = next(i for i in model.graph.initializer if i.name == "hidden/kernel")
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(1.02),
+                                              init.name))
+        return model
+
+    monkeypatch.setattr(onnx_backend, "to_onnx", hidden_kernel_scaled)
+    r = _run("verify", str(files["two"]), "--device", "cpu", "--json")
+    assert r.exit_code == 1
+    loc = json.loads(r.stdout)["localization"]  # automatic on the failure
+    assert loc["first_divergent_node"] == "hidden" and loc["inputs_agree"] is True
+    r = _run("verify", str(files["two"]), "--device", "cpu")
+    assert r.exit_code == 1 and "first divergence" in r.stdout and "hidden (dense)" in r.stdout
+    r = _run("verify", str(files["two"]), "--device", "cpu", "--json", "--no-localize")
+    assert r.exit_code == 1 and json.loads(r.stdout)["localization"] is None
+    r = _run("verify", str(files["two"]), "--device", "cpu", "--json",
+             "--localize-budget", "0")
+    assert json.loads(r.stdout)["localization"]["status"] == "budget-exceeded"
