@@ -18,8 +18,16 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Comparison", "InputInfo", "RuntimeInfo", "CaseInfo", "VerificationReport",
-           "STATUS_PASSED", "STATUS_FAILED", "STATUS_INSENSITIVE"]
+__all__ = [
+    "STATUS_FAILED",
+    "STATUS_INSENSITIVE",
+    "STATUS_PASSED",
+    "CaseInfo",
+    "Comparison",
+    "InputInfo",
+    "RuntimeInfo",
+    "VerificationReport",
+]
 
 STATUS_PASSED, STATUS_FAILED, STATUS_INSENSITIVE = "passed", "failed", "insensitive"
 

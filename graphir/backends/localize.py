@@ -24,6 +24,7 @@ tolerance while its inputs agree.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -159,4 +160,4 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
 
 
 def _num(x: float) -> float | None:
-    return None if x != x else float(x)
+    return None if math.isnan(x) else float(x)

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import attrs
 import numpy as np

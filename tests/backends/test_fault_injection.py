@@ -30,13 +30,16 @@ keras = pytest.importorskip("keras")
 onnx = pytest.importorskip("onnx")
 L = keras.layers
 
-from onnx import helper, numpy_helper  # noqa: E402
+from onnx import helper, numpy_helper
 
-from graphir.backends.keras import from_keras  # noqa: E402
-from graphir.backends.keras.randomize import (calibrate_statistics,  # noqa: E402
-                                              randomize_biases, randomize_statistics)
-from graphir.backends.onnx import to_onnx  # noqa: E402
-from graphir.backends.verification import compare_runs  # noqa: E402
+from graphir.backends.keras import from_keras
+from graphir.backends.keras.randomize import (
+    calibrate_statistics,
+    randomize_biases,
+    randomize_statistics,
+)
+from graphir.backends.onnx import to_onnx
+from graphir.backends.verification import compare_runs
 
 
 def _cnn() -> keras.Model:

@@ -46,13 +46,13 @@ keras = pytest.importorskip("keras")
 onnx = pytest.importorskip("onnx")
 L = keras.layers
 
-from onnx import helper, numpy_helper  # noqa: E402
+from onnx import helper, numpy_helper
 
-from graphir.app.cli import cli  # noqa: E402
-from graphir.backends.keras import from_keras  # noqa: E402
-from graphir.backends.keras.randomize import calibrate_statistics  # noqa: E402
-from graphir.backends.onnx import to_onnx  # noqa: E402
-from graphir.serialization import save  # noqa: E402
+from graphir.app.cli import cli
+from graphir.backends.keras import from_keras
+from graphir.backends.keras.randomize import calibrate_statistics
+from graphir.backends.onnx import to_onnx
+from graphir.serialization import save
 
 
 def _cnn():

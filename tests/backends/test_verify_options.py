@@ -19,9 +19,9 @@ pytestmark = pytest.mark.tf
 keras = pytest.importorskip("keras")
 L = keras.layers
 
-from graphir.app.cli import EXIT_INSENSITIVE, cli  # noqa: E402
-from graphir.backends.keras import from_keras  # noqa: E402
-from graphir.backends.verification import verify  # noqa: E402
+from graphir.app.cli import EXIT_INSENSITIVE, cli
+from graphir.backends.keras import from_keras
+from graphir.backends.verification import verify
 
 
 def _two_outputs():

@@ -35,8 +35,11 @@ from keras import layers as L
 from graphir.backends.keras.examples_applications import application_examples
 from graphir.backends.keras.examples_layers import layer_family_examples
 from graphir.backends.keras.examples_primitives import primitive_examples
-from graphir.backends.keras.randomize import (calibrate_statistics, randomize_biases,
-                                              randomize_statistics)
+from graphir.backends.keras.randomize import (
+    calibrate_statistics,
+    randomize_biases,
+    randomize_statistics,
+)
 from graphir.ops import ACTIVATIONS
 
 __all__ = ["example_models"]
