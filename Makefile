@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench bench-passes clean
+.PHONY: demo test install bench bench-passes bench-verify clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ bench: $(STAMP)
 
 bench-passes: $(STAMP)
 	$(BIN)/python benchmarks/passes_scaling.py
+
+bench-verify: $(STAMP)
+	$(BIN)/python benchmarks/verify_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -38,6 +38,7 @@ from graphir.backends.keras.randomize import (
     randomize_biases,
     randomize_statistics,
 )
+from graphir.backends.localize import AMPLIFICATION
 from graphir.backends.onnx import to_onnx
 from graphir.backends.verification import compare_runs
 
@@ -268,6 +269,8 @@ def test_fault_is_caught(subjects, fault):
     loc = report.localization  # searched automatically on the failure
     assert loc["first_divergent_node"] == node, loc
     assert loc["status"] == "found" and loc["inputs_agree"] is True
+    assert loc["first_outside_tolerance"] == node
+    assert loc["error"] > AMPLIFICATION * loc["input_error"]  # it introduces the error
     assert loc["case"] == ("shape-1" if shows == "other-shape" else "primary")
     assert ">> " in loc["excerpt"] and f"%{node}" in loc["excerpt"]
 
