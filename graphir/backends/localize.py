@@ -42,7 +42,7 @@ from graphir.ir import Graph
 from graphir.printer import excerpt
 from graphir.tolerance import compare_arrays, tolerance_for
 
-__all__ = ["AMPLIFICATION", "CHUNK", "localize"]
+__all__ = ["AMPLIFICATION", "CHUNK", "SQUASHING", "localize", "logit_pairs"]
 
 #: values compared per chunk (bounds the activations held at once)
 CHUNK = 16
@@ -206,3 +206,94 @@ def _relative_error(cmp) -> float:
 
 def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
+
+
+#: output activations whose inputs (the logits) are compared too
+SQUASHING = ("softmax", "sigmoid")
+
+
+def logit_pairs(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndarray], *,
+                tf_device: str = "/CPU:0") -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(output name, reference logits, candidate logits)`` for every graph output that a
+    softmax or sigmoid produces, where both runtimes let graphir reach the logits.
+
+    A squashing head hides errors: a 1000-class softmax maps a logit error of 1e-3 to a
+    probability error of ~1e-6.  The logits are:
+
+    * reference: for a stand-alone ``Softmax``/``Activation`` layer, the output of the
+      Keras layer feeding it (computed by TF); for a ``Dense(activation="softmax")``,
+      ``x @ kernel + bias`` in float64 from the Dense layer's input (computed by TF)
+      and its own weights;
+    * candidate: the input value of the ONNX ``Softmax``/``Sigmoid`` node that produces
+      the graph output.
+
+    Outputs where either side cannot be reached are left out.
+    """
+    import keras
+    import onnx
+    import onnxruntime as ort
+    import tensorflow as tf
+    from onnx import helper
+
+    model = onnx.load_from_string(onnx_bytes)
+    producers = graph.producers()
+    onnx_producer = {o: n for n in model.graph.node for o in n.output}
+    wanted = []  # (output, keras tensor, onnx logits name, dense layer or None)
+    layers = {layer.name: layer for layer in original.layers}
+    for out in graph.outputs:
+        node = producers.get(out, (None,))[0]
+        onode = onnx_producer.get(out)
+        if node is None or onode is None or onode.op_type.lower() not in SQUASHING:
+            continue
+        if node.op in SQUASHING and node.inputs[0] in layers:
+            tensor, dense = _single_output(layers[node.inputs[0]]), None
+        elif node.op == "dense" and node.attrs.get("activation") in SQUASHING \
+                and node.name in layers:
+            dense = layers[node.name]
+            tensor = _single_input(dense)
+        else:
+            continue
+        if tensor is not None:
+            wanted.append((out, tensor, onode.input[0], dense))
+    if not wanted:
+        return []
+    inputs = original.inputs if len(original.inputs) > 1 else original.inputs[0]
+    sub = keras.Model(inputs, [t for _, t, _, _ in wanted])
+    ordered = [feeds[v.name] for v in graph.inputs]
+    with tf.device(tf_device):
+        ref = sub(ordered if len(ordered) > 1 else ordered[0], training=False)
+    ref = [np.asarray(r) for r in (ref if isinstance(ref, (list, tuple)) else [ref])]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    for _, _, name, _ in wanted:
+        probe.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT,
+                                                                None))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(probe.SerializeToString(), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    got = session.run([name for _, _, name, _ in wanted], feeds)
+    pairs = []
+    for (out, _, _, dense), r, c in zip(wanted, ref, got):
+        if dense is not None:
+            kernel = np.asarray(dense.kernel, np.float64)
+            bias = np.asarray(dense.bias, np.float64) if dense.use_bias else 0.0
+            r = (r.astype(np.float64) @ kernel + bias).astype(np.float32)
+        pairs.append((out, r, np.asarray(c)))
+    return pairs
+
+
+def _single_output(layer):
+    try:
+        t = layer.output
+    except (AttributeError, ValueError):
+        return None
+    return None if isinstance(t, (list, tuple, dict)) else t
+
+
+def _single_input(layer):
+    try:
+        t = layer.input
+    except (AttributeError, ValueError):
+        return None
+    return None if isinstance(t, (list, tuple, dict)) else t

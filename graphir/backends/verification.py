@@ -132,7 +132,8 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
     batch size with the free dims at a second, odd size.  Every candidate output of
     every case is compared with the reference's under :mod:`graphir.tolerance`; the
     reference's outputs on the first two cases are checked for sensitivity
-    (:mod:`graphir.sensitivity`).
+    (:mod:`graphir.sensitivity`).  Softmax/sigmoid outputs of the ONNX candidate are
+    also compared on their logits (primary case, output ``"NAME:logits"``).
 
     Args:
         graph: the lowered graph (gives input names, order and types for the inputs).
@@ -185,6 +186,10 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
                             input_ranges=input_ranges, inputs=inputs,
                             inputs_source=inputs_source, several_shapes=several_shapes,
                             sensitivity=sensitivity, save_dir=save_dir, keep_feeds=kept)
+    if onnx_bytes is not None and "primary" in kept:
+        report = _with_logit_comparisons(report, graph, original, onnx_bytes,
+                                         kept["primary"][1], tfdev, rtol, atol,
+                                         dict(tolerances or {}), nan_equal)
     onnx_failed = any(c.candidate == "onnx" and not c.passed for c in report.comparisons)
     if onnx_bytes is not None and (localize == "always" or (localize == "auto" and onnx_failed)):
         from graphir.backends.localize import localize as find_divergence
@@ -314,6 +319,26 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
                               versions=_versions(),
                               tolerances={k: {"rtol": r, "atol": a}
                                           for k, (r, a) in tolerances.items()})
+
+
+def _with_logit_comparisons(report: VerificationReport, graph: Graph, original,
+                            onnx_bytes: bytes, feeds: dict, tfdev: str, rtol, atol,
+                            tolerances: dict, nan_equal: bool) -> VerificationReport:
+    """``report`` plus one comparison per softmax/sigmoid output's logits (primary
+    case, ONNX candidate), named ``"OUTPUT:logits"``
+    (:func:`graphir.backends.localize.logit_pairs`); per-output tolerances of
+    ``OUTPUT`` apply to its logits."""
+    from graphir.backends.localize import logit_pairs
+
+    extra = []
+    for out, ref, cand in logit_pairs(graph, original, onnx_bytes, feeds, tf_device=tfdev):
+        extra.extend(_compare_outputs([f"{out}:logits"], [ref], [cand], REFERENCE, "onnx",
+                                      "primary", rtol, atol,
+                                      {f"{out}:logits": tolerances[out]} if out in tolerances
+                                      else {}, nan_equal))
+    if not extra:
+        return report
+    return attrs.evolve(report, comparisons=report.comparisons + tuple(extra))
 
 
 def _add_run(runs: dict[str, RuntimeInfo], info: RuntimeInfo) -> None:

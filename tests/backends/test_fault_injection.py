@@ -158,6 +158,10 @@ def _append_mul(m, output: str, factor: float):
                                          name="fault/mul"))
 
 
+def _logits_shifted(m):  # every logit + 1: the softmax hides it, the logits do not
+    _set_init(m, "logits/bias", _init(m, "logits/bias") + 1.0)
+
+
 def _leaky_relu(m):
     node = _node(m, "relu1")
     node.op_type = "LeakyRelu"
@@ -202,7 +206,8 @@ def _truncate_sequence(m, steps: int = 8):
     m.graph.node.insert(index, cut)
 
 
-#: fault name -> (subject, edit function, where it shows: "all" or "other-shape",
+#: fault name -> (subject, edit function, where it shows: "all", "other-shape" or
+#: "logits" (only in the compared logits of a softmax head),
 #: the IR node the first-divergence search must name)
 FAULTS = {
     "conv_weight_x1.01": ("cnn", _scale_init("conv2/kernel/oihw", 1.01), "all", "conv2"),
@@ -214,6 +219,7 @@ FAULTS = {
     "class_swap_in_softmax_head": ("cnn", "class_swap", "all", "logits"),
     "output_x1.01": ("cnn", lambda m: _append_mul(m, "probs", 1.01), "all", "probs"),
     "relu_as_leaky_relu": ("cnn", _leaky_relu, "all", "relu1"),
+    "logits_shifted_by_a_constant": ("cnn", _logits_shifted, "logits", "logits"),
     "batch_rows_reversed": ("cnn", _rows_reversed, "all", "probs"),
     "lstm_gate_order": ("rnn", _lstm_gate_order, "all", "lstm"),
     "lstm_recurrent_weights_x1.01": ("rnn", _scale_init("lstm/recurrent_kernel/onnx_lstm_R",
@@ -260,7 +266,9 @@ def test_fault_is_caught(subjects, fault):
     assert failed and {c.candidate for c in failed} == {"onnx"}
     assert all(c.passed for c in report.comparisons if c.candidate == "keras-emitted")
     cases = {c.case for c in failed}
-    if shows == "other-shape":  # the primary shapes miss it; the extra shape catches it
+    if shows == "logits":  # invisible in the probabilities: only the logits show it
+        assert {c.output for c in failed} == {"probs:logits"}
+    elif shows == "other-shape":  # the primary shapes miss it; the extra shape catches it
         assert cases == {"shape-1"}
         shape = next(c for c in report.cases if c.name == "shape-1").unknown_dim
         assert shape % 2 == 1 and shape > report.unknown_dim

@@ -186,8 +186,9 @@ def test_per_output_tolerance(files):
              "--tol", "probs=0.002,1e-6")
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
+    assert {"probs:logits"} < {c["output"] for c in data["comparisons"]}  # softmax head
     for c in data["comparisons"]:
-        if c["output"] == "probs":
+        if c["output"] in ("probs", "probs:logits"):
             assert (c["rtol"], c["atol"], c["atol_scale"]) == (0.002, 1e-6, 0.0)
         else:
             assert (c["rtol"], c["atol_scale"]) == (1e-3, 1e-4)
