@@ -8,7 +8,11 @@ tolerance while its inputs agree.
 * Correspondence: graphir emitted both sides, so an IR node ``name`` (the Keras layer
   name) is the Keras layer of that name in the reference model, and in the ONNX model
   the value ``name`` (channels-last) or ``name/nchw`` (channels-first, compared after
-  the transpose back to NHWC).  Values that exist on one side only (fused into
+  the transpose back to NHWC).  In a foreign ONNX model (tf2onnx names values
+  ``model_1/conv1_1/BiasAdd:0``), the layer's value is the last node output, in node
+  order, with ``name`` (or ``name_N``, TensorFlow's uniquified scope) as a
+  ``/``-separated scope component (``:N`` dropped); it is transposed back when its
+  shape is the channels-first permutation of the reference's.  Values that exist on one side only (fused into
   another op, a layer called twice, a layer inside a nested model) are skipped; the
   report counts what was compared.
 * Walk: nodes in topological order, in chunks of :data:`CHUNK` values.  For each chunk
@@ -33,6 +37,7 @@ tolerance while its inputs agree.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 
@@ -69,7 +74,8 @@ def _keras_layer_outputs(model, names: Sequence[str]) -> dict[str, object]:
 
 def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndarray], *,
              rtol: float | None = None, atol: float | None = None, budget_s: float = 60.0,
-             case: str = "primary", tf_device: str = "/CPU:0") -> dict:
+             case: str = "primary", tf_device: str = "/CPU:0",
+             onnx_feeds: dict[str, np.ndarray] | None = None) -> dict:
     """Find the first node whose ONNX value diverges from the Keras layer's output.
 
     Args:
@@ -82,6 +88,8 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
         budget_s: stop the walk after this many seconds (wall clock).
         case: the case's name, for the report.
         tf_device: the TensorFlow device string to run on.
+        onnx_feeds: the same inputs keyed and laid out as the ONNX model wants them
+            (a foreign model's names/NCHW inputs); default ``feeds``.
 
     Returns:
         the JSON-ready ``localization`` object: ``first_divergent_node`` (the IR node
@@ -107,6 +115,7 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
     types = graph.value_types()
     index = {node.name: i for i, node in enumerate(graph.nodes)}
     layer_outputs = _keras_layer_outputs(original, [n.name for n in graph.nodes])
+    scoped = _scoped_values(model, {layer.name for layer in original.layers})
     plan = []  # (node, value name, onnx name, channels_first)
     for node in graph.nodes:
         value = node.outputs[0].name if len(node.outputs) == 1 else None
@@ -116,6 +125,8 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
             plan.append((node, value, value, False))
         elif f"{value}/nchw" in produced:
             plan.append((node, value, f"{value}/nchw", True))
+        elif value in scoped:  # a foreign ONNX: the last value in the layer's scope
+            plan.append((node, value, scoped[value], None))
     agreed: dict[str, bool] = {v.name: True for v in graph.inputs}
     error: dict[str, float] = {v.name: 0.0 for v in graph.inputs}  # e of compared values
     upstream: dict[str, float] = {}  # largest e feeding each value, through all nodes
@@ -159,12 +170,16 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
                 probe.graph.output.append(helper.make_tensor_value_info(name, elem, None))
         session = ort.InferenceSession(probe.SerializeToString(), sess_options=options,
                                        providers=["CPUExecutionProvider"])
-        got = session.run([name for _, _, name, _ in chunk], feeds)
+        got = session.run([name for _, _, name, _ in chunk],
+                          onnx_feeds if onnx_feeds is not None else feeds)
         del session, probe
         for (node, value, _, channels_first), r, c in zip(chunk, ref, got):
             c = np.asarray(c)
-            if channels_first and c.ndim >= 3:
-                c = np.transpose(c, (0, *range(2, c.ndim), 1))
+            to_last = (0, *range(2, c.ndim), 1)
+            if c.ndim >= 3 and (channels_first or (
+                    channels_first is None and c.shape != r.shape
+                    and tuple(c.shape[i] for i in to_last) == r.shape)):
+                c = np.transpose(c, to_last)
             tol = tolerance_for(r.dtype, rtol=rtol, atol=atol)
             cmp = compare_arrays(r, c, tolerance=tol, nan_equal=True)
             result["compared"] += 1
@@ -195,6 +210,26 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
             break
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+def _scoped_values(model, layer_names: set[str]) -> dict[str, str]:
+    """Scope component -> the last node output (in node order) whose ``/``-separated
+    name (TensorFlow's ``:N`` dropped) has that component, for foreign ONNX models.
+    A component ``NAME_N`` (TensorFlow's uniquified call scope, e.g. tf2onnx's
+    ``model_1/conv_1/Relu:0`` for the layer ``conv``) also counts for ``NAME`` unless
+    ``NAME_N`` is itself a layer name; an exact component wins."""
+    exact: dict[str, str] = {}
+    loose: dict[str, str] = {}
+    for node in model.graph.node:
+        for value in node.output:
+            if not value:
+                continue
+            for part in value.split(":")[0].split("/"):
+                exact[part] = value
+                base = re.sub(r"_\d+$", "", part)
+                if base != part and part not in layer_names:
+                    loose[base] = value
+    return {**loose, **exact}
 
 
 def _relative_error(cmp) -> float:

@@ -82,12 +82,15 @@ class Runner:
         run: feeds (reference input names) -> (outputs in reference output order, info).
         matches: the input/output matches applied (empty for the reference itself).
         warnings: what the report should say about the matching (positional matches).
+        prepare: for an ONNX runner, feeds (reference names) -> the model's own feeds
+            (its names, its layouts); None otherwise.
     """
 
     name: str
     run: RunFn
     matches: list[Match] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
+    prepare: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
 
 
 _TF_SUFFIX = re.compile(r":\d+$")
@@ -211,7 +214,7 @@ def onnx_runner(model_bytes: bytes, *, name: str, reference_inputs: Sequence[str
     out_matches, warn_out = match_names("output", reference_outputs, outs, where=where)
     runner = Runner(name, lambda feeds: ([], None), in_matches + out_matches, warn_in + warn_out)
 
-    def run(feeds: dict[str, np.ndarray]):
+    def prepare(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         onnx_feeds = {}
         for i, m in enumerate(in_matches):
             a = feeds[m.reference]
@@ -221,6 +224,10 @@ def onnx_runner(model_bytes: bytes, *, name: str, reference_inputs: Sequence[str
                 a = np.ascontiguousarray(np.transpose(a, _to_first(a.ndim)))
                 runner.matches[i] = attrs.evolve(m, layout="NCHW")
             onnx_feeds[m.other] = a
+        return onnx_feeds
+
+    def run(feeds: dict[str, np.ndarray]):
+        onnx_feeds = prepare(feeds)
         start = time.perf_counter()
         results = session.session.run([m.other for m in out_matches], onnx_feeds)
         info = RuntimeInfo(name, "onnxruntime", session.device, ",".join(session.providers),
@@ -228,6 +235,7 @@ def onnx_runner(model_bytes: bytes, *, name: str, reference_inputs: Sequence[str
         return [np.asarray(r) for r in results], info
 
     runner.run = run
+    runner.prepare = prepare
     return runner
 
 

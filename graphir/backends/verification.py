@@ -522,7 +522,10 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
     The other model's inputs and outputs are matched to the reference's by name, with
     tf2onnx's and Keras export's name and layout differences mapped explicitly (see
     :mod:`graphir.backends.matching`); the matches (``stats["matches"]``) and any
-    positional match (``stats["warnings"]``) are in the report.
+    positional match (``stats["warnings"]``) are in the report.  For a ``.keras``
+    source against an ``.onnx``, the first divergent node is searched as in
+    :func:`compare_runs` (``localize``, ``localize_budget`` options), the ONNX values
+    found by name (:mod:`graphir.backends.localize`).
 
     Args:
         source, other: model files (suffixes in :data:`MODEL_SUFFIXES`).
@@ -547,8 +550,8 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
             raise BadInputError("no such file", where=f"file {path}")
     if other is None and source.suffix == ".keras":
         return verify(source, device=device, inputs=inputs, save_dir=save_dir, **options)
-    options.pop("localize", None)  # the first-divergence search needs a Keras reference
-    options.pop("localize_budget", None)  # and graphir's own emission (see localize.py)
+    localize = options.pop("localize", "auto")
+    budget = options.pop("localize_budget", 60.0)
     if other is None and source.suffix == ".onnx":
         raise BadInputError("an .onnx source needs another model to compare with "
                             "(--onnx OTHER)", where=f"file {source}")
@@ -596,10 +599,23 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
             matching.interpreter_runner(other_graph), [v.name for v in other_graph.inputs],
             list(other_graph.outputs), in_names, out_names, where=where)
     arrays = None if inputs is None else load_inputs(inputs, graph)
+    kept: dict = {}
     report = compare_models(graph, reference, [candidate], device=device, model_name=name,
                             output_names=out_names, inputs=arrays,
                             inputs_source=str(inputs) if inputs is not None else "seeded",
-                            save_dir=save_dir, **options)
+                            save_dir=save_dir, keep_feeds=kept, **options)
+    failed = any(not c.passed for c in report.comparisons)
+    if (source.suffix == ".keras" and other is not None and Path(other).suffix == ".onnx"
+            and (localize == "always" or (localize == "auto" and failed))):
+        from graphir.backends.localize import localize as find_divergence
+        from graphir.backends.runtimes import tf_device
+
+        case, feeds = kept.get("failed") or kept["primary"]
+        result = find_divergence(graph, original, Path(other).read_bytes(), feeds,
+                                 rtol=options.get("rtol"), atol=options.get("atol"),
+                                 budget_s=budget, case=case, tf_device=tf_device(device),
+                                 onnx_feeds=candidate.prepare(feeds))
+        report = attrs.evolve(report, localization=result)
     if save_dir is not None:
         save_report(report, save_dir)
     return report

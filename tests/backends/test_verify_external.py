@@ -116,7 +116,12 @@ def files(tmp_path_factory):
     model = _cnn()
     graph = from_keras(model)
     emitted = to_onnx(graph)
+    nchw = _as_tf2onnx_would_name(emitted, nchw=True)
+    kernel = next(i for i in nchw.graph.initializer if i.name == "conv/kernel/oihw")
+    kernel.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(kernel) * np.float32(1.02),
+                                            kernel.name))
     paths = {"keras": folder / "m.keras", "onnx": folder / "m.onnx",
+             "nchw_faulty": folder / "nchw_faulty.onnx",
              "gir": folder / "m.gir", "renamed": folder / "renamed.onnx",
              "nchw": folder / "nchw.onnx", "faulty": folder / "faulty.onnx",
              "positional": folder / "positional.onnx"}
@@ -126,6 +131,7 @@ def files(tmp_path_factory):
     paths["renamed"].write_bytes(_as_tf2onnx_would_name(emitted, nchw=False).SerializeToString())
     paths["nchw"].write_bytes(_as_tf2onnx_would_name(emitted, nchw=True).SerializeToString())
     paths["faulty"].write_bytes(_scaled_output(emitted, "probs", 1.01).SerializeToString())
+    paths["nchw_faulty"].write_bytes(nchw.SerializeToString())
     positional = onnx.ModelProto.FromString(emitted.SerializeToString())
     for n in positional.graph.node:
         n.output[:] = ["zzz" if o == "probs" else o for o in n.output]
@@ -157,11 +163,17 @@ def test_keras_against_channels_first_onnx_maps_the_layout(files):
     assert layouts == {"img": "NCHW", "probs": "same", "feat": "NCHW"}
 
 
-def test_keras_against_faulty_onnx_fails(files):
+def test_keras_against_faulty_onnx_fails_and_is_localized(files):
     r, data = _verify(str(files["keras"]), "--onnx", str(files["faulty"]))
     assert r.exit_code == 1 and data["status"] == "failed"
     failed = {c["output"] for c in data["comparisons"] if not c["passed"]}
     assert failed == {"probs"}
+    assert data["localization"]["first_divergent_node"] == "probs"
+    # renamed, channels-first input, a conv weight x1.02: found through the name/layout map
+    r, data = _verify(str(files["keras"]), "--onnx", str(files["nchw_faulty"]))
+    assert r.exit_code == 1
+    loc = data["localization"]
+    assert loc["first_divergent_node"] == "conv" and loc["inputs_agree"] is True
 
 
 def test_positional_match_warns(files):
@@ -209,6 +221,8 @@ def test_keras_against_tf2onnx(files):
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=17)
     path = files["keras"].with_name("tf2onnx.onnx")
     path.write_bytes(proto.SerializeToString())
-    r, data = _verify(str(files["keras"]), "--onnx", str(path))
+    r, data = _verify(str(files["keras"]), "--onnx", str(path), "--localize")
     assert r.exit_code == 0, r.stderr
     assert {m["reference"] for m in data["stats"]["matches"]} == {"img", "probs", "feat"}
+    loc = data["localization"]  # tf2onnx's value names found by layer scope
+    assert loc["first_divergent_node"] is None and loc["compared"] >= 3, loc
