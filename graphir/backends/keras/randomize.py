@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import keras
 import numpy as np
 
-__all__ = ["iter_layers", "randomize_biases", "randomize_statistics", "calibrate_statistics"]
+__all__ = ["calibrate_statistics", "iter_layers", "randomize_biases", "randomize_statistics"]
 
 
 def iter_layers(model: Any) -> Iterator[Any]:
