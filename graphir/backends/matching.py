@@ -43,7 +43,7 @@ from graphir.report import RuntimeInfo
 from graphir.tensor_types import TensorType
 
 __all__ = ["Match", "Runner", "align_layouts", "interpreter_runner", "keras_runner",
-           "match_names", "onnx_input_graph", "onnx_runner", "renamed_runner"]
+           "match_names", "onnx_input_graph", "onnx_runner", "renamed_runner", "static_batch"]
 
 #: feeds by reference input name -> (outputs in reference output order, RuntimeInfo)
 RunFn = Callable[[dict[str, np.ndarray]], tuple[list[np.ndarray], RuntimeInfo]]
@@ -84,6 +84,8 @@ class Runner:
         warnings: what the report should say about the matching (positional matches).
         prepare: for an ONNX runner, feeds (reference names) -> the model's own feeds
             (its names, its layouts); None otherwise.
+        declared: for an ONNX runner, its input name -> declared shape (ints for
+            static dims, None for free ones).
     """
 
     name: str
@@ -91,6 +93,7 @@ class Runner:
     matches: list[Match] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
     prepare: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None
+    declared: dict[str, tuple] = attrs.field(factory=dict)
 
 
 _TF_SUFFIX = re.compile(r":\d+$")
@@ -236,7 +239,19 @@ def onnx_runner(model_bytes: bytes, *, name: str, reference_inputs: Sequence[str
 
     runner.run = run
     runner.prepare = prepare
+    runner.declared = {name: tuple(d if isinstance(d, int) else None for d in i.shape)
+                       for name, i in ins.items()}
     return runner
+
+
+def static_batch(runner: Runner) -> int | None:
+    """The static batch size (axis 0) the runner's matched inputs declare, or None when
+    axis 0 is free in all of them (an ONNX model exported with a fixed batch of 1 can
+    only be fed one row)."""
+    sizes = {runner.declared[m.other][0] for m in runner.matches
+             if m.kind == "input" and runner.declared.get(m.other)}
+    sizes.discard(None)
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 def align_layouts(runner: Runner, reference: Sequence[np.ndarray],

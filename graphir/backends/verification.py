@@ -260,7 +260,8 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
         except ValueError as e:
             raise BadInputError(str(e), where=f"model {model}") from e
         user = case.name == "primary" and inputs is not None
-        case_infos.append(CaseInfo(case.name, None if user else case.seed, case.batch,
+        rows_fed = next((int(a.shape[0]) for a in feeds.values() if a.ndim), case.batch)
+        case_infos.append(CaseInfo(case.name, None if user else case.seed, rows_fed,
                                    case.unknown_dim,
                                    [InputInfo(k, a.dtype.name, a.shape) for k, a in feeds.items()],
                                    inputs_source if user else "seeded"))
@@ -303,7 +304,7 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
                 if i < len(ref) and i < len(primary_ref):
                     tol = _tolerance(primary_ref[i], out_name, rtol, atol, tolerances)
                     sens.append(check_sensitivity(out_name, primary_ref[i], ref[i],
-                                                  batch=case.batch, tolerance=tol))
+                                                  batch=rows_fed, tolerance=tol))
             primary_ref = []
     first = case_infos[0]
     matches = [m.to_json() for c in candidates for m in getattr(c, "matches", [])]
@@ -522,7 +523,8 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
     The other model's inputs and outputs are matched to the reference's by name, with
     tf2onnx's and Keras export's name and layout differences mapped explicitly (see
     :mod:`graphir.backends.matching`); the matches (``stats["matches"]``) and any
-    positional match (``stats["warnings"]``) are in the report.  For a ``.keras``
+    positional match (``stats["warnings"]``) are in the report.  When the other ONNX
+    declares a static batch (axis 0), every case runs with that batch.  For a ``.keras``
     source against an ``.onnx``, the first divergent node is searched as in
     :func:`compare_runs` (``localize``, ``localize_budget`` options), the ONNX values
     found by name (:mod:`graphir.backends.localize`).
@@ -598,6 +600,11 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
         candidate = matching.renamed_runner(
             matching.interpreter_runner(other_graph), [v.name for v in other_graph.inputs],
             list(other_graph.outputs), in_names, out_names, where=where)
+    fixed = matching.static_batch(candidate)
+    if fixed is not None:  # e.g. an ONNX exported with batch 1: every case gets that batch
+        graph = attrs.evolve(graph, inputs=tuple(
+            Value(v.name, TensorType(v.type.dtype, (fixed, *v.type.shape[1:])))
+            for v in graph.inputs))
     arrays = None if inputs is None else load_inputs(inputs, graph)
     kept: dict = {}
     report = compare_models(graph, reference, [candidate], device=device, model_name=name,

@@ -204,6 +204,18 @@ def test_gir_on_either_side(files):
     assert r.exit_code == 1
 
 
+def test_onnx_with_a_static_batch_gets_that_batch(files, tmp_path):
+    m = onnx.load(str(files["onnx"]))
+    for vi in list(m.graph.input) + list(m.graph.output):
+        vi.type.tensor_type.shape.dim[0].dim_value = 1
+    path = tmp_path / "batch1.onnx"
+    onnx.save(m, str(path))
+    r, data = _verify(str(files["keras"]), "--onnx", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert {c["batch"] for c in data["cases"]} == {1}
+    assert data["sensitivity"] and all(s["row_spread"] is None for s in data["sensitivity"])
+
+
 def test_unsupported_other_is_exit_2(files, tmp_path):
     r = CliRunner().invoke(cli, ["verify", str(files["keras"]), "--onnx",
                                  str(tmp_path / "x.pb")])
