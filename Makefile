@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench bench-hub bench-passes conformance clean
+.PHONY: demo test install bench bench-hub bench-passes bench-verify conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench-hub: $(STAMP)
 
 bench-passes: $(STAMP)
 	$(BIN)/python benchmarks/passes_scaling.py
+
+bench-verify: $(STAMP)
+	$(BIN)/python benchmarks/verify_speed.py
 
 # ONNX node tests of ../shared/onnx/target-tests.txt through the importer: passed/failed/xfail
 conformance: $(STAMP)

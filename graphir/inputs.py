@@ -13,6 +13,9 @@ Rules (``specs/verification.md``):
   ``input_dim`` of the ``embedding`` nodes that read the input (so every index is
   valid), or ``int_high`` when no embedding reads it;
 * bool inputs: fair coin flips;
+* ``ranges`` (the CLI's ``--input-range NAME=LO,HI``) replace an input's
+  distribution: uniform in ``[LO, HI)`` for floats, integers in ``[LO, HI)`` for
+  integer inputs;
 * inputs are drawn in graph-input order from one generator, so the same graph,
   batch and seed always give the same arrays.
 """
@@ -26,7 +29,8 @@ from graphir.dtypes import DType
 from graphir.ir import Graph, Value
 from graphir.tensor_types import TensorType
 
-__all__ = ["make_inputs", "concrete_shape", "fit_dim", "has_free_dims", "DEFAULT_DIM"]
+__all__ = ["make_inputs", "concrete_shape", "fit_dim", "second_dim", "has_free_dims",
+           "plan_cases", "InputCase", "DEFAULT_DIM"]
 
 #: the size of unknown non-batch input dims when the graph accepts it
 DEFAULT_DIM = 8
@@ -105,8 +109,75 @@ def fit_dim(graph: Graph, *, start: int = DEFAULT_DIM, limit: int = MAX_FIT_DIM)
     return high
 
 
+def second_dim(graph: Graph, first: int, *, limit: int = MAX_FIT_DIM) -> int | None:
+    """A second size for the free input dims: odd, larger than ``first`` (at least
+    ``2 * first + 1``, so sequences run longer than the default), and accepted by the
+    graph's shape check; None when the graph has no free dims or no such size up to
+    ``limit`` is accepted.
+
+    Raises:
+        ValueError: ``first`` < 1.
+    """
+    if first < 1:
+        raise ValueError(f"need first >= 1, got {first}")
+    if not has_free_dims(graph):
+        return None
+    start = 2 * first + 1
+    if start > limit:
+        return None
+    size = fit_dim(graph, start=start, limit=limit)
+    if size % 2 == 0:
+        size += 1
+    if size > limit or (not _type_errors(graph) and _type_errors(_with_free_dims(graph, size))):
+        return None
+    return size
+
+
+@attrs.frozen
+class InputCase:
+    """One set of input shapes and a seed that a verification runs.
+
+    Attributes:
+        name: ``"primary"``, ``"second-draw"`` (same shapes, another seed: the
+            sensitivity check's second draw) or ``"shape-N"``.
+        batch: rows of every input with a symbolic batch axis.
+        seed: the ``numpy.random.default_rng`` seed of the arrays.
+        unknown_dim: the size of the free input dims after axis 0 (None: none).
+    """
+
+    name: str
+    batch: int
+    seed: int
+    unknown_dim: int | None
+
+
+def plan_cases(graph: Graph, *, batch: int = 2, seed: int = 0,
+               several_shapes: bool = True) -> tuple[InputCase, ...]:
+    """The input cases a verification runs (``specs/verification.md``).
+
+    * ``primary``: ``batch`` rows, free dims at :func:`fit_dim`'s size, ``seed``;
+    * ``second-draw``: the same shapes with ``seed + 1`` (sensitivity check);
+    * with ``several_shapes``: ``shape-1`` with another batch size (1, or 3 when
+      ``batch`` is 1) and the free dims at :func:`second_dim`'s odd, larger size,
+      ``seed + 2``.
+
+    Raises:
+        ValueError: ``batch`` < 1 or ``seed`` < 0.
+    """
+    if batch < 1 or seed < 0:
+        raise ValueError(f"need batch >= 1 and seed >= 0, got batch={batch}, seed={seed}")
+    dim = fit_dim(graph) if has_free_dims(graph) else None
+    cases = [InputCase("primary", batch, seed, dim), InputCase("second-draw", batch, seed + 1, dim)]
+    if several_shapes:
+        other = second_dim(graph, dim) if dim is not None else None
+        cases.append(InputCase("shape-1", 1 if batch > 1 else 3, seed + 2,
+                               other if other is not None else dim))
+    return tuple(cases)
+
+
 def make_inputs(graph: Graph, *, batch: int = 2, seed: int = 0, default_dim: int | None = None,
-                int_high: int = 10) -> dict[str, np.ndarray]:
+                int_high: int = 10, ranges: dict[str, tuple[float, float]] | None = None
+                ) -> dict[str, np.ndarray]:
     """Seeded arrays for every graph input, keyed by input name (rules in the module docstring).
 
     ``default_dim`` is the size of symbolic/unknown input dims after axis 0; None
@@ -114,10 +185,18 @@ def make_inputs(graph: Graph, *, batch: int = 2, seed: int = 0, default_dim: int
     :func:`concrete_shape` of the input types.
 
     Raises:
-        ValueError: ``batch`` < 1.
+        ValueError: ``batch`` < 1; a range names no graph input or has ``LO >= HI``.
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
+    ranges = dict(ranges or {})
+    names = [v.name for v in graph.inputs]
+    for key, (lo, hi) in ranges.items():
+        if key not in names:
+            raise ValueError(f"input range for {key!r}: no such input (inputs: "
+                             f"{', '.join(names)})")
+        if not lo < hi:
+            raise ValueError(f"input range for {key!r}: need LO < HI, got {lo}, {hi}")
     if default_dim is None:
         default_dim = fit_dim(graph)
     rng = np.random.default_rng(seed)
@@ -130,7 +209,14 @@ def make_inputs(graph: Graph, *, batch: int = 2, seed: int = 0, default_dim: int
     for v in graph.inputs:
         shape = concrete_shape(v.type.shape, batch=batch, default_dim=default_dim)
         dt = v.type.dtype
-        if dt.is_float and v.name in highs:  # float indices into an embedding
+        if v.name in ranges and dt.is_float:
+            lo, hi = ranges[v.name]
+            arr = rng.uniform(lo, hi, size=shape).astype(dt.to_numpy())
+        elif v.name in ranges and dt != DType.BOOL:
+            lo, hi = ranges[v.name]
+            arr = rng.integers(int(np.ceil(lo)), max(int(np.ceil(hi)), int(np.ceil(lo)) + 1),
+                               size=shape).astype(dt.to_numpy())
+        elif dt.is_float and v.name in highs:  # float indices into an embedding
             arr = rng.integers(0, max(1, highs[v.name]), size=shape).astype(dt.to_numpy())
         elif dt.is_float:
             arr = rng.standard_normal(shape).astype(dt.to_numpy())

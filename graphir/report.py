@@ -1,12 +1,14 @@
-"""Verification reports: what ran where, and how each output pair compared.
+"""Verification reports: what ran where, on which inputs, and how each output pair compared.
 
 The JSON form (:meth:`VerificationReport.to_json`) is the CLI's ``--json``
-contract: top-level ``passed`` (bool), ``device`` (``"cpu"``/``"gpu"``/``"mixed"``:
-where the runtimes actually ran), ``comparisons`` (a list of objects with
-``reference``, ``candidate``, ``output``, ``max_abs_err``, ``max_rel_err``,
-``passed``, plus ``rtol``, ``atol``, ``mismatches``, ``reason``), ``inputs`` (the
-seeded inputs' ``name``, ``dtype`` and concrete ``shape``), ``unknown_dim`` (the size
-given to the inputs' unknown non-batch dims, null when they have none), and details.
+contract, documented field by field in ``specs/verification.md``: top-level
+``status`` (``"passed"``, ``"failed"`` or ``"insensitive"``), ``passed`` (bool),
+``device`` (``"cpu"``/``"gpu"``/``"mixed"``: where the runtimes actually ran),
+``cases`` (every input set that ran: name, seed, batch, unknown_dim, inputs),
+``comparisons`` (one object per case, candidate and output with the error
+statistics of :class:`graphir.tolerance.ArrayComparison`), ``sensitivity`` (one
+object per reference output), ``inputs`` / ``unknown_dim`` (those of the primary
+case), ``versions`` and details.
 """
 
 from __future__ import annotations
@@ -16,7 +18,18 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Comparison", "InputInfo", "RuntimeInfo", "VerificationReport"]
+__all__ = [
+    "STATUS_FAILED",
+    "STATUS_INSENSITIVE",
+    "STATUS_PASSED",
+    "CaseInfo",
+    "Comparison",
+    "InputInfo",
+    "RuntimeInfo",
+    "VerificationReport",
+]
+
+STATUS_PASSED, STATUS_FAILED, STATUS_INSENSITIVE = "passed", "failed", "insensitive"
 
 
 def _num(x: float) -> float | None:
@@ -36,6 +49,11 @@ class Comparison:
         rtol, atol: the tolerance applied.
         mismatches: elements outside tolerance.
         reason: why it failed ("" if it passed).
+        case: the input case's name (see :func:`graphir.inputs.plan_cases`).
+        stats: the other statistics of :class:`graphir.tolerance.ArrayComparison`
+            (``mean_abs_err``, ``median_abs_err``, ``p99_abs_err``, the same for
+            ``rel``, ``worst_index``, ``scale``, ``min_rtol``, ``min_atol``, ``size``,
+            ``atol_scale``).
     """
 
     reference: str
@@ -48,9 +66,15 @@ class Comparison:
     atol: float
     mismatches: int = 0
     reason: str = ""
+    case: str = "primary"
+    stats: dict = attrs.field(factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The flat JSON object: the attributes, ``stats`` merged in, NaN as null."""
         d = attrs.asdict(self)
+        extra = d.pop("stats")
+        d.update({k: (list(v) if isinstance(v, tuple) else
+                      _num(v) if isinstance(v, float) else v) for k, v in extra.items()})
         d["max_abs_err"] = _num(self.max_abs_err)
         d["max_rel_err"] = _num(self.max_rel_err)
         return d
@@ -98,6 +122,33 @@ class InputInfo:
 
 
 @attrs.frozen
+class CaseInfo:
+    """One input case that ran (see :func:`graphir.inputs.plan_cases`).
+
+    Attributes:
+        name: ``"primary"``, ``"second-draw"``, ``"shape-1"``...
+        seed: the inputs' seed (None for user-given arrays).
+        batch: rows of the inputs.
+        unknown_dim: the size of the free dims after axis 0 (None: none).
+        inputs: the arrays' names, dtypes and shapes.
+        source: ``"seeded"`` or the ``.npz`` file the arrays came from.
+    """
+
+    name: str
+    seed: int | None
+    batch: int
+    unknown_dim: int | None
+    inputs: tuple[InputInfo, ...] = attrs.field(converter=tuple)
+    source: str = "seeded"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name", "seed", "batch", "unknown_dim", "source", "inputs": [...]}``."""
+        return {"name": self.name, "seed": self.seed, "batch": self.batch,
+                "unknown_dim": self.unknown_dim, "source": self.source,
+                "inputs": [i.to_json() for i in self.inputs]}
+
+
+@attrs.frozen
 class VerificationReport:
     """The result of verifying one model across runtimes.
 
@@ -111,6 +162,12 @@ class VerificationReport:
         inputs: the seeded inputs' names, dtypes and concrete shapes.
         unknown_dim: the size given to the inputs' unknown dims after axis 0 (see
             :func:`graphir.inputs.fit_dim`), None when the inputs have none.
+        cases: every input case that ran (the first is the primary one).
+        sensitivity: one :class:`graphir.sensitivity.Sensitivity` per reference
+            output (empty when the check was skipped).
+        versions: package name -> version of the runtimes used.
+        tolerances: output name -> ``{"rtol", "atol"}`` given per output.
+        localization: the first-divergence result (a dict), or None when not run.
     """
 
     model: str
@@ -122,11 +179,35 @@ class VerificationReport:
     stats: dict = attrs.field(factory=dict)
     inputs: tuple[InputInfo, ...] = attrs.field(default=(), converter=tuple)
     unknown_dim: int | None = None
+    cases: tuple[CaseInfo, ...] = attrs.field(default=(), converter=tuple)
+    sensitivity: tuple = attrs.field(default=(), converter=tuple)
+    versions: dict = attrs.field(factory=dict)
+    tolerances: dict = attrs.field(factory=dict)
+    localization: dict | None = None
+
+    @property
+    def compared_ok(self) -> bool:
+        """True when there is at least one comparison and all passed."""
+        return bool(self.comparisons) and all(c.passed for c in self.comparisons)
+
+    @property
+    def insensitive(self) -> tuple[str, ...]:
+        """Names of the reference outputs found insensitive to their input."""
+        return tuple(s.output for s in self.sensitivity if not s.sensitive)
+
+    @property
+    def status(self) -> str:
+        """``"failed"`` when a comparison failed (a real finding wins), else
+        ``"insensitive"`` when an output is insensitive (a failed precondition: the
+        comparison proves nothing), else ``"passed"``."""
+        if not self.compared_ok:
+            return STATUS_FAILED
+        return STATUS_INSENSITIVE if self.insensitive else STATUS_PASSED
 
     @property
     def passed(self) -> bool:
-        """True when there is at least one comparison and all passed."""
-        return bool(self.comparisons) and all(c.passed for c in self.comparisons)
+        """True when every comparison passed and every output is sensitive."""
+        return self.status == STATUS_PASSED
 
     @property
     def device(self) -> str:
@@ -138,6 +219,7 @@ class VerificationReport:
         """The JSON-ready dict (see the module docstring)."""
         return {
             "model": self.model,
+            "status": self.status,
             "passed": self.passed,
             "device": self.device,
             "requested_device": self.requested_device,
@@ -147,5 +229,11 @@ class VerificationReport:
             "inputs": [i.to_json() for i in self.inputs],
             "unknown_dim": self.unknown_dim,
             "comparisons": [c.to_json() for c in self.comparisons],
+            "cases": [c.to_json() for c in self.cases],
+            "sensitivity": [s.to_json() for s in self.sensitivity],
+            "insensitive_outputs": list(self.insensitive),
+            "versions": dict(self.versions),
+            "tolerances": dict(self.tolerances),
+            "localization": self.localization,
             "stats": dict(self.stats),
         }

@@ -192,7 +192,14 @@ def test_verify_json_and_device_rules(models):
     rep = json.loads(r.stdout)
     assert rep["passed"] and rep["device"] == "cpu" and rep["requested_device"] == "cpu"
     assert {c["candidate"] for c in rep["comparisons"]} == {"keras-emitted", "onnx"}
-    assert len(rep["comparisons"]) == 4  # 2 candidates x 2 outputs
+    # 3 input cases (primary, second draw, batch 1) x 2 candidates x 2 outputs
+    assert len(rep["comparisons"]) == 12
+    assert [c["name"] for c in rep["cases"]] == ["primary", "second-draw", "shape-1"]
+    assert [c["batch"] for c in rep["cases"]] == [2, 2, 1]
+    assert rep["status"] == "passed" and all(s["sensitive"] for s in rep["sensitivity"])
+    assert {"tensorflow", "keras", "onnxruntime", "onnx"} <= set(rep["versions"])
+    tf_run = next(x for x in rep["runs"] if x["name"] == "keras")
+    assert tf_run["detail"] == "/CPU:0"  # read back from the result tensor
     onnx_run = next(x for x in rep["runs"] if x["runtime"] == "onnxruntime")
     assert onnx_run["detail"] == "CPUExecutionProvider"
     import onnxruntime as ort

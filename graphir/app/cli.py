@@ -298,24 +298,144 @@ def inspect(src: Path) -> None:
     click.echo(str(graph))
 
 
+#: exit code of a verification whose reference is insensitive to its input (a failed
+#: precondition: nothing was proven, but nothing was found wrong either)
+EXIT_INSENSITIVE = 4
+MAX_BATCH = 4096
+MAX_SEED = 2**32 - 1
+
+
+def _nonneg_float(ctx: click.Context, param: click.Parameter, value: float | None):
+    """A finite number >= 0, else a usage error (exit 2) before any work."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"must be a finite number >= 0, got {value}")
+    return value
+
+
+def _parse_tols(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    """``NAME=RTOL,ATOL`` (repeatable) -> {name: (rtol, atol)}; a usage error if malformed."""
+    from graphir.tolerance import parse_tolerance
+
+    out = {}
+    for text in values:
+        try:
+            name, rtol, atol = parse_tolerance(text)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+        out[name] = (rtol, atol)
+    return out
+
+
+def _parse_ranges(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    """``NAME=LO,HI`` (repeatable) -> {name: (lo, hi)}; a usage error if malformed."""
+    import math
+
+    out = {}
+    for text in values:
+        name, sep, rest = text.rpartition("=")
+        parts = rest.split(",")
+        try:
+            lo, hi = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+        except ValueError:
+            lo = hi = None
+        if not sep or not name or lo is None or not (math.isfinite(lo) and math.isfinite(hi)
+                                                     and lo < hi):
+            raise click.BadParameter(f"expected NAME=LO,HI with finite LO < HI, got {text!r}")
+        out[name] = (lo, hi)
+    return out
+
+
+def _verify_options(fn: Callable) -> Callable:
+    """The options ``verify`` and ``convert --verify`` share (``specs/verification.md``)."""
+    options = [
+        click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True,
+                     help="auto: GPU where present; gpu without one is an error."),
+        click.option("--batch", type=click.IntRange(1, MAX_BATCH), default=2,
+                     show_default=True, help="Rows of the primary seeded inputs."),
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+                     help="Seed of the inputs (the second draw uses SEED+1, the extra "
+                          "shape SEED+2)."),
+        click.option("--rtol", type=float, default=None, callback=_nonneg_float,
+                     help="Override the relative tolerance of every output."),
+        click.option("--atol", type=float, default=None, callback=_nonneg_float,
+                     help="Override the absolute tolerance of every output (absolute, "
+                          "as numpy.isclose: the scale term is dropped)."),
+        click.option("--tol", "tols", multiple=True, callback=_parse_tols,
+                     metavar="NAME=RTOL,ATOL", help="Tolerance of one output (repeatable)."),
+        click.option("--nan-equal", is_flag=True,
+                     help="NaN at the same positions compares equal."),
+        click.option("--inputs", "inputs_file", type=click.Path(path_type=Path), default=None,
+                     metavar="FILE.npz", help="Primary inputs: arrays by input name."),
+        click.option("--input-range", "input_ranges", multiple=True, callback=_parse_ranges,
+                     metavar="NAME=LO,HI", help="Draw this input uniformly in [LO, HI)."),
+        click.option("--single-shape", is_flag=True,
+                     help="Skip the extra batch size / free-dim size case."),
+        click.option("--no-sensitivity-check", "no_sensitivity", is_flag=True,
+                     help="Do not check that the reference reacts to its input."),
+        click.option("--save", "save_dir", type=click.Path(path_type=Path), default=None,
+                     metavar="DIR", help="Keep the inputs, every run's outputs and the "
+                                         "report in DIR."),
+        click.option("--localize/--no-localize", "localize", default=None,
+                     help="Search the first divergent node of the ONNX model even when "
+                          "everything passed (default: only on a failure)."),
+        click.option("--localize-budget", type=float, default=60.0, show_default=True,
+                     callback=_nonneg_float, metavar="SECONDS",
+                     help="Time the first-divergence search may take."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _verify_kwargs(params: dict) -> dict:
+    """The keyword arguments of :func:`graphir.backends.verification.verify` (and of
+    ``convert_file``'s ``verify_options``) from the shared CLI options."""
+    return {"device": params["device"], "batch": params["batch"], "seed": params["seed"],
+            "rtol": params["rtol"], "atol": params["atol"], "tolerances": params["tols"],
+            "nan_equal": params["nan_equal"], "input_ranges": params["input_ranges"],
+            "inputs": params["inputs_file"], "several_shapes": not params["single_shape"],
+            "sensitivity": not params["no_sensitivity"], "save_dir": params["save_dir"],
+            "localize": {None: "auto", True: "always", False: "never"}[params["localize"]],
+            "localize_budget": params["localize_budget"]}
+
+
+def _check_inputs_file(path: Path | None) -> None:
+    if path is not None and not path.is_file():
+        raise BadInputError("no such file", where=f"--inputs {path}")
+
+
+def _verification_exit(status: str, message: str) -> None:
+    """Exit 1 for a failed comparison, :data:`EXIT_INSENSITIVE` for an insensitive
+    reference, nothing (return) for a pass."""
+    if status == "failed":
+        _fail(message, 1)
+    if status == "insensitive":
+        _fail(message, EXIT_INSENSITIVE)
+
+
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
 @click.option("--verify", "do_verify", is_flag=True,
               help="Run the original and the written model on seeded inputs and compare; "
                    "on a mismatch nothing is written (exit 1).")
-@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
 @_handle_errors
-def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -> None:
+def convert(src: Path, dst: Path, do_verify: bool, as_json: bool, **params: Any) -> None:
     """Convert SRC (.keras, .gir or .onnx) to DST; DST's suffix picks .onnx, .keras or .gir."""
     from graphir.backends.convert import convert_file
 
     if dst.suffix not in OUTPUT_SUFFIXES:
         raise BadInputError(f"unsupported output suffix {dst.suffix!r} (expected "
                             f"{', '.join(OUTPUT_SUFFIXES)})", where=f"file {dst}")
-    result = convert_file(src, dst, verify=do_verify, device=device)
+    _check_inputs_file(params["inputs_file"])
+    options = _verify_kwargs(params)
+    device = options.pop("device")
+    result = convert_file(src, dst, verify=do_verify, device=device, verify_options=options)
     if as_json:
         _emit_json(result)
     else:
@@ -323,40 +443,50 @@ def convert(src: Path, dst: Path, do_verify: bool, device: str, as_json: bool) -
 
         print_convert(result)
     if not result["passed"]:
-        _fail(result.get("error", "verification failed"), 1)
+        status = result.get("status", "failed")
+        _verification_exit(status if status != "passed" else "failed",
+                           result.get("error", "verification failed"))
 
 
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
-@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True,
-              help="auto: GPU where present; gpu without one is an error.")
-@click.option("--batch", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--rtol", type=float, default=None, help="Override the relative tolerance.")
-@click.option("--atol", type=float, default=None, help="Override the absolute tolerance.")
+@click.option("--onnx", "other", type=click.Path(path_type=Path), default=None,
+              metavar="OTHER", help="Compare SRC with this model (.onnx in onnxruntime, or "
+                                    ".gir in the reference interpreter) instead of with "
+                                    "graphir's emission of SRC.")
+@_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
 @_handle_errors
-def verify(src: Path, device: str, batch: int, seed: int, rtol: float | None,
-           atol: float | None, as_json: bool) -> None:
-    """Run SRC (.keras) in TF, its emitted Keras model and its emitted ONNX model; compare."""
-    from graphir.backends.verification import verify as run_verify
+def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
+    """Verify SRC across runtimes.
 
-    if src.suffix != ".keras":
-        raise BadInputError(f"verify needs a .keras model, got {src.suffix!r}", where=f"file {src}")
-    if not src.is_file():
-        raise BadInputError("no such file", where=f"file {src}")
-    report = run_verify(src, device=device, batch=batch, seed=seed, rtol=rtol, atol=atol)
+    SRC .keras alone: TF vs its emitted Keras and ONNX models.  With --onnx OTHER: SRC
+    (.keras in TF, .onnx in onnxruntime, .gir in the reference interpreter) vs OTHER,
+    inputs and outputs matched by name (tf2onnx / Keras export names and NCHW layouts
+    mapped; by position with a warning).  SRC .gir alone: interpreter vs emitted ONNX.
+
+    Exit 0: every comparison passed and the reference reacts to its input; 1: a
+    comparison failed; 4: an output of the reference is insensitive to its input
+    (the comparison proves nothing); 2: bad input or usage.
+    """
+    from graphir.backends.verification import verify_files
+
+    _check_inputs_file(params["inputs_file"])
+    options = _verify_kwargs(params)
+    report = verify_files(src, other, **options)
     if as_json:
         _emit_json(report.to_json())
     else:
         from graphir.app.console import print_report
 
         print_report(report)
-    if not report.passed:
-        failed = sum(1 for c in report.comparisons if not c.passed)
-        _fail(f"verification failed: {failed} of {len(report.comparisons)} comparisons "
-              "outside tolerance", 1)
+    failed = sum(1 for c in report.comparisons if not c.passed)
+    _verification_exit(report.status,
+                       f"verification failed: {failed} of {len(report.comparisons)} comparisons "
+                       "outside tolerance" if report.status == "failed" else
+                       "the reference is insensitive to its input (outputs "
+                       f"{', '.join(report.insensitive)}): the comparison proves nothing")
 
 
 @cli.command()

@@ -27,13 +27,86 @@ def _fmt(x: Any) -> str:
 
 def _comparison_table(rows: Sequence[dict], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False)
-    for col in ("candidate", "output", "max abs err", "max rel err", "tolerance", "result"):
+    for col in ("case", "candidate", "output", "max abs err", "max rel err", "p99 rel err",
+                "worst index", "tolerance", "min rtol", "result"):
         table.add_column(col)
     for c in rows:
-        table.add_row(c["candidate"], c["output"], _fmt(c["max_abs_err"]), _fmt(c["max_rel_err"]),
-                      f"rtol={c['rtol']:g} atol={c['atol']:g}",
-                      "[green]pass[/]" if c["passed"] else f"[red]FAIL[/] {c.get('reason', '')}")
+        tol = f"rtol={c['rtol']:g} atol={c['atol']:g}"
+        if c.get("atol_scale"):
+            tol += f"+{c['atol_scale']:g}*scale"
+        worst = c.get("worst_index")
+        table.add_row(c.get("case", "primary"), c["candidate"], escape(c["output"]),
+                      _fmt(c["max_abs_err"]), _fmt(c["max_rel_err"]), _fmt(c.get("p99_rel_err")),
+                      "-" if worst is None else escape(str(list(worst))), tol,
+                      _fmt(c.get("min_rtol")),
+                      "[green]pass[/]" if c["passed"] else
+                      f"[red]FAIL[/] {escape(c.get('reason', ''))}")
     return table
+
+
+def _cases_table(cases: Sequence[dict]) -> Table:
+    """One row per input case that ran: its name, seed, source and every input's shape."""
+    table = Table(title="inputs run", show_lines=False)
+    for col in ("case", "seed", "source", "inputs"):
+        table.add_column(col)
+    for c in cases:
+        shapes = ", ".join(f"{i['name']} {i['dtype']}[{','.join(map(str, i['shape']))}]"
+                           for i in c["inputs"])
+        table.add_row(c["name"], "-" if c["seed"] is None else str(c["seed"]),
+                      escape(c.get("source", "seeded")), escape(shapes))
+    return table
+
+
+def _sensitivity_table(rows: Sequence[dict]) -> Table:
+    """One row per reference output: its spreads across rows and draws, and the verdict."""
+    table = Table(title="sensitivity of the reference", show_lines=False)
+    for col in ("output", "row spread", "draw spread", "result"):
+        table.add_column(col)
+    for s in rows:
+        table.add_row(escape(s["output"]), _fmt(s["row_spread"]), _fmt(s["draw_spread"]),
+                      "[green]sensitive[/]" if s["sensitive"] else
+                      f"[yellow]INSENSITIVE[/] {escape(s['reason'])}")
+    return table
+
+
+def _status_line(data: dict) -> str:
+    status = data.get("status", "passed" if data["passed"] else "failed")
+    if status == "passed":
+        return "[green]PASSED[/]"
+    if status == "insensitive":
+        return ("[yellow]PRECONDITION FAILED[/]: the reference is insensitive to its input "
+                f"({escape(', '.join(data.get('insensitive_outputs', [])))}); the comparison "
+                "proves nothing")
+    return "[red]FAILED[/]"
+
+
+def _localization_lines(loc: dict | None) -> list[str]:
+    """The first-divergence result: the node, its error, whether its inputs agreed, the
+    text IR around it, and what the search compared in how long."""
+    if not loc:
+        return []
+    head = (f"first divergence ({loc['case']} inputs, {loc['compared']} of "
+            f"{loc['comparable']} layer values compared in {loc.get('seconds', 0):.2f} s): ")
+    if loc["first_divergent_node"] is None:
+        return [escape(head + ("time budget exceeded" if loc["status"] == "budget-exceeded"
+                               else "none found"))]
+    lines = [escape(head + f"{loc['first_divergent_node']} ({loc['op']}), max abs err "
+                    f"{_fmt(loc.get('max_abs_err'))}, inputs "
+                    + ("agree" if loc["inputs_agree"] else "differ"))]
+    if loc.get("excerpt"):
+        lines.append(escape(loc["excerpt"]))
+    return lines
+
+
+def _matches_lines(stats: dict) -> list[str]:
+    lines = [escape(f"matched {m['kind']} {m['reference']} -> {m['other']} ({m['how']}"
+                    + (f", layout {m['layout']}" if m["layout"] != "same" else "") + ")")
+             for m in stats.get("matches", [])]
+    return lines + [f"[yellow]warning[/]: {escape(w)}" for w in stats.get("warnings", [])]
+
+
+def _versions_line(versions: dict) -> str:
+    return "versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
 
 
 def _device_line(runs: Sequence[dict]) -> str:
@@ -49,14 +122,24 @@ def _inputs_line(inputs: Sequence[dict], unknown_dim: int | None) -> str:
 
 
 def print_report(report: VerificationReport) -> None:
-    """Print one verification report: inputs, devices, one row per compared output, verdict."""
+    """Print one verification report: inputs run, devices, versions, sensitivity, one row
+    per compared output and case, and the verdict (passed / failed / insensitive)."""
     data = report.to_json()
     con = _console()
-    con.print(f"[bold]{data['model']}[/]  batch={data['batch']} seed={data['seed']}")
+    con.print(f"[bold]{escape(data['model'])}[/]  batch={data['batch']} seed={data['seed']}")
     con.print(_inputs_line(data["inputs"], data["unknown_dim"]))
     con.print(f"device: {data['device']}  ({_device_line(data['runs'])})")
+    con.print(_versions_line(data.get("versions", {})))
+    if data.get("cases"):
+        con.print(_cases_table(data["cases"]))
+    if data.get("sensitivity"):
+        con.print(_sensitivity_table(data["sensitivity"]))
+    for line in _matches_lines(data.get("stats", {})):
+        con.print(line)
     con.print(_comparison_table(data["comparisons"]))
-    con.print("[green]PASSED[/]" if data["passed"] else "[red]FAILED[/]")
+    for line in _localization_lines(data.get("localization")):
+        con.print(line)
+    con.print(_status_line(data))
 
 
 def print_convert(result: dict) -> None:
@@ -69,8 +152,12 @@ def print_convert(result: dict) -> None:
     if result.get("comparisons"):
         con.print(_inputs_line(result.get("inputs", []), result.get("unknown_dim")))
         con.print(f"device: {result['device']}  ({_device_line(result.get('runs', []))})")
+        if result.get("cases"):
+            con.print(_cases_table(result["cases"]))
+        if result.get("sensitivity"):
+            con.print(_sensitivity_table(result["sensitivity"]))
         con.print(_comparison_table(result["comparisons"]))
-        con.print("[green]verified[/]" if result["passed"] else "[red]verification FAILED[/]")
+        con.print("[green]verified[/]" if result["passed"] else _status_line(result))
 
 
 def print_demo(reports: Sequence[VerificationReport]) -> None:
@@ -95,6 +182,9 @@ def print_demo(reports: Sequence[VerificationReport]) -> None:
         con.print(f"\n[bold]{d['model']}[/]  ops: " +
                   ", ".join(f"{k}×{v}" for k, v in d["stats"].get("ops", {}).items()))
         con.print(f"device: {d['device']}  ({_device_line(d['runs'])})")
+        if d.get("sensitivity"):
+            con.print(_sensitivity_table(d["sensitivity"]))
         con.print(_comparison_table(d["comparisons"]))
+        con.print(_status_line(d))
     ok = all(r.passed for r in reports)
     con.print("\n[green]all models PASSED[/]" if ok else "\n[red]some models FAILED[/]")

@@ -126,12 +126,17 @@ def _write(graph: Graph, tmp: Path, suffix: str):
 
 
 def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "auto",
-                 batch: int = 2, seed: int = 0) -> dict[str, Any]:
+                 batch: int = 2, seed: int = 0, verify_options: dict | None = None
+                 ) -> dict[str, Any]:
     """Convert ``src`` to ``dst`` (format from ``dst``'s suffix), optionally verified first.
 
     The output is written to a temporary file beside ``dst``; with ``verify`` the
     *written* file is loaded back and run against the original Keras model, and
     only a passing file is moved into place.  ``src`` is never overwritten.
+    ``verify_options`` are keyword arguments of
+    :func:`graphir.backends.verification.compare_runs` (``batch``, ``seed``, ``rtol``,
+    ``tolerances``, ``inputs`` as an ``.npz`` path, ``save_dir``...); a reference
+    insensitive to its input fails verification too (``status`` ``"insensitive"``).
 
     Returns:
         a JSON-ready dict with ``passed``, ``written``, ``source``, ``output``,
@@ -172,18 +177,25 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
                 stats["onnx_transposes"] = sum(1 for n in emitted.graph.node
                                                if n.op_type == "Transpose")
             if verify:
-                report = _verify_written(graph, original, src, tmp, dst.suffix, device, batch,
-                                         seed)
+                options = {"batch": batch, "seed": seed, **(verify_options or {})}
+                report = _verify_written(graph, original, src, tmp, dst.suffix, device,
+                                         options)
                 data = report.to_json()
-                result.update(passed=data["passed"], device=data["device"],
-                              comparisons=data["comparisons"], runs=data["runs"],
-                              inputs=data["inputs"], unknown_dim=data["unknown_dim"])
+                result.update({k: data[k] for k in (
+                    "passed", "status", "device", "comparisons", "runs", "inputs",
+                    "unknown_dim", "cases", "sensitivity", "insensitive_outputs", "versions",
+                    "localization")})
+                if report.status == "insensitive":
+                    raise VerificationFailed(
+                        "the reference is insensitive to its input (outputs "
+                        f"{', '.join(report.insensitive)}): the comparison proves nothing; "
+                        "nothing was written", report=report)
                 if not report.passed:
                     failed = [c for c in report.comparisons if not c.passed]
                     raise VerificationFailed(
                         f"{len(failed)} output comparison(s) failed, e.g. {failed[0].candidate} "
-                        f"output {failed[0].output!r}: {failed[0].reason}; nothing was written",
-                        report=report)
+                        f"output {failed[0].output!r} ({failed[0].case} inputs): "
+                        f"{failed[0].reason}; nothing was written", report=report)
     except VerificationFailed as e:
         result.update(written=False, error=str(e), stats=stats)
         return result
@@ -191,21 +203,36 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     return result
 
 
-def _verify_written(graph, original, src: Path, tmp: Path, suffix: str, device, batch, seed):
-    """Load the written temporary file back and compare it with the original."""
-    from graphir.backends.verification import compare_runs
+def _verify_written(graph, original, src: Path, tmp: Path, suffix: str, device, options: dict):
+    """Load the written temporary file back and compare it with the original.
+
+    ``options`` are :func:`~graphir.backends.verification.compare_runs` keyword
+    arguments; ``inputs`` may be an ``.npz`` path (read with ``load_inputs``), and with
+    ``save_dir`` the report is saved there too."""
+    from graphir.backends.verification import compare_runs, load_inputs, save_report
 
     name = str(src)
+    options = dict(options)
+    if options.get("inputs") is not None:
+        options["inputs_source"] = str(options["inputs"])
+        options["inputs"] = load_inputs(options["inputs"], graph)
+    else:
+        options.pop("inputs", None)
+
+    def run(g, **candidates):
+        report = compare_runs(g, original, device=device, model_name=name, **candidates,
+                              **options)
+        if options.get("save_dir") is not None:
+            save_report(report, options["save_dir"])
+        return report
 
     if suffix == ".onnx":
-        return compare_runs(graph, original, onnx_bytes=tmp.read_bytes(), device=device,
-                            batch=batch, seed=seed, model_name=name)
+        return run(graph, onnx_bytes=tmp.read_bytes())
     if suffix == ".keras":
         import keras
 
         reloaded = keras.saving.load_model(tmp, compile=False, safe_mode=True)
-        return compare_runs(graph, original, keras_candidate=reloaded, device=device,
-                            batch=batch, seed=seed, model_name=name)
+        return run(graph, keras_candidate=reloaded)
     from graphir.backends.keras import to_keras
     from graphir.backends.onnx import to_onnx_bytes
     from graphir.backends.verification import reload_keras
@@ -214,6 +241,4 @@ def _verify_written(graph, original, src: Path, tmp: Path, suffix: str, device, 
     back = load(tmp)
     with tempfile.TemporaryDirectory(prefix="graphir-verify-") as folder:
         reloaded = reload_keras(to_keras(back), folder)
-        return compare_runs(back, original, keras_candidate=reloaded,
-                            onnx_bytes=to_onnx_bytes(back), device=device,
-                            batch=batch, seed=seed, model_name=name)
+        return run(back, keras_candidate=reloaded, onnx_bytes=to_onnx_bytes(back))

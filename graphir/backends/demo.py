@@ -1,7 +1,10 @@
 """``graphir demo``: the main job on built-in examples.
 
 For each model (``keras.applications`` MobileNetV2 and ResNet50, ``weights=None``,
-seeded, batch-norm statistics randomized so their emission is exercised): save it as
+seeded, batch-norm gains and offsets randomized so their emission is exercised, and
+moving statistics calibrated on a seeded standard-normal batch,
+:func:`~graphir.backends.keras.randomize.calibrate_statistics`, so that the reference
+reacts to its input and passes the sensitivity check): save it as
 ``.keras``, load it back (``safe_mode=True``), lower it, emit ``.keras``, ``.onnx`` and
 ``.gir``, and verify TF (original) vs TF (emitted Keras, reloaded) vs onnxruntime
 (emitted ONNX) on seeded inputs.  Nothing is downloaded.
@@ -17,9 +20,24 @@ from typing import Sequence
 
 from graphir.report import VerificationReport
 
-__all__ = ["run_demo", "DEMO_MODELS"]
+__all__ = ["run_demo", "calibration_inputs", "DEMO_MODELS"]
 
 DEMO_MODELS = ("MobileNetV2", "ResNet50")
+#: rows of the calibration batch, and the offset of its seed from the inputs' seed
+CALIBRATION_ROWS, CALIBRATION_SEED_OFFSET = 8, 1000
+
+
+def calibration_inputs(model, *, seed: int = 0):
+    """A seeded standard-normal batch of :data:`CALIBRATION_ROWS` rows for each input of
+    ``model`` (a single-input model gets one float32 array ``(rows, *shape)``), drawn
+    as verification draws its float inputs but with seed ``seed + 1000``, so the
+    calibration batch is never one of the verified inputs."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + CALIBRATION_SEED_OFFSET)
+    arrays = [rng.standard_normal((CALIBRATION_ROWS,) + tuple(int(d) for d in t.shape[1:]))
+              .astype(np.float32) for t in model.inputs]
+    return arrays[0] if len(arrays) == 1 else arrays
 
 
 def _progress(enabled: bool):
@@ -47,6 +65,7 @@ def run_demo(models: Sequence[str] = DEMO_MODELS, *, out_dir: Path | None = None
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
     """
     from graphir.backends.keras import from_keras, load_keras_model, save_keras, to_keras
+    from graphir.backends.keras.randomize import calibrate_statistics
     from graphir.backends.keras.zoo import build_application
     from graphir.backends.onnx import save_onnx, to_onnx
     from graphir.backends.verification import compare_runs, graph_stats
@@ -68,6 +87,8 @@ def run_demo(models: Sequence[str] = DEMO_MODELS, *, out_dir: Path | None = None
         for name in models:
             say(f"{name}: building (weights=None, seed={seed})")
             model = build_application(name, input_shape=(input_size, input_size, 3), seed=seed)
+            say(f"{name}: calibrating batch-norm statistics")
+            calibrate_statistics(model, calibration_inputs(model, seed=seed))
             src = folder / f"{name}.keras"
             save_keras(model, src)
             say(f"{name}: loading {src.name} (safe_mode=True)")

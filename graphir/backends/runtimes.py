@@ -62,7 +62,8 @@ def run_keras(model, inputs: Sequence[np.ndarray], *, device: str, name: str
         name: the run's name for the report.
 
     Returns:
-        the outputs as NumPy arrays in ``model.outputs`` order, and the RuntimeInfo.
+        the outputs as NumPy arrays in ``model.outputs`` order, and the RuntimeInfo,
+        whose ``detail`` is the device the result tensors were actually placed on.
     """
     import tensorflow as tf
 
@@ -71,10 +72,24 @@ def run_keras(model, inputs: Sequence[np.ndarray], *, device: str, name: str
         feed = [tf.convert_to_tensor(a) for a in inputs]
         out = model(feed if len(feed) > 1 else feed[0], training=False)
     outs = out if isinstance(out, (list, tuple)) else [out]
+    if isinstance(out, dict):
+        outs = list(out.values())
+    observed = _observed_device(outs, device)
     arrays = [np.asarray(o) for o in outs]
     seconds = time.perf_counter() - start
-    kind = "gpu" if "GPU" in device.upper() else "cpu"
-    return arrays, RuntimeInfo(name, "tensorflow", kind, device, seconds)
+    kind = "gpu" if "GPU" in observed.upper() else "cpu"
+    return arrays, RuntimeInfo(name, "tensorflow", kind, observed, seconds)
+
+
+def _observed_device(outputs: Sequence, requested: str) -> str:
+    """The device TensorFlow placed the result tensors on, read back from the
+    tensors' ``.device`` (e.g. ``/job:localhost/replica:0/task:0/device:CPU:0``),
+    shortened to ``/CPU:0``; the requested string when no tensor says."""
+    for o in outputs:
+        dev = getattr(o, "device", None)
+        if isinstance(dev, str) and "device:" in dev:
+            return "/" + dev.rsplit("device:", 1)[1]
+    return requested
 
 
 class OnnxSession:

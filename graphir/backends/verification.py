@@ -1,9 +1,10 @@
 """Cross-runtime verification: the original Keras model (TensorFlow) is the reference;
 the emitted Keras model (reloaded from ``.keras`` with ``safe_mode=True``) and the
-emitted ONNX model (onnxruntime) are the candidates.  All runs get the same seeded
-inputs (:func:`graphir.inputs.make_inputs`; unknown non-batch dims take the size
-:func:`graphir.inputs.fit_dim` finds the graph's type rules accept, reported as
-``unknown_dim``) and every output pair is compared under :mod:`graphir.tolerance`.
+emitted ONNX model (onnxruntime) are the candidates.  All runs get the same inputs,
+case by case (:func:`graphir.inputs.plan_cases`: the primary seeded inputs, a second
+draw, another batch size and free-dim size), every output pair is compared under
+:mod:`graphir.tolerance`, and the reference's outputs are checked for sensitivity to
+their input (:mod:`graphir.sensitivity`) before a pass is reported.
 A reference run that fails raises :class:`~graphir.errors.ReferenceRunError`.
 """
 
@@ -15,15 +16,19 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import attrs
 import numpy as np
 
-from graphir.errors import ReferenceRunError
-from graphir.inputs import fit_dim, has_free_dims, make_inputs
-from graphir.ir import Graph
-from graphir.report import Comparison, InputInfo, RuntimeInfo, VerificationReport
-from graphir.tolerance import compare_arrays
+from graphir.errors import BadInputError, ReferenceRunError
+from graphir.inputs import make_inputs, plan_cases
+from graphir.ir import Graph, Value
+from graphir.report import CaseInfo, Comparison, InputInfo, RuntimeInfo, VerificationReport
+from graphir.sensitivity import Sensitivity, check_sensitivity
+from graphir.tensor_types import TensorType
+from graphir.tolerance import Tolerance, compare_arrays, tolerance_for
 
-__all__ = ["verify", "compare_runs", "reload_keras"]
+__all__ = ["compare_models", "compare_runs", "comparison_stats", "load_inputs", "reload_keras",
+           "save_report", "verify", "verify_files"]
 
 REFERENCE = "keras"
 
@@ -39,11 +44,96 @@ def reload_keras(model, folder: str | Path, name: str = "emitted"):
     return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
+def _versions() -> dict[str, str]:
+    """``__version__`` of the packages a verification uses (those not importable omitted)."""
+    import importlib
+
+    out = {}
+    for module in ("tensorflow", "keras", "onnxruntime", "onnx", "numpy"):
+        try:
+            out[module] = str(importlib.import_module(module).__version__)
+        except (ImportError, AttributeError):
+            continue
+    return out
+
+
+def _with_shapes(graph: Graph, arrays: dict[str, np.ndarray]) -> Graph:
+    """``graph`` with each input's type made the concrete shape of ``arrays[name]``."""
+    inputs = tuple(Value(v.name, TensorType(v.type.dtype, tuple(arrays[v.name].shape)))
+                   for v in graph.inputs)
+    return attrs.evolve(graph, inputs=inputs)
+
+
+def load_inputs(path: str | Path, graph: Graph) -> dict[str, np.ndarray]:
+    """Read user inputs from an ``.npz`` file (arrays by graph input name) and check them.
+
+    Arrays are read with ``allow_pickle=False`` (no code runs).  Each must be present,
+    have the input's rank, its static dims, the same row count as the others, and a
+    dtype of the input's kind (it is cast to the input's dtype).
+
+    Raises:
+        BadInputError: the file is unreadable, an input is missing, an array name is
+            not an input, or a shape/dtype does not fit (names the input).
+    """
+    path = Path(path)
+    where = f"file {path}"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    except (OSError, ValueError) as e:
+        raise BadInputError(f"cannot read the inputs: {type(e).__name__}: {e}", where=where) from e
+    names = [v.name for v in graph.inputs]
+    extra = sorted(set(arrays) - set(names))
+    missing = [n for n in names if n not in arrays]
+    if extra or missing:
+        raise BadInputError(f"arrays {extra} are not inputs and inputs {missing} are missing "
+                            f"(inputs: {', '.join(names)})", where=where)
+    rows = {arrays[n].shape[0] if arrays[n].ndim else None for n in names}
+    if len(rows) != 1 or None in rows or 0 in rows:
+        raise BadInputError("every array needs the same number of rows (>= 1) on axis 0",
+                            where=where)
+    out = {}
+    for v in graph.inputs:
+        a = arrays[v.name]
+        want = v.type.dtype.to_numpy()
+        if a.ndim != len(v.type.shape) or any(isinstance(d, int) and i > 0 and d != s
+                                              for i, (d, s) in
+                                              enumerate(zip(v.type.shape, a.shape))):
+            raise BadInputError(f"input {v.name!r}: shape {list(a.shape)} does not fit "
+                                f"{list(v.type.shape)}", where=where)
+        if (a.dtype.kind == "f") != (np.dtype(want).kind == "f") or (
+                a.dtype.kind == "b") != (np.dtype(want).kind == "b"):
+            raise BadInputError(f"input {v.name!r}: dtype {a.dtype} is not of the kind of "
+                                f"{np.dtype(want)}", where=where)
+        out[v.name] = a.astype(want)
+    return out
+
+
+def _save_arrays(folder: Path, name: str, arrays: dict[str, np.ndarray]) -> None:
+    from graphir.atomic import atomic_output
+
+    with atomic_output(folder / f"{name}.npz") as tmp:
+        np.savez(tmp, **arrays)
+
+
 def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: bytes | None = None,
                  device: str = "auto", batch: int = 2, seed: int = 0, rtol: float | None = None,
                  atol: float | None = None, model_name: str | None = None,
-                 stats: dict | None = None) -> VerificationReport:
-    """Run ``original`` and each given candidate on the same seeded inputs and compare.
+                 stats: dict | None = None, tolerances: dict | None = None,
+                 nan_equal: bool = False, input_ranges: dict | None = None,
+                 inputs: dict[str, np.ndarray] | None = None, inputs_source: str = "seeded",
+                 several_shapes: bool = True, sensitivity: bool = True,
+                 save_dir: str | Path | None = None, localize: str = "auto",
+                 localize_budget: float = 60.0) -> VerificationReport:
+    """Run ``original`` and each given candidate on the same inputs, case by case, and compare.
+
+    The cases (:func:`graphir.inputs.plan_cases`): the primary inputs, a second draw
+    of the same shapes (the sensitivity check's), and, with ``several_shapes``, another
+    batch size with the free dims at a second, odd size.  Every candidate output of
+    every case is compared with the reference's under :mod:`graphir.tolerance`; the
+    reference's outputs on the first two cases are checked for sensitivity
+    (:mod:`graphir.sensitivity`).  Softmax/sigmoid outputs of the ONNX candidate are
+    also compared on their logits (primary case, output ``"NAME:logits"``).
 
     Args:
         graph: the lowered graph (gives input names, order and types for the inputs).
@@ -51,66 +141,267 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
         keras_candidate: an emitted ``keras.Model`` to compare, or None.
         onnx_bytes: a serialized emitted ONNX model to compare, or None.
         device: ``auto``/``cpu``/``gpu`` (see :mod:`graphir.backends.runtimes`).
-        batch, seed: the inputs' batch size and seed.
+        batch, seed: the primary inputs' batch size and seed (>= 1, >= 0).
         rtol, atol: override the per-dtype default tolerances.
-
-    The inputs' unknown dims after axis 0 take :func:`graphir.inputs.fit_dim`'s size
-    (the report's ``unknown_dim``; the concrete shapes are its ``inputs``).
+        tolerances: output name -> ``(rtol, atol)`` for that output (wins over the rest).
+        nan_equal: NaN at the same positions compares equal.
+        input_ranges: input name -> ``(lo, hi)`` for the seeded draws.
+        inputs: user arrays by input name for the primary case (see :func:`load_inputs`).
+        inputs_source: where ``inputs`` came from, for the report.
+        several_shapes: also run a second batch size and free-dim size.
+        sensitivity: check the reference's outputs for sensitivity.
+        save_dir: write every case's inputs and every run's outputs there (``.npz``).
+        localize: ``"auto"`` (on a failed ONNX comparison), ``"always"`` or ``"never"``:
+            search the first divergent node of the ONNX candidate
+            (:func:`graphir.backends.localize.localize`, on the first failing case's
+            inputs, else the primary's) and put it in ``report.localization``.
+        localize_budget: seconds the search may take.
 
     Raises:
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
-        ReferenceRunError: ``original`` itself fails on the seeded inputs (names the
-            model and the input shapes).
+        ReferenceRunError: ``original`` itself fails on the inputs (names the model
+            and the input shapes).
+        BadInputError: ``tolerances`` names an output the graph does not have, or
+            ``input_ranges`` an input; ``localize`` is not one of the three values.
     """
-    from graphir.backends.runtimes import OnnxSession, run_keras, tf_device
+    from graphir.backends.matching import Runner, keras_runner
+    from graphir.backends.runtimes import OnnxSession, tf_device
 
-    unknown_dim = fit_dim(graph) if has_free_dims(graph) else None
-    feeds = make_inputs(graph, batch=batch, seed=seed, default_dim=unknown_dim)
-    ordered = [feeds[v.name] for v in graph.inputs]
-    inputs = tuple(InputInfo(k, a.dtype.name, a.shape) for k, a in feeds.items())
     tfdev = tf_device(device)
-    session = OnnxSession(onnx_bytes, requested=device) if onnx_bytes is not None else None
-    ref, ref_info = _run_reference(original, ordered, tfdev, model_name or graph.name, feeds)
-    runs: list[RuntimeInfo] = [ref_info]
-    candidates: list[tuple[str, Sequence[np.ndarray]]] = []
+    names = [v.name for v in graph.inputs]
+    candidates = []
     if keras_candidate is not None:
-        outs, info = run_keras(keras_candidate, ordered, device=tfdev, name="keras-emitted")
-        runs.append(info)
-        candidates.append(("keras-emitted", outs))
-    if session is not None:
-        outs, info = session.run(feeds)
-        runs.append(info)
-        candidates.append(("onnx", outs))
-    comparisons = []
-    for cand_name, outs in candidates:
-        for i, out_name in enumerate(graph.outputs):
-            if i >= len(outs) or i >= len(ref):
-                comparisons.append(Comparison(REFERENCE, cand_name, out_name, float("nan"),
-                                              float("nan"), False, 0.0, 0.0, 0,
-                                              "output missing"))
+        candidates.append(keras_runner(keras_candidate, names, name="keras-emitted",
+                                       device=tfdev))
+    if onnx_bytes is not None:
+        session = OnnxSession(onnx_bytes, requested=device)
+        candidates.append(Runner("onnx", lambda feeds: session.run(feeds)))
+    if localize not in ("auto", "always", "never"):
+        raise BadInputError(f"localize must be auto, always or never, got {localize!r}")
+    reference = keras_runner(original, names, name=REFERENCE, device=tfdev)
+    kept: dict = {}
+    report = compare_models(graph, reference, candidates, device=device, batch=batch, seed=seed,
+                            rtol=rtol, atol=atol, model_name=model_name, stats=stats,
+                            tolerances=tolerances, nan_equal=nan_equal,
+                            input_ranges=input_ranges, inputs=inputs,
+                            inputs_source=inputs_source, several_shapes=several_shapes,
+                            sensitivity=sensitivity, save_dir=save_dir, keep_feeds=kept)
+    if onnx_bytes is not None and "primary" in kept:
+        report = _with_logit_comparisons(report, graph, original, onnx_bytes,
+                                         kept["primary"][1], tfdev, rtol, atol,
+                                         dict(tolerances or {}), nan_equal)
+    onnx_failed = any(c.candidate == "onnx" and not c.passed for c in report.comparisons)
+    if onnx_bytes is not None and (localize == "always" or (localize == "auto" and onnx_failed)):
+        from graphir.backends.localize import localize as find_divergence
+
+        case, feeds = kept.get("failed") or kept["primary"]
+        result = find_divergence(graph, original, onnx_bytes, feeds, rtol=rtol, atol=atol,
+                                 budget_s=localize_budget, case=case, tf_device=tfdev)
+        report = attrs.evolve(report, localization=result)
+    return report
+
+
+def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str = "auto",
+                   batch: int = 2, seed: int = 0, rtol: float | None = None,
+                   atol: float | None = None, model_name: str | None = None,
+                   stats: dict | None = None, tolerances: dict | None = None,
+                   nan_equal: bool = False, input_ranges: dict | None = None,
+                   inputs: dict[str, np.ndarray] | None = None, inputs_source: str = "seeded",
+                   several_shapes: bool = True, sensitivity: bool = True,
+                   save_dir: str | Path | None = None,
+                   output_names: Sequence[str] | None = None,
+                   keep_feeds: dict | None = None) -> VerificationReport:
+    """The engine of :func:`compare_runs`, for any reference and candidates.
+
+    Args:
+        graph: gives the inputs' names, order and types (for the seeded draws) and,
+            unless ``output_names`` is given, the outputs' names.
+        reference: a :class:`graphir.backends.matching.Runner`; its failure on an
+            input case raises :class:`ReferenceRunError`.
+        candidates: runners whose outputs come in the reference's output order; a
+            candidate that fails on a case fails that case's comparisons (the reason
+            names the error).
+        output_names: the reference's output names (default: ``graph.outputs``).
+        keep_feeds: when a dict, receives ``"primary"`` -> ``(case, feeds)`` and
+            ``"failed"`` -> the same for the first case with a failed comparison.
+        The other arguments: see :func:`compare_runs`.
+
+    Raises:
+        ReferenceRunError, BadInputError: see :func:`compare_runs`.
+    """
+    from graphir.backends.matching import align_layouts
+
+    model = model_name or graph.name
+    out_names = list(output_names if output_names is not None else graph.outputs)
+    tolerances = dict(tolerances or {})
+    unknown = sorted(set(tolerances) - set(out_names))
+    if unknown:
+        raise BadInputError(f"--tol names {unknown}, not outputs of the model (outputs: "
+                            f"{', '.join(out_names)})", where=f"model {model}")
+    base = graph if inputs is None else _with_shapes(graph, inputs)
+    rows = batch if inputs is None else int(next(iter(inputs.values())).shape[0])
+    cases = plan_cases(base, batch=rows, seed=seed, several_shapes=several_shapes)
+    folder = Path(save_dir) if save_dir is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, RuntimeInfo] = {}
+    comparisons: list[Comparison] = []
+    case_infos: list[CaseInfo] = []
+    primary_ref: list[np.ndarray] = []
+    sens: list[Sensitivity] = []
+    for case in cases:
+        try:
+            if case.name == "primary" and inputs is not None:
+                feeds = dict(inputs)
+            else:
+                feeds = make_inputs(base if case.name != "shape-1" or inputs is None else graph,
+                                    batch=case.batch, seed=case.seed,
+                                    default_dim=case.unknown_dim, ranges=input_ranges)
+        except ValueError as e:
+            raise BadInputError(str(e), where=f"model {model}") from e
+        user = case.name == "primary" and inputs is not None
+        rows_fed = next((int(a.shape[0]) for a in feeds.values() if a.ndim), case.batch)
+        case_infos.append(CaseInfo(case.name, None if user else case.seed, rows_fed,
+                                   case.unknown_dim,
+                                   [InputInfo(k, a.dtype.name, a.shape) for k, a in feeds.items()],
+                                   inputs_source if user else "seeded"))
+        ref, info = _run_reference(reference, model, feeds)
+        _add_run(runs, info)
+        outputs = {reference.name: ref}
+        for cand in candidates:
+            try:
+                outs, info = cand.run(feeds)
+            except Exception as e:  # noqa: BLE001 - a candidate's runtime error is a finding
+                comparisons.extend(
+                    Comparison(reference.name, cand.name, o, float("nan"), float("nan"), False,
+                               0.0, 0.0, 0, f"the candidate failed to run: "
+                               f"{type(e).__name__}: {_one_line(str(e))}", case.name)
+                    for o in out_names)
                 continue
-            c = compare_arrays(ref[i], outs[i], rtol=rtol, atol=atol)
-            comparisons.append(Comparison(REFERENCE, cand_name, out_name, c.max_abs_err,
-                                          c.max_rel_err, c.passed, c.tolerance.rtol,
-                                          c.tolerance.atol, c.mismatches, c.reason))
-    return VerificationReport(model_name or graph.name, device, tuple(runs), tuple(comparisons),
-                              batch, seed, dict(stats or {}), inputs, unknown_dim)
+            _add_run(runs, info)
+            outputs[cand.name] = align_layouts(cand, ref, outs)
+        if folder is not None:
+            _save_arrays(folder, f"inputs-{case.name}", feeds)
+            for run, outs in outputs.items():
+                _save_arrays(folder, f"outputs-{run}-{case.name}",
+                             {n: o for n, o in zip(out_names, outs)})
+        for cand_name, outs in outputs.items():
+            if cand_name == reference.name:
+                continue
+            comparisons.extend(_compare_outputs(out_names, ref, outs, reference.name,
+                                                cand_name, case.name, rtol, atol, tolerances,
+                                                nan_equal))
+        if keep_feeds is not None:
+            if case.name == "primary":
+                keep_feeds["primary"] = (case.name, feeds)
+            if "failed" not in keep_feeds and any(
+                    not c.passed and c.case == case.name for c in comparisons):
+                keep_feeds["failed"] = (case.name, feeds)
+        if case.name == "primary":
+            primary_ref = ref
+        elif case.name == "second-draw" and sensitivity:
+            for i, out_name in enumerate(out_names):
+                if i < len(ref) and i < len(primary_ref):
+                    tol = _tolerance(primary_ref[i], out_name, rtol, atol, tolerances)
+                    sens.append(check_sensitivity(out_name, primary_ref[i], ref[i],
+                                                  batch=rows_fed, tolerance=tol))
+            primary_ref = []
+    first = case_infos[0]
+    matches = [m.to_json() for c in candidates for m in getattr(c, "matches", [])]
+    warnings = [w for c in candidates for w in getattr(c, "warnings", [])]
+    extra = dict(stats or {})
+    if matches:
+        extra["matches"] = matches
+    if warnings:
+        extra["warnings"] = warnings
+    return VerificationReport(model, device, tuple(runs.values()), tuple(comparisons),
+                              first.batch, seed, extra, first.inputs,
+                              first.unknown_dim, cases=case_infos, sensitivity=sens,
+                              versions=_versions(),
+                              tolerances={k: {"rtol": r, "atol": a}
+                                          for k, (r, a) in tolerances.items()})
 
 
-def _run_reference(original, ordered, tfdev: str, model: str, feeds: dict[str, np.ndarray]):
-    """Run the reference model; its failure becomes a :class:`ReferenceRunError`.
+def _with_logit_comparisons(report: VerificationReport, graph: Graph, original,
+                            onnx_bytes: bytes, feeds: dict, tfdev: str, rtol, atol,
+                            tolerances: dict, nan_equal: bool) -> VerificationReport:
+    """``report`` plus one comparison per softmax/sigmoid output's logits (primary
+    case, ONNX candidate), named ``"OUTPUT:logits"``
+    (:func:`graphir.backends.localize.logit_pairs`); per-output tolerances of
+    ``OUTPUT`` apply to its logits."""
+    from graphir.backends.localize import logit_pairs
+
+    extra = []
+    for out, ref, cand in logit_pairs(graph, original, onnx_bytes, feeds, tf_device=tfdev):
+        extra.extend(_compare_outputs([f"{out}:logits"], [ref], [cand], REFERENCE, "onnx",
+                                      "primary", rtol, atol,
+                                      {f"{out}:logits": tolerances[out]} if out in tolerances
+                                      else {}, nan_equal))
+    if not extra:
+        return report
+    return attrs.evolve(report, comparisons=report.comparisons + tuple(extra))
+
+
+def _add_run(runs: dict[str, RuntimeInfo], info: RuntimeInfo) -> None:
+    """Keep one RuntimeInfo per run name, its seconds summed over the cases."""
+    old = runs.get(info.name)
+    runs[info.name] = info if old is None else attrs.evolve(old, seconds=old.seconds + info.seconds)
+
+
+def _tolerance(reference: np.ndarray, output: str, rtol, atol, tolerances: dict) -> Tolerance:
+    if output in tolerances:
+        r, a = tolerances[output]
+        return tolerance_for(np.asarray(reference).dtype, rtol=r, atol=a)
+    return tolerance_for(np.asarray(reference).dtype, rtol=rtol, atol=atol)
+
+
+def _compare_outputs(out_names: Sequence[str], ref: Sequence[np.ndarray],
+                     outs: Sequence[np.ndarray], ref_name: str, cand_name: str, case: str,
+                     rtol, atol, tolerances: dict, nan_equal: bool) -> list[Comparison]:
+    """One :class:`Comparison` per output of one candidate on one case."""
+    result = []
+    for i, out_name in enumerate(out_names):
+        if i >= len(outs) or i >= len(ref):
+            result.append(Comparison(ref_name, cand_name, out_name, float("nan"), float("nan"),
+                                     False, 0.0, 0.0, 0, "output missing", case))
+            continue
+        tol = _tolerance(ref[i], out_name, rtol, atol, tolerances)
+        c = compare_arrays(ref[i], outs[i], tolerance=tol, nan_equal=nan_equal)
+        result.append(Comparison(ref_name, cand_name, out_name, c.max_abs_err, c.max_rel_err,
+                                 c.passed, c.tolerance.rtol, c.tolerance.atol, c.mismatches,
+                                 c.reason, case, comparison_stats(c)))
+    return result
+
+
+def comparison_stats(c) -> dict:
+    """The statistics of an :class:`~graphir.tolerance.ArrayComparison` beyond the
+    ``Comparison`` fields, for the report."""
+    return {"atol_scale": c.tolerance.atol_scale, "scale": c.scale,
+            "mean_abs_err": c.mean_abs_err, "median_abs_err": c.median_abs_err,
+            "p99_abs_err": c.p99_abs_err, "mean_rel_err": c.mean_rel_err,
+            "median_rel_err": c.median_rel_err, "p99_rel_err": c.p99_rel_err,
+            "worst_index": c.worst_index, "min_rtol": c.min_rtol, "min_atol": c.min_atol,
+            "size": c.size}
+
+
+def _run_reference(reference, model: str, feeds: dict[str, np.ndarray]):
+    """Run the reference runner; its failure becomes a :class:`ReferenceRunError`.
 
     Only the errors a model raises on inputs it cannot take are translated (TF's
-    ``OpError`` family, e.g. ``InvalidArgumentError``, and Keras' ``ValueError``);
-    anything else is a bug and propagates unchanged.
+    ``OpError`` family, e.g. ``InvalidArgumentError``, and Keras' ``ValueError``;
+    onnxruntime's errors, which derive from ``RuntimeError``; the interpreter's
+    ``ValueError``); anything else is a bug and propagates unchanged.
     """
-    import tensorflow as tf
+    errors: tuple[type, ...] = (ValueError,)
+    if reference.name == REFERENCE:
+        import tensorflow as tf
 
-    from graphir.backends.runtimes import run_keras
-
+        errors += (tf.errors.OpError,)
+    else:
+        errors += (RuntimeError,)
     try:
-        return run_keras(original, ordered, device=tfdev, name=REFERENCE)
-    except (tf.errors.OpError, ValueError) as e:
+        return reference.run(feeds)
+    except errors as e:
         raise ReferenceRunError(model, {k: a.shape for k, a in feeds.items()},
                                 f"{type(e).__name__}: {_one_line(str(e))}") from e
 
@@ -131,8 +422,12 @@ def _one_line(message: str, limit: int = 300) -> str:
 
 
 def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
-           rtol: float | None = None, atol: float | None = None, opset: int | None = None
-           ) -> VerificationReport:
+           rtol: float | None = None, atol: float | None = None, opset: int | None = None,
+           tolerances: dict | None = None, nan_equal: bool = False,
+           input_ranges: dict | None = None, inputs: str | Path | None = None,
+           several_shapes: bool = True, sensitivity: bool = True,
+           save_dir: str | Path | None = None, localize: str = "auto",
+           localize_budget: float = 60.0) -> VerificationReport:
     """Lower ``source``, emit it as Keras and ONNX, run all three and compare every output.
 
     Args:
@@ -142,6 +437,12 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
         seed: seed of the inputs.
         rtol, atol: override the tolerance policy's per-dtype defaults.
         opset: ONNX opset for emission (the emitter's default when None).
+        tolerances, nan_equal, input_ranges, several_shapes, sensitivity, save_dir,
+        localize, localize_budget:
+            see :func:`compare_runs`; with ``save_dir`` the report is written there
+            too, as ``report.json``.
+        inputs: an ``.npz`` file of arrays by input name for the primary case
+            (:func:`load_inputs`).
 
     Returns:
         a :class:`VerificationReport`; ``report.passed`` says whether all matched.
@@ -152,6 +453,7 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
         ModelFileError, UnsupportedLayerError: the source cannot be lowered.
         DeviceUnavailableError: ``device="gpu"`` without a usable GPU.
         ReferenceRunError: the original model fails on the seeded inputs.
+        BadInputError: bad ``inputs`` file, ``tolerances`` or ``input_ranges``.
     """
     from graphir.backends.keras import from_keras, load_keras_model, to_keras
     from graphir.backends.onnx import count_ops, to_onnx
@@ -170,10 +472,166 @@ def verify(source: Any, *, device: str = "auto", batch: int = 2, seed: int = 0,
         stats = graph_stats(graph)
         stats.update(lower_s=t1 - t0, emit_keras_s=t2 - t1, emit_onnx_s=t3 - t2,
                      onnx_transposes=count_ops(onnx_model).get("Transpose", 0))
-        return compare_runs(graph, original, keras_candidate=reloaded,
-                            onnx_bytes=onnx_model.SerializeToString(), device=device,
-                            batch=batch, seed=seed, rtol=rtol, atol=atol,
-                            model_name=name or graph.name, stats=stats)
+        report = compare_runs(graph, original, keras_candidate=reloaded,
+                              onnx_bytes=onnx_model.SerializeToString(), device=device,
+                              batch=batch, seed=seed, rtol=rtol, atol=atol,
+                              model_name=name or graph.name, stats=stats,
+                              tolerances=tolerances, nan_equal=nan_equal,
+                              input_ranges=input_ranges,
+                              inputs=None if inputs is None else load_inputs(inputs, graph),
+                              inputs_source=str(inputs) if inputs is not None else "seeded",
+                              several_shapes=several_shapes, sensitivity=sensitivity,
+                              save_dir=save_dir, localize=localize,
+                              localize_budget=localize_budget)
+    if save_dir is not None:
+        save_report(report, save_dir)
+    return report
+
+
+def save_report(report: VerificationReport, folder: str | Path) -> Path:
+    """Write ``report.to_json()`` to ``folder/report.json`` (atomically); return the path."""
+    import json
+
+    from graphir.atomic import atomic_output
+
+    path = Path(folder) / "report.json"
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
+    return path
+
+
+#: the suffixes ``verify_files`` accepts on either side
+MODEL_SUFFIXES = (".keras", ".onnx", ".gir")
+
+
+def verify_files(source: str | Path, other: str | Path | None = None, *, device: str = "auto",
+                 inputs: str | Path | None = None, save_dir: str | Path | None = None,
+                 **options: Any) -> VerificationReport:
+    """Verify a model file against another, or against what graphir emits from it.
+
+    ========== ================ =====================================================
+    source     other            reference vs candidates
+    ========== ================ =====================================================
+    ``.keras`` None             TF vs emitted Keras and emitted ONNX (:func:`verify`)
+    ``.keras`` ``.onnx``        TF vs that ONNX in onnxruntime (names/layouts matched)
+    ``.keras`` ``.gir``         TF vs that graph in the reference interpreter
+    ``.gir``   None             the reference interpreter vs the graph's emitted ONNX
+    ``.gir``   ``.onnx``/.gir   the reference interpreter vs the other model
+    ``.onnx``  ``.onnx``/.gir   onnxruntime (``onnx-reference``) vs the other model
+    ========== ================ =====================================================
+
+    The other model's inputs and outputs are matched to the reference's by name, with
+    tf2onnx's and Keras export's name and layout differences mapped explicitly (see
+    :mod:`graphir.backends.matching`); the matches (``stats["matches"]``) and any
+    positional match (``stats["warnings"]``) are in the report.  When the other ONNX
+    declares a static batch (axis 0), every case runs with that batch.  For a ``.keras``
+    source against an ``.onnx``, the first divergent node is searched as in
+    :func:`compare_runs` (``localize``, ``localize_budget`` options), the ONNX values
+    found by name (:mod:`graphir.backends.localize`).
+
+    Args:
+        source, other: model files (suffixes in :data:`MODEL_SUFFIXES`).
+        device, inputs, save_dir, options: as :func:`verify` / :func:`compare_runs`.
+
+    Raises:
+        BadInputError: a missing file, an unsupported suffix or pairing, names that
+            cannot be matched.
+        ReferenceRunError, DeviceUnavailableError: see :func:`compare_runs`.
+    """
+    from graphir.backends import matching
+
+    source = Path(source)
+    for path in (source, other):
+        if path is None:
+            continue
+        path = Path(path)
+        if path.suffix not in MODEL_SUFFIXES:
+            raise BadInputError(f"unsupported model suffix {path.suffix!r} (expected "
+                                f"{', '.join(MODEL_SUFFIXES)})", where=f"file {path}")
+        if not path.is_file():
+            raise BadInputError("no such file", where=f"file {path}")
+    if other is None and source.suffix == ".keras":
+        return verify(source, device=device, inputs=inputs, save_dir=save_dir, **options)
+    localize = options.pop("localize", "auto")
+    budget = options.pop("localize_budget", 60.0)
+    if other is None and source.suffix == ".onnx":
+        raise BadInputError("an .onnx source needs another model to compare with "
+                            "(--onnx OTHER)", where=f"file {source}")
+    name = str(source)
+    where = f"file {other if other is not None else source}"
+    if source.suffix == ".keras":
+        from graphir.backends.keras import from_keras, load_keras_model
+        from graphir.backends.runtimes import tf_device
+
+        original = load_keras_model(source)
+        graph = from_keras(original, source=name)
+        reference = matching.keras_runner(original, [v.name for v in graph.inputs],
+                                          name=REFERENCE, device=tf_device(device))
+        out_names = list(graph.outputs)
+    elif source.suffix == ".gir":
+        from graphir.serialization import load
+
+        graph = load(source)
+        reference = matching.interpreter_runner(graph)
+        out_names = list(graph.outputs)
+    else:
+        model_bytes = source.read_bytes()
+        graph = matching.onnx_input_graph(model_bytes, name)
+        reference = matching.onnx_runner(model_bytes, name="onnx-reference",
+                                          reference_inputs=[v.name for v in graph.inputs],
+                                          reference_outputs=_onnx_outputs(model_bytes),
+                                          device=device, where=f"file {source}")
+        out_names = _onnx_outputs(model_bytes)
+    in_names = [v.name for v in graph.inputs]
+    if other is None:  # a .gir source: its emitted ONNX is the candidate
+        from graphir.backends.onnx import to_onnx_bytes
+
+        candidate = matching.onnx_runner(to_onnx_bytes(graph), name="onnx",
+                                         reference_inputs=in_names, reference_outputs=out_names,
+                                         device=device, where=where)
+    elif Path(other).suffix == ".onnx":
+        candidate = matching.onnx_runner(Path(other).read_bytes(), name="onnx",
+                                         reference_inputs=in_names, reference_outputs=out_names,
+                                         device=device, where=where)
+    else:
+        from graphir.serialization import load
+
+        other_graph = load(other)
+        candidate = matching.renamed_runner(
+            matching.interpreter_runner(other_graph), [v.name for v in other_graph.inputs],
+            list(other_graph.outputs), in_names, out_names, where=where)
+    fixed = matching.static_batch(candidate)
+    if fixed is not None:  # e.g. an ONNX exported with batch 1: every case gets that batch
+        graph = attrs.evolve(graph, inputs=tuple(
+            Value(v.name, TensorType(v.type.dtype, (fixed, *v.type.shape[1:])))
+            for v in graph.inputs))
+    arrays = None if inputs is None else load_inputs(inputs, graph)
+    kept: dict = {}
+    report = compare_models(graph, reference, [candidate], device=device, model_name=name,
+                            output_names=out_names, inputs=arrays,
+                            inputs_source=str(inputs) if inputs is not None else "seeded",
+                            save_dir=save_dir, keep_feeds=kept, **options)
+    failed = any(not c.passed for c in report.comparisons)
+    if (source.suffix == ".keras" and other is not None and Path(other).suffix == ".onnx"
+            and (localize == "always" or (localize == "auto" and failed))):
+        from graphir.backends.localize import localize as find_divergence
+        from graphir.backends.runtimes import tf_device
+
+        case, feeds = kept.get("failed") or kept["primary"]
+        result = find_divergence(graph, original, Path(other).read_bytes(), feeds,
+                                 rtol=options.get("rtol"), atol=options.get("atol"),
+                                 budget_s=budget, case=case, tf_device=tf_device(device),
+                                 onnx_feeds=candidate.prepare(feeds))
+        report = attrs.evolve(report, localization=result)
+    if save_dir is not None:
+        save_report(report, save_dir)
+    return report
+
+
+def _onnx_outputs(model_bytes: bytes) -> list[str]:
+    import onnx
+
+    return [o.name for o in onnx.load_from_string(model_bytes).graph.output]
 
 
 def graph_stats(graph: Graph) -> dict:

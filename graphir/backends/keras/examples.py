@@ -35,7 +35,11 @@ from keras import layers as L
 from graphir.backends.keras.examples_applications import application_examples
 from graphir.backends.keras.examples_layers import layer_family_examples
 from graphir.backends.keras.examples_primitives import primitive_examples
-from graphir.backends.keras.randomize import randomize_biases, randomize_statistics
+from graphir.backends.keras.randomize import (
+    calibrate_statistics,
+    randomize_biases,
+    randomize_statistics,
+)
 from graphir.ops import ACTIVATIONS
 
 __all__ = ["example_models"]
@@ -72,7 +76,29 @@ def convnet() -> keras.Model:
     x = L.Conv2D(8, 1, groups=4, activation="silu", name="conv_grouped")(x)
     x = L.GlobalAveragePooling2D(name="gap")(x)
     out = L.Dense(5, activation="softmax", name="classifier")(x)
-    return _finish(keras.Model(img, out, name="convnet"))
+    model = _finish(keras.Model(img, out, name="convnet"))
+    # Without calibration the pooling stack averages the image away and the classifier
+    # gives ~0.2 for every image (rows differ by 1e-5): a reference insensitive to its
+    # input.  Calibrated BN statistics and a head whose logits have unit spread over a
+    # standard-normal batch make every row differ clearly.
+    calibration = np.random.default_rng(SEED + 2).standard_normal((8, 32, 32, 3))
+    calibration = calibration.astype(np.float32)
+    calibrate_statistics(model, calibration)
+    return _standardize_head(model, "classifier", calibration)
+
+
+def _standardize_head(model: keras.Model, name: str, calibration: np.ndarray) -> keras.Model:
+    """Redraw the kernel of the Dense layer ``name`` as N(0, 1) divided by the spread of
+    its input features over ``calibration`` (and center them with the bias), so its
+    logits vary by ~1 between inputs; seeded."""
+    head = model.get_layer(name)
+    features = np.asarray(keras.Model(model.inputs[0], head.input)(calibration), np.float64)
+    std = np.maximum(features.std(axis=0), 1e-6)
+    rng = np.random.default_rng(SEED + 3)
+    kernel = rng.normal(0.0, 1.0, tuple(head.kernel.shape)) / std[:, None]
+    head.kernel.assign(kernel.astype(np.float32))
+    head.bias.assign((-(features.mean(axis=0) @ kernel)).astype(np.float32))
+    return model
 
 
 def activations() -> keras.Model:

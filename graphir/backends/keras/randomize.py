@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import keras
 import numpy as np
 
-__all__ = ["iter_layers", "randomize_biases", "randomize_statistics"]
+__all__ = ["calibrate_statistics", "iter_layers", "randomize_biases", "randomize_statistics"]
 
 
 def iter_layers(model: Any) -> Iterator[Any]:
@@ -98,3 +98,44 @@ def randomize_biases(model: "keras.Model", rng: np.random.Generator) -> None:
         bias = getattr(layer, "bias", None)
         if isinstance(bias, keras.Variable):
             bias.assign(rng.normal(0.0, 0.1, tuple(bias.shape)).astype(bias.dtype))
+
+
+def calibrate_statistics(model: Any, inputs: Any) -> Any:
+    """Set every BatchNormalization's moving statistics to the batch statistics its
+    input has when ``model`` runs on ``inputs``, in place.
+
+    Random-weight networks with made-up statistics (:func:`randomize_statistics`)
+    drift layer after layer until their activations saturate and the output no longer
+    depends on the input (a MobileNetV2 whose batch rows differ by 3.5e-10): such a
+    reference verifies nothing.  Calibrated statistics keep every normalized value at
+    zero mean and unit variance per channel (times the layer's gamma, plus beta), as
+    a trained network has, so the output reacts to its input.  Gains and offsets are
+    kept (randomize them first).
+
+    How: one forward pass with ``training=True`` and every BatchNormalization's
+    ``momentum`` set to 0, so Keras replaces each moving statistic by the batch's
+    (``moving = momentum * moving + (1 - momentum) * batch``, Keras'
+    ``BatchNormalization.call``); in inference mode each layer then sees the inputs
+    it was calibrated on.  Dropout is active during that pass (Keras' training
+    mode), which perturbs the statistics slightly.
+
+    Args:
+        model: the Keras model (nested models included).
+        inputs: what ``model`` is called with: arrays shaped like its inputs, drawn
+            like the inputs it will be verified on (e.g. standard normal).
+
+    Returns:
+        ``model`` itself.
+    """
+    layers = [layer for layer in iter_layers(model)
+              if isinstance(layer, keras.layers.BatchNormalization) and layer.built
+              and layer.trainable]
+    saved = [layer.momentum for layer in layers]
+    try:
+        for layer in layers:
+            layer.momentum = 0.0
+        model(inputs, training=True)
+    finally:
+        for layer, momentum in zip(layers, saved):
+            layer.momentum = momentum
+    return model
