@@ -129,12 +129,19 @@ def _handle_errors(fn: Callable) -> Callable:
         limits = Limits.default() if budget is None else Limits.default().evolve(
             memory_budget=budget)
         imports = kwargs.pop("imports", ())
+        shapes = kwargs.pop("input_shapes", ())
         try:
             with using_limits(limits), _warnings_captured(debug):
+                shapes = _parse_input_shapes(shapes)
                 if imports or _needs_tensorflow(kwargs):
                     _prepare_tensorflow(debug)
                 _import_user_modules(imports)
-                return fn(*args, **kwargs)
+                if not shapes:
+                    return fn(*args, **kwargs)
+                from graphir.backends.keras.lower import default_input_shapes
+
+                with default_input_shapes(shapes):
+                    return fn(*args, **kwargs)
         except (VerificationFailed, ShapeCheckError) as e:
             if debug:
                 traceback.print_exc()
@@ -279,6 +286,41 @@ def cli(debug: bool, memory_budget: int | None) -> None:
     """graphir: lower Keras models to a typed graph IR, emit Keras/ONNX, verify TF vs onnxruntime."""
     _quiet_tensorflow()
 
+def _parse_input_shapes(pairs: tuple[str, ...]) -> dict[str, tuple[int | None, ...]]:
+    """``--input-shape NAME=D0,D1,...`` values as ``{name: shape}`` (``?`` or ``None``
+    keeps a dim unknown).
+
+    Raises:
+        click.UsageError: a value is not ``NAME=`` and comma-separated sizes, a size is not
+            a positive int, or a name is given twice.
+    """
+    shapes: dict[str, tuple[int | None, ...]] = {}
+    for pair in pairs:
+        name, sep, dims = pair.partition("=")
+        if not sep or not name or not dims:
+            raise click.UsageError(f"--input-shape {pair!r}: expected NAME=D0,D1,...")
+        shape: list[int | None] = []
+        for d in dims.split(","):
+            d = d.strip()
+            if d in ("?", "None", "none"):
+                shape.append(None)
+            elif d.isdigit() and int(d) > 0:
+                shape.append(int(d))
+            else:
+                raise click.UsageError(f"--input-shape {pair!r}: {d!r} is not a positive "
+                                       f"size (or ? for an unknown one)")
+        if name in shapes:
+            raise click.UsageError(f"--input-shape {name!r} given twice")
+        shapes[name] = tuple(shape)
+    return shapes
+
+
+_INPUT_SHAPE = click.option(
+    "--input-shape", "input_shapes", multiple=True, metavar="NAME=D0,D1,...",
+    help="Fix the sizes of a Keras model's input (repeatable; ? keeps a size unknown), "
+         "e.g. --input-shape token_ids=1,128: layers that read ops.shape(x), such as "
+         "keras_hub's, trace only with static sizes; the outputs then take exactly these.")
+
 _IMPORT = click.option(
     "--import", "imports", multiple=True, metavar="MODULE",
     help="Import this Python module first (repeatable), so that the Keras classes it "
@@ -289,6 +331,7 @@ _IMPORT = click.option(
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def inspect(src: Path) -> None:
     """Print the text IR of SRC (.keras, .gir or .onnx)."""
@@ -424,6 +467,7 @@ def _verification_exit(status: str, message: str) -> None:
 @_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def convert(src: Path, dst: Path, do_verify: bool, as_json: bool, **params: Any) -> None:
     """Convert SRC (.keras, .gir or .onnx) to DST; DST's suffix picks .onnx, .keras or .gir."""
@@ -457,6 +501,7 @@ def convert(src: Path, dst: Path, do_verify: bool, as_json: bool, **params: Any)
 @_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
     """Verify SRC across runtimes.
@@ -554,6 +599,7 @@ def _finish(graph, out: Path, sources: tuple[Path, ...], as_json: bool, extra: d
 @click.option("--name", default="merged", show_default=True, help="Name of the merged model.")
 @_JSON
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def merge(sources: tuple[Path, ...], out: Path, mode: str, shared_input: bool, name: str,
           as_json: bool) -> None:
@@ -587,6 +633,7 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
               help="Rename a layer/value/scope (repeatable; renames its weights too).")
 @_JSON
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_json: bool) -> None:
     """Rename the layers of SRC with a prefix scope or an explicit mapping."""
@@ -610,6 +657,7 @@ def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_
               help="Values where the graph is cut; they become inputs.")
 @_JSON
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, ...],
             as_json: bool) -> None:
@@ -628,6 +676,7 @@ def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, .
 @_OUT
 @_JSON
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def dedupe(src: Path, out: Path, as_json: bool) -> None:
     """Store identical weights once and compute common subexpressions once."""
@@ -654,6 +703,7 @@ def dedupe(src: Path, out: Path, as_json: bool) -> None:
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_JSON
 @_IMPORT
+@_INPUT_SHAPE
 @_handle_errors
 def check(sources: tuple[Path, ...], as_json: bool) -> None:
     """Check the shapes and dtypes of SOURCES; exit 1 with every diagnostic on an error."""

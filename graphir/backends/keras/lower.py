@@ -27,8 +27,10 @@ disagreement between the two is refused rather than emitted.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import attrs
 import keras
@@ -53,9 +55,27 @@ from graphir.ops.type_rules import fmt_shape
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["load_keras_model", "from_keras", "lower_with_diagnostics"]
+__all__ = ["default_input_shapes", "from_keras", "load_keras_model", "lower_with_diagnostics"]
 
 _NESTED_MODELS = (Functional, keras.Sequential)
+
+#: the ``input_shapes`` a lowering uses when its caller gives none (the CLI's
+#: ``--input-shape``, set for one command with :func:`default_input_shapes`)
+_DEFAULT_INPUT_SHAPES: contextvars.ContextVar[Mapping[str, Sequence[int | None]] | None] = \
+    contextvars.ContextVar("graphir_default_input_shapes", default=None)
+
+
+@contextlib.contextmanager
+def default_input_shapes(shapes: Mapping[str, Sequence[int | None]] | None) -> Iterator[None]:
+    """Within the block, :func:`from_keras` and :func:`lower_with_diagnostics` calls that
+    give no ``input_shapes`` use ``shapes`` (the CLI's ``--input-shape NAME=D0,D1,...``
+    for every model a command lowers; entries naming no input of a model are an
+    :class:`~graphir.errors.InputShapeError` when that model is lowered)."""
+    token = _DEFAULT_INPUT_SHAPES.set(dict(shapes) if shapes else None)
+    try:
+        yield
+    finally:
+        _DEFAULT_INPUT_SHAPES.reset(token)
 
 
 def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None,
@@ -118,6 +138,8 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
             :func:`from_keras`.
     """
     model_file = None if source is None else os.fspath(source)
+    if input_shapes is None:
+        input_shapes = _DEFAULT_INPUT_SHAPES.get()
     if isinstance(model_or_path, (str, os.PathLike)):
         path = os.fspath(model_or_path)
         lowering = _Lowering(load_keras_model(path), model_file=model_file or path,

@@ -179,3 +179,32 @@ def test_input_shapes_cannot_contradict_a_static_size():
     model = _build("vit")
     with pytest.raises(InputShapeError, match="axis 1 is 16"):
         from_keras(model, input_shapes={"images": (2, 32, 32, 3)})
+
+
+def test_cli_input_shape_converts_a_saved_backbone(tmp_path):
+    """``graphir convert model.keras out.onnx --import keras_hub --input-shape ...``: the
+    file's keras_hub classes load (registered by the imported package) and the static
+    sizes make its layers traceable; without them the refusal names the remedy; a
+    malformed size is a one-line usage error (exit 2)."""
+    from click.testing import CliRunner
+
+    from graphir.app.cli import cli
+
+    model = _build("distilbert")
+    shapes, feeds = _inputs(model)
+    path = tmp_path / "distilbert.keras"
+    model.save(path)
+    out = tmp_path / "distilbert.onnx"
+    args = ["convert", str(path), str(out), "--import", "keras_hub"]
+    shape_args = [a for name, shape in shapes.items()
+                  for a in ("--input-shape", f"{name}={','.join(map(str, shape))}")]
+    result = CliRunner().invoke(cli, args + shape_args)
+    assert result.exit_code == 0, result.output
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    _close(session.run(None, feeds), _expected(model, feeds), "cli onnx")
+
+    refused = CliRunner().invoke(cli, args + ["--json"])
+    assert refused.exit_code == 2 and "input_shapes" in refused.output
+    bad = CliRunner().invoke(cli, args + ["--input-shape", "token_ids=2,x"])
+    assert bad.exit_code == 2
+    assert "--input-shape" in bad.output and "Usage" not in bad.output
