@@ -29,7 +29,6 @@ from typing import Any, Iterable, Iterator, Mapping
 import attrs
 import numpy as np
 
-from graphir.dtypes import DType
 from graphir.frozen import FrozenDict
 from graphir.printer import format_graph
 from graphir.tensor_types import TensorType, weight_type

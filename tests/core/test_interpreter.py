@@ -22,7 +22,7 @@ from graphir.ops import ACTIVATIONS, infer_types, op_names
 from graphir.ops.activations import ACTIVATION_KERNELS
 from graphir.tensor_types import TensorType
 
-from graphir.ops import get_schema, op_names
+from graphir.ops import get_schema
 
 #: op name -> its reference kernel (from the op registry)
 KERNELS = {name: get_schema(name).kernel for name in op_names()}

@@ -14,7 +14,7 @@ from graphir.interpreter import evaluate
 from graphir.ops import TypeRuleError, get_schema, infer_types
 from graphir.verifier import verify_graph
 
-from graphir.ops import get_schema, op_names
+from graphir.ops import op_names
 
 #: op name -> its reference kernel (from the op registry)
 KERNELS = {name: get_schema(name).kernel for name in op_names()}

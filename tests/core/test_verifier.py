@@ -4,7 +4,7 @@ import attrs
 import numpy as np
 import pytest
 
-from graphir import Graph, GraphInvariantError, Node, Value, verify_graph
+from graphir import Graph, GraphInvariantError, Value, verify_graph
 
 from ir_examples import f32, small_cnn
 

@@ -13,7 +13,7 @@ import attrs
 
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.errors import BadInputError
-from graphir.ir import Graph, Node, Value
+from graphir.ir import Node, Value
 from graphir.names import Namespace
 from graphir.ops import TypeRuleError, infer_types
 from graphir.passes.merge._steps import Scoped, boundary, names_of, substitute

@@ -23,7 +23,7 @@ from keras import ops  # noqa: E402
 from graphir import extract  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
-from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
 
 
 # --------------------------------------------------------------------------- custom layers
