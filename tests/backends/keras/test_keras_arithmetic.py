@@ -316,7 +316,6 @@ def test_math_emitted_keras_matches(math_model, math_graph, math_inputs, math_ex
 
 
 @pytest.mark.parametrize("build,match", [
-    (lambda x: keras.ops.gelu(x), "approximate=True"),
     (lambda x: keras.ops.round(x, 1), "decimals=1"),
     (lambda x: keras.ops.log_softmax(keras.ops.expand_dims(x, -1), axis=1), "last axis"),
     (lambda x: keras.ops.softmax(x, axis=None), "axis=None"),
