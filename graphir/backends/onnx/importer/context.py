@@ -108,14 +108,18 @@ class ImportContext:
 
     # ------------------------------------------------------------------ errors
 
-    def error(self, detail: str) -> OnnxImportError:
-        """An :class:`OnnxImportError` naming the current node, its op type and the opset."""
+    def error(self, detail: str, *, operand: int | None = None) -> OnnxImportError:
+        """An :class:`OnnxImportError` naming the current node, its op type and the opset;
+        ``operand``: the index of the node's input that must be known at import time but
+        is not (recorded as the error's ``static_operand``, the ONNX tensor name)."""
         node = self.node
         if node is None:
             return OnnxImportError(detail, opset=self.opset,
                                    where=f"opset {self.opset}")
+        static = (node.input[operand] if operand is not None and operand < len(node.input)
+                  and node.input[operand] else None)
         return OnnxImportError(detail, node=node.name or (node.output[0] if node.output else "?"),
-                               op_type=node.op_type, opset=self.opset)
+                               op_type=node.op_type, opset=self.opset, static_operand=static)
 
     # ------------------------------------------------------------------ the current node
 
@@ -183,7 +187,8 @@ class ImportContext:
         value = self.const(index)
         if value is None:
             raise self.error(f"input {index} ({what}) must be known at import time (an "
-                             f"initializer, a Constant or a static shape computation)")
+                             f"initializer, a Constant or a static shape computation)",
+                             operand=index)
         return value
 
     def type(self, name: str) -> TensorType:
@@ -240,7 +245,8 @@ class ImportContext:
             dt = dtype or DType.from_any(arr.dtype)
         except ValueError as e:
             raise self.error(str(e)) from None
-        arr = np.ascontiguousarray(arr.astype(dt.to_numpy(), copy=False))
+        # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+        arr = np.asarray(arr.astype(dt.to_numpy(), copy=False), order="C")
         arr.flags.writeable = False
         ir = name or self.fresh("const")
         self._values.reserve(ir)

@@ -260,7 +260,7 @@ def clip(ctx: ImportContext, node: onnx.NodeProto) -> None:
     lo, hi = ctx.const(1), ctx.const(2)
     for i, c in ((1, lo), (2, hi)):
         if ctx.input(i) and c is None:
-            raise ctx.error(f"Clip bound input {i} must be known at import time")
+            raise ctx.error(f"Clip bound input {i} must be known at import time", operand=i)
     if lo is None and hi is None:
         ctx.emit("identity", [x], out=ctx.out())
         return

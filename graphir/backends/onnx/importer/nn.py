@@ -113,7 +113,7 @@ def conv(ctx: ImportContext, node: onnx.NodeProto) -> None:
         raise ctx.error(f"Conv of a rank-{tx.rank} input with a rank-{w.ndim} kernel is not "
                         f"supported (1 to 3 spatial axes)")
     if b and ctx.const(2) is None:
-        raise ctx.error("the bias must be known at import time")
+        raise ctx.error("the bias must be known at import time", operand=2)
     ksize = _kernel_shape(ctx, w.shape)
     strides, dilations, padding, pads = _window(ctx, x, ksize)
     group = int(ctx.attr("group", 1))
@@ -152,7 +152,7 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     if int(ctx.attr("group", 1)) != 1:
         raise ctx.error("grouped ConvTranspose is not supported (group must be 1)")
     if b and ctx.const(2) is None:
-        raise ctx.error("the bias must be known at import time")
+        raise ctx.error("the bias must be known at import time", operand=2)
     ksize = _kernel_shape(ctx, w.shape)
     strides = tuple(ctx.attr("strides", (1,) * r))
     dilations = tuple(ctx.attr("dilations", (1,) * r))
@@ -422,7 +422,8 @@ def resize(ctx: ImportContext, node: onnx.NodeProto) -> None:
         for a, s in zip(axes, sizes.tolist()):
             full[a] = s / tx.shape[a]
     else:
-        raise ctx.error("Resize needs constant scales or sizes")
+        runtime = next((i for i in (2, 3) if ctx.input(i) and ctx.const(i) is None), None)
+        raise ctx.error("Resize needs constant scales or sizes", operand=runtime)
     if any(f != int(f) or f < 1 for f in full) or full[0] != 1.0 or (
             full[1] != 1.0 and full[-1] != 1.0):
         raise ctx.error(f"Resize scales {full} are not supported (integer factors >= 1, 1 on "

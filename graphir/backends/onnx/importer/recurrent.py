@@ -93,7 +93,7 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
     rk = ctx.require_const(2, "R")
     b = ctx.const(3) if ctx.input(3) else None
     if ctx.input(3) and b is None:
-        raise ctx.error("B must be known at import time")
+        raise ctx.error("B must be known at import time", operand=3)
     if ctx.attr("clip") is not None:
         raise ctx.error("clip is not supported")
     if int(ctx.attr("input_forget", 0)):

@@ -117,7 +117,7 @@ def reshape(ctx: ImportContext, node: onnx.NodeProto) -> None:
     x = ctx.input(0)
     dims = ctx.shape_value(1)
     if dims is None:
-        raise ctx.error("the target shape must be known at import time")
+        raise ctx.error("the target shape must be known at import time", operand=1)
     tx = ctx.type(x)
     allowzero = int(ctx.attr("allowzero", 0))
     target = []
@@ -364,7 +364,7 @@ def expand(ctx: ImportContext, node: onnx.NodeProto) -> None:
     tx = ctx.type(x)
     dims = ctx.shape_value(1)
     if dims is None:
-        raise ctx.error("the target shape must be known at import time")
+        raise ctx.error("the target shape must be known at import time", operand=1)
     rank = max(len(dims), tx.rank)
     dims = (1,) * (rank - len(dims)) + tuple(dims)
     xs = (None,) * (rank - tx.rank) + tuple(tx.shape)
@@ -388,7 +388,7 @@ def constant_of_shape(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """A constant filled with ``value`` (default float32 0); the shape must be static."""
     dims = ctx.shape_value(0)
     if dims is None or not all(isinstance(d, int) for d in dims):
-        raise ctx.error("ConstantOfShape needs a static shape")
+        raise ctx.error("ConstantOfShape needs a static shape", operand=0)
     v = ctx.attr("value")
     fill = onnx.numpy_helper.to_array(v) if v is not None else np.zeros(1, np.float32)
     if onnx_dtype(onnx.helper.np_dtype_to_tensor_dtype(fill.dtype)) is None:
@@ -428,7 +428,7 @@ def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
     pads = [int(v) for v in ctx.require_const(1, "pads")]
     value = ctx.const(2)
     if ctx.input(2) and value is None:
-        raise ctx.error("the pad value must be known at import time")
+        raise ctx.error("the pad value must be known at import time", operand=2)
     axes = (_norm([int(a) for a in ctx.require_const(3, "axes")], tx.rank, ctx)
             if ctx.input(3) else tuple(range(tx.rank)))
     if len(pads) != 2 * len(axes):
