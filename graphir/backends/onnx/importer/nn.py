@@ -398,8 +398,8 @@ def gemm(ctx: ImportContext, node: onnx.NodeProto) -> None:
 def resize(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``upsample{r}d`` by integer factors of the spatial axes (1 on N and C, C being axis
     1, or the last axis for a channels-last tensor): ``nearest``
-    with ``asymmetric`` + ``floor`` or ``half_pixel`` (any rounding: no ties occur for an
-    integer factor) is a repeat; ``antialias`` changes only downsampling, never done here; ``linear`` + ``half_pixel`` (2-D) is the bilinear one
+    with ``asymmetric`` + ``floor`` or ``half_pixel`` + ``round_prefer_floor``/``_ceil``
+    (no ties occur for an integer factor) is a repeat; ``antialias`` changes only downsampling, never done here; ``linear`` + ``half_pixel`` (2-D) is the bilinear one
     (``tf.image.resize``).  Anything else is refused."""
     x = ctx.input(0)
     tx = ctx.type(x)
@@ -433,8 +433,13 @@ def resize(ctx: ImportContext, node: onnx.NodeProto) -> None:
     mode = ctx.attr("mode", "nearest")
     coord = ctx.attr("coordinate_transformation_mode", "half_pixel")
     nearest = ctx.attr("nearest_mode", "round_prefer_floor")
-    if mode == "nearest" and (coord == "half_pixel" or (coord == "asymmetric" and
-                                                        nearest == "floor")):
+    # an output index i = s*k + j (0 <= j < s) maps to k + (j + 0.5)/s - 0.5 under
+    # half_pixel: strictly within 0.5 of k, so either rounding picks k (floor / ceil do
+    # not); under asymmetric to k + j/s, which floor maps to k: both a repeat
+    if mode == "nearest" and (
+            (coord in ("half_pixel", "pytorch_half_pixel")
+             and nearest in ("round_prefer_floor", "round_prefer_ceil"))
+            or (coord == "asymmetric" and nearest == "floor")):
         interp = "nearest"
     elif mode == "linear" and coord in ("half_pixel", "pytorch_half_pixel") and r == 2:
         interp = "bilinear"
