@@ -1,6 +1,6 @@
 """Converters of the neural-network ONNX ops: Conv, ConvTranspose, MaxPool, AveragePool,
-GlobalAveragePool, GlobalMaxPool, BatchNormalization, LayerNormalization, Gemm, MatMul,
-Resize.
+GlobalAveragePool, GlobalMaxPool, BatchNormalization, LayerNormalization, Gemm, MatMul
+(Resize: :mod:`.resize`).
 
 Channels-first ops read ``transpose(x)`` into the IR's channels-last ops and transpose
 the result back (:mod:`.layout`).  Padding: ONNX's explicit ``pads`` (or ``auto_pad``)
@@ -390,67 +390,3 @@ def gemm(ctx: ImportContext, node: onnx.NodeProto) -> None:
         if beta != 1.0:
             c = ctx.emit("multiply", [c, ctx.constant(np.asarray(beta, dt))])
         ctx.emit("add", [y, c], out=ctx.out())
-
-
-@imports("Resize", attrs=("mode", "coordinate_transformation_mode", "nearest_mode",
-                          "cubic_coeff_a", "exclude_outside", "extrapolation_value",
-                          "antialias", "axes", "keep_aspect_ratio_policy"))
-def resize(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """``upsample{r}d`` by integer factors of the spatial axes (1 on N and C, C being axis
-    1, or the last axis for a channels-last tensor): ``nearest``
-    with ``asymmetric`` + ``floor`` or ``half_pixel`` + ``round_prefer_floor``/``_ceil``
-    (no ties occur for an integer factor) is a repeat; ``antialias`` changes only downsampling, never done here; ``linear`` + ``half_pixel`` (2-D) is the bilinear one
-    (``tf.image.resize``).  Anything else is refused."""
-    x = ctx.input(0)
-    tx = ctx.type(x)
-    rank = tx.rank
-    r = rank - 2
-    if r not in (1, 2, 3):
-        raise ctx.error("Resize needs 1 to 3 spatial axes")
-    axes = ctx.attr("axes")
-    axes = tuple(a % rank for a in axes) if axes is not None else tuple(range(rank))
-    scales = ctx.const(2)
-    sizes = ctx.const(3)
-    if scales is not None and scales.size:
-        full = [1.0] * rank
-        for a, s in zip(axes, scales.tolist()):
-            full[a] = float(s)
-    elif sizes is not None and sizes.size:
-        if not all(isinstance(tx.shape[a], int) for a in axes):
-            raise ctx.error("Resize with sizes needs static input dims")
-        full = [1.0] * rank
-        for a, s in zip(axes, sizes.tolist()):
-            full[a] = s / tx.shape[a]
-    else:
-        runtime = next((i for i in (2, 3) if ctx.input(i) and ctx.const(i) is None), None)
-        raise ctx.error("Resize needs constant scales or sizes", operand=runtime)
-    if any(f != int(f) or f < 1 for f in full) or full[0] != 1.0 or (
-            full[1] != 1.0 and full[-1] != 1.0):
-        raise ctx.error(f"Resize scales {full} are not supported (integer factors >= 1, 1 on "
-                        f"the batch axis and on the channel axis, axis 1 or the last)")
-    channels_first = full[1] == 1.0
-    factors = tuple(int(f) for f in (full[2:] if channels_first else full[1:-1]))
-    mode = ctx.attr("mode", "nearest")
-    coord = ctx.attr("coordinate_transformation_mode", "half_pixel")
-    nearest = ctx.attr("nearest_mode", "round_prefer_floor")
-    # an output index i = s*k + j (0 <= j < s) maps to k + (j + 0.5)/s - 0.5 under
-    # half_pixel: strictly within 0.5 of k, so either rounding picks k (floor / ceil do
-    # not); under asymmetric to k + j/s, which floor maps to k: both a repeat
-    if mode == "nearest" and (
-            (coord in ("half_pixel", "pytorch_half_pixel")
-             and nearest in ("round_prefer_floor", "round_prefer_ceil"))
-            or (coord == "asymmetric" and nearest == "floor")):
-        interp = "nearest"
-    elif mode == "linear" and coord in ("half_pixel", "pytorch_half_pixel") and r == 2:
-        interp = "bilinear"
-    else:
-        raise ctx.error(f"Resize mode={mode!r} coordinate_transformation_mode={coord!r} "
-                        f"nearest_mode={nearest!r} is not supported")
-    if all(f == 1 for f in factors):
-        ctx.emit("identity", [x], out=ctx.out())
-        return
-    attrs = {"size": factors, "interpolation": interp, "data_format": "channels_last"}
-    if not channels_first:  # already channels-last (graphir writes Resize in either layout)
-        ctx.emit(f"upsample{r}d", [x], attrs, out=ctx.out())
-        return
-    nchw(ctx, ctx.emit(f"upsample{r}d", [nhwc(ctx, x)], attrs), out=ctx.out())
