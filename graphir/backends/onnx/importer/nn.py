@@ -308,14 +308,14 @@ def batch_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
 @imports("LayerNormalization", attrs=("axis", "epsilon", "stash_type"))
 def layer_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``layer_norm`` over axes ``axis .. rank-1`` with constant scale (and bias), each
-    reshaped to the normalized dims."""
-    if any(o for o in node.output[1:]):
-        raise ctx.error("LayerNormalization's Mean / InvStdDev outputs are not supported")
+    reshaped to the normalized dims.  The optional ``Mean`` and ``InvStdDev`` outputs
+    (ONNX: the statistics with the normalized axes kept as 1, in the ``stash_type``
+    float32) are ``mean(x)`` and ``rsqrt(var(x) + epsilon)`` over those axes, computed
+    beside the ``layer_norm`` node."""
     x = ctx.input(0)
+    _layer_norm_stats(ctx, node, x)
     tx = ctx.type(x)
     axis = int(ctx.attr("axis", -1)) % tx.rank
-    if axis == 0:
-        raise ctx.error("LayerNormalization over axis 0 (the batch) is not supported")
     dims = tx.shape[axis:]
     if not all(isinstance(d, int) for d in dims):
         raise ctx.error("LayerNormalization needs static normalized dims")
@@ -326,11 +326,48 @@ def layer_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
             continue
         c = ctx.require_const(i, what)
         params.append(ctx.constant(np.broadcast_to(c, dims)))
+    if axis == 0:  # the IR's layer_norm keeps axis 0 (the batch): the formula in primitives
+        axes = tuple(range(tx.rank))
+        eps = ctx.constant(np.asarray(float(ctx.attr("epsilon", 1e-5)),
+                                      tx.dtype.to_numpy()))
+        centred = ctx.emit("subtract", [x, ctx.emit("mean", [x], {"axes": axes,
+                                                                   "keepdims": True})])
+        var = ctx.emit("var", [x], {"axes": axes, "keepdims": True})
+        y = ctx.emit("multiply", [centred, ctx.emit("rsqrt", [ctx.emit("add", [var, eps])])])
+        if params and params[0]:
+            y = ctx.emit("multiply", [y, params[0]], out=None if len(params) > 1 and params[1]
+                         else ctx.out())
+        if len(params) > 1 and params[1]:
+            y = ctx.emit("add", [y, params[1]], out=ctx.out())
+        if y != ctx.out():
+            ctx.emit("identity", [y], out=ctx.out())
+        return
     while params and not params[-1]:
         params.pop()
     ctx.emit("layer_norm", [x] + params, {"axis": tuple(range(axis, tx.rank)),
                                           "epsilon": float(ctx.attr("epsilon", 1e-5))},
              out=ctx.out())
+
+
+def _layer_norm_stats(ctx: ImportContext, node: onnx.NodeProto, x: str) -> None:
+    """The ``Mean`` / ``InvStdDev`` outputs of LayerNormalization, when asked for."""
+    want = [i for i in (1, 2) if len(node.output) > i and node.output[i]]
+    if not want:
+        return
+    if int(ctx.attr("stash_type", 1)) != 1:
+        raise ctx.error("LayerNormalization's statistics with stash_type other than float32 "
+                        "are not supported")
+    tx = ctx.type(x)
+    axis = int(ctx.attr("axis", -1)) % tx.rank
+    axes = tuple(range(axis, tx.rank))
+    xs = x if tx.dtype.value == "float32" else ctx.emit("cast", [x], {"to": "float32"})
+    if 1 in want:
+        ctx.emit("mean", [xs], {"axes": axes, "keepdims": True}, out=ctx.out(1))
+    if 2 in want:
+        v = ctx.emit("var", [xs], {"axes": axes, "keepdims": True})
+        v = ctx.emit("add", [v, ctx.constant(np.asarray(float(ctx.attr("epsilon", 1e-5)),
+                                                         np.float32))])
+        ctx.emit("rsqrt", [v], out=ctx.out(2))
 
 
 @imports("MatMul")

@@ -419,12 +419,15 @@ def tile(ctx: ImportContext, node: onnx.NodeProto) -> None:
 @imports("Pad", attrs=("mode",))
 def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``pad`` (``constant`` or ``reflect``) with constant pads, value and axes; negative
-    pads are a ``slice`` after it."""
+    pads are a ``slice`` after it.  ``edge`` and ``wrap`` (static sizes on the padded
+    axes) are one ``gather`` per padded axis with the constant indices
+    ``clip(arange(-begin, n + end), 0, n - 1)`` resp. ``arange(-begin, n + end) mod n``
+    (ONNX: edge repeats the border value, wrap continues periodically)."""
     x = ctx.input(0)
     tx = ctx.type(x)
     mode = ctx.attr("mode", "constant")
-    if mode not in ("constant", "reflect"):
-        raise ctx.error(f"Pad mode={mode!r} is not supported (constant, reflect)")
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise ctx.error(f"Pad mode={mode!r} is not supported (constant, reflect, edge, wrap)")
     pads = [int(v) for v in ctx.require_const(1, "pads")]
     value = ctx.const(2)
     if ctx.input(2) and value is None:
@@ -436,6 +439,9 @@ def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
     pairs = [[0, 0] for _ in range(tx.rank)]
     for i, a in enumerate(axes):
         pairs[a] = [pads[i], pads[len(axes) + i]]
+    if mode in ("edge", "wrap"):
+        _pad_by_gather(ctx, x, pairs, mode)
+        return
     grow = tuple((max(b, 0), max(e, 0)) for b, e in pairs)
     v = float(np.asarray(value).reshape(-1)[0]) if value is not None and value.size else 0.0
     y = x
@@ -449,6 +455,25 @@ def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
                  out=ctx.out())
     elif y == x:
         ctx.emit("identity", [x], out=ctx.out())
+
+
+def _pad_by_gather(ctx: ImportContext, x: str, pairs, mode: str) -> None:
+    """Pad ``edge`` / ``wrap`` as gathers (see :func:`pad`)."""
+    tx = ctx.type(x)
+    work = [a for a, p in enumerate(pairs) if p != [0, 0]]
+    if not work:
+        ctx.emit("identity", [x], out=ctx.out())
+        return
+    y = x
+    for k, a in enumerate(work):
+        n = tx.shape[a]
+        if not isinstance(n, int) or n == 0:
+            raise ctx.error(f"Pad mode={mode!r} needs a static, non-empty axis {a}, got {n}")
+        b, e = pairs[a]
+        pos = np.arange(-b, n + e)
+        idx = np.clip(pos, 0, n - 1) if mode == "edge" else np.mod(pos, n)
+        y = ctx.emit("gather", [y, ctx.constant(idx.astype(np.int64))], {"axis": a},
+                     out=ctx.out() if k == len(work) - 1 else None)
 
 
 _REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "max", "ReduceMin": "min",
