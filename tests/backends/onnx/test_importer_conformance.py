@@ -1,0 +1,197 @@
+"""The conformance runner (graphir.backends.onnx.conformance): specialization of static
+operands fed by graph inputs, the importer's newer converters on the onnx package's own
+node tests (Resize in every mode, Pad edge/wrap, LayerNormalization statistics, RNN
+layout 1, scalar constants), the Keras mode, and broken twins for each check."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+from graphir.backends.onnx import conformance
+from graphir.backends.onnx.conformance import (
+    GraphirBackend,
+    bind_inputs,
+    graph_inputs_feeding,
+    run_one,
+)
+from graphir.backends.onnx.importer import OnnxImportError, from_onnx
+
+#: node tests the first importer pass refused or crashed on, one or two per new converter
+NEWLY_PASSING = [
+    "test_flexattention_relative_positional_expanded_ver26",  # 0-d constants (was a crash)
+    "test_reshape_reordered_all_dims",                  # shape fed as a graph input
+    "test_slice_neg_steps",                             # starts/ends/axes/steps as inputs
+    "test_conv_with_strides_padding",                   # W as a graph input
+    "test_lstm_batchwise", "test_gru_batchwise",        # layout=1
+    "test_resize_upsample_sizes_nearest_ceil_half_pixel",
+    "test_resize_downsample_scales_cubic_antialias",
+    "test_resize_tf_crop_and_resize",
+    "test_resize_upsample_scales_linear_align_corners",
+    "test_resize_downsample_sizes_nearest_not_larger",
+    "test_edge_pad", "test_wrap_pad",
+    "test_layer_normalization_4d_axis0",
+    "test_layer_normalization_3d_axis1_epsilon",        # with Mean / InvStdDev outputs
+]
+
+
+@pytest.mark.parametrize("name", NEWLY_PASSING)
+def test_newly_passing_node_tests(name):
+    status, detail = run_one(name)
+    assert status == "passed", detail
+
+
+def _reshape_model():
+    """``Y = Reshape(X * 2, shape)`` with ``shape`` a graph input (as the node tests do)."""
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    g = helper.make_graph(
+        [helper.make_node("Mul", ["X", "two"], ["X2"]),
+         helper.make_node("Reshape", ["X2", "shape"], ["Y"])], "reshape_input",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3, 4]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], [two])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+
+
+def test_a_shape_input_is_refused_naming_the_static_operand():
+    with pytest.raises(OnnxImportError) as info:
+        from_onnx(_reshape_model())
+    assert info.value.static_operand == "shape"
+    assert info.value.node == "Y" and info.value.op_type == "Reshape"
+
+
+def test_graph_inputs_feeding_walks_producers():
+    model = _reshape_model()
+    assert graph_inputs_feeding(model, "shape") == {"shape"}
+    assert graph_inputs_feeding(model, "X2") == {"X"}
+    assert graph_inputs_feeding(model, "two") == set()
+
+
+def test_specialized_run_matches_onnxruntime():
+    model = _reshape_model()
+    rep = GraphirBackend.prepare(model)
+    assert rep.graph is None  # deferred: the shape is only known at run time
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    shape = np.asarray([4, 6], np.int64)
+    (got,) = rep.run([x, shape])
+    assert rep.bound == ("shape",)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (want,) = sess.run(None, {"X": x, "shape": shape})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # the specialized model keeps X as its input and holds the shape as an initializer
+    bound = bind_inputs(model, {"shape": shape})
+    assert [v.name for v in bound.graph.input] == ["X"]
+    assert "shape" in {t.name for t in bound.graph.initializer}
+
+
+def test_specialization_with_wrong_values_is_caught(monkeypatch):
+    """Broken twin: a binder that binds the wrong values must fail the conformance check."""
+    real = conformance.bind_inputs
+
+    def wrong(model, values):
+        return real(model, {k: np.asarray(v)[::-1].copy() for k, v in values.items()})
+
+    assert run_one("test_reshape_reordered_all_dims")[0] == "passed"
+    monkeypatch.setattr(conformance, "bind_inputs", wrong)
+    assert run_one("test_reshape_reordered_all_dims")[0] == "failed"
+
+
+def test_a_dtype_mismatch_is_caught(monkeypatch):
+    """Broken twin of the shape/dtype check: outputs cast to float64 are a failure, as in
+    onnx's BackendTest."""
+    real = conformance.GraphirBackendRep.run
+
+    def as_float64(self, inputs, **kwargs):
+        return tuple(np.asarray(a, np.float64) for a in real(self, inputs, **kwargs))
+
+    monkeypatch.setattr(conformance.GraphirBackendRep, "run", as_float64)
+    status, detail = run_one("test_add")
+    assert status == "failed" and "dtype" in detail
+
+
+def test_a_wrong_resize_operator_is_caught(monkeypatch):
+    """Broken twin of the Resize operator: a reference that rounds the other way."""
+    from graphir.backends.onnx.importer import resize
+
+    real = resize._reference_1d
+
+    def shifted(ctx, data, scale, size, given, roi):
+        return np.roll(real(ctx, data, scale, size, given, roi), 1, axis=0)
+
+    monkeypatch.setattr(resize, "_reference_1d", shifted)
+    assert run_one("test_resize_downsample_scales_cubic_antialias")[0] == "failed"
+
+
+def test_refusal_without_graph_input_is_not_deferred():
+    """A run-time operand computed from no graph input (impossible to bind) stays a typed
+    refusal at prepare time."""
+    g = helper.make_graph(
+        [helper.make_node("Pad", ["X"], ["Y"], mode="reflect")], "no_pads",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+    with pytest.raises(OnnxImportError):
+        GraphirBackend.prepare(model)
+
+
+def test_backend_test_suite_runs_in_unittest():
+    import unittest
+
+    suite = conformance.backend_test_suite(["test_reshape_reordered_all_dims", "test_edge_pad"])
+    result = unittest.TextTestRunner(verbosity=0, stream=io.StringIO()).run(suite)
+    assert result.testsRun >= 2 and result.wasSuccessful(), result.failures + result.errors
+
+
+def test_main_prints_counts_per_mode(tmp_path, capsys):
+    names = tmp_path / "names.txt"
+    names.write_text("test_add  # a comment\n\ntest_wrap_pad\ntest_maxpool_with_argmax_2d_"
+                     "precomputed_pads\n")
+    assert conformance.main([str(names), "--mode", "interpreter"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == ("mode interpreter: 2 passed (1 of them with shape/axes/weight inputs "
+                       "bound), 0 failed, 1 xfail (refused) of 3")
+    assert conformance.main([str(names), "--mode", "nope"]) == 2
+
+
+@pytest.mark.tf
+def test_keras_mode_subset():
+    """The Keras mode: import, emit Keras, run TensorFlow; also specialized models."""
+    for name in ("test_add_bcast", "test_conv_with_strides_padding", "test_edge_pad",
+                 "test_resize_upsample_scales_nearest", "test_lstm_defaults"):
+        status, detail = run_one(name, "keras")
+        assert status == "passed", (name, detail)
+
+
+@pytest.mark.tf
+def test_keras_mode_catches_a_wrong_result(monkeypatch):
+    """Broken twin in the Keras mode: an importer that maps Sub to add."""
+    from graphir.backends.onnx.importer import elementwise, registry
+
+    monkeypatch.setitem(registry._CONVERTERS, "Sub",
+                        registry.Converter(elementwise._binary("add"), frozenset()))
+    assert run_one("test_sub", "keras")[0] == "failed"
+
+
+def test_onnx_keeps_flexattention_scalars_0d():
+    """The importer's constants keep their rank: a 0-d ONNX Constant is a 0-d weight
+    (np.ascontiguousarray would make it 1-d and Range then failed)."""
+    c = helper.make_node("Constant", [], ["c"], value=helper.make_tensor("v", TensorProto.INT64,
+                                                                          [], [3]))
+    g = helper.make_graph(
+        [c, helper.make_node("Range", ["zero", "c", "one"], ["r"]),
+         helper.make_node("Cast", ["r"], ["rf"], to=TensorProto.FLOAT),
+         helper.make_node("Add", ["X", "rf"], ["Y"])], "range",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("zero", TensorProto.INT64, [], [0]),
+         helper.make_tensor("one", TensorProto.INT64, [], [1])])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
+    graph = from_onnx(model)
+    x = np.ones((2, 3), np.float32)
+    from graphir.interpreter import evaluate
+
+    np.testing.assert_array_equal(evaluate(graph, {"X": x})["Y"], x + np.arange(3))
