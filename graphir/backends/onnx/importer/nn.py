@@ -129,7 +129,8 @@ def conv(ctx: ImportContext, node: onnx.NodeProto) -> None:
     else:
         kernel = w.transpose(spatial + (1, 0))
         op, common = f"conv{r}d", {**common, "groups": group}
-    inputs = [y, ctx.constant(kernel)] + ([b] if b else [])
+    inputs = [y, ctx.derived(1, kernel, "hwio" if op.startswith("conv") else "hwcm")] + (
+        [b] if b else [])
     nchw(ctx, ctx.emit(op, inputs, common), out=ctx.out())
 
 
@@ -177,7 +178,7 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     else:
         p = ctx.attr("pads", (0,) * (2 * r))
         pads = [(p[i], p[r + i]) for i in range(r)]
-    kernel = ctx.constant(w.transpose(tuple(range(2, 2 + r)) + (1, 0)))
+    kernel = ctx.derived(1, w.transpose(tuple(range(2, 2 + r)) + (1, 0)), "hwoi")
     y = nhwc(ctx, x)
     common = {"strides": strides, "dilations": dilations, "activation": "linear",
               "data_format": "channels_last"}
@@ -402,12 +403,12 @@ def gemm(ctx: ImportContext, node: onnx.NodeProto) -> None:
         if alpha != 1.0:
             kernel = (kernel.astype(np.float64) * alpha).astype(dt)
         units = int(kernel.shape[1])
-        inputs = [a, ctx.constant(np.ascontiguousarray(kernel))]
+        inputs = [a, ctx.derived(1, np.ascontiguousarray(kernel), "kernel")]
         extra = None
         if c:
             bias = cc.astype(np.float64) * beta if beta != 1.0 else cc
             if bias.ndim <= 2 and bias.size == units and (bias.ndim < 2 or bias.shape[0] == 1):
-                inputs.append(ctx.constant(np.asarray(bias, dt).reshape(units)))
+                inputs.append(ctx.derived(2, np.asarray(bias, dt).reshape(units), "bias"))
             else:
                 extra = ctx.constant(np.asarray(bias, dt))
         if extra is None:
