@@ -301,12 +301,17 @@ def where(ctx: ImportContext, node: onnx.NodeProto) -> None:
 
 @imports("Cast", attrs=("to", "saturate"))
 def cast(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """``cast(to)`` (``saturate`` only matters for float8 targets, which the IR lacks)."""
+    """``cast(to)`` (``saturate`` only matters for float8 targets, which the IR lacks); a
+    shape value cast to an integer type stays a shape value (dims fit in int32)."""
     to = onnx_dtype(int(ctx.attr("to")))
     if to is None:
         raise ctx.error(f"Cast to {onnx.TensorProto.DataType.Name(int(ctx.attr('to')))} is not "
                         f"supported (no IR dtype)")
     x = ctx.input(0)
+    if x in ctx._symbolic and to.is_int:  # a shape value (symbolic dims) stays one
+        ctx.bind(ctx.out(), ctx.symbolic(ctx.out(), ctx.shape_values[x],
+                                         scalar=ctx.type(x).rank == 0))
+        return
     out = ctx.emit("cast", [x], {"to": to.value}, out=ctx.out())
     if x in ctx.shape_values and to.is_int:
         ctx.shape_values[out] = ctx.shape_values[x]
