@@ -36,6 +36,8 @@ NEWLY_PASSING = [
     "test_edge_pad", "test_wrap_pad",
     "test_layer_normalization_4d_axis0",
     "test_layer_normalization_3d_axis1_epsilon",        # with Mean / InvStdDev outputs
+    "test_maxpool_2d_dilations", "test_averagepool_3d_dilations_small",  # window taps
+    "test_averagepool_2d_pads", "test_averagepool_2d_ceil",
 ]
 
 
@@ -195,3 +197,14 @@ def test_onnx_keeps_flexattention_scalars_0d():
     from graphir.interpreter import evaluate
 
     np.testing.assert_array_equal(evaluate(graph, {"X": x})["Y"], x + np.arange(3))
+
+
+def test_a_wrong_pooling_divisor_is_caught(monkeypatch):
+    """Broken twin of the window-tap pooling: counting the padding in the divisor when
+    ONNX says not to (count_include_pad=0)."""
+    from graphir.backends.onnx.importer import nn
+
+    real = nn._pool_by_slices
+    monkeypatch.setattr(nn, "_pool_by_slices",
+                        lambda ctx, x, kind, k, s, d, include: real(ctx, x, kind, k, s, d, 1))
+    assert run_one("test_averagepool_2d_pads")[0] == "failed"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from graphir.ops.indexing import SLICE_END
 from graphir.windowing import conv_transpose_size, same_padding
 
 from .context import ImportContext
@@ -228,9 +229,10 @@ def _pool(kind: str):
             raise ctx.error("storage_order=1 is not supported")
         ksize = tuple(ctx.attr("kernel_shape"))
         strides, dilations, padding, pads = _window(ctx, x, ksize)
-        if any(d != 1 for d in dilations):
-            raise ctx.error(f"pooling dilations {list(dilations)} are not supported")
         include = int(ctx.attr("count_include_pad", 0))
+        if _needs_window_sum(ctx, kind, tx, ksize, strides, dilations, padding, pads, include):
+            _pool_by_slices(ctx, x, kind, ksize, strides, dilations, include)
+            return
         if int(ctx.attr("ceil_mode", 0)):
             sizes = tx.shape[2:]
             if not all(isinstance(n, int) for n in sizes):
@@ -271,6 +273,99 @@ def _pool(kind: str):
     convert.__doc__ = (f"``{kind}_pool{{r}}d`` channels-last; non-SAME pads as an explicit pad "
                        f"(-inf for max, zeros for an average that counts them).")
     return convert
+
+
+def _needs_window_sum(ctx: ImportContext, kind, tx, ksize, strides, dilations, padding, pads,
+                      include) -> bool:
+    """Whether a pooling node needs :func:`_pool_by_slices` (the IR's pooling ops have no
+    dilations, pad an average with nothing counted only as TensorFlow's SAME, and have
+    no ceil mode that grows an average's output); it needs static spatial sizes."""
+    sizes = tx.shape[2:]
+    if not all(isinstance(n, int) for n in sizes):
+        return False
+    if any(d != 1 for d in dilations):
+        return True
+    if kind != "avg":
+        return False
+    if any(p != (0, 0) for p in pads) and not include:
+        return True
+    if int(ctx.attr("ceil_mode", 0)):
+        return any(_pool_out(n, k, s, 1, pb, pe, True) != _pool_out(n, k, s, 1, pb, pe, False)
+                   for n, k, s, (pb, pe) in zip(
+                       sizes, ksize, strides,
+                       pads if padding != "same" else
+                       [same_padding(n, k, s) for n, k, s in zip(sizes, ksize, strides)]))
+    return False
+
+
+def _pool_out(n: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool) -> int:
+    """ONNX's pooled length: ``floor`` (or ``ceil``) of ``(n + pb + pe - ((k-1)d + 1)) / s``
+    plus 1; with ``ceil`` the last window must start inside the input or its begin pad."""
+    span = (k - 1) * d + 1
+    num = n + pb + pe - span
+    out = (-(-num // s) if ceil else num // s) + 1
+    if ceil and (out - 1) * s >= n + pb:
+        out -= 1
+    return out
+
+
+def _pool_by_slices(ctx: ImportContext, x: str, kind: str, ksize, strides, dilations,
+                    include: int) -> None:
+    """A pooling node as the ``maximum`` / sum of its ``prod(kernel)`` window taps: the
+    input (channels-last) padded with -inf (max) or zeros (average), then one strided
+    ``slice`` per kernel offset ``o`` (start ``o * dilation``), combined; an average is
+    multiplied by ``1 / count`` with ``count`` the taps per output inside the input
+    (``count_include_pad=0``) or inside the padded input (``=1``), which ONNX divides by,
+    computed at import time.  Exact up to the order of the additions."""
+    tx = ctx.type(x)
+    r = tx.rank - 2
+    sizes = tx.shape[2:]
+    ceil = bool(int(ctx.attr("ceil_mode", 0)))
+    auto = ctx.attr("auto_pad", "NOTSET")
+    pairs = []
+    for i, (n, k, s, d) in enumerate(zip(sizes, ksize, strides, dilations)):
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            out = -(-n // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+            small, big = total // 2, total - total // 2
+            pairs.append((small, big) if auto == "SAME_UPPER" else (big, small))
+        elif auto == "VALID":
+            pairs.append((0, 0))
+        else:
+            p = ctx.attr("pads", (0,) * (2 * r))
+            pairs.append((p[i], p[r + i]))
+    outs, grown, counts = [], [], []
+    for n, k, s, d, (pb, pe) in zip(sizes, ksize, strides, dilations, pairs):
+        out = _pool_out(n, k, s, d, pb, pe, ceil)
+        need = (out - 1) * s + (k - 1) * d + 1
+        extra = max(need - (n + pb + pe), 0)
+        outs.append(out)
+        grown.append((pb, pe + extra))
+        mask = np.zeros(n + pb + pe + extra)
+        mask[(0 if include else pb):(n + pb + pe if include else n + pb)] = 1.0
+        counts.append(sum(mask[o * d:o * d + (out - 1) * s + 1:s] for o in range(k)))
+    y = nhwc(ctx, x)
+    fill = -np.inf if kind == "max" else 0.0
+    if any(p != (0, 0) for p in grown):
+        y = ctx.emit("pad", [y], {"pads": ((0, 0), *grown, (0, 0)), "mode": "constant",
+                                  "value": fill})
+    taps = []
+    for offset in np.ndindex(*ksize):
+        starts = (0, *(o * d for o, d in zip(offset, dilations)), 0)
+        ends = (SLICE_END, *(o * d + (m - 1) * s + 1 for o, d, m, s in
+                             zip(offset, dilations, outs, strides)), SLICE_END)
+        taps.append(ctx.emit("slice", [y], {"starts": starts, "ends": ends,
+                                            "steps": (1, *strides, 1)}))
+    acc = taps[0]
+    for t in taps[1:]:
+        acc = ctx.emit("maximum" if kind == "max" else "add", [acc, t])
+    if kind == "avg":
+        count = counts[0]
+        for c in counts[1:]:
+            count = np.multiply.outer(count, c)
+        inv = (1.0 / count).reshape((1, *outs, 1)).astype(tx.dtype.to_numpy())
+        acc = ctx.emit("multiply", [acc, ctx.constant(inv)])
+    nchw(ctx, acc, out=ctx.out())
 
 
 imports("MaxPool", attrs=_WINDOW_ATTRS + ("ceil_mode", "storage_order"))(_pool("max"))
