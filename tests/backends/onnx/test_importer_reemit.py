@@ -94,3 +94,50 @@ def test_imported_pad_before_max_pool_reemits(builder):
     got = _session(again).run(None, {"x": x})[0]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(evaluate(imported, {"x": x})["y"], want, rtol=1e-6, atol=1e-6)
+
+
+def _mul_add_model(channels=1200):
+    """tf2onnx's unfused batch normalization: NCHW ``x * a + b`` with ``(C, 1, 1)``
+    constants (C above the Keras emitter's inline-constant limit)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    a = numpy_helper.from_array(rng.uniform(0.5, 1.5, (channels, 1, 1)).astype(np.float32), "a")
+    b = numpy_helper.from_array(rng.normal(0, 1, (channels, 1, 1)).astype(np.float32), "b")
+    g = helper.make_graph(
+        [helper.make_node("Mul", ["x", "a"], ["xa"], name="bn/mul"),
+         helper.make_node("Add", ["xa", "b"], ["y"], name="bn/add")], "affine",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", channels, 2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [a, b])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _affine_error(model) -> float:
+    graph = graphir.cancel_transposes(graphir.from_onnx(model))
+    x = np.random.default_rng(4).standard_normal((2, 1200, 2, 3)).astype(np.float32)
+    want = _session(model).run(None, {"x": x})[0]
+    return float(np.abs(evaluate(graph, {"x": x})["y"] - want).max()), graph
+
+
+def test_per_channel_mul_add_is_an_exact_batch_norm():
+    err, graph = _affine_error(_mul_add_model())
+    assert [n.op for n in graph.nodes] == ["batch_norm", "batch_norm"]
+    assert {n.name for n in graph.nodes} == {"bn/mul", "bn/add"}
+    assert "a/channel" in graph.weights and "b/channel" in graph.weights
+    assert err <= 1e-6
+
+
+def test_per_channel_affine_with_an_epsilon_is_caught(monkeypatch):
+    """Broken twin: a batch_norm with a non-zero epsilon is not x * a + b."""
+    from graphir.backends.onnx.importer import context
+
+    real = context.ImportContext.emit
+
+    def with_eps(self, op, inputs, attrs=None, **kw):
+        if op == "batch_norm":
+            attrs = {**attrs, "epsilon": 1e-3}
+        return real(self, op, inputs, attrs, **kw)
+
+    monkeypatch.setattr(context.ImportContext, "emit", with_eps)
+    err, _ = _affine_error(_mul_add_model())
+    assert err > 1e-6

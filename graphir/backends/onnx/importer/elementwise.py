@@ -57,10 +57,43 @@ for _onnx, _fn in _ACTIVATION.items():
     imports(_onnx)(_activation(_fn))
 
 
+def _channel_vector(ctx: ImportContext, x: str, c: str) -> np.ndarray | None:
+    """The ``(C,)`` float vector when constant ``c`` broadcasts along axis 1 only of the
+    run-time float tensor ``x`` of rank >= 3 (shape ``(C, 1, ..)`` or ``(1, C, 1, ..)``, C
+    static and > 1), else None."""
+    tx = ctx.type(x) if x else None
+    arr = ctx.consts.get(c) if c else None
+    if tx is None or arr is None or x in ctx.consts or tx.rank < 3 or not tx.dtype.is_float:
+        return None
+    ch = tx.shape[1]
+    if not isinstance(ch, int) or ch < 2 or arr.dtype != tx.dtype.to_numpy():
+        return None
+    shape = (1,) * (tx.rank - arr.ndim) + arr.shape if arr.ndim <= tx.rank else None
+    if shape is None or shape[1] != ch or any(d != 1 for i, d in enumerate(shape) if i != 1):
+        return None
+    return arr.reshape(ch)
+
+
 def _binary(op: str):
     def convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
         ctx.emit(op, [ctx.input(0), ctx.input(1)], out=ctx.out())
     return convert
+
+
+def _channel_affine(ctx: ImportContext, x: str, index: int, vec: np.ndarray, op: str) -> None:
+    """``x * vec`` or ``x + vec`` along axis 1 as ``batch_norm(axis=1)`` with mean 0,
+    variance 1 and epsilon 0: ``(x - 0) / sqrt(1 + 0) * gamma + beta`` is ``x * gamma``
+    (``beta`` absent) or ``x + beta`` (``gamma`` absent) exactly.  This is how tf2onnx
+    writes a batch normalization it did not fold into a convolution (Mul, Add); as a
+    ``batch_norm`` its vectors are weights (a Keras ``BatchNormalization`` layer's
+    variables), and the layout pass moves it with the channel axis."""
+    dt = vec.dtype
+    ch = vec.shape[0]
+    stats = [ctx.derived(index, vec, "channel"),  # input ``index`` is the constant
+             ctx.constant(np.zeros(ch, dt)), ctx.constant(np.ones(ch, dt))]
+    gamma, beta = (stats[0], "") if op == "multiply" else ("", stats[0])
+    ctx.emit("batch_norm", [x, gamma, beta, stats[1], stats[2]],
+             {"axis": 1, "epsilon": 0.0}, out=ctx.out())
 
 
 for _onnx, _ir in _BINARY.items():
@@ -73,7 +106,18 @@ def _variadic(op: str):
         if len(names) == 1:  # the one input itself
             ctx.emit("identity", names, out=ctx.out())
             return
+        if op in ("multiply", "add") and len(names) == 2:
+            a, b = names
+            for x, c, index in ((a, b, 1), (b, a, 0)):
+                vec = _channel_vector(ctx, x, c)
+                if vec is not None:
+                    _channel_affine(ctx, x, index, vec, op)
+                    return
         ctx.emit(op, names, out=ctx.out())
+    convert.__doc__ = (f"``{op}`` of the inputs (one input: identity); for two inputs, a "
+                       f"per-channel constant on channels-first data (axis 1) is a "
+                       f"``batch_norm`` (:func:`_channel_affine`)." if op in
+                       ("multiply", "add") else f"``{op}`` of the inputs (one: identity).")
     return convert
 
 
