@@ -66,15 +66,24 @@ _PROTOS: dict = {}
 
 def _tf2onnx(model):
     """tf2onnx's ONNX (opset 17) of ``model`` with a symbolic batch (cached by model name:
-    each model is built once per session with its seed)."""
+    each model is built once per session with its seed).  The traced function is frozen
+    first (``convert_variables_to_constants_v2``): tf2onnx's ``from_function`` leaves
+    some captured variables (EfficientNet's Normalization statistics) as graph inputs."""
     if model.name in _PROTOS:
         return _PROTOS[model.name]
     import tensorflow as tf
     import tf2onnx
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
 
-    spec = [tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name="input")]
-    fn = tf.function(lambda x: model(x, training=False))
-    proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=17)
+    spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name="input")
+    frozen = convert_variables_to_constants_v2(
+        tf.function(lambda x: model(x, training=False)).get_concrete_function(spec))
+    proto, _ = tf2onnx.convert.from_graph_def(
+        frozen.graph.as_graph_def(), input_names=[t.name for t in frozen.inputs],
+        output_names=[t.name for t in frozen.outputs], opset=17)
+    assert len(proto.graph.input) == 1
     _PROTOS[model.name] = proto
     return proto
 
