@@ -122,7 +122,7 @@ class ImportContext:
                                    where=f"opset {self.opset}")
         static = (node.input[operand] if operand is not None and operand < len(node.input)
                   and node.input[operand] else None)
-        return OnnxImportError(detail, node=node.name or (node.output[0] if node.output else "?"),
+        return OnnxImportError(detail, node=node.name or next((o for o in node.output if o), "?"),
                                op_type=node.op_type, opset=self.opset, static_operand=static)
 
     # ------------------------------------------------------------------ the current node

@@ -312,9 +312,16 @@ def clip(ctx: ImportContext, node: onnx.NodeProto) -> None:
     for c in (lo, hi):
         if c is not None and c.size != 1:
             raise ctx.error(f"Clip bounds must be scalars, got shape {list(c.shape)}")
-    ctx.emit("clip", [x], {"min": None if lo is None else as_num(lo.reshape(-1)[0]),
-                           "max": None if hi is None else as_num(hi.reshape(-1)[0])},
-             out=ctx.out())
+    low = None if lo is None else as_num(lo.reshape(-1)[0])
+    high = None if hi is None else as_num(hi.reshape(-1)[0])
+    if low is not None and high is not None and low > high:
+        # ONNX: min(max(x, min), max), so every element is max (the IR's clip wants
+        # min <= max)
+        dt = ctx.type(x).dtype.to_numpy()
+        y = ctx.emit("maximum", [x, ctx.constant(np.asarray(low, dt))])
+        ctx.emit("minimum", [y, ctx.constant(np.asarray(high, dt))], out=ctx.out())
+        return
+    ctx.emit("clip", [x], {"min": low, "max": high}, out=ctx.out())
 
 
 @imports("IsInf", attrs=("detect_negative", "detect_positive"))
@@ -376,13 +383,17 @@ def identity(ctx: ImportContext, node: onnx.NodeProto) -> None:
 @imports("Dropout", attrs=("seed",))
 def dropout(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """Inference: the output is the input (``training_mode`` must be absent or a constant
-    false; the mask output is refused)."""
+    false); the mask output, all true in inference (ONNX), is a constant of the input's
+    static shape."""
     if ctx.input(2):
         mode = ctx.const(2)
         if mode is None or bool(np.asarray(mode)):
             raise ctx.error("Dropout in training mode is not supported")
     if len(node.output) > 1 and node.output[1]:
-        raise ctx.error("Dropout's mask output is not supported")
+        shape = ctx.type(ctx.input(0)).shape
+        if not all(isinstance(d, int) for d in shape):
+            raise ctx.error(f"Dropout's mask output needs a static shape, got {list(shape)}")
+        ctx.bind(node.output[1], ctx.constant(np.ones(shape, bool), node.output[1]))
     ctx.alias(0, ctx.input(0))
 
 

@@ -143,7 +143,8 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     of length ``L = s * (n - 1) + (k - 1) * d + 1`` (zeros past ``L``).  The IR op with
     ``"valid"``/``"same"`` and its ``output_padding`` covers the pads that
     :func:`conv_transpose_size` produces (they do not depend on ``n``); any other pads
-    are the ``"valid"`` result cropped / zero-padded, then the bias added."""
+    are the ``"valid"`` result cropped / zero-padded (a negative pad: zeros), then the bias
+    added."""
     x = ctx.input(0)
     w = ctx.require_const(1, "the kernel")
     b = ctx.input(2)
@@ -202,12 +203,12 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
                                {**common, "padding": padding, "output_padding": tuple(choice)}),
                  out=ctx.out())
             return
-    if any(p < 0 for pair in pads for p in pair):
-        raise ctx.error(f"negative pads {pads} are not supported")
     y = ctx.emit(f"conv{r}d_transpose", [y, kernel],
                  {**common, "padding": "valid", "output_padding": (0,) * r})
-    crop = [(before, max(after - op, 0)) for (before, after), op in zip(pads, out_pad)]
-    grow = [(0, max(op - after, 0)) for (_, after), op in zip(pads, out_pad)]
+    # positions begin .. L + output_padding - end of the full result, zeros outside it
+    # (a negative pad, e.g. from an output_shape larger than L, reaches into them)
+    crop = [(max(before, 0), max(after - op, 0)) for (before, after), op in zip(pads, out_pad)]
+    grow = [(max(-before, 0), max(op - after, 0)) for (before, after), op in zip(pads, out_pad)]
     if any(c != (0, 0) for c in crop):
         y = ctx.emit(f"crop{r}d", [y], {"cropping": tuple(crop), "data_format": "channels_last"})
     y = _pad_nhwc(ctx, y, grow)
