@@ -137,7 +137,8 @@ def conv(ctx: ImportContext, node: onnx.NodeProto) -> None:
 
 @imports("ConvTranspose", attrs=_WINDOW_ATTRS + ("group", "output_padding", "output_shape"))
 def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """``conv{r}d_transpose`` (kernel ``(I, O, *k)`` -> ``(*k, O, I)``, ``group`` 1).
+    """``conv{r}d_transpose`` (kernel ``(I, O/g, *k)`` -> ``(*k, O/g, I)``); with ``group``
+    g > 1 one per group of ``I/g`` input channels (a ``slice``), concatenated.
 
     ONNX's output is positions ``begin .. L + output_padding - end`` of the full scatter
     of length ``L = s * (n - 1) + (k - 1) * d + 1`` (zeros past ``L``).  The IR op with
@@ -152,8 +153,11 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     r = tx.rank - 2
     if r not in (1, 2, 3) or w.ndim != tx.rank:
         raise ctx.error("ConvTranspose needs 1 to 3 spatial axes")
-    if int(ctx.attr("group", 1)) != 1:
-        raise ctx.error("grouped ConvTranspose is not supported (group must be 1)")
+    group = int(ctx.attr("group", 1))
+    cin = tx.shape[1]
+    if group < 1 or not isinstance(cin, int) or cin % group or w.shape[0] != cin:
+        raise ctx.error(f"group={group} does not divide the {cin} input channels of the "
+                        f"kernel {list(w.shape)}")
     if b and ctx.const(2) is None:
         raise ctx.error("the bias must be known at import time", operand=2)
     ksize = _kernel_shape(ctx, w.shape)
@@ -180,10 +184,35 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     else:
         p = ctx.attr("pads", (0,) * (2 * r))
         pads = [(p[i], p[r + i]) for i in range(r)]
-    kernel = ctx.derived(1, w.transpose(tuple(range(2, 2 + r)) + (1, 0)), "hwoi")
-    y = nhwc(ctx, x)
     common = {"strides": strides, "dilations": dilations, "activation": "linear",
               "data_format": "channels_last"}
+    layout = tuple(range(2, 2 + r)) + (1, 0)
+    y = nhwc(ctx, x)
+    if group > 1:  # each group of I/g input channels makes O/g outputs (ONNX's order)
+        per = cin // group
+        parts = []
+        for j in range(group):
+            xj = ctx.emit("slice", [y], {"starts": (0,) * (r + 1) + (j * per,),
+                                         "ends": (SLICE_END,) * (r + 1) + ((j + 1) * per,),
+                                         "steps": (1,) * (r + 2)})
+            kj = ctx.constant(np.ascontiguousarray(w[j * per:(j + 1) * per].transpose(layout)),
+                              ctx._values.unique(f"{node.input[1]}/hwoi_group{j}"))
+            parts.append(_transposed_conv(ctx, xj, kj, "", r, common, ksize, strides,
+                                          dilations, full, pads, out_pad))
+        y = ctx.emit("concatenate", parts, {"axis": r + 1})
+        if b:
+            y = ctx.emit("add", [y, b])
+        nchw(ctx, y, out=ctx.out())
+        return
+    kernel = ctx.derived(1, w.transpose(layout), "hwoi")
+    nchw(ctx, _transposed_conv(ctx, y, kernel, b, r, common, ksize, strides, dilations, full,
+                               pads, out_pad), out=ctx.out())
+
+
+def _transposed_conv(ctx: ImportContext, y: str, kernel: str, b: str, r: int, common, ksize,
+                     strides, dilations, full, pads, out_pad) -> str:
+    """The channels-last result of one ConvTranspose (see :func:`conv_transpose`): the IR
+    op with its own padding when it covers ``pads``, else valid + crop / zero pad."""
     for padding in ("valid", "same"):
         choice = []
         for i in range(r):
@@ -199,10 +228,8 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
                     break
         if len(choice) == r:
             inputs = [y, kernel] + ([b] if b else [])
-            nchw(ctx, ctx.emit(f"conv{r}d_transpose", inputs,
-                               {**common, "padding": padding, "output_padding": tuple(choice)}),
-                 out=ctx.out())
-            return
+            return ctx.emit(f"conv{r}d_transpose", inputs,
+                            {**common, "padding": padding, "output_padding": tuple(choice)})
     y = ctx.emit(f"conv{r}d_transpose", [y, kernel],
                  {**common, "padding": "valid", "output_padding": (0,) * r})
     # positions begin .. L + output_padding - end of the full result, zeros outside it
@@ -214,7 +241,7 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     y = _pad_nhwc(ctx, y, grow)
     if b:
         y = ctx.emit("add", [y, b])
-    nchw(ctx, y, out=ctx.out())
+    return y
 
 
 def _pool(kind: str):
