@@ -3,8 +3,8 @@
 Package layout: :mod:`.load` (files, safe external data, opset conversion),
 :mod:`.context` (the graph under construction, constants and shape values),
 :mod:`.registry` (ONNX op type -> converter), the converters by group
-(:mod:`.elementwise`, :mod:`.shape`, :mod:`.nn`, :mod:`.recurrent`), :mod:`.core`
-(the driver).  Importing this package registers every converter.
+(:mod:`.elementwise`, :mod:`.shape`, :mod:`.nn`, :mod:`.resize`, :mod:`.recurrent`),
+:mod:`.core` (the driver).  Importing this package registers every converter.
 """
 
 from . import elementwise, nn, recurrent, resize, shape  # noqa: F401  (registration)
