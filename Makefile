@@ -32,7 +32,7 @@ bench-passes: $(STAMP)
 # per mode (reference interpreter; Keras emitted and run by TensorFlow); MODE=interpreter,
 # keras or all (default)
 conformance: $(STAMP)
-	$(BIN)/python -m graphir.backends.onnx.conformance $(or $(LIST),../shared/onnx/target-tests.txt) --mode $(or $(MODE),all)
+	$(BIN)/python -m graphir.backends.onnx_conformance $(or $(LIST),../shared/onnx/target-tests.txt) --mode $(or $(MODE),all)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

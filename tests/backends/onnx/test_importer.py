@@ -223,7 +223,7 @@ CONFORMANCE_SUBSET = ["test_add_bcast", "test_averagepool_2d_pads_count_include_
 
 
 def test_conformance_subset_passes():
-    from graphir.backends.onnx.conformance import run_conformance
+    from graphir.backends.onnx_conformance import run_conformance
 
     result = run_conformance(CONFORMANCE_SUBSET)
     assert [n for n, _ in result["passed"]] == CONFORMANCE_SUBSET, result
@@ -231,7 +231,7 @@ def test_conformance_subset_passes():
 
 def test_conformance_catches_a_wrong_result(monkeypatch):
     # the broken twin: an importer that maps Sub to add must be reported as failed
-    from graphir.backends.onnx.conformance import run_one
+    from graphir.backends.onnx_conformance import run_one
     from graphir.backends.onnx.importer import elementwise, registry
 
     broken = registry.Converter(elementwise._binary("add"), frozenset())

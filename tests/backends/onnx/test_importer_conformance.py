@@ -1,4 +1,4 @@
-"""The conformance runner (graphir.backends.onnx.conformance): specialization of static
+"""The conformance runner (graphir.backends.onnx_conformance): specialization of static
 operands fed by graph inputs, the importer's newer converters on the onnx package's own
 node tests (Resize in every mode, Pad edge/wrap, LayerNormalization statistics, RNN
 layout 1, scalar constants), the Keras mode, and broken twins for each check."""
@@ -12,14 +12,14 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from graphir.backends.onnx import conformance
-from graphir.backends.onnx.conformance import (
+from graphir.backends import onnx_conformance as conformance
+from graphir.backends.onnx.importer import OnnxImportError, from_onnx
+from graphir.backends.onnx_conformance import (
     GraphirBackend,
     bind_inputs,
     graph_inputs_feeding,
     run_one,
 )
-from graphir.backends.onnx.importer import OnnxImportError, from_onnx
 
 #: node tests the first importer pass refused or crashed on, one or two per new converter
 NEWLY_PASSING = [

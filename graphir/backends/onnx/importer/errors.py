@@ -21,7 +21,7 @@ class OnnxImportError(BadInputError):
         detail: what is wrong, one line.
         static_operand: the ONNX tensor that must be known at import time (a shape, axes,
             pads, scales or weight operand the IR keeps static) but is not, else None.
-            :mod:`graphir.backends.onnx.conformance` binds the graph inputs it depends on.
+            :mod:`graphir.backends.onnx_conformance` binds the graph inputs it depends on.
     """
 
     def __init__(self, detail: str, *, node: str | None = None, op_type: str | None = None,

@@ -32,7 +32,7 @@ Two ways to run the onnx package's node tests (``load_model_tests(kind="node")``
   :class:`~.importer.OnnxImportError` for an op or attribute value it does not cover, or,
   in the Keras mode, the Keras emitter's ``UnsupportedOpError`` / ``EmissionError``;
   nothing approximated) or ``failed`` (a wrong result, or any other error).
-  ``python -m graphir.backends.onnx.conformance [LIST] [--mode interpreter|keras|all]
+  ``python -m graphir.backends.onnx_conformance [LIST] [--mode interpreter|keras|all]
   [-v]`` (``make conformance``) prints the counts per mode for the names in ``LIST`` (one
   per line, ``#`` comments), default ``../shared/onnx/target-tests.txt``.
 """
@@ -54,7 +54,7 @@ from graphir.errors import EmissionError, UnsupportedOpError
 from graphir.interpreter import evaluate
 from graphir.ir import Graph
 
-from .importer import OnnxImportError, from_onnx
+from .onnx.importer import OnnxImportError, from_onnx
 
 __all__ = [
     "MODES",
@@ -353,7 +353,7 @@ def summary_line(mode: str, result: Mapping[str, list[tuple[str, str]]], total: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m graphir.backends.onnx.conformance [LIST] [--mode M|all] [-v]``: print
+    """``python -m graphir.backends.onnx_conformance [LIST] [--mode M|all] [-v]``: print
     the failures (``-v``: and the refusals) and the counts per mode; exit 0."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args
@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         modes = MODES if chosen == "all" else (chosen,)
         del args[i:i + 2]
-    default = Path(__file__).resolve().parents[4] / "shared" / "onnx" / "target-tests.txt"
+    default = Path(__file__).resolve().parents[3] / "shared" / "onnx" / "target-tests.txt"
     names = read_test_names(args[0] if args else default)
     lines = []
     for mode in modes:

@@ -3,7 +3,7 @@
 onnxruntime) and as Keras (run by TensorFlow); both match the original Keras model.
 
 The models, sizes, seeds, statistics, inputs and tolerance are those of
-``tests/backends/keras/test_keras_all_applications.py`` (its helpers are reused), so a
+``tests/backends/keras/test_keras_all_applications.py`` (the same settings), so a
 failure here is the importer's, not the lowering's.  Marked slow: 40 models, one at a
 time, memory freed between steps.  Only MobileNetV3Small and ResNet50 run in the default
 suite (about 15 s); the other 38 (several minutes) run with ``GRAPHIR_SLOW_ONNX=1``.  The number of Transposes is not bounded here: graphir's
