@@ -74,6 +74,8 @@ def _failure(e: BaseException) -> str:
 
 
 def run_graphir(proto, x: np.ndarray, want: np.ndarray) -> dict[str, Any]:
+    """graphir's ``to_keras(from_onnx(proto))``: seconds, peak MiB, transposes in the Keras
+    graph, and ``result`` ("ok" within 1e-4 of ``want`` on ``x``, or what failed)."""
     import graphir
 
     try:
@@ -90,6 +92,8 @@ def run_graphir(proto, x: np.ndarray, want: np.ndarray) -> dict[str, Any]:
 
 
 def run_onnx2tf(path: str, x: np.ndarray, want: np.ndarray) -> dict[str, Any]:
+    """onnx2tf on the ONNX file ``path``, measured as :func:`run_graphir` (``result`` is
+    "not installed" when onnx2tf cannot be imported)."""
     try:
         import onnx2tf
     except ImportError:
@@ -125,6 +129,7 @@ def _warm_up() -> None:
 
 
 def bench(name: str, size: int) -> list[Any]:
+    """One table row for ``keras.applications.<name>`` at ``size`` x ``size``."""
     import keras
     import onnx
     import onnxruntime as ort
@@ -169,6 +174,7 @@ def bench(name: str, size: int) -> list[Any]:
 
 
 def main(argv=None) -> int:
+    """Parse the options, run every model, print (and optionally write) the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--size", type=int, default=224, help="input height and width")
