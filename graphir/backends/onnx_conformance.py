@@ -57,15 +57,18 @@ from graphir.ir import Graph
 from .onnx.importer import OnnxImportError, from_onnx
 
 __all__ = [
+    "DISK_KINDS",
     "MODES",
     "GraphirBackend",
     "GraphirBackendRep",
     "GraphirKerasBackend",
     "backend_test_suite",
     "bind_inputs",
+    "disk_cases",
     "graph_inputs_feeding",
     "node_cases",
     "read_test_names",
+    "run_case",
     "run_conformance",
     "run_one",
 ]
@@ -304,20 +307,56 @@ def _check_outputs(expected: Sequence[np.ndarray], got: Sequence[Any], rtol: flo
         np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
 
 
+#: the onnx package's on-disk model tests with local data (``onnx/backend/test/data/<kind>``):
+#: ``pytorch-converted`` and ``pytorch-operator`` hold models exported by ``torch.onnx``
+DISK_KINDS = ("pytorch-converted", "pytorch-operator", "simple")
+
+
+def disk_cases(kind: str) -> dict[str, tuple[onnx.ModelProto, list, float, float]]:
+    """The on-disk model tests of ``kind`` (:data:`DISK_KINDS`) by name: ``(model,
+    data_sets, rtol, atol)``, each data set ``(inputs, expected_outputs)`` read from the
+    test's ``test_data_set_*/{input,output}_*.pb`` files (tests without local data, which
+    would be downloaded, are left out)."""
+    import glob
+
+    from onnx.backend.test.loader import load_model_tests
+
+    def arrays(folder: str, what: str) -> list[np.ndarray]:
+        return [onnx.numpy_helper.to_array(onnx.load_tensor(f))
+                for f in sorted(glob.glob(os.path.join(folder, f"{what}_*.pb")))]
+
+    out = {}
+    for case in load_model_tests(kind=kind):
+        if case.model_dir is None:
+            continue
+        model = onnx.load(os.path.join(case.model_dir, "model.onnx"))
+        sets = [(arrays(d, "input"), arrays(d, "output")) for d in
+                sorted(glob.glob(os.path.join(case.model_dir, "test_data_set_*")))]
+        out[case.name] = (model, sets, case.rtol, case.atol)
+    return out
+
+
 def run_one(name: str, mode: str = "interpreter") -> tuple[str, str]:
     """Run node test ``name`` in ``mode``: ``("passed" | "xfail" | "failed", detail)``;
     a pass whose model was specialized has detail ``"bound <inputs>"``."""
     case = node_cases().get(name)
     if case is None:
         return "failed", "no such node test in the installed onnx package"
+    return run_case(case.model, case.data_sets, case.rtol, case.atol, mode)
+
+
+def run_case(model: onnx.ModelProto, data_sets: Iterable, rtol: float, atol: float,
+             mode: str = "interpreter") -> tuple[str, str]:
+    """Prepare ``model`` with the backend of ``mode`` and check every ``(inputs,
+    expected)`` of ``data_sets`` (see :func:`run_one`)."""
     try:
-        rep = _BACKENDS[mode].prepare(case.model)
+        rep = _BACKENDS[mode].prepare(model)
     except _REFUSED as e:
         return "xfail", str(e).splitlines()[0]
     except Exception as e:  # noqa: BLE001 - a conformance run reports every failure
         return "failed", f"prepare crashed: {type(e).__name__}: {e}"
     bound: set[str] = set()
-    for inputs, expected in case.data_sets:
+    for inputs, expected in data_sets:
         try:
             with np.errstate(all="ignore"):
                 got = rep.run(list(inputs))
@@ -327,7 +366,7 @@ def run_one(name: str, mode: str = "interpreter") -> tuple[str, str]:
             return "failed", f"run crashed: {type(e).__name__}: {str(e).strip()[:200]}"
         bound.update(rep.bound)
         try:
-            _check_outputs(expected, got, case.rtol, case.atol)
+            _check_outputs(expected, got, rtol, atol)
         except AssertionError as e:
             return "failed", f"{str(e).strip().splitlines()[0][:200]}"
     return "passed", f"bound {', '.join(sorted(bound))}" if bound else ""

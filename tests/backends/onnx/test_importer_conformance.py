@@ -211,3 +211,26 @@ def test_a_wrong_pooling_divisor_is_caught(monkeypatch):
     monkeypatch.setattr(nn, "_pool_by_slices",
                         lambda ctx, x, kind, k, s, d, include: real(ctx, x, kind, k, s, d, 1))
     assert run_one("test_averagepool_2d_pads")[0] == "failed"
+
+
+#: torch.onnx-exported models the importer refuses (typed): PReLU slopes of shape (C,) on
+#: an NCHW tensor (legacy channel-wise broadcast, not NumPy's), InstanceNormalization
+TORCH_REFUSED = {"test_PReLU_1d_multiparam", "test_PReLU_2d_multiparam",
+                 "test_PReLU_3d_multiparam", "test_operator_symbolic_override"}
+
+
+def test_torch_exported_models():
+    """The onnx package's ``pytorch-converted`` and ``pytorch-operator`` model tests
+    (models exported by torch.onnx, with their stored inputs and outputs): every one
+    imports and matches, except the known typed refusals."""
+    from graphir.backends.onnx_conformance import disk_cases, run_case
+
+    results = {}
+    for kind in ("pytorch-converted", "pytorch-operator"):
+        for name, (model, sets, rtol, atol) in disk_cases(kind).items():
+            results[name] = run_case(model, sets, rtol, atol)
+    assert len(results) >= 110
+    failed = {n: d for n, (s, d) in results.items() if s == "failed"}
+    refused = {n for n, (s, _) in results.items() if s == "xfail"}
+    assert not failed, failed
+    assert refused == TORCH_REFUSED
