@@ -41,6 +41,7 @@ NEWLY_PASSING = [
     "test_clip_min_greater_than_max", "test_dropout_default_mask",
     "test_convtranspose_output_shape",                  # a negative pad: zeros
     "test_convtranspose_group_2",                       # one per group
+    "test_instancenorm_example", "test_instancenorm_epsilon",
 ]
 
 
@@ -214,9 +215,9 @@ def test_a_wrong_pooling_divisor_is_caught(monkeypatch):
 
 
 #: torch.onnx-exported models the importer refuses (typed): PReLU slopes of shape (C,) on
-#: an NCHW tensor (legacy channel-wise broadcast, not NumPy's), InstanceNormalization
+#: an NCHW tensor (legacy channel-wise broadcast, not NumPy's)
 TORCH_REFUSED = {"test_PReLU_1d_multiparam", "test_PReLU_2d_multiparam",
-                 "test_PReLU_3d_multiparam", "test_operator_symbolic_override"}
+                 "test_PReLU_3d_multiparam"}
 
 
 def test_torch_exported_models():

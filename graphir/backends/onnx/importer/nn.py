@@ -1,6 +1,6 @@
 """Converters of the neural-network ONNX ops: Conv, ConvTranspose, MaxPool, AveragePool,
-GlobalAveragePool, GlobalMaxPool, BatchNormalization, LayerNormalization, Gemm, MatMul
-(Resize: :mod:`.resize`).
+GlobalAveragePool, GlobalMaxPool, BatchNormalization, InstanceNormalization,
+LayerNormalization, Gemm, MatMul (Resize: :mod:`.resize`).
 
 Channels-first ops read ``transpose(x)`` into the IR's channels-last ops and transpose
 the result back (:mod:`.layout`).  Padding: ONNX's explicit ``pads`` (or ``auto_pad``)
@@ -427,6 +427,34 @@ def batch_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
         ctx.require_const(i, ("scale", "bias", "mean", "variance")[i - 1])
     ctx.emit("batch_norm", [ctx.input(0)] + stats,
              {"axis": 1, "epsilon": float(ctx.attr("epsilon", 1e-5))}, out=ctx.out())
+
+
+@imports("InstanceNormalization", attrs=("epsilon",))
+def instance_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """ONNX's ``scale * (x - mean) / sqrt(var + epsilon) + B`` with the (biased) mean and
+    variance over the spatial axes of each sample and channel: ``mean``, ``var``,
+    ``rsqrt`` and the per-channel constants reshaped to ``(C, 1, ..)``."""
+    x = ctx.input(0)
+    tx = ctx.type(x)
+    if tx.rank < 3 or not tx.dtype.is_float:
+        raise ctx.error("InstanceNormalization needs a float input with spatial axes")
+    scale, bias = ctx.require_const(1, "scale"), ctx.require_const(2, "B")
+    channels = tx.shape[1]
+    if not isinstance(channels, int) or scale.shape != (channels,) or bias.shape != (channels,):
+        raise ctx.error(f"scale {list(scale.shape)} / B {list(bias.shape)} must have the "
+                        f"{channels} channels of the input")
+    dt = tx.dtype.to_numpy()
+    axes = tuple(range(2, tx.rank))
+    per_channel = (channels,) + (1,) * (tx.rank - 2)
+    mean = ctx.emit("mean", [x], {"axes": axes, "keepdims": True})
+    var = ctx.emit("var", [x], {"axes": axes, "keepdims": True})
+    eps = ctx.constant(np.asarray(float(ctx.attr("epsilon", 1e-5)), dt))
+    inv = ctx.emit("rsqrt", [ctx.emit("add", [var, eps])])
+    y = ctx.emit("multiply", [ctx.emit("subtract", [x, mean]), inv])
+    y = ctx.emit("multiply", [y, ctx.derived(1, scale.reshape(per_channel).astype(dt),
+                                             "channel")])
+    ctx.emit("add", [y, ctx.derived(2, bias.reshape(per_channel).astype(dt), "channel")],
+             out=ctx.out())
 
 
 @imports("LayerNormalization", attrs=("axis", "epsilon", "stash_type"))
