@@ -42,6 +42,7 @@ NEWLY_PASSING = [
     "test_convtranspose_output_shape",                  # a negative pad: zeros
     "test_convtranspose_group_2",                       # one per group
     "test_instancenorm_example", "test_instancenorm_epsilon",
+    "test_lrn", "test_lrn_default",
 ]
 
 

@@ -1,6 +1,6 @@
 """Converters of the neural-network ONNX ops: Conv, ConvTranspose, MaxPool, AveragePool,
 GlobalAveragePool, GlobalMaxPool, BatchNormalization, InstanceNormalization,
-LayerNormalization, Gemm, MatMul (Resize: :mod:`.resize`).
+LayerNormalization, LRN, Gemm, MatMul (Resize: :mod:`.resize`).
 
 Channels-first ops read ``transpose(x)`` into the IR's channels-last ops and transpose
 the result back (:mod:`.layout`).  Padding: ONNX's explicit ``pads`` (or ``auto_pad``)
@@ -427,6 +427,39 @@ def batch_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
         ctx.require_const(i, ("scale", "bias", "mean", "variance")[i - 1])
     ctx.emit("batch_norm", [ctx.input(0)] + stats,
              {"axis": 1, "epsilon": float(ctx.attr("epsilon", 1e-5))}, out=ctx.out())
+
+
+@imports("LRN", attrs=("alpha", "beta", "bias", "size"))
+def lrn(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """ONNX's local response normalization across channels (axis 1):
+    ``x / (bias + alpha / size * square_sum) ** beta``, ``square_sum`` the sum of ``x**2``
+    over channels ``c - floor((size-1)/2) .. c + ceil((size-1)/2)`` (those that exist):
+    ``square``, a zero ``pad`` of axis 1, ``size`` shifted ``slice`` s added, then
+    ``power`` and ``divide``."""
+    x = ctx.input(0)
+    tx = ctx.type(x)
+    size = int(ctx.attr("size"))
+    channels = tx.shape[1] if tx.rank >= 3 else None
+    if not isinstance(channels, int) or size < 1 or not tx.dtype.is_float:
+        raise ctx.error("LRN needs a float input with a static channel axis 1 and size >= 1")
+    dt = tx.dtype.to_numpy()
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sq = ctx.emit("square", [x])
+    padded = ctx.emit("pad", [sq], {"pads": ((0, 0), (before, after)) + ((0, 0),) *
+                                    (tx.rank - 2), "mode": "constant", "value": 0.0})
+    total = None
+    for k in range(size):
+        tap = ctx.emit("slice", [padded], {"starts": (0, k) + (0,) * (tx.rank - 2),
+                                           "ends": (SLICE_END, k + channels) +
+                                           (SLICE_END,) * (tx.rank - 2),
+                                           "steps": (1,) * tx.rank})
+        total = tap if total is None else ctx.emit("add", [total, tap])
+    alpha, beta = float(ctx.attr("alpha", 1e-4)), float(ctx.attr("beta", 0.75))
+    bias = float(ctx.attr("bias", 1.0))
+    scaled = ctx.emit("multiply", [total, ctx.constant(np.asarray(alpha / size, dt))])
+    base = ctx.emit("add", [scaled, ctx.constant(np.asarray(bias, dt))])
+    denom = ctx.emit("power", [base, ctx.constant(np.asarray(beta, dt))])
+    ctx.emit("divide", [x, denom], out=ctx.out())
 
 
 @imports("InstanceNormalization", attrs=("epsilon",))
