@@ -43,6 +43,8 @@ NEWLY_PASSING = [
     "test_convtranspose_group_2",                       # one per group
     "test_instancenorm_example", "test_instancenorm_epsilon",
     "test_lrn", "test_lrn_default",
+    "test_maxpool_with_argmax_2d_precomputed_pads",     # Indices (row-major)
+    "test_maxpool_with_argmax_2d_precomputed_strides",  # Indices (storage_order=1)
 ]
 
 
@@ -155,8 +157,7 @@ def test_backend_test_suite_runs_in_unittest():
 
 def test_main_prints_counts_per_mode(tmp_path, capsys):
     names = tmp_path / "names.txt"
-    names.write_text("test_add  # a comment\n\ntest_wrap_pad\ntest_maxpool_with_argmax_2d_"
-                     "precomputed_pads\n")
+    names.write_text("test_add  # a comment\n\ntest_wrap_pad\ntest_lstm_with_peepholes\n")
     assert conformance.main([str(names), "--mode", "interpreter"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == ("mode interpreter: 2 passed (1 of them with shape/axes/weight inputs "
@@ -236,3 +237,30 @@ def test_torch_exported_models():
     refused = {n for n, (s, _) in results.items() if s == "xfail"}
     assert not failed, failed
     assert refused == TORCH_REFUSED
+
+
+def test_wrong_maxpool_indices_are_caught(monkeypatch):
+    """Broken twin of the Indices: a cascade that keeps the last of equal maxima (>=)
+    instead of the first."""
+    from graphir.backends.onnx.importer import context
+
+    real = context.ImportContext.emit
+
+    def last_wins(self, op, inputs, attrs=None, **kw):
+        return real(self, "greater_equal" if op == "greater" else op, inputs, attrs, **kw)
+
+    monkeypatch.setattr(context.ImportContext, "emit", last_wins)
+    x = np.zeros((1, 1, 4, 4), np.float32)  # every window ties
+    g = helper.make_graph(
+        [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2])],
+        "ties", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("i", TensorProto.INT64, None)])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"x": x})[1]
+    rep = GraphirBackend.prepare(model)
+    got = rep.run([x])[1]
+    assert not np.array_equal(got, want)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(GraphirBackend.prepare(model).run([x])[1], want)

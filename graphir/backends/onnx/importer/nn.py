@@ -251,13 +251,15 @@ def _pool(kind: str):
         r = tx.rank - 2
         if r not in (1, 2, 3):
             raise ctx.error("pooling needs 1 to 3 spatial axes")
-        if len(node.output) > 1 and node.output[1]:
-            raise ctx.error("MaxPool's Indices output is not supported")
-        if int(ctx.attr("storage_order", 0)) != 0:
-            raise ctx.error("storage_order=1 is not supported")
         ksize = tuple(ctx.attr("kernel_shape"))
         strides, dilations, padding, pads = _window(ctx, x, ksize)
         include = int(ctx.attr("count_include_pad", 0))
+        if len(node.output) > 1 and node.output[1]:  # MaxPool's Indices
+            if not all(isinstance(d, int) for d in tx.shape):
+                raise ctx.error(f"MaxPool's Indices output needs a static input shape, got "
+                                f"{list(tx.shape)}")
+            _pool_by_slices(ctx, x, kind, ksize, strides, dilations, include, indices=True)
+            return
         if _needs_window_sum(ctx, kind, tx, ksize, strides, dilations, padding, pads, include):
             _pool_by_slices(ctx, x, kind, ksize, strides, dilations, include)
             return
@@ -338,13 +340,20 @@ def _pool_out(n: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool) -> i
 
 
 def _pool_by_slices(ctx: ImportContext, x: str, kind: str, ksize, strides, dilations,
-                    include: int) -> None:
+                    include: int, indices: bool = False) -> None:
     """A pooling node as the ``maximum`` / sum of its ``prod(kernel)`` window taps: the
     input (channels-last) padded with -inf (max) or zeros (average), then one strided
     ``slice`` per kernel offset ``o`` (start ``o * dilation``), combined; an average is
     multiplied by ``1 / count`` with ``count`` the taps per output inside the input
     (``count_include_pad=0``) or inside the padded input (``=1``), which ONNX divides by,
-    computed at import time.  Exact up to the order of the additions."""
+    computed at import time.  Exact up to the order of the additions.
+
+    With ``indices`` (MaxPool's second output, static shape): each tap also carries the
+    constant flat index ``((n * C + c) * H + h) * W + w`` (row-major NCHW, ONNX's
+    ``storage_order=0``; ``(n * C + c) * H * W + h + w * H`` for ``storage_order=1``) of the
+    input element it reads; a later tap replaces the best
+    one only when strictly greater (``greater`` + ``where``), so a tie keeps the first
+    element in window order, as the onnx reference does."""
     tx = ctx.type(x)
     r = tx.rank - 2
     sizes = tx.shape[2:]
@@ -384,6 +393,9 @@ def _pool_by_slices(ctx: ImportContext, x: str, kind: str, ksize, strides, dilat
                              zip(offset, dilations, outs, strides)), SLICE_END)
         taps.append(ctx.emit("slice", [y], {"starts": starts, "ends": ends,
                                             "steps": (1, *strides, 1)}))
+    if indices:
+        _max_with_indices(ctx, taps, tx, ksize, strides, dilations, grown, outs)
+        return
     acc = taps[0]
     for t in taps[1:]:
         acc = ctx.emit("maximum" if kind == "max" else "add", [acc, t])
@@ -394,6 +406,36 @@ def _pool_by_slices(ctx: ImportContext, x: str, kind: str, ksize, strides, dilat
         inv = (1.0 / count).reshape((1, *outs, 1)).astype(tx.dtype.to_numpy())
         acc = ctx.emit("multiply", [acc, ctx.constant(inv)])
     nchw(ctx, acc, out=ctx.out())
+
+
+def _max_with_indices(ctx: ImportContext, taps, tx, ksize, strides, dilations, grown,
+                      outs) -> None:
+    """The values and Indices outputs of a MaxPool from its channels-last window taps
+    (see :func:`_pool_by_slices`)."""
+    n, c, *sizes = tx.shape
+    spatial = int(np.prod(sizes))
+    # the flat spatial index: row-major (storage_order 0) or column-major (1)
+    column = int(ctx.attr("storage_order", 0)) == 1
+    step = [int(np.prod(sizes[:a] if column else sizes[a + 1:])) for a in range(len(sizes))]
+    best_v, best_i = None, None
+    for offset, tap in zip(np.ndindex(*ksize), taps):
+        flat = np.zeros(outs, np.int64)
+        for axis, (o, d, s, (pb, _)) in enumerate(zip(offset, dilations, strides, grown)):
+            pos = np.arange(outs[axis]) * s + o * d - pb  # the input position read
+            shape = [1] * len(outs)
+            shape[axis] = outs[axis]
+            flat = flat + pos.reshape(shape) * step[axis]
+        idx = ctx.constant(flat.reshape((1, *outs, 1)))
+        if best_v is None:
+            best_v, best_i = tap, idx
+            continue
+        better = ctx.emit("greater", [tap, best_v])
+        best_i = ctx.emit("where", [better, idx, best_i])
+        best_v = ctx.emit("maximum", [best_v, tap])
+    base = (np.arange(n).reshape(n, 1) * c + np.arange(c).reshape(1, c)) * spatial
+    base = ctx.constant(base.reshape((n,) + (1,) * len(outs) + (c,)).astype(np.int64))
+    nchw(ctx, best_v, out=ctx.out(0))
+    nchw(ctx, ctx.emit("add", [best_i, base]), out=ctx.out(1))
 
 
 imports("MaxPool", attrs=_WINDOW_ATTRS + ("ceil_mode", "storage_order"))(_pool("max"))
