@@ -35,8 +35,10 @@ bench-verify: $(STAMP)
 	$(BIN)/python benchmarks/verify_speed.py
 
 # ONNX node tests of ../shared/onnx/target-tests.txt through the importer: passed/failed/xfail
+# per mode (reference interpreter; Keras emitted and run by TensorFlow); MODE=interpreter,
+# keras or all (default)
 conformance: $(STAMP)
-	$(BIN)/python -m graphir.backends.onnx.conformance $(or $(LIST),../shared/onnx/target-tests.txt)
+	$(BIN)/python -m graphir.backends.onnx_conformance $(or $(LIST),../shared/onnx/target-tests.txt) --mode $(or $(MODE),all)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

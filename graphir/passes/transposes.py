@@ -23,6 +23,10 @@ Soundness rule.  Write ``T_p(x) = transpose(x, p)`` (output axis ``i`` is input 
 4. ``reshape``/``flatten`` (which keep axis 0) of ``T_p(u)`` equal those of ``u`` when
    ``p[0] = 0`` and ``p`` moves only axes of static size 1: the row-major order of the
    elements is the same.
+5. For the same reason, under the same condition ``T_p(u) = reshape(u, shape(T_p(u)))``:
+   such a transpose is materialized as a ``reshape`` (e.g. the ``(N, 1, 1, C) ->
+   (N, C, 1, 1)`` of a global pooling with ``keepdims``), which the Keras emitter writes
+   as a ``Reshape`` layer, not a transpose.
 
 A transpose that reaches any other op is materialized once (one node per source value
 and permutation) just before its first consumer.  Graph outputs keep their names and
@@ -110,8 +114,12 @@ class _Sinker:
         name = out or (v if v not in self.made.values() else self.values.unique(v))
         self.values.reserve(name)
         t = _permuted(self.new_types[u], p)
-        self.nodes.append(Node("transpose", self.node_names.unique(f"{v}/transpose"), (u,),
-                               (Value(name, t),), {"perm": p}))
+        if _moves_only_ones(self.new_types[u].shape, p):  # identity 5
+            self.nodes.append(Node("reshape", self.node_names.unique(f"{v}/reshape"), (u,),
+                                   (Value(name, t),), {"target_shape": tuple(t.shape[1:])}))
+        else:
+            self.nodes.append(Node("transpose", self.node_names.unique(f"{v}/transpose"),
+                                   (u,), (Value(name, t),), {"perm": p}))
         self.new_types[name] = t
         self.made.setdefault(key, name)
         return name

@@ -119,3 +119,53 @@ def test_broken_twin_is_caught(monkeypatch):
     with pytest.raises(AssertionError):
         for seed in range(60):
             _check(seed)
+
+
+def _gap_head(perm=(0, 3, 1, 2), spatial=(1, 1)):
+    """NHWC (N, h, w, 4) -> transpose(perm) -> flatten: the head of a CNN imported from
+    tf2onnx (a global pooling with keepdims, transposed back to NCHW)."""
+    x = Value("x", TensorType("float32", ("batch", *spatial, 4)))
+    (t,) = infer_types("transpose", [x.type], {"perm": perm})
+    (f,) = infer_types("flatten", [t], {})
+    nodes = (Node("transpose", "t", ("x",), (Value("t", t),), {"perm": perm}),
+             Node("flatten", "f", ("t",), (Value("f", f),), {}))
+    return Graph("g", (x,), ("f",), nodes)
+
+
+def test_transpose_of_unit_axes_becomes_a_reshape():
+    """Identity 5: a transpose that moves only size-1 axes (batch kept) is a reshape."""
+    g = _gap_head()
+    out = cancel_transposes(g)
+    assert "transpose" not in [n.op for n in out.nodes]
+    feeds = {"x": np.random.default_rng(0).standard_normal((2, 1, 1, 4))}
+    np.testing.assert_array_equal(evaluate(out, feeds)["f"], evaluate(g, feeds)["f"])
+
+
+def test_transpose_of_unit_axes_before_a_conv_is_a_reshape():
+    x = Value("x", TensorType("float32", ("batch", 1, 1, 4)))
+    perm = (0, 3, 1, 2)
+    (t,) = infer_types("transpose", [x.type], {"perm": perm})
+    (e,) = infer_types("exp", [t], {})
+    g = Graph("g", (x,), ("e",), (
+        Node("transpose", "t", ("x",), (Value("t", t),), {"perm": perm}),
+        Node("exp", "e", ("t",), (Value("e", e),), {})))
+    out = cancel_transposes(g)
+    assert "transpose" not in [n.op for n in out.nodes]
+    assert "reshape" in [n.op for n in out.nodes]
+    feeds = {"x": np.random.default_rng(1).standard_normal((3, 1, 1, 4))}
+    np.testing.assert_allclose(evaluate(out, feeds)["e"], evaluate(g, feeds)["e"])
+
+
+def test_identity_5_broken_twin_is_caught(monkeypatch):
+    """A pass that turns every batch-keeping transpose into a reshape is wrong as soon as
+    a non-unit axis moves: the comparison catches it."""
+    x = Value("x", TensorType("float32", ("batch", 2, 3, 4)))
+    (t,) = infer_types("transpose", [x.type], {"perm": (0, 3, 1, 2)})
+    (e,) = infer_types("exp", [t], {})
+    g = Graph("g", (x,), ("e",), (
+        Node("transpose", "t", ("x",), (Value("t", t),), {"perm": (0, 3, 1, 2)}),
+        Node("exp", "e", ("t",), (Value("e", e),), {})))
+    monkeypatch.setattr(tmod, "_moves_only_ones", lambda shape, p: p[0] == 0)
+    out = cancel_transposes(g)
+    feeds = {"x": np.random.default_rng(2).standard_normal((2, 2, 3, 4))}
+    assert not np.allclose(evaluate(out, feeds)["e"], evaluate(g, feeds)["e"])

@@ -171,7 +171,14 @@ def broadcast_to(ctx: OnnxEmitContext, node: Node) -> None:
 @emits("pad")
 def pad(ctx: OnnxEmitContext, node: Node) -> None:
     """Pad (opset 18) with ``pads = [begins..., ends...]``; mode constant (the value in
-    x's dtype) or reflect."""
+    x's dtype) or reflect.
+
+    The optional ``axes`` input is always given (every axis, as ``zero_pad{r}d`` does):
+    onnxruntime's PadFusion folds a zero Pad *without* ``axes`` into a following
+    ``MaxPool``'s ``pads`` (also after its transpose optimizer moved a layout Transpose
+    out from between them), which changes results (MaxPool pads with -inf) and fails
+    to load when a pad reaches the kernel size.  This is what broke re-emitting an
+    imported graph whose ONNX ``Pad`` became this op (issue 10)."""
     x_name = node.inputs[0]
     pads = node.attrs["pads"]
     inputs = [ctx.get(x_name), _ints(ctx, [p[0] for p in pads] + [p[1] for p in pads], "pads")]
@@ -179,6 +186,9 @@ def pad(ctx: OnnxEmitContext, node: Node) -> None:
     if mode == "constant":
         inputs.append(ctx.constant(np.asarray(node.attrs["value"]).astype(
             ctx.dtype(x_name).to_numpy()), "value"))
+    else:
+        inputs.append("")
+    inputs.append(_ints(ctx, range(len(pads)), "axes"))
     ctx.add("Pad", inputs, _out(ctx, node), mode=mode)
 
 

@@ -3,11 +3,11 @@
 Package layout: :mod:`.load` (files, safe external data, opset conversion),
 :mod:`.context` (the graph under construction, constants and shape values),
 :mod:`.registry` (ONNX op type -> converter), the converters by group
-(:mod:`.elementwise`, :mod:`.shape`, :mod:`.nn`, :mod:`.recurrent`), :mod:`.core`
-(the driver).  Importing this package registers every converter.
+(:mod:`.elementwise`, :mod:`.shape`, :mod:`.nn`, :mod:`.resize`, :mod:`.recurrent`),
+:mod:`.core` (the driver).  Importing this package registers every converter.
 """
 
-from . import elementwise, nn, recurrent, shape  # noqa: F401  (registration)
+from . import elementwise, nn, recurrent, resize, shape  # noqa: F401  (registration)
 from .core import CONTROL_FLOW, from_onnx
 from .errors import OnnxImportError
 from .load import MIN_IMPORT_OPSET

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import onnx
 
@@ -99,7 +100,10 @@ class ImportContext:
         self.node: onnx.NodeProto | None = None
         self._names: dict[str, str] = {}  # ONNX tensor -> IR value
         self._values = Namespace(reserved_values)
+        reserved_nodes = set(reserved_nodes)
         self._node_names = Namespace(reserved_nodes)
+        #: ONNX node names not yet given to an IR node (each goes to its node's main op)
+        self._unclaimed = reserved_nodes
         self._scope = "graph"
         self._symbolic: set[str] = set()
         #: inputs of the ``time_fold`` nodes made so far (see ``shape.reshape``)
@@ -108,14 +112,18 @@ class ImportContext:
 
     # ------------------------------------------------------------------ errors
 
-    def error(self, detail: str) -> OnnxImportError:
-        """An :class:`OnnxImportError` naming the current node, its op type and the opset."""
+    def error(self, detail: str, *, operand: int | None = None) -> OnnxImportError:
+        """An :class:`OnnxImportError` naming the current node, its op type and the opset;
+        ``operand``: the index of the node's input that must be known at import time but
+        is not (recorded as the error's ``static_operand``, the ONNX tensor name)."""
         node = self.node
         if node is None:
             return OnnxImportError(detail, opset=self.opset,
                                    where=f"opset {self.opset}")
-        return OnnxImportError(detail, node=node.name or (node.output[0] if node.output else "?"),
-                               op_type=node.op_type, opset=self.opset)
+        static = (node.input[operand] if operand is not None and operand < len(node.input)
+                  and node.input[operand] else None)
+        return OnnxImportError(detail, node=node.name or next((o for o in node.output if o), "?"),
+                               op_type=node.op_type, opset=self.opset, static_operand=static)
 
     # ------------------------------------------------------------------ the current node
 
@@ -124,8 +132,11 @@ class ImportContext:
         self.node = node
         self._scope = (node.output[0] if node.output and node.output[0] else
                        node.name or node.op_type)
-        self._primary_name: str | None = self._node_names.unique(
-            node.name or self._scope)
+        if node.name and node.name in self._unclaimed:
+            self._unclaimed.discard(node.name)
+            self._primary_name: str | None = node.name
+        else:
+            self._primary_name = self._node_names.unique(node.name or self._scope)
 
     def attr(self, name: str, default: Any = None) -> Any:
         """The value of attribute ``name`` of the current node (bytes decoded to str,
@@ -183,7 +194,8 @@ class ImportContext:
         value = self.const(index)
         if value is None:
             raise self.error(f"input {index} ({what}) must be known at import time (an "
-                             f"initializer, a Constant or a static shape computation)")
+                             f"initializer, a Constant or a static shape computation)",
+                             operand=index)
         return value
 
     def type(self, name: str) -> TensorType:
@@ -240,7 +252,8 @@ class ImportContext:
             dt = dtype or DType.from_any(arr.dtype)
         except ValueError as e:
             raise self.error(str(e)) from None
-        arr = np.ascontiguousarray(arr.astype(dt.to_numpy(), copy=False))
+        # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+        arr = np.asarray(arr.astype(dt.to_numpy(), copy=False), order="C")
         arr.flags.writeable = False
         ir = name or self.fresh("const")
         self._values.reserve(ir)
@@ -249,6 +262,21 @@ class ImportContext:
         if shape_value is not None:
             self.shape_values[ir] = tuple(shape_value)
         return ir
+
+    def derived(self, index: int, array: Any, suffix: str) -> str:
+        """A constant computed from the current node's constant input ``index`` (a kernel
+        in the IR's layout, a scaled bias...): the input's own IR value when ``array``
+        equals it (same dtype, shape and bits), else a new weight named
+        ``<input's ONNX name>/<suffix>`` (made unique), so imported weights stay
+        recognisable by their initializer's name."""
+        src = self.input(index)
+        arr = np.asarray(array)
+        orig = self.consts.get(src) if src else None
+        if orig is not None and orig.dtype == arr.dtype and orig.shape == arr.shape \
+                and np.array_equal(orig, arr):
+            return src
+        base = self.node.input[index] if src else self._scope
+        return self.constant(arr, self._values.unique(f"{base}/{suffix}"))
 
     def symbolic(self, name: str, dims: Sequence[Dim], *, scalar: bool = False) -> str:
         """Define ``name`` as a shape value holding ``dims`` (some symbolic): known to the
@@ -311,6 +339,16 @@ class ImportContext:
         self.types[name] = ttype
         self._bind_output(name)
         return name
+
+    def claim_name(self, value: str) -> None:
+        """Give the current ONNX node's name to the IR node computing ``value`` (its main op,
+        e.g. the ``conv2d`` between layout transposes) instead of the node that will write
+        the ONNX output; no-op when ``value`` is not the last node's output or the name is
+        taken already."""
+        if self._primary_name is None or not self.nodes or self.nodes[-1].output.name != value:
+            return
+        self.nodes[-1] = attrs.evolve(self.nodes[-1], name=self._primary_name)
+        self._primary_name = None
 
     def _bind_output(self, name: str) -> None:
         if self.node is not None and name in self.node.output:

@@ -57,10 +57,43 @@ for _onnx, _fn in _ACTIVATION.items():
     imports(_onnx)(_activation(_fn))
 
 
+def _channel_vector(ctx: ImportContext, x: str, c: str) -> np.ndarray | None:
+    """The ``(C,)`` float vector when constant ``c`` broadcasts along axis 1 only of the
+    run-time float tensor ``x`` of rank >= 3 (shape ``(C, 1, ..)`` or ``(1, C, 1, ..)``, C
+    static and > 1), else None."""
+    tx = ctx.type(x) if x else None
+    arr = ctx.consts.get(c) if c else None
+    if tx is None or arr is None or x in ctx.consts or tx.rank < 3 or not tx.dtype.is_float:
+        return None
+    ch = tx.shape[1]
+    if not isinstance(ch, int) or ch < 2 or arr.dtype != tx.dtype.to_numpy():
+        return None
+    shape = (1,) * (tx.rank - arr.ndim) + arr.shape if arr.ndim <= tx.rank else None
+    if shape is None or shape[1] != ch or any(d != 1 for i, d in enumerate(shape) if i != 1):
+        return None
+    return arr.reshape(ch)
+
+
 def _binary(op: str):
     def convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
         ctx.emit(op, [ctx.input(0), ctx.input(1)], out=ctx.out())
     return convert
+
+
+def _channel_affine(ctx: ImportContext, x: str, index: int, vec: np.ndarray, op: str) -> None:
+    """``x * vec`` or ``x + vec`` along axis 1 as ``batch_norm(axis=1)`` with mean 0,
+    variance 1 and epsilon 0: ``(x - 0) / sqrt(1 + 0) * gamma + beta`` is ``x * gamma``
+    (``beta`` absent) or ``x + beta`` (``gamma`` absent) exactly.  This is how tf2onnx
+    writes a batch normalization it did not fold into a convolution (Mul, Add); as a
+    ``batch_norm`` its vectors are weights (a Keras ``BatchNormalization`` layer's
+    variables), and the layout pass moves it with the channel axis."""
+    dt = vec.dtype
+    ch = vec.shape[0]
+    stats = [ctx.derived(index, vec, "channel"),  # input ``index`` is the constant
+             ctx.constant(np.zeros(ch, dt)), ctx.constant(np.ones(ch, dt))]
+    gamma, beta = (stats[0], "") if op == "multiply" else ("", stats[0])
+    ctx.emit("batch_norm", [x, gamma, beta, stats[1], stats[2]],
+             {"axis": 1, "epsilon": 0.0}, out=ctx.out())
 
 
 for _onnx, _ir in _BINARY.items():
@@ -73,7 +106,18 @@ def _variadic(op: str):
         if len(names) == 1:  # the one input itself
             ctx.emit("identity", names, out=ctx.out())
             return
+        if op in ("multiply", "add") and len(names) == 2:
+            a, b = names
+            for x, c, index in ((a, b, 1), (b, a, 0)):
+                vec = _channel_vector(ctx, x, c)
+                if vec is not None:
+                    _channel_affine(ctx, x, index, vec, op)
+                    return
         ctx.emit(op, names, out=ctx.out())
+    convert.__doc__ = (f"``{op}`` of the inputs (one input: identity); for two inputs, a "
+                       f"per-channel constant on channels-first data (axis 1) is a "
+                       f"``batch_norm`` (:func:`_channel_affine`)." if op in
+                       ("multiply", "add") else f"``{op}`` of the inputs (one: identity).")
     return convert
 
 
@@ -260,7 +304,7 @@ def clip(ctx: ImportContext, node: onnx.NodeProto) -> None:
     lo, hi = ctx.const(1), ctx.const(2)
     for i, c in ((1, lo), (2, hi)):
         if ctx.input(i) and c is None:
-            raise ctx.error(f"Clip bound input {i} must be known at import time")
+            raise ctx.error(f"Clip bound input {i} must be known at import time", operand=i)
     if lo is None and hi is None:
         ctx.emit("identity", [x], out=ctx.out())
         return
@@ -268,9 +312,16 @@ def clip(ctx: ImportContext, node: onnx.NodeProto) -> None:
     for c in (lo, hi):
         if c is not None and c.size != 1:
             raise ctx.error(f"Clip bounds must be scalars, got shape {list(c.shape)}")
-    ctx.emit("clip", [x], {"min": None if lo is None else as_num(lo.reshape(-1)[0]),
-                           "max": None if hi is None else as_num(hi.reshape(-1)[0])},
-             out=ctx.out())
+    low = None if lo is None else as_num(lo.reshape(-1)[0])
+    high = None if hi is None else as_num(hi.reshape(-1)[0])
+    if low is not None and high is not None and low > high:
+        # ONNX: min(max(x, min), max), so every element is max (the IR's clip wants
+        # min <= max)
+        dt = ctx.type(x).dtype.to_numpy()
+        y = ctx.emit("maximum", [x, ctx.constant(np.asarray(low, dt))])
+        ctx.emit("minimum", [y, ctx.constant(np.asarray(high, dt))], out=ctx.out())
+        return
+    ctx.emit("clip", [x], {"min": low, "max": high}, out=ctx.out())
 
 
 @imports("IsInf", attrs=("detect_negative", "detect_positive"))
@@ -301,12 +352,17 @@ def where(ctx: ImportContext, node: onnx.NodeProto) -> None:
 
 @imports("Cast", attrs=("to", "saturate"))
 def cast(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """``cast(to)`` (``saturate`` only matters for float8 targets, which the IR lacks)."""
+    """``cast(to)`` (``saturate`` only matters for float8 targets, which the IR lacks); a
+    shape value cast to an integer type stays a shape value (dims fit in int32)."""
     to = onnx_dtype(int(ctx.attr("to")))
     if to is None:
         raise ctx.error(f"Cast to {onnx.TensorProto.DataType.Name(int(ctx.attr('to')))} is not "
                         f"supported (no IR dtype)")
     x = ctx.input(0)
+    if x in ctx._symbolic and to.is_int:  # a shape value (symbolic dims) stays one
+        ctx.bind(ctx.out(), ctx.symbolic(ctx.out(), ctx.shape_values[x],
+                                         scalar=ctx.type(x).rank == 0))
+        return
     out = ctx.emit("cast", [x], {"to": to.value}, out=ctx.out())
     if x in ctx.shape_values and to.is_int:
         ctx.shape_values[out] = ctx.shape_values[x]
@@ -327,13 +383,17 @@ def identity(ctx: ImportContext, node: onnx.NodeProto) -> None:
 @imports("Dropout", attrs=("seed",))
 def dropout(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """Inference: the output is the input (``training_mode`` must be absent or a constant
-    false; the mask output is refused)."""
+    false); the mask output, all true in inference (ONNX), is a constant of the input's
+    static shape."""
     if ctx.input(2):
         mode = ctx.const(2)
         if mode is None or bool(np.asarray(mode)):
             raise ctx.error("Dropout in training mode is not supported")
     if len(node.output) > 1 and node.output[1]:
-        raise ctx.error("Dropout's mask output is not supported")
+        shape = ctx.type(ctx.input(0)).shape
+        if not all(isinstance(d, int) for d in shape):
+            raise ctx.error(f"Dropout's mask output needs a static shape, got {list(shape)}")
+        ctx.bind(node.output[1], ctx.constant(np.ones(shape, bool), node.output[1]))
     ctx.alias(0, ctx.input(0))
 
 

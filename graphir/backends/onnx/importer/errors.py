@@ -19,10 +19,15 @@ class OnnxImportError(BadInputError):
         op_type: the ONNX op type, e.g. ``"Loop"``, or None.
         opset: the model's default-domain opset, or None when not known yet.
         detail: what is wrong, one line.
+        static_operand: the ONNX tensor that must be known at import time (a shape, axes,
+            pads, scales or weight operand the IR keeps static) but is not, else None.
+            :mod:`graphir.backends.onnx_conformance` binds the graph inputs it depends on.
     """
 
     def __init__(self, detail: str, *, node: str | None = None, op_type: str | None = None,
-                 opset: int | None = None, where: str | None = None):
+                 opset: int | None = None, where: str | None = None,
+                 static_operand: str | None = None):
+        self.static_operand = static_operand
         self.node = node
         self.op_type = op_type
         self.opset = opset

@@ -31,5 +31,7 @@ def nhwc(ctx: ImportContext, x: str) -> str:
 
 
 def nchw(ctx: ImportContext, y: str, out: str | None = None) -> str:
-    """``transpose(y)`` from channels-last back to ONNX's channels-first layout."""
+    """``transpose(y)`` from channels-last back to ONNX's channels-first layout; the node
+    computing ``y`` takes the ONNX node's name (:meth:`ImportContext.claim_name`)."""
+    ctx.claim_name(y)
     return ctx.emit("transpose", [y], {"perm": to_channels_first(ctx.type(y).rank)}, out=out)

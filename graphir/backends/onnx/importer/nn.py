@@ -1,6 +1,6 @@
 """Converters of the neural-network ONNX ops: Conv, ConvTranspose, MaxPool, AveragePool,
-GlobalAveragePool, GlobalMaxPool, BatchNormalization, LayerNormalization, Gemm, MatMul,
-Resize.
+GlobalAveragePool, GlobalMaxPool, BatchNormalization, InstanceNormalization,
+LayerNormalization, LRN, Gemm, MatMul (Resize: :mod:`.resize`).
 
 Channels-first ops read ``transpose(x)`` into the IR's channels-last ops and transpose
 the result back (:mod:`.layout`).  Padding: ONNX's explicit ``pads`` (or ``auto_pad``)
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from graphir.ops.indexing import SLICE_END
 from graphir.windowing import conv_transpose_size, same_padding
 
 from .context import ImportContext
@@ -113,7 +114,7 @@ def conv(ctx: ImportContext, node: onnx.NodeProto) -> None:
         raise ctx.error(f"Conv of a rank-{tx.rank} input with a rank-{w.ndim} kernel is not "
                         f"supported (1 to 3 spatial axes)")
     if b and ctx.const(2) is None:
-        raise ctx.error("the bias must be known at import time")
+        raise ctx.error("the bias must be known at import time", operand=2)
     ksize = _kernel_shape(ctx, w.shape)
     strides, dilations, padding, pads = _window(ctx, x, ksize)
     group = int(ctx.attr("group", 1))
@@ -129,19 +130,22 @@ def conv(ctx: ImportContext, node: onnx.NodeProto) -> None:
     else:
         kernel = w.transpose(spatial + (1, 0))
         op, common = f"conv{r}d", {**common, "groups": group}
-    inputs = [y, ctx.constant(kernel)] + ([b] if b else [])
+    inputs = [y, ctx.derived(1, kernel, "hwio" if op.startswith("conv") else "hwcm")] + (
+        [b] if b else [])
     nchw(ctx, ctx.emit(op, inputs, common), out=ctx.out())
 
 
 @imports("ConvTranspose", attrs=_WINDOW_ATTRS + ("group", "output_padding", "output_shape"))
 def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """``conv{r}d_transpose`` (kernel ``(I, O, *k)`` -> ``(*k, O, I)``, ``group`` 1).
+    """``conv{r}d_transpose`` (kernel ``(I, O/g, *k)`` -> ``(*k, O/g, I)``); with ``group``
+    g > 1 one per group of ``I/g`` input channels (a ``slice``), concatenated.
 
     ONNX's output is positions ``begin .. L + output_padding - end`` of the full scatter
     of length ``L = s * (n - 1) + (k - 1) * d + 1`` (zeros past ``L``).  The IR op with
     ``"valid"``/``"same"`` and its ``output_padding`` covers the pads that
     :func:`conv_transpose_size` produces (they do not depend on ``n``); any other pads
-    are the ``"valid"`` result cropped / zero-padded, then the bias added."""
+    are the ``"valid"`` result cropped / zero-padded (a negative pad: zeros), then the bias
+    added."""
     x = ctx.input(0)
     w = ctx.require_const(1, "the kernel")
     b = ctx.input(2)
@@ -149,10 +153,13 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     r = tx.rank - 2
     if r not in (1, 2, 3) or w.ndim != tx.rank:
         raise ctx.error("ConvTranspose needs 1 to 3 spatial axes")
-    if int(ctx.attr("group", 1)) != 1:
-        raise ctx.error("grouped ConvTranspose is not supported (group must be 1)")
+    group = int(ctx.attr("group", 1))
+    cin = tx.shape[1]
+    if group < 1 or not isinstance(cin, int) or cin % group or w.shape[0] != cin:
+        raise ctx.error(f"group={group} does not divide the {cin} input channels of the "
+                        f"kernel {list(w.shape)}")
     if b and ctx.const(2) is None:
-        raise ctx.error("the bias must be known at import time")
+        raise ctx.error("the bias must be known at import time", operand=2)
     ksize = _kernel_shape(ctx, w.shape)
     strides = tuple(ctx.attr("strides", (1,) * r))
     dilations = tuple(ctx.attr("dilations", (1,) * r))
@@ -177,10 +184,35 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
     else:
         p = ctx.attr("pads", (0,) * (2 * r))
         pads = [(p[i], p[r + i]) for i in range(r)]
-    kernel = ctx.constant(w.transpose(tuple(range(2, 2 + r)) + (1, 0)))
-    y = nhwc(ctx, x)
     common = {"strides": strides, "dilations": dilations, "activation": "linear",
               "data_format": "channels_last"}
+    layout = tuple(range(2, 2 + r)) + (1, 0)
+    y = nhwc(ctx, x)
+    if group > 1:  # each group of I/g input channels makes O/g outputs (ONNX's order)
+        per = cin // group
+        parts = []
+        for j in range(group):
+            xj = ctx.emit("slice", [y], {"starts": (0,) * (r + 1) + (j * per,),
+                                         "ends": (SLICE_END,) * (r + 1) + ((j + 1) * per,),
+                                         "steps": (1,) * (r + 2)})
+            kj = ctx.constant(np.ascontiguousarray(w[j * per:(j + 1) * per].transpose(layout)),
+                              ctx._values.unique(f"{node.input[1]}/hwoi_group{j}"))
+            parts.append(_transposed_conv(ctx, xj, kj, "", r, common, ksize, strides,
+                                          dilations, full, pads, out_pad))
+        y = ctx.emit("concatenate", parts, {"axis": r + 1})
+        if b:
+            y = ctx.emit("add", [y, b])
+        nchw(ctx, y, out=ctx.out())
+        return
+    kernel = ctx.derived(1, w.transpose(layout), "hwoi")
+    nchw(ctx, _transposed_conv(ctx, y, kernel, b, r, common, ksize, strides, dilations, full,
+                               pads, out_pad), out=ctx.out())
+
+
+def _transposed_conv(ctx: ImportContext, y: str, kernel: str, b: str, r: int, common, ksize,
+                     strides, dilations, full, pads, out_pad) -> str:
+    """The channels-last result of one ConvTranspose (see :func:`conv_transpose`): the IR
+    op with its own padding when it covers ``pads``, else valid + crop / zero pad."""
     for padding in ("valid", "same"):
         choice = []
         for i in range(r):
@@ -196,22 +228,20 @@ def conv_transpose(ctx: ImportContext, node: onnx.NodeProto) -> None:
                     break
         if len(choice) == r:
             inputs = [y, kernel] + ([b] if b else [])
-            nchw(ctx, ctx.emit(f"conv{r}d_transpose", inputs,
-                               {**common, "padding": padding, "output_padding": tuple(choice)}),
-                 out=ctx.out())
-            return
-    if any(p < 0 for pair in pads for p in pair):
-        raise ctx.error(f"negative pads {pads} are not supported")
+            return ctx.emit(f"conv{r}d_transpose", inputs,
+                            {**common, "padding": padding, "output_padding": tuple(choice)})
     y = ctx.emit(f"conv{r}d_transpose", [y, kernel],
                  {**common, "padding": "valid", "output_padding": (0,) * r})
-    crop = [(before, max(after - op, 0)) for (before, after), op in zip(pads, out_pad)]
-    grow = [(0, max(op - after, 0)) for (_, after), op in zip(pads, out_pad)]
+    # positions begin .. L + output_padding - end of the full result, zeros outside it
+    # (a negative pad, e.g. from an output_shape larger than L, reaches into them)
+    crop = [(max(before, 0), max(after - op, 0)) for (before, after), op in zip(pads, out_pad)]
+    grow = [(max(-before, 0), max(op - after, 0)) for (before, after), op in zip(pads, out_pad)]
     if any(c != (0, 0) for c in crop):
         y = ctx.emit(f"crop{r}d", [y], {"cropping": tuple(crop), "data_format": "channels_last"})
     y = _pad_nhwc(ctx, y, grow)
     if b:
         y = ctx.emit("add", [y, b])
-    nchw(ctx, y, out=ctx.out())
+    return y
 
 
 def _pool(kind: str):
@@ -221,15 +251,18 @@ def _pool(kind: str):
         r = tx.rank - 2
         if r not in (1, 2, 3):
             raise ctx.error("pooling needs 1 to 3 spatial axes")
-        if len(node.output) > 1 and node.output[1]:
-            raise ctx.error("MaxPool's Indices output is not supported")
-        if int(ctx.attr("storage_order", 0)) != 0:
-            raise ctx.error("storage_order=1 is not supported")
         ksize = tuple(ctx.attr("kernel_shape"))
         strides, dilations, padding, pads = _window(ctx, x, ksize)
-        if any(d != 1 for d in dilations):
-            raise ctx.error(f"pooling dilations {list(dilations)} are not supported")
         include = int(ctx.attr("count_include_pad", 0))
+        if len(node.output) > 1 and node.output[1]:  # MaxPool's Indices
+            if not all(isinstance(d, int) for d in tx.shape):
+                raise ctx.error(f"MaxPool's Indices output needs a static input shape, got "
+                                f"{list(tx.shape)}")
+            _pool_by_slices(ctx, x, kind, ksize, strides, dilations, include, indices=True)
+            return
+        if _needs_window_sum(ctx, kind, tx, ksize, strides, dilations, padding, pads, include):
+            _pool_by_slices(ctx, x, kind, ksize, strides, dilations, include)
+            return
         if int(ctx.attr("ceil_mode", 0)):
             sizes = tx.shape[2:]
             if not all(isinstance(n, int) for n in sizes):
@@ -272,6 +305,139 @@ def _pool(kind: str):
     return convert
 
 
+def _needs_window_sum(ctx: ImportContext, kind, tx, ksize, strides, dilations, padding, pads,
+                      include) -> bool:
+    """Whether a pooling node needs :func:`_pool_by_slices` (the IR's pooling ops have no
+    dilations, pad an average with nothing counted only as TensorFlow's SAME, and have
+    no ceil mode that grows an average's output); it needs static spatial sizes."""
+    sizes = tx.shape[2:]
+    if not all(isinstance(n, int) for n in sizes):
+        return False
+    if any(d != 1 for d in dilations):
+        return True
+    if kind != "avg":
+        return False
+    if any(p != (0, 0) for p in pads) and not include:
+        return True
+    if int(ctx.attr("ceil_mode", 0)):
+        return any(_pool_out(n, k, s, 1, pb, pe, True) != _pool_out(n, k, s, 1, pb, pe, False)
+                   for n, k, s, (pb, pe) in zip(
+                       sizes, ksize, strides,
+                       pads if padding != "same" else
+                       [same_padding(n, k, s) for n, k, s in zip(sizes, ksize, strides)]))
+    return False
+
+
+def _pool_out(n: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool) -> int:
+    """ONNX's pooled length: ``floor`` (or ``ceil``) of ``(n + pb + pe - ((k-1)d + 1)) / s``
+    plus 1; with ``ceil`` the last window must start inside the input or its begin pad."""
+    span = (k - 1) * d + 1
+    num = n + pb + pe - span
+    out = (-(-num // s) if ceil else num // s) + 1
+    if ceil and (out - 1) * s >= n + pb:
+        out -= 1
+    return out
+
+
+def _pool_by_slices(ctx: ImportContext, x: str, kind: str, ksize, strides, dilations,
+                    include: int, indices: bool = False) -> None:
+    """A pooling node as the ``maximum`` / sum of its ``prod(kernel)`` window taps: the
+    input (channels-last) padded with -inf (max) or zeros (average), then one strided
+    ``slice`` per kernel offset ``o`` (start ``o * dilation``), combined; an average is
+    multiplied by ``1 / count`` with ``count`` the taps per output inside the input
+    (``count_include_pad=0``) or inside the padded input (``=1``), which ONNX divides by,
+    computed at import time.  Exact up to the order of the additions.
+
+    With ``indices`` (MaxPool's second output, static shape): each tap also carries the
+    constant flat index ``((n * C + c) * H + h) * W + w`` (row-major NCHW, ONNX's
+    ``storage_order=0``; ``(n * C + c) * H * W + h + w * H`` for ``storage_order=1``) of the
+    input element it reads; a later tap replaces the best
+    one only when strictly greater (``greater`` + ``where``), so a tie keeps the first
+    element in window order, as the onnx reference does."""
+    tx = ctx.type(x)
+    r = tx.rank - 2
+    sizes = tx.shape[2:]
+    ceil = bool(int(ctx.attr("ceil_mode", 0)))
+    auto = ctx.attr("auto_pad", "NOTSET")
+    pairs = []
+    for i, (n, k, s, d) in enumerate(zip(sizes, ksize, strides, dilations)):
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            out = -(-n // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+            small, big = total // 2, total - total // 2
+            pairs.append((small, big) if auto == "SAME_UPPER" else (big, small))
+        elif auto == "VALID":
+            pairs.append((0, 0))
+        else:
+            p = ctx.attr("pads", (0,) * (2 * r))
+            pairs.append((p[i], p[r + i]))
+    outs, grown, counts = [], [], []
+    for n, k, s, d, (pb, pe) in zip(sizes, ksize, strides, dilations, pairs):
+        out = _pool_out(n, k, s, d, pb, pe, ceil)
+        need = (out - 1) * s + (k - 1) * d + 1
+        extra = max(need - (n + pb + pe), 0)
+        outs.append(out)
+        grown.append((pb, pe + extra))
+        mask = np.zeros(n + pb + pe + extra)
+        mask[(0 if include else pb):(n + pb + pe if include else n + pb)] = 1.0
+        counts.append(sum(mask[o * d:o * d + (out - 1) * s + 1:s] for o in range(k)))
+    y = nhwc(ctx, x)
+    fill = -np.inf if kind == "max" else 0.0
+    if any(p != (0, 0) for p in grown):
+        y = ctx.emit("pad", [y], {"pads": ((0, 0), *grown, (0, 0)), "mode": "constant",
+                                  "value": fill})
+    taps = []
+    for offset in np.ndindex(*ksize):
+        starts = (0, *(o * d for o, d in zip(offset, dilations)), 0)
+        ends = (SLICE_END, *(o * d + (m - 1) * s + 1 for o, d, m, s in
+                             zip(offset, dilations, outs, strides)), SLICE_END)
+        taps.append(ctx.emit("slice", [y], {"starts": starts, "ends": ends,
+                                            "steps": (1, *strides, 1)}))
+    if indices:
+        _max_with_indices(ctx, taps, tx, ksize, strides, dilations, grown, outs)
+        return
+    acc = taps[0]
+    for t in taps[1:]:
+        acc = ctx.emit("maximum" if kind == "max" else "add", [acc, t])
+    if kind == "avg":
+        count = counts[0]
+        for c in counts[1:]:
+            count = np.multiply.outer(count, c)
+        inv = (1.0 / count).reshape((1, *outs, 1)).astype(tx.dtype.to_numpy())
+        acc = ctx.emit("multiply", [acc, ctx.constant(inv)])
+    nchw(ctx, acc, out=ctx.out())
+
+
+def _max_with_indices(ctx: ImportContext, taps, tx, ksize, strides, dilations, grown,
+                      outs) -> None:
+    """The values and Indices outputs of a MaxPool from its channels-last window taps
+    (see :func:`_pool_by_slices`)."""
+    n, c, *sizes = tx.shape
+    spatial = int(np.prod(sizes))
+    # the flat spatial index: row-major (storage_order 0) or column-major (1)
+    column = int(ctx.attr("storage_order", 0)) == 1
+    step = [int(np.prod(sizes[:a] if column else sizes[a + 1:])) for a in range(len(sizes))]
+    best_v, best_i = None, None
+    for offset, tap in zip(np.ndindex(*ksize), taps):
+        flat = np.zeros(outs, np.int64)
+        for axis, (o, d, s, (pb, _)) in enumerate(zip(offset, dilations, strides, grown)):
+            pos = np.arange(outs[axis]) * s + o * d - pb  # the input position read
+            shape = [1] * len(outs)
+            shape[axis] = outs[axis]
+            flat = flat + pos.reshape(shape) * step[axis]
+        idx = ctx.constant(flat.reshape((1, *outs, 1)))
+        if best_v is None:
+            best_v, best_i = tap, idx
+            continue
+        better = ctx.emit("greater", [tap, best_v])
+        best_i = ctx.emit("where", [better, idx, best_i])
+        best_v = ctx.emit("maximum", [best_v, tap])
+    base = (np.arange(n).reshape(n, 1) * c + np.arange(c).reshape(1, c)) * spatial
+    base = ctx.constant(base.reshape((n,) + (1,) * len(outs) + (c,)).astype(np.int64))
+    nchw(ctx, best_v, out=ctx.out(0))
+    nchw(ctx, ctx.emit("add", [best_i, base]), out=ctx.out(1))
+
+
 imports("MaxPool", attrs=_WINDOW_ATTRS + ("ceil_mode", "storage_order"))(_pool("max"))
 imports("AveragePool", attrs=_WINDOW_ATTRS + ("ceil_mode", "count_include_pad"))(_pool("avg"))
 
@@ -305,17 +471,78 @@ def batch_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
              {"axis": 1, "epsilon": float(ctx.attr("epsilon", 1e-5))}, out=ctx.out())
 
 
+@imports("LRN", attrs=("alpha", "beta", "bias", "size"))
+def lrn(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """ONNX's local response normalization across channels (axis 1):
+    ``x / (bias + alpha / size * square_sum) ** beta``, ``square_sum`` the sum of ``x**2``
+    over channels ``c - floor((size-1)/2) .. c + ceil((size-1)/2)`` (those that exist):
+    ``square``, a zero ``pad`` of axis 1, ``size`` shifted ``slice`` s added, then
+    ``power`` and ``divide``."""
+    x = ctx.input(0)
+    tx = ctx.type(x)
+    size = int(ctx.attr("size"))
+    channels = tx.shape[1] if tx.rank >= 3 else None
+    if not isinstance(channels, int) or size < 1 or not tx.dtype.is_float:
+        raise ctx.error("LRN needs a float input with a static channel axis 1 and size >= 1")
+    dt = tx.dtype.to_numpy()
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sq = ctx.emit("square", [x])
+    padded = ctx.emit("pad", [sq], {"pads": ((0, 0), (before, after)) + ((0, 0),) *
+                                    (tx.rank - 2), "mode": "constant", "value": 0.0})
+    total = None
+    for k in range(size):
+        tap = ctx.emit("slice", [padded], {"starts": (0, k) + (0,) * (tx.rank - 2),
+                                           "ends": (SLICE_END, k + channels) +
+                                           (SLICE_END,) * (tx.rank - 2),
+                                           "steps": (1,) * tx.rank})
+        total = tap if total is None else ctx.emit("add", [total, tap])
+    alpha, beta = float(ctx.attr("alpha", 1e-4)), float(ctx.attr("beta", 0.75))
+    bias = float(ctx.attr("bias", 1.0))
+    scaled = ctx.emit("multiply", [total, ctx.constant(np.asarray(alpha / size, dt))])
+    base = ctx.emit("add", [scaled, ctx.constant(np.asarray(bias, dt))])
+    denom = ctx.emit("power", [base, ctx.constant(np.asarray(beta, dt))])
+    ctx.emit("divide", [x, denom], out=ctx.out())
+
+
+@imports("InstanceNormalization", attrs=("epsilon",))
+def instance_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """ONNX's ``scale * (x - mean) / sqrt(var + epsilon) + B`` with the (biased) mean and
+    variance over the spatial axes of each sample and channel: ``mean``, ``var``,
+    ``rsqrt`` and the per-channel constants reshaped to ``(C, 1, ..)``."""
+    x = ctx.input(0)
+    tx = ctx.type(x)
+    if tx.rank < 3 or not tx.dtype.is_float:
+        raise ctx.error("InstanceNormalization needs a float input with spatial axes")
+    scale, bias = ctx.require_const(1, "scale"), ctx.require_const(2, "B")
+    channels = tx.shape[1]
+    if not isinstance(channels, int) or scale.shape != (channels,) or bias.shape != (channels,):
+        raise ctx.error(f"scale {list(scale.shape)} / B {list(bias.shape)} must have the "
+                        f"{channels} channels of the input")
+    dt = tx.dtype.to_numpy()
+    axes = tuple(range(2, tx.rank))
+    per_channel = (channels,) + (1,) * (tx.rank - 2)
+    mean = ctx.emit("mean", [x], {"axes": axes, "keepdims": True})
+    var = ctx.emit("var", [x], {"axes": axes, "keepdims": True})
+    eps = ctx.constant(np.asarray(float(ctx.attr("epsilon", 1e-5)), dt))
+    inv = ctx.emit("rsqrt", [ctx.emit("add", [var, eps])])
+    y = ctx.emit("multiply", [ctx.emit("subtract", [x, mean]), inv])
+    y = ctx.emit("multiply", [y, ctx.derived(1, scale.reshape(per_channel).astype(dt),
+                                             "channel")])
+    ctx.emit("add", [y, ctx.derived(2, bias.reshape(per_channel).astype(dt), "channel")],
+             out=ctx.out())
+
+
 @imports("LayerNormalization", attrs=("axis", "epsilon", "stash_type"))
 def layer_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``layer_norm`` over axes ``axis .. rank-1`` with constant scale (and bias), each
-    reshaped to the normalized dims."""
-    if any(o for o in node.output[1:]):
-        raise ctx.error("LayerNormalization's Mean / InvStdDev outputs are not supported")
+    reshaped to the normalized dims.  The optional ``Mean`` and ``InvStdDev`` outputs
+    (ONNX: the statistics with the normalized axes kept as 1, in the ``stash_type``
+    float32) are ``mean(x)`` and ``rsqrt(var(x) + epsilon)`` over those axes, computed
+    beside the ``layer_norm`` node."""
     x = ctx.input(0)
+    _layer_norm_stats(ctx, node, x)
     tx = ctx.type(x)
     axis = int(ctx.attr("axis", -1)) % tx.rank
-    if axis == 0:
-        raise ctx.error("LayerNormalization over axis 0 (the batch) is not supported")
     dims = tx.shape[axis:]
     if not all(isinstance(d, int) for d in dims):
         raise ctx.error("LayerNormalization needs static normalized dims")
@@ -326,11 +553,48 @@ def layer_norm(ctx: ImportContext, node: onnx.NodeProto) -> None:
             continue
         c = ctx.require_const(i, what)
         params.append(ctx.constant(np.broadcast_to(c, dims)))
+    if axis == 0:  # the IR's layer_norm keeps axis 0 (the batch): the formula in primitives
+        axes = tuple(range(tx.rank))
+        eps = ctx.constant(np.asarray(float(ctx.attr("epsilon", 1e-5)),
+                                      tx.dtype.to_numpy()))
+        centred = ctx.emit("subtract", [x, ctx.emit("mean", [x], {"axes": axes,
+                                                                   "keepdims": True})])
+        var = ctx.emit("var", [x], {"axes": axes, "keepdims": True})
+        y = ctx.emit("multiply", [centred, ctx.emit("rsqrt", [ctx.emit("add", [var, eps])])])
+        if params and params[0]:
+            y = ctx.emit("multiply", [y, params[0]], out=None if len(params) > 1 and params[1]
+                         else ctx.out())
+        if len(params) > 1 and params[1]:
+            y = ctx.emit("add", [y, params[1]], out=ctx.out())
+        if y != ctx.out():
+            ctx.emit("identity", [y], out=ctx.out())
+        return
     while params and not params[-1]:
         params.pop()
     ctx.emit("layer_norm", [x] + params, {"axis": tuple(range(axis, tx.rank)),
                                           "epsilon": float(ctx.attr("epsilon", 1e-5))},
              out=ctx.out())
+
+
+def _layer_norm_stats(ctx: ImportContext, node: onnx.NodeProto, x: str) -> None:
+    """The ``Mean`` / ``InvStdDev`` outputs of LayerNormalization, when asked for."""
+    want = [i for i in (1, 2) if len(node.output) > i and node.output[i]]
+    if not want:
+        return
+    if int(ctx.attr("stash_type", 1)) != 1:
+        raise ctx.error("LayerNormalization's statistics with stash_type other than float32 "
+                        "are not supported")
+    tx = ctx.type(x)
+    axis = int(ctx.attr("axis", -1)) % tx.rank
+    axes = tuple(range(axis, tx.rank))
+    xs = x if tx.dtype.value == "float32" else ctx.emit("cast", [x], {"to": "float32"})
+    if 1 in want:
+        ctx.emit("mean", [xs], {"axes": axes, "keepdims": True}, out=ctx.out(1))
+    if 2 in want:
+        v = ctx.emit("var", [xs], {"axes": axes, "keepdims": True})
+        v = ctx.emit("add", [v, ctx.constant(np.asarray(float(ctx.attr("epsilon", 1e-5)),
+                                                         np.float32))])
+        ctx.emit("rsqrt", [v], out=ctx.out(2))
 
 
 @imports("MatMul")
@@ -365,12 +629,12 @@ def gemm(ctx: ImportContext, node: onnx.NodeProto) -> None:
         if alpha != 1.0:
             kernel = (kernel.astype(np.float64) * alpha).astype(dt)
         units = int(kernel.shape[1])
-        inputs = [a, ctx.constant(np.ascontiguousarray(kernel))]
+        inputs = [a, ctx.derived(1, np.ascontiguousarray(kernel), "kernel")]
         extra = None
         if c:
             bias = cc.astype(np.float64) * beta if beta != 1.0 else cc
             if bias.ndim <= 2 and bias.size == units and (bias.ndim < 2 or bias.shape[0] == 1):
-                inputs.append(ctx.constant(np.asarray(bias, dt).reshape(units)))
+                inputs.append(ctx.derived(2, np.asarray(bias, dt).reshape(units), "bias"))
             else:
                 extra = ctx.constant(np.asarray(bias, dt))
         if extra is None:
@@ -390,61 +654,3 @@ def gemm(ctx: ImportContext, node: onnx.NodeProto) -> None:
         if beta != 1.0:
             c = ctx.emit("multiply", [c, ctx.constant(np.asarray(beta, dt))])
         ctx.emit("add", [y, c], out=ctx.out())
-
-
-@imports("Resize", attrs=("mode", "coordinate_transformation_mode", "nearest_mode",
-                          "cubic_coeff_a", "exclude_outside", "extrapolation_value",
-                          "antialias", "axes", "keep_aspect_ratio_policy"))
-def resize(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """``upsample{r}d`` by integer factors of the spatial axes (1 on N and C, C being axis
-    1, or the last axis for a channels-last tensor): ``nearest``
-    with ``asymmetric`` + ``floor`` or ``half_pixel`` (any rounding: no ties occur for an
-    integer factor) is a repeat; ``antialias`` changes only downsampling, never done here; ``linear`` + ``half_pixel`` (2-D) is the bilinear one
-    (``tf.image.resize``).  Anything else is refused."""
-    x = ctx.input(0)
-    tx = ctx.type(x)
-    rank = tx.rank
-    r = rank - 2
-    if r not in (1, 2, 3):
-        raise ctx.error("Resize needs 1 to 3 spatial axes")
-    axes = ctx.attr("axes")
-    axes = tuple(a % rank for a in axes) if axes is not None else tuple(range(rank))
-    scales = ctx.const(2)
-    sizes = ctx.const(3)
-    if scales is not None and scales.size:
-        full = [1.0] * rank
-        for a, s in zip(axes, scales.tolist()):
-            full[a] = float(s)
-    elif sizes is not None and sizes.size:
-        if not all(isinstance(tx.shape[a], int) for a in axes):
-            raise ctx.error("Resize with sizes needs static input dims")
-        full = [1.0] * rank
-        for a, s in zip(axes, sizes.tolist()):
-            full[a] = s / tx.shape[a]
-    else:
-        raise ctx.error("Resize needs constant scales or sizes")
-    if any(f != int(f) or f < 1 for f in full) or full[0] != 1.0 or (
-            full[1] != 1.0 and full[-1] != 1.0):
-        raise ctx.error(f"Resize scales {full} are not supported (integer factors >= 1, 1 on "
-                        f"the batch axis and on the channel axis, axis 1 or the last)")
-    channels_first = full[1] == 1.0
-    factors = tuple(int(f) for f in (full[2:] if channels_first else full[1:-1]))
-    mode = ctx.attr("mode", "nearest")
-    coord = ctx.attr("coordinate_transformation_mode", "half_pixel")
-    nearest = ctx.attr("nearest_mode", "round_prefer_floor")
-    if mode == "nearest" and (coord == "half_pixel" or (coord == "asymmetric" and
-                                                        nearest == "floor")):
-        interp = "nearest"
-    elif mode == "linear" and coord in ("half_pixel", "pytorch_half_pixel") and r == 2:
-        interp = "bilinear"
-    else:
-        raise ctx.error(f"Resize mode={mode!r} coordinate_transformation_mode={coord!r} "
-                        f"nearest_mode={nearest!r} is not supported")
-    if all(f == 1 for f in factors):
-        ctx.emit("identity", [x], out=ctx.out())
-        return
-    attrs = {"size": factors, "interpolation": interp, "data_format": "channels_last"}
-    if not channels_first:  # already channels-last (graphir writes Resize in either layout)
-        ctx.emit(f"upsample{r}d", [x], attrs, out=ctx.out())
-        return
-    nchw(ctx, ctx.emit(f"upsample{r}d", [nhwc(ctx, x)], attrs), out=ctx.out())

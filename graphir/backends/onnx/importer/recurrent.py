@@ -12,8 +12,9 @@ nodes that give ONNX's outputs.
 * ``reverse`` is the IR's ``backward``, whose sequence is in processing order: flipped
   back to ONNX's input order; ``bidirectional`` is a forward and a backward node
   stacked on ONNX's direction axis.
-* ``Y`` ``(T, D, N, H)`` and ``Y_h`` ``(D, N, H)`` come from the sequence output
-  (``Y_h`` alone: ``return_sequences=False``); ``Y_c`` is refused.
+* ``Y`` ``(T, D, N, H)`` and ``Y_h`` ``(D, N, H)`` (``layout=1``: ``(N, T, D, H)`` and
+  ``(N, D, H)``) come from the sequence output (``Y_h`` alone:
+  ``return_sequences=False``); ``Y_c`` is refused.
 
 Refused: non-zero ``initial_h``/``initial_c``, peepholes ``P``, ``sequence_lens``
 other than the full length, ``clip``, ``input_forget``, activations the IR's recurrent
@@ -93,7 +94,7 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
     rk = ctx.require_const(2, "R")
     b = ctx.const(3) if ctx.input(3) else None
     if ctx.input(3) and b is None:
-        raise ctx.error("B must be known at import time")
+        raise ctx.error("B must be known at import time", operand=3)
     if ctx.attr("clip") is not None:
         raise ctx.error("clip is not supported")
     if int(ctx.attr("input_forget", 0)):
@@ -160,17 +161,21 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
                 lasts.append(ctx.emit("squeeze", [last], {"axes": (1,)}))
         elif want_h:
             lasts.append(ctx.emit(op, inputs, {**attrs, "return_sequences": False}))
+    # layout 0: Y (T, D, N, H), Y_h (D, N, H); layout 1: Y (N, T, D, H), Y_h (N, D, H)
     if want_y:
-        tm = [ctx.emit("transpose", [s], {"perm": (1, 0, 2)}) for s in seqs]  # (T, N, H)
+        tm = seqs if layout else [ctx.emit("transpose", [s], {"perm": (1, 0, 2)})
+                                  for s in seqs]  # (T, N, H) for layout 0
+        dir_axis = 2 if layout else 1
         if len(tm) == 1:
-            ctx.emit("expand_dims", tm, {"axes": (1,)}, out=ctx.out(0))
+            ctx.emit("expand_dims", tm, {"axes": (dir_axis,)}, out=ctx.out(0))
         else:
-            ctx.emit("stack", tm, {"axis": 1}, out=ctx.out(0))
+            ctx.emit("stack", tm, {"axis": dir_axis}, out=ctx.out(0))
     if want_h:
+        dir_axis = 1 if layout else 0
         if len(lasts) == 1:
-            ctx.emit("expand_dims", lasts, {"axes": (0,)}, out=ctx.out(1))
+            ctx.emit("expand_dims", lasts, {"axes": (dir_axis,)}, out=ctx.out(1))
         else:
-            ctx.emit("stack", lasts, {"axis": 0}, out=ctx.out(1))
+            ctx.emit("stack", lasts, {"axis": dir_axis}, out=ctx.out(1))
 
 
 imports("LSTM", attrs=_ATTRS)(_recurrent)

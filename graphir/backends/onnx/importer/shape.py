@@ -117,7 +117,7 @@ def reshape(ctx: ImportContext, node: onnx.NodeProto) -> None:
     x = ctx.input(0)
     dims = ctx.shape_value(1)
     if dims is None:
-        raise ctx.error("the target shape must be known at import time")
+        raise ctx.error("the target shape must be known at import time", operand=1)
     tx = ctx.type(x)
     allowzero = int(ctx.attr("allowzero", 0))
     target = []
@@ -364,7 +364,7 @@ def expand(ctx: ImportContext, node: onnx.NodeProto) -> None:
     tx = ctx.type(x)
     dims = ctx.shape_value(1)
     if dims is None:
-        raise ctx.error("the target shape must be known at import time")
+        raise ctx.error("the target shape must be known at import time", operand=1)
     rank = max(len(dims), tx.rank)
     dims = (1,) * (rank - len(dims)) + tuple(dims)
     xs = (None,) * (rank - tx.rank) + tuple(tx.shape)
@@ -388,7 +388,7 @@ def constant_of_shape(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """A constant filled with ``value`` (default float32 0); the shape must be static."""
     dims = ctx.shape_value(0)
     if dims is None or not all(isinstance(d, int) for d in dims):
-        raise ctx.error("ConstantOfShape needs a static shape")
+        raise ctx.error("ConstantOfShape needs a static shape", operand=0)
     v = ctx.attr("value")
     fill = onnx.numpy_helper.to_array(v) if v is not None else np.zeros(1, np.float32)
     if onnx_dtype(onnx.helper.np_dtype_to_tensor_dtype(fill.dtype)) is None:
@@ -419,16 +419,19 @@ def tile(ctx: ImportContext, node: onnx.NodeProto) -> None:
 @imports("Pad", attrs=("mode",))
 def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``pad`` (``constant`` or ``reflect``) with constant pads, value and axes; negative
-    pads are a ``slice`` after it."""
+    pads are a ``slice`` after it.  ``edge`` and ``wrap`` (static sizes on the padded
+    axes) are one ``gather`` per padded axis with the constant indices
+    ``clip(arange(-begin, n + end), 0, n - 1)`` resp. ``arange(-begin, n + end) mod n``
+    (ONNX: edge repeats the border value, wrap continues periodically)."""
     x = ctx.input(0)
     tx = ctx.type(x)
     mode = ctx.attr("mode", "constant")
-    if mode not in ("constant", "reflect"):
-        raise ctx.error(f"Pad mode={mode!r} is not supported (constant, reflect)")
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise ctx.error(f"Pad mode={mode!r} is not supported (constant, reflect, edge, wrap)")
     pads = [int(v) for v in ctx.require_const(1, "pads")]
     value = ctx.const(2)
     if ctx.input(2) and value is None:
-        raise ctx.error("the pad value must be known at import time")
+        raise ctx.error("the pad value must be known at import time", operand=2)
     axes = (_norm([int(a) for a in ctx.require_const(3, "axes")], tx.rank, ctx)
             if ctx.input(3) else tuple(range(tx.rank)))
     if len(pads) != 2 * len(axes):
@@ -436,6 +439,9 @@ def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
     pairs = [[0, 0] for _ in range(tx.rank)]
     for i, a in enumerate(axes):
         pairs[a] = [pads[i], pads[len(axes) + i]]
+    if mode in ("edge", "wrap"):
+        _pad_by_gather(ctx, x, pairs, mode)
+        return
     grow = tuple((max(b, 0), max(e, 0)) for b, e in pairs)
     v = float(np.asarray(value).reshape(-1)[0]) if value is not None and value.size else 0.0
     y = x
@@ -449,6 +455,25 @@ def pad(ctx: ImportContext, node: onnx.NodeProto) -> None:
                  out=ctx.out())
     elif y == x:
         ctx.emit("identity", [x], out=ctx.out())
+
+
+def _pad_by_gather(ctx: ImportContext, x: str, pairs, mode: str) -> None:
+    """Pad ``edge`` / ``wrap`` as gathers (see :func:`pad`)."""
+    tx = ctx.type(x)
+    work = [a for a, p in enumerate(pairs) if p != [0, 0]]
+    if not work:
+        ctx.emit("identity", [x], out=ctx.out())
+        return
+    y = x
+    for k, a in enumerate(work):
+        n = tx.shape[a]
+        if not isinstance(n, int) or n == 0:
+            raise ctx.error(f"Pad mode={mode!r} needs a static, non-empty axis {a}, got {n}")
+        b, e = pairs[a]
+        pos = np.arange(-b, n + e)
+        idx = np.clip(pos, 0, n - 1) if mode == "edge" else np.mod(pos, n)
+        y = ctx.emit("gather", [y, ctx.constant(idx.astype(np.int64))], {"axis": a},
+                     out=ctx.out() if k == len(work) - 1 else None)
 
 
 _REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "max", "ReduceMin": "min",
