@@ -1,22 +1,22 @@
 """Reading an ONNX model for import: files, bytes or a ``ModelProto``; external data read
 safely; the opset brought into the importer's range with ``onnx.version_converter``.
 
-External data (``onnx/onnx.proto``, ``TensorProto.external_data``): each tensor names a
-``location`` relative to the model's folder.  Before anything is read, every location
-must be a relative path that, with every symlink resolved, stays inside that folder
-(``os.path.realpath``); an absolute path, a ``..`` that leaves the folder, or a symlink
-that points out of it is refused.  The bytes are then read with
-``onnx.external_data_helper.load_external_data_for_tensor``.
+A path is read with :func:`graphir.backends.onnx.safe_load.load_onnx_file`: tensor sizes
+against the memory budget, inline data against its dims, and every external-data
+location (a relative path inside the model's folder, no symlinked component, a byte range
+within the file) checked before anything is read; a model given as bytes or a
+``ModelProto`` may not refer to external data.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import onnx
 import onnx.external_data_helper as edh
+
+from graphir.backends.onnx.safe_load import load_onnx_file
 
 from .errors import OnnxImportError
 
@@ -34,44 +34,12 @@ def default_opset(model: onnx.ModelProto) -> int | None:
     return None
 
 
-def _check_location(tensor: onnx.TensorProto, base: Path) -> None:
-    info = {e.key: e.value for e in tensor.external_data}
-    location = info.get("location", "")
-    where = f"initializer {tensor.name!r}"
-    if not location:
-        raise OnnxImportError("external data without a location", where=where)
-    if os.path.isabs(location) or location.startswith(("/", "\\")):
-        raise OnnxImportError(f"external data location {location!r} is an absolute path",
-                              where=where)
-    root = os.path.realpath(base)
-    target = os.path.realpath(os.path.join(root, location))
-    if os.path.commonpath([root, target]) != root:
-        raise OnnxImportError(f"external data location {location!r} leaves the model's "
-                              f"folder {str(base)!r} (after resolving symlinks)", where=where)
-    if not os.path.isfile(target):
-        raise OnnxImportError(f"external data file {location!r} is missing", where=where)
-    size = os.path.getsize(target)
-    offset, length = int(info.get("offset", 0) or 0), info.get("length")
-    end = offset + (int(length) if length not in (None, "") else 0)
-    if offset < 0 or end > size:
-        raise OnnxImportError(f"external data range [{offset}, {end}) is outside "
-                              f"{location!r} ({size} bytes)", where=where)
-
-
-def _load_external(model: onnx.ModelProto, base: Path | None) -> None:
-    tensors = [t for t in edh._get_all_tensors(model) if edh.uses_external_data(t)]
-    if not tensors:
-        return
-    if base is None:
+def _refuse_external(model: onnx.ModelProto) -> None:
+    """A model given as bytes or a ``ModelProto`` has no folder its external data could be
+    read from safely: refused (pass the ``.onnx`` path)."""
+    if any(edh.uses_external_data(t) for t in edh._get_all_tensors(model)):
         raise OnnxImportError("the model refers to external data but was given without a "
                               "path: pass the .onnx file's path instead")
-    for t in tensors:
-        _check_location(t, base)
-    for t in tensors:
-        edh.load_external_data_for_tensor(t, str(base))
-        # the bytes are in raw_data now: drop the reference
-        del t.external_data[:]
-        t.data_location = onnx.TensorProto.DEFAULT
 
 
 def load_model(model_or_path: Any) -> tuple[onnx.ModelProto, str]:
@@ -87,10 +55,11 @@ def load_model(model_or_path: Any) -> tuple[onnx.ModelProto, str]:
         with ``onnx.version_converter`` when outside that range).
 
     Raises:
-        OnnxImportError: unreadable or malformed file, unsafe external data, no default
+        OnnxImportError: malformed bytes, external data without a path, no default
             opset, or an opset the version converter cannot bring into range.
+        ModelFileError, UnsafeModelError, ResourceLimitError: from ``load_onnx_file``
+            (unreadable or invalid file, unsafe external data, sizes over the budget).
     """
-    base: Path | None = None
     label = "<model>"
     if isinstance(model_or_path, onnx.ModelProto):
         model = onnx.ModelProto()
@@ -98,16 +67,14 @@ def load_model(model_or_path: Any) -> tuple[onnx.ModelProto, str]:
     elif isinstance(model_or_path, (bytes, bytearray)):
         model = _parse(bytes(model_or_path), label)
     elif isinstance(model_or_path, (str, os.PathLike)):
-        path = Path(model_or_path)
-        label = str(path)
-        if not path.is_file():
-            raise OnnxImportError("no such file", where=f"file {path}")
-        base = path.resolve().parent
-        model = _parse(path.read_bytes(), label)
+        label = os.fspath(model_or_path)
+        # sizes, inline data and external-data locations checked before anything is read
+        # (graphir.backends.onnx.safe_load; specs/security.md)
+        model = load_onnx_file(model_or_path)
     else:
         raise OnnxImportError(f"expected an onnx.ModelProto, bytes or a path, got "
                               f"{type(model_or_path).__name__}")
-    _load_external(model, base)
+    _refuse_external(model)
     opset = default_opset(model)
     if opset is None:
         raise OnnxImportError("the model imports no default-domain (ai.onnx) opset",
