@@ -170,9 +170,9 @@ def _mha(ctx: LayerContext, args: dict[str, Any]) -> Lowered:
     kk, kb = _weights(ctx, layer.key_dense)
     vk, vb = _weights(ctx, layer.value_dense)
     ok, ob = _weights(ctx, layer.output_dense)
-    return ctx.lowered("multi_head_attention", [
-        query.name, value.name, key.name if key is not None else "",
-        qk, qb, kk, kb, vk, vb, ok, ob, mask.name if mask is not None else ""], {
+    inputs = [query.name, value.name, key.name if key is not None else "",
+              qk, qb, kk, kb, vk, vb, ok, ob] + ([mask.name] if mask is not None else [])
+    return ctx.lowered("multi_head_attention", inputs, {
         "num_heads": int(layer.num_heads), "key_dim": int(layer.key_dim),
         "value_dim": int(layer.value_dim), "causal": causal})
 

@@ -34,7 +34,9 @@ def _finish(inputs, outputs, name: str) -> keras.Model:
 
 
 def arithmetic_ops() -> keras.Model:
-    """Every elementwise math primitive, with casts between float32 and int32."""
+    """Every elementwise math primitive, with casts between float32 and int32, and
+    ``keras.ops.gelu`` (its default tanh approximation: the ``gelu_approximate``
+    activation)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((6,), name="x")
     i = keras.Input((6,), dtype="int32", name="i")
@@ -44,7 +46,7 @@ def arithmetic_ops() -> keras.Model:
     b = ops.exp(ops.negative(ops.square(h))) + ops.erf(h) + ops.sin(h) * ops.cos(h)
     c = ops.floor(h * 3.0) + ops.ceil(h * 3.0) + ops.round(h * 3.0) + ops.sign(h)
     d = ops.reciprocal(pos) / 3.0 + ops.power(pos, 1.5) + ops.mod(h * 4.0, 1.5)
-    e = ops.floor_divide(h * 4.0, 1.5) + ops.clip(h, -0.5, 0.5)
+    e = ops.floor_divide(h * 4.0, 1.5) + ops.clip(h, -0.5, 0.5) + ops.gelu(h)  # tanh form
     j = ops.floor_divide(i, 3) + ops.mod(i, 4) + ops.abs(ops.negative(i))  # int32 throughout
     k = ops.cast(h * 4.0, "int32") + j                            # truncation toward zero
     out = a + b + c + d + e + ops.cast(k, "float32") / (pos + pos)

@@ -213,7 +213,7 @@ def _moveaxis(ctx: LayerContext) -> Lowered:
     return ctx.lowered("transpose", [x.name], {"perm": tuple(perm)})
 
 
-@lowers(knp.Split)
+@lowers(knp.Split, multiple_outputs=True)
 def _split(ctx: LayerContext) -> list[Lowered]:
     """``keras.ops.split(x, indices_or_sections, axis)`` -> one ``slice`` per output
     (``tf.split``: ``n`` equal parts of a static axis that ``n`` divides, or the parts

@@ -44,8 +44,8 @@ from graphir.backends.keras.context import LayerContext, Operand, _variable_arra
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.loading import load_keras_model
 from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for,
-                                             keeps_input_dtype, supported_layer_classes,
-                                             supported_operations)
+                                             keeps_input_dtype, lowering_rule,
+                                             supported_layer_classes, supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
 from graphir.errors import InputShapeError, UnsupportedLayerError
@@ -411,6 +411,9 @@ class _Lowering:
         if converter is None:
             raise self.refuse(op, tracing.untraced_reason(op, from_file=self.from_file)
                               or _why_unknown(op))
+        rule = lowering_rule(op)
+        if len(knode.outputs) != 1 and not rule.multiple_outputs:
+            raise self.refuse(op, f"{len(knode.outputs)} outputs; its converter produces one")
         compute = getattr(op, "compute_dtype", None)
         for v in in_values:
             if self.types[v].dtype.is_float and compute and self.types[v].dtype.value != compute:

@@ -144,7 +144,7 @@ def _any_all(ctx: LayerContext) -> Lowered:
     return ctx.lowered("cast", [result], {"to": "bool"})
 
 
-@lowers(knn.Moments)
+@lowers(knn.Moments, multiple_outputs=True)
 def _moments(ctx: LayerContext) -> list[Lowered]:
     """``keras.ops.moments(x, axes, keepdims)`` -> ``[mean, var]`` over the axes
     (``tf.nn.moments``: the mean, then the mean squared difference from it: the ``var``

@@ -62,11 +62,15 @@ class LoweringRule:
             layer's compute dtype although ``call`` keeps the input dtype (on int32
             inputs Keras 3.15 reports float32 but computes int32): the op's type rule
             decides the dtype.
+        multiple_outputs: the converter returns one ``Lowered`` per output of the call
+            (``keras.ops.split``, ``moments``); calls of other classes with several
+            outputs are refused before their converter runs.
     """
 
     converter: Converter
     accepted_call_kwargs: frozenset[str] = frozenset()
     keeps_input_dtype: bool = False
+    multiple_outputs: bool = False
 
 
 @attrs.frozen
@@ -107,7 +111,8 @@ _loading = False
 
 
 def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset(),
-           keeps_input_dtype: bool = False) -> Callable[[Converter], Converter]:
+           keeps_input_dtype: bool = False, multiple_outputs: bool = False
+           ) -> Callable[[Converter], Converter]:
     """Decorator: register the function as the converter of each class in ``layer_classes``.
 
     A class is a Keras layer class (``keras.layers.Dense``, an application's custom
@@ -141,7 +146,8 @@ def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset
                         f"{sorted(accepted, key=repr)}")
 
     def register(fn: Converter) -> Converter:
-        _add_rules(_LOWERINGS, layer_classes, LoweringRule(fn, accepted, bool(keeps_input_dtype)),
+        _add_rules(_LOWERINGS, layer_classes, LoweringRule(fn, accepted, bool(keeps_input_dtype),
+                                                           bool(multiple_outputs)),
                    lambda cls: f"{cls.__module__}.{cls.__qualname__} already has a converter")
         return fn
     return register

@@ -268,13 +268,6 @@ def _one(layer_kw=None, call=lambda mha, x: mha(x, x), shape=(5, 8)):
     return build
 
 
-def _masked():
-    x = keras.Input((5, 8), name="x")
-    m = keras.Input((5, 5), dtype="bool", name="m")
-    y = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(x, x, attention_mask=m)
-    return keras.Model([x, m], y)
-
-
 def _query_mask():
     x = keras.Input((5, 8), name="x")
     m = keras.Input((5,), dtype="bool", name="m")
@@ -283,7 +276,6 @@ def _query_mask():
 
 
 @pytest.mark.parametrize("build, match", [
-    (_masked, "attention_mask"),
     (_query_mask, "query_mask"),
     (_one(call=lambda mha, x: mha(x, x, return_attention_scores=True)[0]), "outputs"),
     (_one({"use_gate": True}), "use_gate"),
@@ -291,7 +283,7 @@ def _query_mask():
     (_one(shape=(3, 4, 8)), "rank 4"),
     (_one({"attention_axes": (2,)}, shape=(3, 4, 8)), "rank 4"),
     (_one(call=lambda mha, x: mha(x, x, training=True)), "training"),
-], ids=["attention_mask", "query_mask", "scores", "gate", "sliding_window", "rank4",
+], ids=["query_mask", "scores", "gate", "sliding_window", "rank4",
         "attention_axes", "training"])
 def test_unsupported_configurations_are_refused(build, match):
     _refused(build, match)

@@ -20,7 +20,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
-from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
 from graphir.ir import Graph, Node, Value  # noqa: E402
 from graphir.tensor_types import TensorType  # noqa: E402
 
@@ -184,15 +184,17 @@ def test_refusals_name_the_operation(build, match):
         from_keras(m)
 
 
-def test_a_large_constant_operand_cannot_be_emitted_to_keras_yet():
+def test_a_large_constant_operand_is_emitted_from_the_weights_file():
     def graph(n):
         x = Value("x", TensorType("float32", ("batch", n)))
         y = Value("y", TensorType("float32", ("batch", 4)))
-        w = np.ones((n, 4), np.float32)
+        w = np.arange(n * 4, dtype=np.float32).reshape(n, 4) / n
         return Graph("g", (x,), ("y",), (Node("matmul", "y", ("x", "w"), (y,)),), {"w": w})
-    to_keras(graph(8))  # 32 elements: inlined
-    with pytest.raises(UnsupportedOpError, match="2000 elements"):
-        to_keras(graph(500))
+    for n in (8, 500):  # 32 elements: inlined; 2000: held by an Embedding layer
+        g = graph(n)
+        x = np.linspace(-1, 1, 2 * n, dtype=np.float32).reshape(2, n)
+        np.testing.assert_allclose(to_keras(g).predict(x, verbose=0), x @ g.weights["w"],
+                                   rtol=1e-6, atol=1e-6)
 
 
 @pytest.fixture(scope="module")
