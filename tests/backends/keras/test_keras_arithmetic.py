@@ -390,3 +390,18 @@ def test_a_constant_operand_keeps_its_dtype_through_save_and_load(tmp_path):
     got = reloaded.predict(np.array([[0.1, 0.7, 0.2]], np.float32), verbose=0)
     assert got.dtype == np.int8
     np.testing.assert_array_equal(got, [[3, -1, 3]])
+
+
+def test_a_merge_of_different_batch_sizes_is_emitted_as_the_keras_ops_operation():
+    """Keras' merge layers refuse different batch sizes ("Cannot merge tensors with
+    different batch sizes"); the IR's add broadcasts a batch of 1 like NumPy, so the
+    emitter uses keras.ops.add there (an ONNX model imported with static batches)."""
+    x = Value("x", TensorType("float32", (3, 4)))
+    y = Value("y", TensorType("float32", (1, 4)))
+    z = Value("z", TensorType("float32", (3, 4)))
+    graph = Graph("g", (x, y), ("z",), (Node("add", "z", ("x", "y"), (z,)),), {})
+    emitted = to_keras(graph)
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    b = np.array([[10.0, 20.0, 30.0, 40.0]], np.float32)
+    np.testing.assert_array_equal(emitted([a, b]), a + b)
+    assert not any(isinstance(layer, keras.layers.Add) for layer in emitted.layers)
