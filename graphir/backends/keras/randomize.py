@@ -171,8 +171,8 @@ def standardize_head(model: Any, inputs: Any, *, seed: int = 0) -> bool:
     head = model.outputs[0]._keras_history.operation
     if not isinstance(head, keras.layers.Dense) or not head.use_bias:
         return False
-    features = np.asarray(keras.Model(model.inputs, head.input)(inputs, training=False),
-                          np.float64)
+    sources = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    features = np.asarray(keras.Model(sources, head.input)(inputs, training=False), np.float64)
     features = features.reshape(-1, features.shape[-1])
     std = features.std(axis=0)
     std = np.maximum(std, 1e-2 * float(std.max()) if std.max() > 0 else 1.0)
