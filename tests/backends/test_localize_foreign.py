@@ -144,3 +144,12 @@ def test_no_matching_values_is_said_not_guessed(files):
     assert code == 0  # outputs matched by position (warned); localization asked anyway
     assert loc["status"] == "no-matching-values" and loc["first_divergent_node"] is None
     assert loc["compared"] == 0 and "cannot be localized" in loc["message"]
+
+
+def test_console_report_says_span_and_matches(files):
+    r = CliRunner().invoke(cli, ["verify", str(files["keras"]), "--onnx", str(files["conv2"]),
+                                 "--device", "cpu", "--localize"], catch_exceptions=False)
+    text = " ".join(r.stdout.split())
+    assert r.exit_code == 1
+    assert "one of 3 nodes: conv2, bn2, relu2 (first seen at relu2" in text
+    assert "1 rejected (shape); no ONNX value for 3: conv1, conv2, bn2" in text
