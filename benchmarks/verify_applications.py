@@ -27,9 +27,13 @@ one at a time in ONE process (the session is cleared between models):
 Printed per model: the status (``passed`` / ``failed`` / ``insensitive`` / ``error``),
 the uncalibrated and the final sensitivity (the smallest row and draw spread,
 ``max |a - b| / max |a|``), and the worst error over all comparisons as two
-headrooms: ``abs/S`` = max |c - r| / max |r| (the policy's scale term is 1e-4) and
+headrooms: ``abs/S`` = max |c - r| / max |r| (the policy's scale term is 1e-4; an
+element above it can still pass by its ``rtol * |r|`` term) and
 ``min_rtol`` = the smallest rtol that would have passed at the applied absolute terms
-(the policy's rtol is 1e-3).  Nothing is asserted: a failure is printed with its reason
+(the policy's rtol is 1e-3); and the *noise floor*: how far a 1e-7 relative change
+of the input moves TensorFlow's own logits, relative to their scale (a reference whose
+noise floor is near 1e-4 is ill-conditioned: float32 rounding decides its output, and
+two runtimes cannot agree within any meaningful tolerance).  Nothing is asserted: a failure is printed with its reason
 and the script exits 1 when any model did not pass.
 """
 
@@ -76,8 +80,34 @@ def _sensitivity_of(model, seed: int, input_range) -> dict:
             "draw_spread": sens.draw_spread, "reason": sens.reason}
 
 
-def verify_application(name: str, *, calibrate: bool = True, seed: int = 0) -> dict:
-    """Build, calibrate, lower, emit and verify one application (see the module)."""
+def _noise_floor(model, seed: int, input_range) -> float:
+    """``max |y(x (1 + 1e-7)) - y(x)| / max |y(x)|`` of the logits (the head Dense's
+    output without its activation; the model output when the head is not a Dense), in
+    TensorFlow alone: how far float32 rounding of the input alone moves the reference.
+    Above the tolerance's scale term (1e-4) the reference is ill-conditioned and no
+    runtime can be held to it."""
+    import keras
+
+    shape = (2,) + tuple(int(d) for d in model.inputs[0].shape[1:])
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) if input_range is None
+         else rng.uniform(*input_range, shape)).astype(np.float32)
+    head = model.outputs[0]._keras_history.operation
+    if isinstance(head, keras.layers.Dense):
+        sub = keras.Model(model.inputs[0], head.input)
+        kernel = np.asarray(head.kernel, np.float64)
+        a, b = (np.asarray(sub(v, training=False), np.float64) @ kernel
+                for v in (x, x * np.float32(1 + 1e-7)))
+    else:
+        a, b = (np.asarray(model(v, training=False), np.float64)
+                for v in (x, x * np.float32(1 + 1e-7)))
+    return float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-30))
+
+
+def verify_application(name: str, *, calibrate: bool = True, seed: int = 0,
+                       size: int | None = None) -> dict:
+    """Build, calibrate, lower, emit and verify one application (see the module);
+    ``size`` overrides the input size when it is above the model's minimum."""
     import keras
 
     from graphir.backends.keras import from_keras, to_keras
@@ -87,7 +117,7 @@ def verify_application(name: str, *, calibrate: bool = True, seed: int = 0) -> d
     from graphir.backends.verification import compare_runs, reload_keras
 
     start = time.perf_counter()
-    size = MIN_SIZE.get(name, 32)
+    size = max(MIN_SIZE.get(name, 32), size or 0)
     model = build_application(name, input_shape=(size, size, 3), seed=seed)
     input_range = application_input_range(name)
     row = {"model": name, "size": size, "params": int(model.count_params()),
@@ -95,6 +125,7 @@ def verify_application(name: str, *, calibrate: bool = True, seed: int = 0) -> d
            "uncalibrated": _sensitivity_of(model, seed, input_range)}
     if calibrate:
         calibrate_application(model, seed=seed, input_range=input_range)
+    row["noise_floor"] = _noise_floor(model, seed, input_range)
     graph = from_keras(model)
     onnx_bytes = to_onnx_bytes(graph)
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +157,7 @@ def _fmt(x) -> str:
 
 def _line(row: dict) -> str:
     if row["status"] == "error":
-        return f"| {row['model']} | | error | | | | | {row['error']} |"
+        return f"| {row['model']} | | error | | | | | | {row['error']} |"
     unc = row["uncalibrated"]
     sens = row["sensitivity"]
     rows_ = min((s["row_spread"] for s in sens if s["row_spread"] is not None), default=None)
@@ -137,13 +168,14 @@ def _line(row: dict) -> str:
     note = "; ".join(row["failed"])[:200]
     inputs = "N(0,1)" if row["input_range"] is None else "U(0,255)"
     return (f"| {row['model']} ({row['size']}) | {inputs} | {row['status']} | {unc_text} | {verdict} "
-            f"({_fmt(rows_)}/{_fmt(draws)}) | {row['worst_abs_over_scale']:.2g} | "
+            f"({_fmt(rows_)}/{_fmt(draws)}) | {row['noise_floor']:.2g} | "
+            f"{row['worst_abs_over_scale']:.2g} | "
             f"{row['worst_min_rtol']:.2g} | {row['seconds']} {note} |")
 
 
 HEADER = ("| model (size) | inputs | status | uncalibrated sensitivity (row/draw spread) | "
-          "sensitivity as verified | worst abs/S (policy 1e-4) | worst min_rtol (policy 1e-3) "
-          "| seconds, failures |\n|---|---|---|---|---|---|---|---|")
+          "sensitivity as verified | TF noise floor | worst abs/S (policy 1e-4) | worst min_rtol (policy 1e-3) "
+          "| seconds, failures |\n|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", help="constructor names (default: all)")
     parser.add_argument("--json", help="write every row as JSON there")
+    parser.add_argument("--size", type=int, default=None,
+                        help="input size for the models whose minimum is below it")
     parser.add_argument("--no-calibrate", action="store_true",
                         help="verify the models as built (random statistics)")
     args = parser.parse_args(argv)
@@ -159,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in names:
         try:
-            row = verify_application(name, calibrate=not args.no_calibrate)
+            row = verify_application(name, calibrate=not args.no_calibrate, size=args.size)
         except Exception as e:  # noqa: BLE001 - reported as the model's result, not hidden
             row = {"model": name, "status": "error", "error": f"{type(e).__name__}: {e}"[:300]}
         rows.append(row)
