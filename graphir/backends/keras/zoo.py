@@ -104,8 +104,10 @@ def calibrate_application(model: "keras.Model", *, seed: int = 0,
     spatially, and statistics of 8 values per channel leave an ill-conditioned network
     (EfficientNetB0 at 32x32: logits ~1500, and a 1e-7 relative change of the input
     moves TensorFlow's own logits by 4e-4 of their scale, more than the tolerance
-    allows; with 32 rows: logits ~8, 1e-5).  Measured on every ``keras.applications``
-    model in ``benchmarks/verify_applications.py``.
+    allows; with 32 rows: logits ~8, 1e-5).  Deeper residual models (EfficientNet
+    B1-B7/V2, ResNet50-152) stay ill-conditioned at 32x32 whatever the rows (1x1 last
+    stages): build those at 64x64.  Measured on every ``keras.applications`` model in
+    ``benchmarks/verify_applications.py`` (results in ``benchmarks/RESULTS.md``).
 
     Args:
         model: a single-input model built by :func:`build_application`.
