@@ -106,7 +106,7 @@ def calibrate_application(model: "keras.Model", *, seed: int = 0,
     moves TensorFlow's own logits by 4e-4 of their scale, more than the tolerance
     allows; with 32 rows: logits ~8, 1e-5).  Deeper residual models (EfficientNet
     B1-B7/V2, ResNet50-152) stay ill-conditioned at 32x32 whatever the rows (1x1 last
-    stages): build those at 64x64.  Measured on every ``keras.applications`` model in
+    stages): build those at 64x64 (ResNet101/152/152V2 stay ill-conditioned even there).  Measured on every ``keras.applications`` model in
     ``benchmarks/verify_applications.py`` (results in ``benchmarks/RESULTS.md``).
 
     Args:
