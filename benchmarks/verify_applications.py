@@ -2,7 +2,8 @@
 every clean conversion, and is every reference sensitive?
 
 Run: ``.venv/bin/python benchmarks/verify_applications.py [--models ResNet50 VGG16 ...]
-[--json out.json] [--no-calibrate]`` (``make bench-verify-apps``).
+[--size 64] [--json out.json] [--no-calibrate]`` (``make bench-verify-apps``); ``--size``
+raises the input size of the models whose minimum is below it.
 
 Per constructor of ``keras.applications`` (its upper-case callables, 40 in Keras 3.15),
 one at a time in ONE process (the session is cleared between models):
