@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench bench-hub bench-passes bench-verify conformance clean
+.PHONY: demo test install bench bench-hub bench-passes bench-verify bench-verify-apps conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench-passes: $(STAMP)
 
 bench-verify: $(STAMP)
 	$(BIN)/python benchmarks/verify_speed.py
+
+bench-verify-apps: $(STAMP)
+	$(BIN)/python benchmarks/verify_applications.py
 
 # ONNX node tests of ../shared/onnx/target-tests.txt through the importer: passed/failed/xfail
 # per mode (reference interpreter; Keras emitted and run by TensorFlow); MODE=interpreter,

@@ -87,12 +87,31 @@ def _localization_lines(loc: dict | None) -> list[str]:
         return []
     head = (f"first divergence ({loc['case']} inputs, {loc['compared']} of "
             f"{loc['comparable']} layer values compared in {loc.get('seconds', 0):.2f} s): ")
-    if loc["first_divergent_node"] is None:
-        return [escape(head + ("time budget exceeded" if loc["status"] == "budget-exceeded"
-                               else "none found"))]
-    lines = [escape(head + f"{loc['first_divergent_node']} ({loc['op']}), max abs err "
-                    f"{_fmt(loc.get('max_abs_err'))}, inputs "
-                    + ("agree" if loc["inputs_agree"] else "differ"))]
+    status = loc["status"]
+    if status == "span":
+        span = loc["divergent_span"]
+        lines = [escape(head + f"one of {len(span)} nodes: {', '.join(span)} (first seen at "
+                        f"{loc['first_seen_at']}, ONNX value {loc['onnx_value']}, max abs err "
+                        f"{_fmt(loc.get('max_abs_err'))}; the ONNX model has no value for the "
+                        "others)")]
+    elif loc["first_divergent_node"] is None:
+        text = {"budget-exceeded": "time budget exceeded",
+                "no-matching-values": loc.get("message", "no matching values")}
+        lines = [escape(head + text.get(status, "none found"))]
+    else:
+        lines = [escape(head + f"{loc['first_divergent_node']} ({loc['op']}), max abs err "
+                        f"{_fmt(loc.get('max_abs_err'))}, inputs "
+                        + ("agree" if loc["inputs_agree"] else "differ"))]
+    if loc.get("foreign"):
+        by = loc.get("matched_by", {})
+        unmatched = loc.get("unmatched", [])
+        more = loc.get("unmatched_count", 0) - len(unmatched)
+        lines.append(escape(
+            f"matched layer values: {by.get('name', 0)} by name, {by.get('nchw', 0)} by "
+            f"NAME/nchw, {by.get('scope', 0)} by scope; {len(loc.get('rejected', []))} "
+            f"rejected (shape); no ONNX value for {loc.get('unmatched_count', 0)}"
+            + (f": {', '.join(unmatched)}" if unmatched else "")
+            + (f" and {more} more" if more > 0 else "")))
     if loc.get("excerpt"):
         lines.append(escape(loc["excerpt"]))
     return lines

@@ -53,6 +53,8 @@ __all__ = ["AMPLIFICATION", "CHUNK", "SQUASHING", "localize", "logit_pairs"]
 CHUNK = 16
 #: how much larger than its inputs' error a node's error must be to be the divergence
 AMPLIFICATION = 10.0
+#: unmatched node names listed in the result (the count is always given)
+MAX_LISTED = 50
 
 
 def _keras_layer_outputs(model, names: Sequence[str]) -> dict[str, object]:
@@ -89,7 +91,11 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
         case: the case's name, for the report.
         tf_device: the TensorFlow device string to run on.
         onnx_feeds: the same inputs keyed and laid out as the ONNX model wants them
-            (a foreign model's names/NCHW inputs); default ``feeds``.
+            (a foreign model's names/NCHW inputs); default ``feeds``.  Given, the model
+            is treated as *foreign* (not graphir's emission of ``graph``): a divergence
+            is only attributed to one node when every input of that node was compared
+            and agreed (see ``divergent_span``), and a scope match whose shape is not
+            the layer's is rejected, never compared.
 
     Returns:
         the JSON-ready ``localization`` object: ``first_divergent_node`` (the IR node
@@ -101,6 +107,18 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
         around it), ``first_outside_tolerance`` (the first value outside the
         tolerance, divergence or not), ``compared`` (values compared),
         ``comparable`` (values in both runtimes), ``chunk`` and ``seconds``.
+        What could and could not be matched: ``foreign``, ``matched_by`` (counts of
+        matches by ``name``, ``nchw`` (graphir's ``NAME/nchw``) and layer ``scope``),
+        ``unmatched`` (IR nodes without a comparable ONNX value, the first
+        :data:`MAX_LISTED`) and ``unmatched_count``, ``rejected`` (scope matches
+        dropped: ``{"node", "onnx_value", "shape", "expected"}``).  Status
+        ``"no-matching-values"`` (with a ``message``; nothing compared, the node
+        null) when no value matched; ``"span"`` when, in a foreign model, the error
+        first shows at a value whose node has uncompared ancestors since the last
+        agreeing values: ``first_divergent_node`` is then null, ``divergent_span``
+        lists those nodes (topological order; one of them introduced the error),
+        ``first_seen_at`` the node whose value showed it, ``onnx_value`` its ONNX
+        name.  ``divergent_span`` is ``[node]`` when found, None otherwise.
     """
     import keras
     import onnx
@@ -117,23 +135,56 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
     layer_outputs = _keras_layer_outputs(original, [n.name for n in graph.nodes])
     scoped = _scoped_values(model, {layer.name for layer in original.layers})
     plan = []  # (node, value name, onnx name, channels_first)
+    unmatched: list[str] = []  # IR nodes with no ONNX value to compare
+    how = {"name": 0, "nchw": 0, "scope": 0}
     for node in graph.nodes:
         value = node.outputs[0].name if len(node.outputs) == 1 else None
         if value is None or node.name not in layer_outputs:
+            unmatched.append(node.name)
             continue
         if value in produced or value in declared:
             plan.append((node, value, value, False))
+            how["name"] += 1
         elif f"{value}/nchw" in produced:
             plan.append((node, value, f"{value}/nchw", True))
+            how["nchw"] += 1
         elif value in scoped:  # a foreign ONNX: the last value in the layer's scope
             plan.append((node, value, scoped[value], None))
+            how["scope"] += 1
+        else:
+            unmatched.append(node.name)
+    foreign = onnx_feeds is not None
+    producer = {v.name: n for n in graph.nodes for v in n.outputs}
+    rejected: list[dict] = []  # scope matches whose shape is not the layer's
     agreed: dict[str, bool] = {v.name: True for v in graph.inputs}
     error: dict[str, float] = {v.name: 0.0 for v in graph.inputs}  # e of compared values
     upstream: dict[str, float] = {}  # largest e feeding each value, through all nodes
     position = 0  # nodes before this index have their upstream error propagated
     result = {"first_divergent_node": None, "op": None, "case": case, "status": "not-found",
               "inputs_agree": None, "inputs": [], "excerpt": "", "compared": 0,
-              "comparable": len(plan), "chunk": CHUNK, "first_outside_tolerance": None}
+              "comparable": len(plan), "chunk": CHUNK, "first_outside_tolerance": None,
+              "foreign": foreign, "matched_by": how,
+              "unmatched": unmatched[:MAX_LISTED], "unmatched_count": len(unmatched),
+              "rejected": rejected, "divergent_span": None}
+    if not plan:
+        result.update(status="no-matching-values", seconds=time.perf_counter() - start,
+                      message="no ONNX value could be matched to a Keras layer output (by "
+                              "name, name/nchw or layer scope): the divergence cannot be "
+                              "localized in this model")
+        return result
+
+    def span_of(node) -> list[str]:
+        """``node`` and its ancestors up to the compared values (and graph inputs):
+        the nodes that can have introduced an error seen first at ``node``."""
+        names, stack, seen = {node.name}, [i for i in node.inputs if i], set()
+        while stack:
+            v = stack.pop()
+            if v in seen or v in agreed or v in graph.weights or v not in producer:
+                continue
+            seen.add(v)
+            names.add(producer[v].name)
+            stack.extend(i for i in producer[v].inputs if i)
+        return [n.name for n in graph.nodes if n.name in names]
 
     def carried(name: str) -> float:
         return error[name] if name in error else upstream.get(name, 0.0)
@@ -173,13 +224,20 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
         got = session.run([name for _, _, name, _ in chunk],
                           onnx_feeds if onnx_feeds is not None else feeds)
         del session, probe
-        for (node, value, _, channels_first), r, c in zip(chunk, ref, got):
+        for (node, value, onnx_name, channels_first), r, c in zip(chunk, ref, got):
             c = np.asarray(c)
             to_last = (0, *range(2, c.ndim), 1)
             if c.ndim >= 3 and (channels_first or (
                     channels_first is None and c.shape != r.shape
                     and tuple(c.shape[i] for i in to_last) == r.shape)):
                 c = np.transpose(c, to_last)
+            if channels_first is None and c.shape != r.shape:
+                # a scope match that is not the layer's output (e.g. tf2onnx's input
+                # transpose named in the first BatchNormalization's scope)
+                rejected.append({"node": node.name, "onnx_value": onnx_name, "shape": list(c.shape),
+                                 "expected": list(r.shape)})
+                result["comparable"] -= 1
+                continue
             tol = tolerance_for(r.dtype, rtol=rtol, atol=atol)
             cmp = compare_arrays(r, c, tolerance=tol, nan_equal=True)
             result["compared"] += 1
@@ -197,6 +255,20 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
                 continue  # carries the error it was given: not where it starts
             inputs = [{"name": i, "agrees": agreed.get(i)} for i in node.inputs
                       if i and i not in graph.weights]
+            span = span_of(node) if foreign else [node.name]
+            result.update(divergent_span=span, onnx_value=onnx_name)
+            if len(span) > 1:
+                # the error appears at node's value, but uncompared nodes lie between
+                # it and the last agreeing values: any of them may have introduced it
+                result.update(status="span", op=node.op, first_seen_at=node.name,
+                              max_abs_err=_num(cmp.max_abs_err),
+                              max_rel_err=_num(cmp.max_rel_err), mismatches=cmp.mismatches,
+                              reason=cmp.reason, error=own, input_error=given,
+                              excerpt=excerpt(graph, index[node.name]),
+                              message=f"the error is introduced by one of {len(span)} nodes "
+                                      f"({', '.join(span)}): the ONNX model has no value "
+                                      f"matching the outputs of all but the last")
+                break
             result.update(first_divergent_node=node.name, op=node.op, status="found",
                           inputs=inputs,
                           inputs_agree=all(i["agrees"] is not False for i in inputs),
@@ -206,7 +278,7 @@ def localize(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndar
                           excerpt=excerpt(graph, index[node.name]))
             break
         del ref, got
-        if result["status"] == "found":
+        if result["status"] in ("found", "span"):
             break
     result["seconds"] = time.perf_counter() - start
     return result

@@ -14,7 +14,8 @@ from typing import Any, Iterator
 import keras
 import numpy as np
 
-__all__ = ["calibrate_statistics", "iter_layers", "randomize_biases", "randomize_statistics"]
+__all__ = ["calibrate_statistics", "iter_layers", "randomize_biases", "randomize_statistics",
+           "standardize_head"]
 
 
 def iter_layers(model: Any) -> Iterator[Any]:
@@ -139,3 +140,45 @@ def calibrate_statistics(model: Any, inputs: Any) -> Any:
         for layer, momentum in zip(layers, saved):
             layer.momentum = momentum
     return model
+
+
+def standardize_head(model: Any, inputs: Any, *, seed: int = 0) -> bool:
+    """Redraw the kernel and bias of ``model``'s classifier head so that its logits vary
+    by about 1 over ``inputs``, in place; seeded.
+
+    The head is the ``Dense`` layer that produces ``model``'s only output (any
+    activation, e.g. ``softmax``).  A random-weight network without normalization
+    (VGG16: ReLU layers with zero biases shrink the signal ~2x per layer) gives logits of
+    ~1e-4, so its 1000 softmax probabilities are all ~1e-3 and two inputs give outputs
+    that agree to 2e-4: an insensitive reference (:mod:`graphir.sensitivity`).  The
+    redrawn kernel is ``N(0, 1) / (std_j * sqrt(d))`` for input feature ``j`` of ``d``
+    (``std_j`` its spread over ``inputs``, floored at 1% of the largest so dead features
+    do not get huge weights) and the bias ``-mean @ kernel``, so each logit is about
+    ``N(0, 1)`` over inputs like ``inputs``.
+
+    Args:
+        model: a single-output Keras model.
+        inputs: what ``model`` is called with (arrays like its inputs), e.g. the
+            batch-norm calibration batch.
+        seed: seeds the ``numpy.random.default_rng`` drawing the kernel.
+
+    Returns:
+        True when a head was standardized; False (model unchanged) when the output is
+        not produced by a ``Dense`` layer or the model has several outputs.
+    """
+    if len(model.outputs) != 1:
+        return False
+    head = model.outputs[0]._keras_history.operation
+    if not isinstance(head, keras.layers.Dense) or not head.use_bias:
+        return False
+    sources = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    features = np.asarray(keras.Model(sources, head.input)(inputs, training=False), np.float64)
+    features = features.reshape(-1, features.shape[-1])
+    std = features.std(axis=0)
+    std = np.maximum(std, 1e-2 * float(std.max()) if std.max() > 0 else 1.0)
+    rng = np.random.default_rng(seed)
+    kernel = rng.normal(0.0, 1.0, tuple(head.kernel.shape)) / (std[:, None]
+                                                                * np.sqrt(std.size))
+    head.kernel.assign(kernel.astype(np.float32))
+    head.bias.assign((-(features.mean(axis=0) @ kernel)).astype(np.float32))
+    return True

@@ -145,3 +145,58 @@ def test_unknown_application_is_a_bad_input():
         build_application("NotAModel")
     with pytest.raises(BadInputError):
         build_application("resnet")  # a submodule, not a constructor
+
+
+def test_application_input_range_is_images_only_where_preprocessing_is_inside():
+    from graphir.backends.keras.zoo import application_input_range
+
+    assert application_input_range("EfficientNetB0") == (0.0, 255.0)
+    assert application_input_range("ConvNeXtTiny") == (0.0, 255.0)
+    assert application_input_range("ResNet50") is None  # caffe mode, outside the model
+    assert application_input_range("MobileNetV2") is None  # [-1, 1] scaling outside
+    with pytest.raises(BadInputError, match="unknown keras.applications"):
+        application_input_range("NoSuchNet")
+
+
+def _sensitive(model, draws) -> bool:
+    from graphir.sensitivity import check_sensitivity
+    from graphir.tolerance import tolerance_for
+
+    a, b = (np.asarray(model(x, training=False)) for x in draws)
+    return check_sensitivity("y", a, b, batch=len(a), tolerance=tolerance_for(a.dtype)).sensitive
+
+
+def test_standardize_head_makes_a_shrinking_relu_net_sensitive():
+    from graphir.backends.keras.randomize import standardize_head
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input((16,))
+    h = x
+    for i in range(12):  # zero biases, small weights: the signal shrinks ~0.45x per layer
+        init = keras.initializers.RandomNormal(stddev=0.08, seed=i)
+        h = L.Dense(64, activation="relu", kernel_initializer=init, name=f"d{i}")(h)
+    model = keras.Model(x, L.Dense(100, activation="softmax", name="head")(h))
+    rng = np.random.default_rng(0)
+    draws = [rng.standard_normal((2, 16)).astype(np.float32) for _ in range(2)]
+    calibration = rng.standard_normal((32, 16)).astype(np.float32)
+    assert not _sensitive(model, draws)  # as built: ~uniform probabilities
+    assert standardize_head(model, calibration, seed=1) is True
+    assert _sensitive(model, draws)
+    logits = keras.Model(x, model.get_layer("head").input)(calibration) @ \
+        model.get_layer("head").kernel + model.get_layer("head").bias
+    assert 0.3 < float(np.std(np.asarray(logits), axis=0).mean()) < 3.0
+    # not a Dense head: left alone
+    other = keras.Model(x, L.Softmax()(h))
+    assert standardize_head(other, calibration) is False
+
+
+def test_calibrate_application_makes_a_saturated_application_sensitive():
+    from graphir.backends.keras.zoo import application_input_range, calibrate_application
+
+    model = build_application("MobileNetV3Small", input_shape=(32, 32, 3), seed=0)
+    lo, hi = application_input_range("MobileNetV3Small")
+    rng = np.random.default_rng(0)
+    draws = [rng.uniform(lo, hi, (2, 32, 32, 3)).astype(np.float32) for _ in range(2)]
+    assert not _sensitive(model, draws)  # random statistics: rows agree to ~1e-7
+    assert calibrate_application(model, seed=0, input_range=(lo, hi)) is model
+    assert _sensitive(model, draws)
