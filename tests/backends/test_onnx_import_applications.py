@@ -16,8 +16,9 @@ from __future__ import annotations
 import gc
 import os
 
-import numpy as np
 import pytest
+
+import application_checks as checks
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
@@ -42,21 +43,7 @@ MIN_SIZE = {"InceptionV3": 75, "InceptionResNetV2": 75, "Xception": 71}
 DEFAULT = ("MobileNetV3Small", "ResNet50")
 _OPT_IN = pytest.mark.skipif(os.environ.get("GRAPHIR_SLOW_ONNX") != "1",
                              reason="set GRAPHIR_SLOW_ONNX=1 to run every application")
-TOL = 1e-4
 GAMMA = (0.5, 1.0)
-
-
-def _outputs(model, xs) -> list[np.ndarray]:
-    out = model(xs[0] if len(xs) == 1 else xs, training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
-
-
-def _assert_close(got, want, what: str) -> None:
-    assert len(got) == len(want), what
-    for g, w in zip(got, want):
-        scale = float(np.abs(w).max())
-        assert g.shape == w.shape and g.dtype == w.dtype, what
-        np.testing.assert_allclose(g, w, rtol=TOL, atol=TOL * scale, err_msg=what)
 
 
 def _free() -> None:
@@ -76,7 +63,7 @@ def test_application_round_trips_through_onnx(name, tmp_path):
     model = build_application(name, input_shape=(size, size, 3), seed=0, **options)
     randomize_statistics(model, seed=0, gamma=GAMMA)
     xs = application_inputs(name, model, batch=2, seed=0)
-    want = _outputs(model, xs)
+    want = checks.outputs(model, xs)
     graph = from_keras(model)
     del model
     _free()
@@ -91,7 +78,7 @@ def test_application_round_trips_through_onnx(name, tmp_path):
     assert list(imported.outputs) == outputs
 
     emitted = to_keras(imported)
-    _assert_close(_outputs(emitted, xs), want, f"{name}: imported, emitted as Keras")
+    checks.assert_close(checks.outputs(emitted, xs), want, f"{name}: imported, emitted as Keras")
     del emitted
     _free()
 
@@ -108,4 +95,4 @@ def test_application_round_trips_through_onnx(name, tmp_path):
     options.intra_op_num_threads = 2
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feeds = dict(zip(names_in, xs))
-    _assert_close(session.run(outputs, feeds), want, f"{name}: imported, emitted as ONNX")
+    checks.assert_close(session.run(outputs, feeds), want, f"{name}: imported, emitted as ONNX")
