@@ -4,6 +4,9 @@ scaled to the reference's magnitude (the 1e-4 of the issues' acceptance checks).
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
+
 import numpy as np
 
 TOL = 1e-4
@@ -26,3 +29,21 @@ def assert_close(got, want, what: str, *, require_varied: bool = False) -> None:
             assert np.std(w) > 1e-2 * scale, f"{what}: near-constant reference output"
         assert g.shape == w.shape and g.dtype == w.dtype, what
         np.testing.assert_allclose(g, w, rtol=TOL, atol=TOL * scale, err_msg=what)
+
+
+def onnx_session(model, folder: Path, name: str):
+    """An onnxruntime CPU session (2 threads) of ``model``, saved in ``folder`` with its
+    initializers as external data: ``save_model`` moves each initializer out of the proto
+    as it writes it, so the weights are never held twice (``SerializeToString`` would
+    briefly hold them three times).  The caller drops its own reference to ``model``."""
+    import onnx
+    import onnxruntime as ort
+
+    path = Path(folder) / f"{name}.onnx"
+    onnx.save_model(model, str(path), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=f"{name}.onnx.data",
+                    size_threshold=1024)
+    gc.collect()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -85,14 +85,7 @@ def test_application_round_trips_through_onnx(name, tmp_path):
     again = to_onnx(imported)
     del imported
     assert count_ops(again).get("Conv", 0) + count_ops(again).get("Gemm", 0) > 0
-    path = tmp_path / f"{name}.onnx"
-    onnx.save_model(again, str(path), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location=f"{name}.onnx.data",
-                    size_threshold=1024)
+    session = checks.onnx_session(again, tmp_path, name)
     del again
-    gc.collect()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feeds = dict(zip(names_in, xs))
     checks.assert_close(session.run(outputs, feeds), want, f"{name}: imported, emitted as ONNX")

@@ -104,17 +104,8 @@ def test_application_lowers_and_matches_in_keras_and_onnxruntime(name, tmp_path)
     feeds = {v.name: x for v, x in zip(graph.inputs, xs)}
     outputs = list(graph.outputs)
     del graph
-    # external data moves each initializer out of the proto as it is written, so the
-    # weights are never held twice (SerializeToString would briefly hold them 3 times)
-    path = tmp_path / f"{name}.onnx"
-    onnx.save_model(onnx_model, str(path), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location=f"{name}.onnx.data",
-                    size_threshold=1024)
+    session = checks.onnx_session(onnx_model, tmp_path, name)
     del onnx_model
-    gc.collect()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     checks.assert_close(session.run(outputs, feeds), want, f"{name}: onnxruntime",
                         require_varied=True)
     assert transposes <= 2, f"{name}: {transposes} Transpose nodes"
