@@ -71,7 +71,8 @@ def logic_ops() -> keras.Model:
 
 def reduction_ops() -> keras.Model:
     """Reductions over one and two axes (keepdims both ways), argmax/argmin, var/std,
-    matmul of two computed tensors and einsum (an attention score)."""
+    matmul of two computed tensors, einsum (an attention score), a running sum and a
+    tensordot (lowered to einsum)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), name="x")
     h = keras.layers.Dense(6, name="dense")(x)
@@ -83,12 +84,13 @@ def reduction_ops() -> keras.Model:
     total = ops.sum(h, axis=(1, 2), keepdims=True)            # (batch, 1, 1)
     where_max = ops.argmax(h, axis=-1)
     where_min = ops.argmin(x, axis=1)
-    return _finish(x, [stats, total, where_max, where_min], "reduction_ops")
+    running = ops.cumsum(h, axis=1) + ops.tensordot(x, ops.ones((6, 6)) * 0.1, axes=1)
+    return _finish(x, [stats, total, where_max, where_min, running], "reduction_ops")
 
 
 def indexing_ops() -> keras.Model:
     """Slicing, transposes and shape edits, gathers, tiling, padding, stacking, one-hot,
-    and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
+    a category count, a ``full_like`` and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
     this model has a static batch of 2, the zoo's input batch)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), batch_size=2, name="x")
@@ -106,7 +108,9 @@ def indexing_ops() -> keras.Model:
     stacked = ops.stack([tiled, repeated, squeezed], axis=1)  # (batch, 3, 6)
     broad = ops.broadcast_to(ops.expand_dims(taken, 1), (2, 3, 3))
     hot = ops.one_hot(i, 6)                                    # (batch, 3, 6)
-    return _finish([x, i], [stacked + hot, flipped, along, broad], "indexing_ops")
+    counts = keras.layers.CategoryEncoding(6, output_mode="count", name="counts")(i)
+    filled = ops.full_like(counts, 0.5) + counts              # (batch, 6)
+    return _finish([x, i], [stacked + hot, flipped, along, broad, filled], "indexing_ops")
 
 
 def primitive_examples() -> dict[str, Callable[[], keras.Model]]:
