@@ -6,8 +6,6 @@ outside graphir; weights keep their Keras paths; untraceable calls are refused b
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ ort = pytest.importorskip("onnxruntime")
 from keras import layers as L  # noqa: E402
 from keras import ops  # noqa: E402
 
+from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir import extract  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
@@ -250,18 +249,8 @@ def test_transformer_block_and_its_saved_keras_reloads_without_the_custom_code(
 
     path = tmp_path_factory.mktemp("tracing") / "tb.keras"
     save_keras(to_keras(graph), path)
-    np.save(path.with_suffix(".npy"), feeds)
-    code = ("import sys, numpy as np, keras\n"
-            "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
-            "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
-            "print(any(k.startswith(('graphir', 'test_keras_tracing')) for k in sys.modules))\n")
-    out = path.with_suffix(".out.npy")
-    run = subprocess.run([sys.executable, "-c", code, str(path), str(path.with_suffix(".npy")),
-                          str(out)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "False"
-    np.testing.assert_allclose(np.load(out), model.predict(feeds, verbose=0),
-                               rtol=1e-5, atol=1e-5)
+    got, = predict_in_fresh_process(path, [feeds], absent=("graphir", "test_keras_tracing"))
+    np.testing.assert_allclose(got, model.predict(feeds, verbose=0), rtol=1e-5, atol=1e-5)
 
 
 def test_token_and_position_embedding_converts():
