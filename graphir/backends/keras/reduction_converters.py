@@ -35,6 +35,14 @@ function computes, dtype promotions made explicit as ``cast`` helper nodes:
   ``tf.tensordot``'s ``axes`` describe.
 * ``Cumsum``: ``tf.math.cumsum`` after the ``dtype`` cast; bool as int32; ``axis=None``
   only on rank 1.
+* ``FFT`` / ``FFT2`` (``keras.ops.fft((real, imag))``, ``fft2``): the discrete Fourier
+  transform over the last one / two axes, both static, as products with the cosine and
+  sine matrices of the DFT (``matmul`` with weights, ``add`` / ``subtract``): for
+  ``W = C - iS``, ``C[k, m] = cos(2 pi k m / N)``, ``S[k, m] = sin(2 pi k m / N)``, the
+  transform of ``X + iY`` along the last axis is ``(XC + YS) + i(YC - XS)`` (C and S are
+  symmetric), along the axis before it ``(CX + SY) + i(CY - SX)``.  The same numbers as
+  ``tf.signal.fft`` up to float rounding (an O(N) sum per element instead of the FFT's
+  O(log N)), float32/float64 parts of one dtype.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from keras.src.ops import math as kmath
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
@@ -333,3 +342,45 @@ def _tensordot(ctx: LayerContext) -> Lowered:
     out = [c for c in a if c not in contracted] + [c for c in b if c not in contracted]
     eq = f"{''.join(a)},{''.join(b)}->{''.join(out)}"
     return ctx.lowered("einsum", _names(ctx, operands), {"equation": eq})
+
+
+def _dft_matrices(n: int, dtype: DType) -> tuple[np.ndarray, np.ndarray]:
+    """The cosine and sine matrices of the length-``n`` DFT, computed in float64 from the
+    exact integer products ``k * m mod n`` and cast to ``dtype``."""
+    km = np.outer(np.arange(n), np.arange(n)) % n
+    angle = 2.0 * np.pi * km / n
+    return np.cos(angle).astype(dtype.to_numpy()), np.sin(angle).astype(dtype.to_numpy())
+
+
+@lowers(kmath.FFT, kmath.FFT2, multiple_outputs=True)
+def _fft(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.fft((real, imag))`` / ``fft2`` -> ``[real, imag]`` of the DFT over the
+    last one / two axes (``tf.signal.fft`` / ``fft2d``), as DFT-matrix products."""
+    pair = ctx.call_args[0] if ctx.call_args else None
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or len(ctx.inputs) != 2:
+        ctx.refuse("expected a (real, imag) pair of tensors")
+    (re, im), (tr, ti) = ctx.inputs, ctx.input_types
+    if tr != ti or tr.dtype not in (DType.FLOAT32, DType.FLOAT64):
+        ctx.refuse(f"real and imag parts of types {tr} and {ti}; expected one float32 or "
+                   f"float64 type")
+    n_axes = 2 if isinstance(ctx.layer, kmath.FFT2) else 1
+    if tr.rank < n_axes:
+        ctx.refuse(f"a rank-{tr.rank} input; the transform needs {n_axes} axes")
+    sizes = tr.shape[-n_axes:]
+    if not all(isinstance(d, int) for d in sizes):
+        ctx.refuse(f"transformed axes of sizes {list(sizes)}; they must be static")
+    a, b = re, im
+    for step, n in enumerate(reversed(sizes)):
+        cos, sin = _dft_matrices(n, tr.dtype)
+        c, s_ = ctx.constant(f"dft{n}_cos", cos), ctx.constant(f"dft{n}_sin", sin)
+
+        def mul(x: str, w: str, tag: str) -> str:
+            # the last axis: x @ W; the one before it: W @ x
+            args = [x, w] if step == 0 else [w, x]
+            return ctx.helper("matmul", args, suffix=f"{tag}{step}")
+        ac, bs, bc, as_ = mul(a, c, "ac"), mul(b, s_, "bs"), mul(b, c, "bc"), mul(a, s_, "as")
+        if step == len(sizes) - 1:
+            return [ctx.lowered("add", [ac, bs]), ctx.lowered("subtract", [bc, as_])]
+        a = ctx.helper("add", [ac, bs], suffix=f"real{step}")
+        b = ctx.helper("subtract", [bc, as_], suffix=f"imag{step}")
+    raise AssertionError("unreachable")

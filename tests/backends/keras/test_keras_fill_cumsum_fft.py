@@ -139,3 +139,36 @@ def test_onnx_reimports_with_a_symbolic_batch(graph, inputs, expected):
     assert imported.value_types()[imported.inputs[0].name].shape[0] == "batch"
     got = evaluate(imported, dict(zip(["x", "i", "j"], inputs)))
     _check([got[o].astype(w.dtype) for o, w in zip(imported.outputs, expected)], expected)
+
+
+@pytest.fixture(scope="module")
+def fft_model():
+    """FNet's token mixing (the real part of fft2 of a real input, keras.io FNet) and a
+    1-D fft of a complex pair."""
+    keras.utils.set_random_seed(6)
+    x = keras.Input((6, 8), name="x")
+    h = keras.layers.Dense(8, name="dense")(x)
+    mixed = ops.fft2((h, ops.zeros_like(h)))[0]
+    re, im = ops.fft((h, x))
+    return keras.Model(x, [mixed, re, im], name="fft")
+
+
+def test_fft_matches_tensorflow(fft_model, tmp_path_factory):
+    graph = from_keras(fft_model)
+    assert "matmul" in {n.op for n in graph.nodes}
+    feeds = np.random.default_rng(4).normal(size=(3, 6, 8)).astype(np.float32)
+    want = fft_model.predict(feeds, verbose=0)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    path = tmp_path_factory.mktemp("fft") / "fft.keras"
+    save_keras(to_keras(graph), path)
+    for got in (session.run(None, {"x": feeds}), predict_in_fresh_process(path, [feeds])):
+        for g, w in zip(got, want):
+            scale = float(np.abs(w).max())
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * scale)
+    # the reference is NumPy's FFT of h + ix; the inverse transform's sign convention
+    # (a sine matrix of the wrong sign) would be caught
+    h = np.asarray(fft_model.get_layer("dense")(feeds))
+    z = h + 1j * feeds
+    np.testing.assert_allclose(want[1] + 1j * want[2], np.fft.fft(z, axis=-1), atol=1e-4)
+    assert not np.allclose(np.fft.ifft(z, axis=-1) * 8, want[1] + 1j * want[2], atol=1e-2)
