@@ -49,7 +49,10 @@ def arithmetic_ops() -> keras.Model:
     e = ops.floor_divide(h * 4.0, 1.5) + ops.clip(h, -0.5, 0.5) + ops.gelu(h)  # tanh form
     j = ops.floor_divide(i, 3) + ops.mod(i, 4) + ops.abs(ops.negative(i))  # int32 throughout
     k = ops.cast(h * 4.0, "int32") + j                            # truncation toward zero
-    out = a + b + c + d + e + ops.cast(k, "float32") / (pos + pos)
+    unit = ops.tanh(h) * 0.9                                      # in (-1, 1)
+    t = (ops.tan(unit) + ops.arcsin(unit) + ops.arccos(unit) + ops.arctan(h) + ops.sinh(unit)
+         + ops.cosh(unit) + ops.arcsinh(h) + ops.arccosh(pos + 1.0) + ops.arctanh(unit))
+    out = a + b + c + d + e + t + ops.cast(k, "float32") / (pos + pos)
     return _finish([x, i], [out, k], "arithmetic_ops")
 
 
