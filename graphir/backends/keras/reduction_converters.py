@@ -65,7 +65,7 @@ from graphir.ops.reduction import parse_einsum
 __all__: list[str] = []
 
 _OPS = {knp.Sum: "sum", knp.Mean: "mean", knp.Max: "max", knp.Min: "min", knp.Prod: "prod",
-        knp.Var: "var", knp.Std: "std"}
+        knp.Var: "var", knp.Std: "std", knp.Amax: "max", knp.Amin: "min"}
 _PROMOTED_TO_INT32 = (DType.BOOL, DType.INT8, DType.INT16)
 
 

@@ -1,0 +1,279 @@
+"""Converters of ``keras.ops`` operations that have no op of their own: each lowers to a
+short composition of existing IR ops that computes exactly what Keras 3 computes on
+TensorFlow (the function of the same name in ``keras/src/backend/tensorflow/``, cited
+per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
+
+* ``Roll`` (``tf.roll`` along given axes, static sizes) -> per axis, the two ``slice``
+  parts in swapped order, ``concatenate``d;
+* ``Swapaxes`` -> ``transpose``;
+* ``Log2`` / ``Log10`` (``log(x) / log(base)`` in the float result dtype, as Keras
+  writes it) -> ``log``, ``divide`` by the constant;
+* ``Hstack`` / ``Vstack`` -> ``concatenate`` along axis 1 (0 for rank 1) / axis 0;
+* ``Unstack`` (``tf.unstack``) -> one ``slice`` + ``squeeze`` per output;
+* ``Slice`` (``keras.ops.slice``: ``tf.slice`` with static start indices and sizes,
+  ``-1`` = to the end) -> ``slice``;
+* ``StopGradient`` -> ``identity`` (inference);
+* ``DepthToSpace`` / ``SpaceToDepth`` (``tf.nn.depth_to_space`` / ``space_to_depth``,
+  NHWC, static H, W, C) -> ``reshape``, ``transpose``, ``reshape``: depth-to-space puts
+  channel ``(i * b + j) * C' + c`` of pixel ``(h, w)`` at ``(h * b + i, w * b + j, c)``;
+* ``Logsumexp`` (``tf.math.reduce_logsumexp``: the max over the axes, replaced by 0
+  where it is not finite, subtracted before ``exp``, added back after ``log``) ->
+  ``max``, ``subtract``/``equal``/``where`` (the finite test ``m - m == 0``), ``exp``,
+  ``sum``, ``log``, ``add``;
+* ``Glu`` (``x1 * sigmoid(x2)`` of the two halves of an axis) -> two ``slice`` s, the
+  ``sigmoid`` activation, ``multiply``;
+* ``HardShrink`` (``where(|x| > t, x, 0)``), ``Threshold`` (``where(x > t, x, v)``) ->
+  ``abs``, ``greater``, ``where`` with constants.
+
+Refused by name: tensor-valued shifts, axes, starts or sizes; sizes that are not static
+where the composition needs them; ``axis=None`` forms that flatten the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from keras.src.ops import core as kcore
+from keras.src.ops import math as kmath
+from keras.src.ops import nn as knn
+from keras.src.ops import numpy as knp
+
+from graphir.backends.keras.context import LayerContext, Lowered, Operand
+from graphir.backends.keras.indexing_converters import (_canonical, _canonical_axes, _int,
+                                                        _ints, _one_tensor, _tensor_list)
+from graphir.backends.keras.registry import lowers
+from graphir.dtypes import DType
+from graphir.ops.indexing import SLICE_END
+
+__all__: list[str] = []
+
+
+def _slice(ctx: LayerContext, x: str, rank: int, axis: int, lo: int, hi: int, suffix: str,
+           final: bool = False) -> Any:
+    """``x[..., lo:hi, ...]`` along ``axis`` (a helper, or the final node)."""
+    starts, ends = [0] * rank, [SLICE_END] * rank
+    starts[axis], ends[axis] = lo, hi
+    attrs = {"starts": tuple(starts), "ends": tuple(ends), "steps": (1,) * rank}
+    if final:
+        return ctx.lowered("slice", [x], attrs)
+    return ctx.helper("slice", [x], attrs, suffix=suffix)
+
+
+def _static(ctx: LayerContext, x: Operand, axis: int, what: str) -> int:
+    size = x.type.shape[axis]
+    if not isinstance(size, int):
+        ctx.refuse(f"{what} along axis {axis}, whose size is not static")
+    return size
+
+
+def _scalar(ctx: LayerContext, name: str, value: Any, dtype: DType) -> str:
+    """A rank-0 weight ``<operation>/<name>`` of ``dtype`` holding ``value``."""
+    return ctx.constant(name, np.asarray(value, dtype.to_numpy()))
+
+
+# --------------------------------------------------------------------------- data movement
+
+@lowers(knp.Roll)
+def _roll(ctx: LayerContext) -> Lowered:
+    """``keras.ops.roll(x, shift, axis)`` -> per axis ``concatenate([x[n-s:], x[:n-s]])``
+    with ``s = shift mod n`` (``tf.roll``: element ``i`` moves to ``(i + shift) mod n``;
+    shifts of a repeated axis add up)."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    if ctx.layer.axis is None:
+        ctx.refuse("axis=None (a roll of the flattened tensor); give the axes")
+    axes = [_canonical(ctx, a, rank) for a in _ints(ctx, ctx.layer.axis, "axis")]
+    shifts = _ints(ctx, ctx.layer.shift, "shift")
+    if len(shifts) == 1 and len(axes) > 1:
+        shifts = shifts * len(axes)
+    if len(shifts) != len(axes):
+        ctx.refuse(f"{len(shifts)} shifts for {len(axes)} axes")
+    total: dict[int, int] = {}
+    for a, s in zip(axes, shifts):
+        total[a] = total.get(a, 0) + s
+    steps = []
+    for a, s in sorted(total.items()):
+        n = _static(ctx, x, a, "a roll")
+        if n and s % n:
+            steps.append((a, n, s % n))
+    name = x.name
+    if not steps:
+        return ctx.lowered("identity", [name])
+    for k, (a, n, s) in enumerate(steps):
+        tail = _slice(ctx, name, rank, a, n - s, SLICE_END, f"tail{k}")
+        head = _slice(ctx, name, rank, a, 0, n - s, f"head{k}")
+        if k == len(steps) - 1:
+            return ctx.lowered("concatenate", [tail, head], {"axis": a})
+        name = ctx.helper("concatenate", [tail, head], {"axis": a}, suffix=f"roll{k}")
+    raise AssertionError("unreachable")
+
+
+@lowers(knp.Swapaxes)
+def _swapaxes(ctx: LayerContext) -> Lowered:
+    """``keras.ops.swapaxes(x, axis1, axis2)`` -> ``transpose``."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    a, b = (_canonical(ctx, v, rank, "axis") for v in (ctx.layer.axis1, ctx.layer.axis2))
+    if a == b:
+        return ctx.lowered("identity", [x.name])
+    perm = list(range(rank))
+    perm[a], perm[b] = b, a
+    return ctx.lowered("transpose", [x.name], {"perm": tuple(perm)})
+
+
+@lowers(knp.Hstack, knp.Vstack)
+def _stack_along(ctx: LayerContext) -> Lowered:
+    """``keras.ops.hstack(xs)`` (``tf.concat`` on axis 1, axis 0 for rank-1 tensors) /
+    ``vstack(xs)`` (axis 0) -> ``concatenate``."""
+    xs = _tensor_list(ctx)
+    rank = xs[0].type.rank
+    axis = 0 if isinstance(ctx.layer, knp.Vstack) or rank == 1 else 1
+    if rank == 0:
+        ctx.refuse("stacking rank-0 tensors")
+    return ctx.lowered("concatenate", [o.name for o in xs], {"axis": axis})
+
+
+@lowers(kcore.Unstack, multiple_outputs=True)
+def _unstack(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.unstack(x, num, axis)`` (``tf.unstack``) -> per index along the
+    (static) axis, ``slice`` then ``squeeze``."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    axis = _canonical(ctx, ctx.layer.axis, rank)
+    n = _static(ctx, x, axis, "an unstack")
+    outs = []
+    for i in range(n):
+        part = _slice(ctx, x.name, rank, axis, i, i + 1, f"part{i}")
+        outs.append(ctx.lowered("squeeze", [part], {"axes": (axis,)}))
+    return outs
+
+
+@lowers(kcore.Slice, accepted_call_kwargs=("start_indices",))
+def _core_slice(ctx: LayerContext) -> Lowered:
+    """``keras.ops.slice(x, start_indices, shape)`` (``tf.slice``; a size of -1 runs to the
+    end) -> ``slice`` (static starts and sizes)."""
+    if len(ctx.inputs) != 1:
+        ctx.refuse("start_indices or shape is a tensor; only static ints are supported")
+    x = Operand(ctx.inputs[0], ctx.input_types[0])
+    start = ctx.call_args[1] if len(ctx.call_args) > 1 else ctx.call_kwargs.get("start_indices")
+    starts = _ints(ctx, start, "a start index")
+    sizes = _ints(ctx, ctx.layer.shape, "a size")
+    rank = x.type.rank
+    if len(starts) != rank or len(sizes) != rank:
+        ctx.refuse(f"start_indices {starts} and shape {sizes} for a rank-{rank} tensor")
+    if any(s < 0 for s in starts) or any(z < -1 for z in sizes):
+        ctx.refuse(f"start_indices {starts} / shape {sizes} out of range")
+    ends = tuple(SLICE_END if z == -1 else s + z for s, z in zip(starts, sizes))
+    return ctx.lowered("slice", [x.name], {"starts": starts, "ends": ends,
+                                           "steps": (1,) * rank})
+
+
+@lowers(kcore.StopGradient)
+def _stop_gradient(ctx: LayerContext) -> Lowered:
+    """``keras.ops.stop_gradient(x)`` -> ``identity`` (no gradients at inference)."""
+    return ctx.lowered("identity", [_one_tensor(ctx).name])
+
+
+@lowers(knn.DepthToSpace, knn.SpaceToDepth)
+def _depth_space(ctx: LayerContext) -> Lowered:
+    """``keras.ops.depth_to_space`` / ``space_to_depth(x, block_size)`` on NHWC data with
+    static H, W, C -> ``reshape`` (keeps the batch), ``transpose``, ``reshape``."""
+    x = _one_tensor(ctx)
+    if ctx.layer.data_format != "channels_last":
+        ctx.refuse(f"data_format={ctx.layer.data_format!r}; only 'channels_last'")
+    if x.type.rank != 4 or not all(isinstance(d, int) for d in x.type.shape[1:]):
+        ctx.refuse(f"an input of shape {x.type.shape}; expected (N, H, W, C), static H, W, C")
+    b = _int(ctx, ctx.layer.block_size, "block_size")
+    _, h, w, c = x.type.shape
+    if b < 2:
+        ctx.refuse(f"block_size={b}; it must be at least 2")
+    perm = (0, 1, 3, 2, 4, 5)
+    if isinstance(ctx.layer, knn.DepthToSpace):
+        if c % (b * b):
+            ctx.refuse(f"{c} channels; a multiple of block_size**2 = {b * b} is needed")
+        first, last = (h, w, b, b, c // (b * b)), (h * b, w * b, c // (b * b))
+    else:
+        if h % b or w % b:
+            ctx.refuse(f"spatial size {h}x{w} is not a multiple of block_size={b}")
+        first, last = (h // b, b, w // b, b, c), (h // b, w // b, b * b * c)
+    split = ctx.helper("reshape", [x.name], {"target_shape": first}, suffix="blocks")
+    moved = ctx.helper("transpose", [split], {"perm": perm}, suffix="moved")
+    return ctx.lowered("reshape", [moved], {"target_shape": last})
+
+
+# --------------------------------------------------------------------------- math
+
+@lowers(knp.Log2, knp.Log10)
+def _log_base(ctx: LayerContext) -> Lowered:
+    """``keras.ops.log2`` / ``log10(x)`` -> ``log(x) / log(base)`` in the float result
+    dtype (Keras' TensorFlow function writes exactly that quotient)."""
+    x = _one_tensor(ctx)
+    dtype = x.type.dtype
+    target = DType.FLOAT32 if not dtype.is_float else dtype
+    name = x.name
+    if target is not dtype:
+        name = ctx.helper("cast", [name], {"to": target.value}, suffix="cast")
+    base = 2 if isinstance(ctx.layer, knp.Log2) else 10
+    log_base = np.log(np.asarray(base, target.to_numpy()))
+    logged = ctx.helper("log", [name], suffix="log")
+    return ctx.lowered("divide", [logged, _scalar(ctx, f"log{base}", log_base, target)])
+
+
+@lowers(kmath.Logsumexp)
+def _logsumexp(ctx: LayerContext) -> Lowered:
+    """``keras.ops.logsumexp(x, axis, keepdims)`` (``tf.math.reduce_logsumexp``) on a
+    float tensor."""
+    from graphir.backends.keras.reduction_converters import _axes
+
+    x = _one_tensor(ctx)
+    dtype = x.type.dtype
+    if not dtype.is_float:
+        ctx.refuse(f"logsumexp of a {dtype.value} tensor; cast it to a float dtype")
+    axes = _axes(ctx, ctx.layer.axis, x.type.rank)
+    keep = bool(ctx.layer.keepdims)
+    raw_max = ctx.helper("max", [x.name], {"axes": axes, "keepdims": True}, suffix="max")
+    gap = ctx.helper("subtract", [raw_max, raw_max], suffix="gap")     # 0 iff finite
+    zero = _scalar(ctx, "zero", 0, dtype)
+    finite = ctx.helper("equal", [gap, zero], suffix="finite")
+    shift = ctx.helper("where", [finite, raw_max, zero], suffix="shift")
+    shifted = ctx.helper("subtract", [x.name, shift], suffix="shifted")
+    total = ctx.helper("sum", [ctx.helper("exp", [shifted], suffix="exp")],
+                       {"axes": axes, "keepdims": keep}, suffix="sum")
+    logged = ctx.helper("log", [total], suffix="log")
+    if not keep and axes:
+        shift = ctx.helper("squeeze", [shift], {"axes": axes}, suffix="shift_squeezed")
+    return ctx.lowered("add", [logged, shift])
+
+
+@lowers(knn.Glu)
+def _glu(ctx: LayerContext) -> Lowered:
+    """``keras.ops.glu(x, axis)`` -> ``x1 * sigmoid(x2)`` for the two halves of ``axis``."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    axis = _canonical(ctx, ctx.layer.axis, rank)
+    n = _static(ctx, x, axis, "a glu")
+    if n % 2:
+        ctx.refuse(f"axis {axis} has odd size {n}")
+    first = _slice(ctx, x.name, rank, axis, 0, n // 2, "x1")
+    second = _slice(ctx, x.name, rank, axis, n // 2, n, "x2")
+    gate = ctx.helper("activation", [second], {"function": "sigmoid"}, suffix="gate")
+    return ctx.lowered("multiply", [first, gate])
+
+
+@lowers(knn.HardShrink, knn.Threshold)
+def _shrink(ctx: LayerContext) -> Lowered:
+    """``keras.ops.hard_shrink(x, threshold)`` (``where(|x| > t, x, 0)``) and
+    ``keras.ops.threshold(x, threshold, default_value)`` (``where(x > t, x, v)``) on a
+    float tensor, with the constants in x's dtype."""
+    x = _one_tensor(ctx)
+    dtype = x.type.dtype
+    if not dtype.is_float:
+        ctx.refuse(f"a {dtype.value} input; only float tensors are supported")
+    t = _scalar(ctx, "threshold", ctx.layer.threshold, dtype)
+    if isinstance(ctx.layer, knn.HardShrink):
+        probe, other = ctx.helper("abs", [x.name], suffix="abs"), _scalar(ctx, "zero", 0, dtype)
+    else:
+        probe, other = x.name, _scalar(ctx, "default", ctx.layer.default_value, dtype)
+    keep = ctx.helper("greater", [probe, t], suffix="keep")
+    return ctx.lowered("where", [keep, x.name, other])
