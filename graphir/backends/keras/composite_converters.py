@@ -40,7 +40,7 @@ from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
-from graphir.backends.keras.indexing_converters import (_canonical, _canonical_axes, _int,
+from graphir.backends.keras.indexing_converters import (_canonical, _int,
                                                         _ints, _one_tensor, _tensor_list)
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
