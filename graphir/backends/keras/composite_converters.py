@@ -23,7 +23,10 @@ per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
 * ``Glu`` (``x1 * sigmoid(x2)`` of the two halves of an axis) -> two ``slice`` s, the
   ``sigmoid`` activation, ``multiply``;
 * ``HardShrink`` (``where(|x| > t, x, 0)``), ``Threshold`` (``where(x > t, x, v)``) ->
-  ``abs``, ``greater``, ``where`` with constants.
+  ``abs``, ``greater``, ``where`` with constants;
+* ``DotProductAttention`` (``_dot_product_attention_xla``, float32) -> ``repeat`` of the
+  key/value heads for grouped queries, ``einsum``, ``multiply`` by the scale, ``add``
+  of the bias, ``where`` of the mask / causal mask, ``softmax``, ``einsum``.
 
 Refused by name: tensor-valued shifts, axes, starts or sizes; sizes that are not static
 where the composition needs them; ``axis=None`` forms that flatten the batch.
@@ -277,3 +280,84 @@ def _shrink(ctx: LayerContext) -> Lowered:
         probe, other = x.name, _scalar(ctx, "default", ctx.layer.default_value, dtype)
     keep = ctx.helper("greater", [probe, t], suffix="keep")
     return ctx.lowered("where", [keep, x.name, other])
+
+
+# --------------------------------------------------------------------------- attention
+
+#: ``_get_large_negative`` of Keras' TensorFlow backend for float32: the logit a masked
+#: position gets before the softmax
+_MASKED_LOGIT = np.float32(3.38953e38 * -0.7)
+
+
+@lowers(knn.DotProductAttention, accepted_call_kwargs=("bias", "mask", "scale"))
+def _dot_product_attention(ctx: LayerContext) -> Lowered:
+    """``keras.ops.dot_product_attention(query, key, value, bias, mask, scale, is_causal)``
+    on float32 ``(B, T, N, H)`` / ``(B, S, K, H)`` tensors, as Keras' TensorFlow backend
+    computes it (``_dot_product_attention_xla``): key and value heads repeated when
+    ``N > K > 1`` (grouped queries), ``logits = einsum(BTNH,BSNH->BNTS) * scale`` (scale
+    ``1 / sqrt(float32(H))`` when not given), ``+ bias``, masked positions (``mask``
+    false, or above the diagonal with ``is_causal``) set to ``-0.7 * 3.38953e38``,
+    softmax over S, ``einsum(BNTS,BSNH->BTNH)``.  ``flash_attention`` is an error on
+    TensorFlow and ``attn_logits_soft_cap`` is ignored there; graphir does the same
+    (the softcap) or refuses (flash).  Refused: other dtypes, tensor scales, a non-bool
+    mask, ``is_causal`` with non-static T or S."""
+    layer = ctx.layer
+    if layer.flash_attention:
+        ctx.refuse("flash_attention=True (an error on TensorFlow)")
+    args = list(ctx.operands())
+    kw = ctx.call_kwargs
+    names = ("query", "key", "value", "bias", "mask", "scale")
+    given = {n: (args[i] if i < len(args) else kw.get(n)) for i, n in enumerate(names)}
+    q, k, v = given["query"], given["key"], given["value"]
+    if not all(isinstance(t, Operand) for t in (q, k, v)):
+        ctx.refuse("query, key and value must be tensors")
+    if {t.type.dtype for t in (q, k, v)} != {DType.FLOAT32}:
+        ctx.refuse("query, key and value must be float32")
+    if q.type.rank != 4 or k.type.rank != 4 or v.type.rank != 4:
+        ctx.refuse("query, key and value must have rank 4 (B, T, N, H)")
+    heads, kv_heads, depth = q.type.shape[2], k.type.shape[2], k.type.shape[3]
+    key, value = k.name, v.name
+    if heads != kv_heads:
+        if not (isinstance(heads, int) and isinstance(kv_heads, int) and kv_heads > 1
+                and heads % kv_heads == 0):
+            ctx.refuse(f"{heads} query heads over {kv_heads} key/value heads")
+        key = ctx.helper("repeat", [key], {"repeats": heads // kv_heads, "axis": 2},
+                         suffix="key_heads")
+        value = ctx.helper("repeat", [value], {"repeats": heads // kv_heads, "axis": 2},
+                           suffix="value_heads")
+    scale = given["scale"]
+    if scale is None:
+        if not isinstance(depth, int):
+            ctx.refuse("the head size is not static (the default scale reads it)")
+        scale = np.float32(1.0) / np.sqrt(np.float32(depth))
+    elif isinstance(scale, Operand) or not np.ndim(scale) == 0:
+        ctx.refuse("scale is a tensor; only a number is supported")
+    logits = ctx.helper("einsum", [q.name, key], {"equation": "btnh,bsnh->bnts"},
+                        suffix="logits")
+    logits = ctx.helper("multiply", [logits, _scalar(ctx, "scale", scale, DType.FLOAT32)],
+                        suffix="scaled")
+    bias = given["bias"]
+    if bias is not None:
+        if not isinstance(bias, Operand):
+            bias_name = ctx.constant("bias", np.asarray(bias, np.float32))
+        elif bias.type.dtype is not DType.FLOAT32:
+            bias_name = ctx.helper("cast", [bias.name], {"to": "float32"}, suffix="bias_cast")
+        else:
+            bias_name = bias.name
+        logits = ctx.helper("add", [logits, bias_name], suffix="biased")
+    masks = []
+    mask = given["mask"]
+    if mask is not None:
+        if not isinstance(mask, Operand) or mask.type.dtype is not DType.BOOL:
+            ctx.refuse("mask must be a bool tensor (TensorFlow's logical_and needs one)")
+        masks.append(mask.name)
+    if layer.is_causal:
+        t, s = q.type.shape[1], k.type.shape[1]
+        if not (isinstance(t, int) and isinstance(s, int)):
+            ctx.refuse("is_causal=True with a non-static query or key length")
+        masks.append(ctx.constant("causal_mask", np.tril(np.ones((t, s), bool))[None, None]))
+    for i, m in enumerate(masks):
+        logits = ctx.helper("where", [m, logits, _scalar(ctx, "masked_logit", _MASKED_LOGIT,
+                                                         DType.FLOAT32)], suffix=f"masked{i}")
+    probs = ctx.helper("softmax", [logits], {"axis": 3}, suffix="probs")
+    return ctx.lowered("einsum", [probs, value], {"equation": "bnts,bsnh->btnh"})

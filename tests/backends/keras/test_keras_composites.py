@@ -126,3 +126,43 @@ def test_refusals_name_the_reason(build, reason):
     x = keras.Input((4, 6), name="x")
     with pytest.raises(UnsupportedLayerError, match=reason):
         from_keras(keras.Model(x, build(x)))
+
+
+@pytest.fixture(scope="module")
+def attention_model():
+    """dot_product_attention plain, with a bias and a padding mask, causal, and with
+    grouped queries (4 query heads over 2 key/value heads)."""
+    keras.utils.set_random_seed(22)
+    x = keras.Input((5, 8), name="x")
+    ids = keras.Input((5,), dtype="int32", name="ids")
+    q = keras.layers.Reshape((5, 4, 2))(keras.layers.Dense(8, name="q")(x))
+    k = keras.layers.Reshape((5, 4, 2))(keras.layers.Dense(8, name="k")(x))
+    v = keras.layers.Reshape((5, 4, 2))(keras.layers.Dense(8, name="v")(x))
+    k2 = keras.layers.Reshape((5, 2, 2))(keras.layers.Dense(4, name="k2")(x))
+    v2 = keras.layers.Reshape((5, 2, 2))(keras.layers.Dense(4, name="v2")(x))
+    pad = (ids > 0)[:, None, None, :]                      # (batch, 1, 1, S)
+    bias = np.random.default_rng(1).normal(size=(1, 4, 5, 5)).astype("float32")
+    outs = [ops.dot_product_attention(q, k, v),
+            ops.dot_product_attention(q, k, v, bias=bias, mask=pad, scale=0.3),
+            ops.dot_product_attention(q, k, v, is_causal=True),
+            ops.dot_product_attention(q, k2, v2, mask=pad)]
+    return keras.Model([x, ids], outs, name="dpa")
+
+
+def test_dot_product_attention_matches(attention_model, tmp_path_factory):
+    feeds = [np.random.default_rng(5).normal(size=(3, 5, 8)).astype(np.float32),
+             np.array([[3, 1, 0, 0, 0], [1, 2, 3, 4, 5], [0, 7, 0, 7, 0]], np.int32)]
+    want = attention_model.predict(feeds, verbose=0)
+    graph = from_keras(attention_model)
+    assert {"einsum", "softmax", "where", "repeat"} <= {n.op for n in graph.nodes}
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    path = tmp_path_factory.mktemp("dpa") / "dpa.keras"
+    save_keras(to_keras(graph), path)
+    names = ["plain", "bias_mask", "causal", "grouped"]
+    for got in (session.run(None, {"x": feeds[0], "ids": feeds[1]}),
+                predict_in_fresh_process(path, feeds)):
+        _check(names, got, want)
+    # the masks matter: the masked and the causal results differ from the plain one
+    assert not np.allclose(want[0], want[2], atol=1e-3)
+    assert not np.allclose(want[0], want[3], atol=1e-3)
