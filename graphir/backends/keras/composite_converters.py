@@ -24,6 +24,11 @@ per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   ``sigmoid`` activation, ``multiply``;
 * ``HardShrink`` (``where(|x| > t, x, 0)``), ``Threshold`` (``where(x > t, x, v)``) ->
   ``abs``, ``greater``, ``where`` with constants;
+* ``Isnan`` (``x != x``), ``Isinf`` / ``Isposinf`` / ``Isneginf`` (``|x| == inf`` ...),
+  ``Isfinite`` (``x - x == 0``), integers a constant ``full_like``; ``NanToNum`` (three
+  ``where`` s), ``Trunc`` (``where(x < 0, ceil, floor)``);
+* ``Tril`` / ``Triu`` (``where`` with a constant band mask), ``Diff`` (``slice`` s and
+  ``subtract``), ``Fliplr`` / ``Flipud`` (``flip``), ``Copy`` (``identity``);
 * ``DotProductAttention`` (``_dot_product_attention_xla``, float32) -> ``repeat`` of the
   key/value heads for grouped queries, ``einsum``, ``multiply`` by the scale, ``add``
   of the bias, ``where`` of the mask / causal mask, ``softmax``, ``einsum``.
@@ -361,3 +366,136 @@ def _dot_product_attention(ctx: LayerContext) -> Lowered:
                                                          DType.FLOAT32)], suffix=f"masked{i}")
     probs = ctx.helper("softmax", [logits], {"axis": 3}, suffix="probs")
     return ctx.lowered("einsum", [probs, value], {"equation": "bnts,bsnh->btnh"})
+
+
+# --------------------------------------------------------------------------- float tests
+
+def _float_or_constant(ctx: LayerContext, fill: bool) -> tuple[Operand, Lowered | None]:
+    """The operand; for an integer or bool input (never NaN or infinite), also the final
+    ``full_like`` node Keras' result is (``fill`` everywhere, bool)."""
+    x = _one_tensor(ctx)
+    if x.type.dtype.is_float:
+        return x, None
+    return x, ctx.lowered("full_like", [x.name], {"value": float(fill), "dtype": "bool"})
+
+
+@lowers(knp.Isnan)
+def _isnan(ctx: LayerContext) -> Lowered:
+    """``keras.ops.isnan(x)`` (``tf.math.is_nan``; integers: all false) -> ``x != x``."""
+    x, const = _float_or_constant(ctx, False)
+    return const or ctx.lowered("not_equal", [x.name, x.name])
+
+
+@lowers(knp.Isinf, knp.Isposinf, knp.Isneginf)
+def _isinf(ctx: LayerContext) -> Lowered:
+    """``keras.ops.isinf`` / ``isposinf`` / ``isneginf(x)`` (integers: all false) ->
+    ``|x| == inf`` / ``x == inf`` / ``x == -inf``."""
+    x, const = _float_or_constant(ctx, False)
+    if const:
+        return const
+    if isinstance(ctx.layer, knp.Isinf):
+        probe, value = ctx.helper("abs", [x.name], suffix="abs"), np.inf
+    else:
+        probe, value = x.name, np.inf if isinstance(ctx.layer, knp.Isposinf) else -np.inf
+    return ctx.lowered("equal", [probe, _scalar(ctx, "inf", value, x.type.dtype)])
+
+
+@lowers(knp.Isfinite)
+def _isfinite(ctx: LayerContext) -> Lowered:
+    """``keras.ops.isfinite(x)`` (``tf.math.is_finite``; integers: all true) ->
+    ``x - x == 0`` (NaN for infinities and NaN, 0 otherwise)."""
+    x, const = _float_or_constant(ctx, True)
+    if const:
+        return const
+    gap = ctx.helper("subtract", [x.name, x.name], suffix="gap")
+    return ctx.lowered("equal", [gap, _scalar(ctx, "zero", 0, x.type.dtype)])
+
+
+@lowers(knp.NanToNum)
+def _nan_to_num(ctx: LayerContext) -> Lowered:
+    """``keras.ops.nan_to_num(x, nan, posinf, neginf)`` (TensorFlow: NaN -> ``nan``, +inf ->
+    ``posinf`` or the dtype's max, -inf -> ``neginf`` or its min; integers unchanged) ->
+    three ``where`` s."""
+    x = _one_tensor(ctx)
+    dtype = x.type.dtype
+    if not dtype.is_float:
+        return ctx.lowered("identity", [x.name])
+    info = np.finfo(dtype.to_numpy())
+    layer = ctx.layer
+    nan = ctx.helper("not_equal", [x.name, x.name], suffix="is_nan")
+    y = ctx.helper("where", [nan, _scalar(ctx, "nan", layer.nan, dtype), x.name], suffix="nan")
+    pos = ctx.helper("equal", [y, _scalar(ctx, "posinf_probe", np.inf, dtype)], suffix="is_pos")
+    y = ctx.helper("where", [pos, _scalar(ctx, "posinf", info.max if layer.posinf is None
+                                          else layer.posinf, dtype), y], suffix="posinf")
+    neg = ctx.helper("equal", [y, _scalar(ctx, "neginf_probe", -np.inf, dtype)], suffix="is_neg")
+    return ctx.lowered("where", [neg, _scalar(ctx, "neginf", info.min if layer.neginf is None
+                                              else layer.neginf, dtype), y])
+
+
+@lowers(knp.Trunc)
+def _trunc(ctx: LayerContext) -> Lowered:
+    """``keras.ops.trunc(x)`` (``where(x < 0, ceil(x), floor(x))``; integers unchanged)."""
+    x = _one_tensor(ctx)
+    if not x.type.dtype.is_float:
+        return ctx.lowered("identity", [x.name])
+    neg = ctx.helper("less", [x.name, _scalar(ctx, "zero", 0, x.type.dtype)], suffix="negative")
+    up = ctx.helper("ceil", [x.name], suffix="ceil")
+    down = ctx.helper("floor", [x.name], suffix="floor")
+    return ctx.lowered("where", [neg, up, down])
+
+
+# --------------------------------------------------------------------------- matrices
+
+@lowers(knp.Tril, knp.Triu)
+def _tri(ctx: LayerContext) -> Lowered:
+    """``keras.ops.tril`` / ``triu(x, k)`` (``tf.linalg.band_part`` / the meshgrid mask:
+    the kept entries are ``j - i <= k`` / ``j - i >= k``, the others 0) -> ``where`` with a
+    constant mask over the two last (static) axes."""
+    x = _one_tensor(ctx)
+    if x.type.rank < 2 or not all(isinstance(d, int) for d in x.type.shape[-2:]):
+        ctx.refuse(f"an input of shape {x.type.shape}; the two last axes must be static")
+    k = _int(ctx, ctx.layer.k, "k")
+    rows, cols = x.type.shape[-2:]
+    offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]
+    keep = offset <= k if isinstance(ctx.layer, knp.Tril) else offset >= k
+    zero = _scalar(ctx, "zero", 0, x.type.dtype)
+    return ctx.lowered("where", [ctx.constant("mask", keep), x.name, zero])
+
+
+@lowers(knp.Diff)
+def _diff(ctx: LayerContext) -> Lowered:
+    """``keras.ops.diff(a, n, axis)`` (``a[1:] - a[:-1]`` along ``axis``, ``n`` times) ->
+    ``slice`` s and ``subtract`` (static axis)."""
+    x = _one_tensor(ctx)
+    rank = x.type.rank
+    axis = _canonical(ctx, ctx.layer.axis, rank)
+    n = _int(ctx, ctx.layer.n, "n")
+    size = _static(ctx, x, axis, "a diff")
+    if n < 0 or n >= size:
+        ctx.refuse(f"n={n} for an axis of size {size}")
+    if n == 0:
+        return ctx.lowered("identity", [x.name])
+    name = x.name
+    for step in range(n):
+        later = _slice(ctx, name, rank, axis, 1, SLICE_END, f"later{step}")
+        earlier = _slice(ctx, name, rank, axis, 0, size - step - 1, f"earlier{step}")
+        if step == n - 1:
+            return ctx.lowered("subtract", [later, earlier])
+        name = ctx.helper("subtract", [later, earlier], suffix=f"diff{step}")
+    raise AssertionError("unreachable")
+
+
+@lowers(knp.Fliplr, knp.Flipud)
+def _flip_lr_ud(ctx: LayerContext) -> Lowered:
+    """``keras.ops.fliplr`` (axis 1) / ``flipud`` (axis 0) -> ``flip``."""
+    x = _one_tensor(ctx)
+    axis = 1 if isinstance(ctx.layer, knp.Fliplr) else 0
+    if x.type.rank <= axis:
+        ctx.refuse(f"a rank-{x.type.rank} input")
+    return ctx.lowered("flip", [x.name], {"axes": (axis,)})
+
+
+@lowers(knp.Copy)
+def _copy(ctx: LayerContext) -> Lowered:
+    """``keras.ops.copy(x)`` (``tf.identity``) -> ``identity``."""
+    return ctx.lowered("identity", [_one_tensor(ctx).name])

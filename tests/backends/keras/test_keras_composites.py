@@ -1,7 +1,9 @@
 """``keras.ops`` operations lowered as compositions of existing ops
 (``graphir/backends/keras/composite_converters.py``): roll, swapaxes, log2/log10,
 hstack/vstack, unstack, slice, stop_gradient, depth_to_space/space_to_depth,
-logsumexp (with infinite entries), glu, hard_shrink, threshold, amax/amin.  The ONNX
+logsumexp (with infinite entries), glu, hard_shrink, threshold, amax/amin, the NaN and
+infinity tests, nan_to_num, trunc, tril/triu, diff, fliplr/flipud, copy,
+dot_product_attention.  The ONNX
 in onnxruntime and the emitted Keras model reloaded in a fresh process match Keras,
 checked outside graphir; refusals name the reason."""
 
@@ -26,6 +28,8 @@ from graphir.errors import UnsupportedLayerError  # noqa: E402
 def _outputs(x, img, i):
     """x (batch, 4, 6) float, img (batch, 4, 6, 8) float, i (batch, 5) int32."""
     h = keras.layers.Dense(6, name="dense")(x)
+    z = ops.where(h > 0.8, np.inf, ops.where(h < -0.8, -np.inf, h))
+    z = ops.where(ops.abs(h) < 0.15, np.nan, z)            # NaN, +-inf and finite entries
     return {
         "roll": ops.roll(h, 2, axis=1),
         "roll2": ops.roll(h, (-1, 7, 1), axis=(2, 1, 2)),
@@ -49,6 +53,14 @@ def _outputs(x, img, i):
         "threshold": ops.threshold(h, 0.1, -3.0),
         "amax": ops.amax(h, axis=1),
         "amin": ops.amin(i, axis=-1, keepdims=True),
+        "isnan": ops.isnan(z), "isinf": ops.isinf(z), "isposinf": ops.isposinf(z),
+        "isneginf": ops.isneginf(z), "isfinite": ops.isfinite(z), "isnan_int": ops.isnan(i),
+        "isfinite_int": ops.isfinite(i), "nan_to_num": ops.nan_to_num(z),
+        "nan_to_num_v": ops.nan_to_num(z, nan=-1.0, posinf=9.0, neginf=-9.0),
+        "trunc": ops.trunc(h * 3.0), "tril": ops.tril(h), "triu": ops.triu(h, k=-1),
+        "tril_k": ops.tril(i[:, None, :] * ops.ones_like(i)[:, :, None], k=1),
+        "diff": ops.diff(h, axis=1), "diff2": ops.diff(h, n=2),
+        "fliplr": ops.fliplr(h), "flipud": ops.flipud(h), "copy": ops.copy(h),
     }
 
 
@@ -84,7 +96,10 @@ def _check(names, got, expected):
     assert len(got) == len(expected) == len(names)
     for name, g, w in zip(names, got, expected):
         assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, g.shape, w.shape)
-        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
+        if w.dtype.kind == "f":
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)
 
 
 def test_references_are_not_vacuous(model, expected):
@@ -95,6 +110,8 @@ def test_references_are_not_vacuous(model, expected):
     assert not np.allclose(expected[names.index("roll")], expected[names.index("stopped")] / 2)
     assert (expected[names.index("threshold")] == -3.0).any()
     assert (expected[names.index("hard_shrink")] == 0.0).any()
+    for kind in ("isnan", "isposinf", "isneginf", "isfinite"):
+        assert expected[names.index(kind)].any() and not expected[names.index(kind)].all(), kind
 
 
 def test_lowering_composes_existing_ops(graph):
