@@ -29,6 +29,9 @@ per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   ``where`` s), ``Trunc`` (``where(x < 0, ceil, floor)``);
 * ``Tril`` / ``Triu`` (``where`` with a constant band mask), ``Diff`` (``slice`` s and
   ``subtract``), ``Fliplr`` / ``Flipud`` (``flip``), ``Copy`` (``identity``);
+* ``RMSNorm`` / ``Normalize`` (L2) / ``LayerNorm`` (``keras.ops.rms_normalization``,
+  ``normalize``, ``layer_normalization``: Keras' own formulas in keras/src/ops/nn.py,
+  float32) -> ``square``/``mean``/``var``/``sum``, ``rsqrt``, ``multiply``, ``add``;
 * ``DotProductAttention`` (``_dot_product_attention_xla``, float32) -> ``repeat`` of the
   key/value heads for grouped queries, ``einsum``, ``multiply`` by the scale, ``add``
   of the bias, ``where`` of the mask / causal mask, ``softmax``, ``einsum``.
@@ -499,3 +502,132 @@ def _flip_lr_ud(ctx: LayerContext) -> Lowered:
 def _copy(ctx: LayerContext) -> Lowered:
     """``keras.ops.copy(x)`` (``tf.identity``) -> ``identity``."""
     return ctx.lowered("identity", [_one_tensor(ctx).name])
+
+
+# --------------------------------------------------------------------------- normalization
+
+def _named(ctx: LayerContext, value: Any, what: str, dtype: DType) -> tuple[str, tuple] | None:
+    """The IR name and shape of an optional operand given as a tensor, a ``keras.Variable``
+    (a weight named by its Keras path) or a NumPy constant; None for None."""
+    from keras import Variable
+
+    if value is None:
+        return None
+    if isinstance(value, Variable):
+        value = ctx.variable_operand(value)
+    if isinstance(value, Operand):
+        if value.type.dtype is not dtype:
+            ctx.refuse(f"{what} of dtype {value.type.dtype.value}; expected {dtype.value}")
+        return value.name, tuple(value.type.shape)
+    arr = np.asarray(value, dtype.to_numpy())
+    return ctx.constant(what, arr), arr.shape
+
+
+def _float32_input(ctx: LayerContext) -> Operand:
+    """The first positional argument: a float32 tensor (refused otherwise)."""
+    first = ctx.operands()[0] if ctx.call_args else None
+    if not isinstance(first, Operand):
+        ctx.refuse("expected the input tensor as the first argument")
+    if first.type.dtype is not DType.FLOAT32:
+        ctx.refuse(f"a {first.type.dtype.value} input; only float32 is supported (Keras "
+                   f"computes other dtypes in float32 and casts back)")
+    return first
+
+
+def _epsilon(value: Any) -> float:
+    import keras
+
+    return keras.backend.epsilon() if value is None else float(value)
+
+
+@lowers(knn.RMSNorm, accepted_call_kwargs=("scale",))
+def _rms_normalization(ctx: LayerContext) -> Lowered:
+    """``keras.ops.rms_normalization(x, scale, axis, epsilon)`` (``_rms_normalization``:
+    ``x * rsqrt(mean(square(x), axis, keepdims) + epsilon) * scale``) on float32."""
+    from graphir.backends.keras.reduction_converters import _axes
+
+    x = _float32_input(ctx)
+    axes = _axes(ctx, ctx.layer.axis, x.type.rank)
+    scale = ctx.operands()[1] if len(ctx.call_args) > 1 else ctx.call_kwargs.get("scale")
+    sq = ctx.helper("square", [x.name], suffix="square")
+    mean = ctx.helper("mean", [sq], {"axes": axes, "keepdims": True}, suffix="mean")
+    eps = _scalar(ctx, "epsilon", _epsilon(ctx.layer.epsilon), DType.FLOAT32)
+    rrms = ctx.helper("rsqrt", [ctx.helper("add", [mean, eps], suffix="plus_eps")],
+                      suffix="rrms")
+    named = _named(ctx, scale, "scale", DType.FLOAT32)
+    if named is None:
+        return ctx.lowered("multiply", [x.name, rrms])
+    out = ctx.helper("multiply", [x.name, rrms], suffix="normalized")
+    return ctx.lowered("multiply", [out, named[0]])
+
+
+@lowers(knn.Normalize)
+def _normalize(ctx: LayerContext) -> Lowered:
+    """``keras.ops.normalize(x, axis, order=2, epsilon)`` (``_normalize``' L2 case:
+    ``x * minimum(rsqrt(sum(square(x), axis, keepdims)), 1 / epsilon)``) on float32;
+    other orders are refused."""
+    from graphir.backends.keras.reduction_converters import _axes
+
+    x = _float32_input(ctx)
+    if ctx.layer.order != 2:
+        ctx.refuse(f"order={ctx.layer.order!r}; only the L2 norm (order=2) is supported")
+    axes = _axes(ctx, ctx.layer.axis, x.type.rank)
+    total = ctx.helper("sum", [ctx.helper("square", [x.name], suffix="square")],
+                       {"axes": axes, "keepdims": True}, suffix="sum")
+    inv = ctx.helper("rsqrt", [total], suffix="inv_norm")
+    cap = _scalar(ctx, "inv_epsilon", 1.0 / _epsilon(ctx.layer.epsilon), DType.FLOAT32)
+    inv = ctx.helper("minimum", [inv, cap], suffix="capped")
+    return ctx.lowered("multiply", [x.name, inv])
+
+
+@lowers(knn.LayerNorm, accepted_call_kwargs=("gamma", "beta"))
+def _layer_normalization(ctx: LayerContext) -> Lowered:
+    """``keras.ops.layer_normalization(x, gamma, beta, axis, epsilon)``
+    (``_layer_normalization``: ``inv = rsqrt(var + eps) * gamma``, ``x * inv + (beta -
+    mean * inv)`` with ``tf.nn.moments``' mean and variance; ``rms_scaling``: ``x *
+    rsqrt(var + eps) * gamma``) on float32; gamma and beta of the normalized axes' shape,
+    reshaped to broadcast when the axes are not just the last one."""
+    from graphir.backends.keras.reduction_converters import _axes
+
+    x = _float32_input(ctx)
+    rank = x.type.rank
+    axes = _axes(ctx, ctx.layer.axis, rank)
+    ops_ = ctx.operands()
+    gamma = ops_[1] if len(ops_) > 1 else ctx.call_kwargs.get("gamma")
+    beta = ops_[2] if len(ops_) > 2 else ctx.call_kwargs.get("beta")
+
+    def broadcast(v: Any, what: str) -> str | None:
+        from keras import Variable
+
+        shape = tuple(np.shape(v)) if v is not None and not isinstance(v, Operand) else None
+        if shape is not None and len(shape) != rank and axes != (rank - 1,):
+            # Keras reshapes it to x's rank, 1 on the axes not normalized: a weight
+            # (a variable's value or a constant) reshaped here, as a weight of its own
+            if shape != tuple(x.type.shape[a] for a in axes):
+                ctx.refuse(f"{what} of shape {shape} for normalized axes {axes}")
+            full = tuple(x.type.shape[a] if a in axes else 1 for a in range(rank))
+            arr = np.asarray(v.numpy() if isinstance(v, Variable) else v, np.float32)
+            return ctx.constant(f"{what}_broadcast", arr.reshape(full))
+        if isinstance(v, Operand) and v.type.rank != rank and axes != (rank - 1,):
+            ctx.refuse(f"a computed {what} for normalized axes {axes}")
+        named = _named(ctx, v, what, DType.FLOAT32)
+        return None if named is None else named[0]
+
+    g, b = broadcast(gamma, "gamma"), broadcast(beta, "beta")
+    eps = _scalar(ctx, "epsilon", _epsilon(ctx.layer.epsilon), DType.FLOAT32)
+    attrs = {"axes": axes, "keepdims": True}
+    var = ctx.helper("var", [x.name], attrs, suffix="variance")
+    inv = ctx.helper("rsqrt", [ctx.helper("add", [var, eps], suffix="plus_eps")], suffix="inv")
+    if ctx.layer.rms_scaling:
+        if g is None:
+            return ctx.lowered("multiply", [x.name, inv])
+        return ctx.lowered("multiply", [ctx.helper("multiply", [x.name, inv], suffix="scaled"),
+                                        g])
+    mean = ctx.helper("mean", [x.name], attrs, suffix="mean")
+    if g:
+        inv = ctx.helper("multiply", [inv, g], suffix="inv_gamma")
+    res = ctx.helper("multiply", [ctx.helper("negative", [mean], suffix="neg_mean"), inv],
+                     suffix="res")
+    if b:
+        res = ctx.helper("add", [res, b], suffix="res_beta")
+    return ctx.lowered("add", [ctx.helper("multiply", [x.name, inv], suffix="xinv"), res])

@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.tf
+pytestmark = [pytest.mark.tf,
+              # Keras deprecates layer_normalization(rms_scaling=True) (tested as it computes)
+              pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")]
 
 keras = pytest.importorskip("keras")
 ort = pytest.importorskip("onnxruntime")
@@ -61,6 +63,14 @@ def _outputs(x, img, i):
         "tril_k": ops.tril(i[:, None, :] * ops.ones_like(i)[:, :, None], k=1),
         "diff": ops.diff(h, axis=1), "diff2": ops.diff(h, n=2),
         "fliplr": ops.fliplr(h), "flipud": ops.flipud(h), "copy": ops.copy(h),
+        "rms": ops.rms_normalization(h, scale=np.linspace(0.5, 2, 6).astype("float32")),
+        "rms_axes": ops.rms_normalization(h, axis=(1, 2), epsilon=1e-3),
+        "l2": ops.normalize(h, axis=1), "l2_tiny": ops.normalize(h * 1e-9, epsilon=1e-3),
+        "ln": ops.layer_normalization(h, gamma=np.linspace(1, 2, 6).astype("float32"),
+                                      beta=np.full(6, 0.5, "float32")),
+        "ln_axis1": ops.layer_normalization(h, gamma=np.linspace(1, 2, 4).astype("float32"),
+                                            axis=1),
+        "ln_rms": ops.layer_normalization(h, rms_scaling=True, epsilon=1e-2),
     }
 
 
