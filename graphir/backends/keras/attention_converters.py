@@ -22,6 +22,7 @@ import keras
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand, layer_refusal
 from graphir.backends.keras.registry import lowers, lowers_named
+from graphir.dtypes import DType
 
 __all__ = ["MHA_CALL_ARGUMENTS"]
 
@@ -37,6 +38,10 @@ _ATTENTION_KWARGS = frozenset({"mask", "return_attention_scores", "use_causal_ma
 #: keras_hub's MultiHeadAttention subclass with a key/value cache, and its call's
 #: positional order (``cached_multi_head_attention.py``)
 CACHED_MHA = "keras_hub.src.layers.modeling.cached_multi_head_attention.CachedMultiHeadAttention"
+#: the keyword under which the walker passes the Keras mask a MultiHeadAttention's query
+#: tensor carries (not a parameter of ``call``: Keras reads it from the tensor)
+QUERY_KERAS_MASK = "query_keras_mask"
+
 CACHED_MHA_CALL_ARGUMENTS = ("query", "value", "key", "attention_mask", "cache",
                              "cache_update_index", "return_attention_scores", "training")
 
@@ -94,9 +99,8 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
     Raises:
         UnsupportedLayerError: query, value or key not rank 3 (attention over several
             axes); ``attention_axes`` other than the sequence axis; ``use_gate=True``;
-            ``sliding_window`` set; an implicit mask argument (``query_mask``,
-            ``value_mask``, ``key_mask``); an ``attention_mask`` that is not a rank-2 or
-            rank-3 tensor; ``return_attention_scores=True``; a non-bool
+            ``sliding_window`` set; an explicit ``query_mask`` (Keras ignores it); an
+            ``attention_mask`` that is not a rank-2 or rank-3 tensor; ``return_attention_scores=True``; a non-bool
             ``use_causal_mask``; a quantized or LoRA projection; ``dropout > 0`` on
             float16 inputs (Keras then takes its float16-softmax path).
     """
@@ -123,16 +127,16 @@ def _cached_multi_head_attention(ctx: LayerContext) -> Lowered:
 def _mha(ctx: LayerContext, args: dict[str, Any]) -> Lowered:
     """The ``multi_head_attention`` node of a MultiHeadAttention call bound to ``args``."""
     layer = ctx.layer
-    for name in _MASKS[:3]:
-        if args.get(name) is not None:
-            ctx.refuse(f"{name}=<tensor>: implicit query/value/key masks are not in the op "
-                       f"set (an explicit attention_mask is)")
+    if args.get("query_mask") is not None:
+        ctx.refuse("query_mask=<tensor>: Keras 3.15's MultiHeadAttention ignores it (its "
+                   "call reads the query tensor's own Keras mask); pass attention_mask")
     mask = args.get("attention_mask")
     if mask is not None and not isinstance(mask, Operand):
         ctx.refuse(f"attention_mask={type(mask).__name__}; a tensor is expected")
     if mask is not None and mask.type.rank not in (2, 3):
         ctx.refuse(f"attention_mask of rank {mask.type.rank}; only (T, S) and (batch, T, S) "
                    f"masks are supported")
+    mask_name = _combined_mask(ctx, args, mask)
     if args.get("training") not in (None, False):
         ctx.refuse(f"called with training={args['training']!r}")
     if args.get("return_attention_scores"):
@@ -171,10 +175,45 @@ def _mha(ctx: LayerContext, args: dict[str, Any]) -> Lowered:
     vk, vb = _weights(ctx, layer.value_dense)
     ok, ob = _weights(ctx, layer.output_dense)
     inputs = [query.name, value.name, key.name if key is not None else "",
-              qk, qb, kk, kb, vk, vb, ok, ob] + ([mask.name] if mask is not None else [])
+              qk, qb, kk, kb, vk, vb, ok, ob] + ([mask_name] if mask_name else [])
     return ctx.lowered("multi_head_attention", inputs, {
         "num_heads": int(layer.num_heads), "key_dim": int(layer.key_dim),
         "value_dim": int(layer.value_dim), "causal": causal})
+
+
+def _combined_mask(ctx: LayerContext, args: dict[str, Any], mask: Operand | None
+                   ) -> str | None:
+    """The attention mask MultiHeadAttention computes from its inputs' Keras masks
+    (``_compute_attention_mask``, Keras 3.15): ``query_mask[:, :, None]``,
+    ``value_mask[:, None, :]`` and ``key_mask[:, None, :]`` (each cast to bool) AND-ed,
+    then AND-ed with ``attention_mask`` cast to bool; the causal mask stays the op's
+    ``causal`` attribute (one more AND inside the op).  The masks arrive as keywords:
+    ``value_mask`` / ``key_mask`` as given, else the Keras masks the value and key tensors
+    carry (Keras' ``__call__`` fills them in), and :data:`QUERY_KERAS_MASK`, the mask the
+    query tensor carries (Keras' ``call`` reads it itself); the walker
+    (``graphir.backends.keras.lower``) adds the carried masks.  Returns the IR name of the mask to pass as
+    the op's ``attention_mask`` input, None when there is no mask at all."""
+    parts = []
+    for name, axis in ((QUERY_KERAS_MASK, 2), ("value_mask", 1), ("key_mask", 1)):
+        m = args.get(name)
+        if m is None:
+            continue
+        if not isinstance(m, Operand) or m.type.rank != 2:
+            ctx.refuse(f"{name} must be a (batch, sequence) tensor")
+        flag = m.name if m.type.dtype is DType.BOOL else ctx.helper(
+            "cast", [m.name], {"to": "bool"}, suffix=f"{name}_bool")
+        parts.append(ctx.helper("expand_dims", [flag], {"axes": (axis,)},
+                                suffix=name.replace("query_keras_mask", "query_mask")))
+    if not parts:
+        return mask.name if mask is not None else None
+    if mask is not None:
+        flag = mask.name if mask.type.dtype is DType.BOOL else ctx.helper(
+            "cast", [mask.name], {"to": "bool"}, suffix="attention_mask_bool")
+        parts.append(flag)
+    combined = parts[0]
+    for i, p in enumerate(parts[1:]):
+        combined = ctx.helper("logical_and", [combined, p], suffix=f"mask_and{i}")
+    return combined
 
 
 @lowers(keras.layers.Attention, keras.layers.AdditiveAttention,

@@ -1,0 +1,86 @@
+"""MultiHeadAttention with masks beyond an explicit ``attention_mask``: explicit
+``value_mask`` / ``key_mask`` keywords (combined as Keras' ``_compute_attention_mask``
+does, with an ``attention_mask`` and the causal mask).  The ONNX (onnxruntime) and the
+emitted Keras model reloaded in a fresh process match Keras, checked outside graphir,
+on inputs whose masks mask something; an explicit ``query_mask`` (which Keras 3.15
+ignores) is refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+ort = pytest.importorskip("onnxruntime")
+
+from keras import layers as L  # noqa: E402
+from keras import ops  # noqa: E402
+
+from application_checks import predict_in_fresh_process  # noqa: E402
+from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
+
+FEED_NAMES = ["q", "v", "qpad", "vpad"]
+
+
+@pytest.fixture(scope="module")
+def explicit_model():
+    keras.utils.set_random_seed(31)
+    q = keras.Input((4, 8), name="q")
+    v = keras.Input((6, 8), name="v")
+    qpad = keras.Input((4,), dtype="int32", name="qpad")
+    vpad = keras.Input((6,), dtype="int32", name="vpad")
+    vm = vpad > 0
+    outs = [
+        L.MultiHeadAttention(2, 4, name="value_masked")(q, v, value_mask=vm),
+        L.MultiHeadAttention(2, 4, name="key_masked")(q, v, key=v, key_mask=vm),
+        L.MultiHeadAttention(2, 4, name="both")(
+            q, v, value_mask=vm, attention_mask=ops.expand_dims(qpad, -1) * ops.ones((1, 6),
+                                                                                     "int32")),
+        L.MultiHeadAttention(2, 4, name="causal")(q, q, value_mask=qpad > 0,
+                                                  use_causal_mask=True),
+    ]
+    return keras.Model([q, v, qpad, vpad], outs, name="explicit_masks")
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    rng = np.random.default_rng(8)
+    return [rng.normal(size=(3, 4, 8)).astype(np.float32),
+            rng.normal(size=(3, 6, 8)).astype(np.float32),
+            np.array([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 1, 0]], np.int32),
+            np.array([[1, 1, 1, 0, 0, 0], [1, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 0]], np.int32)]
+
+
+def _check(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_explicit_value_and_key_masks_match(explicit_model, feeds, tmp_path_factory):
+    want = explicit_model.predict(feeds, verbose=0)
+    # the masks matter: the same attention without them computes another result
+    bare = L.MultiHeadAttention(2, 4)
+    bare(feeds[0], feeds[1])
+    bare.set_weights(explicit_model.get_layer("value_masked").get_weights())
+    assert not np.allclose(np.asarray(bare(feeds[0], feeds[1])), want[0], atol=1e-3)
+    graph = from_keras(explicit_model)
+    assert sum(n.op == "logical_and" for n in graph.nodes) >= 1
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _check(session.run(None, dict(zip(FEED_NAMES, feeds))), want)
+    path = tmp_path_factory.mktemp("attention_masks") / "explicit.keras"
+    save_keras(to_keras(graph), path)
+    _check(predict_in_fresh_process(path, feeds), want)
+
+
+def test_an_explicit_query_mask_is_refused():
+    x = keras.Input((5, 8), name="x")
+    m = keras.Input((5,), dtype="bool", name="m")
+    y = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(x, x, query_mask=m)
+    with pytest.raises(UnsupportedLayerError, match="query_mask.*ignores it"):
+        from_keras(keras.Model([x, m], y))
