@@ -41,7 +41,7 @@ from keras.src.models.functional import Functional
 from graphir import ops
 from graphir.backends.keras import tracing
 from graphir.backends.keras.context import LayerContext, Operand, _variable_array, layer_refusal
-from graphir.backends.keras.graph_walk import call_order
+from graphir.backends.keras.graph_walk import call_order, carried_masks, layer_readers
 from graphir.backends.keras.loading import load_keras_model
 from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for,
                                              keeps_input_dtype, lowering_rule,
@@ -429,6 +429,7 @@ class _Lowering:
         call_kwargs = {k: Operand(env[id(v)], self.types[env[id(v)]])
                        if isinstance(v, keras.KerasTensor) else v
                        for k, v in knode.arguments.kwargs.items()}
+        call_kwargs.update(self.carried_mask_operands(op, knode, env))
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
                            name=name, unique_name=self.ns.unique,
@@ -569,10 +570,39 @@ class _Lowering:
         if not any(getattr(t, "_keras_mask", None) is not None
                    for t in knode.arguments.keras_tensors):
             return
+        if isinstance(op, keras.layers.MultiHeadAttention) and \
+                type(op).call is keras.layers.MultiHeadAttention.call:
+            return  # carried_mask_operands passes them on
         if isinstance(op, (keras.layers.MultiHeadAttention, Merge)):
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "
                                   "implicitly; masked inputs of this layer are not lowered")
+
+    def carried_mask_operands(self, op: Any, knode: Any, env: dict[int, str]
+                              ) -> dict[str, Operand]:
+        """The Keras masks a MultiHeadAttention call reads from its tensors at run time
+        (:func:`~graphir.backends.keras.graph_walk.carried_masks`), as keyword Operands for
+        its converter.
+
+        ``MultiHeadAttention.call`` also *removes* the mask from its query, value and key
+        tensors (``set_keras_mask(query, None)``, Keras 3.15), so any other layer reading
+        such a tensor sees a mask or not depending on which runs first: a masked tensor
+        read by another Keras layer as well is refused by name.
+        """
+        carried = carried_masks(knode)
+        if not carried:
+            return {}
+        masks = {id(m) for m in carried.values()}
+        for t in knode.arguments.keras_tensors:
+            if id(getattr(t, "_keras_mask", None)) in masks:
+                others = [n.operation.name for n in layer_readers(t) if n is not knode]
+                if others:
+                    raise self.refuse(op, f"its input {t.name!r} carries a Keras mask and is "
+                                          f"also read by {', '.join(sorted(set(others)))}; "
+                                          f"MultiHeadAttention removes that mask when it "
+                                          f"runs, so what the other layers see depends on "
+                                          f"the call order")
+        return {k: Operand(env[id(m)], self.types[env[id(m)]]) for k, m in carried.items()}
 
     def output_type(self, op: Any, lowered: Any, tensor: Any, name: str) -> TensorType:
         """The Keras tensor's type, with unknown dims filled from the op's type rule.

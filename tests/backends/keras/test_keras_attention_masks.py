@@ -1,9 +1,11 @@
 """MultiHeadAttention with masks beyond an explicit ``attention_mask``: explicit
-``value_mask`` / ``key_mask`` keywords (combined as Keras' ``_compute_attention_mask``
-does, with an ``attention_mask`` and the causal mask).  The ONNX (onnxruntime) and the
+``value_mask`` / ``key_mask`` keywords and the Keras masks its query, value and key
+tensors carry (``Embedding(mask_zero=True)``), combined as Keras'
+``_compute_attention_mask`` does, with an ``attention_mask`` and the causal mask.  The ONNX (onnxruntime) and the
 emitted Keras model reloaded in a fresh process match Keras, checked outside graphir,
 on inputs whose masks mask something; an explicit ``query_mask`` (which Keras 3.15
-ignores) is refused by name."""
+ignores) and a masked tensor another layer reads too (MultiHeadAttention removes the
+mask when it runs) are refused by name."""
 
 from __future__ import annotations
 
@@ -84,3 +86,47 @@ def test_an_explicit_query_mask_is_refused():
     y = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(x, x, query_mask=m)
     with pytest.raises(UnsupportedLayerError, match="query_mask.*ignores it"):
         from_keras(keras.Model([x, m], y))
+
+
+@pytest.fixture(scope="module")
+def carried_model():
+    """Embedding(mask_zero=True) -> self-attention (query and value carry the mask) and
+    cross-attention onto a second masked sequence, then a masked average."""
+    keras.utils.set_random_seed(32)
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    other = keras.Input((4,), dtype="int32", name="other")
+    e = L.Embedding(20, 8, mask_zero=True, name="emb")(ids)
+    f = L.Embedding(20, 8, mask_zero=True, name="emb_other")(other)
+    a = L.MultiHeadAttention(2, 4, name="self_attention")(e, e)
+    c = L.MultiHeadAttention(2, 4, name="cross_attention")(a, f)   # a carries e's mask
+    pooled = L.GlobalAveragePooling1D(name="pool")(c)              # reads c's mask
+    return keras.Model([ids, other], [a, c, pooled], name="carried_masks")
+
+
+def test_masks_carried_by_the_tensors_match(carried_model, tmp_path_factory):
+    feeds = [np.array([[3, 4, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6], [0, 0, 7, 8, 0, 9]], np.int32),
+             np.array([[5, 0, 0, 0], [1, 2, 3, 0], [0, 4, 4, 4]], np.int32)]
+    want = carried_model.predict(feeds, verbose=0)
+    graph = from_keras(carried_model)
+    ands = [n for n in graph.nodes if n.op == "logical_and"]
+    assert {n.name.split("/")[0] for n in ands} == {"self_attention", "cross_attention"}
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _check(session.run(None, {"ids": feeds[0], "other": feeds[1]}), want)
+    path = tmp_path_factory.mktemp("attention_masks") / "carried.keras"
+    save_keras(to_keras(graph), path)
+    _check(predict_in_fresh_process(path, feeds), want)
+    # broken twin: the same weights without the masks compute another self-attention
+    unmasked = keras.Model(carried_model.inputs, carried_model.get_layer("self_attention")(
+        carried_model.get_layer("emb")(carried_model.inputs[0]) * 1.0, carried_model.get_layer(
+            "emb")(carried_model.inputs[0]) * 1.0))
+    assert not np.allclose(unmasked.predict(feeds, verbose=0), want[0], atol=1e-3)
+
+
+def test_a_masked_tensor_read_by_another_layer_too_is_refused():
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    e = L.Embedding(20, 8, mask_zero=True, name="emb")(ids)
+    a = L.MultiHeadAttention(2, 4, name="mha")(e, e)
+    model = keras.Model(ids, L.Dense(3, name="reader")(e) + L.Dense(3)(a))
+    with pytest.raises(UnsupportedLayerError, match="also read by reader.*call order"):
+        from_keras(model)
