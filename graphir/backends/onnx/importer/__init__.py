@@ -7,7 +7,7 @@ Package layout: :mod:`.load` (files, safe external data, opset conversion),
 :mod:`.core` (the driver).  Importing this package registers every converter.
 """
 
-from . import elementwise, nn, recurrent, resize, shape  # noqa: F401  (registration)
+from . import composite, elementwise, nn, recurrent, resize, shape  # noqa: F401  (registration)
 from .core import CONTROL_FLOW, from_onnx
 from .errors import OnnxImportError
 from .load import MIN_IMPORT_OPSET
