@@ -847,3 +847,278 @@ def eanet_external_attention():
     x = ext_att(i, 8, 2)
     x = L.GlobalAveragePooling1D()(x)
     return keras.Model(i, L.Dense(3)(x))
+
+
+@model
+def ddim_unet_lite():
+    """keras.io DDIM: a sinusoidal noise embedding in a live Lambda, residual blocks."""
+
+    def sinusoidal_embedding(x):
+        frequencies = ops.exp(ops.linspace(ops.log(1.0), ops.log(1000.0), 4))
+        angular_speeds = ops.cast(2.0 * np.pi * frequencies, "float32")
+        return ops.concatenate(
+            [ops.sin(angular_speeds * x), ops.cos(angular_speeds * x)], axis=3
+        )
+
+    def residual_block(x, width):
+        residual = x if x.shape[3] == width else L.Conv2D(width, 1)(x)
+        x = L.BatchNormalization(center=False, scale=False)(x)
+        x = L.Conv2D(width, 3, padding="same", activation="swish")(x)
+        x = L.Conv2D(width, 3, padding="same")(x)
+        return L.Add()([x, residual])
+
+    images = keras.Input((16, 16, 3))
+    variances = keras.Input((1, 1, 1))
+    e = L.Lambda(sinusoidal_embedding, output_shape=(1, 1, 8))(variances)
+    e = L.UpSampling2D(size=16, interpolation="nearest")(e)
+    x = L.Conv2D(8, 1)(images)
+    x = L.Concatenate()([x, e])
+    skip = residual_block(x, 8)
+    x = L.AveragePooling2D(2)(skip)
+    x = residual_block(x, 16)
+    x = L.UpSampling2D(2, interpolation="bilinear")(x)
+    x = L.Concatenate()([x, skip])
+    x = residual_block(x, 8)
+    return keras.Model([images, variances], L.Conv2D(3, 1, kernel_initializer="zeros")(x))
+
+
+@model
+def vq_vae_quantizer():
+    """keras.io VQ-VAE: nearest codebook vector by argmin of distances, one_hot, matmul."""
+
+    class VectorQuantizer(L.Layer):
+        def __init__(self, num, dim, **kw):
+            super().__init__(**kw)
+            self.dim = dim
+            self.num = num
+            self.embeddings = self.add_weight(
+                shape=(dim, num), initializer="random_uniform", name="embeddings"
+            )
+
+        def call(self, x):
+            shape = ops.shape(x)
+            flat = ops.reshape(x, [-1, self.dim])
+            idx = self.get_code_indices(flat)
+            enc = ops.one_hot(idx, self.num)
+            q = ops.matmul(enc, ops.transpose(self.embeddings))
+            q = ops.reshape(q, (-1, shape[1], shape[2], self.dim))
+            return x + ops.stop_gradient(q - x)
+
+        def get_code_indices(self, flat):
+            sim = ops.matmul(flat, self.embeddings)
+            d = (
+                ops.sum(flat**2, axis=1, keepdims=True)
+                + ops.sum(self.embeddings**2, axis=0)
+                - 2 * sim
+            )
+            return ops.argmin(d, axis=1)
+
+    i = keras.Input((8, 8, 1))
+    x = L.Conv2D(4, 3, strides=2, padding="same", activation="relu")(i)
+    x = L.Conv2D(4, 1)(x)
+    q = VectorQuantizer(6, 4, name="vq")(x)
+    x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(q)
+    return keras.Model(i, L.Conv2DTranspose(1, 3, padding="same")(x))
+
+
+@model
+def adain_style():
+    """keras.io AdaIN neural style transfer: moments of content and style features."""
+
+    def adain(content, style, eps=1e-5):
+        cm, cv = ops.moments(content, axes=[1, 2], keepdims=True)
+        sm, sv = ops.moments(style, axes=[1, 2], keepdims=True)
+        return ops.sqrt(sv + eps) * (content - cm) / ops.sqrt(cv + eps) + sm
+
+    c = keras.Input((16, 16, 3))
+    s = keras.Input((16, 16, 3))
+    enc = keras.Sequential([L.Conv2D(8, 3, padding="same", activation="relu"),
+                            L.MaxPooling2D(2)])
+    t = adain(enc(c), enc(s))
+    x = L.UpSampling2D(2)(t)
+    return keras.Model([c, s], L.Conv2D(3, 3, padding="same")(x))
+
+
+@model
+def pixelcnn():
+    """keras.io PixelCNN: a convolution whose kernel is masked in call()."""
+
+    class PixelConvLayer(L.Layer):
+        def __init__(self, mask_type, **kwargs):
+            super().__init__()
+            self.mask_type = mask_type
+            self.conv = L.Conv2D(**kwargs)
+
+        def build(self, input_shape):
+            self.conv.build(input_shape)
+            kernel_shape = ops.shape(self.conv.kernel)
+            self.mask = np.zeros(shape=kernel_shape)
+            self.mask[: kernel_shape[0] // 2, ...] = 1.0
+            self.mask[kernel_shape[0] // 2, : kernel_shape[1] // 2, ...] = 1.0
+            if self.mask_type == "B":
+                self.mask[kernel_shape[0] // 2, kernel_shape[1] // 2, ...] = 1.0
+
+        def call(self, inputs):
+            self.conv.kernel.assign(self.conv.kernel * self.mask)
+            return self.conv(inputs)
+
+    i = keras.Input((8, 8, 1))
+    x = PixelConvLayer("A", filters=8, kernel_size=5, activation="relu", padding="same")(i)
+    x = PixelConvLayer("B", filters=8, kernel_size=1, activation="relu", padding="valid")(x)
+    return keras.Model(i, L.Conv2D(1, 1, activation="sigmoid")(x))
+
+
+@model
+def swin_window_attention():
+    """keras.io Swin Transformer: shifted windows (roll), window partition by reshape and
+    transpose, a relative position bias gathered from a table."""
+    win, heads, dim = 2, 2, 8
+
+    class WindowAttention(L.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.qkv = L.Dense(dim * 3)
+            self.proj = L.Dense(dim)
+            self.table = self.add_weight(shape=((2 * win - 1) ** 2, heads),
+                                         initializer="random_normal", name="table")
+            coords = np.stack(np.meshgrid(np.arange(win), np.arange(win), indexing="ij"))
+            flat = coords.reshape(2, -1)
+            rel = (flat[:, :, None] - flat[:, None, :]).transpose(1, 2, 0) + (win - 1)
+            self.index = (rel[..., 0] * (2 * win - 1) + rel[..., 1]).reshape(-1)
+
+        def call(self, x):
+            _, n, c = x.shape
+            qkv = ops.transpose(ops.reshape(self.qkv(x), (-1, n, 3, heads, c // heads)),
+                                (2, 0, 3, 1, 4))
+            q, k, v = qkv[0] * (c // heads) ** -0.5, qkv[1], qkv[2]
+            attn = q @ ops.transpose(k, (0, 1, 3, 2))
+            bias = ops.reshape(ops.take(self.table, self.index, axis=0), (n, n, -1))
+            attn = attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0)
+            attn = ops.softmax(attn, axis=-1)
+            y = ops.reshape(ops.transpose(attn @ v, (0, 2, 1, 3)), (-1, n, c))
+            return self.proj(y)
+
+    i = keras.Input((4, 4, dim))
+    x = ops.roll(i, shift=(-1, -1), axis=(1, 2))
+    x = ops.reshape(x, (-1, 2, win, 2, win, dim))
+    x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, dim))
+    x = WindowAttention(name="window_attention")(x)
+    x = ops.reshape(x, (-1, 2, 2, win, win, dim))
+    x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, 4, 4, dim))
+    x = ops.roll(x, shift=(1, 1), axis=(1, 2))
+    return keras.Model(i, L.GlobalAveragePooling2D()(x))
+
+
+@model
+def ctc_speech():
+    """keras.io CTC speech recognition (DeepSpeech-like): 2-D convolutions over a
+    spectrogram, reshape, bidirectional GRU, per-frame softmax."""
+    i = keras.Input((None, 16))
+    x = L.Reshape((-1, 16, 1))(i)
+    x = L.Conv2D(4, (11, 5), strides=(2, 2), padding="same", use_bias=False)(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = L.Reshape((-1, x.shape[-2] * x.shape[-1]))(x)
+    x = L.Bidirectional(L.GRU(8, return_sequences=True, reset_after=True))(x)
+    x = L.Dropout(0.5)(x)
+    return keras.Model(i, L.Dense(12, activation="softmax")(x))
+
+
+@model
+def cait_layer_scale():
+    """keras.io CaiT: LayerScale (a learned per-channel gamma) in a custom layer."""
+
+    class LayerScale(L.Layer):
+        def __init__(self, init_values, projection_dim, **kw):
+            super().__init__(**kw)
+            self.gamma = self.add_weight(shape=(projection_dim,),
+                                         initializer=keras.initializers.Constant(init_values))
+
+        def call(self, x, training=False):
+            return x * self.gamma
+
+    i = keras.Input((5, 8))
+    y = L.LayerNormalization(epsilon=1e-6)(i)
+    y = L.MultiHeadAttention(2, 4)(y, y)
+    x = L.Add()([i, LayerScale(0.1, 8)(y)])
+    y = L.Dense(8, activation="gelu")(L.LayerNormalization(epsilon=1e-6)(x))
+    x = L.Add()([x, LayerScale(0.1, 8)(y)])
+    return keras.Model(i, L.Dense(3)(x[:, 0]))
+
+
+@model
+def mobilevit_lite():
+    """keras.io MobileViT: local convolutions, unfolding into patches by reshape, a
+    transformer over patches, folding back, fusion."""
+    i = keras.Input((8, 8, 4))
+    local = L.Conv2D(4, 3, padding="same", activation="swish")(i)
+    local = L.Conv2D(8, 1, padding="same", activation="swish")(local)
+    patches = L.Reshape((16, 4, 8))(local)
+    y = L.LayerNormalization(epsilon=1e-6)(patches)
+    y = L.Dense(8, activation="swish")(y)
+    patches = L.Add()([patches, y])
+    folded = L.Reshape((8, 8, 8))(patches)
+    folded = L.Conv2D(4, 1, padding="same", activation="swish")(folded)
+    x = L.Concatenate(axis=-1)([i, folded])
+    x = L.Conv2D(4, 3, padding="same", activation="swish")(x)
+    return keras.Model(i, L.GlobalAveragePooling2D()(x))
+
+
+@model
+def vivit_tubelets():
+    """keras.io ViViT: tubelet embedding (Conv3D), position embedding, attention."""
+
+    class PositionalEncoder(L.Layer):
+        def __init__(self, embed_dim, **kw):
+            super().__init__(**kw)
+            self.embed_dim = embed_dim
+
+        def build(self, input_shape):
+            _, num_tokens, _ = input_shape
+            self.position_embedding = L.Embedding(input_dim=num_tokens,
+                                                  output_dim=self.embed_dim)
+            self.positions = ops.arange(0, num_tokens, 1)
+
+        def call(self, encoded_tokens):
+            return encoded_tokens + self.position_embedding(self.positions)
+
+    i = keras.Input((4, 8, 8, 1))
+    x = L.Conv3D(8, kernel_size=(2, 4, 4), strides=(2, 4, 4), padding="valid")(i)
+    x = L.Reshape((-1, 8))(x)
+    x = PositionalEncoder(8)(x)
+    y = L.LayerNormalization(epsilon=1e-6)(x)
+    y = L.MultiHeadAttention(2, 4, dropout=0.1)(y, y)
+    x = L.Add()([y, x])
+    x = L.GlobalAvgPool1D()(L.LayerNormalization(epsilon=1e-6)(x))
+    return keras.Model(i, L.Dense(5, activation="softmax")(x))
+
+
+@model
+def captioning_decoder_causal():
+    """keras.io image captioning: a decoder whose causal mask is built from the batch
+    size (ops.shape(inputs)[0]) and tiled to it."""
+
+    class Decoder(L.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.att = L.MultiHeadAttention(2, 4)
+            self.norm = L.LayerNormalization()
+
+        def get_causal_attention_mask(self, inputs):
+            input_shape = ops.shape(inputs)
+            batch_size, sequence_length = input_shape[0], input_shape[1]
+            i = ops.arange(sequence_length)[:, None]
+            j = ops.arange(sequence_length)
+            mask = ops.cast(i >= j, dtype="int32")
+            mask = ops.reshape(mask, (1, input_shape[1], input_shape[1]))
+            mult = ops.concatenate(
+                [ops.expand_dims(batch_size, -1), ops.convert_to_tensor([1, 1])], axis=0
+            )
+            return ops.tile(mask, mult)
+
+        def call(self, x):
+            mask = self.get_causal_attention_mask(x)
+            return self.norm(x + self.att(x, x, attention_mask=mask))
+
+    i = keras.Input((6, 8))
+    return keras.Model(i, L.Dense(10)(Decoder(name="decoder")(i)))

@@ -1,7 +1,7 @@
 """Primitive shape and indexing ops (``specs/ops-indexing.md``): ``transpose``,
 ``expand_dims``, ``squeeze``, ``slice``, ``gather``, ``take_along_axis``, ``tile``,
-``repeat``, ``broadcast_to``, ``pad``, ``flip``, ``stack``, ``one_hot`` and
-``full_like``, with NumPy
+``repeat``, ``broadcast_to``, ``pad``, ``flip``, ``stack``, ``one_hot``,
+``full_like`` and ``array_reshape``, with NumPy
 semantics and no Keras or ONNX shape to them.
 
 Unlike the layer-level shape ops (``reshape``, ``flatten``, ``permute``), which keep
@@ -41,7 +41,7 @@ from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["SLICE_BEGIN", "SLICE_END", "transpose", "expand_dims", "squeeze", "slice_",
            "gather", "take_along_axis", "tile", "repeat", "broadcast_to", "pad", "flip",
-           "stack", "one_hot", "full_like", "slice_is_full"]
+           "stack", "one_hot", "full_like", "array_reshape", "slice_is_full"]
 
 #: the ``ends`` bound of a forward slice that runs to the end (``x[a:]``), int64 max
 SLICE_END = 2 ** 63 - 1
@@ -544,3 +544,44 @@ def full_like(inputs, attrs):
     if dtype.is_float:
         return np.full(shape, np.asarray(attrs["value"]).astype(dtype.to_numpy()), np.float64)
     return np.full(shape, attrs["value"], dtype.to_numpy())
+
+
+# ----------------------------------------------------------------------------- array_reshape
+
+def _array_reshape_rule(types, attrs):
+    x = types[0]
+    target = attrs["shape"]
+    if sum(d == -1 for d in target) > 1 or any(d < -1 or d == 0 for d in target):
+        raise TypeRuleError(f"shape {target} must hold positive sizes and at most one -1",
+                            expected="positive sizes, at most one -1", actual=str(target))
+    known = math.prod(d for d in target if d != -1)
+    if all(isinstance(d, int) for d in x.shape):
+        total = math.prod(x.shape)
+        if (-1 in target and total % known) or (-1 not in target and total != known):
+            raise TypeRuleError(f"{fmt_shape(x.shape)} ({total} elements) cannot be "
+                                f"reshaped to {target}", input_index=0,
+                                expected=f"a multiple of {known} elements", actual=str(total))
+        out = tuple(total // known if d == -1 else d for d in target)
+        return (TensorType(x.dtype, out),)
+    # a non-static input: the -1 entry is what the run-time size makes it; it is the
+    # input's own symbolic batch only when everything else provably matches
+    static_rest = [d for d in x.shape[1:] if isinstance(d, int)]
+    same_batch = (target and target[0] == -1 and len(static_rest) == x.rank - 1
+                  and math.prod(static_rest) == known)
+    out = tuple((x.shape[0] if same_batch else None) if d == -1 else d for d in target)
+    return (TensorType(x.dtype, out),)
+
+
+@define_op("array_reshape", ("x",),
+           {"shape": AttrSpec("ints", doc="the new shape over every axis (batch included); "
+                                          "positive sizes and at most one -1")},
+           infer=_array_reshape_rule, layout=Layout.CHANNELS_LAST,
+           doc="np.reshape(x, shape) over the whole array, the batch axis included "
+               "(keras.ops.reshape merging or splitting the batch axis, ONNX Reshape)")
+def array_reshape(inputs, attrs):
+    """``np.reshape(x, shape)`` (C order; ``-1`` takes the remaining size).
+
+    Raises:
+        ValueError: the element count does not fit ``shape`` (NumPy's error).
+    """
+    return np.reshape(inputs[0], attrs["shape"])

@@ -112,8 +112,10 @@ def indexing_ops() -> keras.Model:
     broad = ops.broadcast_to(ops.expand_dims(taken, 1), (2, 3, 3))
     hot = ops.one_hot(i, 6)                                    # (batch, 3, 6)
     counts = keras.layers.CategoryEncoding(6, output_mode="count", name="counts")(i)
+    windows = ops.reshape(ops.reshape(h, (-1, 2, 6)), (2, 4, 6))  # batch split and merged
     filled = ops.full_like(counts, 0.5) + counts              # (batch, 6)
-    return _finish([x, i], [stacked + hot, flipped, along, broad, filled], "indexing_ops")
+    return _finish([x, i], [stacked + hot, flipped, along, broad, filled, windows],
+                   "indexing_ops")
 
 
 def primitive_examples() -> dict[str, Callable[[], keras.Model]]:

@@ -22,6 +22,7 @@ model's config and load back with ``safe_mode=True``.  None has variables.
   list of inputs;
 * ``one_hot`` -> ``nn.OneHot(num_classes=depth, axis, dtype="float32")`` (the last
   axis passed as ``-1``, the only form Keras accepts there);
+* ``array_reshape`` -> ``numpy.Reshape(newshape=shape)``;
 * ``full_like`` -> ``numpy.FullLike(dtype)`` called with ``fill_value=`` the value as
   a Python int, bool or float.
 """
@@ -188,3 +189,9 @@ def _fill_value(node: Node) -> Any:
     if dtype == "bool":
         return bool(value)
     return int(value) if dtype.startswith(("int", "uint")) else float(value)
+
+
+@builds("array_reshape")
+def _array_reshape(c: BuildContext) -> Built:
+    """``keras.ops.reshape(x, shape)`` over every axis."""
+    return knp.Reshape(newshape=tuple(c.attrs["shape"]), name=c.name), []

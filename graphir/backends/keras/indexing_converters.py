@@ -31,6 +31,8 @@ Every axis is normalized to be non-negative here, as the IR requires.
 * ``Reshape`` -> the layer-level ``reshape`` (which keeps the batch axis) when the new
   shape provably keeps it: first entry ``-1``/``None`` and the rest static with the
   same number of elements per sample, or the first entry equal to a static batch;
+  any other new shape (merging or splitting the batch axis: a Swin window partition,
+  ``reshape(x, (-1, dim))``) -> ``array_reshape``;
   ``Concatenate`` -> ``concatenate``;
 * ``ZerosLike`` / ``OnesLike`` / ``FullLike`` -> ``full_like`` (dtype: the given one,
   else x's; ``full_like``'s fill value a Python or NumPy scalar exactly representable
@@ -636,14 +638,19 @@ def _reshape(ctx: LayerContext) -> Lowered:
         per_sample = [d for d in shape[1:]]
         if (any(d < 0 for d in rest_ints) or not all(isinstance(d, int) for d in per_sample)
                 or math.prod(per_sample) != math.prod(rest_ints)):
-            ctx.refuse(f"newshape {tuple(new)} on {shape}: the batch axis is kept only when "
-                       f"the other dims are static with {shape[1:]}'s element count")
-    elif isinstance(batch, int) and _int(ctx, first, "a dim of newshape") == batch:
-        pass
-    else:
-        ctx.refuse(f"newshape {tuple(new)} on {shape}: its first dim does not provably keep "
-                   f"the batch axis (use -1 or the batch size first)")
+            return _array_reshape(ctx, x, new)
+    elif not (isinstance(batch, int) and _int(ctx, first, "a dim of newshape") == batch):
+        return _array_reshape(ctx, x, new)
     return ctx.lowered("reshape", [x.name], {"target_shape": rest_ints})
+
+
+def _array_reshape(ctx: LayerContext, x: Operand, new: Sequence[Any]) -> Lowered:
+    """``keras.ops.reshape`` that merges or splits the batch axis -> ``array_reshape``
+    (``tf.reshape``: ``None`` or ``-1`` for the one size to infer)."""
+    dims = _ints(ctx, [(-1 if d is None else d) for d in new], "a dim of newshape")
+    if sum(d == -1 for d in dims) > 1 or any(d < -1 or d == 0 for d in dims):
+        ctx.refuse(f"newshape {tuple(new)}: only positive sizes and one -1 are supported")
+    return ctx.lowered("array_reshape", [x.name], {"shape": dims})
 
 
 # --------------------------------------------------------------------------- *_like

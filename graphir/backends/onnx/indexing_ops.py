@@ -22,6 +22,8 @@ semantics: the ONNX operator specs (https://onnx.ai/onnx/operators/) at ``ctx.op
   ``reflect``);
 * ``stack`` -> ``Unsqueeze`` of each input + ``Concat``;
 * ``full_like`` -> ``ConstantOfShape`` of ``Shape(x)`` (symbolic dims work);
+* ``array_reshape`` -> ``Reshape`` with the int64 shape (``allowzero=0``; the shape has
+  no zeros);
 * ``one_hot`` -> ``OneHot`` with values ``[0, 1]`` (float32) after the indices are
   made int64 and negative ones replaced by ``depth`` (``tf.one_hot`` writes zeros for
   them; ONNX would count them from the end).
@@ -46,7 +48,7 @@ from .types import onnx_elem_type
 
 __all__ = ["transpose", "expand_dims", "squeeze", "slice_", "gather", "take_along_axis",
            "tile", "repeat", "broadcast_to", "pad", "flip", "stack", "one_hot",
-           "full_like"]
+           "full_like", "array_reshape"]
 
 
 def _ints(ctx: OnnxEmitContext, values: Sequence[int], suffix: str) -> str:
@@ -236,3 +238,10 @@ def full_like(ctx: OnnxEmitContext, node: Node) -> None:
     shape = ctx.add("Shape", [ctx.get(x_name, layout)], ctx.fresh("shape"))
     value = numpy_helper.from_array(np.asarray([node.attrs["value"]], dtype.to_numpy()))
     ctx.add("ConstantOfShape", [shape], ctx.define(node.output.name, layout), value=value)
+
+
+@emits("array_reshape")
+def array_reshape(ctx: OnnxEmitContext, node: Node) -> None:
+    """Reshape (opset 14) with the node's shape as an int64 initializer."""
+    ctx.add("Reshape", [ctx.get(node.inputs[0]), _ints(ctx, node.attrs["shape"], "shape")],
+            _out(ctx, node))

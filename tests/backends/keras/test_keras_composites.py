@@ -71,6 +71,9 @@ def _outputs(x, img, i):
         "ln_axis1": ops.layer_normalization(h, gamma=np.linspace(1, 2, 4).astype("float32"),
                                             axis=1),
         "ln_rms": ops.layer_normalization(h, rms_scaling=True, epsilon=1e-2),
+        # reshapes that merge and split the (symbolic) batch axis: array_reshape
+        "rows": ops.reshape(h, (-1, 6)),
+        "windows": ops.reshape(ops.reshape(img, (-1, 2, 3, 8)) * 2.0, (-1, 4, 6, 8)),
     }
 
 
@@ -127,7 +130,7 @@ def test_references_are_not_vacuous(model, expected):
 def test_lowering_composes_existing_ops(graph):
     used = {n.op for n in graph.nodes}
     assert {"concatenate", "transpose", "log", "divide", "squeeze", "slice", "identity",
-            "reshape", "where", "exp", "sum", "max", "min", "multiply"} <= used
+            "reshape", "where", "exp", "sum", "max", "min", "multiply", "array_reshape"} <= used
     assert graph.value_types()["x"].shape[0] == "batch"
 
 

@@ -134,8 +134,6 @@ def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expect
 
 @pytest.mark.parametrize("build,reason", [
     (lambda x, i: ops.take(x, i[:, 0], axis=None), "flattens"),
-    (lambda x, i: ops.reshape(x, (-1, 6)), "batch axis"),
-    (lambda x, i: ops.reshape(x, (2, -1)), "batch axis"),
     (lambda x, i: ops.pad(x, ((0, 0), (1, 1), (1, 1)), mode="symmetric"), "symmetric"),
     (lambda x, i: ops.squeeze(x[:, :1]), "squeeze without an axis"),
     (lambda x, i: ops.repeat(x, [1, 2, 1, 1], axis=1), "per-element"),
@@ -143,8 +141,7 @@ def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expect
     (lambda x, i: ops.take(x, ops.cast(i, "int16"), axis=2), "indices of dtype int16"),
     (lambda x, i: ops.take_along_axis(x, ops.cast(ops.expand_dims(i, 1), "int8"), axis=2),
      "indices of dtype int8"),
-], ids=["take_no_axis", "reshape_merges_batch",
-        "reshape_static_batch", "symmetric", "squeeze_all", "repeat_counts", "mixed_stack",
+], ids=["take_no_axis", "symmetric", "squeeze_all", "repeat_counts", "mixed_stack",
         "take_int16_indices", "take_along_int8_indices"])
 def test_refusals_name_the_operation(build, reason):
     x = keras.Input((4, 6), name="x")

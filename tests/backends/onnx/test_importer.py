@@ -274,3 +274,22 @@ def test_exclusive_cumsum_is_refused():
                    [helper.make_tensor_value_info("y", F, [4])], [axis])
     with pytest.raises(OnnxImportError, match="exclusive=1"):
         from_onnx(model)
+
+
+def test_a_reshape_of_the_batch_axis_on_a_symbolic_batch_imports():
+    """Reshape (N, 4, 6) -> (-1, 6) -> (-1, 4, 6): axis 0 merged with others then split
+    again, on a symbolic N (the merge is the importer's time_fold, the split an
+    array_reshape), numbers as onnxruntime's."""
+    rows = numpy_helper.from_array(np.asarray([-1, 6], np.int64), "rows")
+    back = numpy_helper.from_array(np.asarray([-1, 4, 6], np.int64), "back")
+    nodes = [helper.make_node("Reshape", ["x", "rows"], ["r"]),
+             helper.make_node("Relu", ["r"], ["a"]),
+             helper.make_node("Reshape", ["a", "back"], ["y"])]
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, ["N", 4, 6])],
+                   [helper.make_tensor_value_info("y", F, ["N", 4, 6])], [rows, back])
+    graph = from_onnx(model)
+    assert [n.op for n in graph.nodes] == ["time_fold", "relu", "array_reshape"]
+    x = np.random.default_rng(3).standard_normal((3, 4, 6)).astype(np.float32)
+    want = _ort(model, {"x": x})["y"]
+    np.testing.assert_array_equal(evaluate(graph, {"x": x})["y"], want)
+    np.testing.assert_array_equal(_ort(to_onnx(graph), {"x": x})["y"], want)

@@ -81,7 +81,8 @@ def size(ctx: ImportContext, node: onnx.NodeProto) -> None:
 
 def _reshape_to(ctx: ImportContext, x: str, target: list, out: str) -> None:
     """Reshape ``x`` to ``target`` (ints with at most one -1, or the input's own symbolic
-    dims at axis 0)."""
+    dims at axis 0): the layer-level ``reshape`` when axis 0 stays, else on static
+    shapes ``expand_dims``/``reshape``/``squeeze``, else ``array_reshape``."""
     tx = ctx.type(x)
     if x in ctx.consts:
         ctx.bind(out, ctx.constant(ctx.consts[x].reshape([int(t) for t in target]), out))
@@ -95,8 +96,15 @@ def _reshape_to(ctx: ImportContext, x: str, target: list, out: str) -> None:
     if keeps_batch:
         ctx.emit("reshape", [x], {"target_shape": tuple(int(t) for t in target[1:])}, out=out)
         return
-    if not all(isinstance(d, int) for d in tx.shape) or not all(isinstance(t, int)
-                                                                for t in target):
+    if not all(isinstance(d, int) for d in tx.shape):
+        if all(isinstance(t, int) and (t > 0 or t == -1) for t in target) \
+                and sum(t == -1 for t in target) <= 1:
+            # a batch merged with or split from other axes: NumPy's reshape of the array
+            ctx.emit("array_reshape", [x], {"shape": tuple(int(t) for t in target)}, out=out)
+            return
+        raise ctx.error(f"Reshape of {list(tx.shape)} to {list(target)} changes axis 0 and "
+                        f"depends on non-static dims: it cannot be resolved at import time")
+    if not all(isinstance(t, int) for t in target):
         raise ctx.error(f"Reshape of {list(tx.shape)} to {list(target)} changes axis 0 and "
                         f"depends on non-static dims: it cannot be resolved at import time")
     total = math.prod(tx.shape)
