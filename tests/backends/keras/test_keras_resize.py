@@ -54,6 +54,8 @@ MODELS = {
     "bicubic_half_after_conv": ((8, 6, 2), lambda x: L.Resizing(4, 3, "bicubic")(
         L.Conv2D(3, 1)(x))),
     "dynamic_bilinear": ((None, None, 3), lambda x: L.Resizing(6, 5)(x)),
+    "upsampling2d_lanczos3": ((4, 5, 2), lambda x: L.UpSampling2D(
+        (2, 3), interpolation="lanczos3")(x)),
 }
 NAMES = sorted(MODELS)
 _DYNAMIC_SIZE = (7, 9)
@@ -136,6 +138,12 @@ def test_reloaded_keras_model_matches_keras(name, cases, reloaded):
 def test_onnx_uses_resize_where_it_is_exact(name, onnx_op, cases):
     counts = count_ops(to_onnx(cases[name][3]))
     assert counts.get(onnx_op, 0) == 1, counts
+
+
+def test_channels_first_needs_no_transpose_in_onnx(cases):
+    # NCHW input: the Resize runs on it directly (no Transpose at all)
+    counts = count_ops(to_onnx(cases["channels_first"][3]))
+    assert counts.get("Transpose", 0) == 0 and counts.get("Resize", 0) == 1, counts
 
 
 def test_integer_images_resize_nearest():
