@@ -156,6 +156,7 @@ def test_channels_first_cnn_has_no_transpose_in_onnx(cases):
     counts = count_ops(to_onnx(cases["cnn"][3]))
     assert counts.get("Transpose", 0) == 0, counts
     assert counts.get("Conv", 0) == 2 and counts.get("MaxPool", 0) == 1, counts
+    assert counts.get("BatchNormalization", 0) == 0, counts  # folded into the first Conv
 
 
 @pytest.mark.parametrize("name", ["conv2d", "pooling3d", "conv1d_transpose",
