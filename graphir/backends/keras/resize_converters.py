@@ -1,4 +1,4 @@
-"""Converters of Keras' image resizing: the ``Resizing`` layer and the
+"""Converters of Keras' image resizing: the ``Resizing`` and ``CenterCrop`` layers and the
 ``keras.ops.image.resize`` operation, both ``tf.image.resize`` behind Keras' own
 cropping/padding to the target aspect ratio
 (``keras/src/layers/preprocessing/image_preprocessing/resizing.py`` and
@@ -137,6 +137,64 @@ def _resizing(ctx: LayerContext) -> Lowered:
     if xt.dtype.is_float and xt.dtype.value != layer.compute_dtype:
         ctx.refuse(f"a {xt.dtype.value} input to a layer computing in {layer.compute_dtype}")
     return lower_resize(ctx, **_options(layer, (int(layer.height), int(layer.width))))
+
+
+@lowers(keras.layers.CenterCrop, accepted_call_kwargs={"training"})
+def _center_crop(ctx: LayerContext) -> Lowered:
+    """``keras.layers.CenterCrop(height, width)`` (``center_crop.py``,
+    ``transform_images``): the input cast to the layer's compute dtype, then, when the
+    image is at least the target size on both axes, the centred window starting at
+    ``(H - height) // 2``, ``(W - width) // 2`` (a ``crop2d``, or ``identity``); otherwise
+    ``keras.utils.image_utils.smart_resize``: the largest centred window of the target
+    aspect ratio (static sizes: Python float arithmetic, ``int(float(W * th) / tw)``,
+    start ``int(float(H - crop_h) / 2)``) resized ``bilinear`` to the target.  Channels-first
+    images are transposed around it.  Needs a static input height and width.
+
+    Raises:
+        UnsupportedLayerError: an input that is not a batch of images (rank 4), a
+            non-static height or width, an unknown ``data_format``.
+    """
+    layer, xt = ctx.layer, ctx.x_type
+    if xt.rank != 4:
+        ctx.refuse(f"an input of rank {xt.rank}; only batches of images (rank 4) are "
+                   f"supported")
+    if layer.data_format not in ("channels_last", "channels_first"):
+        ctx.refuse(f"data_format={layer.data_format!r}")
+    first = layer.data_format == "channels_first"
+    shape = tuple(xt.shape[a] for a in _TO_NHWC) if first else xt.shape
+    h, w = shape[1], shape[2]
+    if not (isinstance(h, int) and isinstance(w, int)):
+        ctx.refuse(f"images of non-static size ({h}, {w})")
+    th, tw = int(layer.height), int(layer.width)
+    x = ctx.x
+    if xt.dtype.value != layer.compute_dtype:
+        x = ctx.helper("cast", [x], {"to": layer.compute_dtype}, suffix="cast")
+    if first:
+        x = ctx.helper("transpose", [x], {"perm": _TO_NHWC}, suffix="to_channels_last")
+    steps: list[tuple[str, dict]] = []
+    if h >= th and w >= tw:
+        hs, ws = (h - th) // 2, (w - tw) // 2
+        if (th, tw) != (h, w):
+            steps.append(("crop2d", {"cropping": ((hs, h - hs - th), (ws, w - ws - tw)),
+                                     "data_format": "channels_last"}))
+    else:  # smart_resize, static branch (keras/src/utils/image_utils.py)
+        ch = max(min(h, int(float(w * th) / tw)), 1)
+        cw = max(min(w, int(float(h * tw) / th)), 1)
+        hs, ws = int(float(h - ch) / 2), int(float(w - cw) / 2)
+        if (ch, cw) != (h, w):
+            steps.append(("crop2d", {"cropping": ((hs, h - hs - ch), (ws, w - ws - cw)),
+                                     "data_format": "channels_last"}))
+        steps.append(("resize", {"size": (th, tw), "interpolation": "bilinear",
+                                 "antialias": False, "data_format": "channels_last"}))
+    if not steps:
+        steps.append(("identity", {}))
+    for op, attrs in steps[:-1]:
+        x = ctx.helper(op, [x], attrs, suffix=op)
+    op, attrs = steps[-1]
+    if not first:
+        return ctx.lowered(op, [x], attrs)
+    y = ctx.helper(op, [x], attrs, suffix=op)
+    return ctx.lowered("transpose", [y], {"perm": _TO_NCHW})
 
 
 @lowers(kimage.Resize)

@@ -1,4 +1,5 @@
-"""``keras.layers.Resizing`` and ``keras.ops.image.resize`` -> the ``resize`` op: each
+"""``keras.layers.Resizing``, ``keras.layers.CenterCrop``, ``UpSampling2D``'s other
+interpolations and ``keras.ops.image.resize`` -> the ``resize`` op: each
 interpolation of ``tf.image.resize``, up and down, odd sizes, antialiasing, the aspect
 ratio options, channels-first data and integer images.  Each tiny seeded model is built
 once per module; Keras' own output is compared with the NumPy interpreter, with the
@@ -54,6 +55,10 @@ MODELS = {
     "bicubic_half_after_conv": ((8, 6, 2), lambda x: L.Resizing(4, 3, "bicubic")(
         L.Conv2D(3, 1)(x))),
     "dynamic_bilinear": ((None, None, 3), lambda x: L.Resizing(6, 5)(x)),
+    "center_crop": ((7, 6, 2), lambda x: L.CenterCrop(4, 3)(x)),
+    "center_crop_smart_resize": ((5, 6, 2), lambda x: L.CenterCrop(7, 4)(x)),
+    "center_crop_channels_first": ((2, 5, 6), lambda x: L.CenterCrop(
+        8, 9, data_format="channels_first")(x)),
     "upsampling2d_lanczos3": ((4, 5, 2), lambda x: L.UpSampling2D(
         (2, 3), interpolation="lanczos3")(x)),
 }
@@ -102,7 +107,8 @@ def _close(got, want):
 @pytest.mark.parametrize("name", NAMES)
 def test_lowers_to_resize(name, cases):
     graph = verify_graph(cases[name][3])
-    assert "resize" in [n.op for n in graph.nodes]
+    want = "crop2d" if name == "center_crop" else "resize"
+    assert want in [n.op for n in graph.nodes]
 
 
 @pytest.mark.parametrize("name", NAMES)
