@@ -108,7 +108,8 @@ def separable_conv() -> keras.Model:
 
 
 def upsampling() -> keras.Model:
-    """UpSampling1D, UpSampling2D (nearest and bilinear), UpSampling3D."""
+    """UpSampling1D, UpSampling2D (nearest and bilinear), UpSampling3D, Resizing (bicubic)
+    and CenterCrop."""
     keras.utils.set_random_seed(SEED)
     n = _namer()
     x1, x2 = keras.Input((5, 3), name="signal"), keras.Input((4, 5, 2), name="image")
@@ -117,7 +118,9 @@ def upsampling() -> keras.Model:
     y2 = L.UpSampling2D((2, 3), name=n("up"))(x2)
     y2b = L.UpSampling2D(2, interpolation="bilinear", name=n("up"))(x2)
     y3 = L.UpSampling3D((2, 1, 2), name=n("up"))(x3)
-    return _finish([x1, x2, x3], [y1, y2, y2b, y3], "upsampling")
+    y2c = L.Resizing(7, 3, interpolation="bicubic", name=n("resize"))(x2)
+    y2d = L.CenterCrop(3, 4, name=n("center_crop"))(x2)
+    return _finish([x1, x2, x3], [y1, y2, y2b, y3, y2c, y2d], "upsampling")
 
 
 def cropping_and_padding() -> keras.Model:
