@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.graphir-installed
 
-.PHONY: demo test install bench bench-hub bench-passes bench-verify bench-verify-apps conformance clean
+.PHONY: demo test install bench bench-examples bench-hub bench-passes bench-verify bench-verify-apps conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/convert_speed.py
+
+# keras.io-style model definitions through graphir and tf2onnx: conversion rates
+bench-examples: $(STAMP)
+	$(BIN)/python benchmarks/keras_examples_probe.py
 
 bench-hub: $(STAMP)
 	$(BIN)/python benchmarks/hub_speed.py

@@ -14,11 +14,14 @@ symbolic and named ``"batch"`` unless the model fixes it.
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Union
+from typing import TYPE_CHECKING, Iterable, Union
 
 import attrs
 
 from graphir.dtypes import DType
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Dim", "TensorType", "dims_compatible", "format_dim", "weight_type"]
 
@@ -98,7 +101,7 @@ def format_dim(d: Dim) -> str:
     return str(d)
 
 
-def weight_type(array: "np.ndarray") -> TensorType:
+def weight_type(array: np.ndarray) -> TensorType:
     """The :class:`TensorType` of a weight array (static shape, its dtype)."""
     return _weight_type(array.dtype, array.shape)
 

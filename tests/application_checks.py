@@ -1,10 +1,14 @@
-"""Comparison helpers shared by the keras.applications tests (lowering and the ONNX
-round trip): a model's outputs as NumPy arrays, and an rtol/atol check with the atol
-scaled to the reference's magnitude (the 1e-4 of the issues' acceptance checks)."""
+"""Comparison helpers shared by the Keras tests (the keras.applications ones, the
+keras.ops and keras_hub ones): a model's outputs as NumPy arrays, an rtol/atol check
+with the atol scaled to the reference's magnitude (the 1e-4 of the issues' acceptance
+checks), an onnxruntime session, and an emitted ``.keras`` run in a fresh process that
+never imported graphir nor the model's own code."""
 
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +51,30 @@ def onnx_session(model, folder: Path, name: str):
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+_FRESH_PREDICT = """
+import sys, numpy as np, keras
+m = keras.saving.load_model(sys.argv[1], safe_mode=True)
+f = np.load(sys.argv[2])
+xs = [f[f"arr_{k}"] for k in range(len(f.files))]
+out = m.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
+np.savez(sys.argv[3], *(out if isinstance(out, (list, tuple)) else [out]))
+print(sorted(k.split(".")[0] for k in sys.modules if k.split(".")[0] in sys.argv[4:]))
+"""
+
+
+def predict_in_fresh_process(path: Path, xs, *, absent=("graphir",)) -> list[np.ndarray]:
+    """The ``.keras`` file ``path`` loaded with ``safe_mode=True`` in a new Python
+    process and run on ``xs`` (a list of arrays, by position): its outputs.  Asserts
+    that the process exits cleanly and never imported a module named in ``absent``
+    (graphir, or the custom code the original model needed)."""
+    path = Path(path)
+    feeds, out_path = path.with_suffix(".in.npz"), path.with_suffix(".out.npz")
+    np.savez(feeds, *xs)
+    run = subprocess.run([sys.executable, "-c", _FRESH_PREDICT, str(path), str(feeds),
+                          str(out_path), *absent], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout
+    got = np.load(out_path)
+    return [got[f"arr_{k}"] for k in range(len(got.files))]

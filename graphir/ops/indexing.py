@@ -1,6 +1,7 @@
 """Primitive shape and indexing ops (``specs/ops-indexing.md``): ``transpose``,
 ``expand_dims``, ``squeeze``, ``slice``, ``gather``, ``take_along_axis``, ``tile``,
-``repeat``, ``broadcast_to``, ``pad``, ``flip``, ``stack`` and ``one_hot``, with NumPy
+``repeat``, ``broadcast_to``, ``pad``, ``flip``, ``stack``, ``one_hot`` and
+``full_like``, with NumPy
 semantics and no Keras or ONNX shape to them.
 
 Unlike the layer-level shape ops (``reshape``, ``flatten``, ``permute``), which keep
@@ -40,7 +41,7 @@ from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["SLICE_BEGIN", "SLICE_END", "transpose", "expand_dims", "squeeze", "slice_",
            "gather", "take_along_axis", "tile", "repeat", "broadcast_to", "pad", "flip",
-           "stack", "one_hot", "slice_is_full"]
+           "stack", "one_hot", "full_like", "slice_is_full"]
 
 #: the ``ends`` bound of a forward slice that runs to the end (``x[a:]``), int64 max
 SLICE_END = 2 ** 63 - 1
@@ -507,3 +508,39 @@ def one_hot(inputs, attrs):
     depth, axis = attrs["depth"], attrs["axis"]
     hot = (x[..., None] == np.arange(depth)).astype(np.float64)
     return np.moveaxis(hot, -1, axis)
+
+
+# ----------------------------------------------------------------------------- full_like
+
+def _full_like_rule(types, attrs):
+    dtype = DType(attrs["dtype"])
+    value = attrs["value"]
+    if dtype is DType.BOOL:
+        ok = value in (0, 1)
+    elif dtype.is_int:
+        info = np.iinfo(dtype.to_numpy())
+        ok = float(value).is_integer() and info.min <= value <= info.max
+    else:
+        ok = True  # rounded to the nearest float of dtype, as Keras converts it
+    if not ok:
+        raise TypeRuleError(f"value {value!r} is not representable in {dtype.value}",
+                            expected=f"a {dtype.value} value", actual=repr(value))
+    return (TensorType(dtype, types[0].shape),)
+
+
+@define_op("full_like", ("x",),
+           {"value": AttrSpec("float", doc="the fill value (exactly representable in dtype)"),
+            "dtype": AttrSpec("str", choices=tuple(d.value for d in DType),
+                              doc="the output dtype")},
+           infer=_full_like_rule, layout=Layout.ANY,
+           doc="a tensor of x's shape, every element `value`, of dtype `dtype`; x's values "
+               "are not read (keras.ops.full_like / zeros_like / ones_like, ONNX "
+               "ConstantOfShape of Shape)")
+def full_like(inputs, attrs):
+    """``np.full(x.shape, value)`` in ``dtype`` (floats held in float64, as the
+    interpreter holds every float)."""
+    dtype = DType(attrs["dtype"])
+    shape = np.shape(inputs[0])
+    if dtype.is_float:
+        return np.full(shape, np.asarray(attrs["value"]).astype(dtype.to_numpy()), np.float64)
+    return np.full(shape, attrs["value"], dtype.to_numpy())

@@ -138,7 +138,7 @@ def _conv_rule(r: int):
                              bias)
         require_positive(attrs, "strides", "dilations", "groups")
         groups = attrs["groups"]
-        cin, cout = kernel.shape[r], kernel.shape[r + 1]
+        cout = kernel.shape[r + 1]
         _check_channels(x, kernel, r, 0, op, factor=groups)
         if cout % groups:
             raise TypeRuleError(f"{cout} filters are not divisible by groups={groups}",

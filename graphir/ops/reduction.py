@@ -1,5 +1,5 @@
 """Primitive reductions and linear algebra: ``sum``, ``mean``, ``max``, ``min``,
-``prod``, ``argmax``, ``argmin``, ``var``, ``std``, ``matmul``, ``einsum``.
+``prod``, ``argmax``, ``argmin``, ``var``, ``std``, ``cumsum``, ``matmul``, ``einsum``.
 
 NumPy semantics, neutral to Keras and ONNX (``specs/ops-reduction.md``).  Every op
 here addresses axes, so every op is of layout class ``Layout.CHANNELS_LAST``: the ONNX
@@ -22,6 +22,7 @@ Dtype rules (stated per op, checked by the type rules):
 * ``max``, ``min``: float, int8, uint8, int32 or int64; output: the input's dtype.
 * ``argmax``, ``argmin``: float, int8, uint8, int32 or int64; output: ``int32``
   (Keras' dtype), first index on ties.
+* ``cumsum``: float, int32 or int64; output: the input's dtype (one ``axis``).
 * ``matmul``: two inputs of one dtype, float, int32 or int64; output: that dtype.
 * ``einsum``: inputs of one float dtype; output: that dtype.
 
@@ -42,7 +43,7 @@ from graphir.ops.registry import AttrSpec, Layout, TypeRuleError, define_op
 from graphir.ops.type_rules import broadcast_shapes, fmt_shape, same_dtype, unify_dims
 from graphir.tensor_types import Dim, TensorType
 
-__all__ = ["REDUCE_OPS", "argmax", "argmin", "einsum", "matmul", "max_", "mean", "min_",
+__all__ = ["REDUCE_OPS", "argmax", "argmin", "cumsum", "einsum", "matmul", "max_", "mean", "min_",
            "parse_einsum", "prod", "std", "sum_", "var"]
 
 _FLOATS = (DType.FLOAT16, DType.FLOAT32, DType.FLOAT64)
@@ -355,3 +356,29 @@ def _einsum_rule(types, attrs):
 def einsum(inputs, attrs):
     """``np.einsum(equation, *operands)`` in float64."""
     return np.einsum(attrs["equation"], *inputs)
+
+
+# --------------------------------------------------------------------------- cumsum
+
+def _cumsum_rule(types, attrs):
+    x = types[0]
+    if x.dtype not in _SUM_DTYPES:
+        raise TypeRuleError(f"cumsum of a {x.dtype.value} tensor; accepted: "
+                            f"{_names(_SUM_DTYPES)}", input_index=0,
+                            expected=_names(_SUM_DTYPES), actual=x.dtype.value,
+                            hint="cast the input first (Keras sums bool as int32)")
+    axis = attrs["axis"]
+    if not 0 <= axis < max(x.rank, 1) or x.rank == 0:
+        raise TypeRuleError(f"axis={axis} is not an axis of a rank-{x.rank} tensor",
+                            expected=f"0 <= axis < {x.rank}", actual=str(axis))
+    return (x,)
+
+
+@define_op("cumsum", ("x",), {"axis": AttrSpec("int", doc="the accumulated axis (canonical)")},
+           infer=_cumsum_rule, layout=Layout.CHANNELS_LAST,
+           doc="the inclusive running sum along `axis`, in x's dtype (keras.ops.cumsum, "
+               "ONNX CumSum)")
+def cumsum(inputs, attrs):
+    """``np.cumsum(x, axis)`` in x's dtype (integers wrap around)."""
+    x = np.asarray(inputs[0])
+    return np.cumsum(x, axis=attrs["axis"], dtype=x.dtype)

@@ -54,7 +54,10 @@ def _cast(c: BuildContext) -> Built:
 _PLAIN = {"negative": knp.Negative, "reciprocal": knp.Reciprocal, "abs": knp.Absolute,
           "sign": knp.Sign, "square": knp.Square, "sqrt": knp.Sqrt, "rsqrt": kmath.Rsqrt,
           "exp": knp.Exp, "log": knp.Log, "log1p": knp.Log1p, "erf": kmath.Erf,
-          "sin": knp.Sin, "cos": knp.Cos, "floor": knp.Floor, "ceil": knp.Ceil}
+          "sin": knp.Sin, "cos": knp.Cos, "floor": knp.Floor, "ceil": knp.Ceil,
+          "tan": knp.Tan, "arcsin": knp.Arcsin, "arccos": knp.Arccos, "arctan": knp.Arctan,
+          "sinh": knp.Sinh, "cosh": knp.Cosh, "arcsinh": knp.Arcsinh, "arccosh": knp.Arccosh,
+          "arctanh": knp.Arctanh}
 
 
 @builds(*_PLAIN)

@@ -49,7 +49,10 @@ def arithmetic_ops() -> keras.Model:
     e = ops.floor_divide(h * 4.0, 1.5) + ops.clip(h, -0.5, 0.5) + ops.gelu(h)  # tanh form
     j = ops.floor_divide(i, 3) + ops.mod(i, 4) + ops.abs(ops.negative(i))  # int32 throughout
     k = ops.cast(h * 4.0, "int32") + j                            # truncation toward zero
-    out = a + b + c + d + e + ops.cast(k, "float32") / (pos + pos)
+    unit = ops.tanh(h) * 0.9                                      # in (-1, 1)
+    t = (ops.tan(unit) + ops.arcsin(unit) + ops.arccos(unit) + ops.arctan(h) + ops.sinh(unit)
+         + ops.cosh(unit) + ops.arcsinh(h) + ops.arccosh(pos + 1.0) + ops.arctanh(unit))
+    out = a + b + c + d + e + t + ops.cast(k, "float32") / (pos + pos)
     return _finish([x, i], [out, k], "arithmetic_ops")
 
 
@@ -71,7 +74,8 @@ def logic_ops() -> keras.Model:
 
 def reduction_ops() -> keras.Model:
     """Reductions over one and two axes (keepdims both ways), argmax/argmin, var/std,
-    matmul of two computed tensors and einsum (an attention score)."""
+    matmul of two computed tensors, einsum (an attention score), a running sum and a
+    tensordot (lowered to einsum)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), name="x")
     h = keras.layers.Dense(6, name="dense")(x)
@@ -83,12 +87,13 @@ def reduction_ops() -> keras.Model:
     total = ops.sum(h, axis=(1, 2), keepdims=True)            # (batch, 1, 1)
     where_max = ops.argmax(h, axis=-1)
     where_min = ops.argmin(x, axis=1)
-    return _finish(x, [stats, total, where_max, where_min], "reduction_ops")
+    running = ops.cumsum(h, axis=1) + ops.tensordot(x, ops.ones((6, 6)) * 0.1, axes=1)
+    return _finish(x, [stats, total, where_max, where_min, running], "reduction_ops")
 
 
 def indexing_ops() -> keras.Model:
     """Slicing, transposes and shape edits, gathers, tiling, padding, stacking, one-hot,
-    and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
+    a category count, a ``full_like`` and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
     this model has a static batch of 2, the zoo's input batch)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), batch_size=2, name="x")
@@ -106,7 +111,9 @@ def indexing_ops() -> keras.Model:
     stacked = ops.stack([tiled, repeated, squeezed], axis=1)  # (batch, 3, 6)
     broad = ops.broadcast_to(ops.expand_dims(taken, 1), (2, 3, 3))
     hot = ops.one_hot(i, 6)                                    # (batch, 3, 6)
-    return _finish([x, i], [stacked + hot, flipped, along, broad], "indexing_ops")
+    counts = keras.layers.CategoryEncoding(6, output_mode="count", name="counts")(i)
+    filled = ops.full_like(counts, 0.5) + counts              # (batch, 6)
+    return _finish([x, i], [stacked + hot, flipped, along, broad, filled], "indexing_ops")
 
 
 def primitive_examples() -> dict[str, Callable[[], keras.Model]]:

@@ -21,7 +21,9 @@ model's config and load back with ``safe_mode=True``.  None has variables.
 * ``flip`` -> ``numpy.Flip(axis=axes)``; ``stack`` -> ``numpy.Stack(axis)`` on the
   list of inputs;
 * ``one_hot`` -> ``nn.OneHot(num_classes=depth, axis, dtype="float32")`` (the last
-  axis passed as ``-1``, the only form Keras accepts there).
+  axis passed as ``-1``, the only form Keras accepts there);
+* ``full_like`` -> ``numpy.FullLike(dtype)`` called with ``fill_value=`` the value as
+  a Python int, bool or float.
 """
 
 from __future__ import annotations
@@ -171,3 +173,18 @@ def _one_hot(c: BuildContext) -> Built:
         axis = -1
     return knn.OneHot(num_classes=c.attrs["depth"], axis=axis, dtype="float32",
                       name=c.name), []
+
+
+@builds("full_like", call_kwargs=lambda node: {"fill_value": _fill_value(node)})
+def _full_like(c: BuildContext) -> Built:
+    """``keras.ops.full_like(x, fill_value, dtype)``."""
+    return knp.FullLike(dtype=c.attrs["dtype"], name=c.name), []
+
+
+def _fill_value(node: Node) -> Any:
+    """``full_like``'s value as the Python scalar Keras converts exactly (int, bool or
+    float by the output dtype)."""
+    value, dtype = node.attrs["value"], node.attrs["dtype"]
+    if dtype == "bool":
+        return bool(value)
+    return int(value) if dtype.startswith(("int", "uint")) else float(value)

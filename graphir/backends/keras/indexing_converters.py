@@ -31,7 +31,13 @@ Every axis is normalized to be non-negative here, as the IR requires.
 * ``Reshape`` -> the layer-level ``reshape`` (which keeps the batch axis) when the new
   shape provably keeps it: first entry ``-1``/``None`` and the rest static with the
   same number of elements per sample, or the first entry equal to a static batch;
-  ``Concatenate`` -> ``concatenate``.
+  ``Concatenate`` -> ``concatenate``;
+* ``ZerosLike`` / ``OnesLike`` / ``FullLike`` -> ``full_like`` (dtype: the given one,
+  else x's; ``full_like``'s fill value a Python or NumPy scalar exactly representable
+  in it, as ``convert_to_tensor(fill_value, dtype)`` requires);
+* ``CategoryEncoding`` (the layer) -> ``one_hot`` of the indices (``one_hot``: the last
+  axis of size 1 squeezed first, as Keras does), then ``max`` (``multi_hot``) or
+  ``sum`` (``count``) over the token axis of a rank-2 input.
 
 Tensors of different dtypes in one ``stack`` / ``concatenate`` (Keras promotes them)
 are refused; cast them explicitly.
@@ -43,6 +49,7 @@ import math
 import operator
 from typing import Any, Sequence
 
+import keras
 import numpy as np
 from keras import KerasTensor
 from keras.src.ops import image as kimage
@@ -637,3 +644,92 @@ def _reshape(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"newshape {tuple(new)} on {shape}: its first dim does not provably keep "
                    f"the batch axis (use -1 or the batch size first)")
     return ctx.lowered("reshape", [x.name], {"target_shape": rest_ints})
+
+
+# --------------------------------------------------------------------------- *_like
+
+def _like_dtype(ctx: LayerContext, x: Operand) -> DType:
+    """The output dtype of a ``*_like`` operation: its ``dtype`` argument, else x's."""
+    dtype = ctx.layer.dtype
+    if dtype is None:
+        return x.type.dtype
+    try:
+        return DType.from_any(dtype)
+    except (TypeError, ValueError):
+        ctx.refuse(f"dtype={dtype!r} is not a dtype the op set has")
+
+
+@lowers(knp.ZerosLike, knp.OnesLike)
+def _zeros_ones_like(ctx: LayerContext) -> Lowered:
+    """``keras.ops.zeros_like`` / ``ones_like(x, dtype)`` -> ``full_like`` (0 or 1)."""
+    x = _one_tensor(ctx)
+    value = 0.0 if isinstance(ctx.layer, knp.ZerosLike) else 1.0
+    return ctx.lowered("full_like", [x.name], {"value": value,
+                                               "dtype": _like_dtype(ctx, x).value})
+
+
+@lowers(knp.FullLike, accepted_call_kwargs=("fill_value",))
+def _full_like(ctx: LayerContext) -> Lowered:
+    """``keras.ops.full_like(x, fill_value, dtype)`` -> ``full_like`` (a scalar fill value
+    representable in the dtype; a tensor fill value is refused)."""
+    if len(ctx.inputs) != 1 or not ctx.call_args or not isinstance(ctx.call_args[0], KerasTensor):
+        ctx.refuse("fill_value is a tensor; only a Python or NumPy scalar is supported")
+    x = Operand(ctx.inputs[0], ctx.input_types[0])
+    value = ctx.call_args[1] if len(ctx.call_args) > 1 else ctx.call_kwargs.get("fill_value")
+    dtype = _like_dtype(ctx, x)
+    arr = np.asarray(value)
+    if arr.shape != () or arr.dtype.kind not in "biuf":
+        ctx.refuse(f"fill_value {value!r} is not a scalar number")
+    scalar = arr.item()
+    if dtype is DType.BOOL:
+        exact = scalar in (0, 1)
+    elif not dtype.is_float:
+        info = np.iinfo(dtype.to_numpy())
+        exact = float(scalar).is_integer() and info.min <= scalar <= info.max
+    else:
+        exact = True
+    if not exact:
+        ctx.refuse(f"fill_value {value!r} is not representable in {dtype.value}")
+    return ctx.lowered("full_like", [x.name], {"value": float(scalar), "dtype": dtype.value})
+
+
+# --------------------------------------------------------------------------- CategoryEncoding
+
+@lowers(keras.layers.CategoryEncoding)
+def _category_encoding(ctx: LayerContext) -> Lowered:
+    """``CategoryEncoding(num_tokens, output_mode)`` (``encode_categorical_inputs`` in
+    keras/src/utils/numerical_utils.py on TensorFlow; in-range indices ``[0,
+    num_tokens)``: an index at or above it counts nowhere, as ``tf.math.bincount``'s
+    ``maxlength`` drops it; a negative index, an error in TensorFlow, gives zeros here).
+    Refused: ``sparse=True``, ``count_weights``, multi_hot/count of an input whose rank is
+    not 2 (TensorFlow's bincount path)."""
+    layer = ctx.layer
+    x = _one_tensor(ctx)
+    if layer.sparse:
+        ctx.refuse("sparse=True; only dense encodings are supported")
+    if ctx.call_kwargs.get("count_weights") is not None or len(ctx.call_args) > 1:
+        ctx.refuse("count_weights; only unweighted counts are supported")
+    out_dtype = DType.from_any(layer.compute_dtype)
+    mode, depth, rank = layer.output_mode, int(layer.num_tokens), x.type.rank
+    if mode not in ("one_hot", "multi_hot", "count"):
+        ctx.refuse(f"output_mode={mode!r}")
+    if mode != "one_hot" and rank != 2:
+        ctx.refuse(f"output_mode={mode!r} on a rank-{rank} input; only rank 2 (batch, "
+                   f"indices) is supported")
+    if rank == 0:
+        ctx.refuse("a scalar input")
+    plan: list[tuple[str, Sequence[str], dict]] = []
+    if not x.type.dtype.is_int:
+        plan.append(("cast", [], {"to": "int64"}))
+    if mode == "one_hot":
+        if rank > 1 and x.type.shape[-1] == 1:
+            plan.append(("squeeze", [], {"axes": (rank - 1,)}))
+            rank -= 1
+        plan.append(("one_hot", [], {"depth": depth, "axis": rank}))
+    else:
+        plan.append(("one_hot", [], {"depth": depth, "axis": 2}))
+        plan.append(("max" if mode == "multi_hot" else "sum", [],
+                     {"axes": (1,), "keepdims": False}))
+    if out_dtype is not DType.FLOAT32:
+        plan.append(("cast", [], {"to": out_dtype.value}))
+    return _chain(ctx, x.name, plan)

@@ -37,7 +37,7 @@ TensorFlow backends):
 
 * ``negative``, ``abs``/``absolute``, ``sign``, ``square``, ``rsqrt``, ``erf``,
   ``reciprocal``, ``round`` (``decimals=0``) -> the op of that name on the tensor's
-  dtype; ``sqrt``, ``exp``, ``log``, ``log1p``, ``sin``, ``cos``, ``floor``, ``ceil``
+  dtype; ``sqrt``, ``exp``, ``log``, ``log1p``, ``sin``, ``cos``, the inverse and hyperbolic trigonometric functions, ``floor``, ``ceil``
   -> the op after a ``cast`` helper to Keras' float result dtype when the input is an
   integer or bool tensor (Keras casts it the same way);
 * ``floor_divide`` (``x // y``), ``mod`` (``x % y``), ``power`` (``x ** y``) -> the op in
@@ -281,7 +281,10 @@ _KEEP_DTYPE = {knp.Negative: "negative", knp.Absolute: "abs", knp.Abs: "abs",
 #: ... and those Keras computes in a float dtype, casting an integer or bool input
 #: first (``backend.numpy.sqrt``: ``tf.cast(x, result_type(x.dtype, float))``)
 _TO_FLOAT = {knp.Sqrt: "sqrt", knp.Exp: "exp", knp.Log: "log", knp.Log1p: "log1p",
-             knp.Sin: "sin", knp.Cos: "cos", knp.Floor: "floor", knp.Ceil: "ceil"}
+             knp.Sin: "sin", knp.Cos: "cos", knp.Floor: "floor", knp.Ceil: "ceil",
+             knp.Tan: "tan", knp.Arcsin: "arcsin", knp.Arccos: "arccos", knp.Arctan: "arctan",
+             knp.Sinh: "sinh", knp.Cosh: "cosh", knp.Arcsinh: "arcsinh",
+             knp.Arccosh: "arccosh", knp.Arctanh: "arctanh"}
 
 
 @lowers(*_KEEP_DTYPE, *_TO_FLOAT)

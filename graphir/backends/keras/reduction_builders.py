@@ -17,6 +17,7 @@ Each returns the ``keras.ops`` operation object (``keras.src.ops.numpy``), named
   index on ties).  On float inputs Keras always compares -0.0 as minus float32's
   smallest normal (float64: float64's), so only that ``negative_zero_as`` is built;
   any other value is refused;
+* ``cumsum`` -> ``Cumsum(axis)``;
 * ``matmul`` -> ``Matmul()``, ``einsum`` -> ``Einsum(subscripts=equation)``; an operand
   that is a graph weight is passed as a constant tensor (``constant_inputs=True``),
   which Keras stores inline in the model config, so the emitter refuses one larger
@@ -77,3 +78,9 @@ def _matmul(c: BuildContext) -> Built:
 def _einsum(c: BuildContext) -> Built:
     """``keras.ops.einsum(equation, *operands)`` as an ``Einsum`` operation named ``c.name``."""
     return knp.Einsum(c.attrs["equation"], name=c.name), []
+
+
+@builds("cumsum")
+def _cumsum(c: BuildContext) -> Built:
+    """``keras.ops.cumsum(x, axis)``."""
+    return knp.Cumsum(axis=c.attrs["axis"], name=c.name), []

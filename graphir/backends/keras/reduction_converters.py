@@ -31,6 +31,18 @@ function computes, dtype promotions made explicit as ``cast`` helper nodes:
 * ``Einsum``: float operands of one dtype (tensors or NumPy constants); the equation is
   made canonical (spaces removed, an implicit output written out in NumPy's order);
   ellipsis, repeated letters in a term and einsum keyword arguments are refused.
+* ``Tensordot``: float operands of one dtype -> ``einsum`` with the equation that
+  ``tf.tensordot``'s ``axes`` describe.
+* ``Cumsum``: ``tf.math.cumsum`` after the ``dtype`` cast; bool as int32; ``axis=None``
+  only on rank 1.
+* ``FFT`` / ``FFT2`` (``keras.ops.fft((real, imag))``, ``fft2``): the discrete Fourier
+  transform over the last one / two axes, both static, as products with the cosine and
+  sine matrices of the DFT (``matmul`` with weights, ``add`` / ``subtract``): for
+  ``W = C - iS``, ``C[k, m] = cos(2 pi k m / N)``, ``S[k, m] = sin(2 pi k m / N)``, the
+  transform of ``X + iY`` along the last axis is ``(XC + YS) + i(YC - XS)`` (C and S are
+  symmetric), along the axis before it ``(CX + SY) + i(CY - SX)``.  The same numbers as
+  ``tf.signal.fft`` up to float rounding (an O(N) sum per element instead of the FFT's
+  O(log N)), float32/float64 parts of one dtype.
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from keras.src.ops import math as kmath
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
@@ -52,7 +65,7 @@ from graphir.ops.reduction import parse_einsum
 __all__: list[str] = []
 
 _OPS = {knp.Sum: "sum", knp.Mean: "mean", knp.Max: "max", knp.Min: "min", knp.Prod: "prod",
-        knp.Var: "var", knp.Std: "std"}
+        knp.Var: "var", knp.Std: "std", knp.Amax: "max", knp.Amin: "min"}
 _PROMOTED_TO_INT32 = (DType.BOOL, DType.INT8, DType.INT16)
 
 
@@ -263,3 +276,111 @@ def _einsum(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"an einsum of {dtype.value} tensors (Keras computes it in floatx and casts "
                    f"back); cast the operands to a float dtype explicitly")
     return ctx.lowered("einsum", _names(ctx, operands), {"equation": eq})
+
+
+@lowers(knp.Cumsum)
+def _cumsum(ctx: LayerContext) -> Lowered:
+    """``keras.ops.cumsum(x, axis, dtype)`` -> ``cumsum`` (``tf.math.cumsum`` after
+    ``convert_to_tensor(x, dtype)``; bool summed as int32; ``axis=None`` on a rank-1
+    tensor only: the flattening reshape of higher ranks is refused)."""
+    x = _one_tensor(ctx)
+    name, dtype, rank = x.name, x.type.dtype, x.type.rank
+    if ctx.layer.dtype is not None:
+        target = DType.from_any(ctx.layer.dtype)
+        if target is not dtype:
+            name, dtype = _cast(ctx, name, target, "cast"), target
+    if dtype is DType.BOOL:
+        name, dtype = _cast(ctx, name, DType.INT32, "cast_bool"), DType.INT32
+    if dtype not in (DType.FLOAT16, DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64):
+        ctx.refuse(f"a cumsum of a {dtype.value} tensor; cast it to int32/int64 or a float")
+    axis = ctx.layer.axis
+    if axis is None:
+        if rank != 1:
+            ctx.refuse(f"axis=None on a rank-{rank} input (a flattened cumsum); give an axis")
+        axis = 0
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank:
+        ctx.refuse(f"axis={axis!r} is not an axis of a rank-{rank} tensor")
+    return ctx.lowered("cumsum", [name], {"axis": axis % rank})
+
+
+@lowers(knp.Tensordot)
+def _tensordot(ctx: LayerContext) -> Lowered:
+    """``keras.ops.tensordot(x1, x2, axes)`` -> ``einsum`` (``tf.tensordot``: ``axes=n``
+    pairs the last n axes of x1 with the first n of x2; ``axes=(a, b)`` pairs the listed
+    axes; the output is x1's free axes then x2's).  Float operands of one dtype."""
+    operands = _operands(ctx)
+    if len(operands) != 2:
+        ctx.refuse(f"called with {len(operands)} operands; expected 2")
+    dtype = next(o for o in operands if isinstance(o, Operand)).type.dtype
+    if not dtype.is_float:
+        ctx.refuse(f"a tensordot of {dtype.value} tensors; cast the operands to a float dtype")
+    ranks = [o.type.rank if isinstance(o, Operand) else o.ndim for o in operands]
+    axes = ctx.layer.axes
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        n = int(axes)
+        if not 0 <= n <= min(ranks):
+            ctx.refuse(f"axes={n} for operands of ranks {ranks}")
+        pairs = (list(range(ranks[0] - n, ranks[0])), list(range(n)))
+    elif isinstance(axes, (list, tuple)) and len(axes) == 2:
+        pairs = tuple([a] if isinstance(a, (int, np.integer)) else list(a) for a in axes)
+        if len(pairs[0]) != len(pairs[1]):
+            ctx.refuse(f"axes={axes!r}: the two axis lists differ in length")
+        try:
+            pairs = tuple([range(r)[a] for a in p] for p, r in zip(pairs, ranks))
+        except (IndexError, TypeError):
+            ctx.refuse(f"axes={axes!r} is out of range for operands of ranks {ranks}")
+    else:
+        ctx.refuse(f"axes={axes!r} is neither an int nor a pair of axis lists")
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    a = [next(letters) for _ in range(ranks[0])]
+    b = [next(letters) for _ in range(ranks[1])]
+    for i, j in zip(*pairs):
+        b[j] = a[i]
+    contracted = {a[i] for i in pairs[0]}
+    if len(contracted) != len(pairs[0]) or len(set(b)) != len(b):
+        ctx.refuse(f"axes={axes!r} repeat an axis")
+    out = [c for c in a if c not in contracted] + [c for c in b if c not in contracted]
+    eq = f"{''.join(a)},{''.join(b)}->{''.join(out)}"
+    return ctx.lowered("einsum", _names(ctx, operands), {"equation": eq})
+
+
+def _dft_matrices(n: int, dtype: DType) -> tuple[np.ndarray, np.ndarray]:
+    """The cosine and sine matrices of the length-``n`` DFT, computed in float64 from the
+    exact integer products ``k * m mod n`` and cast to ``dtype``."""
+    km = np.outer(np.arange(n), np.arange(n)) % n
+    angle = 2.0 * np.pi * km / n
+    return np.cos(angle).astype(dtype.to_numpy()), np.sin(angle).astype(dtype.to_numpy())
+
+
+@lowers(kmath.FFT, kmath.FFT2, multiple_outputs=True)
+def _fft(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.fft((real, imag))`` / ``fft2`` -> ``[real, imag]`` of the DFT over the
+    last one / two axes (``tf.signal.fft`` / ``fft2d``), as DFT-matrix products."""
+    pair = ctx.call_args[0] if ctx.call_args else None
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or len(ctx.inputs) != 2:
+        ctx.refuse("expected a (real, imag) pair of tensors")
+    (re, im), (tr, ti) = ctx.inputs, ctx.input_types
+    if tr != ti or tr.dtype not in (DType.FLOAT32, DType.FLOAT64):
+        ctx.refuse(f"real and imag parts of types {tr} and {ti}; expected one float32 or "
+                   f"float64 type")
+    n_axes = 2 if isinstance(ctx.layer, kmath.FFT2) else 1
+    if tr.rank < n_axes:
+        ctx.refuse(f"a rank-{tr.rank} input; the transform needs {n_axes} axes")
+    sizes = tr.shape[-n_axes:]
+    if not all(isinstance(d, int) for d in sizes):
+        ctx.refuse(f"transformed axes of sizes {list(sizes)}; they must be static")
+    a, b = re, im
+    for step, n in enumerate(reversed(sizes)):
+        cos, sin = _dft_matrices(n, tr.dtype)
+        c, s_ = ctx.constant(f"dft{n}_cos", cos), ctx.constant(f"dft{n}_sin", sin)
+
+        def mul(x: str, w: str, tag: str) -> str:
+            # the last axis: x @ W; the one before it: W @ x
+            args = [x, w] if step == 0 else [w, x]
+            return ctx.helper("matmul", args, suffix=f"{tag}{step}")
+        ac, bs, bc, as_ = mul(a, c, "ac"), mul(b, s_, "bs"), mul(b, c, "bc"), mul(a, s_, "as")
+        if step == len(sizes) - 1:
+            return [ctx.lowered("add", [ac, bs]), ctx.lowered("subtract", [bc, as_])]
+        a = ctx.helper("add", [ac, bs], suffix=f"real{step}")
+        b = ctx.helper("subtract", [bc, as_], suffix=f"imag{step}")
+    raise AssertionError("unreachable")

@@ -221,11 +221,40 @@ def _is_mask(value: Any) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _random_draws() -> Iterator[list[str]]:
+    """Record, while the block runs, every draw of a ``keras.random.SeedGenerator``
+    (the layer's own, or the global one that ``seed=None`` uses): each appends the
+    generator's name to the yielded list.
+
+    A ``keras.random`` call in a traced ``call()`` on static shapes runs eagerly and
+    would reach the graph as a constant: one frozen sample where Keras draws anew on
+    every call.  A draw from an integer seed is stateless (the same numbers on every
+    call, so the constant is exact) and draws from no generator."""
+    from keras.src.random.seed_generator import SeedGenerator
+
+    draws: list[str] = []
+    original = SeedGenerator.next
+
+    def next_(self: Any, *args: Any, **kwargs: Any) -> Any:
+        draws.append(getattr(self, "name", "seed_generator"))
+        return original(self, *args, **kwargs)
+
+    SeedGenerator.next = next_
+    try:
+        yield draws
+    finally:
+        SeedGenerator.next = original
+
+
 def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[Any],
          expected: Sequence[Any] | None, refuse: Callable[[str], NoReturn]) -> list[Any]:
-    """Call ``layer.call`` on symbolic arguments; check and flatten what it returns."""
+    """Call ``layer.call`` on symbolic arguments; check and flatten what it returns.
+    A call that draws random numbers from a seed generator (sampling at inference,
+    e.g. a VAE's ``Sampling`` layer) is refused: graphir would freeze one sample."""
     try:
-        result = layer.call(*args, **kwargs)
+        with _random_draws() as draws:
+            result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
         unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]
         hint = ("; its inputs have unknown dimensions (None), which a call reading "
@@ -233,6 +262,9 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
                 "(from_keras(..., input_shapes={name: shape}), the CLI's --input-shape)"
                 if unknown and "None" in str(e) else "")
         refuse(f"tracing its call() on symbolic tensors failed: {_one_line(e)}{hint}")
+    if draws:
+        refuse(f"its call() draws random numbers at inference (keras.random with the seed "
+               f"generator {draws[0]!r}); a converted model would repeat one frozen sample")
     outputs = keras.tree.flatten(result)
     for i, t in enumerate(outputs):
         if not isinstance(t, keras.KerasTensor) and not _is_concrete_tensor(t):

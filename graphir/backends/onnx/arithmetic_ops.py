@@ -68,7 +68,9 @@ def _single(onnx_op: str) -> Callable:
 for _ir, _onnx in (("negative", "Neg"), ("reciprocal", "Reciprocal"), ("abs", "Abs"),
                    ("sign", "Sign"), ("sqrt", "Sqrt"), ("exp", "Exp"), ("log", "Log"),
                    ("erf", "Erf"), ("sin", "Sin"), ("cos", "Cos"), ("floor", "Floor"),
-                   ("ceil", "Ceil")):
+                   ("ceil", "Ceil"), ("tan", "Tan"), ("arcsin", "Asin"), ("arccos", "Acos"),
+                   ("arctan", "Atan"), ("sinh", "Sinh"), ("cosh", "Cosh"), ("arcsinh", "Asinh"),
+                   ("arccosh", "Acosh"), ("arctanh", "Atanh")):
     emits(_ir)(_single(_onnx))
 
 

@@ -21,6 +21,7 @@ semantics: the ONNX operator specs (https://onnx.ai/onnx/operators/) at ``ctx.op
 * ``pad`` -> ``Pad`` (mode ``constant`` with the value in the data's dtype, or
   ``reflect``);
 * ``stack`` -> ``Unsqueeze`` of each input + ``Concat``;
+* ``full_like`` -> ``ConstantOfShape`` of ``Shape(x)`` (symbolic dims work);
 * ``one_hot`` -> ``OneHot`` with values ``[0, 1]`` (float32) after the indices are
   made int64 and negative ones replaced by ``depth`` (``tf.one_hot`` writes zeros for
   them; ONNX would count them from the end).
@@ -33,6 +34,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from onnx import numpy_helper
 
 from graphir.dtypes import DType
 from graphir.ir import Node
@@ -43,7 +45,8 @@ from .registry import emits
 from .types import onnx_elem_type
 
 __all__ = ["transpose", "expand_dims", "squeeze", "slice_", "gather", "take_along_axis",
-           "tile", "repeat", "broadcast_to", "pad", "flip", "stack", "one_hot"]
+           "tile", "repeat", "broadcast_to", "pad", "flip", "stack", "one_hot",
+           "full_like"]
 
 
 def _ints(ctx: OnnxEmitContext, values: Sequence[int], suffix: str) -> str:
@@ -247,3 +250,15 @@ def one_hot(ctx: OnnxEmitContext, node: Node) -> None:
     values = ctx.constant(np.asarray([0.0, 1.0], np.float32), "values")
     ctx.add("OneHot", [idx, depth_c, values], _out(ctx, node), axis=node.attrs["axis"])
 
+
+
+@emits("full_like")
+def full_like(ctx: OnnxEmitContext, node: Node) -> None:
+    """ConstantOfShape (opset 9) of Shape(x), in x's layout: ``value`` as a one-element
+    tensor of the output's element type."""
+    x_name = node.inputs[0]
+    layout = ctx.layout_for([x_name])
+    dtype = DType(node.attrs["dtype"])
+    shape = ctx.add("Shape", [ctx.get(x_name, layout)], ctx.fresh("shape"))
+    value = numpy_helper.from_array(np.asarray([node.attrs["value"]], dtype.to_numpy()))
+    ctx.add("ConstantOfShape", [shape], ctx.define(node.output.name, layout), value=value)

@@ -18,6 +18,7 @@ inputs in the IR's own axis order (``ctx.get(name)``, NHWC), so the ``axes`` /
   first replaced: ``Where(And(Equal(x, 0), Less(Reciprocal(x), 0)), v, x)`` (only -0.0
   is zero with a negative reciprocal); a float16 input is first cast to float32
   (exactly), where ``v`` is representable.
+* ``cumsum``: ``CumSum`` (axis an input);
 * ``matmul``: ``MatMul`` (NumPy semantics); ``einsum``: ``Einsum`` (opset 12) with the
   node's equation.
 """
@@ -108,3 +109,11 @@ def einsum(ctx: OnnxEmitContext, node: Node) -> None:
     """``Einsum`` with the node's (canonical) equation."""
     ctx.add("Einsum", [ctx.get(n) for n in node.inputs], ctx.define(node.output.name, NHWC),
             equation=node.attrs["equation"])
+
+
+@emits("cumsum")
+def cumsum(ctx: OnnxEmitContext, node: Node) -> None:
+    """CumSum (opset 14: float, int32, int64) with the axis as an int64 scalar input,
+    ``exclusive=0, reverse=0``."""
+    axis = ctx.constant(np.asarray(node.attrs["axis"], np.int64), "axis")
+    ctx.add("CumSum", [ctx.get(node.inputs[0]), axis], ctx.define(node.output.name, NHWC))

@@ -199,6 +199,10 @@ def _math_outputs(a, b, d, i, j):
         "log": ops.log(b), "log1p": ops.log1p(b), "erf": ops.erf(a), "sin": ops.sin(a),
         "cos": ops.cos(a), "floor": ops.floor(a * 3.0), "ceil": ops.ceil(a * 3.0),
         "round": ops.round(a * 3.0),
+        "tan": ops.tan(a * 0.5), "arcsin": ops.arcsin(ops.tanh(a)),
+        "arccos": ops.arccos(ops.tanh(a)), "arctan": ops.arctan(a), "sinh": ops.sinh(a),
+        "cosh": ops.cosh(a), "arcsinh": ops.arcsinh(a), "arccosh": ops.arccosh(b + 1.0),
+        "arctanh": ops.arctanh(ops.tanh(a) * 0.9), "i_arctan": ops.arctan(i),
         "floordiv": a // d, "floordiv_c": a // 0.75, "mod": (a * 4.0) % d, "mod_c": a % -0.75,
         "pow": b ** a, "pow_c": a ** 2.0, "rpow": 2.0 ** a,
         "clip": ops.clip(a, -0.5, 0.7), "max": ops.maximum(a, d), "min_c": ops.minimum(a, 0.1),
@@ -276,12 +280,14 @@ def test_math_lowering_uses_the_primitive_ops(math_graph):
     ops = [n.op for n in math_graph.nodes]
     for op in ("negative", "reciprocal", "abs", "sign", "square", "sqrt", "rsqrt", "exp",
                "log", "log1p", "erf", "sin", "cos", "floor", "ceil", "round", "floor_divide",
-               "mod", "power", "clip", "maximum", "activation", "softmax", "elu", "leaky_relu"):
+               "mod", "power", "clip", "maximum", "activation", "softmax", "elu", "leaky_relu",
+               "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+               "arctanh"):
         assert op in ops, op
-    # Keras' promotions became explicit casts: sqrt, exp, tanh of int32, i // 2.5,
+    # Keras' promotions became explicit casts: sqrt, exp, tanh, arctan of int32, i // 2.5,
     # maximum(i, 0.5), i * 1.5, i / j (both operands), and a * np.float64(0.1)
     casts = [n for n in math_graph.nodes if n.op == "cast"]
-    assert len(casts) == 9 and sorted(n.attrs["to"] for n in casts) == ["float32"] * 8 + [
+    assert len(casts) == 10 and sorted(n.attrs["to"] for n in casts) == ["float32"] * 9 + [
         "float64"]
     one_bound = [n.attrs for n in math_graph.nodes if n.op == "clip"
                  and None in (n.attrs["min"], n.attrs["max"])]

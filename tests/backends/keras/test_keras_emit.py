@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -14,6 +10,7 @@ pytestmark = pytest.mark.tf
 
 keras = pytest.importorskip("keras")
 
+from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir import ops  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.keras.registry import built_ops  # noqa: E402
@@ -97,29 +94,12 @@ def test_saved_model_reloads_with_safe_mode(name, tmp_path, emitted, example_inp
     _assert_same(run_model(reloaded, example_inputs_by_name[name]), reference_outputs[name])
 
 
-_FRESH_PROCESS = textwrap.dedent("""
-    import sys, keras, numpy as np
-    data = np.load(sys.argv[2])
-    model = keras.saving.load_model(sys.argv[1], safe_mode=True)
-    xs = [data[f"x{i}"] for i in range(len(model.inputs))]
-    out = model(xs[0] if len(xs) == 1 else xs, training=False)
-    outs = out if isinstance(out, (list, tuple)) else [out]
-    np.savez(sys.argv[3], *[np.asarray(o) for o in outs])
-""")
-
-
 @pytest.mark.parametrize("name", ["convnet", "shapes"])
 def test_saved_model_loads_in_a_fresh_process(name, tmp_path, emitted, example_inputs_by_name,
                                               reference_outputs):
-    model_path, in_path, out_path = (tmp_path / f"{name}.keras", tmp_path / "in.npz",
-                                     tmp_path / "out.npz")
+    model_path = tmp_path / f"{name}.keras"
     save_keras(emitted[name], model_path)
-    np.savez(in_path, **{f"x{i}": x for i, x in enumerate(example_inputs_by_name[name])})
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([sys.executable, "-c", _FRESH_PROCESS, str(model_path), str(in_path),
-                    str(out_path)], check=True, env=env, capture_output=True, timeout=300)
-    with np.load(out_path) as data:
-        got = [data[f"arr_{i}"] for i in range(len(data.files))]
+    got = predict_in_fresh_process(model_path, list(example_inputs_by_name[name]))
     _assert_same(got, reference_outputs[name])
 
 

@@ -9,8 +9,6 @@ outside graphir; refusals name the operation and the reason."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import ops  # noqa: E402
 
+from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -130,22 +129,7 @@ def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expect
                                                              tmp_path_factory):
     path = tmp_path_factory.mktemp("indexing") / "indexing.keras"
     save_keras(to_keras(graph), path)
-    feeds = path.with_suffix(".in.npz")
-    np.savez(feeds, *inputs)
-    code = (
-        "import sys, numpy as np, keras\n"
-        "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
-        "f = np.load(sys.argv[2])\n"
-        "out = m.predict([f['arr_0'], f['arr_1'], f['arr_2']], verbose=0)\n"
-        "np.savez(sys.argv[3], *out)\n"
-        "print(any(k.startswith('graphir') for k in sys.modules))\n")
-    out_path = path.with_suffix(".out.npz")
-    run = subprocess.run([sys.executable, "-c", code, str(path), str(feeds), str(out_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "False"
-    got = np.load(out_path)
-    _check([got[f"arr_{k}"] for k in range(len(NAMES))], expected)
+    _check(predict_in_fresh_process(path, inputs), expected)
 
 
 @pytest.mark.parametrize("build,reason", [

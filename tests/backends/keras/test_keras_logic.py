@@ -9,8 +9,6 @@ the operation."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ pytestmark = pytest.mark.tf
 keras = pytest.importorskip("keras")
 ort = pytest.importorskip("onnxruntime")
 
+from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -118,21 +117,7 @@ def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expect
     _check(emitted.predict(inputs, verbose=0), expected)
     path = tmp_path_factory.mktemp("logic") / "logic.keras"
     save_keras(emitted, path)
-    np.savez(path.with_suffix(".in.npz"), *inputs)
-    code = (
-        "import sys, numpy as np, keras\n"
-        "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
-        "d = np.load(sys.argv[2])\n"
-        "out = m.predict([d[f'arr_{k}'] for k in range(4)], verbose=0)\n"
-        "np.savez(sys.argv[3], *out)\n"
-        "print(any(k.startswith('graphir') for k in sys.modules))\n")
-    out_path = path.with_suffix(".out.npz")
-    run = subprocess.run([sys.executable, "-c", code, str(path), str(path.with_suffix(".in.npz")),
-                          str(out_path)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "False"
-    got = np.load(out_path)
-    _check([got[f"arr_{k}"] for k in range(4)], expected)
+    _check(predict_in_fresh_process(path, inputs), expected)
 
 
 def test_float16_against_a_python_float_is_compared_in_float32():

@@ -7,8 +7,6 @@ match the Keras model, checked outside graphir; refusals name the operation."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ pytestmark = pytest.mark.tf
 keras = pytest.importorskip("keras")
 ort = pytest.importorskip("onnxruntime")
 
+from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -150,22 +149,8 @@ def test_emitted_keras_reloads_safely_in_a_fresh_process(model, graph, inputs, e
                                                           tmp_path_factory):
     path = tmp_path_factory.mktemp("reduction") / "reduction.keras"
     save_keras(to_keras(graph), path)
-    feeds = path.with_suffix(".in.npz")
-    np.savez(feeds, *[inputs[v.name] for v in graph.inputs])
-    out_path = path.with_suffix(".out.npz")
-    code = (
-        "import sys, numpy as np, keras\n"
-        "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
-        "f = np.load(sys.argv[2])\n"
-        "out = m.predict([f[f'arr_{i}'] for i in range(len(f.files))], verbose=0)\n"
-        "np.savez(sys.argv[3], *out)\n"
-        "print(any(k.startswith('graphir') for k in sys.modules))\n")
-    run = subprocess.run([sys.executable, "-c", code, str(path), str(feeds), str(out_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "False"
-    got = np.load(out_path)
-    _compare({name: got[f"arr_{n}"] for n, name in enumerate(model[1])}, expected)
+    got = predict_in_fresh_process(path, [inputs[v.name] for v in graph.inputs])
+    _compare({name: got[n] for n, name in enumerate(model[1])}, expected)
 
 
 @pytest.mark.parametrize("build,match", [

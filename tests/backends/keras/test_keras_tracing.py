@@ -6,8 +6,6 @@ outside graphir; weights keep their Keras paths; untraceable calls are refused b
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ ort = pytest.importorskip("onnxruntime")
 from keras import layers as L  # noqa: E402
 from keras import ops  # noqa: E402
 
+from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir import extract  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
@@ -250,18 +249,8 @@ def test_transformer_block_and_its_saved_keras_reloads_without_the_custom_code(
 
     path = tmp_path_factory.mktemp("tracing") / "tb.keras"
     save_keras(to_keras(graph), path)
-    np.save(path.with_suffix(".npy"), feeds)
-    code = ("import sys, numpy as np, keras\n"
-            "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
-            "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
-            "print(any(k.startswith(('graphir', 'test_keras_tracing')) for k in sys.modules))\n")
-    out = path.with_suffix(".out.npy")
-    run = subprocess.run([sys.executable, "-c", code, str(path), str(path.with_suffix(".npy")),
-                          str(out)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "False"
-    np.testing.assert_allclose(np.load(out), model.predict(feeds, verbose=0),
-                               rtol=1e-5, atol=1e-5)
+    got, = predict_in_fresh_process(path, [feeds], absent=("graphir", "test_keras_tracing"))
+    np.testing.assert_allclose(got, model.predict(feeds, verbose=0), rtol=1e-5, atol=1e-5)
 
 
 def test_token_and_position_embedding_converts():
@@ -325,11 +314,11 @@ def test_untraceable_calls_are_refused_by_name(make, cls, reason):
 def test_an_operation_outside_the_op_set_inside_a_traced_layer_names_both():
     class CumLayer(L.Layer):
         def call(self, x):
-            return ops.cumsum(x, axis=1)
+            return ops.cumprod(x, axis=1)
 
     x = keras.Input((4,), name="x")
     model = keras.Model(x, CumLayer(name="cum_block")(x), name="m")
-    with pytest.raises(UnsupportedLayerError, match="Cumsum") as info:
+    with pytest.raises(UnsupportedLayerError, match="Cumprod") as info:
         from_keras(model)
     assert info.value.layer_name == "cum_block" and "traced call" in str(info.value)
 
@@ -393,3 +382,38 @@ def test_convert_to_tensor_with_a_new_dtype_is_a_cast():
     assert [n.op for n in graph.nodes][:1] == ["cast"]
     assert graph.nodes[0].attrs["to"] == "float32"
     _check_both(model, graph, {"x": np.array([[1, -2, 7], [0, 3, 5]], np.int32)})
+
+
+class _Sampling(L.Layer):
+    """The keras.io VAE's sampling layer: z = mean + exp(log_var / 2) * eps, eps ~ N(0, 1)
+    drawn on every call (from the layer's seed generator, or an integer seed)."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.fixed = seed
+        self.gen = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        mean, log_var = inputs
+        eps = keras.random.normal(ops.shape(mean),
+                                  seed=self.fixed if self.fixed is not None else self.gen)
+        return mean + ops.exp(0.5 * log_var) * eps
+
+
+def test_sampling_at_inference_is_refused_not_frozen():
+    # with static shapes the draw runs eagerly: without the guard it would become one
+    # frozen constant (converted models repeating one sample)
+    x = keras.Input((4,), batch_size=2, name="x")
+    z = _Sampling(name="sampling")([L.Dense(3)(x), L.Dense(3)(x)])
+    with pytest.raises(UnsupportedLayerError, match="sampling.*draws random numbers"):
+        from_keras(keras.Model(x, z))
+
+
+def test_an_integer_seeded_draw_is_the_same_every_call_and_converts():
+    _seeded(8)
+    x = keras.Input((4,), batch_size=2, name="x")
+    model = keras.Model(x, _Sampling(seed=3, name="sampling")([L.Dense(3)(x), L.Dense(3)(x)]))
+    feeds = np.random.default_rng(2).normal(size=(2, 4)).astype("float32")
+    first, second = np.asarray(model(feeds)), np.asarray(model(feeds))
+    np.testing.assert_array_equal(first, second)    # stateless: the constant is exact
+    _check_both(model, from_keras(model), {"x": feeds})

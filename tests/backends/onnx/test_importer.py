@@ -242,3 +242,35 @@ def test_conformance_catches_a_wrong_result(monkeypatch):
     monkeypatch.setitem(registry._CONVERTERS, "Sub", broken)
     assert run_one("test_sub")[0] == "failed"
     assert run_one("test_sub_bcast")[0] == "failed"
+
+
+@pytest.mark.parametrize("reverse", [0, 1])
+def test_cumsum_and_constant_of_a_symbolic_shape(reverse):
+    """CumSum (both directions) -> cumsum; ConstantOfShape(Shape(x)) with a symbolic
+    batch -> full_like (not a refusal); numbers as onnxruntime's."""
+    nodes = [
+        helper.make_node("CumSum", ["x", "axis"], ["c"], reverse=reverse),
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("ConstantOfShape", ["s"], ["k"],
+                         value=numpy_helper.from_array(np.asarray([1.5], np.float32))),
+        helper.make_node("Mul", ["c", "k"], ["y"]),
+    ]
+    axis = numpy_helper.from_array(np.asarray(1, np.int64), "axis")
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, ["N", 5])],
+                   [helper.make_tensor_value_info("y", F, ["N", 5])], [axis])
+    graph = from_onnx(model)
+    assert {"cumsum", "full_like"} <= {n.op for n in graph.nodes}
+    x = np.random.default_rng(2).standard_normal((3, 5)).astype(np.float32)
+    want = _ort(model, {"x": x})["y"]
+    np.testing.assert_allclose(evaluate(graph, {"x": x})["y"], want, rtol=1e-6, atol=1e-6)
+    back = _ort(to_onnx(graph), {"x": x})
+    np.testing.assert_allclose(back["y"], want, rtol=1e-6, atol=1e-6)
+
+
+def test_exclusive_cumsum_is_refused():
+    nodes = [helper.make_node("CumSum", ["x", "axis"], ["y"], exclusive=1)]
+    axis = numpy_helper.from_array(np.asarray(0, np.int64), "axis")
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, [4])],
+                   [helper.make_tensor_value_info("y", F, [4])], [axis])
+    with pytest.raises(OnnxImportError, match="exclusive=1"):
+        from_onnx(model)

@@ -88,6 +88,8 @@ class ImportContext:
         consts: IR value name -> constant array (in its IR dtype), for every value known
             at import time.
         shape_values: IR value name -> the dims a 1-D integer value holds, where known.
+        shape_of: a non-static shape value that is the whole shape of an IR value -> the
+            name of that value.
         node: the ONNX node being converted (names helpers and errors), or None.
     """
 
@@ -97,6 +99,9 @@ class ImportContext:
         self.types: dict[str, TensorType] = {}
         self.consts: dict[str, np.ndarray] = {}
         self.shape_values: dict[str, tuple[Dim, ...]] = {}
+        #: a non-static shape value that is the whole shape of an IR value -> that value
+        #: (``ConstantOfShape(Shape(x))`` is ``full_like(x)``)
+        self.shape_of: dict[str, str] = {}
         self.node: onnx.NodeProto | None = None
         self._names: dict[str, str] = {}  # ONNX tensor -> IR value
         self._values = Namespace(reserved_values)

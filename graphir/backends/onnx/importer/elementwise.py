@@ -22,6 +22,8 @@ __all__: list[str] = []
 
 _UNARY = {"Neg": "negative", "Reciprocal": "reciprocal", "Abs": "abs", "Sign": "sign",
           "Sqrt": "sqrt", "Exp": "exp", "Log": "log", "Erf": "erf", "Sin": "sin", "Cos": "cos",
+          "Tan": "tan", "Asin": "arcsin", "Acos": "arccos", "Atan": "arctan", "Sinh": "sinh",
+          "Cosh": "cosh", "Asinh": "arcsinh", "Acosh": "arccosh", "Atanh": "arctanh",
           "Floor": "floor", "Ceil": "ceil", "Round": "round", "Not": "logical_not"}
 _ACTIVATION = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softplus",
                "Softsign": "softsign", "Mish": "mish", "HardSwish": "hard_silu"}

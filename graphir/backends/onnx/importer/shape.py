@@ -1,6 +1,6 @@
 """Converters of the shape and tensor ONNX ops: Shape, Reshape, Flatten, Transpose,
 Squeeze, Unsqueeze, Concat, Split, Slice, Gather, GatherElements, Expand,
-ConstantOfShape, Range, Tile, Pad, the reductions, ArgMax/ArgMin, Einsum, OneHot.
+ConstantOfShape, Range, Tile, Pad, the reductions, ArgMax/ArgMin, CumSum, Einsum, OneHot.
 
 Shape computations are resolved at import time: ``Shape`` of static dims is a constant,
 of symbolic dims a *shape value* (see :mod:`.context`) that ``Gather``, ``Slice``,
@@ -66,6 +66,8 @@ def shape(ctx: ImportContext, node: onnx.NodeProto) -> None:
     if any(d is None for d in sel):
         raise ctx.error(f"Shape of an input with unknown dims {list(dims)} cannot be resolved")
     _shape_or_const_result(ctx, sel)
+    if len(sel) == len(dims) and not all(isinstance(d, int) for d in dims):
+        ctx.shape_of[ctx.lookup(ctx.out())] = ctx.input(0)
 
 
 @imports("Size")
@@ -385,14 +387,22 @@ def expand(ctx: ImportContext, node: onnx.NodeProto) -> None:
 
 @imports("ConstantOfShape", attrs=("value",))
 def constant_of_shape(ctx: ImportContext, node: onnx.NodeProto) -> None:
-    """A constant filled with ``value`` (default float32 0); the shape must be static."""
+    """A constant filled with ``value`` (default float32 0) when the shape is static;
+    ``full_like(x)`` when it is the whole (symbolic) ``Shape`` of an IR value ``x``."""
     dims = ctx.shape_value(0)
-    if dims is None or not all(isinstance(d, int) for d in dims):
-        raise ctx.error("ConstantOfShape needs a static shape", operand=0)
     v = ctx.attr("value")
     fill = onnx.numpy_helper.to_array(v) if v is not None else np.zeros(1, np.float32)
-    if onnx_dtype(onnx.helper.np_dtype_to_tensor_dtype(fill.dtype)) is None:
+    dtype = onnx_dtype(onnx.helper.np_dtype_to_tensor_dtype(fill.dtype))
+    if dtype is None:
         raise ctx.error(f"ConstantOfShape of dtype {fill.dtype} is not supported")
+    source = ctx.shape_of.get(ctx.input(0))
+    if dims is not None and source is not None and not all(isinstance(d, int) for d in dims):
+        ctx.emit("full_like", [source], {"value": float(fill.reshape(-1)[0]),
+                                         "dtype": dtype.value}, out=ctx.out())
+        return
+    if dims is None or not all(isinstance(d, int) for d in dims):
+        raise ctx.error("ConstantOfShape needs a static shape or the whole shape of a "
+                        "tensor", operand=0)
     ctx.bind(ctx.out(), ctx.constant(np.full(tuple(dims), fill.reshape(-1)[0], fill.dtype),
                                      ctx.out()))
 
@@ -516,6 +526,23 @@ def _arg(op: str):
 
 imports("ArgMax", attrs=("axis", "keepdims", "select_last_index"))(_arg("argmax"))
 imports("ArgMin", attrs=("axis", "keepdims", "select_last_index"))(_arg("argmin"))
+
+
+@imports("CumSum", attrs=("exclusive", "reverse"))
+def cumsum(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``cumsum`` along the constant axis input; ``reverse=1`` as ``flip``, ``cumsum``,
+    ``flip``.  ``exclusive=1`` is refused (``cumsum - x`` would round differently)."""
+    if int(ctx.attr("exclusive", 0)):
+        raise ctx.error("exclusive=1 is not supported")
+    x = ctx.input(0)
+    rank = ctx.type(x).rank
+    axis = _norm([int(np.asarray(ctx.require_const(1, "axis")).reshape(-1)[0])], rank, ctx)
+    if not int(ctx.attr("reverse", 0)):
+        ctx.emit("cumsum", [x], {"axis": axis[0]}, out=ctx.out())
+        return
+    flipped = ctx.emit("flip", [x], {"axes": axis})
+    summed = ctx.emit("cumsum", [flipped], {"axis": axis[0]})
+    ctx.emit("flip", [summed], {"axes": axis}, out=ctx.out())
 
 
 @imports("Einsum", attrs=("equation",))

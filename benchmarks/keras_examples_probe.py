@@ -1,0 +1,180 @@
+"""How many real model definitions graphir converts: the keras.io-style models of
+``keras_examples.py`` through graphir and through tf2onnx (the anchor), each result
+checked outside graphir.
+
+Run: ``.venv/bin/python benchmarks/keras_examples_probe.py [NAME ...] [--no-tf2onnx]
+[--markdown FILE]`` (``make bench-examples``).
+
+Per model (seeded weights, seeded inputs: batch 2, every unknown dim 32, integer inputs
+in [0, 10), bool inputs random), the reference is Keras' own call at inference:
+
+* graphir: ``from_keras`` -> ``to_onnx`` run by onnxruntime, and ``to_keras`` saved,
+  reloaded with ``safe_mode=True`` and run; both compared with the reference at
+  ``max |got - ref| <= 1e-4 * max(1, max |ref|)``.  Status ``ok`` (both match),
+  ``refused`` (a typed ``GraphIRError``: the reason is printed), ``WRONG`` (a number
+  differs: never acceptable), ``crash`` (any other exception: a bug);
+* tf2onnx: ``tf2onnx.convert.from_keras`` (opset 17, the model's input signature with
+  a dynamic batch) run by onnxruntime, compared the same way: ``ok``, ``failed`` (an
+  exception) or ``WRONG``.
+
+Printed: one row per model and the two conversion rates.  Nothing is asserted; the
+script exits 1 when graphir produced a wrong number or crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from benchlib import machine, print_report  # noqa: E402
+
+NONE_DIM = 32
+BATCH = 2
+TOL = 1e-4
+
+
+def _inputs(model, rng: np.random.Generator) -> list[np.ndarray]:
+    """Seeded inputs for ``model`` (by its inputs, or ``probe_specs`` for a subclass)."""
+    specs = getattr(model, "probe_specs", None) or [(t.shape[1:], t.dtype)
+                                                    for t in model.inputs]
+    feeds = []
+    for shape, dtype in specs:
+        full = [BATCH] + [NONE_DIM if d is None else d for d in shape]
+        dtype = str(dtype)
+        if "int" in dtype:
+            feeds.append(rng.integers(0, 10, size=full).astype(dtype))
+        elif dtype == "bool":
+            feeds.append(rng.random(full) > 0.3)
+        else:
+            feeds.append(rng.normal(size=full).astype("float32"))
+    return feeds
+
+
+def _call(model, feeds) -> list[np.ndarray]:
+    out = model(feeds[0] if len(feeds) == 1 else feeds, training=False)
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+def _mismatch(got, want) -> str | None:
+    """None when every output matches, else what differs."""
+    if len(got) != len(want):
+        return f"{len(got)} outputs, expected {len(want)}"
+    for k, (g, w) in enumerate(zip(got, want)):
+        g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
+        if g.shape != w.shape:
+            return f"output {k}: shape {g.shape} vs {w.shape}"
+        err = float(np.max(np.abs(g - w))) if w.size else 0.0
+        if not err <= TOL * max(1.0, float(np.max(np.abs(w))) if w.size else 1.0):
+            return f"output {k}: max abs error {err:.2e}"
+    return None
+
+
+def _ort(model_bytes: bytes, feeds) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    return session.run(None, {i.name: f for i, f in zip(session.get_inputs(), feeds)})
+
+
+def run_graphir(model, feeds, want) -> tuple[str, str]:
+    """graphir's status and detail for one model."""
+    import keras
+
+    import graphir
+
+    try:
+        graph = graphir.from_keras(model)
+        onnx_out = _ort(graphir.to_onnx(graph).SerializeToString(), feeds)
+        emitted = graphir.to_keras(graph)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.keras")
+            emitted.save(path)
+            keras_out = _call(keras.saving.load_model(path, safe_mode=True), feeds)
+    except graphir.GraphIRError as e:
+        return "refused", f"{type(e).__name__}: {str(e).splitlines()[0][:240]}"
+    except Exception as e:  # noqa: BLE001 - a crash is a result here
+        return "crash", f"{type(e).__name__}: {traceback.format_exc()[-400:]}"
+    for what, got in (("onnx", onnx_out), ("keras", keras_out)):
+        problem = _mismatch(got, want)
+        if problem:
+            return "WRONG", f"{what}: {problem}"
+    return "ok", ""
+
+
+def run_tf2onnx(model, feeds, want) -> tuple[str, str]:
+    """tf2onnx's status and detail for one model."""
+    import tensorflow as tf
+    import tf2onnx
+
+    try:
+        specs = getattr(model, "probe_specs", None) or [(t.shape[1:], t.dtype)
+                                                        for t in model.inputs]
+        signature = [tf.TensorSpec((None, *shape), dtype, name=f"in{i}")
+                     for i, (shape, dtype) in enumerate(specs)]
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=17)
+        got = _ort(proto.SerializeToString(), feeds)
+    except Exception as e:  # noqa: BLE001 - a failure is a result here
+        return "failed", f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
+    problem = _mismatch(got, want)
+    return ("WRONG", problem) if problem else ("ok", "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="models to run (default: all)")
+    parser.add_argument("--no-tf2onnx", action="store_true", help="skip the anchor")
+    parser.add_argument("--markdown", help="also write the tables to this Markdown file")
+    args = parser.parse_args(argv)
+
+    import keras
+
+    from keras_examples import MODELS
+
+    names = args.names or list(MODELS)
+    rows: list[list[Any]] = []
+    counts = {"graphir": 0, "tf2onnx": 0}
+    bad = False
+    for name in names:
+        keras.utils.set_random_seed(0)
+        start = time.perf_counter()
+        try:
+            model = MODELS[name]()
+            feeds = _inputs(model, np.random.default_rng(0))
+            want = _call(model, feeds)
+        except Exception as e:  # noqa: BLE001 - Keras refused the definition itself
+            rows.append([name, "keras-failed", "", f"{type(e).__name__}: {str(e)[:120]}"])
+            continue
+        g_status, g_detail = run_graphir(model, feeds, want)
+        t_status, t_detail = (("skipped", "") if args.no_tf2onnx
+                              else run_tf2onnx(model, feeds, want))
+        counts["graphir"] += g_status == "ok"
+        counts["tf2onnx"] += t_status == "ok"
+        bad |= g_status in ("WRONG", "crash")
+        rows.append([name, g_status, t_status, g_detail or t_detail,
+                     f"{time.perf_counter() - start:.1f}"])
+        print(f"{name:34s} graphir={g_status:8s} tf2onnx={t_status:8s} {g_detail}", flush=True)
+    n = sum(r[1] != "keras-failed" for r in rows)
+    targets = [f"graphir converted and matched {counts['graphir']}/{n} "
+               f"({100 * counts['graphir'] / max(n, 1):.0f}%)"]
+    if not args.no_tf2onnx:
+        targets.append(f"tf2onnx converted and matched {counts['tf2onnx']}/{n} "
+                       f"({100 * counts['tf2onnx'] / max(n, 1):.0f}%)")
+    info = machine(["numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime"])
+    print_report(info, [("keras.io-style models", ["model", "graphir", "tf2onnx",
+                                                   "detail", "s"], rows)],
+                 targets, markdown=args.markdown)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""``keras.ops.zeros_like`` / ``ones_like`` / ``full_like`` (the ``full_like`` op),
+``keras.ops.cumsum`` (``cumsum``), ``keras.ops.tensordot`` (lowered to ``einsum``) and
+the ``CategoryEncoding`` layer (``one_hot`` + ``max`` / ``sum``) end to end, with a
+symbolic batch: the ONNX in onnxruntime and the emitted Keras model reloaded with
+``safe_mode=True`` in a fresh process match Keras, checked outside graphir; refusals
+name the operation and the reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+ort = pytest.importorskip("onnxruntime")
+
+from keras import ops  # noqa: E402
+
+from application_checks import predict_in_fresh_process  # noqa: E402
+from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
+
+NAMES = ["zeros", "ones_int", "full", "full_bool", "cumsum", "cumsum_int", "cumsum_bool",
+         "cumsum_cast", "dot_1", "dot_pairs", "dot_weight", "one_hot", "multi_hot", "count"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    """x (batch, 4, 6) float, i (batch, 3) int32 token ids, j (batch, 1) int32."""
+    keras.utils.set_random_seed(5)
+    x = keras.Input((4, 6), name="x")
+    i = keras.Input((3,), dtype="int32", name="i")
+    j = keras.Input((1,), dtype="int32", name="j")
+    h = keras.layers.Dense(6, name="dense")(x)
+    w = np.random.default_rng(3).normal(size=(6, 2)).astype("float32")
+    outs = [
+        h + ops.zeros_like(h),
+        ops.ones_like(h, dtype="int32") + ops.cast(i[:, :1, None], "int32"),
+        ops.full_like(h, -2.5) * h,
+        ops.logical_and(ops.full_like(i, True, dtype="bool"), i > 1),
+        ops.cumsum(h, axis=1),
+        ops.cumsum(i, axis=-1),
+        ops.cumsum(i > 1, axis=1),
+        ops.cumsum(i, axis=1, dtype="float32"),
+        ops.tensordot(h, x, axes=([0, 1], [0, 1])),            # contracts the batch
+        ops.tensordot(h, h, axes=([1, 2], [1, 2])),
+        ops.tensordot(h, w, axes=1),
+        keras.layers.CategoryEncoding(5, output_mode="one_hot", name="onehot")(j),
+        keras.layers.CategoryEncoding(6, output_mode="multi_hot", name="multihot")(i),
+        keras.layers.CategoryEncoding(6, output_mode="count", name="count")(i),
+    ]
+    return keras.Model([x, i, j], outs, name="fill_scan")
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    rng = np.random.default_rng(9)
+    return [rng.normal(size=(3, 4, 6)).astype(np.float32),
+            np.array([[0, 2, 2], [5, 1, 3], [4, 4, 4]], np.int32),   # repeats count twice
+            np.array([[1], [4], [0]], np.int32)]
+
+
+@pytest.fixture(scope="module")
+def expected(model, inputs):
+    return model.predict(inputs, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def graph(model):
+    return from_keras(model)
+
+
+def _check(got, expected):
+    assert len(got) == len(expected) == len(NAMES)
+    for name, g, w in zip(NAMES, got, expected):
+        assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, g.shape, w.shape)
+        if w.dtype.kind == "f":
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def test_lowering_uses_the_ops(graph):
+    used = [n.op for n in graph.nodes]
+    for op in ("full_like", "cumsum", "einsum", "one_hot", "max", "sum"):
+        assert op in used, op
+    types = graph.value_types()
+    assert all(types[o].shape[0] == "batch" for k, o in enumerate(graph.outputs)
+               if NAMES[k] != "dot_1")
+    assert types[graph.outputs[NAMES.index("dot_1")]].shape == (6, 6)
+    # a count is a sum of one-hot rows, so repeated ids count twice; multi_hot does not
+    assert types[graph.outputs[NAMES.index("count")]].shape == ("batch", 6)
+
+
+def test_references_are_not_vacuous(expected, inputs):
+    count = expected[NAMES.index("count")]
+    assert count.max() == 3 and (expected[NAMES.index("multi_hot")].max() == 1)
+    assert expected[NAMES.index("cumsum_bool")].dtype == np.int32
+    assert len(np.unique(expected[NAMES.index("cumsum")])) > 10
+
+
+def test_onnx_matches_keras(graph, inputs, expected):
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _check(session.run(None, dict(zip(["x", "i", "j"], inputs))), expected)
+
+
+def test_emitted_keras_reloads_without_graphir_and_matches(graph, inputs, expected,
+                                                             tmp_path_factory):
+    path = tmp_path_factory.mktemp("fill_scan") / "fill_scan.keras"
+    save_keras(to_keras(graph), path)
+    _check(predict_in_fresh_process(path, inputs), expected)
+
+
+@pytest.mark.parametrize("build,reason", [
+    (lambda x: ops.full_like(x, x[:, :1]), "fill_value is a tensor"),
+    (lambda x: ops.cumsum(x), "axis=None on a rank-3 input"),
+    (lambda x: ops.cumsum(ops.cast(x, "uint8"), axis=1), "cumsum of a uint8 tensor"),
+    (lambda x: ops.tensordot(ops.cast(x, "int32"), ops.cast(x, "int32"), axes=1),
+     "tensordot of int32 tensors"),
+])
+def test_refusals_name_the_operation(build, reason):
+    x = keras.Input((4, 4), name="x")
+    with pytest.raises(UnsupportedLayerError, match=reason):
+        from_keras(keras.Model(x, build(x)))
+
+
+def test_onnx_reimports_with_a_symbolic_batch(graph, inputs, expected):
+    """The emitted ONNX imports back (ConstantOfShape of a symbolic Shape -> full_like,
+    CumSum -> cumsum) and the reference interpreter computes Keras' numbers."""
+    from graphir import from_onnx
+    from graphir.interpreter import evaluate
+
+    imported = from_onnx(to_onnx(graph))
+    used = {n.op for n in imported.nodes}
+    assert {"full_like", "cumsum"} <= used
+    assert imported.value_types()[imported.inputs[0].name].shape[0] == "batch"
+    got = evaluate(imported, dict(zip(["x", "i", "j"], inputs)))
+    _check([got[o].astype(w.dtype) for o, w in zip(imported.outputs, expected)], expected)
+
+
+@pytest.fixture(scope="module")
+def fft_model():
+    """FNet's token mixing (the real part of fft2 of a real input, keras.io FNet) and a
+    1-D fft of a complex pair."""
+    keras.utils.set_random_seed(6)
+    x = keras.Input((6, 8), name="x")
+    h = keras.layers.Dense(8, name="dense")(x)
+    mixed = ops.fft2((h, ops.zeros_like(h)))[0]
+    re, im = ops.fft((h, x))
+    return keras.Model(x, [mixed, re, im], name="fft")
+
+
+def test_fft_matches_tensorflow(fft_model, tmp_path_factory):
+    graph = from_keras(fft_model)
+    assert "matmul" in {n.op for n in graph.nodes}
+    feeds = np.random.default_rng(4).normal(size=(3, 6, 8)).astype(np.float32)
+    want = fft_model.predict(feeds, verbose=0)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    path = tmp_path_factory.mktemp("fft") / "fft.keras"
+    save_keras(to_keras(graph), path)
+    for got in (session.run(None, {"x": feeds}), predict_in_fresh_process(path, [feeds])):
+        for g, w in zip(got, want):
+            scale = float(np.abs(w).max())
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * scale)
+    # the reference is NumPy's FFT of h + ix; the inverse transform's sign convention
+    # (a sine matrix of the wrong sign) would be caught
+    h = np.asarray(fft_model.get_layer("dense")(feeds))
+    z = h + 1j * feeds
+    np.testing.assert_allclose(want[1] + 1j * want[2], np.fft.fft(z, axis=-1), atol=1e-4)
+    assert not np.allclose(np.fft.ifft(z, axis=-1) * 8, want[1] + 1j * want[2], atol=1e-2)
