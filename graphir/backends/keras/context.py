@@ -153,6 +153,19 @@ class LayerContext:
                             model_file=self.model_file, name=name,
                             unique_name=self._unique_name, refusal_context=refusal_context)
 
+    def with_inputs(self, inputs: Sequence[str], input_types: Sequence[TensorType]
+                    ) -> "LayerContext":
+        """The same call seen on other input values (e.g. a channels-first layer's input
+        transposed to channels-last): same layer, name, weights, call arguments and node
+        namespace; its helpers stay in its own :attr:`helpers` for the caller to adopt."""
+        return LayerContext(self.layer, inputs, input_types, weight_fn=self._weight_fn,
+                            model_file=self.model_file, name=self.name,
+                            unique_name=self._unique_name, call_args=self.call_args,
+                            call_kwargs=self.call_kwargs,
+                            refusal_context=self.refusal_context,
+                            variable_fn=self._variable_fn,
+                            constant_inputs=self.constant_inputs)
+
     def weight(self, variable: Any, *, reshape: Sequence[int] | None = None,
                name: str | None = None) -> str:
         """The IR weight name of a Keras variable of this layer (registered at first use).

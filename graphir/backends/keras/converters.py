@@ -32,17 +32,84 @@ from graphir.backends.keras.activations import activation_name
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.registry import Converter, lowers
 from graphir.dtypes import DType
+from graphir.resampling import RESIZE_INTERPOLATIONS
+from graphir.tensor_types import TensorType
 
-__all__: list[str] = []
+__all__ = ["channels_first_aware"]
 
 
 # --------------------------------------------------------------------------- helpers
 
-def _channels_last(ctx: LayerContext) -> str:
+def _data_format(ctx: LayerContext) -> str:
+    """The layer's ``data_format`` (``"channels_last"`` when it has none), refused unless
+    one of Keras' two values."""
     fmt = getattr(ctx.layer, "data_format", "channels_last")
-    if fmt != "channels_last":
-        ctx.refuse(f"data_format={fmt!r}; the op set supports only 'channels_last'")
+    if fmt not in ("channels_last", "channels_first"):
+        ctx.refuse(f"data_format={fmt!r}")
+    return fmt
+
+
+def _channels_last(ctx: LayerContext) -> str:
+    """The ``data_format`` attribute of the op (always ``"channels_last"``: a
+    channels-first layer is lowered around the op by :func:`channels_first_aware`)."""
+    _data_format(ctx)
     return "channels_last"
+
+
+def channels_first_aware(convert: Converter) -> Converter:
+    """Wrap a converter of a layer with a ``data_format`` so that ``"channels_first"``
+    lowers as ``transpose(x, (0, 2, .., r-1, 1))`` (to channels-last) -> the op ->
+    ``transpose(y, (0, r-1, 1, .., r-2))`` back, what Keras' TensorFlow backend itself
+    does for most of these layers on CPU (``keras/src/backend/tensorflow/nn.py``
+    transposes channels-first convolutions and poolings to channels-last), and exactly
+    ``Flatten.call``'s own transpose.  No transpose back when the op's output has a lower
+    rank than its input (global pooling without ``keepdims``, ``Flatten``).
+
+    Refused (naming the layer): a channels-first layer inside a wrapper
+    (``TimeDistributed``), and a layer with a bias whose output's last axis is dynamic or
+    equals the channel count: ``Base*Conv.call`` adds the bias reshaped to ``(1, C, 1..)``
+    with ``ops.add``, which Keras' TensorFlow backend turns into
+    ``tf.nn.bias_add(data_format="NHWC")``, along the last axis, whenever the last dim
+    equals ``C`` (``add`` in ``keras/src/backend/tensorflow/numpy.py``).
+
+    Layout is explicit in the IR: the values between the transposes are channels-last,
+    the layer's output is channels-first as in Keras.  The ONNX emitter writes no
+    Transpose for these pairs (the ``transpose`` emitter aliases the NCHW forms, see
+    ``graphir.backends.onnx.indexing_ops``), so a channels-first CNN computes in NCHW
+    throughout; the Keras emitter writes them as ``keras.ops.transpose`` around the
+    channels-last layer."""
+    def wrapped(ctx: LayerContext) -> Lowered:
+        if _data_format(ctx) != "channels_first" or len(ctx.inputs) != 1 \
+                or ctx.input_types[0].rank < 3:
+            return convert(ctx)
+        out = ctx.output_type
+        if out is None:  # a wrapper's inner layer (TimeDistributed): no Keras output type
+            ctx.refuse("data_format='channels_first' in a wrapper")
+        if getattr(ctx.layer, "use_bias", False) and out is not None and out.rank >= 3 and (
+                not isinstance(out.shape[-1], int) or out.shape[-1] == out.shape[1]):
+            # Base*Conv.call adds the bias reshaped to (1, C, 1, ...) with ops.add, which on
+            # TensorFlow becomes tf.nn.bias_add(data_format="NHWC") -- along the *last*
+            # axis -- whenever the last dim equals C (keras/src/backend/tensorflow/numpy.py,
+            # add): Keras' result then depends on that run-time size
+            ctx.refuse(f"data_format='channels_first' with a bias and an output whose last "
+                       f"axis is {out.shape[-1]} (channels: {out.shape[1]}): Keras' "
+                       f"TensorFlow ops.add adds the bias along the last axis when that "
+                       f"size equals the channel count, so the result depends on it")
+        xt = ctx.input_types[0]
+        r = xt.rank
+        to_last = (0,) + tuple(range(2, r)) + (1,)
+        to_first = (0, r - 1) + tuple(range(1, r - 1))
+        t = ctx.helper("transpose", [ctx.inputs[0]], {"perm": to_last},
+                       suffix="to_channels_last")
+        inner = ctx.with_inputs([t], [TensorType(xt.dtype, tuple(xt.shape[a] for a in to_last))])
+        lowered = convert(inner)
+        ctx.helpers.extend(inner.helpers)
+        if out.rank != r:
+            return lowered
+        y = ctx.helper(lowered.op, lowered.inputs, lowered.attrs, suffix=lowered.op)
+        return ctx.lowered("transpose", [y], {"perm": to_first})
+    wrapped.__doc__ = convert.__doc__
+    return wrapped
 
 
 def _activation(ctx: LayerContext) -> str:
@@ -94,9 +161,9 @@ def _conv(op: str, causal: bool = False) -> Converter:
     return convert
 
 
-lowers(keras.layers.Conv1D)(_conv("conv1d", causal=True))
-lowers(keras.layers.Conv2D)(_conv("conv2d"))
-lowers(keras.layers.Conv3D)(_conv("conv3d"))
+lowers(keras.layers.Conv1D)(channels_first_aware(_conv("conv1d", causal=True)))
+lowers(keras.layers.Conv2D)(channels_first_aware(_conv("conv2d")))
+lowers(keras.layers.Conv3D)(channels_first_aware(_conv("conv3d")))
 
 
 def _depthwise(op: str) -> Converter:
@@ -108,8 +175,8 @@ def _depthwise(op: str) -> Converter:
     return convert
 
 
-lowers(keras.layers.DepthwiseConv1D)(_depthwise("depthwise_conv1d"))
-lowers(keras.layers.DepthwiseConv2D)(_depthwise("depthwise_conv2d"))
+lowers(keras.layers.DepthwiseConv1D)(channels_first_aware(_depthwise("depthwise_conv1d")))
+lowers(keras.layers.DepthwiseConv2D)(channels_first_aware(_depthwise("depthwise_conv2d")))
 
 
 def _separable(op: str) -> Converter:
@@ -124,8 +191,8 @@ def _separable(op: str) -> Converter:
     return convert
 
 
-lowers(keras.layers.SeparableConv1D)(_separable("separable_conv1d"))
-lowers(keras.layers.SeparableConv2D)(_separable("separable_conv2d"))
+lowers(keras.layers.SeparableConv1D)(channels_first_aware(_separable("separable_conv1d")))
+lowers(keras.layers.SeparableConv2D)(channels_first_aware(_separable("separable_conv2d")))
 
 
 def _conv_transpose(op: str) -> Converter:
@@ -152,9 +219,9 @@ def _conv_transpose(op: str) -> Converter:
     return convert
 
 
-lowers(keras.layers.Conv1DTranspose)(_conv_transpose("conv1d_transpose"))
-lowers(keras.layers.Conv2DTranspose)(_conv_transpose("conv2d_transpose"))
-lowers(keras.layers.Conv3DTranspose)(_conv_transpose("conv3d_transpose"))
+lowers(keras.layers.Conv1DTranspose)(channels_first_aware(_conv_transpose("conv1d_transpose")))
+lowers(keras.layers.Conv2DTranspose)(channels_first_aware(_conv_transpose("conv2d_transpose")))
+lowers(keras.layers.Conv3DTranspose)(channels_first_aware(_conv_transpose("conv3d_transpose")))
 
 
 @lowers(keras.layers.Dense)
@@ -358,13 +425,15 @@ def _global_pool(op: str) -> Converter:
 
 
 for _r in (1, 2, 3):
-    lowers(getattr(keras.layers, f"MaxPooling{_r}D"))(_pool(f"max_pool{_r}d"))
-    lowers(getattr(keras.layers, f"AveragePooling{_r}D"))(_pool(f"avg_pool{_r}d"))
+    lowers(getattr(keras.layers, f"MaxPooling{_r}D"))(channels_first_aware(
+        _pool(f"max_pool{_r}d")))
+    lowers(getattr(keras.layers, f"AveragePooling{_r}D"))(channels_first_aware(
+        _pool(f"avg_pool{_r}d")))
     if _r > 1:
-        lowers(getattr(keras.layers, f"GlobalAveragePooling{_r}D"))(_global_pool(
-            f"global_avg_pool{_r}d"))
-    lowers(getattr(keras.layers, f"GlobalMaxPooling{_r}D"))(_global_pool(
-        f"global_max_pool{_r}d"))
+        lowers(getattr(keras.layers, f"GlobalAveragePooling{_r}D"))(channels_first_aware(
+            _global_pool(f"global_avg_pool{_r}d")))
+    lowers(getattr(keras.layers, f"GlobalMaxPooling{_r}D"))(channels_first_aware(
+        _global_pool(f"global_max_pool{_r}d")))
 
 
 @lowers(keras.layers.GlobalAveragePooling1D, accepted_call_kwargs={"mask"})
@@ -377,7 +446,10 @@ def _global_avg_pool1d(ctx: LayerContext) -> Lowered:
     mask = ctx.call_kwargs.get("mask")
     attrs = {"keepdims": bool(ctx.layer.keepdims), "data_format": _channels_last(ctx)}
     if mask is None:
-        return ctx.lowered("global_avg_pool1d", [ctx.inputs[0]], attrs)
+        return channels_first_aware(
+            lambda c: c.lowered("global_avg_pool1d", [c.inputs[0]], attrs))(ctx)
+    if _data_format(ctx) == "channels_first":
+        ctx.refuse("a mask with data_format='channels_first'")
     if not isinstance(mask, Operand) or mask.type.rank != 2:
         ctx.refuse("a mask that is not a (batch, steps) tensor")
     x = ctx.inputs[0]
@@ -399,11 +471,23 @@ def _upsampling(op: str, rank: int) -> Converter:
         # UpSampling1D/3D.call: ops.repeat per spatial axis; UpSampling2D: the same for
         # "nearest", else ops.image.resize (tf.image.resize, half-pixel centers, no
         # antialiasing) to (H * fh, W * fw).  Only "nearest" and "bilinear" map exactly.
+        # The other interpolations of UpSampling2D ("bicubic", "lanczos3", "lanczos5")
+        # are the resize op to the static (H * fh, W * fw).
         layer = ctx.layer
         size = (int(layer.size),) if rank == 1 else _ints(layer.size)
         interpolation = getattr(layer, "interpolation", "nearest")
+        if rank == 2 and interpolation in RESIZE_INTERPOLATIONS and interpolation not in (
+                "nearest", "bilinear"):
+            h, w = ctx.x_type.shape[1:3]
+            if not (isinstance(h, int) and isinstance(w, int)):
+                ctx.refuse(f"interpolation={interpolation!r} on images of non-static size "
+                           f"({h}, {w})")
+            return ctx.lowered("resize", [ctx.x], {
+                "size": (h * size[0], w * size[1]), "interpolation": interpolation,
+                "antialias": False, "data_format": _channels_last(ctx)})
         if interpolation not in ("nearest", "bilinear"):
-            ctx.refuse(f"interpolation={interpolation!r}; supported: 'nearest', 'bilinear'")
+            ctx.refuse(f"interpolation={interpolation!r}; supported: 'nearest', 'bilinear'"
+                       + (", 'bicubic', 'lanczos3', 'lanczos5'" if rank == 2 else ""))
         return ctx.lowered(op, [ctx.x], {"size": size, "interpolation": interpolation,
                                          "data_format": _channels_last(ctx)})
     return convert
@@ -433,9 +517,12 @@ def _cropping(op: str, rank: int) -> Converter:
 
 
 for _r in (1, 2, 3):
-    lowers(getattr(keras.layers, f"UpSampling{_r}D"))(_upsampling(f"upsample{_r}d", _r))
-    lowers(getattr(keras.layers, f"ZeroPadding{_r}D"))(_zero_pad(f"zero_pad{_r}d", _r))
-    lowers(getattr(keras.layers, f"Cropping{_r}D"))(_cropping(f"crop{_r}d", _r))
+    lowers(getattr(keras.layers, f"UpSampling{_r}D"))(channels_first_aware(
+        _upsampling(f"upsample{_r}d", _r)))
+    lowers(getattr(keras.layers, f"ZeroPadding{_r}D"))(channels_first_aware(
+        _zero_pad(f"zero_pad{_r}d", _r)))
+    lowers(getattr(keras.layers, f"Cropping{_r}D"))(channels_first_aware(
+        _cropping(f"crop{_r}d", _r)))
 
 
 # --------------------------------------------------------------------------- shapes
@@ -446,9 +533,10 @@ def _reshape(ctx: LayerContext) -> Lowered:
 
 
 @lowers(keras.layers.Flatten)
+@channels_first_aware
 def _flatten(ctx: LayerContext) -> Lowered:
-    if ctx.x_type.rank > 2:  # Flatten transposes channels_first inputs of rank > 2
-        _channels_last(ctx)
+    # Flatten.call transposes a channels_first input of rank > 2 to channels-last first
+    # (channels_first_aware), then reshapes
     return ctx.lowered("flatten", [ctx.x])
 
 

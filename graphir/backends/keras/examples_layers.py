@@ -1,6 +1,6 @@
 """One small seeded model per everyday Keras layer family beyond ``keras.applications``:
 1-D and 3-D convolutions and pooling, transposed convolutions, separable and
-depthwise 1-D convolutions, upsampling, cropping and padding, global pooling,
+depthwise 1-D convolutions, upsampling, adaptive pooling, cropping and padding, global pooling,
 LayerNormalization on sequences, Embedding, attention, the recurrent layers and
 their wrappers (Bidirectional, TimeDistributed), RepeatVector and the activation
 layers.
@@ -108,7 +108,8 @@ def separable_conv() -> keras.Model:
 
 
 def upsampling() -> keras.Model:
-    """UpSampling1D, UpSampling2D (nearest and bilinear), UpSampling3D."""
+    """UpSampling1D, UpSampling2D (nearest and bilinear), UpSampling3D, Resizing (bicubic)
+    and CenterCrop."""
     keras.utils.set_random_seed(SEED)
     n = _namer()
     x1, x2 = keras.Input((5, 3), name="signal"), keras.Input((4, 5, 2), name="image")
@@ -117,7 +118,24 @@ def upsampling() -> keras.Model:
     y2 = L.UpSampling2D((2, 3), name=n("up"))(x2)
     y2b = L.UpSampling2D(2, interpolation="bilinear", name=n("up"))(x2)
     y3 = L.UpSampling3D((2, 1, 2), name=n("up"))(x3)
-    return _finish([x1, x2, x3], [y1, y2, y2b, y3], "upsampling")
+    y2c = L.Resizing(7, 3, interpolation="bicubic", name=n("resize"))(x2)
+    y2d = L.CenterCrop(3, 4, name=n("center_crop"))(x2)
+    return _finish([x1, x2, x3], [y1, y2, y2b, y3, y2c, y2d], "upsampling")
+
+
+def adaptive_pooling() -> keras.Model:
+    """AdaptiveAveragePooling1D/2D/3D and AdaptiveMaxPooling1D/2D/3D (bins of unequal sizes)."""
+    keras.utils.set_random_seed(SEED)
+    n = _namer()
+    x1, x2 = keras.Input((7, 3), name="signal"), keras.Input((5, 7, 2), name="image")
+    x3 = keras.Input((4, 5, 3, 2), name="volume")
+    outs = [L.AdaptiveAveragePooling1D(3, name=n("aap"))(x1),
+            L.AdaptiveMaxPooling1D(2, name=n("amp"))(x1),
+            L.AdaptiveAveragePooling2D((2, 3), name=n("aap"))(x2),
+            L.AdaptiveMaxPooling2D((3, 2), name=n("amp"))(x2),
+            L.AdaptiveAveragePooling3D((2, 3, 2), name=n("aap"))(x3),
+            L.AdaptiveMaxPooling3D(2, name=n("amp"))(x3)]
+    return _finish([x1, x2, x3], outs, "adaptive_pooling")
 
 
 def cropping_and_padding() -> keras.Model:
@@ -279,7 +297,8 @@ def layer_family_examples() -> dict[str, Callable[[], keras.Model]]:
     """Name -> zero-argument builder of each model of this set (each call builds a fresh,
     identically seeded model)."""
     builders = [conv1d_and_pooling, conv3d_and_pooling, conv_transpose, separable_conv,
-                upsampling, cropping_and_padding, global_pooling_2d, sequence_normalization,
+                upsampling, adaptive_pooling, cropping_and_padding, global_pooling_2d,
+                sequence_normalization,
                 transformer_block, _recurrent(L.LSTM, "lstm"), _recurrent(L.GRU, "gru"),
                 _recurrent(L.SimpleRNN, "simple_rnn"), bidirectional, video_classifier,
                 sequence_decoder, activation_layers, inference_layers]

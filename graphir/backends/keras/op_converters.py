@@ -145,7 +145,61 @@ def _arithmetic(ctx: LayerContext) -> Lowered:
     fused = _rescale(ctx, kind, a, b, dtype) if len(tensors) == 1 else None
     if fused is not None:
         return fused
+    if kind is knp.Add and bias_add_axis(ctx, _shape_of(a), _shape_of(b)) is not None:
+        # a functional graph's add runs keras.ops.add (tf.nn.bias_add on that axis), but
+        # a traced call's `x + y` runs tf.add on eager tensors: the graph cannot tell
+        ctx.refuse(f"adding an operand of shape {_shape_of(b)} to a tensor of shape "
+                   f"{_shape_of(a)}: Keras' TensorFlow ops.add adds it with tf.nn.bias_add "
+                   f"along another axis than NumPy broadcasting (and `+` on eager tensors "
+                   f"in a layer's call does not); reshape the operand to the full rank")
     return ctx.lowered(_TENSOR_OPS[kind], _binary_operands(ctx, dtype))
+
+
+def _shape_of(v: Any) -> tuple:
+    """The shape of an operand (an :class:`Operand` or a constant), unknown dims None."""
+    if isinstance(v, Operand):
+        return tuple(None if not isinstance(d, int) else d for d in v.type.shape)
+    return tuple(np.shape(v))
+
+
+def bias_add_axis(ctx: LayerContext, s1: tuple, s2: tuple) -> int | None:
+    """Where Keras' TensorFlow ``add(x1, x2)`` adds ``x2`` when it is not NumPy's
+    broadcasting: the axis of ``x1``, or None when it computes ``tf.add`` (or the same).
+
+    ``add`` in ``keras/src/backend/tensorflow/numpy.py`` turns ``x1 + x2`` into
+    ``tf.nn.bias_add`` when ``x2`` squeezes to one static size ``n`` (one dim that is
+    unknown or above 1), ``x1`` has rank >= 2 and ``n`` is ``x1``'s axis 1 or last size:
+    along the last axis (``"NHWC"``) when the last size is ``n``, else along axis 1
+    (``"NCHW"``), keeping ``x1``'s shape, whatever NumPy's broadcasting would align.  The
+    decision reads the sizes at run time: where an unknown size of ``x1`` could change
+    the outcome, the call is refused.
+
+    Raises:
+        UnsupportedLayerError: the outcome depends on a size unknown here, or the bias
+            would grow ``x1``'s rank.
+    """
+    big = [(i, d) for i, d in enumerate(s2) if d is None or d > 1]
+    if len(big) != 1 or len(s1) < 2 or big[0][1] is None:
+        return None
+    n, rank = big[0][1], len(s1)
+    numpy_axis = rank - (len(s2) - big[0][0])
+
+    def outcome(d1: int | None, dl: int | None) -> int | None:
+        axis = rank - 1 if dl == n else 1 if d1 == n else None
+        return None if axis == numpy_axis else axis
+
+    choices = [s1[1]] if s1[1] is not None else [n, -1]
+    lasts = [s1[-1]] if s1[-1] is not None else [n, -1]
+    outcomes = {outcome(d1, dl) for d1 in choices for dl in lasts
+                if rank > 2 or d1 == dl}
+    if len(outcomes) > 1:
+        ctx.refuse(f"adding a bias-like operand of shape {s2} to a tensor of shape {s1}: "
+                   f"Keras' TensorFlow add uses tf.nn.bias_add on axis 1 or the last axis "
+                   f"depending on sizes unknown here")
+    (axis,) = outcomes
+    if axis is not None and numpy_axis < 0:
+        ctx.refuse(f"adding an operand of shape {s2} to a tensor of lower rank {s1}")
+    return axis
 
 
 def _rescale(ctx: LayerContext, kind: type, a: Any, b: Any, dtype: DType) -> Lowered | None:

@@ -237,6 +237,8 @@ def load_groups() -> None:
         from graphir.backends.keras import reduction_converters, reduction_builders  # noqa: F401
         from graphir.backends.keras import indexing_converters, indexing_builders  # noqa: F401
         from graphir.backends.keras import inference_converters  # noqa: F401
+        from graphir.backends.keras import resize_converters, resize_builders  # noqa: F401
+        from graphir.backends.keras import adaptive_pooling_converters  # noqa: F401
         from graphir.backends.keras import composite_converters  # noqa: F401
         _loaded = True
     finally:

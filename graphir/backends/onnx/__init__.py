@@ -25,6 +25,7 @@ from . import nn_ops  # noqa: F401
 from . import norm_ops  # noqa: F401
 from . import recurrent_ops  # noqa: F401
 from . import reduction_ops  # noqa: F401
+from . import resize_ops  # noqa: F401
 from . import sequence_ops  # noqa: F401
 from . import shape_ops  # noqa: F401
 from .emit import MIN_OPSET, check_onnx, to_onnx, to_onnx_bytes

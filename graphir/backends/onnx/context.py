@@ -329,6 +329,20 @@ class OnnxEmitContext:
             forms[layout] = name if layout == NHWC else self._tensors.unique(f"{name}/{layout}")
         return forms[layout]
 
+    def alias(self, name: str, layout: str, tensor: str) -> None:
+        """Record the existing ONNX tensor ``tensor`` as IR value ``name`` in ``layout``,
+        without a node: for a ``transpose`` between the two layouts, whose result in one
+        layout *is* its input in the other (a channels-first Keras layer's
+        ``transpose -> op -> transpose``, see the ``transpose`` emitter).
+
+        Raises:
+            ValueError: ``name`` already has a form in ``layout`` (an emitter bug).
+        """
+        forms = self._forms.setdefault(name, {})
+        if layout in forms:
+            raise ValueError(f"IR value {name!r} already exists as {layout}")
+        forms[layout] = tensor
+
     def get(self, name: str, layout: str = NHWC) -> str:
         """The ONNX tensor of IR value ``name`` in ``layout``, materialized once when missing.
 

@@ -42,7 +42,7 @@ from graphir.dtypes import DType
 from graphir.ir import Node
 from graphir.ops.indexing import SLICE_BEGIN, SLICE_END
 
-from .context import NHWC, OnnxEmitContext
+from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, OnnxEmitContext
 from .registry import emits
 from .types import onnx_elem_type
 
@@ -62,9 +62,35 @@ def _out(ctx: OnnxEmitContext, node: Node) -> str:
 
 @emits("transpose")
 def transpose(ctx: OnnxEmitContext, node: Node) -> None:
-    """Transpose with ``perm``."""
-    ctx.add("Transpose", [ctx.get(node.inputs[0])], _out(ctx, node),
-            perm=list(node.attrs["perm"]))
+    """Transpose with ``perm``; no node at all for a change of layout (rank >= 3).
+
+    The IR of a channels-first Keras layer is ``transpose(x, (0, 2, .., r-1, 1)) -> op ->
+    transpose(y, (0, r-1, 1, .., r-2))``: the first result's NCHW form (the layout map of
+    :mod:`.context`) *is* ``x``, and the second's native form *is* ``y``'s NCHW form, which
+    the channels-first ONNX op (Conv, MaxPool...) wrote anyway.  Those forms are recorded
+    as aliases (:meth:`~.context.OnnxEmitContext.alias`), so a channels-first CNN computes
+    in NCHW with no Transpose at all.  (At rank 3 both permutations are ``(0, 2, 1)``:
+    the second reading is used when the input already exists as NCHW.)  A graph output
+    keeps its IR name: an ``Identity`` of the aliased tensor then."""
+    x, out_name = node.inputs[0], node.output.name
+    perm = tuple(node.attrs["perm"])
+    rank = len(perm)
+    to_last = (0,) + tuple(range(2, rank)) + (1,)
+    to_first = (0, rank - 1) + tuple(range(1, rank - 1))
+    if rank >= MIN_CHANNELS_FIRST_RANK and perm == to_first and (
+            perm != to_last or ctx.has(x, NCHW)):
+        source = ctx.get(x, NCHW)  # materialized once (cached) when x had no NCHW form
+        if out_name in ctx.graph.outputs:
+            ctx.add("Identity", [source], _out(ctx, node))
+        else:
+            ctx.alias(out_name, NHWC, source)
+        return
+    if rank >= MIN_CHANNELS_FIRST_RANK and perm == to_last:
+        ctx.alias(out_name, NCHW, ctx.get(x))
+        if out_name in ctx.graph.outputs:
+            ctx.get(out_name, NHWC)
+        return
+    ctx.add("Transpose", [ctx.get(x)], _out(ctx, node), perm=list(perm))
 
 
 @emits("expand_dims")

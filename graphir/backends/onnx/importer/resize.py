@@ -10,6 +10,10 @@ Two forms, both exact:
   ``k + (j + 0.5)/s - 0.5``, strictly within 0.5 of ``k``, or to ``k + j/s``, which floor
   maps to ``k``); ``linear`` + ``half_pixel`` on 2 spatial axes is TensorFlow's bilinear
   resize.  These become ``upsample{r}d`` (a Keras ``UpSampling`` layer).
+* *tf.image.resize*: a Resize of the two spatial axes of a rank-4 tensor (NHWC or
+  NCHW) whose per-axis matrices (below) equal those of one ``tf.image.resize`` method
+  (:func:`graphir.resampling.resize_matrix`: what tf2onnx writes for a Keras
+  ``Resizing``, e.g. ``linear`` + ``half_pixel``) becomes the ``resize`` op.
 * *separable operators*: any other mode, coordinate transformation, rounding, cubic
   coefficient, ``exclude_outside``, ``antialias`` or ``extrapolation_value``, with static
   sizes on the resized axes.  ONNX's Resize is separable (the onnx reference
@@ -178,7 +182,8 @@ def _separable(ctx: ImportContext, x: str, scale: list[float], out: list, given:
     if not work:
         ctx.emit("identity", [x], out=ctx.out())
         return
-    for k, a in enumerate(work):
+    per_axis = []
+    for a in work:
         n = tx.shape[a]
         if not isinstance(n, int) or out[a] is None:
             raise ctx.error(f"Resize of axis {a} needs a static size, got {n}")
@@ -191,9 +196,51 @@ def _separable(ctx: ImportContext, x: str, scale: list[float], out: list, given:
         if matrix.shape[0] != out[a]:
             raise ctx.error(f"Resize of axis {a}: the reference gives {matrix.shape[0]} "
                             f"entries, expected {out[a]}")
-        last = k == len(work) - 1
+        per_axis.append((a, matrix, offset))
+    if _tf_resize(ctx, x, per_axis):
+        return
+    for k, (a, matrix, offset) in enumerate(per_axis):
+        last = k == len(per_axis) - 1
         name = ctx.out() if last else None
         y = _apply_axis(ctx, y, a, matrix, offset, name)
+
+
+def _tf_resize(ctx: ImportContext, x: str, per_axis: list) -> bool:
+    """The ``resize`` op (``tf.image.resize``, :mod:`graphir.ops.resize`) when the Resize
+    scales exactly the two spatial axes of a rank-4 tensor (``(1, 2)``: NHWC, ``(2, 3)``:
+    NCHW, transposed around the op) and its per-axis matrices are those of one
+    ``tf.image.resize`` method (within 1e-6 per entry, exactly for ``nearest``; no
+    ``tf_crop_and_resize`` offset): what tf2onnx writes for a Keras ``Resizing``.  True
+    if emitted."""
+    from graphir.resampling import RESIZE_INTERPOLATIONS, resize_matrix
+
+    tx = ctx.type(x)
+    axes = tuple(a for a, _, _ in per_axis)
+    if tx.rank != 4 or axes not in ((1, 2), (2, 3)) or any(o.any() for _, _, o in per_axis):
+        return False
+    for method in RESIZE_INTERPOLATIONS:
+        if method != "nearest" and not tx.dtype.is_float:
+            continue
+        for antialias in ((False,) if method in ("nearest", "area") else (False, True)):
+            if all(_same(m, resize_matrix(m.shape[1], m.shape[0], method, antialias), method)
+                   for _, m, _ in per_axis):
+                attrs = {"size": tuple(m.shape[0] for _, m, _ in per_axis),
+                         "interpolation": method, "antialias": antialias,
+                         "data_format": "channels_last"}
+                if axes == (1, 2):
+                    ctx.emit("resize", [x], attrs, out=ctx.out())
+                else:
+                    nchw(ctx, ctx.emit("resize", [nhwc(ctx, x)], attrs), out=ctx.out())
+                return True
+    return False
+
+
+def _same(got: np.ndarray, want: np.ndarray, method: str) -> bool:
+    if got.shape != want.shape:
+        return False
+    if method == "nearest":
+        return bool(np.array_equal(got, want))
+    return float(np.max(np.abs(got - want))) <= 1e-6
 
 
 def _apply_axis(ctx: ImportContext, y: str, axis: int, matrix: np.ndarray, offset: np.ndarray,
