@@ -131,7 +131,9 @@ def test_rejects_inconsistent_directions():
 def test_schema_arity_and_attribute_choices():
     schema = get_schema("lstm")
     assert schema.check_arity(3) is None and schema.check_arity(7) is None
-    assert schema.check_arity(2) is not None and schema.check_arity(8) is not None
+    assert schema.check_arity(12) is None and get_schema("gru").check_arity(10) is None
+    assert schema.check_arity(2) is not None and schema.check_arity(13) is not None
+    assert get_schema("gru").check_arity(11) is not None
     assert schema.weight_inputs == (1, 2, 3, 4, 5, 6)
     assert schema.check_attrs(_attrs("lstm")) is None
     assert "activation" in schema.check_attrs(_attrs("lstm", act="gelu"))
