@@ -318,3 +318,120 @@ def test_interpreter_runs_a_graph_with_dynamic_time_and_omitted_bias():
         fwd = _scalar_lstm(x.astype(np.float64), k64, rk64, np.zeros(12))[:, -1]
         bwd = _scalar_lstm(x.astype(np.float64), k64, rk64, np.zeros(12), backwards=True)[:, -1]
         np.testing.assert_allclose(out, np.concatenate([fwd, bwd], -1), rtol=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- masks, states
+
+BOOL_MASK = TensorType("bool", ("batch", None))
+
+
+def _with(types, op, *, mask=None, states=()):
+    """``types`` padded to the mask and initial-state positions (7 onwards)."""
+    n = 8 + (4 if op == "lstm" else 2)
+    out = (list(types) + [None] * n)[:n]
+    out[7] = mask
+    for i, s in enumerate(states):
+        out[8 + i] = s
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+def test_state_results_and_the_type_rule_of_the_new_inputs():
+    types = _with(_types("lstm"), "lstm", mask=BOOL_MASK, states=[f32("batch", 3)] * 2)
+    assert infer_types("lstm", types, _attrs("lstm"))[0] == f32("batch", None, 3)
+    for result in ("h", "c"):
+        got = infer_types("lstm", types, {**_attrs("lstm"), "return_state": True,
+                                          "result": result})
+        assert got[0] == f32("batch", 3)
+    bi = _with(_types("gru", bidirectional=True), "gru", states=[f32("batch", 3)] * 2)
+    attrs = {**_attrs("gru", direction="bidirectional", merge="concat"), "return_state": True}
+    assert infer_types("gru", bi, {**attrs, "result": "backward_h"})[0] == f32("batch", 3)
+    _reject("gru", bi, {**attrs, "result": "c"}, "result='c'")
+    _reject("lstm", types, {**_attrs("lstm"), "result": "h"}, "return_state=true")
+    _reject("lstm", types, {**_attrs("lstm"), "return_state": True, "result": "backward_h"},
+            "backward_h")
+
+
+def test_rejects_bad_masks_and_initial_states():
+    base = _types("lstm", t=5)
+    _reject("lstm", _with(base, "lstm", mask=f32("batch", 5)), _attrs("lstm"), "bool", 7)
+    _reject("lstm", _with(base, "lstm", mask=TensorType("bool", ("batch", 4))),
+            _attrs("lstm"), "axis 1", 7)
+    _reject("lstm", _with(base, "lstm", states=[f32("batch", 3)]), _attrs("lstm"),
+            "missing initial_c", 9)
+    _reject("lstm", _with(base, "lstm", states=[f32("batch", 3), f32("batch", 4)]),
+            _attrs("lstm"), "initial_c must be", 9)
+    _reject("gru", _with(_types("gru"), "gru", states=[f32("batch", 3)] * 2), _attrs("gru"),
+            "needs direction='bidirectional'", 9)
+
+
+def _compacted(op, x, mask, w, attrs):
+    """An independent formulation of a masked forward pass: run each row over its
+    unmasked steps only, then spread the outputs back (the previous output at masked
+    steps, zeros before the first unmasked one)."""
+    seq = np.zeros(x.shape[:2] + (attrs["units"],))
+    for i in range(x.shape[0]):
+        steps = np.flatnonzero(mask[i])
+        if not len(steps):
+            continue
+        y = KERNELS[op]([x[i:i + 1, steps]] + w, attrs)[0]
+        for t in range(x.shape[1]):
+            k = np.searchsorted(steps, t, side="right") - 1
+            if k >= 0:
+                seq[i, t] = y[k]
+    return seq
+
+
+MASKS = np.array([[0, 0, 1, 1, 1], [1, 1, 1, 0, 0], [0, 1, 0, 1, 1], [0, 0, 0, 0, 0],
+                  [1, 1, 1, 1, 1]], bool)
+
+
+@pytest.mark.parametrize("op", sorted(G))
+def test_a_masked_step_is_skipped_carrying_states_and_the_previous_output(op):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(5, 5, 2))
+    w = list(_weights(op, rng))
+    got = KERNELS[op](_with([x] + w, op, mask=MASKS), _attrs(op))
+    np.testing.assert_allclose(got, _compacted(op, x, MASKS, w, _attrs(op)), atol=1e-12)
+    np.testing.assert_array_equal(got[4], KERNELS[op]([x] + w, _attrs(op))[4])  # all valid
+    back = KERNELS[op](_with([x] + w, op, mask=MASKS), _attrs(op, direction="backward"))
+    np.testing.assert_array_equal(
+        back, KERNELS[op](_with([x[:, ::-1]] + w, op, mask=MASKS[:, ::-1]), _attrs(op)))
+    zero = KERNELS[op](_with([x] + w, op, mask=MASKS),
+                       {**_attrs(op), "zero_output_for_mask": True})
+    np.testing.assert_array_equal(zero, np.where(MASKS[..., None], got, 0.0))
+    last = KERNELS[op](_with([x] + w, op, mask=MASKS), _attrs(op, seq=False))
+    np.testing.assert_array_equal(last, got[:, -1])
+    last_zero = KERNELS[op](_with([x] + w, op, mask=MASKS),
+                            {**_attrs(op, seq=False), "zero_output_for_mask": True})
+    np.testing.assert_array_equal(last_zero, zero[:, -1])
+
+
+def test_initial_states_and_fully_masked_rows():
+    """A fully masked row outputs zeros but keeps the initial states (Keras'
+    ``backend.rnn``: the output starts at zeros, the states at the initial ones)."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(5, 5, 2))
+    w = list(_weights("lstm", rng))
+    h0, c0 = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    inputs = _with([x] + w, "lstm", mask=MASKS, states=[h0, c0])
+    attrs = {**_attrs("lstm", seq=False), "return_state": True}
+    out = KERNELS["lstm"](inputs, {**attrs, "result": "output"})
+    h = KERNELS["lstm"](inputs, {**attrs, "result": "h"})
+    c = KERNELS["lstm"](inputs, {**attrs, "result": "c"})
+    assert np.all(out[3] == 0)
+    np.testing.assert_array_equal(h[3], h0[3])
+    np.testing.assert_array_equal(c[3], c0[3])
+    np.testing.assert_array_equal(h[:3], out[:3])
+    unmasked = KERNELS["lstm"](_with([x] + w, "lstm", states=[h0, c0]), _attrs("lstm"))
+    assert not np.allclose(unmasked, KERNELS["lstm"]([x] + w, _attrs("lstm")), atol=1e-3)
+    # with a bidirectional node, the backward states come second
+    bw = list(_weights("lstm", rng))
+    bi = _with([x] + w + bw, "lstm", states=[h0, c0, c0, h0])
+    battrs = {**_attrs("lstm", direction="bidirectional", merge="sum"), "return_state": True}
+    bh = KERNELS["lstm"](bi, {**battrs, "result": "backward_h"})
+    alone = KERNELS["lstm"](_with([x] + bw, "lstm", states=[c0, h0]),
+                            {**_attrs("lstm", direction="backward"), "return_state": True,
+                             "result": "h"})
+    np.testing.assert_array_equal(bh, alone)

@@ -170,7 +170,7 @@ def _initial(ctx: OnnxEmitContext, ins: list[str], op: str, which: str,
 
 
 def _onnx_node(ctx: OnnxEmitContext, node: Node, inputs: list[str], direction: str,
-               n_dir: int, want_y: bool, want_c: bool) -> tuple[str, str, str]:
+               n_dir: int, want_y: bool, want_h: bool, want_c: bool) -> tuple[str, str, str]:
     """Append one ONNX LSTM/GRU/RNN node; returns its ``(Y, Y_h, Y_c)`` (``""`` for the
     outputs not asked for)."""
     op, a = node.op, node.attrs
@@ -183,9 +183,11 @@ def _onnx_node(ctx: OnnxEmitContext, node: Node, inputs: list[str], direction: s
     while inputs and not inputs[-1]:
         inputs = inputs[:-1]
     y = ctx.fresh("Y") if want_y else ""
-    y_h = ctx.fresh("Y_h")
+    y_h = ctx.fresh("Y_h") if want_h else ""
     y_c = ctx.fresh("Y_c") if want_c else ""
-    outputs = [y, y_h] + ([y_c] if want_c else [])
+    outputs = [y, y_h, y_c]
+    while not outputs[-1]:
+        outputs.pop()
     ctx.nodes.append(onnx.helper.make_node(_ONNX_OP[op], inputs, outputs,
                                            name=ctx.node_name(f"{node.name}/{_ONNX_OP[op]}"),
                                            **attrs))
@@ -234,7 +236,8 @@ def _plain_run(ctx: OnnxEmitContext, node: Node) -> dict:
     y, y_h, y_c = _onnx_node(ctx, node, [x_tm, w, r, b, "", init_h, init_c],
                              {"forward": "forward", "backward": "reverse",
                               "bidirectional": "bidirectional"}[direction],
-                             len(dirs), seq, want_c)
+                             len(dirs), seq, not seq or want_c or bool(a.get("return_state")),
+                             want_c)
 
     def finish(result: str, out: str) -> None:
         if result != "output":
@@ -323,7 +326,7 @@ def _masked_run(ctx: OnnxEmitContext, node: Node) -> dict:
         init_h = _initial(ctx, ins, op, "h", (d,))
         init_c = _initial(ctx, ins, op, "c", (d,)) if op == "lstm" else ""
         y, y_h, y_c = _onnx_node(ctx, node, [x_tm, w, r, b, lens, init_h, init_c],
-                                 "forward", 1, seq, want_c)
+                                 "forward", 1, seq, True, want_c)
         runs[d] = dict(m=m_p, cs=cs, n=n, y=y, y_h=y_h, y_c=y_c)
 
     def state(d: str, which: str, out: str | None) -> str:
