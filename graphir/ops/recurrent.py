@@ -57,7 +57,7 @@ from graphir.ops.type_rules import fmt_shape, require_float, require_rank, same_
 from graphir.tensor_types import TensorType
 
 __all__ = ["RNN_ACTIVATIONS", "DIRECTIONS", "MERGE_MODES", "GATES", "MASK", "RESULTS",
-           "STATES", "keras_results", "run_direction", "state_inputs"]
+           "STATES", "STATE_INPUTS", "keras_results", "run_direction", "state_inputs"]
 
 #: activations a recurrent op may use: those ONNX's LSTM/GRU/RNN ``activations``
 #: attribute expresses exactly (ONNX operator spec, "Activation functions"):
@@ -86,6 +86,10 @@ def state_inputs(op: str) -> dict[str, int]:
     ones, the order of Keras' ``initial_state`` list for ``Bidirectional``)."""
     names = [f"{d}initial_{s}" for d in ("", "backward_") for s in STATES[op]]
     return {name: MASK + 1 + i for i, name in enumerate(names)}
+
+
+#: op -> :func:`state_inputs` (for the emitters, which import only constants of the op set)
+STATE_INPUTS = {op: state_inputs(op) for op in STATES}
 
 
 def keras_results(op: str, bidirectional: bool) -> tuple[str, ...]:

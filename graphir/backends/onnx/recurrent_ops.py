@@ -49,7 +49,7 @@ import onnx
 from graphir.dtypes import DType
 from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
-from graphir.ops.recurrent import MASK, state_inputs
+from graphir.ops.recurrent import MASK, STATE_INPUTS
 
 from .context import NHWC, OnnxEmitContext
 from .registry import emits
@@ -153,7 +153,7 @@ def _group_key(node: Node) -> tuple:
 
 
 def _padded_inputs(node: Node) -> list[str]:
-    n = MASK + 1 + len(state_inputs(node.op))
+    n = MASK + 1 + len(STATE_INPUTS[node.op])
     return list(node.inputs) + [""] * (n - len(node.inputs))
 
 
@@ -161,7 +161,7 @@ def _initial(ctx: OnnxEmitContext, ins: list[str], op: str, which: str,
              directions: tuple[str, ...]) -> str:
     """ONNX ``initial_h`` / ``initial_c`` ``(D, N, H)`` from the IR initial states of
     ``directions`` (``""`` when the node has none)."""
-    idx = state_inputs(op)
+    idx = STATE_INPUTS[op]
     names = [ins[idx[f"{d}initial_{which}"]] for d in directions]
     if not all(names):
         return ""
@@ -335,7 +335,7 @@ def _masked_run(ctx: OnnxEmitContext, node: Node) -> dict:
                                     _int64s(ctx, [1], "axes")])  # (N, 1)
         h = ctx.add("Squeeze", [run["y_c" if which == "c" else "y_h"],
                                 _int64s(ctx, [0], "axes")])
-        init = ins[state_inputs(op)[f"{d}initial_{which}"]]
+        init = ins[STATE_INPUTS[op][f"{d}initial_{which}"]]
         return ctx.add("Where", [ran, h, ctx.get(init, NHWC) if init else zero], out)
 
     def last(d: str, out: str | None) -> str:
