@@ -1,4 +1,5 @@
-"""Recurrent ops: LSTM, GRU and SimpleRNN layers, one direction or both (Keras Bidirectional).
+"""Recurrent ops: LSTM, GRU and SimpleRNN layers, one direction or both (Keras Bidirectional),
+and the convolutional LSTMs (Keras ConvLSTM1D/2D/3D: ``conv_lstm{1,2,3}d``, at the end).
 
 One op per cell type (``lstm``, ``gru``, ``simple_rnn``); one node is one whole Keras
 layer call (a ``Bidirectional`` wrapper included), so lowering and Keras emission are
@@ -53,11 +54,12 @@ import numpy as np
 
 from graphir.ops.activations import apply_activation
 from graphir.ops.registry import AttrSpec, Kernel, OpSchema, TypeRuleError, register
-from graphir.ops.type_rules import fmt_shape, require_float, require_rank, same_dtype
+from graphir.ops.type_rules import conv_out_dim, fmt_shape, require_float, require_rank, same_dtype
 from graphir.tensor_types import TensorType
 
 __all__ = ["RNN_ACTIVATIONS", "DIRECTIONS", "MERGE_MODES", "GATES", "MASK", "RESULTS",
-           "STATES", "STATE_INPUTS", "keras_results", "run_direction", "state_inputs"]
+           "STATES", "STATE_INPUTS", "CONV_LSTM_RANKS", "conv_lstm", "keras_results",
+           "run_direction", "state_inputs"]
 
 #: activations a recurrent op may use: those ONNX's LSTM/GRU/RNN ``activations``
 #: attribute expresses exactly (ONNX operator spec, "Activation functions"):
@@ -422,3 +424,114 @@ def _kernel(op: str) -> Kernel:
 for _op in GATES:
     register(OpSchema(_op, _roles(_op), _attrs(_op), _infer(_op), weight_inputs=(1, 2, 3, 4, 5, 6),
                       doc=_DOCS[_op], kernel=_kernel(_op)))
+
+
+# --------------------------------------------------------------------------- conv_lstm
+
+#: spatial ranks of the ``conv_lstm{r}d`` ops (Keras ConvLSTM1D/2D/3D)
+CONV_LSTM_RANKS = (1, 2, 3)
+
+
+def _conv_lstm_infer(r: int):
+    op = f"conv_lstm{r}d"
+
+    def infer(types: Sequence[TensorType | None], attrs: Mapping[str, Any]):
+        x, kernel, rkernel, bias = (list(types) + [None] * 4)[:4]
+        require_rank(x, (r + 3,), input_index=0, what=f"{op} input (N, T, *spatial, C)")
+        require_float(x, 0, f"{op} input")
+        require_rank(kernel, (r + 2,), input_index=1, what=f"{op} kernel (*k, C, 4 * filters)")
+        same_dtype([x, kernel, rkernel, bias])
+        filters = attrs["filters"]
+        if filters < 1:
+            raise TypeRuleError(f"filters={filters} must be >= 1", expected=">= 1",
+                                actual=str(filters))
+        ksize = tuple(kernel.shape[:r])
+        cin = kernel.shape[r]
+        _check_shape(kernel, ksize + (cin, 4 * filters), 1, f"{op} kernel (filters={filters})")
+        c = x.shape[-1]
+        if isinstance(c, int) and c != cin:
+            raise TypeRuleError(f"{op} expects {cin} input channels (last axis), the input has "
+                                f"{c}", input_index=0, axis=r + 2, expected=f"{cin} channels",
+                                actual=fmt_shape(x.shape))
+        _check_shape(rkernel, ksize + (filters, 4 * filters), 2, f"{op} recurrent_kernel")
+        if bias is not None:
+            _check_shape(bias, (4 * filters,), 3, f"{op} bias")
+        strides, dilations = attrs["strides"], attrs["dilations"]
+        if min(strides) < 1 or min(dilations) < 1:
+            raise TypeRuleError(f"strides {strides} and dilations {dilations} must be >= 1")
+        spatial = tuple(conv_out_dim(x.shape[2 + i], ksize[i], strides[i], dilations[i],
+                                     attrs["padding"]) for i in range(r))
+        n, steps = x.shape[0], x.shape[1]
+        shape = ((n, steps) if attrs["return_sequences"] else (n,)) + spatial + (filters,)
+        return (TensorType(x.dtype, shape),)
+    return infer
+
+
+def conv_lstm(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    """The ``conv_lstm{r}d`` op: Keras ``ConvLSTM{r}D`` (``ConvLSTMCell.call`` in
+    ``keras/src/layers/rnn/conv_lstm.py``), a float64 loop over time from zero states.
+
+    Per step ``z = conv(x_t, kernel, strides, padding, dilations) + bias +
+    conv(h, recurrent_kernel, stride 1, "same")``, split on the channel axis into
+    ``z_i, z_f, z_c, z_o``; ``c = ra(z_f) * c + ra(z_i) * a(z_c)``, ``h = ra(z_o) * a(c)``.
+
+    Args:
+        inputs: ``x (N, T, *S, C)``, ``kernel (*k, C, 4F)``, ``recurrent_kernel
+            (*k, F, 4F)``, ``bias (4F,)`` or None.
+        attrs: the node's attributes.
+
+    Returns:
+        ``(N, T, *S', F)`` (``return_sequences``, processing order) or ``(N, *S', F)``.
+
+    Raises:
+        ValueError: an empty time axis (the output's spatial size is then undefined).
+    """
+    from graphir.ops.nn import conv
+
+    x, kernel, rkernel, bias = (list(inputs) + [None] * 4)[:4]
+    r = x.ndim - 3
+    steps = x.shape[1]
+    if steps == 0:
+        raise ValueError("conv_lstm over an empty time axis")
+    in_attrs = {"strides": tuple(attrs["strides"]), "dilations": tuple(attrs["dilations"]),
+                "padding": attrs["padding"], "groups": 1, "activation": "linear"}
+    rec_attrs = {"strides": (1,) * r, "dilations": (1,) * r, "padding": "same", "groups": 1,
+                 "activation": "linear"}
+    act = lambda v: apply_activation(attrs["activation"], v)  # noqa: E731
+    rec = lambda v: apply_activation(attrs["recurrent_activation"], v)  # noqa: E731
+    h = c = None
+    outs = []
+    order = range(steps - 1, -1, -1) if attrs["direction"] == "backward" else range(steps)
+    for t in order:
+        z = conv([x[:, t], kernel, bias], in_attrs)
+        if h is None:
+            h = c = np.zeros(z.shape[:-1] + (attrs["filters"],))
+        z = z + conv([h, rkernel], rec_attrs)
+        zi, zf, zc, zo = np.split(z, 4, axis=-1)
+        c = rec(zf) * c + rec(zi) * act(zc)
+        h = rec(zo) * act(c)
+        outs.append(h)
+    return np.stack(outs, axis=1) if attrs["return_sequences"] else h
+
+
+def _conv_lstm_attrs(r: int) -> dict[str, AttrSpec]:
+    return {
+        "filters": AttrSpec("int", doc="F, channels of the state"),
+        "strides": AttrSpec("ints", length=r, doc="strides of the input convolution"),
+        "dilations": AttrSpec("ints", length=r, doc="dilations of the input convolution"),
+        "padding": AttrSpec("str", choices=("valid", "same"),
+                            doc="TensorFlow padding of the input convolution"),
+        "activation": AttrSpec("str", choices=RNN_ACTIVATIONS, doc="cell activation"),
+        "recurrent_activation": AttrSpec("str", choices=RNN_ACTIVATIONS, doc="gate activation"),
+        "return_sequences": AttrSpec("bool", doc="every step, or the last"),
+        "direction": AttrSpec("str", choices=("forward", "backward"),
+                              doc="processing direction (Keras go_backwards)"),
+    }
+
+
+for _r in CONV_LSTM_RANKS:
+    register(OpSchema(f"conv_lstm{_r}d", ("x", "kernel", "recurrent_kernel", "bias?"),
+                      _conv_lstm_attrs(_r), _conv_lstm_infer(_r), weight_inputs=(1, 2, 3),
+                      doc=f"convolutional LSTM layer (Keras ConvLSTM{_r}D), channels-last; "
+                          f"gates i, f, c, o",
+                      kernel=conv_lstm))

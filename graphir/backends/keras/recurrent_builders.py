@@ -99,3 +99,23 @@ def _build(c: BuildContext) -> Built:
     inner = _rnn_layer(c, go_backwards=False, name=c.name)
     layer = keras.layers.Bidirectional(inner, **c.kw(merge_mode=c.attrs["merge_mode"]))
     return layer, forward + _present(c.w(4), c.w(5), c.w(6))
+
+
+_CONV_LSTMS = {"conv_lstm1d": keras.layers.ConvLSTM1D, "conv_lstm2d": keras.layers.ConvLSTM2D,
+               "conv_lstm3d": keras.layers.ConvLSTM3D}
+
+
+@builds(*_CONV_LSTMS)
+def _build_conv_lstm(c: BuildContext) -> Built:
+    """``keras.layers.ConvLSTM{r}D(filters, kernel_size, strides, padding, dilation_rate,
+    activation, recurrent_activation, use_bias, return_sequences, go_backwards)``,
+    weights ``[kernel, recurrent_kernel, bias?]``."""
+    a = c.attrs
+    kernel = c.w(1)
+    r = kernel.ndim - 2
+    layer = _CONV_LSTMS[c.node.op](**c.kw(
+        filters=a["filters"], kernel_size=tuple(kernel.shape[:r]), strides=a["strides"],
+        padding=a["padding"], dilation_rate=a["dilations"], activation=a["activation"],
+        recurrent_activation=a["recurrent_activation"], use_bias=c.w(3) is not None,
+        return_sequences=a["return_sequences"], go_backwards=a["direction"] == "backward"))
+    return layer, _present(c.w(1), c.w(2), c.w(3))

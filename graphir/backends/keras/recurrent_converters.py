@@ -247,3 +247,32 @@ def _bidirectional(ctx: LayerContext) -> Lowered | list[Lowered]:
     inputs = ([x] + _weights(ctx, fwd, "forward/") + _weights(ctx, bwd, "backward/")
               + extra)
     return _outputs(ctx, op, inputs, attrs, bool(layer.return_state), zero_output)
+
+
+_CONV_LSTMS = {keras.layers.ConvLSTM1D: 1, keras.layers.ConvLSTM2D: 2, keras.layers.ConvLSTM3D: 3}
+
+
+@lowers(*_CONV_LSTMS)
+def _conv_lstm(ctx: LayerContext) -> Lowered:
+    """``ConvLSTM1D/2D/3D`` -> one ``conv_lstm{r}d`` node (channels-last).
+
+    Refused: ``data_format="channels_first"``, ``return_state=True``, ``stateful=True``,
+    a call with ``mask`` or ``initial_state`` (the walker refuses the keywords), and
+    activations outside :data:`graphir.ops.recurrent.RNN_ACTIVATIONS`.
+    """
+    layer = ctx.layer
+    cell = layer.cell
+    r = _CONV_LSTMS[type(layer)]
+    if cell.data_format != "channels_last":
+        ctx.refuse(f"data_format={cell.data_format!r}; only channels_last is lowered")
+    if layer.return_state:
+        ctx.refuse("return_state=True; the conv_lstm ops return one tensor")
+    _check_rnn(ctx, layer)
+    attrs = {"filters": int(cell.filters), "strides": tuple(int(s) for s in cell.strides),
+             "dilations": tuple(int(d) for d in cell.dilation_rate),
+             "padding": str(cell.padding).lower(),
+             "activation": _act(ctx, cell, "activation"),
+             "recurrent_activation": _act(ctx, cell, "recurrent_activation"),
+             "return_sequences": bool(layer.return_sequences),
+             "direction": "backward" if layer.go_backwards else "forward"}
+    return ctx.lowered(f"conv_lstm{r}d", [ctx.x] + _weights(ctx, layer)[:3], attrs)

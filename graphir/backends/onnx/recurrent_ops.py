@@ -51,10 +51,13 @@ from graphir.errors import UnsupportedOpError
 from graphir.ir import Node
 from graphir.ops.recurrent import MASK, STATE_INPUTS
 
+from graphir.windowing import same_padding
+
 from .context import NHWC, OnnxEmitContext
 from .registry import emits
+from .types import onnx_elem_type
 
-__all__ = ["ONNX_ACTIVATIONS", "gate_order", "recurrent"]
+__all__ = ["ONNX_ACTIVATIONS", "conv_lstm", "gate_order", "recurrent"]
 
 #: IR activation name -> (ONNX RNN activation name, alpha or None, beta or None), as
 #: listed by the ONNX LSTM/GRU/RNN specs ("Activation functions"); ``linear`` is
@@ -410,3 +413,129 @@ def _reduce_merge(ctx: OnnxEmitContext, merge: str, y: str, axis: int, dtype: DT
         return ctx.add("ReduceSum", [y, axes], out, keepdims=0)
     total = ctx.add("ReduceSum", [y, axes], keepdims=0)
     return ctx.add("Div", [total, ctx.scalar(2.0, dtype, "two")], out)
+
+
+# --------------------------------------------------------------------------- conv_lstm
+
+def _same_pads(node: Node, sizes, ksize, strides, dilations) -> list[int]:
+    """ONNX ``pads`` (begins, then ends) of TensorFlow padding over ``sizes``.
+
+    Raises:
+        UnsupportedOpError: ``"same"`` on a dynamic axis with a stride > 1 (the padding
+            then depends on the size).
+    """
+    if node.attrs["padding"] == "valid":
+        return [0] * (2 * len(ksize))
+    pairs = []
+    for n, k, s, d in zip(sizes, ksize, strides, dilations):
+        if isinstance(n, int):
+            pairs.append(same_padding(n, k, s, d))
+        elif s == 1:
+            pairs.append(((k - 1) * d // 2, (k - 1) * d - (k - 1) * d // 2))
+        else:
+            raise _unsupported(node, "padding='same' with a stride > 1 on a dynamic spatial "
+                                     "axis")
+    return [p[0] for p in pairs] + [p[1] for p in pairs]
+
+
+def _body_activation(name: str, x: str, out: str) -> onnx.NodeProto:
+    """One node of a Scan body computing IR activation ``name`` (:data:`ONNX_ACTIVATIONS`;
+    ``linear`` is an ``Identity``: ONNX's RNN-only ``Affine`` is no operator)."""
+    fn, alpha, beta = ONNX_ACTIVATIONS[name]
+    if fn == "Affine":
+        return onnx.helper.make_node("Identity", [x], [out])
+    kw = {}
+    if alpha is not None:
+        kw["alpha"] = alpha
+    if beta is not None:
+        kw["beta"] = beta
+    return onnx.helper.make_node(fn, [x], [out], **kw)
+
+
+@emits("conv_lstm1d", "conv_lstm2d", "conv_lstm3d")
+def conv_lstm(ctx: OnnxEmitContext, node: Node) -> None:
+    """``conv_lstm{r}d`` as ONNX has no convolutional RNN operator: the input convolution
+    of every step at once (one ``Conv`` over ``(T * N, C, *S)``, bias included), then a
+    ``Scan`` over time (``scan_input_directions=[1]`` for ``backward``, outputs in
+    processing order) whose body adds the recurrent ``Conv`` of ``h`` (stride 1, TF
+    "same" pads), splits the gates ``i, f, c, o`` (Keras order) and updates
+    ``c = ra(f) c + ra(i) a(g)``, ``h = ra(o) a(c)`` from zero states
+    (``ConstantOfShape``).  Channels-first inside, transposed at the boundary.
+
+    Raises:
+        UnsupportedOpError: "same" padding with a stride > 1 on a dynamic spatial axis.
+    """
+    a = node.attrs
+    ins = list(node.inputs) + [""] * (4 - len(node.inputs))
+    r = ctx.rank(ins[0]) - 3
+    filters = a["filters"]
+    kshape = ctx.weight_array(ins[1]).shape[:r]
+    dtype: DType = node.output.type.dtype
+    elem = onnx_elem_type(dtype)
+    x = ctx.get(ins[0], NHWC)  # (N, T, *S, C)
+    perm_in = [1, 0, r + 2] + list(range(2, r + 2))  # -> (T, N, C, *S)
+    x_tm = ctx.add("Transpose", [x], perm=perm_in)
+    shape_tm = ctx.add("Shape", [x_tm])
+    flat = ctx.add("Reshape", [x_tm, ctx.add("Concat", [
+        _int64s(ctx, [-1], "minus_one"), ctx.add("Slice", [shape_tm, _int64s(ctx, [2], "s"),
+                                                           _int64s(ctx, [r + 3], "e")])],
+        axis=0)])  # (T * N, C, *S)
+    perm_k = [r + 1, r] + list(range(r))  # (*k, i, o) -> (o, i, *k)
+    w = ctx.derived_weight(ins[1], "onnx_conv_lstm_W", lambda k: k.transpose(perm_k))
+    rw = ctx.derived_weight(ins[2], "onnx_conv_lstm_R", lambda k: k.transpose(perm_k))
+    sizes = ctx.types[ins[0]].shape[2:2 + r]
+    conv_in = [flat, w] + ([ctx.get(ins[3])] if ins[3] else [])
+    xz = ctx.add("Conv", conv_in, kernel_shape=list(kshape), strides=list(a["strides"]),
+                 dilations=list(a["dilations"]),
+                 pads=_same_pads(node, sizes, kshape, a["strides"], a["dilations"]))
+    xz_shape = ctx.add("Shape", [xz])  # (T * N, 4F, *S')
+    xz = ctx.add("Reshape", [xz, ctx.add("Concat", [
+        ctx.add("Slice", [shape_tm, _int64s(ctx, [0], "s"), _int64s(ctx, [2], "e")]),
+        ctx.add("Slice", [xz_shape, _int64s(ctx, [1], "s"), _int64s(ctx, [r + 2], "e")])],
+        axis=0)])  # (T, N, 4F, *S')
+    state_shape = ctx.add("Concat", [
+        ctx.add("Slice", [shape_tm, _int64s(ctx, [1], "s"), _int64s(ctx, [2], "e")]),
+        _int64s(ctx, [filters], "filters"),
+        ctx.add("Slice", [xz_shape, _int64s(ctx, [2], "s"), _int64s(ctx, [r + 2], "e")])],
+        axis=0)  # (N, F, *S')
+    zero = ctx.add("ConstantOfShape", [state_shape],
+                   value=onnx.helper.make_tensor("zero", elem, [1], [0]))
+    # the Scan body: (h, c, xz_t) -> (h', c', h')
+    split = ctx.constant(np.full(4, filters, np.int64), "split")
+    rec_pads = [(k - 1) // 2 for k in kshape] + [(k - 1) - (k - 1) // 2 for k in kshape]
+    act, ract = a["activation"], a["recurrent_activation"]
+    body_nodes = [
+        onnx.helper.make_node("Conv", ["h_in", rw], ["hz"], kernel_shape=list(kshape),
+                              pads=rec_pads),
+        onnx.helper.make_node("Add", ["xz_t", "hz"], ["z"]),
+        onnx.helper.make_node("Split", ["z", split], ["z_i", "z_f", "z_c", "z_o"], axis=1),
+        _body_activation(ract, "z_i", "g_i"), _body_activation(ract, "z_f", "g_f"),
+        _body_activation(act, "z_c", "g_c"), _body_activation(ract, "z_o", "g_o"),
+        onnx.helper.make_node("Mul", ["g_f", "c_in"], ["fc"]),
+        onnx.helper.make_node("Mul", ["g_i", "g_c"], ["ig"]),
+        onnx.helper.make_node("Add", ["fc", "ig"], ["c_out"]),
+        _body_activation(act, "c_out", "a_c"),
+        onnx.helper.make_node("Mul", ["g_o", "a_c"], ["h_out"]),
+        onnx.helper.make_node("Identity", ["h_out"], ["y_out"]),
+    ]
+    # the body's own names, made unique against the outer graph's (one SSA namespace)
+    local = {n for bn in body_nodes for n in bn.output} | {"h_in", "c_in", "xz_t"}
+    prefix = ctx.fresh("scan") + "/"
+    for bn in body_nodes:
+        bn.input[:] = [prefix + n if n in local else n for n in bn.input]
+        bn.output[:] = [prefix + n for n in bn.output]
+    vi = lambda n: onnx.helper.make_tensor_value_info(prefix + n, elem, None)  # noqa: E731
+    body = onnx.helper.make_graph(body_nodes, f"{node.name}/scan_body",
+                                  [vi("h_in"), vi("c_in"), vi("xz_t")],
+                                  [vi("h_out"), vi("c_out"), vi("y_out")])
+    h_last, ys = ctx.fresh("h_last"), ctx.fresh("ys")
+    backward = a["direction"] == "backward"
+    ctx.nodes.append(onnx.helper.make_node(
+        "Scan", [zero, zero, xz], [h_last, ctx.fresh("c_last"), ys],
+        name=ctx.node_name(f"{node.name}/Scan"), num_scan_inputs=1, body=body,
+        scan_input_directions=[1 if backward else 0]))
+    out = ctx.define(node.output.name, NHWC)
+    if a["return_sequences"]:  # (T, N, F, *S') in processing order -> (N, T, *S', F)
+        ctx.add("Transpose", [ys], out, perm=[1, 0] + list(range(3, r + 3)) + [2])
+    else:
+        ctx.add("Transpose", [h_last], out, perm=[0] + list(range(2, r + 2)) + [1])

@@ -1,10 +1,10 @@
 """Recurrent layers beyond one input and one output: ``return_state=True`` (one node per
 output), ``initial_state`` (the keras.io character-level seq2seq encoder-decoder),
-the generic ``RNN(cell)`` of the built-in cells, and Keras' masks
+the generic ``RNN(cell)`` of the built-in cells, Keras' masks
 (``Embedding(mask_zero=True)``, ``Masking``) given to LSTM / GRU / SimpleRNN /
-Bidirectional.
+Bidirectional, and ConvLSTM1D/2D/3D.
 
-Two small models (every weight seeded at random, so a dropped bias or state shows) are
+Three small models (every weight seeded at random, so a dropped bias or state shows) are
 built, lowered and emitted once per module; each output is compared outside graphir:
 Keras' own result vs onnxruntime on the emitted ONNX, vs the emitted Keras model after a
 save and a ``safe_mode=True`` reload, vs the NumPy interpreter (rtol 1e-4, atol 1e-4
@@ -107,6 +107,26 @@ def _masks_model():
     return model, list(outs)
 
 
+def _conv_model():
+    """ConvLSTM1D/2D/3D: same and valid padding, strides, dilation, an even kernel with
+    "same", backwards, no bias, relu and hard_sigmoid."""
+    x2 = keras.Input((None, 6, 5, 2), name="x2")
+    x1 = keras.Input((4, 7, 2), name="x1")
+    x3 = keras.Input((3, 4, 4, 3, 2), name="x3")
+    outs = {
+        "c2_seq": L.ConvLSTM2D(3, 3, padding="same", return_sequences=True, name="c2_seq")(x2),
+        "c2_strided": L.ConvLSTM2D(2, (2, 3), strides=(2, 1), name="c2_strided")(x2),
+        "c2_even_bwd": L.ConvLSTM2D(2, 2, padding="same", go_backwards=True,
+                                    return_sequences=True, activation="relu",
+                                    name="c2_even_bwd")(x2),
+        "c1_dilated": L.ConvLSTM1D(3, 3, padding="same", dilation_rate=2, name="c1_dilated")(x1),
+        "c1_nobias": L.ConvLSTM1D(2, 3, use_bias=False, return_sequences=True,
+                                  recurrent_activation="hard_sigmoid", name="c1_nobias")(x1),
+        "c3": L.ConvLSTM3D(2, 2, padding="same", return_sequences=True, name="c3")(x3),
+    }
+    return keras.Model([x2, x1, x3], list(outs.values()), name="conv_lstm"), list(outs)
+
+
 def _mask_feeds(rng, n_steps=6):
     ids = np.array([[0, 0, 3, 4, 5, 6],     # pre-padded (Keras' pad_sequences default)
                     [1, 2, 7, 0, 0, 0],     # post-padded
@@ -131,7 +151,8 @@ def _randomize(model, seed):
 
 def _compute(kind, tmp_dir):
     keras.utils.set_random_seed(11)
-    model, names = _states_model() if kind == "states" else _masks_model()
+    model, names = {"states": _states_model, "masks": _masks_model,
+                    "conv": _conv_model}[kind]()
     assert names == NAMES[kind]
     _randomize(model, 5)
     rng = np.random.default_rng(7)
@@ -140,6 +161,11 @@ def _compute(kind, tmp_dir):
                   "y": rng.normal(size=(3, 4, 2)).astype(np.float32)},
                  {"x": rng.normal(size=(1, 3, 2)).astype(np.float32),
                   "y": rng.normal(size=(1, 6, 2)).astype(np.float32)}]
+    elif kind == "conv":
+        feeds = [{"x2": rng.normal(size=(2, t, 6, 5, 2)).astype(np.float32),
+                  "x1": rng.normal(size=(2, 4, 7, 2)).astype(np.float32),
+                  "x3": rng.normal(size=(2, 3, 4, 4, 3, 2)).astype(np.float32)}
+                 for t in (4, 2)]
     else:
         feeds = [_mask_feeds(rng), _mask_feeds(rng, n_steps=5)]
     graph = verify_graph(from_keras(model))
@@ -191,6 +217,7 @@ NAMES = {
               "rnn_cell_masked", "masking_lstm_seq", "masking_bi_concat", "rnn_state_bwd",
               "rnn_state_bwd_h", "lstm_init", "lstm_init_h", "lstm_init_c", "bi_rnn_init",
               "bi_rnn_init_fh", "bi_rnn_init_bh", "masking_gru_init", "masking_gru_init_h"],
+    "conv": ["c2_seq", "c2_strided", "c2_even_bwd", "c1_dilated", "c1_nobias", "c3"],
 }
 
 
@@ -293,19 +320,31 @@ def test_masked_onnx_has_one_rnn_node_per_direction(cases):
     assert counts.get("Loop", 0) == counts.get("Scan", 0) == 0
 
 
-@pytest.mark.parametrize("kind", ["states", "masks"])
+@pytest.mark.parametrize("kind", ["states", "masks", "conv"])
 def test_relowering_the_emitted_model_gives_the_same_nodes(cases, kind):
     case = cases(kind)
     again = from_keras(case["reloaded"])
 
     def key(g):
         return sorted((n.op, sorted(n.attrs.items()), sum(bool(i) for i in n.inputs))
-                      for n in g.nodes if n.op in RECURRENT)
+                      for n in g.nodes if n.op in RECURRENT or n.op.startswith("conv_lstm"))
     assert key(again) == key(case["graph"])
 
 
-def test_refuses_conv_lstm_by_name():
-    x = keras.Input((4, 5, 5, 2))
-    with pytest.raises(UnsupportedLayerError) as e:
-        from_keras(keras.Model(x, L.ConvLSTM2D(2, 3)(x)))
+@pytest.mark.parametrize("make,match", [
+    (lambda: L.ConvLSTM2D(2, 3, data_format="channels_first"), "channels_first"),
+    (lambda: L.ConvLSTM2D(2, 3, return_state=True), "3 outputs"),
+])
+def test_refuses_conv_lstm_options_by_name(make, match):
+    x = keras.Input((4, 6, 6, 6))
+    out = make()(x)
+    with pytest.raises(UnsupportedLayerError, match=match) as e:
+        from_keras(keras.Model(x, out[0] if isinstance(out, (list, tuple)) else out))
     assert e.value.layer_class == "ConvLSTM2D"
+
+
+def test_conv_lstm_is_one_scan_per_layer(cases):
+    case = cases("conv")
+    counts = count_ops(case["onnx"])
+    assert counts.get("Scan", 0) == len(case["names"])
+    assert {n.op for n in case["graph"].nodes} == {"conv_lstm1d", "conv_lstm2d", "conv_lstm3d"}
