@@ -435,3 +435,61 @@ def test_initial_states_and_fully_masked_rows():
                             {**_attrs("lstm", direction="backward"), "return_state": True,
                              "result": "h"})
     np.testing.assert_array_equal(bh, alone)
+
+
+# --------------------------------------------------------------------------- conv_lstm
+
+def _conv_attrs(r=2, **kw):
+    a = {"filters": 3, "strides": (1,) * r, "dilations": (1,) * r, "padding": "same",
+         "activation": "tanh", "recurrent_activation": "sigmoid", "return_sequences": True,
+         "direction": "forward"}
+    a.update(kw)
+    return a
+
+
+def test_conv_lstm_output_types_and_rejections():
+    x = f32("batch", None, 9, 8, 2)
+    w = [f32(3, 3, 2, 12), f32(3, 3, 3, 12), f32(12)]
+    assert infer_types("conv_lstm2d", [x] + w, _conv_attrs()) == (f32("batch", None, 9, 8, 3),)
+    got = infer_types("conv_lstm2d", [x] + w, _conv_attrs(strides=(2, 3), padding="valid",
+                                                          return_sequences=False))
+    assert got == (f32("batch", 4, 2, 3),)
+    _reject("conv_lstm2d", [f32("batch", 5, 9, 2)] + w, _conv_attrs(), "rank 5", 0)
+    _reject("conv_lstm2d", [x, w[0], f32(3, 3, 2, 12), w[2]], _conv_attrs(),
+            "recurrent_kernel", 2)
+    _reject("conv_lstm2d", [f32("batch", 2, 9, 8, 4)] + w, _conv_attrs(), "2 input channels", 0)
+    _reject("conv_lstm2d", [x] + w, _conv_attrs(filters=2), "filters=2", 1)
+    _reject("conv_lstm1d", [f32("batch", 2, 2, 2), f32(3, 2, 12), f32(3, 3, 12)],
+            _conv_attrs(1, padding="valid"), "does not fit")
+
+
+@pytest.mark.parametrize("direction,seq", [("forward", True), ("backward", False)])
+def test_conv_lstm_with_1x1_kernels_is_an_lstm_per_pixel(direction, seq):
+    """An independent formulation: 1x1 convolutions make every pixel an LSTM of its own."""
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(2, 4, 3, 2, 2))
+    k, rk, b = _weights("lstm", rng)
+    got = KERNELS["conv_lstm2d"]([x, k[None, None], rk[None, None], b],
+                                 _conv_attrs(direction=direction, return_sequences=seq))
+    pixels = x.transpose(0, 2, 3, 1, 4).reshape(12, 4, 2)
+    want = KERNELS["lstm"]([pixels, k, rk, b], _attrs("lstm", direction=direction, seq=seq))
+    if seq:
+        want = want.reshape(2, 3, 2, 4, 3).transpose(0, 3, 1, 2, 4)
+    else:
+        want = want.reshape(2, 3, 2, 3)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_conv_lstm_recurrent_convolution_sees_the_neighbours():
+    """Not a per-pixel LSTM once the recurrent kernel is 3x3: the 1x1 formulation above
+    differs, so the test is not vacuous."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(1, 3, 4, 4, 2))
+    k = rng.normal(0, 0.5, (3, 3, 2, 12))
+    rk = rng.normal(0, 0.5, (3, 3, 3, 12))
+    centre = np.zeros_like(rk)
+    centre[1, 1] = rk[1, 1]
+    a = KERNELS["conv_lstm2d"]([x, k, rk], _conv_attrs())
+    b = KERNELS["conv_lstm2d"]([x, k, centre], _conv_attrs())
+    np.testing.assert_array_equal(a[:, 0], b[:, 0])  # h = 0 at the first step
+    assert np.abs(a[:, 1:] - b[:, 1:]).max() > 1e-3

@@ -37,6 +37,9 @@ types, from 22 on) with ``direction`` ``forward``,
   (``GatherElements``) and zeroed or replaced by the initial state where Keras
   writes zeros or keeps it (``specs/ops-recurrent.md``, "ONNX emission", step 5).
   ``sequence_lens`` alone would express right padding only.
+
+``conv_lstm{1,2,3}d`` (no ONNX operator): one ``Conv`` of every step's input, then a
+``Scan`` over time whose body is the recurrent ``Conv`` and the gates (:func:`conv_lstm`).
 """
 
 from __future__ import annotations
