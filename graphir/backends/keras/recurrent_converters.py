@@ -31,8 +31,9 @@ Refused, with the option named: ``stateful=True`` (state carried across calls), 
 ``activation`` or ``recurrent_activation`` outside
 :data:`graphir.ops.recurrent.RNN_ACTIVATIONS`; a mask that is not a bool ``(N, T)``
 tensor; an initial state of another dtype than the input or a wrong number of them;
-a generic ``RNN`` of another cell (``StackedRNNCells``, a custom cell) or with
-``constants``; ``Bidirectional`` with ``merge_mode=None`` (two outputs), wrapping a
+a generic ``RNN`` of another cell (a custom or subclassed cell) or with
+``constants``; ``return_state`` or ``initial_state`` of a ``StackedRNNCells`` (whose
+cells lower to one node each, chained: :func:`_stacked`); ``Bidirectional`` with ``merge_mode=None`` (two outputs), wrapping a
 layer other than those above, a forward layer with ``go_backwards=True`` (a custom
 ``backward_layer`` with ``go_backwards=False``), or a ``backward_layer`` whose class,
 cell class, ``units``, activations, ``use_bias`` or ``reset_after`` differ from the
@@ -92,7 +93,10 @@ def _check_rnn(ctx: LayerContext, layer: Any, who: str = "") -> None:
 
 def _config(ctx: LayerContext, layer: Any, op: str) -> dict[str, Any]:
     """The attributes shared by both directions (activations, units, reset_after)."""
-    cell = layer.cell
+    return _cell_config(ctx, layer.cell, op)
+
+
+def _cell_config(ctx: LayerContext, cell: Any, op: str) -> dict[str, Any]:
     attrs: dict[str, Any] = {"units": int(cell.units),
                              "activation": _act(ctx, cell, "activation")}
     if op in ("lstm", "gru"):
@@ -103,7 +107,10 @@ def _config(ctx: LayerContext, layer: Any, op: str) -> dict[str, Any]:
 
 
 def _weights(ctx: LayerContext, layer: Any, prefix: str = "") -> list[str]:
-    cell = layer.cell
+    return _cell_weights(ctx, layer.cell, prefix)
+
+
+def _cell_weights(ctx: LayerContext, cell: Any, prefix: str = "") -> list[str]:
     names = [ctx.weight(cell.kernel, name=f"{prefix}kernel"),
              ctx.weight(cell.recurrent_kernel, name=f"{prefix}recurrent_kernel")]
     names.append(ctx.weight(cell.bias, name=f"{prefix}bias") if cell.use_bias else "")
@@ -150,12 +157,7 @@ def _data_inputs(ctx: LayerContext, op: str, bidirectional: bool) -> tuple[str, 
     states), ``""`` for the omitted ones, trailing ones dropped."""
     x, mask, states = _call_arguments(ctx)
     extra = [""] * (1 + len(state_inputs(op)))
-    if mask is not None:
-        t = mask.type
-        if t.dtype.value != "bool" or t.rank != 2:
-            ctx.refuse(f"a mask of type {t}; only a bool (batch, time) mask (what Embedding("
-                       f"mask_zero=True) and Masking make) is lowered")
-        extra[0] = mask.name
+    extra[0] = _mask_name(ctx, mask)
     if states is not None:
         want = len(STATES[op]) * (2 if bidirectional else 1)
         if len(states) != want:
@@ -169,6 +171,70 @@ def _data_inputs(ctx: LayerContext, op: str, bidirectional: bool) -> tuple[str, 
     while extra and not extra[-1]:
         extra.pop()
     return x.name, extra
+
+
+def _mask_name(ctx: LayerContext, mask: Operand | None) -> str:
+    """The IR name of the call's mask (``""`` without one).
+
+    Raises:
+        UnsupportedLayerError: a mask that is not a bool ``(batch, time)`` tensor.
+    """
+    if mask is None:
+        return ""
+    t = mask.type
+    if t.dtype.value != "bool" or t.rank != 2:
+        ctx.refuse(f"a mask of type {t}; only a bool (batch, time) mask (what Embedding("
+                   f"mask_zero=True) and Masking make) is lowered")
+    return mask.name
+
+
+def _stacked(ctx: LayerContext) -> Lowered:
+    """``RNN(StackedRNNCells([...]))`` (or ``RNN([cells])``) -> one node per cell, chained:
+    each step runs the cells in order (``StackedRNNCells.call``), which is the layers of
+    those cells stacked, every one but the last returning sequences.  With
+    ``go_backwards`` the first node runs backwards and the others forwards over its
+    output (already in processing order), with the mask flipped in time; a mask skips
+    the same steps in every cell (``backend.rnn`` freezes all states at once).
+
+    Refused: a cell other than ``LSTMCell``, ``GRUCell``, ``SimpleRNNCell``;
+    ``return_state=True`` and ``initial_state`` (nested states).
+    """
+    layer = ctx.layer
+    cells = list(layer.cell.cells)
+    ops = [_CELLS.get(type(c)) for c in cells]
+    if None in ops:
+        bad = type(cells[ops.index(None)]).__name__
+        ctx.refuse(f"a StackedRNNCells holding a {bad}; supported cells: LSTMCell, GRUCell, "
+                   f"SimpleRNNCell")
+    if layer.return_state:
+        ctx.refuse("return_state=True of a StackedRNNCells (nested states)")
+    for cell in cells:
+        why = layer_refusal(cell)
+        if why is not None:
+            ctx.refuse(f"its cell {cell.name!r}: {why}")
+    x, mask, states = _call_arguments(ctx)
+    if states is not None:
+        ctx.refuse("an initial_state of a StackedRNNCells (nested states)")
+    mask_name = _mask_name(ctx, mask)
+    value = x.name
+    backwards = bool(layer.go_backwards)
+    for i, (cell, op) in enumerate(zip(cells, ops)):
+        last = i == len(cells) - 1
+        if i == 1 and backwards and mask_name:  # the later cells read processing order
+            mask_name = ctx.helper("flip", [mask_name], {"axes": (1,)}, suffix="mask_flipped")
+        attrs = _cell_config(ctx, cell, op)
+        attrs.update(return_sequences=bool(layer.return_sequences) if last else True,
+                     direction="backward" if backwards and i == 0 else "forward",
+                     merge_mode="none")
+        if last and mask_name and getattr(layer, "zero_output_for_mask", False):
+            attrs["zero_output_for_mask"] = True
+        inputs = [value] + _cell_weights(ctx, cell, f"{cell.name}/")
+        if mask_name:
+            inputs += ["", "", "", mask_name]
+        if last:
+            return ctx.lowered(op, inputs, attrs)
+        value = ctx.helper(op, inputs, attrs, suffix=cell.name)
+    raise AssertionError("unreachable")  # a StackedRNNCells has at least one cell
 
 
 def _outputs(ctx: LayerContext, op: str, inputs: list[str], attrs: dict[str, Any],
@@ -188,6 +254,10 @@ def _rnn(ctx: LayerContext) -> Lowered | list[Lowered]:
     """``LSTM`` / ``GRU`` / ``SimpleRNN`` / ``RNN(<cell>)`` -> one node per output;
     ``go_backwards`` -> ``backward``."""
     layer = ctx.layer
+    if type(layer) is keras.layers.RNN and type(layer.cell) is keras.layers.StackedRNNCells:
+        if layer.stateful:
+            ctx.refuse("stateful=True; the op set has no state carried across calls")
+        return _stacked(ctx)
     _check_rnn(ctx, layer)
     op = _op_of(layer)
     x, extra = _data_inputs(ctx, op, bidirectional=False)

@@ -382,7 +382,10 @@ def test_refuses_a_generic_rnn_of_other_cells_and_a_subclass():
     class MyCell(L.SimpleRNNCell):
         pass
 
-    _refused(lambda x: L.RNN([L.GRUCell(3), L.GRUCell(2)])(x), "RNN", "StackedRNNCells")
+    _refused(lambda x: L.RNN([L.GRUCell(3), MyCell(2)])(x), "RNN",
+             "a StackedRNNCells holding a MyCell")
+    _refused(lambda x: L.RNN([L.GRUCell(3), L.GRUCell(2)], return_state=True)(x)[0], "RNN",
+             "outputs|return_state")
     _refused(lambda x: L.RNN(MyCell(3))(x), "RNN", "a generic RNN of a MyCell")
     _refused(lambda x: MyLSTM(3)(x), "MyLSTM", "not supported")
 
