@@ -426,6 +426,7 @@ class _Lowering:
         base = op.name if scope not in self.trace_owner or isinstance(op, keras.layers.Layer) \
             else tracing.canonical_op_name(op)
         name = self.claim(join_scope(scope, base))
+
         def operand(v: Any) -> Any:
             # a tensor, or a list/tuple holding tensors (an RNN's initial_state), as Operands
             if isinstance(v, keras.KerasTensor):

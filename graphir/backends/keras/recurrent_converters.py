@@ -275,7 +275,7 @@ def _bidirectional(ctx: LayerContext) -> Lowered | list[Lowered]:
     ``direction="bidirectional"``."""
     layer = ctx.layer
     fwd, bwd = layer.forward_layer, layer.backward_layer
-    op = _OPS.get(type(fwd)) or (_op_of(fwd) if type(fwd) is keras.layers.RNN else None)
+    op = _op_of(fwd)
     if op is None:
         what = (f"a RNN of a {type(fwd.cell).__name__}" if type(fwd) is keras.layers.RNN
                 else f"a {type(fwd).__name__}")
