@@ -436,7 +436,7 @@ def _conv_lstm_infer(r: int):
     op = f"conv_lstm{r}d"
 
     def infer(types: Sequence[TensorType | None], attrs: Mapping[str, Any]):
-        x, kernel, rkernel, bias = (list(types) + [None] * 4)[:4]
+        x, kernel, rkernel, bias, init_h, init_c = (list(types) + [None] * 6)[:6]
         require_rank(x, (r + 3,), input_index=0, what=f"{op} input (N, T, *spatial, C)")
         require_float(x, 0, f"{op} input")
         require_rank(kernel, (r + 2,), input_index=1, what=f"{op} kernel (*k, C, 4 * filters)")
@@ -462,6 +462,25 @@ def _conv_lstm_infer(r: int):
         spatial = tuple(conv_out_dim(x.shape[2 + i], ksize[i], strides[i], dilations[i],
                                      attrs["padding"]) for i in range(r))
         n, steps = x.shape[0], x.shape[1]
+        state = TensorType(x.dtype, (n,) + spatial + (filters,))
+        if (init_h is None) != (init_c is None):
+            raise TypeRuleError(f"{op} initial states: give initial_h and initial_c, or "
+                                f"neither", input_index=4 if init_h is None else 5)
+        for idx, t in ((4, init_h), (5, init_c)):
+            if t is not None and not state.compatible_with(t):
+                raise TypeRuleError(f"{op} {_CONV_ROLES[idx].rstrip('?')} must be {state}, "
+                                    f"got {t}", input_index=idx, expected=str(state),
+                                    actual=str(t))
+        result = attrs.get("result", "output")
+        if result != "output":
+            if result not in ("h", "c"):
+                raise TypeRuleError(f"{op} result={result!r}; allowed: output, h, c",
+                                    expected="output, h, c", actual=result)
+            if not attrs.get("return_state", False):
+                raise TypeRuleError(f"result={result!r} is a state: the node needs "
+                                    f"return_state=true", expected="return_state=true",
+                                    actual="return_state=false")
+            return (state,)
         shape = ((n, steps) if attrs["return_sequences"] else (n,)) + spatial + (filters,)
         return (TensorType(x.dtype, shape),)
     return infer
@@ -477,18 +496,20 @@ def conv_lstm(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> 
 
     Args:
         inputs: ``x (N, T, *S, C)``, ``kernel (*k, C, 4F)``, ``recurrent_kernel
-            (*k, F, 4F)``, ``bias (4F,)`` or None.
+            (*k, F, 4F)``, ``bias (4F,)`` or None, ``initial_h``, ``initial_c``
+            ``(N, *S', F)`` or None (zeros).
         attrs: the node's attributes.
 
     Returns:
-        ``(N, T, *S', F)`` (``return_sequences``, processing order) or ``(N, *S', F)``.
+        ``(N, T, *S', F)`` (``return_sequences``, processing order) or ``(N, *S', F)``;
+        the final ``h`` or ``c`` ``(N, *S', F)`` for ``result`` ``"h"`` / ``"c"``.
 
     Raises:
         ValueError: an empty time axis (the output's spatial size is then undefined).
     """
     from graphir.ops.nn import conv
 
-    x, kernel, rkernel, bias = (list(inputs) + [None] * 4)[:4]
+    x, kernel, rkernel, bias, init_h, init_c = (list(inputs) + [None] * 6)[:6]
     r = x.ndim - 3
     steps = x.shape[1]
     if steps == 0:
@@ -499,7 +520,7 @@ def conv_lstm(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> 
                  "activation": "linear"}
     act = lambda v: apply_activation(attrs["activation"], v)  # noqa: E731
     rec = lambda v: apply_activation(attrs["recurrent_activation"], v)  # noqa: E731
-    h = c = None
+    h, c = init_h, init_c
     outs = []
     order = range(steps - 1, -1, -1) if attrs["direction"] == "backward" else range(steps)
     for t in order:
@@ -511,6 +532,9 @@ def conv_lstm(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> 
         c = rec(zf) * c + rec(zi) * act(zc)
         h = rec(zo) * act(c)
         outs.append(h)
+    result = attrs.get("result", "output")
+    if result != "output":
+        return h if result == "h" else c
     return np.stack(outs, axis=1) if attrs["return_sequences"] else h
 
 
@@ -526,11 +550,17 @@ def _conv_lstm_attrs(r: int) -> dict[str, AttrSpec]:
         "return_sequences": AttrSpec("bool", doc="every step, or the last"),
         "direction": AttrSpec("str", choices=("forward", "backward"),
                               doc="processing direction (Keras go_backwards)"),
+        "return_state": AttrSpec("bool", required=False,
+                                 doc="the Keras call returns its states too (default false)"),
+        "result": AttrSpec("str", required=False, choices=("output", "h", "c"),
+                           doc="which output of the call this node is (default 'output')"),
     }
 
 
+_CONV_ROLES = ("x", "kernel", "recurrent_kernel", "bias?", "initial_h?", "initial_c?")
+
 for _r in CONV_LSTM_RANKS:
-    register(OpSchema(f"conv_lstm{_r}d", ("x", "kernel", "recurrent_kernel", "bias?"),
+    register(OpSchema(f"conv_lstm{_r}d", _CONV_ROLES,
                       _conv_lstm_attrs(_r), _conv_lstm_infer(_r), weight_inputs=(1, 2, 3),
                       doc=f"convolutional LSTM layer (Keras ConvLSTM{_r}D), channels-last; "
                           f"gates i, f, c, o",

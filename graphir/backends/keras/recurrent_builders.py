@@ -105,11 +105,21 @@ _CONV_LSTMS = {"conv_lstm1d": keras.layers.ConvLSTM1D, "conv_lstm2d": keras.laye
                "conv_lstm3d": keras.layers.ConvLSTM3D}
 
 
-@builds(*_CONV_LSTMS)
+def _conv_output_group(node: Node) -> tuple[Any, int] | None:
+    a = node.attrs
+    if not a.get("return_state", False):
+        return None
+    key = (node.op, node.inputs, tuple(sorted((k, v) for k, v in a.items() if k != "result")))
+    return key, ("output", "h", "c").index(a.get("result", "output"))
+
+
+@builds(*_CONV_LSTMS, keyword_inputs={4: "initial_state", 5: "initial_state"},
+        list_keywords=("initial_state",), output_group=_conv_output_group)
 def _build_conv_lstm(c: BuildContext) -> Built:
     """``keras.layers.ConvLSTM{r}D(filters, kernel_size, strides, padding, dilation_rate,
-    activation, recurrent_activation, use_bias, return_sequences, go_backwards)``,
-    weights ``[kernel, recurrent_kernel, bias?]``."""
+    activation, recurrent_activation, use_bias, return_sequences, go_backwards,
+    return_state)``, weights ``[kernel, recurrent_kernel, bias?]``; the initial states
+    as the call's ``initial_state=[h, c]``."""
     a = c.attrs
     kernel = c.w(1)
     r = kernel.ndim - 2
@@ -117,5 +127,6 @@ def _build_conv_lstm(c: BuildContext) -> Built:
         filters=a["filters"], kernel_size=tuple(kernel.shape[:r]), strides=a["strides"],
         padding=a["padding"], dilation_rate=a["dilations"], activation=a["activation"],
         recurrent_activation=a["recurrent_activation"], use_bias=c.w(3) is not None,
-        return_sequences=a["return_sequences"], go_backwards=a["direction"] == "backward"))
+        return_sequences=a["return_sequences"], go_backwards=a["direction"] == "backward",
+        return_state=bool(a.get("return_state", False))))
     return layer, _present(c.w(1), c.w(2), c.w(3))

@@ -322,22 +322,25 @@ def _bidirectional(ctx: LayerContext) -> Lowered | list[Lowered]:
 _CONV_LSTMS = {keras.layers.ConvLSTM1D: 1, keras.layers.ConvLSTM2D: 2, keras.layers.ConvLSTM3D: 3}
 
 
-@lowers(*_CONV_LSTMS)
-def _conv_lstm(ctx: LayerContext) -> Lowered:
-    """``ConvLSTM1D/2D/3D`` -> one ``conv_lstm{r}d`` node (channels-last).
+@lowers(*_CONV_LSTMS, accepted_call_kwargs=("initial_state",), multiple_outputs=True)
+def _conv_lstm(ctx: LayerContext) -> Lowered | list[Lowered]:
+    """``ConvLSTM1D/2D/3D`` -> one ``conv_lstm{r}d`` node per output (channels-last); the
+    call's ``initial_state=[h, c]`` -> its ``initial_h``, ``initial_c`` inputs;
+    ``return_state=True`` -> nodes ``result`` ``output``, ``h``, ``c``.
 
-    Refused: ``data_format="channels_first"``, ``return_state=True``, ``stateful=True``,
-    a call with ``mask`` or ``initial_state`` (the walker refuses the keywords), and
-    activations outside :data:`graphir.ops.recurrent.RNN_ACTIVATIONS`.
+    Refused: ``data_format="channels_first"``, ``stateful=True``, a call with a ``mask``
+    (the walker refuses the keyword), initial states of another dtype, and activations
+    outside :data:`graphir.ops.recurrent.RNN_ACTIVATIONS`.
     """
     layer = ctx.layer
     cell = layer.cell
     r = _CONV_LSTMS[type(layer)]
     if cell.data_format != "channels_last":
         ctx.refuse(f"data_format={cell.data_format!r}; only channels_last is lowered")
-    if layer.return_state:
-        ctx.refuse("return_state=True; the conv_lstm ops return one tensor")
     _check_rnn(ctx, layer)
+    x, mask, states = _call_arguments(ctx)
+    if mask is not None:
+        ctx.refuse("a mask; the conv_lstm ops take none")
     attrs = {"filters": int(cell.filters), "strides": tuple(int(s) for s in cell.strides),
              "dilations": tuple(int(d) for d in cell.dilation_rate),
              "padding": str(cell.padding).lower(),
@@ -345,4 +348,17 @@ def _conv_lstm(ctx: LayerContext) -> Lowered:
              "recurrent_activation": _act(ctx, cell, "recurrent_activation"),
              "return_sequences": bool(layer.return_sequences),
              "direction": "backward" if layer.go_backwards else "forward"}
-    return ctx.lowered(f"conv_lstm{r}d", [ctx.x] + _weights(ctx, layer)[:3], attrs)
+    inputs = [x.name] + _weights(ctx, layer)
+    if states is not None:
+        if len(states) != 2:
+            ctx.refuse(f"{len(states)} initial state tensors; the layer takes 2 (h, c)")
+        for st in states:
+            if st.type.dtype != x.type.dtype:
+                ctx.refuse(f"an initial state of type {st.type} for a "
+                           f"{x.type.dtype.value} input; Keras would cast it")
+        inputs += [st.name for st in states]
+    op = f"conv_lstm{r}d"
+    if not layer.return_state:
+        return ctx.lowered(op, inputs, attrs)
+    return [ctx.lowered(op, inputs, {**attrs, "return_state": True, "result": res})
+            for res in ("output", "h", "c")]

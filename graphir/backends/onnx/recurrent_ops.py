@@ -463,13 +463,34 @@ def conv_lstm(ctx: OnnxEmitContext, node: Node) -> None:
     processing order) whose body adds the recurrent ``Conv`` of ``h`` (stride 1, TF
     "same" pads), splits the gates ``i, f, c, o`` (Keras order) and updates
     ``c = ra(f) c + ra(i) a(g)``, ``h = ra(o) a(c)`` from zero states
-    (``ConstantOfShape``).  Channels-first inside, transposed at the boundary.
+    (``ConstantOfShape``) or the initial states.  Channels-first inside, transposed at
+    the boundary.  The nodes of one ``return_state`` call share the Scan (its final
+    ``h`` and ``c`` are the state results).
 
     Raises:
         UnsupportedOpError: "same" padding with a stride > 1 on a dynamic spatial axis.
     """
+    fused = _FUSED.setdefault(ctx, {})
+    key = _group_key(node)
+    if key not in fused:
+        fused[key] = _conv_lstm_run(ctx, node)
+    r = ctx.rank(node.inputs[0]) - 3
+    h_last, c_last, ys = fused[key]
+    out = ctx.define(node.output.name, NHWC)
+    result = node.attrs.get("result", "output")
+    if result == "output" and node.attrs["return_sequences"]:
+        # (T, N, F, *S') in processing order -> (N, T, *S', F)
+        ctx.add("Transpose", [ys], out, perm=[1, 0] + list(range(3, r + 3)) + [2])
+    else:
+        state = c_last if result == "c" else h_last
+        ctx.add("Transpose", [state], out, perm=[0] + list(range(2, r + 2)) + [1])
+
+
+def _conv_lstm_run(ctx: OnnxEmitContext, node: Node) -> tuple[str, str, str]:
+    """The ONNX nodes of a ``conv_lstm{r}d`` call; returns the Scan's final ``h``, final
+    ``c`` ``(N, F, *S')`` and stacked ``h`` ``(T, N, F, *S')``."""
     a = node.attrs
-    ins = list(node.inputs) + [""] * (4 - len(node.inputs))
+    ins = list(node.inputs) + [""] * (6 - len(node.inputs))
     r = ctx.rank(ins[0]) - 3
     filters = a["filters"]
     kshape = ctx.weight_array(ins[1]).shape[:r]
@@ -501,8 +522,13 @@ def conv_lstm(ctx: OnnxEmitContext, node: Node) -> None:
         _int64s(ctx, [filters], "filters"),
         ctx.add("Slice", [xz_shape, _int64s(ctx, [2], "s"), _int64s(ctx, [r + 2], "e")])],
         axis=0)  # (N, F, *S')
-    zero = ctx.add("ConstantOfShape", [state_shape],
-                   value=onnx.helper.make_tensor("zero", elem, [1], [0]))
+    if ins[4]:  # the initial states, channels-first
+        to_cf = [0, r + 1] + list(range(1, r + 1))
+        h0 = ctx.add("Transpose", [ctx.get(ins[4], NHWC)], perm=to_cf)
+        c0 = ctx.add("Transpose", [ctx.get(ins[5], NHWC)], perm=to_cf)
+    else:
+        h0 = c0 = ctx.add("ConstantOfShape", [state_shape],
+                          value=onnx.helper.make_tensor("zero", elem, [1], [0]))
     # the Scan body: (h, c, xz_t) -> (h', c', h')
     split = ctx.constant(np.full(4, filters, np.int64), "split")
     rec_pads = [(k - 1) // 2 for k in kshape] + [(k - 1) - (k - 1) // 2 for k in kshape]
@@ -531,14 +557,10 @@ def conv_lstm(ctx: OnnxEmitContext, node: Node) -> None:
     body = onnx.helper.make_graph(body_nodes, f"{node.name}/scan_body",
                                   [vi("h_in"), vi("c_in"), vi("xz_t")],
                                   [vi("h_out"), vi("c_out"), vi("y_out")])
-    h_last, ys = ctx.fresh("h_last"), ctx.fresh("ys")
+    h_last, c_last, ys = ctx.fresh("h_last"), ctx.fresh("c_last"), ctx.fresh("ys")
     backward = a["direction"] == "backward"
     ctx.nodes.append(onnx.helper.make_node(
-        "Scan", [zero, zero, xz], [h_last, ctx.fresh("c_last"), ys],
+        "Scan", [h0, c0, xz], [h_last, c_last, ys],
         name=ctx.node_name(f"{node.name}/Scan"), num_scan_inputs=1, body=body,
         scan_input_directions=[1 if backward else 0]))
-    out = ctx.define(node.output.name, NHWC)
-    if a["return_sequences"]:  # (T, N, F, *S') in processing order -> (N, T, *S', F)
-        ctx.add("Transpose", [ys], out, perm=[1, 0] + list(range(3, r + 3)) + [2])
-    else:
-        ctx.add("Transpose", [h_last], out, perm=[0] + list(range(2, r + 2)) + [1])
+    return h_last, c_last, ys
