@@ -21,6 +21,8 @@ the forward states then the backward ones) the ``initial_*`` inputs.
 ``return_state=True`` makes one node per output of the call (``<layer>``,
 ``<layer>_1``, ...), in Keras' order (output, ``h``, ``c``; ``Bidirectional``: output,
 forward states, backward states), each with ``return_state=true`` and its ``result``.
+``Bidirectional(merge_mode=None)`` (two outputs) is two one-direction nodes, the
+backward one's sequence flipped back to input order (:func:`_unmerged`).
 
 Inference-irrelevant options are ignored: ``dropout`` and ``recurrent_dropout`` (no-ops
 at ``training=False``), ``use_cudnn``, ``unroll``, ``implementation``, ``seed``,
@@ -33,7 +35,7 @@ Refused, with the option named: ``stateful=True`` (state carried across calls), 
 tensor; an initial state of another dtype than the input or a wrong number of them;
 a generic ``RNN`` of another cell (a custom or subclassed cell) or with
 ``constants``; ``return_state`` or ``initial_state`` of a ``StackedRNNCells`` (whose
-cells lower to one node each, chained: :func:`_stacked`); ``Bidirectional`` with ``merge_mode=None`` (two outputs), wrapping a
+cells lower to one node each, chained: :func:`_stacked`); ``Bidirectional`` wrapping a
 layer other than those above, a forward layer with ``go_backwards=True`` (a custom
 ``backward_layer`` with ``go_backwards=False``), or a ``backward_layer`` whose class,
 cell class, ``units``, activations, ``use_bias`` or ``reset_after`` differ from the
@@ -284,8 +286,6 @@ def _bidirectional(ctx: LayerContext) -> Lowered | list[Lowered]:
     if type(bwd) is not type(fwd) or type(bwd.cell) is not type(fwd.cell):
         ctx.refuse(f"backward_layer is a {type(bwd).__name__} of a {type(bwd.cell).__name__}, "
                    f"the forward layer a {type(fwd).__name__} of a {type(fwd.cell).__name__}")
-    if layer.merge_mode is None:
-        ctx.refuse("merge_mode=None; it returns two tensors, the op set one")
     _check_rnn(ctx, layer)
     _check_rnn(ctx, fwd, "forward layer: ")
     _check_rnn(ctx, bwd, "backward layer: ")
@@ -312,11 +312,57 @@ def _bidirectional(ctx: LayerContext) -> Lowered | list[Lowered]:
     zero_output = bool(getattr(fwd, "zero_output_for_mask", False))
     if extra and extra[0] and zero_output != bool(getattr(bwd, "zero_output_for_mask", False)):
         ctx.refuse("the forward and backward layers differ in zero_output_for_mask")
+    if layer.merge_mode is None:
+        return _unmerged(ctx, op, x, extra, attrs, zero_output)
     attrs.update(return_sequences=bool(fwd.return_sequences), direction="bidirectional",
                  merge_mode=str(layer.merge_mode))
     inputs = ([x] + _weights(ctx, fwd, "forward/") + _weights(ctx, bwd, "backward/")
               + extra)
     return _outputs(ctx, op, inputs, attrs, bool(layer.return_state), zero_output)
+
+
+def _unmerged(ctx: LayerContext, op: str, x: str, extra: list[str], attrs: dict[str, Any],
+              zero_output: bool) -> list[Lowered]:
+    """``Bidirectional(merge_mode=None)``: its outputs ``[y, y_rev]`` (then, with
+    ``return_state``, the forward states and the backward ones) are two one-direction
+    nodes, the forward layer's and the backward layer's (``direction="backward"``), whose
+    sequence Keras flips back to input order (a ``flip`` node)."""
+    layer = ctx.layer
+    fwd, bwd = layer.forward_layer, layer.backward_layer
+    n = len(STATES[op])
+    mask = extra[0] if extra else ""
+    states = (extra[1:] + [""] * (2 * n))[:2 * n]
+    seq, return_state = bool(fwd.return_sequences), bool(layer.return_state)
+
+    def inputs_of(sub: Any, prefix: str, initial: list[str]) -> list[str]:
+        ins = [x] + _weights(ctx, sub, prefix) + ["", "", "", mask] + initial
+        while ins and not ins[-1]:
+            ins.pop()
+        return ins
+
+    base = {**attrs, "return_sequences": seq, "merge_mode": "none"}
+    if mask and zero_output:
+        base["zero_output_for_mask"] = True
+    if return_state:
+        base["return_state"] = True
+
+    def node(ins: list[str], direction: str, result: str) -> Lowered:
+        a = {**base, "direction": direction}
+        if return_state:
+            a["result"] = result
+        return ctx.lowered(op, ins, a)
+
+    fwd_in = inputs_of(fwd, "forward/", states[:n])
+    bwd_in = inputs_of(bwd, "backward/", states[n:])
+    y_rev = node(bwd_in, "backward", "output")
+    if seq:
+        flipped = ctx.helper(y_rev.op, y_rev.inputs, y_rev.attrs, suffix="backward")
+        y_rev = ctx.lowered("flip", [flipped], {"axes": (1,)})
+    outs = [node(fwd_in, "forward", "output"), y_rev]
+    if return_state:
+        outs += [node(fwd_in, "forward", s) for s in STATES[op]]
+        outs += [node(bwd_in, "backward", s) for s in STATES[op]]
+    return outs
 
 
 _CONV_LSTMS = {keras.layers.ConvLSTM1D: 1, keras.layers.ConvLSTM2D: 2, keras.layers.ConvLSTM3D: 3}

@@ -345,11 +345,6 @@ def test_refuses_an_initial_state_of_another_dtype():
              extra=[((3,), "float16")])
 
 
-def test_refuses_bidirectional_merge_mode_none():
-    _refused(lambda x: L.Bidirectional(L.LSTM(3), merge_mode=None)(x)[0], "Bidirectional",
-             "merge_mode=None")
-
-
 @pytest.mark.parametrize("backward,match", [
     (lambda: L.SimpleRNN(2, return_sequences=True, go_backwards=True), "units=2"),
     (lambda: L.SimpleRNN(3, activation="relu", return_sequences=True, go_backwards=True),

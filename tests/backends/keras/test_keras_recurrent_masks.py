@@ -61,11 +61,14 @@ def _states_model():
     st1 = L.RNN([L.LSTMCell(3), L.GRUCell(2)], name="stacked_cells")(x)
     st2 = L.RNN(L.StackedRNNCells([L.SimpleRNNCell(3), L.LSTMCell(2), L.GRUCell(3)]),
                 return_sequences=True, go_backwards=True, name="stacked_cells_bwd")(x)
+    un = L.Bidirectional(L.LSTM(3, return_sequences=True, return_state=True), merge_mode=None,
+                         name="bi_unmerged")(y)
     outs = {"enc": enc, "enc_h": h, "enc_c": c, "dec_probs": probs, "gru_seq": g_seq,
             "gru_h": g_h, "rnn_positional_state": s, "bi_out": bo, "bi_fh": fh, "bi_fc": fc,
             "bi_bh": bh, "bi_bc": bc, "bi_init": b2, "rnn_lstm_cell": r1,
             "rnn_simple_cell": r2, "rnn_simple_cell_h": r2h, "bi_rnn_gru_cell": r3,
-            "stacked_cells": st1, "stacked_cells_bwd": st2}
+            "stacked_cells": st1, "stacked_cells_bwd": st2,
+            **{f"bi_unmerged_{k}": t for k, t in zip(("y", "y_rev", "fh", "fc", "bh", "bc"), un)}}
     return keras.Model([x, y], list(outs.values()), name="rnn_states"), list(outs)
 
 
@@ -97,6 +100,8 @@ def _masks_model():
         "stacked_cells_last": L.RNN([L.GRUCell(3), L.LSTMCell(2)], go_backwards=True,
                                     name="stacked_cells_last")(ms),
     }
+    un = L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode=None, name="bi_unmerged")(e)
+    outs.update({"bi_unmerged_y": un[0], "bi_unmerged_y_rev": un[1]})
     so, sh = L.SimpleRNN(3, return_state=True, go_backwards=True, name="rnn_state_bwd")(e)
     # Keras fills in the implicit mask only for a call with one tensor argument
     # (Layer.__call__, step 6): with an initial_state the mask must be passed explicitly
@@ -225,11 +230,12 @@ NAMES = {
     "states": ["enc", "enc_h", "enc_c", "dec_probs", "gru_seq", "gru_h", "rnn_positional_state",
                "bi_out", "bi_fh", "bi_fc", "bi_bh", "bi_bc", "bi_init", "rnn_lstm_cell",
                "rnn_simple_cell", "rnn_simple_cell_h", "bi_rnn_gru_cell", "stacked_cells",
-               "stacked_cells_bwd"],
+               "stacked_cells_bwd", "bi_unmerged_y", "bi_unmerged_y_rev", "bi_unmerged_fh",
+               "bi_unmerged_fc", "bi_unmerged_bh", "bi_unmerged_bc"],
     "masks": ["lstm_last", "lstm_seq", "gru_seq_bwd", "gru_zero_output",
               "gru_zero_output_last_bwd", "bi_lstm_seq", "bi_gru_last_mul", "stacked",
               "rnn_cell_masked", "masking_lstm_seq", "masking_bi_concat", "stacked_cells_bwd",
-              "stacked_cells_last", "rnn_state_bwd",
+              "stacked_cells_last", "bi_unmerged_y", "bi_unmerged_y_rev", "rnn_state_bwd",
               "rnn_state_bwd_h", "lstm_init", "lstm_init_h", "lstm_init_c", "bi_rnn_init",
               "bi_rnn_init_fh", "bi_rnn_init_bh", "masking_gru_init", "masking_gru_init_h"],
     "conv": ["c2_seq", "c2_strided", "c2_even_bwd", "c1_dilated", "c1_nobias", "c3", "c1_enc",
@@ -325,9 +331,11 @@ def test_one_node_per_output_fused_once_in_onnx_and_keras(cases):
         "output", "h", "c", "backward_h", "backward_c"]
     counts = count_ops(case["onnx"])
     assert sum(counts.get(o, 0) for o in ("LSTM", "GRU", "RNN")) == len(groups)
-    # one Keras layer per call, a StackedRNNCells one per cell
+    # one Keras layer per call, a StackedRNNCells one per cell, an unmerged Bidirectional two
     stacked = sum(len(la.cell.cells) - 1 for la in model.layers
                   if isinstance(la, L.RNN) and isinstance(la.cell, L.StackedRNNCells))
+    stacked += sum(isinstance(la, L.Bidirectional) and la.merge_mode is None
+                   for la in model.layers)  # two layers
     keras_rnns = [la for la in model.layers if isinstance(la, RNN_LAYERS)]
     emitted = [la for la in case["reloaded"].layers if isinstance(la, RNN_LAYERS)]
     assert len(emitted) == len(keras_rnns) + stacked == len(groups)
