@@ -106,6 +106,7 @@ _CONV_LSTMS = {"conv_lstm1d": keras.layers.ConvLSTM1D, "conv_lstm2d": keras.laye
 
 
 def _conv_output_group(node: Node) -> tuple[Any, int] | None:
+    """As :func:`_output_group`, for a ``conv_lstm{r}d`` call: outputs ``output, h, c``."""
     a = node.attrs
     if not a.get("return_state", False):
         return None
