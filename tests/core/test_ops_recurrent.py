@@ -131,7 +131,9 @@ def test_rejects_inconsistent_directions():
 def test_schema_arity_and_attribute_choices():
     schema = get_schema("lstm")
     assert schema.check_arity(3) is None and schema.check_arity(7) is None
-    assert schema.check_arity(2) is not None and schema.check_arity(8) is not None
+    assert schema.check_arity(12) is None and get_schema("gru").check_arity(10) is None
+    assert schema.check_arity(2) is not None and schema.check_arity(13) is not None
+    assert get_schema("gru").check_arity(11) is not None
     assert schema.weight_inputs == (1, 2, 3, 4, 5, 6)
     assert schema.check_attrs(_attrs("lstm")) is None
     assert "activation" in schema.check_attrs(_attrs("lstm", act="gelu"))
@@ -316,3 +318,178 @@ def test_interpreter_runs_a_graph_with_dynamic_time_and_omitted_bias():
         fwd = _scalar_lstm(x.astype(np.float64), k64, rk64, np.zeros(12))[:, -1]
         bwd = _scalar_lstm(x.astype(np.float64), k64, rk64, np.zeros(12), backwards=True)[:, -1]
         np.testing.assert_allclose(out, np.concatenate([fwd, bwd], -1), rtol=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- masks, states
+
+BOOL_MASK = TensorType("bool", ("batch", None))
+
+
+def _with(types, op, *, mask=None, states=()):
+    """``types`` padded to the mask and initial-state positions (7 onwards)."""
+    n = 8 + (4 if op == "lstm" else 2)
+    out = (list(types) + [None] * n)[:n]
+    out[7] = mask
+    for i, s in enumerate(states):
+        out[8 + i] = s
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+def test_state_results_and_the_type_rule_of_the_new_inputs():
+    types = _with(_types("lstm"), "lstm", mask=BOOL_MASK, states=[f32("batch", 3)] * 2)
+    assert infer_types("lstm", types, _attrs("lstm"))[0] == f32("batch", None, 3)
+    for result in ("h", "c"):
+        got = infer_types("lstm", types, {**_attrs("lstm"), "return_state": True,
+                                          "result": result})
+        assert got[0] == f32("batch", 3)
+    bi = _with(_types("gru", bidirectional=True), "gru", states=[f32("batch", 3)] * 2)
+    attrs = {**_attrs("gru", direction="bidirectional", merge="concat"), "return_state": True}
+    assert infer_types("gru", bi, {**attrs, "result": "backward_h"})[0] == f32("batch", 3)
+    _reject("gru", bi, {**attrs, "result": "c"}, "result='c'")
+    _reject("lstm", types, {**_attrs("lstm"), "result": "h"}, "return_state=true")
+    _reject("lstm", types, {**_attrs("lstm"), "return_state": True, "result": "backward_h"},
+            "backward_h")
+
+
+def test_rejects_bad_masks_and_initial_states():
+    base = _types("lstm", t=5)
+    _reject("lstm", _with(base, "lstm", mask=f32("batch", 5)), _attrs("lstm"), "bool", 7)
+    _reject("lstm", _with(base, "lstm", mask=TensorType("bool", ("batch", 4))),
+            _attrs("lstm"), "axis 1", 7)
+    _reject("lstm", _with(base, "lstm", states=[f32("batch", 3)]), _attrs("lstm"),
+            "missing initial_c", 9)
+    _reject("lstm", _with(base, "lstm", states=[f32("batch", 3), f32("batch", 4)]),
+            _attrs("lstm"), "initial_c must be", 9)
+    _reject("gru", _with(_types("gru"), "gru", states=[f32("batch", 3)] * 2), _attrs("gru"),
+            "needs direction='bidirectional'", 9)
+
+
+def _compacted(op, x, mask, w, attrs):
+    """An independent formulation of a masked forward pass: run each row over its
+    unmasked steps only, then spread the outputs back (the previous output at masked
+    steps, zeros before the first unmasked one)."""
+    seq = np.zeros(x.shape[:2] + (attrs["units"],))
+    for i in range(x.shape[0]):
+        steps = np.flatnonzero(mask[i])
+        if not len(steps):
+            continue
+        y = KERNELS[op]([x[i:i + 1, steps]] + w, attrs)[0]
+        for t in range(x.shape[1]):
+            k = np.searchsorted(steps, t, side="right") - 1
+            if k >= 0:
+                seq[i, t] = y[k]
+    return seq
+
+
+MASKS = np.array([[0, 0, 1, 1, 1], [1, 1, 1, 0, 0], [0, 1, 0, 1, 1], [0, 0, 0, 0, 0],
+                  [1, 1, 1, 1, 1]], bool)
+
+
+@pytest.mark.parametrize("op", sorted(G))
+def test_a_masked_step_is_skipped_carrying_states_and_the_previous_output(op):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(5, 5, 2))
+    w = list(_weights(op, rng))
+    got = KERNELS[op](_with([x] + w, op, mask=MASKS), _attrs(op))
+    np.testing.assert_allclose(got, _compacted(op, x, MASKS, w, _attrs(op)), atol=1e-12)
+    np.testing.assert_array_equal(got[4], KERNELS[op]([x] + w, _attrs(op))[4])  # all valid
+    back = KERNELS[op](_with([x] + w, op, mask=MASKS), _attrs(op, direction="backward"))
+    np.testing.assert_array_equal(
+        back, KERNELS[op](_with([x[:, ::-1]] + w, op, mask=MASKS[:, ::-1]), _attrs(op)))
+    zero = KERNELS[op](_with([x] + w, op, mask=MASKS),
+                       {**_attrs(op), "zero_output_for_mask": True})
+    np.testing.assert_array_equal(zero, np.where(MASKS[..., None], got, 0.0))
+    last = KERNELS[op](_with([x] + w, op, mask=MASKS), _attrs(op, seq=False))
+    np.testing.assert_array_equal(last, got[:, -1])
+    last_zero = KERNELS[op](_with([x] + w, op, mask=MASKS),
+                            {**_attrs(op, seq=False), "zero_output_for_mask": True})
+    np.testing.assert_array_equal(last_zero, zero[:, -1])
+
+
+def test_initial_states_and_fully_masked_rows():
+    """A fully masked row outputs zeros but keeps the initial states (Keras'
+    ``backend.rnn``: the output starts at zeros, the states at the initial ones)."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(5, 5, 2))
+    w = list(_weights("lstm", rng))
+    h0, c0 = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    inputs = _with([x] + w, "lstm", mask=MASKS, states=[h0, c0])
+    attrs = {**_attrs("lstm", seq=False), "return_state": True}
+    out = KERNELS["lstm"](inputs, {**attrs, "result": "output"})
+    h = KERNELS["lstm"](inputs, {**attrs, "result": "h"})
+    c = KERNELS["lstm"](inputs, {**attrs, "result": "c"})
+    assert np.all(out[3] == 0)
+    np.testing.assert_array_equal(h[3], h0[3])
+    np.testing.assert_array_equal(c[3], c0[3])
+    np.testing.assert_array_equal(h[:3], out[:3])
+    unmasked = KERNELS["lstm"](_with([x] + w, "lstm", states=[h0, c0]), _attrs("lstm"))
+    assert not np.allclose(unmasked, KERNELS["lstm"]([x] + w, _attrs("lstm")), atol=1e-3)
+    # with a bidirectional node, the backward states come second
+    bw = list(_weights("lstm", rng))
+    bi = _with([x] + w + bw, "lstm", states=[h0, c0, c0, h0])
+    battrs = {**_attrs("lstm", direction="bidirectional", merge="sum"), "return_state": True}
+    bh = KERNELS["lstm"](bi, {**battrs, "result": "backward_h"})
+    alone = KERNELS["lstm"](_with([x] + bw, "lstm", states=[c0, h0]),
+                            {**_attrs("lstm", direction="backward"), "return_state": True,
+                             "result": "h"})
+    np.testing.assert_array_equal(bh, alone)
+
+
+# --------------------------------------------------------------------------- conv_lstm
+
+def _conv_attrs(r=2, **kw):
+    a = {"filters": 3, "strides": (1,) * r, "dilations": (1,) * r, "padding": "same",
+         "activation": "tanh", "recurrent_activation": "sigmoid", "return_sequences": True,
+         "direction": "forward"}
+    a.update(kw)
+    return a
+
+
+def test_conv_lstm_output_types_and_rejections():
+    x = f32("batch", None, 9, 8, 2)
+    w = [f32(3, 3, 2, 12), f32(3, 3, 3, 12), f32(12)]
+    assert infer_types("conv_lstm2d", [x] + w, _conv_attrs()) == (f32("batch", None, 9, 8, 3),)
+    got = infer_types("conv_lstm2d", [x] + w, _conv_attrs(strides=(2, 3), padding="valid",
+                                                          return_sequences=False))
+    assert got == (f32("batch", 4, 2, 3),)
+    _reject("conv_lstm2d", [f32("batch", 5, 9, 2)] + w, _conv_attrs(), "rank 5", 0)
+    _reject("conv_lstm2d", [x, w[0], f32(3, 3, 2, 12), w[2]], _conv_attrs(),
+            "recurrent_kernel", 2)
+    _reject("conv_lstm2d", [f32("batch", 2, 9, 8, 4)] + w, _conv_attrs(), "2 input channels", 0)
+    _reject("conv_lstm2d", [x] + w, _conv_attrs(filters=2), "filters=2", 1)
+    _reject("conv_lstm1d", [f32("batch", 2, 2, 2), f32(3, 2, 12), f32(3, 3, 12)],
+            _conv_attrs(1, padding="valid"), "does not fit")
+
+
+@pytest.mark.parametrize("direction,seq", [("forward", True), ("backward", False)])
+def test_conv_lstm_with_1x1_kernels_is_an_lstm_per_pixel(direction, seq):
+    """An independent formulation: 1x1 convolutions make every pixel an LSTM of its own."""
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(2, 4, 3, 2, 2))
+    k, rk, b = _weights("lstm", rng)
+    got = KERNELS["conv_lstm2d"]([x, k[None, None], rk[None, None], b],
+                                 _conv_attrs(direction=direction, return_sequences=seq))
+    pixels = x.transpose(0, 2, 3, 1, 4).reshape(12, 4, 2)
+    want = KERNELS["lstm"]([pixels, k, rk, b], _attrs("lstm", direction=direction, seq=seq))
+    if seq:
+        want = want.reshape(2, 3, 2, 4, 3).transpose(0, 3, 1, 2, 4)
+    else:
+        want = want.reshape(2, 3, 2, 3)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_conv_lstm_recurrent_convolution_sees_the_neighbours():
+    """Not a per-pixel LSTM once the recurrent kernel is 3x3: the 1x1 formulation above
+    differs, so the test is not vacuous."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(1, 3, 4, 4, 2))
+    k = rng.normal(0, 0.5, (3, 3, 2, 12))
+    rk = rng.normal(0, 0.5, (3, 3, 3, 12))
+    centre = np.zeros_like(rk)
+    centre[1, 1] = rk[1, 1]
+    a = KERNELS["conv_lstm2d"]([x, k, rk], _conv_attrs())
+    b = KERNELS["conv_lstm2d"]([x, k, centre], _conv_attrs())
+    np.testing.assert_array_equal(a[:, 0], b[:, 0])  # h = 0 at the first step
+    assert np.abs(a[:, 1:] - b[:, 1:]).max() > 1e-3

@@ -79,7 +79,8 @@ class LayerContext:
         output_type: Keras' symbolic output type, or None when unknown.
         helpers: ``(name, Lowered)`` of the helper nodes added so far, in order.
         call_kwargs: the call's keyword arguments as Keras recorded them, each
-            ``KerasTensor`` replaced by an :class:`Operand`; only keywords the layer's
+            ``KerasTensor`` (also inside a list or tuple, e.g. an RNN's ``initial_state``)
+            replaced by an :class:`Operand`; only keywords the layer's
             class registers as ``accepted_call_kwargs`` (``registry.lowers``) reach a converter,
             the walker refuses the others (``training=False`` and ``None`` aside).
 

@@ -88,6 +88,7 @@ def to_keras(graph: Graph) -> "keras.Model":
     regions = _time_regions(graph)
     wrappers: dict[tuple, keras.layers.Layer] = {}
     in_region = {n.name for region in regions.values() for n in (*region.inner, *region.unfolds)}
+    calls: dict[Any, Any] = {}  # BuildRule.output_group key -> the outputs of that call
     for node in graph.nodes:
         if node.name in in_region:  # emitted with its time_fold
             continue
@@ -108,22 +109,34 @@ def to_keras(graph: Graph) -> "keras.Model":
             activation = _OPERATION_ACTIVATIONS[node.attrs["activation"]](
                 names.unique(to_keras_name(node.name) + "_activation"))
             node = attrs.evolve(node, attrs=FrozenDict({**node.attrs, "activation": "linear"}))
+        rule = build_rule(node.op)
+        group = rule.output_group(node) if rule is not None and rule.output_group else None
+        if group is not None and group[0] in calls:  # another output of a call made already
+            tensors[node.output.name] = calls[group[0]][group[1]]
+            continue
         layer, data, list_call = _layer_for(graph, node, types, names, shared, pending)
         # a data input that is a weight is a constant operand (checked by _layer_for),
         # passed as a backend tensor: Keras saves it with its dtype (a NumPy scalar would
         # come back as a Python number, converted again by Keras' weak-type rules)
-        rule = build_rule(node.op)  # not None: _layer_for found its builder
-        keyword = {kw: node.inputs[i] for i, kw in rule.keyword_inputs.items()
-                   if i < len(node.inputs) and node.inputs[i]}
+        keyword: dict[str, list[str]] = {}
+        for i, kw in sorted(rule.keyword_inputs.items()):
+            if i < len(node.inputs) and node.inputs[i]:
+                keyword.setdefault(kw, []).append(node.inputs[i])
         if keyword:
             positional = [n for i, n in enumerate(node.inputs)
                           if n and i not in rule.keyword_inputs]
             data = [n for n in data if n in positional]
         args = [tensors[n] if n in tensors else
                 _constant_operand(graph, n, tensors, names, pending, held) for n in data]
-        kwargs = {**rule.call_keywords(node), **{kw: tensors[n] for kw, n in keyword.items()}}
-        tensors[node.output.name] = (layer(args, **kwargs) if list_call
-                                     else layer(*args, **kwargs))
+        # a keyword given by several inputs (an RNN's initial_state) takes their list
+        kwargs = {**rule.call_keywords(node),
+                  **{kw: tensors[ns[0]] if len(ns) == 1 and kw not in rule.list_keywords
+                     else [tensors[n] for n in ns] for kw, ns in keyword.items()}}
+        result = layer(args, **kwargs) if list_call else layer(*args, **kwargs)
+        if group is not None:
+            calls[group[0]] = result
+            result = result[group[1]]
+        tensors[node.output.name] = result
         if activation is not None:
             tensors[node.output.name] = activation(tensors[node.output.name])
     outputs = []

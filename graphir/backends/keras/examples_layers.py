@@ -218,6 +218,39 @@ def bidirectional() -> keras.Model:
     return _finish(x, [y, z], "bidirectional")
 
 
+def recurrent_states() -> keras.Model:
+    """The keras.io character-level seq2seq: an encoder LSTM returning its states, a
+    decoder LSTM started from them (``initial_state``); a generic ``RNN`` of a
+    ``GRUCell`` and a Bidirectional SimpleRNN returning its states (``h`` per direction)."""
+    keras.utils.set_random_seed(SEED)
+    n = _namer()
+    source = keras.Input((None, 3), name="source")
+    target = keras.Input((None, 2), name="target")
+    _, h, c = L.LSTM(4, return_state=True, name=n("encoder"))(source)
+    decoded = L.LSTM(4, return_sequences=True, name=n("decoder"))(target, initial_state=[h, c])
+    probs = L.Dense(2, activation="softmax", name=n("dense"))(decoded)
+    cells = L.RNN(L.GRUCell(3), return_sequences=True, name=n("rnn"))(source)
+    both, fh, bh = L.Bidirectional(L.SimpleRNN(2, return_state=True), merge_mode="sum",
+                                   name=n("bi"))(target)
+    return _finish([source, target], [probs, cells, both, fh, bh], "recurrent_states")
+
+
+def conv_lstm() -> keras.Model:
+    """ConvLSTM2D (same padding, sequences; strided valid, backwards), ConvLSTM1D
+    (dilated) and ConvLSTM3D, as in keras.io's next-frame video prediction."""
+    keras.utils.set_random_seed(SEED)
+    n = _namer()
+    frames = keras.Input((3, 6, 6, 2), name="frames")
+    y = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True, activation="relu",
+                     name=n("convlstm"))(frames)
+    y = L.ConvLSTM2D(2, 2, strides=2, go_backwards=True, name=n("convlstm"))(y)
+    seq = keras.Input((3, 7, 2), name="signal")
+    z = L.ConvLSTM1D(2, 3, padding="same", dilation_rate=2, name=n("convlstm"))(seq)
+    vol = keras.Input((2, 4, 4, 3, 1), name="volumes")
+    v = L.ConvLSTM3D(2, 2, padding="same", name=n("convlstm"))(vol)
+    return _finish([frames, seq, vol], [y, z, v], "conv_lstm")
+
+
 def video_classifier() -> keras.Model:
     """TimeDistributed Conv2D, MaxPooling2D, Flatten and Dense over frames, then an LSTM."""
     keras.utils.set_random_seed(SEED)
@@ -300,6 +333,7 @@ def layer_family_examples() -> dict[str, Callable[[], keras.Model]]:
                 upsampling, adaptive_pooling, cropping_and_padding, global_pooling_2d,
                 sequence_normalization,
                 transformer_block, _recurrent(L.LSTM, "lstm"), _recurrent(L.GRU, "gru"),
-                _recurrent(L.SimpleRNN, "simple_rnn"), bidirectional, video_classifier,
+                _recurrent(L.SimpleRNN, "simple_rnn"), bidirectional, recurrent_states,
+                conv_lstm, video_classifier,
                 sequence_decoder, activation_layers, inference_layers]
     return {b.__name__: b for b in builders}

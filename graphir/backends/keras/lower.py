@@ -426,9 +426,16 @@ class _Lowering:
         base = op.name if scope not in self.trace_owner or isinstance(op, keras.layers.Layer) \
             else tracing.canonical_op_name(op)
         name = self.claim(join_scope(scope, base))
-        call_kwargs = {k: Operand(env[id(v)], self.types[env[id(v)]])
-                       if isinstance(v, keras.KerasTensor) else v
-                       for k, v in knode.arguments.kwargs.items()}
+
+        def operand(v: Any) -> Any:
+            # a tensor, or a list/tuple holding tensors (an RNN's initial_state), as Operands
+            if isinstance(v, keras.KerasTensor):
+                return Operand(env[id(v)], self.types[env[id(v)]])
+            if isinstance(v, (list, tuple)) and any(isinstance(a, keras.KerasTensor) for a in v):
+                return tuple(operand(a) for a in v)
+            return v
+
+        call_kwargs = {k: operand(v) for k, v in knode.arguments.kwargs.items()}
         call_kwargs.update(self.carried_mask_operands(op, knode, env))
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,

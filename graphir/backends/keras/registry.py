@@ -90,7 +90,14 @@ class BuildRule:
             refused at emission.
         keyword_inputs: node input index -> the call keyword that data input is passed
             as (``multi_head_attention``'s input 11 is ``attention_mask=``), instead of
-            positionally.
+            positionally; several indices with one keyword pass the list of those
+            present, in index order (an RNN's ``initial_state=[h, c]``).
+        list_keywords: keywords of ``keyword_inputs`` always passed as a list, even of
+            one tensor.
+        output_group: ``node -> (key, index)`` or None: nodes with equal keys are the
+            outputs of one Keras call (a recurrent layer with ``return_state=True``),
+            this node its output ``index``; the first node of a group builds and calls
+            the layer, the others take their output from that call.
     """
 
     builder: Builder
@@ -98,6 +105,8 @@ class BuildRule:
     list_input: bool = False
     constant_inputs: bool = False
     keyword_inputs: Mapping[int, str] = attrs.field(factory=dict)
+    list_keywords: frozenset[str] = frozenset()
+    output_group: Callable[[Node], tuple[Any, int] | None] | None = None
 
     def call_keywords(self, node: Node) -> dict[str, Any]:
         """The keyword arguments of the Keras call for ``node`` (``{}`` when none)."""
@@ -155,7 +164,10 @@ def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset
 
 def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = None,
            list_input: bool = False, constant_inputs: bool = False,
-           keyword_inputs: Mapping[int, str] | None = None) -> Callable[[Builder], Builder]:
+           keyword_inputs: Mapping[int, str] | None = None,
+           list_keywords: Iterable[str] = (),
+           output_group: Callable[[Node], tuple[Any, int] | None] | None = None
+           ) -> Callable[[Builder], Builder]:
     """Decorator: register the function as the Keras builder of each IR op in ``ops_``.
 
     Returns the function unchanged.
@@ -168,6 +180,8 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
         constant_inputs: data inputs may be weights, passed as constant tensors (see
             :class:`BuildRule`).
         keyword_inputs: data inputs passed as call keywords (see :class:`BuildRule`).
+        list_keywords: keywords always passed as lists (see :class:`BuildRule`).
+        output_group: which nodes are outputs of one call (see :class:`BuildRule`).
 
     Raises:
         ValueError: no op given, an op the op set does not define, or an op that
@@ -185,7 +199,8 @@ def builds(*ops_: str, call_kwargs: Callable[[Node], dict[str, Any]] | None = No
 
     def register(fn: Builder) -> Builder:
         _add_rules(_BUILDS, ops_, BuildRule(fn, call_kwargs, bool(list_input),
-                                            bool(constant_inputs), dict(keyword_inputs or {})),
+                                            bool(constant_inputs), dict(keyword_inputs or {}),
+                                            frozenset(list_keywords), output_group),
                    lambda op: f"op {op!r} already has a Keras builder")
         return fn
     return register

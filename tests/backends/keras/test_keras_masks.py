@@ -1,7 +1,7 @@
 """Keras' implicit masks (``Embedding(mask_zero=True)``, ``Masking``): the mask is an
 operation Keras records in the functional graph, lowered like any value; the layers
 given it as ``mask=`` with a converter that handles it (``GlobalAveragePooling1D``,
-``Softmax``) compute the masked result exactly (compared outside graphir with Keras, on
+``Softmax``; the recurrent layers: ``test_keras_recurrent_masks.py``) compute the masked result exactly (compared outside graphir with Keras, on
 rows with masked steps and a fully masked row); every layer that would read a mask it
 cannot lower (the merge layers, which read their inputs' masks implicitly, a
 MultiHeadAttention whose masked input another layer reads too, a traced custom layer)
@@ -101,7 +101,6 @@ class _Block(L.Layer):
 
 
 @pytest.mark.parametrize("consumer, layer_class", [
-    (lambda e: L.LSTM(4, name="rnn")(e), "LSTM"),
     (lambda e: L.Add()([e, L.MultiHeadAttention(2, 4, name="mha")(e, e)]), "MultiHeadAttention"),
     (lambda e: L.Maximum(name="mx")([e, L.Dense(8)(e)]), "Maximum"),
     (lambda e: _Block(name="block")(e), "_Block"),

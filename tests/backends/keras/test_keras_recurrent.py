@@ -316,10 +316,6 @@ def _refused(build_outputs, cls_name, match, *, shape=(None, C), batch_size=None
     assert e.value.layer_class == cls_name
 
 
-def test_refuses_return_state():
-    _refused(lambda x: L.LSTM(3, return_state=True)(x)[0], "LSTM", "outputs")
-
-
 def test_refuses_stateful():
     _refused(lambda x: L.GRU(3, stateful=True)(x), "GRU", "stateful=True",
              shape=(5, C), batch_size=2)
@@ -339,25 +335,14 @@ def test_refuses_simple_rnn_activation():
     _refused(lambda x: L.SimpleRNN(3, activation="silu")(x), "SimpleRNN", "activation='silu'")
 
 
-def test_refuses_a_mask():
-    _refused(lambda x, m: L.LSTM(3)(x, mask=m), "LSTM", "mask",
-             extra=[((None,), "bool")])
+def test_refuses_a_mask_that_is_not_bool():
+    _refused(lambda x, m: L.LSTM(3)(x, mask=m), "LSTM", "mask of type",
+             extra=[((None,), "float32")])
 
 
-def test_refuses_an_initial_state():
-    _refused(lambda x, h: L.GRU(3)(x, initial_state=h), "GRU", "initial_state",
-             extra=[((3,), "float32")])
-    _refused(lambda x, h: L.GRU(3)(x, h), "GRU", "input tensor", extra=[((3,), "float32")])
-
-
-def test_refuses_bidirectional_merge_mode_none():
-    _refused(lambda x: L.Bidirectional(L.LSTM(3), merge_mode=None)(x)[0], "Bidirectional",
-             "outputs")
-
-
-def test_refuses_bidirectional_return_state():
-    _refused(lambda x: L.Bidirectional(L.GRU(3, return_state=True))(x)[0], "Bidirectional",
-             "outputs")
+def test_refuses_an_initial_state_of_another_dtype():
+    _refused(lambda x, h: L.GRU(3)(x, initial_state=h), "GRU", "float16",
+             extra=[((3,), "float16")])
 
 
 @pytest.mark.parametrize("backward,match", [
@@ -380,16 +365,23 @@ def test_refuses_bidirectional_with_a_backwards_forward_layer():
         "forward layer go_backwards=True")
 
 
-def test_refuses_bidirectional_of_a_generic_rnn():
-    _refused(lambda x: L.Bidirectional(L.RNN(L.LSTMCell(3)))(x), "Bidirectional",
-             "wraps a RNN")
+def test_refuses_bidirectional_of_a_stacked_rnn():
+    _refused(lambda x: L.Bidirectional(L.RNN([L.LSTMCell(3), L.LSTMCell(2)]))(x),
+             "Bidirectional", "wraps a RNN of a StackedRNNCells")
 
 
-def test_refuses_a_generic_rnn_and_a_subclass():
+def test_refuses_a_generic_rnn_of_other_cells_and_a_subclass():
     class MyLSTM(L.LSTM):
         pass
 
-    _refused(lambda x: L.RNN(L.GRUCell(3))(x), "RNN", "not supported")
+    class MyCell(L.SimpleRNNCell):
+        pass
+
+    _refused(lambda x: L.RNN([L.GRUCell(3), MyCell(2)])(x), "RNN",
+             "a StackedRNNCells holding a MyCell")
+    _refused(lambda x: L.RNN([L.GRUCell(3), L.GRUCell(2)], return_state=True)(x)[0], "RNN",
+             "outputs|return_state")
+    _refused(lambda x: L.RNN(MyCell(3))(x), "RNN", "a generic RNN of a MyCell")
     _refused(lambda x: MyLSTM(3)(x), "MyLSTM", "not supported")
 
 

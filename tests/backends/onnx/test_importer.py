@@ -293,3 +293,66 @@ def test_a_reshape_of_the_batch_axis_on_a_symbolic_batch_imports():
     want = _ort(model, {"x": x})["y"]
     np.testing.assert_array_equal(evaluate(graph, {"x": x})["y"], want)
     np.testing.assert_array_equal(_ort(to_onnx(graph), {"x": x})["y"], want)
+
+
+@pytest.mark.parametrize("op_type,direction,layout", [
+    ("LSTM", "forward", 0), ("LSTM", "bidirectional", 0), ("LSTM", "reverse", 1),
+    ("GRU", "bidirectional", 1), ("RNN", "forward", 0)])
+def test_recurrent_initial_states_and_cell_output(op_type, direction, layout):
+    """``initial_h``/``initial_c`` graph inputs and the ``Y_c`` output (once refused) import
+    into the recurrent ops' initial-state inputs and a ``result="c"`` node; onnxruntime
+    on the original model is the reference, and the re-emitted ONNX fuses the nodes of
+    one ONNX node back into one."""
+    rng = np.random.default_rng(3)
+    g = {"LSTM": 4, "GRU": 3, "RNN": 1}[op_type]
+    d, h, c, t, n = (2 if direction == "bidirectional" else 1), 3, 2, 5, 2
+    inits = [numpy_helper.from_array(rng.normal(0, .5, (d, g * h, c)).astype(np.float32), "W"),
+             numpy_helper.from_array(rng.normal(0, .5, (d, g * h, h)).astype(np.float32), "R"),
+             numpy_helper.from_array(rng.normal(0, .5, (d, 2 * g * h)).astype(np.float32), "B")]
+    state_shape = [n, d, h] if layout else [d, n, h]
+    states = ["h0", "c0"] if op_type == "LSTM" else ["h0"]
+    outputs = ["Y", "Y_h", "Y_c"] if op_type == "LSTM" else ["Y", "Y_h"]
+    x_shape = [n, t, c] if layout else [t, n, c]
+
+    def build(lay):
+        node = helper.make_node(op_type, ["x", "W", "R", "B", ""] + states, outputs,
+                                hidden_size=h, direction=direction, layout=lay)
+        xs = [n, t, c] if lay else [t, n, c]
+        ss = [n, d, h] if lay else [d, n, h]
+        return _model([node], [helper.make_tensor_value_info("x", F, xs)] +
+                      [helper.make_tensor_value_info(s, F, ss) for s in states],
+                      [helper.make_tensor_value_info(o, F, None) for o in outputs], inits)
+    model = build(layout)
+    feeds = {"x": rng.normal(size=x_shape).astype(np.float32)}
+    feeds.update({s: rng.normal(size=state_shape).astype(np.float32) for s in states})
+    if layout:  # onnxruntime runs layout 0 only: the reference is that model, transposed
+        ref = _ort(build(0), {k: v.transpose(1, 0, 2) for k, v in feeds.items()})
+        want = {k: v.transpose(2, 0, 1, 3) if k == "Y" else v.transpose(1, 0, 2)
+                for k, v in ref.items()}
+    else:
+        want = _ort(model, feeds)
+    graph = from_onnx(model)
+    got = evaluate(graph, feeds)
+    for name in outputs:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    if op_type == "LSTM":
+        assert any(n.attrs.get("result") == "c" for n in graph.nodes)
+    again = to_onnx(graph)
+    assert sum(n.op_type == op_type for n in again.graph.node) == d
+    re_got = _ort(again, feeds)
+    for name in outputs:
+        np.testing.assert_allclose(re_got[name], want[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    zeros = {k: (np.zeros_like(v) if k != "x" else v) for k, v in feeds.items()}
+    assert not np.allclose(evaluate(graph, zeros)["Y"], want["Y"], atol=1e-3)  # states matter
+
+
+def test_recurrent_refuses_only_one_lstm_state():
+    rng = np.random.default_rng(4)
+    inits = [numpy_helper.from_array(rng.normal(size=(1, 12, 2)).astype(np.float32), "W"),
+             numpy_helper.from_array(rng.normal(size=(1, 12, 3)).astype(np.float32), "R")]
+    node = helper.make_node("LSTM", ["x", "W", "R", "", "", "h0"], ["Y"], hidden_size=3)
+    model = _model([node], [helper.make_tensor_value_info("x", F, [5, 2, 2]),
+                            helper.make_tensor_value_info("h0", F, [1, 2, 3])],
+                   [helper.make_tensor_value_info("Y", F, None)], inits)
+    with pytest.raises(OnnxImportError, match="only one of initial_h and initial_c"):
+        from_onnx(model)

@@ -14,11 +14,16 @@ nodes that give ONNX's outputs.
   stacked on ONNX's direction axis.
 * ``Y`` ``(T, D, N, H)`` and ``Y_h`` ``(D, N, H)`` (``layout=1``: ``(N, T, D, H)`` and
   ``(N, D, H)``) come from the sequence output (``Y_h`` alone:
-  ``return_sequences=False``); ``Y_c`` is refused.
+  ``return_sequences=False``); ``Y_c`` from a node of the same call with
+  ``return_state=true, result="c"`` (the emitters fuse them again);
+* ``initial_h`` / ``initial_c`` ``(D, N, H)`` (``layout=1``: ``(N, D, H)``) that are
+  not constant zeros are sliced per direction into the node's ``initial_h`` /
+  ``initial_c`` inputs.
 
-Refused: non-zero ``initial_h``/``initial_c``, peepholes ``P``, ``sequence_lens``
-other than the full length, ``clip``, ``input_forget``, activations the IR's recurrent
-ops lack (or an LSTM whose ``g`` and ``h`` differ, Keras uses one ``activation``).
+Refused: an LSTM with only one of ``initial_h``/``initial_c`` non-zero (the IR takes
+both or neither), peepholes ``P``, ``sequence_lens`` other than the full length,
+``clip``, ``input_forget``, activations the IR's recurrent ops lack (or an LSTM whose
+``g`` and ``h`` differ, Keras uses one ``activation``).
 """
 
 from __future__ import annotations
@@ -77,6 +82,33 @@ def _activations(ctx: ImportContext, op_type: str, n_dir: int) -> list[list[str]
     return [out[i * per:(i + 1) * per] for i in range(n_dir)]
 
 
+def _initial_states(ctx: ImportContext, op_type: str) -> list[str]:
+    """The IR values of ``initial_h`` (and ``initial_c``), ``[]`` when all are omitted or
+    constant zeros (the IR's default)."""
+    given = []
+    for index in ((5, 6) if op_type == "LSTM" else (5,)):
+        c = ctx.const(index) if ctx.input(index) else None
+        given.append("" if not ctx.input(index) or (c is not None and not np.any(c != 0))
+                     else ctx.input(index))
+    if not any(given):
+        return []
+    if not all(given):
+        raise ctx.error("only one of initial_h and initial_c is given and non-zero; the IR's "
+                        "lstm takes both or neither")
+    return given
+
+
+def _direction_state(ctx: ImportContext, state: str, d: int, layout: int) -> str:
+    """Direction ``d`` of an ONNX state ``(D, N, H)`` (``layout=1``: ``(N, D, H)``) as
+    ``(N, H)``."""
+    axis = 1 if layout else 0
+    starts, ends = [0, 0, 0], [SLICE_END] * 3
+    starts[axis], ends[axis] = d, d + 1
+    sliced = ctx.emit("slice", [state], {"starts": tuple(starts), "ends": tuple(ends),
+                                         "steps": (1, 1, 1)})
+    return ctx.emit("squeeze", [sliced], {"axes": (axis,)})
+
+
 def _zero_or_absent(ctx: ImportContext, index: int, what: str) -> None:
     if not ctx.input(index):
         return
@@ -106,12 +138,10 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
         lens = ctx.const(4)
         if lens is None or not isinstance(steps, int) or np.any(lens != steps):
             raise ctx.error("sequence_lens shorter than the sequence are not supported")
-    _zero_or_absent(ctx, 5, "initial_h")
+    initial = _initial_states(ctx, op_type)
+    want_c = op_type == "LSTM" and len(node.output) > 2 and bool(node.output[2])
     if op_type == "LSTM":
-        _zero_or_absent(ctx, 6, "initial_c")
         _zero_or_absent(ctx, 7, "P (peepholes)")
-        if len(node.output) > 2 and node.output[2]:
-            raise ctx.error("the Y_c output is not supported")
     direction = ctx.attr("direction", "forward")
     n_dir = 2 if direction == "bidirectional" else 1
     units = int(ctx.attr("hidden_size", rk.shape[-1]))
@@ -124,7 +154,7 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
         {"forward": "forward", "reverse": "backward"}.get(direction)]
     if dirs[0] is None:
         raise ctx.error(f"direction={direction!r} is not supported")
-    seqs, lasts = [], []
+    seqs, lasts, cells = [], [], []
     for d, ir_dir in enumerate(dirs):
         kernel = ctx.constant(np.ascontiguousarray(_to_keras_gates(w[d], op, 0).T))
         recurrent = ctx.constant(np.ascontiguousarray(_to_keras_gates(rk[d], op, 0).T))
@@ -147,6 +177,13 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
                          reset_after=bool(lbr))
         else:
             attrs.update(activation=acts[d][0])
+        if initial:
+            inputs = (inputs + [""] * 7)[:7] + [""] + [
+                _direction_state(ctx, t, d, layout) for t in initial]
+        if want_c:  # one call returning its states: the nodes differ only in ``result``
+            attrs["return_state"] = True
+            cells.append(ctx.emit(op, inputs, {**attrs, "return_sequences": want_y,
+                                               "result": "c"}))
         if want_y:
             seq = ctx.emit(op, inputs, {**attrs, "return_sequences": True})  # (N, T, H)
             if ir_dir == "backward":  # processing order -> input order
@@ -170,12 +207,14 @@ def _recurrent(ctx: ImportContext, node: onnx.NodeProto) -> None:
             ctx.emit("expand_dims", tm, {"axes": (dir_axis,)}, out=ctx.out(0))
         else:
             ctx.emit("stack", tm, {"axis": dir_axis}, out=ctx.out(0))
-    if want_h:
+    for index, states in ((1, lasts if want_h else []), (2, cells)):
+        if not states:
+            continue
         dir_axis = 1 if layout else 0
-        if len(lasts) == 1:
-            ctx.emit("expand_dims", lasts, {"axes": (dir_axis,)}, out=ctx.out(1))
+        if len(states) == 1:
+            ctx.emit("expand_dims", states, {"axes": (dir_axis,)}, out=ctx.out(index))
         else:
-            ctx.emit("stack", lasts, {"axis": dir_axis}, out=ctx.out(1))
+            ctx.emit("stack", states, {"axis": dir_axis}, out=ctx.out(index))
 
 
 imports("LSTM", attrs=_ATTRS)(_recurrent)
