@@ -1,5 +1,6 @@
 """Primitive reductions and linear algebra: ``sum``, ``mean``, ``max``, ``min``,
-``prod``, ``argmax``, ``argmin``, ``var``, ``std``, ``cumsum``, ``matmul``, ``einsum``.
+``prod``, ``argmax``, ``argmin``, ``var``, ``std``, ``cumsum``, ``top_k``, ``matmul``,
+``einsum``.
 
 NumPy semantics, neutral to Keras and ONNX (``specs/ops-reduction.md``).  Every op
 here addresses axes, so every op is of layout class ``Layout.CHANNELS_LAST``: the ONNX
@@ -23,6 +24,8 @@ Dtype rules (stated per op, checked by the type rules):
 * ``argmax``, ``argmin``: float, int8, uint8, int32 or int64; output: ``int32``
   (Keras' dtype), first index on ties.
 * ``cumsum``: float, int32 or int64; output: the input's dtype (one ``axis``).
+* ``top_k``: float, int32 or int64; ``values`` in the input's dtype, ``indices`` int32
+  (Keras' dtype), one node per result.
 * ``matmul``: two inputs of one dtype, float, int32 or int64; output: that dtype.
 * ``einsum``: inputs of one float dtype; output: that dtype.
 
@@ -43,7 +46,7 @@ from graphir.ops.registry import AttrSpec, Layout, TypeRuleError, define_op
 from graphir.ops.type_rules import broadcast_shapes, fmt_shape, same_dtype, unify_dims
 from graphir.tensor_types import Dim, TensorType
 
-__all__ = ["REDUCE_OPS", "argmax", "argmin", "cumsum", "einsum", "matmul", "max_", "mean", "min_",
+__all__ = ["REDUCE_OPS", "argmax", "argmin", "cumsum", "einsum", "top_k", "matmul", "max_", "mean", "min_",
            "parse_einsum", "prod", "std", "sum_", "var"]
 
 _FLOATS = (DType.FLOAT16, DType.FLOAT32, DType.FLOAT64)
@@ -382,3 +385,39 @@ def cumsum(inputs, attrs):
     """``np.cumsum(x, axis)`` in x's dtype (integers wrap around)."""
     x = np.asarray(inputs[0])
     return np.cumsum(x, axis=attrs["axis"], dtype=x.dtype)
+
+
+# --------------------------------------------------------------------------- top_k
+
+def _top_k_rule(types, attrs):
+    x = types[0]
+    if x.dtype not in _SUM_DTYPES:
+        raise TypeRuleError(f"top_k of a {x.dtype.value} tensor; accepted: "
+                            f"{_names(_SUM_DTYPES)}", input_index=0,
+                            expected=_names(_SUM_DTYPES), actual=x.dtype.value)
+    if x.rank < 1:
+        raise TypeRuleError("top_k of a scalar", input_index=0, expected="rank >= 1")
+    k, last = attrs["k"], x.shape[-1]
+    if k < 1 or (isinstance(last, int) and k > last):
+        raise TypeRuleError(f"k={k} for a last axis of size {last}",
+                            expected=f"1 <= k <= {last}", actual=str(k))
+    dtype = x.dtype if attrs["result"] == "values" else DType.INT32
+    return (TensorType(dtype, tuple(x.shape[:-1]) + (k,)),)
+
+
+@define_op("top_k", ("x",), {"k": AttrSpec("int", doc="how many of the largest entries"),
+                             "result": AttrSpec("str", choices=("values", "indices"),
+                                                doc="which output of the call this node is")},
+           infer=_top_k_rule, layout=Layout.CHANNELS_LAST,
+           doc="the k largest entries along the last axis, in decreasing order, the lower "
+               "index first among equal entries (keras.ops.top_k, tf.math.top_k, ONNX TopK); "
+               "`result` picks the values or their int32 indices")
+def top_k(inputs, attrs):
+    """The ``k`` largest entries of the last axis, largest first, ties in index order
+    (a stable sort of the negated values); their values or int32 indices."""
+    x = np.asarray(inputs[0])
+    key = -x.astype(np.float64)
+    order = np.argsort(key, axis=-1, kind="stable")[..., :attrs["k"]]
+    if attrs["result"] == "indices":
+        return order.astype(np.int32)
+    return np.take_along_axis(x, order, axis=-1)

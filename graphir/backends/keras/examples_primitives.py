@@ -88,7 +88,9 @@ def reduction_ops() -> keras.Model:
     where_max = ops.argmax(h, axis=-1)
     where_min = ops.argmin(x, axis=1)
     running = ops.cumsum(h, axis=1) + ops.tensordot(x, ops.ones((6, 6)) * 0.1, axes=1)
-    return _finish(x, [stats, total, where_max, where_min, running], "reduction_ops")
+    best, where_best = ops.top_k(h, k=2)
+    return _finish(x, [stats, total, where_max, where_min, running, best, where_best],
+                   "reduction_ops")
 
 
 def indexing_ops() -> keras.Model:

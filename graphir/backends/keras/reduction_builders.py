@@ -17,7 +17,8 @@ Each returns the ``keras.ops`` operation object (``keras.src.ops.numpy``), named
   index on ties).  On float inputs Keras always compares -0.0 as minus float32's
   smallest normal (float64: float64's), so only that ``negative_zero_as`` is built;
   any other value is refused;
-* ``cumsum`` -> ``Cumsum(axis)``;
+* ``cumsum`` -> ``Cumsum(axis)``; ``top_k`` -> one ``math.TopK(k, sorted=True)`` call
+  per input and ``k``, each node taking its output (``output_group``);
 * ``matmul`` -> ``Matmul()``, ``einsum`` -> ``Einsum(subscripts=equation)``; an operand
   that is a graph weight is passed as a constant tensor (``constant_inputs=True``),
   which Keras stores inline in the model config, so the emitter refuses one larger
@@ -28,11 +29,15 @@ Each returns the ``keras.ops`` operation object (``keras.src.ops.numpy``), named
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from keras.src.ops import math as kmath
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.build_context import BuildContext, Built
 from graphir.backends.keras.registry import builds
+from graphir.ir import Node
 
 __all__: list[str] = []
 
@@ -84,3 +89,14 @@ def _einsum(c: BuildContext) -> Built:
 def _cumsum(c: BuildContext) -> Built:
     """``keras.ops.cumsum(x, axis)``."""
     return knp.Cumsum(axis=c.attrs["axis"], name=c.name), []
+
+
+def _top_k_group(node: Node) -> tuple[Any, int]:
+    """The ``top_k`` nodes of one call (same input and k): values output 0, indices 1."""
+    return ("top_k", node.inputs[0], node.attrs["k"]), 0 if node.attrs["result"] == "values" else 1
+
+
+@builds("top_k", output_group=_top_k_group)
+def _top_k(c: BuildContext) -> Built:
+    """``keras.ops.top_k(x, k, sorted=True)``."""
+    return kmath.TopK(k=c.attrs["k"], sorted=True, name=c.name), []

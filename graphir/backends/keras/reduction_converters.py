@@ -35,6 +35,8 @@ function computes, dtype promotions made explicit as ``cast`` helper nodes:
   ``tf.tensordot``'s ``axes`` describe.
 * ``Cumsum``: ``tf.math.cumsum`` after the ``dtype`` cast; bool as int32; ``axis=None``
   only on rank 1.
+* ``TopK`` (``tf.math.top_k``, ``sorted=True``) -> a ``top_k`` node per output
+  (``values``, ``indices``);
 * ``FFT`` / ``FFT2`` (``keras.ops.fft((real, imag))``, ``fft2``): the discrete Fourier
   transform over the last one / two axes, both static, as products with the cosine and
   sine matrices of the DFT (``matmul`` with weights, ``add`` / ``subtract``): for
@@ -384,3 +386,21 @@ def _fft(ctx: LayerContext) -> list[Lowered]:
         a = ctx.helper("add", [ac, bs], suffix=f"real{step}")
         b = ctx.helper("subtract", [bc, as_], suffix=f"imag{step}")
     raise AssertionError("unreachable")
+
+
+@lowers(kmath.TopK, multiple_outputs=True)
+def _top_k(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.top_k(x, k, sorted=True)`` -> ``[top_k {result=values},
+    top_k {result=indices}]``; ``sorted=False`` (an unspecified order in TensorFlow) and
+    bool or small-integer inputs are refused."""
+    x = _one_tensor(ctx)
+    if not ctx.layer.sorted:
+        ctx.refuse("sorted=False (TensorFlow leaves the order unspecified)")
+    k = ctx.layer.k
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        ctx.refuse(f"k={k!r} is not an int")
+    if x.type.dtype not in (DType.FLOAT16, DType.FLOAT32, DType.FLOAT64, DType.INT32,
+                            DType.INT64):
+        ctx.refuse(f"top_k of a {x.type.dtype.value} tensor")
+    return [ctx.lowered("top_k", [x.name], {"k": int(k), "result": r})
+            for r in ("values", "indices")]

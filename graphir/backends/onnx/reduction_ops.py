@@ -19,11 +19,16 @@ inputs in the IR's own axis order (``ctx.get(name)``, NHWC), so the ``axes`` /
   is zero with a negative reciprocal); a float16 input is first cast to float32
   (exactly), where ``v`` is representable.
 * ``cumsum``: ``CumSum`` (axis an input);
+* ``top_k``: one ``TopK`` (``axis=-1``, ``largest=1``, ``sorted=1``: ties in index
+  order, as TensorFlow) shared by the ``values`` and ``indices`` nodes of one call, the
+  int64 indices cast to int32;
 * ``matmul``: ``MatMul`` (NumPy semantics); ``einsum``: ``Einsum`` (opset 12) with the
   node's equation.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 import onnx
@@ -117,3 +122,28 @@ def cumsum(ctx: OnnxEmitContext, node: Node) -> None:
     ``exclusive=0, reverse=0``."""
     axis = ctx.constant(np.asarray(node.attrs["axis"], np.int64), "axis")
     ctx.add("CumSum", [ctx.get(node.inputs[0]), axis], ctx.define(node.output.name, NHWC))
+
+
+#: per emission context: the ONNX ``(values, indices)`` of each ``top_k`` call, keyed by
+#: the nodes' input and ``k`` (the values and indices nodes of one call share them)
+_TOP_K: "weakref.WeakKeyDictionary[OnnxEmitContext, dict]" = weakref.WeakKeyDictionary()
+
+
+@emits("top_k")
+def top_k(ctx: OnnxEmitContext, node: Node) -> None:
+    """TopK (opset 11) once per call, its output ``result`` defined as this node."""
+    calls = _TOP_K.setdefault(ctx, {})
+    key = (node.inputs[0], node.attrs["k"])
+    if key not in calls:
+        k = ctx.constant(np.asarray([node.attrs["k"]], np.int64), "k")
+        values, indices = ctx.fresh("values"), ctx.fresh("indices")
+        ctx.nodes.append(onnx.helper.make_node(
+            "TopK", [ctx.get(node.inputs[0]), k], [values, indices],
+            name=ctx.node_name(f"{node.name}/TopK"), axis=-1, largest=1, sorted=1))
+        calls[key] = (values, indices)
+    values, indices = calls[key]
+    out = ctx.define(node.output.name, NHWC)
+    if node.attrs["result"] == "values":
+        ctx.add("Identity", [values], out)
+    else:
+        ctx.add("Cast", [indices], out, to=onnx_elem_type(DType.INT32))

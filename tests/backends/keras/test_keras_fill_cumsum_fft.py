@@ -172,3 +172,34 @@ def test_fft_matches_tensorflow(fft_model, tmp_path_factory):
     z = h + 1j * feeds
     np.testing.assert_allclose(want[1] + 1j * want[2], np.fft.fft(z, axis=-1), atol=1e-4)
     assert not np.allclose(np.fft.ifft(z, axis=-1) * 8, want[1] + 1j * want[2], atol=1e-2)
+
+
+def test_top_k_matches_with_ties(tmp_path_factory):
+    """keras.ops.top_k: values and int32 indices, ties broken by the lower index (the
+    switch-transformer router's top-1 and a top-3 over repeated scores)."""
+    keras.utils.set_random_seed(7)
+    x = keras.Input((5, 6), name="x")
+    i = keras.Input((7,), dtype="int32", name="i")
+    probs = ops.softmax(keras.layers.Dense(6, name="router")(x), axis=-1)
+    gate, idx = ops.top_k(probs, k=1)
+    ivals, iidx = ops.top_k(i, k=3)
+    model = keras.Model([x, i], [gate, idx, ivals, iidx, ops.one_hot(ops.squeeze(idx, -1), 6)])
+    feeds = [np.random.default_rng(2).normal(size=(3, 5, 6)).astype(np.float32),
+             np.array([[1, 5, 5, 2, 5, 0, 1], [3, 3, 3, 3, 3, 3, 3], [-1, 4, 2, 4, 9, 9, 0]],
+                      np.int32)]
+    want = model.predict(feeds, verbose=0)
+    graph = from_keras(model)
+    assert [n.attrs["result"] for n in graph.nodes if n.op == "top_k"] == [
+        "values", "indices", "values", "indices"]
+    onnx_model = to_onnx(graph)
+    assert sum(n.op_type == "TopK" for n in onnx_model.graph.node) == 2   # one per call
+    session = ort.InferenceSession(onnx_model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    path = tmp_path_factory.mktemp("top_k") / "top_k.keras"
+    save_keras(to_keras(graph), path)
+    for got in (session.run(None, {"x": feeds[0], "i": feeds[1]}),
+                predict_in_fresh_process(path, feeds)):
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(want[3][1], [0, 1, 2])   # all equal: index order

@@ -111,3 +111,24 @@ def test_refusals_name_the_reason():
     node = helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2)
     with pytest.raises(OnnxImportError, match="static sizes"):
         from_onnx(_model(node, ["N", "C", 4, 6]))
+
+
+def test_top_k_imports_both_outputs():
+    k = _init("k", np.asarray([3], np.int64))
+    node = helper.make_node("TopK", ["x", "k"], ["y", "i"])
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", F, ["N", 5, 6])],
+                          [helper.make_tensor_value_info("y", F, None),
+                           helper.make_tensor_value_info("i", TensorProto.INT64, None)],
+                          initializer=[k])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    x = np.round(X3 * 2) / 2          # ties: equal entries come in index order
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"x": x})
+    graph = from_onnx(model)
+    got = evaluate(graph, {"x": x})
+    np.testing.assert_array_equal(got["y"], want[0])
+    np.testing.assert_array_equal(got["i"], want[1])
+    again = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                 providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_array_equal(again[1], want[1])

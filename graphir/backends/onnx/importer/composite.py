@@ -16,7 +16,9 @@ implementation (``onnx/reference/ops/op_<name>.py``):
   epsilon)) * scale`` over the axes from ``axis`` on;
 * ``GroupNormalization`` (``num_groups``, per-channel scale and bias as in opset 21):
   ``reshape`` to ``(N, G, C/G, ...)``, mean and variance over each group, normalized,
-  ``reshape`` back, ``* scale + bias`` per channel.
+  ``reshape`` back, ``* scale + bias`` per channel;
+* ``TopK`` (largest, sorted, last axis, constant ``k``): ``top_k`` nodes, the indices
+  cast to int64.
 
 Refused by name: non-static sizes where a reshape or mask needs them, other ``p`` or
 ``stash_type`` values, a non-constant ``k``.
@@ -283,3 +285,20 @@ def group_normalization(ctx: ImportContext, node: onnx.NodeProto) -> None:
     scaled = ctx.emit("multiply", [back, ctx.constant(scale.reshape(per_channel).astype(dt))])
     ctx.emit("add", [scaled, ctx.constant(bias.reshape(per_channel).astype(dt))],
              out=ctx.out())
+
+
+@imports("TopK", attrs=("axis", "largest", "sorted"))
+def top_k(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``top_k`` nodes (``values``; ``indices`` cast to ONNX's int64) for the largest
+    entries, sorted, along the last axis, with a constant ``k``."""
+    x = ctx.input(0)
+    rank = ctx.type(x).rank
+    if _norm([int(ctx.attr("axis", -1))], rank, ctx)[0] != rank - 1:
+        raise ctx.error("TopK along an axis other than the last is not supported")
+    if not int(ctx.attr("largest", 1)) or not int(ctx.attr("sorted", 1)):
+        raise ctx.error("only largest=1, sorted=1 TopK is supported")
+    k = int(np.asarray(ctx.require_const(1, "k")).reshape(-1)[0])
+    ctx.emit("top_k", [x], {"k": k, "result": "values"}, out=ctx.out(0))
+    if len(node.output) > 1 and node.output[1]:
+        idx = ctx.emit("top_k", [x], {"k": k, "result": "indices"})
+        ctx.emit("cast", [idx], {"to": "int64"}, out=ctx.out(1))
