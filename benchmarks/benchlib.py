@@ -170,11 +170,13 @@ def failure_status(e: BaseException) -> str:
 
 
 def child_main(out_json: str, limit_gib: float, work: Callable[[dict[str, Any]], None]) -> None:
-    """The body of a benchmark child process: limit memory (:func:`limit_memory`), run
+    """The body of a benchmark child process: limit memory (:func:`limit_memory`; not when
+    ``limit_gib`` is 0, for a parent watching the child's resident memory instead), run
     ``work(result)`` (which fills the ``result`` dict), and write ``result`` as JSON to
     ``out_json`` whatever happens; an exception becomes ``result["status"]`` (see
     :func:`failure_status`) and ``result["error"]``, never a traceback to the parent."""
-    limit_memory(limit_gib)
+    if limit_gib > 0:
+        limit_memory(limit_gib)
     result: dict[str, Any] = {}
     try:
         work(result)
@@ -193,29 +195,65 @@ _MEMORY_SIGNS = ("MemoryError", "bad_alloc", "Cannot allocate", "ResourceExhaust
                  "out of memory")
 
 
+def _child_rss_gib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2 ** 20
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_child(cmd: Sequence[str], out_json: str, *, limit_gib: float, timeout: float,
-              done_key: str = "seconds") -> dict[str, Any]:
+              done_key: str = "seconds", rss_limit_gib: float | None = None) -> dict[str, Any]:
     """Run the benchmark child ``cmd`` (which writes its result dict to ``out_json``, see
     :func:`child_main`) and return that dict.  When it lacks ``done_key`` the child did
     not finish: ``status`` says why -- ``"OOM (> N GiB)"`` (a memory error, or killed /
     aborted by a signal, which is how an allocation failure inside native code ends),
     ``"timeout (> N s)"``, or the child's own failure -- and ``error`` holds the
-    message or the tail of its stderr.  Never raises for a failing child."""
-    try:
-        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"status": f"timeout (> {timeout:g} s)"}
+    message or the tail of its stderr.  Never raises for a failing child.
+
+    ``rss_limit_gib``: also watch the child's resident memory (``/proc/PID/status``,
+    every 0.1 s) and kill it past that many GiB (``"OOM (RSS > N GiB)"``): a limit on
+    the memory really used, where an address-space limit (``limit_gib``) also counts
+    what TensorFlow reserves without touching.  ``result["max_rss_gib"]`` is the
+    largest resident size seen.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, text=True)
+        start, killed, max_rss = time.monotonic(), None, 0.0
+        while proc.poll() is None:
+            rss = _child_rss_gib(proc.pid)
+            max_rss = max(max_rss, rss)
+            if rss_limit_gib is not None and rss > rss_limit_gib:
+                killed = f"OOM (RSS > {rss_limit_gib:g} GiB)"
+            elif time.monotonic() - start > timeout:
+                killed = f"timeout (> {timeout:g} s)"
+            if killed:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.1)
+        err.seek(0)
+        stderr = err.read()
     result: dict[str, Any] = {}
-    if os.path.exists(out_json):
+    if os.path.exists(out_json) and not killed:
         with open(out_json) as f:
             result = json.load(f)
     result["returncode"] = proc.returncode
-    if done_key not in result:
-        memoryish = (any(s in proc.stderr for s in _MEMORY_SIGNS) or result.get("status") == "OOM"
+    result["max_rss_gib"] = max_rss
+    if killed:
+        result["status"] = killed
+    elif done_key not in result:
+        memoryish = (any(s in stderr for s in _MEMORY_SIGNS) or result.get("status") == "OOM"
                      or proc.returncode in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV))
         result["status"] = (f"OOM (> {limit_gib:g} GiB)" if memoryish else
                             result.get("status") or f"fails: child exit {proc.returncode}")
-        result["error"] = result.get("error") or proc.stderr.strip()[-300:]
+        result["error"] = result.get("error") or stderr.strip()[-300:]
     return result
 
 
