@@ -1,5 +1,5 @@
-"""keras_hub backbones of 14 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART; vision: ViT, DenseNet, EfficientNet, and, marked slow, ResNet
+"""keras_hub backbones of 16 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART, DeBERTaV3, T5; vision: ViT, DenseNet, EfficientNet, and, marked slow, ResNet
 and MiT), built from small configs
 with seeded weights (nothing downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
@@ -46,6 +46,12 @@ FAMILIES = {
         vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
         hidden_dim=8, intermediate_dim=16),
     "bart": lambda: M.BartBackbone(**TEXT, max_sequence_length=16),
+    # relative position buckets gathered with tf.gather(batch_dims=3); a constant
+    # relative embedding table projected by dense layers (folded)
+    "deberta_v3": lambda: M.DebertaV3Backbone(**TEXT, max_sequence_length=16, bucket_size=4),
+    # attention returning (output, position_bias, None); T5LayerNorm's variable * tensor
+    "t5": lambda: M.T5Backbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+                               intermediate_dim=16, key_value_dim=4),
     "vit": lambda: M.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
                                  num_heads=2, hidden_dim=8, mlp_dim=16),
     "densenet": lambda: M.DenseNetBackbone(stackwise_num_repeats=[1, 1],
@@ -67,6 +73,11 @@ FAMILIES = {
         layerwise_strides=[4, 2], hidden_dims=[8, 16], image_shape=(32, 32, 3)),
 }
 SLOW = {"resnet", "mit"}
+#: the first transformer block's scope, where it is not ``transformer_layer_0`` (None: the
+#: blocks' weights are shared or not scoped by block)
+BLOCKS = {"albert": None, "bart": None,
+          "deberta_v3": "disentangled_attention_encoder_layer_0",
+          "t5": "transformer_encoder_layer_0"}
 
 
 def _build(family: str):
@@ -130,7 +141,7 @@ def test_keras_hub_backbone_converts_and_matches(family):
     got = emitted.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
     _close(got if isinstance(got, list) else [got], want, f"{family} keras")
     if family not in ("densenet", "efficientnet", "vit", "resnet", "mit"):  # text blocks
-        block = "transformer_layer_0" if family not in ("albert", "bart") else None
+        block = BLOCKS.get(family, "transformer_layer_0")
         weights = list(graph.weights)
         assert any("/" in w for w in weights)                     # scoped Keras paths
         if block:
