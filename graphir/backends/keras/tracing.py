@@ -16,7 +16,11 @@ value, a ``tf.*`` function on a symbolic tensor (the exception's first line is q
 with the line of user code that raised it), an output that is not a symbolic tensor
 (a constant, a value computed outside ``keras.ops``), a different number of outputs
 or an output type different from what Keras recorded, a symbolic tensor captured from
-outside the call, a mask.  Operations the call records but the op set lacks
+outside the call, an input carrying a Keras mask.  For the trace only, a few things Keras
+cannot record on symbolic tensors are made recordable, each exact: ``tf.gather`` as
+``keras.ops`` (:func:`_tf_equivalents`), a sublayer returning None among its outputs
+(:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
+and sublayer output sizes Keras leaves unknown (:func:`_spec_shims`).  Operations the call records but the op set lacks
 (``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
 
 Tracing appends Keras nodes to the sublayers' call histories; :func:`traced_call` removes
