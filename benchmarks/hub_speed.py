@@ -8,7 +8,8 @@ heads, intermediate 3072, vocabulary 30522) and a GPT-2-small-sized ``GPT2Backbo
 (12 layers, hidden 768, 12 heads, intermediate 3072, vocabulary 50257), both at batch 1
 and sequence length 128 (their layers read ``ops.shape(x)``, so graphir lowers them with
 ``input_shapes``; tf2onnx gets the same static ``input_signature``).  ``--small`` builds
-2-layer, hidden-64 versions (a smoke run).
+2-layer, hidden-64 versions (a smoke run); ``--num-layers N`` full-width ones with N
+layers (a size tf2onnx can convert where the 12-layer one runs out of memory).
 
 Each conversion runs in its own child process (``benchlib.run_child``), killed when its
 resident memory passes ``--rss-limit-gib`` (default 12; optionally also an address-space
@@ -59,22 +60,27 @@ TARGET_RATIO, TARGET_INFERENCE_RATIO = 20.0, 1.05
 FAMILIES = ("bert-base", "gpt2-small")
 
 
-def _config(family: str, small: bool) -> dict[str, Any]:
-    size = dict(num_layers=2, num_heads=2, hidden_dim=64, intermediate_dim=128) if small \
-        else dict(num_layers=12, num_heads=12, hidden_dim=768, intermediate_dim=3072)
+def _config(family: str, size: str) -> dict[str, Any]:
+    """The backbone config: ``size`` "small" (2 layers, hidden 64), "full" (12 layers,
+    hidden 768) or a number of layers at full width."""
+    if size == "small":
+        dims = dict(num_layers=2, num_heads=2, hidden_dim=64, intermediate_dim=128)
+    else:
+        dims = dict(num_layers=12 if size == "full" else int(size), num_heads=12,
+                    hidden_dim=768, intermediate_dim=3072)
     if family == "bert-base":
-        return dict(vocabulary_size=30522, max_sequence_length=512, **size)
-    return dict(vocabulary_size=50257, max_sequence_length=1024, **size)
+        return dict(vocabulary_size=30522, max_sequence_length=512, **dims)
+    return dict(vocabulary_size=50257, max_sequence_length=1024, **dims)
 
 
-def _build(family: str, small: bool):
+def _build(family: str, size: str):
     import keras
     import keras_hub
 
     keras.utils.set_random_seed(0)
     cls = keras_hub.models.BertBackbone if family == "bert-base" else \
         keras_hub.models.GPT2Backbone
-    return cls(**_config(family, small))
+    return cls(**_config(family, size))
 
 
 def _feeds(model) -> dict[str, np.ndarray]:
@@ -123,14 +129,14 @@ CONVERTERS = {"graphir": _graphir, "tf2onnx": _tf2onnx}
 
 # --------------------------------------------------------------------------- children
 
-def _reference_work(family: str, small: bool, out_file: str):
+def _reference_work(family: str, size: str, out_file: str):
     """Child work: the seeded inputs and Keras' outputs of the backbone, saved as .npz
     (``in:NAME`` and ``out:I`` arrays)."""
     def work(result: dict[str, Any]) -> None:
         import keras
 
         start = time.perf_counter()
-        model = _build(family, small)
+        model = _build(family, size)
         feeds = _feeds(model)
         flat = keras.Model(model.inputs, model.outputs)
         ref = flat.predict([feeds[n] for n in _input_names(model)], verbose=0)
@@ -144,14 +150,14 @@ def _reference_work(family: str, small: bool, out_file: str):
     return work
 
 
-def _convert_work(conv: str, family: str, small: bool, out_file: str,
+def _convert_work(conv: str, family: str, size: str, out_file: str,
                   profile: str | None = None):
     """Child work: warm ``conv`` up on a tiny backbone, build the backbone, convert it
     (timed, peak memory measured; under cProfile when ``profile`` names a stats file)
     and write the ONNX bytes to ``out_file``."""
     def work(result: dict[str, Any]) -> None:
-        CONVERTERS[conv](_build("bert-base", True))  # imports and one-time set-up
-        model = _build(family, small)
+        CONVERTERS[conv](_build("bert-base", "small"))  # imports and one-time set-up
+        model = _build(family, size)
         result["rss_before_mb"] = rss_mb()
         profiler = None
         if profile:
@@ -232,13 +238,23 @@ def _spawn(args, role: str, family: str, tmp: str, suffix: str, *extra: str
            ) -> tuple[dict[str, Any], str]:
     out_json, out_file = os.path.join(tmp, f"{role}.json"), os.path.join(tmp, role + suffix)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", role, family,
-           str(int(args.small)), str(args.memory_limit_gib), out_json, out_file, *extra]
+           _size(args), str(args.memory_limit_gib), out_json, out_file, *extra]
     print(f"[{time.strftime('%H:%M:%S')}] {family}: {role} ...", file=sys.stderr, flush=True)
     result = run_child(cmd, out_json, limit_gib=args.memory_limit_gib,
                        timeout=args.child_timeout, rss_limit_gib=args.rss_limit_gib)
     print(f"    {result.get('status', 'done')} {result.get('seconds', float('nan')):.2f} s "
           f"{result.get('error', '')}", file=sys.stderr, flush=True)
     return result, out_file
+
+
+def _size(args) -> str:
+    return "small" if args.small else str(args.num_layers) if args.num_layers else "full"
+
+
+def _size_note(args) -> str:
+    size = _size(args)
+    return "" if size == "full" else ", --small" if size == "small" else \
+        f", {size} layers at full width"
 
 
 def _print_profile(path: str, top: int = 25) -> None:
@@ -299,6 +315,8 @@ def main(argv=None) -> None:
     """Run the benchmark (or, with the hidden ``--child``, one of its child processes)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="2-layer, hidden-64 backbones")
+    parser.add_argument("--num-layers", type=int, default=None,
+                        help="full-width backbones with this many layers instead of 12")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
@@ -313,9 +331,9 @@ def main(argv=None) -> None:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        role, family, small, limit, out_json, out_file, *profile = args.child
-        work = (_reference_work(family, small == "1", out_file) if role == "reference" else
-                _convert_work(role, family, small == "1", out_file,
+        role, family, size, limit, out_json, out_file, *profile = args.child
+        work = (_reference_work(family, size, out_file) if role == "reference" else
+                _convert_work(role, family, size, out_file,
                               profile[0] if profile else None))
         child_main(out_json, float(limit), work)
         return
@@ -326,7 +344,7 @@ def main(argv=None) -> None:
         _family(args, family, rows, inference_rows, targets)
     info = machine(["numpy", "onnx", "onnxruntime"])
     print_report(info, [
-        (f"Conversion (batch {BATCH}, sequence {SEQ}{', --small' if args.small else ''}; "
+        (f"Conversion (batch {BATCH}, sequence {SEQ}{_size_note(args)}; "
          f"each in a child process killed past {args.rss_limit_gib:g} GiB resident"
          + (f", address space limited to {args.memory_limit_gib:g} GiB"
             if args.memory_limit_gib else "") +

@@ -397,7 +397,8 @@ class _Lowering:
         in ``env`` (KerasTensor id -> IR value name)."""
         op = knode.operation
         converter = converter_for(op)
-        if converter is None and tracing.is_traced(op, from_file=self.from_file):
+        if (converter is None and tracing.is_traced(op, from_file=self.from_file)) \
+                or _custom_activation(op):
             self.lower_traced(op, knode, scope, env)
             return
         self.check_call(op, knode)
@@ -679,6 +680,23 @@ def _check_graph_model(model: Any, lowering: _Lowering) -> None:
     except (ValueError, AttributeError):
         raise lowering.refuse(model, "the Sequential model is not built (give it an "
                                      "Input or an input shape)") from None
+
+
+def _custom_activation(op: Any) -> bool:
+    """An ``Activation`` layer whose function is not a built-in activation (keras_hub's
+    CLIP ``quick_gelu``, ``x * sigmoid(1.702 * x)``): its ``call`` applies the function,
+    which is traced like a custom layer's (its ``keras.ops`` calls become nodes)."""
+    if type(op) is not keras.layers.Activation or op.activation is None:
+        return False
+    from graphir.backends.keras.activations import activation_name
+
+    name = getattr(op.activation, "__name__", None)
+    try:
+        builtin = isinstance(name, str) and keras.activations.get(name) is op.activation
+    except ValueError:
+        builtin = False
+    # a built-in activation outside the op set stays refused by its converter
+    return not builtin and activation_name(op.activation)[0] is None
 
 
 def _why_unknown(op: Any) -> str:

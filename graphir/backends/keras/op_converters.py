@@ -527,3 +527,30 @@ def _convert_to_tensor(ctx: LayerContext) -> Lowered:
     if to == x.type.dtype:
         return ctx.lowered("identity", [x.name])
     return ctx.lowered("cast", [x.name], {"to": to.value})
+
+
+@lowers(knp.ZerosLike, knp.OnesLike, knp.FullLike)
+def _filled_like(ctx: LayerContext) -> Lowered:
+    """``keras.ops.zeros_like(x)`` / ``ones_like(x)`` / ``full_like(x, value)`` of a tensor
+    whose shape is static (``from_keras(..., input_shapes=...)`` fixes it) -> a constant
+    of that shape and Keras' result dtype (``value`` converted as TensorFlow converts it),
+    a weight ``<operation>/value`` that the walker folds the node into.  It depends on
+    ``x``'s shape only, never its values (keras_hub's Gemma attention zeroes rows with
+    ``where(no_attended, zeros_like(v), v)``).  Refused for a shape with unknown sizes
+    and for a fill value that is a tensor."""
+    x = ctx.input_types[0]
+    if not all(isinstance(d, int) for d in x.shape):
+        ctx.refuse(f"the shape {x} has unknown sizes; the constant needs static ones: give "
+                   f"the model's inputs static sizes (from_keras(..., input_shapes=...))")
+    dtype = ctx.output_type.dtype if ctx.output_type is not None else x.dtype
+    if isinstance(ctx.layer, knp.FullLike):
+        args = list(ctx.call_args) + [ctx.call_kwargs.get("fill_value")]
+        value = args[1]
+        if not isinstance(value, (bool, int, float, np.generic, np.ndarray)):
+            ctx.refuse(f"a fill value of type {type(value).__name__}; only a constant number")
+        fill = _constant_array(ctx, value, dtype)
+    else:
+        fill = np.asarray(1 if isinstance(ctx.layer, knp.OnesLike) else 0).astype(
+            dtype.to_numpy())
+    array = np.broadcast_to(fill, tuple(x.shape)).astype(dtype.to_numpy())
+    return ctx.lowered("identity", [ctx.constant("value", array)])

@@ -62,6 +62,33 @@ FAMILIES = {
         stackwise_squeeze_and_excite_ratios=[0.25], stackwise_strides=[1],
         stackwise_block_types=["v1"], width_coefficient=1.0, depth_coefficient=1.0,
         image_shape=(16, 16, 3)),
+    # decoders: sliding-window attention; Gemma's zeros_like; rotary on part of the
+    # head; ALiBi
+    "mistral": lambda: M.MistralBackbone(
+        vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+        hidden_dim=8, intermediate_dim=16, sliding_window=4),
+    "gemma": lambda: M.GemmaBackbone(
+        vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+        hidden_dim=8, intermediate_dim=16, head_dim=4),
+    "gpt_neox": lambda: M.GPTNeoXBackbone(  # head size 8: a rotary part of 2
+        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=16,
+        max_sequence_length=16),
+    "bloom": lambda: M.BloomBackbone(**TEXT),
+    # vision: distillation token; layer scale and register-free DINOv2; CLIP's
+    # quick_gelu activation (traced); separable convolutions
+    "deit": lambda: M.DeiTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
+                                   num_heads=2, hidden_dim=8, intermediate_dim=16),
+    "dinov2": lambda: M.DINOV2Backbone(
+        patch_size=4, num_layers=1, hidden_dim=8, num_heads=2, intermediate_dim=16,
+        image_shape=(16, 16, 3), position_embedding_shape=(16, 16)),
+    "clip_vision": lambda: M.CLIPVisionEncoder(
+        patch_size=4, hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16,
+        image_shape=(16, 16, 3)),
+    "xception": lambda: M.XceptionBackbone(
+        stackwise_conv_filters=[[8, 8], [16, 16]], stackwise_pooling=[False, True],
+        image_shape=(32, 32, 3)),
+    "vgg": lambda: M.VGGBackbone(stackwise_num_repeats=[1, 1], stackwise_num_filters=[4, 8],
+                                 image_shape=(16, 16, 3)),
     # two more vision families, marked slow (the default run keeps 12 families)
     "resnet": lambda: M.ResNetBackbone(
         input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64],
@@ -75,7 +102,9 @@ FAMILIES = {
 SLOW = {"resnet", "mit"}
 #: the first transformer block's scope, where it is not ``transformer_layer_0`` (None: the
 #: blocks' weights are shared or not scoped by block)
-BLOCKS = {"albert": None, "bart": None,
+VISION = {"densenet", "efficientnet", "vit", "resnet", "mit", "deit", "dinov2", "clip_vision",
+          "xception", "vgg"}
+BLOCKS = {"albert": None, "bart": None, "gemma": "decoder_block_0",
           "deberta_v3": "disentangled_attention_encoder_layer_0",
           "t5": "transformer_encoder_layer_0"}
 
@@ -140,7 +169,7 @@ def test_keras_hub_backbone_converts_and_matches(family):
     arrays = [feeds[v.name] for v in graph.inputs]
     got = emitted.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
     _close(got if isinstance(got, list) else [got], want, f"{family} keras")
-    if family not in ("densenet", "efficientnet", "vit", "resnet", "mit"):  # text blocks
+    if family not in VISION:  # text blocks
         block = BLOCKS.get(family, "transformer_layer_0")
         weights = list(graph.weights)
         assert any("/" in w for w in weights)                     # scoped Keras paths
