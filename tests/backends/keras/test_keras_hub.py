@@ -1,6 +1,7 @@
-"""keras_hub backbones of 16 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART, DeBERTaV3, T5; vision: ViT, DenseNet, EfficientNet, and, marked slow, ResNet
-and MiT), built from small configs
+"""keras_hub backbones of 25 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, GPT-NeoX, Bloom; vision: ViT,
+DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG, and, marked slow,
+ResNet and MiT), built from small configs
 with seeded weights (nothing downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
 compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
