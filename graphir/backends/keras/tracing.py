@@ -80,6 +80,10 @@ def _tf_gather(params: Any, indices: Any, validate_indices: Any = None, axis: An
       TensorFlow backend.
     """
     del validate_indices, name
+    if isinstance(indices, (list, tuple, int)):  # TensorFlow converts them to int32
+        import numpy as np
+
+        indices = np.asarray(indices, dtype="int32")
     p_rank, i_rank = len(params.shape), len(getattr(indices, "shape", ()))
     b = batch_dims + i_rank if batch_dims < 0 else batch_dims
     a = b if axis is None else (axis + p_rank if axis < 0 else axis)
