@@ -19,11 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+from keras.src.ops import nn as knn
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand, layer_refusal
 from graphir.backends.keras.registry import lowers, lowers_named
 
-__all__ = ["MHA_CALL_ARGUMENTS"]
+__all__ = ["DPA_CALL_ARGUMENTS", "MHA_CALL_ARGUMENTS"]
 
 #: ``MultiHeadAttention.call``'s parameters, in positional order (Keras 3.15)
 MHA_CALL_ARGUMENTS = ("query", "value", "key", "query_mask", "value_mask", "key_mask",
@@ -227,3 +228,72 @@ def _attention(ctx: LayerContext) -> Lowered:
     key = names[2] if n == 3 else ""
     return ctx.lowered("attention", [names[0], names[1], key, scale, csw],
                        {"score_mode": mode, "causal": causal})
+
+
+#: ``keras.ops.dot_product_attention``'s parameters, in positional order (Keras 3.15)
+DPA_CALL_ARGUMENTS = ("query", "key", "value", "bias", "mask", "scale")
+
+
+@lowers(knn.DotProductAttention, accepted_call_kwargs=frozenset(DPA_CALL_ARGUMENTS))
+def _dot_product_attention(ctx: LayerContext) -> Lowered:
+    """``keras.ops.dot_product_attention(query, key, value, bias, mask, scale,
+    is_causal)`` (what ``MultiHeadAttention._compute_attention`` calls without dropout,
+    e.g. inside a traced keras_hub Whisper attention) -> primitive ops, exactly as the
+    TensorFlow backend computes it (``_dot_product_attention_xla`` in
+    ``keras/src/backend/tensorflow/nn.py``): ``logits = einsum("btnh,bsnh->bnts", q,
+    k) * scale`` (``scale`` default ``1/sqrt(h)``), ``+ bias``, ``where(mask, logits,
+    -0.7 * 3.38953e38)`` and the same with the lower-triangular ``(t, s)`` mask when
+    ``is_causal``, ``softmax`` on the last axis, ``einsum("bnts,bsnh->btnh", probs,
+    v)``.
+
+    Refused: not float32 query/key/value of rank 4, fewer key/value heads than query
+    heads (TensorFlow repeats them), flash attention, a logits soft cap, a scale or
+    bias that is not a number / tensor, causal masking of unknown lengths.
+    """
+    import numpy as np
+
+    from graphir.dtypes import DType
+
+    op = ctx.layer
+    if op.flash_attention or op.attn_logits_soft_cap is not None:
+        ctx.refuse("flash attention or a logits soft cap")
+    args = _bind_call(ctx, DPA_CALL_ARGUMENTS)
+    q, k, v = (args.get(n) for n in ("query", "key", "value"))
+    if not all(isinstance(t, Operand) and t.type.rank == 4 and t.type.dtype == DType.FLOAT32
+               for t in (q, k, v)):
+        ctx.refuse("query, key and value that are not float32 tensors of rank 4")
+    if q.type.shape[2] != k.type.shape[2] or k.type.shape[2] != v.type.shape[2]:
+        ctx.refuse(f"{q.type.shape[2]} query heads and {k.type.shape[2]} key/value heads; "
+                   f"only equal numbers are lowered")
+    scale = args.get("scale")
+    if scale is None:
+        size = k.type.shape[3]
+        if not isinstance(size, int):
+            ctx.refuse("a default scale of an unknown head size")
+        scale = 1.0 / np.sqrt(np.float32(size))
+    if not isinstance(scale, (int, float, np.generic)):
+        ctx.refuse(f"a scale of type {type(scale).__name__}; only a number")
+    logits = ctx.helper("einsum", [q.name, k.name], {"equation": "btnh,bsnh->bnts"},
+                        suffix="logits")
+    logits = ctx.helper("multiply", [logits, ctx.constant("scale", np.float32(scale))],
+                        suffix="scaled")
+    bias = args.get("bias")
+    if bias is not None:
+        if not (isinstance(bias, Operand) and bias.type.dtype == DType.FLOAT32):
+            ctx.refuse("a bias that is not a float32 tensor")
+        logits = ctx.helper("add", [logits, bias.name], suffix="biased")
+    low = ctx.constant("large_negative", np.float32(3.38953e38 * -0.7))
+    mask = args.get("mask")
+    if mask is not None:
+        if not (isinstance(mask, Operand) and mask.type.dtype == DType.BOOL):
+            ctx.refuse("a mask that is not a bool tensor")
+        logits = ctx.helper("where", [mask.name, logits, low], suffix="masked")
+    if op.is_causal:
+        t, s = q.type.shape[1], k.type.shape[1]
+        if not (isinstance(t, int) and isinstance(s, int)):
+            ctx.refuse("causal masking of unknown sequence lengths")
+        band = np.tril(np.ones((t, s), bool))[None, None]
+        logits = ctx.helper("where", [ctx.constant("causal_mask", band), logits, low],
+                            suffix="causal")
+    probs = ctx.helper("softmax", [logits], {"axis": 3}, suffix="probs")
+    return ctx.lowered("einsum", [probs, v.name], {"equation": "bnts,bsnh->btnh"})

@@ -1,5 +1,6 @@
-"""keras_hub backbones of 25 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, GPT-NeoX, Bloom; vision: ViT,
+"""keras_hub backbones of 26 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, GPT-NeoX, Bloom; audio: Whisper;
+vision: ViT,
 DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG, and, marked slow,
 ResNet and MiT), built from small configs
 with seeded weights (nothing downloaded), lowered with static input sizes
@@ -71,6 +72,9 @@ FAMILIES = {
     "gemma": lambda: M.GemmaBackbone(
         vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
         hidden_dim=8, intermediate_dim=16, head_dim=4),
+    # keras.ops.dot_product_attention inside a traced MultiHeadAttention subclass
+    "whisper": lambda: M.WhisperBackbone(**TEXT, num_mels=4, max_encoder_sequence_length=16,
+                                         max_decoder_sequence_length=16),
     "gpt_neox": lambda: M.GPTNeoXBackbone(  # head size 8: a rotary part of 2
         vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=16,
         max_sequence_length=16),
@@ -106,6 +110,7 @@ SLOW = {"resnet", "mit"}
 VISION = {"densenet", "efficientnet", "vit", "resnet", "mit", "deit", "dinov2", "clip_vision",
           "xception", "vgg"}
 BLOCKS = {"albert": None, "bart": None, "gemma": "decoder_block_0",
+          "whisper": "transformer_encoder_layer_0",
           "deberta_v3": "disentangled_attention_encoder_layer_0",
           "t5": "transformer_encoder_layer_0"}
 
