@@ -1,5 +1,6 @@
 """Primitive reductions and linear algebra: ``sum``, ``mean``, ``max``, ``min``,
-``prod``, ``argmax``, ``argmin``, ``var``, ``std``, ``matmul``, ``einsum``.
+``prod``, ``argmax``, ``argmin``, ``var``, ``std``, ``matmul``, ``einsum``, and the
+running sum ``cumsum``.
 
 NumPy semantics, neutral to Keras and ONNX (``specs/ops-reduction.md``).  Every op
 here addresses axes, so every op is of layout class ``Layout.CHANNELS_LAST``: the ONNX
@@ -24,6 +25,8 @@ Dtype rules (stated per op, checked by the type rules):
   (Keras' dtype), first index on ties.
 * ``matmul``: two inputs of one dtype, float, int32 or int64; output: that dtype.
 * ``einsum``: inputs of one float dtype; output: that dtype.
+* ``cumsum``: float32, float64, int32 or int64 (onnxruntime's ``CumSum`` kernels);
+  output: the input's dtype and shape.
 
 bool and the other integer dtypes are refused by the type rules (ONNX's Reduce ops
 have no kernels for them in onnxruntime, and Keras promotes them first; lowering
@@ -42,7 +45,7 @@ from graphir.ops.registry import AttrSpec, Layout, TypeRuleError, define_op
 from graphir.ops.type_rules import broadcast_shapes, fmt_shape, same_dtype, unify_dims
 from graphir.tensor_types import Dim, TensorType
 
-__all__ = ["REDUCE_OPS", "argmax", "argmin", "einsum", "matmul", "max_", "mean", "min_",
+__all__ = ["REDUCE_OPS", "argmax", "argmin", "cumsum", "einsum", "matmul", "max_", "mean", "min_",
            "parse_einsum", "prod", "std", "sum_", "var"]
 
 _FLOATS = (DType.FLOAT16, DType.FLOAT32, DType.FLOAT64)
@@ -245,6 +248,35 @@ def argmin(inputs, attrs):
     """``np.argmin(x, axis, keepdims)`` as int32 (first index on ties), after replacing
     each -0.0 by ``negative_zero_as`` when that is not None."""
     return _arg(inputs[0], attrs, np.argmin)
+
+
+# --------------------------------------------------------------------------- cumsum
+
+_CUMSUM_DTYPES = (DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64)
+
+
+def _cumsum_rule(types, attrs):
+    """``cumsum``: dtypes float32, float64, int32, int64; rank >= 1; a canonical ``axis``;
+    the input's type."""
+    (x,) = types
+    _require_dtype(x, _CUMSUM_DTYPES, "cumsum")
+    axis = attrs["axis"]
+    if x.rank == 0 or not 0 <= axis < x.rank:
+        raise TypeRuleError(f"axis {axis} is not in 0..{x.rank - 1} (rank {x.rank}); axes "
+                            f"are canonical (non-negative)", input_index=0,
+                            expected=f"0..{x.rank - 1}" if x.rank else "rank >= 1",
+                            actual=str(axis), hint="normalize a negative axis: axis % rank")
+    return (x,)
+
+
+@define_op("cumsum", ("x",), {"axis": AttrSpec("int", doc="the axis summed along "
+                                                        "(canonical: 0 <= axis < rank)")},
+           infer=_cumsum_rule, layout=Layout.CHANNELS_LAST,
+           doc="running (inclusive) sum of x along `axis` (keras.ops.cumsum; ONNX CumSum)")
+def cumsum(inputs, attrs):
+    """``np.cumsum(x, axis)`` in the input's dtype (integers wrap around on overflow)."""
+    x = inputs[0]
+    return np.cumsum(x, axis=attrs["axis"], dtype=x.dtype)
 
 
 # --------------------------------------------------------------------------- matmul

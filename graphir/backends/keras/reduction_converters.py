@@ -253,6 +253,35 @@ def _canonical_equation(ctx: LayerContext, subscripts: Any) -> str:
     return eq
 
 
+@lowers(knp.Cumsum)
+def _cumsum(ctx: LayerContext) -> Lowered:
+    """``keras.ops.cumsum(x, axis)`` -> ``cumsum {axis}`` (TensorFlow: ``tf.math.cumsum``
+    after converting ``x`` to ``dtype``, a bool ``x`` to int32; ``axis=None`` sums the
+    flattened tensor: accepted for rank-1 inputs only, as axis 0).  float32, float64,
+    int32 and int64 only (onnxruntime's ``CumSum``); a bool input gets a ``cast``."""
+    (x,) = _operands(ctx)
+    if not isinstance(x, Operand):
+        ctx.refuse("a constant input")
+    layer = ctx.layer
+    if layer.dtype is not None and DType.from_any(layer.dtype) != x.type.dtype:
+        ctx.refuse(f"dtype={layer.dtype!r} (a conversion before the sum); cast explicitly")
+    axis = layer.axis
+    if axis is None:
+        if x.type.rank != 1:
+            ctx.refuse("axis=None (the flattened tensor) on a tensor of rank "
+                       f"{x.type.rank}; only rank-1 inputs are accepted without an axis")
+        axis = 0
+    if not isinstance(axis, int) or not -x.type.rank <= axis < x.type.rank:
+        ctx.refuse(f"axis={axis!r} for a tensor of rank {x.type.rank}")
+    name = x.name
+    if x.type.dtype == DType.BOOL:
+        name = _cast(ctx, name, DType.INT32, "cast")
+    elif x.type.dtype not in (DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64):
+        ctx.refuse(f"a cumsum of {x.type.dtype.value} (float32, float64, int32 and int64 "
+                   f"are lowered)")
+    return ctx.lowered("cumsum", [name], {"axis": axis % x.type.rank})
+
+
 @lowers(knp.Einsum)
 def _einsum(ctx: LayerContext) -> Lowered:
     """``keras.ops.einsum(subscripts, *operands)`` -> ``einsum`` (float operands)."""

@@ -97,6 +97,13 @@ def arg_extremum(ctx: OnnxEmitContext, node: Node) -> None:
     ctx.add("Cast", [index], ctx.define(node.output.name, NHWC), to=onnx.TensorProto.INT32)
 
 
+@emits("cumsum")
+def cumsum(ctx: OnnxEmitContext, node: Node) -> None:
+    """``CumSum(x, axis)`` (inclusive, forward), the axis an int64 scalar initializer."""
+    axis = ctx.constant(np.asarray(node.attrs["axis"], np.int64), "axis")
+    ctx.add("CumSum", [ctx.get(node.inputs[0]), axis], ctx.define(node.output.name, NHWC))
+
+
 @emits("matmul")
 def matmul(ctx: OnnxEmitContext, node: Node) -> None:
     """``MatMul`` of the two inputs (NumPy semantics)."""

@@ -1,7 +1,6 @@
-"""keras_hub backbones of 26 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, GPT-NeoX, Bloom; audio: Whisper;
-vision: ViT,
-DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG, and, marked slow,
+"""keras_hub backbones of 27 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, Falcon, GPT-NeoX, Bloom; audio:
+Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG, and, marked slow,
 ResNet and MiT), built from small configs
 with seeded weights (nothing downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
@@ -75,6 +74,9 @@ FAMILIES = {
     # keras.ops.dot_product_attention inside a traced MultiHeadAttention subclass
     "whisper": lambda: M.WhisperBackbone(**TEXT, num_mels=4, max_encoder_sequence_length=16,
                                          max_decoder_sequence_length=16),
+    # ALiBi positions from ops.cumsum of the padding mask
+    "falcon": lambda: M.FalconBackbone(vocabulary_size=50, num_layers=1, num_attention_heads=2,
+                                       hidden_dim=8, intermediate_dim=16),
     "gpt_neox": lambda: M.GPTNeoXBackbone(  # head size 8: a rotary part of 2
         vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=16,
         max_sequence_length=16),

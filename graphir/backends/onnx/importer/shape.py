@@ -518,6 +518,18 @@ imports("ArgMax", attrs=("axis", "keepdims", "select_last_index"))(_arg("argmax"
 imports("ArgMin", attrs=("axis", "keepdims", "select_last_index"))(_arg("argmin"))
 
 
+@imports("CumSum", attrs=("exclusive", "reverse"))
+def cumsum(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``cumsum {axis}`` (the axis a constant input, made canonical); ``exclusive`` and
+    ``reverse`` sums are refused."""
+    if int(ctx.attr("exclusive", 0)) or int(ctx.attr("reverse", 0)):
+        raise ctx.error("an exclusive or reverse CumSum is not supported")
+    x = ctx.input(0)
+    axis = int(np.asarray(ctx.require_const(1, "axis")).reshape(-1)[0])
+    axis = _norm([axis], ctx.type(x).rank, ctx)[0]
+    ctx.emit("cumsum", [x], {"axis": axis}, out=ctx.out())
+
+
 @imports("Einsum", attrs=("equation",))
 def einsum(ctx: ImportContext, node: onnx.NodeProto) -> None:
     """``einsum`` with the equation made canonical: spaces removed, the implicit output
