@@ -1,8 +1,8 @@
 """keras_hub backbones of 27 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
 GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, Falcon, GPT-NeoX, Bloom; audio:
-Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG, and, marked slow,
-ResNet and MiT), built from small configs
-with seeded weights (nothing downloaded), lowered with static input sizes
+Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG,
+and, marked slow, ResNet and MiT), built from small configs with seeded weights (nothing
+downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
 compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
 ONNX; the emitted Keras model run in this process, and for BERT saved and reloaded with
