@@ -1,5 +1,6 @@
-"""Shared helpers of the benchmarks: the machine description, peak-memory measurement and
-table printing (rich on a terminal, Markdown for ``RESULTS.md``).
+"""Shared helpers of the benchmarks: the machine description, peak-memory measurement,
+memory-limited child processes and table printing (rich on a terminal, Markdown for
+``RESULTS.md``).
 
 Imported by the benchmark scripts in this folder (``sys.path[0]`` is this folder when a
 script runs); nothing here imports TensorFlow.
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import os
 import platform
+import resource
 import shutil
+import signal
 import subprocess
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 __all__ = ["machine", "machine_line", "PeakMemory", "rss_mb", "print_table", "markdown_table",
-           "print_report",
-           "median"]
+           "print_report", "median", "limit_memory", "child_main", "run_child", "failure_status"]
 
 
 def _cpu_model() -> str:
@@ -145,6 +148,113 @@ class PeakMemory:
         hwm = rss_mb("VmHWM")
         if self._ok and hwm is not None and self.base_mb is not None:
             self.peak_mb = max(hwm - self.base_mb, 0.0)
+
+
+def limit_memory(gib: float) -> None:
+    """Limit this process's address space (``RLIMIT_AS``) to ``gib`` GiB: past it, an
+    allocation fails (``MemoryError``, ``std::bad_alloc``) instead of the machine's OOM
+    killer taking down the whole benchmark.  Call it first thing in a child process."""
+    limit = int(gib * 2 ** 30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def failure_status(e: BaseException) -> str:
+    """The result cell of a converter that raised ``e``: "OOM", "unsupported layer C"
+    (graphir's typed refusal), else "fails: ExceptionClass"."""
+    if isinstance(e, MemoryError) or type(e).__name__ == "ResourceExhaustedError":
+        return "OOM"
+    layer_class = getattr(e, "layer_class", None)
+    if layer_class:
+        return f"unsupported layer {layer_class}"
+    return f"fails: {type(e).__name__}"
+
+
+def child_main(out_json: str, limit_gib: float, work: Callable[[dict[str, Any]], None]) -> None:
+    """The body of a benchmark child process: limit memory (:func:`limit_memory`; not when
+    ``limit_gib`` is 0, for a parent watching the child's resident memory instead), run
+    ``work(result)`` (which fills the ``result`` dict), and write ``result`` as JSON to
+    ``out_json`` whatever happens; an exception becomes ``result["status"]`` (see
+    :func:`failure_status`) and ``result["error"]``, never a traceback to the parent."""
+    if limit_gib > 0:
+        limit_memory(limit_gib)
+    result: dict[str, Any] = {}
+    try:
+        work(result)
+    except BaseException as e:  # reported to the parent as a result
+        result["status"] = failure_status(e)
+        result["error"] = " ".join(str(e).split())[:300]
+        if os.environ.get("GRAPHIR_BENCH_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+    with open(out_json, "w") as f:
+        json.dump(result, f)
+
+
+_MEMORY_SIGNS = ("MemoryError", "bad_alloc", "Cannot allocate", "ResourceExhausted",
+                 "out of memory")
+
+
+def _child_rss_gib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2 ** 20
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_child(cmd: Sequence[str], out_json: str, *, limit_gib: float, timeout: float,
+              done_key: str = "seconds", rss_limit_gib: float | None = None) -> dict[str, Any]:
+    """Run the benchmark child ``cmd`` (which writes its result dict to ``out_json``, see
+    :func:`child_main`) and return that dict.  When it lacks ``done_key`` the child did
+    not finish: ``status`` says why -- ``"OOM (> N GiB)"`` (a memory error, or killed /
+    aborted by a signal, which is how an allocation failure inside native code ends),
+    ``"timeout (> N s)"``, or the child's own failure -- and ``error`` holds the
+    message or the tail of its stderr.  Never raises for a failing child.
+
+    ``rss_limit_gib``: also watch the child's resident memory (``/proc/PID/status``,
+    every 0.1 s) and kill it past that many GiB (``"OOM (RSS > N GiB)"``): a limit on
+    the memory really used, where an address-space limit (``limit_gib``) also counts
+    what TensorFlow reserves without touching.  ``result["max_rss_gib"]`` is the
+    largest resident size seen.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=err, text=True)
+        start, killed, max_rss = time.monotonic(), None, 0.0
+        while proc.poll() is None:
+            rss = _child_rss_gib(proc.pid)
+            max_rss = max(max_rss, rss)
+            if rss_limit_gib is not None and rss > rss_limit_gib:
+                killed = f"OOM (RSS > {rss_limit_gib:g} GiB)"
+            elif time.monotonic() - start > timeout:
+                killed = f"timeout (> {timeout:g} s)"
+            if killed:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.1)
+        err.seek(0)
+        stderr = err.read()
+    result: dict[str, Any] = {}
+    if os.path.exists(out_json) and not killed:
+        with open(out_json) as f:
+            result = json.load(f)
+    result["returncode"] = proc.returncode
+    result["max_rss_gib"] = max_rss
+    if killed:
+        result["status"] = killed
+    elif done_key not in result:
+        memoryish = (any(s in stderr for s in _MEMORY_SIGNS) or result.get("status") == "OOM"
+                     or proc.returncode in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV))
+        result["status"] = (f"OOM (> {limit_gib:g} GiB)" if memoryish else
+                            result.get("status") or f"fails: child exit {proc.returncode}")
+        result["error"] = result.get("error") or stderr.strip()[-300:]
+    return result
 
 
 def median(values: Sequence[float]) -> float:

@@ -45,9 +45,6 @@ import argparse
 import gc
 import json
 import os
-import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +55,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from benchlib import PeakMemory, machine, median, print_report  # noqa: E402
+from benchlib import (PeakMemory, child_main, failure_status, machine, median,  # noqa: E402
+                      print_report, run_child)
 
 #: one model per family
 DEFAULT_MODELS = ("ResNet50", "MobileNetV2", "EfficientNetB0", "InceptionResNetV2",
@@ -120,17 +118,6 @@ def _weight_bytes(model) -> int:
     return int(sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights))
 
 
-def _failure(conv: str, e: BaseException) -> str:
-    if isinstance(e, MemoryError):
-        return "OOM"
-    if conv == "graphir":
-        from graphir.errors import UnsupportedLayerError
-
-        if isinstance(e, UnsupportedLayerError):
-            return f"unsupported layer {e.layer_class}"
-    return f"fails: {type(e).__name__}"
-
-
 def _ort_providers() -> list[str]:
     import onnxruntime as ort
 
@@ -186,7 +173,7 @@ def _convert(conv: str, model, x, ref, keep: bool) -> dict[str, Any]:
         except BaseException as e:  # a failing converter is a result, not a crash
             if isinstance(e, KeyboardInterrupt):
                 raise
-            row["status"] = _failure(conv, e)
+            row["status"] = failure_status(e)
             row["error"] = " ".join(str(e).split())[:300]
             _note(e)
             if os.environ.get("GRAPHIR_BENCH_DEBUG"):
@@ -202,26 +189,18 @@ def _convert(conv: str, model, x, ref, keep: bool) -> dict[str, Any]:
 
 def _convert_isolated(conv: str, name: str, args, x, ref, keep: bool) -> dict[str, Any]:
     """Run converter ``conv`` on a freshly built ``name`` in a child process under a
-    memory limit (see the module docstring)."""
+    memory limit (see the module docstring and ``benchlib.run_child``)."""
     row: dict[str, Any] = {"converter": conv, "isolated": True}
     limit = args.memory_limit_gib
     with tempfile.TemporaryDirectory(prefix="graphir-bench-") as tmp:
         out_json, out_onnx = os.path.join(tmp, "r.json"), os.path.join(tmp, "m.onnx")
         cmd = [sys.executable, os.path.abspath(__file__), "--child", conv, name, str(args.size),
                str(limit), out_json, out_onnx]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.child_timeout)
-        except subprocess.TimeoutExpired:
-            row["status"] = f"timeout (> {args.child_timeout} s)"
-            return row
-        result = json.load(open(out_json)) if os.path.exists(out_json) else {}
-        memoryish = ("MemoryError" in proc.stderr or "bad_alloc" in proc.stderr
-                     or "Cannot allocate" in proc.stderr or result.get("status") == "OOM"
-                     or proc.returncode in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV))
+        result = run_child(cmd, out_json, limit_gib=limit, timeout=args.child_timeout)
         if "seconds" not in result:
-            row["status"] = (f"OOM (> {limit:g} GiB)" if memoryish else
-                             result.get("status") or f"fails: child exit {proc.returncode}")
-            row["error"] = result.get("error") or proc.stderr.strip()[-300:]
+            row["status"] = result["status"]
+            if result.get("error"):
+                row["error"] = result["error"]
             return row
         row["seconds"], row["peak_mb"] = result["seconds"], result.get("peak_mb")
         with open(out_onnx, "rb") as f:
@@ -236,10 +215,7 @@ def _convert_isolated(conv: str, name: str, args, x, ref, keep: bool) -> dict[st
 def _child(conv: str, name: str, size: int, limit_gib: float, out_json: str,
            out_onnx: str) -> None:
     """The child process of :func:`_convert_isolated`."""
-    limit = int(limit_gib * 2 ** 30)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    result: dict[str, Any] = {}
-    try:
+    def work(result: dict[str, Any]) -> None:
         model = _build(name, size)
         # called once like the parent's model (its reference output), which Keras'
         # export needs ("the model provided has never been called")
@@ -248,15 +224,13 @@ def _child(conv: str, name: str, size: int, limit_gib: float, out_json: str,
         with PeakMemory() as mem:
             start = time.perf_counter()
             data = CONVERTERS[conv](model)
-            result["seconds"] = time.perf_counter() - start
+            seconds = time.perf_counter() - start
         result["peak_mb"] = mem.peak_mb
         with open(out_onnx, "wb") as f:
             f.write(data)
-    except BaseException as e:  # reported to the parent as a result
-        result["status"] = _failure(conv, e)
-        result["error"] = " ".join(str(e).split())[:300]
-    with open(out_json, "w") as f:
-        json.dump(result, f)
+        result["seconds"] = seconds
+
+    child_main(out_json, limit_gib, work)
 
 
 # --------------------------------------------------------------------------- inference

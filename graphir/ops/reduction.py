@@ -23,11 +23,14 @@ Dtype rules (stated per op, checked by the type rules):
 * ``max``, ``min``: float, int8, uint8, int32 or int64; output: the input's dtype.
 * ``argmax``, ``argmin``: float, int8, uint8, int32 or int64; output: ``int32``
   (Keras' dtype), first index on ties.
-* ``cumsum``: float, int32 or int64; output: the input's dtype (one ``axis``).
+* ``cumsum``: float32, float64, int32 or int64 (onnxruntime's ``CumSum`` kernels);
+  output: the input's dtype (one ``axis``).
 * ``top_k``: float, int32 or int64; ``values`` in the input's dtype, ``indices`` int32
   (Keras' dtype), one node per result.
 * ``matmul``: two inputs of one dtype, float, int32 or int64; output: that dtype.
 * ``einsum``: inputs of one float dtype; output: that dtype.
+* ``cumsum``: float32, float64, int32 or int64 (onnxruntime's ``CumSum`` kernels);
+  output: the input's dtype and shape.
 
 bool and the other integer dtypes are refused by the type rules (ONNX's Reduce ops
 have no kernels for them in onnxruntime, and Keras promotes them first; lowering
@@ -251,6 +254,35 @@ def argmin(inputs, attrs):
     return _arg(inputs[0], attrs, np.argmin)
 
 
+# --------------------------------------------------------------------------- cumsum
+
+_CUMSUM_DTYPES = (DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64)
+
+
+def _cumsum_rule(types, attrs):
+    """``cumsum``: dtypes float32, float64, int32, int64; rank >= 1; a canonical ``axis``;
+    the input's type."""
+    (x,) = types
+    _require_dtype(x, _CUMSUM_DTYPES, "cumsum")
+    axis = attrs["axis"]
+    if x.rank == 0 or not 0 <= axis < x.rank:
+        raise TypeRuleError(f"axis {axis} is not in 0..{x.rank - 1} (rank {x.rank}); axes "
+                            f"are canonical (non-negative)", input_index=0,
+                            expected=f"0..{x.rank - 1}" if x.rank else "rank >= 1",
+                            actual=str(axis), hint="normalize a negative axis: axis % rank")
+    return (x,)
+
+
+@define_op("cumsum", ("x",), {"axis": AttrSpec("int", doc="the axis summed along "
+                                                        "(canonical: 0 <= axis < rank)")},
+           infer=_cumsum_rule, layout=Layout.CHANNELS_LAST,
+           doc="running (inclusive) sum of x along `axis` (keras.ops.cumsum; ONNX CumSum)")
+def cumsum(inputs, attrs):
+    """``np.cumsum(x, axis)`` in the input's dtype (integers wrap around on overflow)."""
+    x = inputs[0]
+    return np.cumsum(x, axis=attrs["axis"], dtype=x.dtype)
+
+
 # --------------------------------------------------------------------------- matmul
 
 _MATMUL_DTYPES = _FLOATS + (DType.INT32, DType.INT64)
@@ -359,32 +391,6 @@ def _einsum_rule(types, attrs):
 def einsum(inputs, attrs):
     """``np.einsum(equation, *operands)`` in float64."""
     return np.einsum(attrs["equation"], *inputs)
-
-
-# --------------------------------------------------------------------------- cumsum
-
-def _cumsum_rule(types, attrs):
-    x = types[0]
-    if x.dtype not in _SUM_DTYPES:
-        raise TypeRuleError(f"cumsum of a {x.dtype.value} tensor; accepted: "
-                            f"{_names(_SUM_DTYPES)}", input_index=0,
-                            expected=_names(_SUM_DTYPES), actual=x.dtype.value,
-                            hint="cast the input first (Keras sums bool as int32)")
-    axis = attrs["axis"]
-    if not 0 <= axis < max(x.rank, 1) or x.rank == 0:
-        raise TypeRuleError(f"axis={axis} is not an axis of a rank-{x.rank} tensor",
-                            expected=f"0 <= axis < {x.rank}", actual=str(axis))
-    return (x,)
-
-
-@define_op("cumsum", ("x",), {"axis": AttrSpec("int", doc="the accumulated axis (canonical)")},
-           infer=_cumsum_rule, layout=Layout.CHANNELS_LAST,
-           doc="the inclusive running sum along `axis`, in x's dtype (keras.ops.cumsum, "
-               "ONNX CumSum)")
-def cumsum(inputs, attrs):
-    """``np.cumsum(x, axis)`` in x's dtype (integers wrap around)."""
-    x = np.asarray(inputs[0])
-    return np.cumsum(x, axis=attrs["axis"], dtype=x.dtype)
 
 
 # --------------------------------------------------------------------------- top_k

@@ -74,8 +74,8 @@ def logic_ops() -> keras.Model:
 
 def reduction_ops() -> keras.Model:
     """Reductions over one and two axes (keepdims both ways), argmax/argmin, var/std,
-    matmul of two computed tensors, einsum (an attention score), a running sum and a
-    tensordot (lowered to einsum)."""
+    matmul of two computed tensors, einsum (an attention score), cumsum (of floats and of
+    the int32 argmax), a tensordot (lowered to einsum) and a top-k."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), name="x")
     h = keras.layers.Dense(6, name="dense")(x)
@@ -83,9 +83,10 @@ def reduction_ops() -> keras.Model:
     mixed = ops.matmul(ops.softmax(scores, axis=-1), h)       # (batch, 4, 6)
     stats = (ops.sum(mixed, axis=1) + ops.mean(mixed, axis=1) + ops.max(h, axis=1)
              + ops.min(h, axis=1) + ops.var(h, axis=1) + ops.std(x, axis=1)
-             + ops.prod(ops.tanh(h), axis=1))                 # (batch, 6)
+             + ops.prod(ops.tanh(h), axis=1)
+             + ops.cumsum(h, axis=2)[:, 0])                   # (batch, 6)
     total = ops.sum(h, axis=(1, 2), keepdims=True)            # (batch, 1, 1)
-    where_max = ops.argmax(h, axis=-1)
+    where_max = ops.cumsum(ops.argmax(h, axis=-1), axis=1)
     where_min = ops.argmin(x, axis=1)
     running = ops.cumsum(h, axis=1) + ops.tensordot(x, ops.ones((6, 6)) * 0.1, axes=1)
     best, where_best = ops.top_k(h, k=2)

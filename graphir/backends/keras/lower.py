@@ -314,7 +314,10 @@ class _Lowering:
             self.types[value.name] = vtype
         outputs = self.lower_model(model, "", [v.name for v in inputs])
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
-        graph = Graph(model.name, inputs, outputs, self.nodes, self.weights)
+        # weights read only by folded nodes (fold_constant) are no longer read
+        read = {n for node in self.nodes for n in node.inputs} | set(outputs)
+        weights = {k: v for k, v in self.weights.items() if k in read}
+        graph = Graph(model.name, inputs, outputs, self.nodes, weights)
         return verify_graph(graph, types=not self.diagnostics)
 
     def distinct_outputs(self, outputs: list[str], input_names: set[str]) -> list[str]:
@@ -394,7 +397,8 @@ class _Lowering:
         in ``env`` (KerasTensor id -> IR value name)."""
         op = knode.operation
         converter = converter_for(op)
-        if converter is None and tracing.is_traced(op, from_file=self.from_file):
+        if (converter is None and tracing.is_traced(op, from_file=self.from_file)) \
+                or _custom_activation(op):
             self.lower_traced(op, knode, scope, env)
             return
         self.check_call(op, knode)
@@ -455,6 +459,12 @@ class _Lowering:
         for i, (result, tensor) in enumerate(zip(results, knode.outputs)):
             node_name = name if i == 0 else self.claim(f"{name}_{i}")
             out_type = self.output_type(op, result, tensor, node_name)
+            folded = None if ctx.helpers else self.fold_constant(result, out_type)
+            if folded is not None:
+                self.weights[node_name] = folded
+                self.types[node_name] = weight_type(folded)
+                env[id(tensor)] = node_name
+                continue
             self.nodes.append(Node(result.op, node_name, result.inputs,
                                    (Value(node_name, out_type),), result.attrs))
             self.types[node_name] = out_type
@@ -462,6 +472,28 @@ class _Lowering:
             if any(v in self.tainted for v in in_values):
                 self.tainted.add(node_name)
             env[id(tensor)] = node_name
+
+    def fold_constant(self, lowered: Any, out_type: TensorType) -> np.ndarray | None:
+        """The value of ``lowered`` when every data input it reads is a weight (a constant:
+        a traced call's eagerly computed output, or a value folded before), computed by
+        the op's reference kernel as the interpreter does (floats in float64, the result
+        in the output's dtype); None when it reads a computed value, reads nothing, or its
+        type is not static.  keras_hub's DeBERTaV3 attention projects its relative
+        embedding table (a constant once the batch size is static) through dropout and
+        dense layers: folded, those are weights, which every emitter takes."""
+        schema = ops.get_schema(lowered.op)
+        data = [n for i, n in enumerate(lowered.inputs) if n and i not in schema.weight_inputs]
+        if not data or any(n not in self.weights for n in data) or schema.kernel is None \
+                or not all(isinstance(d, int) for d in out_type.shape) \
+                or any(n in self.tainted for n in data):
+            return None
+        args = [None if not n else self.weights[n].astype(np.float64)
+                if self.weights[n].dtype.kind == "f" else self.weights[n]
+                for n in lowered.inputs]
+        array = np.asarray(schema.kernel(args, lowered.attrs))
+        if array.shape != tuple(out_type.shape):
+            return None
+        return np.ascontiguousarray(array.astype(out_type.dtype.to_numpy()))
 
     def lower_traced(self, op: Any, knode: Any, scope: str, env: dict[int, str]) -> None:
         """Lower a call of a layer without a converter by tracing its ``call``
@@ -685,6 +717,23 @@ def _check_graph_model(model: Any, lowering: _Lowering) -> None:
     except (ValueError, AttributeError):
         raise lowering.refuse(model, "the Sequential model is not built (give it an "
                                      "Input or an input shape)") from None
+
+
+def _custom_activation(op: Any) -> bool:
+    """An ``Activation`` layer whose function is not a built-in activation (keras_hub's
+    CLIP ``quick_gelu``, ``x * sigmoid(1.702 * x)``): its ``call`` applies the function,
+    which is traced like a custom layer's (its ``keras.ops`` calls become nodes)."""
+    if type(op) is not keras.layers.Activation or op.activation is None:
+        return False
+    from graphir.backends.keras.activations import activation_name
+
+    name = getattr(op.activation, "__name__", None)
+    try:
+        builtin = isinstance(name, str) and keras.activations.get(name) is op.activation
+    except ValueError:
+        builtin = False
+    # a built-in activation outside the op set stays refused by its converter
+    return not builtin and activation_name(op.activation)[0] is None
 
 
 def _why_unknown(op: Any) -> str:

@@ -79,16 +79,17 @@ def _matmul(c: BuildContext) -> Built:
     return knp.Matmul(name=c.name), []
 
 
+@builds("cumsum")
+def _cumsum(c: BuildContext) -> Built:
+    """``keras.ops.cumsum(x, axis)`` as a ``Cumsum`` operation named ``c.name`` (the
+    input's dtype: ``tf.math.cumsum``)."""
+    return knp.Cumsum(axis=c.attrs["axis"], name=c.name), []
+
+
 @builds("einsum", constant_inputs=True)
 def _einsum(c: BuildContext) -> Built:
     """``keras.ops.einsum(equation, *operands)`` as an ``Einsum`` operation named ``c.name``."""
     return knp.Einsum(c.attrs["equation"], name=c.name), []
-
-
-@builds("cumsum")
-def _cumsum(c: BuildContext) -> Built:
-    """``keras.ops.cumsum(x, axis)``."""
-    return knp.Cumsum(axis=c.attrs["axis"], name=c.name), []
 
 
 def _top_k_group(node: Node) -> tuple[Any, int]:

@@ -293,8 +293,9 @@ def _cumsum(ctx: LayerContext) -> Lowered:
             name, dtype = _cast(ctx, name, target, "cast"), target
     if dtype is DType.BOOL:
         name, dtype = _cast(ctx, name, DType.INT32, "cast_bool"), DType.INT32
-    if dtype not in (DType.FLOAT16, DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64):
-        ctx.refuse(f"a cumsum of a {dtype.value} tensor; cast it to int32/int64 or a float")
+    if dtype not in (DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64):
+        ctx.refuse(f"a cumsum of a {dtype.value} tensor (float32, float64, int32 and int64 "
+                   f"are lowered: onnxruntime's CumSum kernels)")
     axis = ctx.layer.axis
     if axis is None:
         if rank != 1:

@@ -16,7 +16,11 @@ value, a ``tf.*`` function on a symbolic tensor (the exception's first line is q
 with the line of user code that raised it), an output that is not a symbolic tensor
 (a constant, a value computed outside ``keras.ops``), a different number of outputs
 or an output type different from what Keras recorded, a symbolic tensor captured from
-outside the call, a mask.  Operations the call records but the op set lacks
+outside the call, an input carrying a Keras mask.  For the trace only, a few things Keras
+cannot record on symbolic tensors are made recordable, each exact: ``tf.gather`` as
+``keras.ops`` (:func:`_tf_equivalents`), a sublayer returning None among its outputs
+(:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
+and sublayer output sizes Keras leaves unknown (:func:`_spec_shims`).  Operations the call records but the op set lacks
 (``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
 
 Tracing appends Keras nodes to the sublayers' call histories; :func:`traced_call` removes
@@ -58,7 +62,80 @@ try:  # TensorFlow's own errors (the tests and the CLI run the TF backend)
 except ImportError:  # pragma: no cover - another Keras backend
     pass
 
-_KERAS_DIR = os.path.dirname(keras.__file__)
+_KERAS_DIR = os.path.dirname(keras.__file__) + os.sep
+
+
+def _tf_gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None,
+               batch_dims: int = 0, name: Any = None) -> Any:
+    """``tf.gather`` on symbolic tensors as the ``keras.ops`` call that computes exactly
+    the same, or None where there is none here.
+
+    * ``batch_dims=0``: ``ops.take(params, indices, axis)`` (Keras' TensorFlow
+      ``take`` is ``tf.gather``; negative indices, an error in ``tf.gather`` on CPU,
+      are the only inputs where they differ).
+    * ``batch_dims=b`` with ``axis`` b, ``params`` and ``indices`` both of rank b + 1
+      and the same static leading b sizes: ``ops.take_along_axis(params, indices,
+      axis=b)`` (``out[i..., j] = params[i..., indices[i..., j]]`` in both), which is
+      how keras_hub's DeBERTaV3 attention gathers its relative positions on the
+      TensorFlow backend.
+    """
+    del validate_indices, name
+    if isinstance(indices, (list, tuple, int)):  # TensorFlow converts them to int32
+        import numpy as np
+
+        indices = np.asarray(indices, dtype="int32")
+    p_rank, i_rank = len(params.shape), len(getattr(indices, "shape", ()))
+    b = batch_dims + i_rank if batch_dims < 0 else batch_dims
+    a = b if axis is None else (axis + p_rank if axis < 0 else axis)
+    if b == 0:
+        return keras.ops.take(params, indices, axis=a)
+    lead_p, lead_i = tuple(params.shape[:b]), tuple(indices.shape[:b])
+    if a == b and p_rank == i_rank == b + 1 and lead_p == lead_i \
+            and all(isinstance(d, int) for d in lead_p):
+        return keras.ops.take_along_axis(params, indices, axis=b)
+    return None
+
+
+#: TensorFlow functions a traced call may apply to symbolic tensors, by their Python
+#: name (``tf.gather`` is ``gather_v2`` calling ``gather``): each returns the exactly
+#: equivalent ``keras.ops`` result, or None (the call is refused as any ``tf.*`` call).
+_TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {"gather_v2": _tf_gather, "gather": _tf_gather}
+
+
+@contextlib.contextmanager
+def _tf_equivalents() -> Iterator[None]:
+    """While tracing, let the TensorFlow functions of :data:`_TF_EQUIVALENTS` accept
+    symbolic tensors: a TensorFlow global op dispatcher (what TensorFlow consults when a
+    function fails on an argument it cannot convert; Keras 2 recorded its ``TFOpLambda``
+    layers the same way), registered for the trace only.  Anything else still fails as
+    "A KerasTensor cannot be used as input to a TensorFlow function" and is refused."""
+    try:
+        from tensorflow.python.util import dispatch
+    except ImportError:  # pragma: no cover - another Keras backend
+        yield
+        return
+
+    class _Dispatcher(dispatch.GlobalOpDispatcher):
+        def handle(self, op: Any, args: Any, kwargs: Any) -> Any:
+            fn = _TF_EQUIVALENTS.get(getattr(op, "__name__", ""))
+            if fn is None or getattr(op, "__module__", "").split(".")[0] != "tensorflow":
+                return self.NOT_SUPPORTED
+            try:
+                bound = inspect.signature(fn).bind(*args, **kwargs)
+            except TypeError:
+                return self.NOT_SUPPORTED
+            values = keras.tree.flatten((args, kwargs))
+            if not any(isinstance(v, keras.KerasTensor) for v in values):
+                return self.NOT_SUPPORTED
+            out = fn(*bound.args, **bound.kwargs)
+            return self.NOT_SUPPORTED if out is None else out
+
+    dispatcher = _Dispatcher()
+    dispatcher.register()
+    try:
+        yield
+    finally:
+        dispatch._GLOBAL_DISPATCHERS.remove(dispatcher)
 
 
 @attrs.define
@@ -184,30 +261,136 @@ def _restore(saved: list[tuple[Any, int, int]]) -> None:
             del lyr.compute_output_spec
 
 
+@contextlib.contextmanager
+def _none_outputs_recorded() -> Iterator[None]:
+    """While tracing, record a sublayer call that returns None among its tensors (keras_hub's
+    ``T5MultiHeadAttention`` returns ``(output, position_bias, cache)`` with ``cache``
+    None when it has no cache) as a Keras node of its tensor outputs only, returning the
+    structure with its None to the caller.  Keras' ``Node`` refuses None outputs
+    ("All operation outputs must be tensors"); such a call only happens inside another
+    layer's ``call`` (a functional model records the outer layer, whose outputs are
+    tensors), so the trace is the first to meet it.  Patched in ``Layer.__call__``'s
+    module for the trace only."""
+    from keras.src.layers import layer as layer_module
+    from keras.src.ops.node import Node
+
+    def node(operation: Any, call_args: Any = None, call_kwargs: Any = None,
+             outputs: Any = None) -> Any:
+        if outputs is not None and any(o is None for o in keras.tree.flatten(outputs)):
+            outputs = [o for o in keras.tree.flatten(outputs) if o is not None]
+        return Node(operation, call_args=call_args, call_kwargs=call_kwargs, outputs=outputs)
+
+    layer_module.Node = node
+    try:
+        yield
+    finally:
+        layer_module.Node = Node
+
+
+#: the binary operators of ``keras.Variable`` (each calls the backend's function on the
+#: variable's value and the other operand, which fails on a symbolic tensor)
+_VARIABLE_OPERATORS = tuple(f"__{r}{name}__" for name in (
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor")
+    for r in ("", "r")) + ("__lt__", "__le__", "__gt__", "__ge__")
+
+
+@contextlib.contextmanager
+def _variables_defer_to_symbolic() -> Iterator[None]:
+    """While tracing, make ``variable * tensor`` (keras_hub's ``T5LayerNorm``: ``self.weight
+    * hidden_states``) record the operation: a ``keras.Variable`` operator whose other
+    operand is a symbolic tensor returns ``NotImplemented``, so Python calls the symbolic
+    tensor's reflected operator (``KerasTensor.__rmul__``: ``ops.multiply(variable,
+    tensor)``, the same operands in the same order), where Keras' own operator would
+    pass the symbolic tensor to a TensorFlow function and fail.  Patched on the class
+    for the trace only."""
+    from keras.src.backend.common.variables import Variable
+
+    saved = {name: Variable.__dict__[name] for name in _VARIABLE_OPERATORS
+             if name in Variable.__dict__}
+
+    def deferring(method: Callable[..., Any]) -> Callable[..., Any]:
+        def operator(self: Any, other: Any) -> Any:
+            if isinstance(other, keras.KerasTensor):
+                return NotImplemented
+            return method(self, other)
+        return operator
+
+    for name, method in saved.items():
+        setattr(Variable, name, deferring(method))
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(Variable, name, method)
+
+
+def _static(tensors: Sequence[Any]) -> bool:
+    return all(d is not None for t in tensors for d in t.shape)
+
+
+def _refined(spec: Any, call: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+    """``spec`` (a sublayer's symbolic output) with the sizes its ``compute_output_shape``
+    left unknown filled in from Keras' shape inference of its ``call`` (a TensorFlow
+    graph built on placeholders of the inputs' static shapes: what Keras itself does for
+    a layer without ``compute_output_shape``), when every tensor input is static and the
+    inferred shapes agree with ``spec`` on every size it knows.  Otherwise ``spec``."""
+    outputs = keras.tree.flatten(spec)
+    if all(_static([t]) for t in outputs if isinstance(t, keras.KerasTensor)):
+        return spec
+    if not _static([t for t in keras.tree.flatten((args, kwargs))
+                    if isinstance(t, keras.KerasTensor)]):
+        return spec
+    from keras.src import backend
+
+    try:
+        inferred = backend.compute_output_spec(call, *args, **kwargs)
+    except TRACE_ERRORS:  # keep Keras' own answer; the trace reports what fails later
+        return spec
+    flat = keras.tree.flatten(inferred)
+    if len(flat) != len(outputs):
+        return spec
+    better = []
+    for want, got in zip(outputs, flat):
+        if not isinstance(want, keras.KerasTensor):
+            better.append(want)
+            continue
+        if not (isinstance(got, keras.KerasTensor) and len(got.shape) == len(want.shape)
+                and all(w is None or w == g for w, g in zip(want.shape, got.shape))
+                and got.dtype == want.dtype):
+            return spec
+        better.append(keras.KerasTensor(got.shape, dtype=want.dtype, sparse=want.sparse,
+                                        ragged=want.ragged, name=want.name))
+    return keras.tree.pack_sequence_as(spec, better)
+
+
 def _spec_shims(layer: Any) -> None:
-    """Let the sublayers of ``layer`` be called symbolically with keyword arguments their
-    ``call`` takes but their ``compute_output_spec`` does not (keras_hub's
-    ``CachedMultiHeadAttention`` is called with ``cache=None``; the inherited
-    ``MultiHeadAttention.compute_output_spec`` has no ``cache``, so Keras' symbolic call
-    raises TypeError): an instance attribute, removed by :func:`_restore`, that drops
-    such keywords when their value is None (an absent option, no change to the output's
-    shape or dtype) before the class' method runs.  Keywords with a value stay and fail
-    as before."""
+    """Install, on each sublayer of ``layer``, an instance ``compute_output_spec`` (removed
+    by :func:`_restore`) that wraps the class' method for the trace:
+
+    * keyword arguments the sublayer's ``call`` takes but its ``compute_output_spec``
+      does not are dropped when their value is None (an absent option, no change to the
+      output's shape or dtype): keras_hub's ``CachedMultiHeadAttention`` is called with
+      ``cache=None``, and the inherited ``MultiHeadAttention.compute_output_spec`` has no
+      ``cache``, so Keras' symbolic call raised TypeError.  Keywords with a value stay
+      and fail as before;
+    * output sizes that the sublayer's ``compute_output_shape`` leaves unknown although
+      its inputs are static are inferred from its ``call`` (:func:`_refined`):
+      ``EinsumDense(output_shape=(None, heads, size))`` reports an unknown sequence
+      length, and a traced call reading ``ops.shape`` of that output (keras_hub's
+      DeBERTaV3 attention builds ``ops.arange`` of it) would fail on ``None``.
+    """
     for lyr in layer._flatten_layers(include_self=False, recursive=True):
         method = type(lyr).compute_output_spec
         try:
             params = inspect.signature(method).parameters
         except (TypeError, ValueError):
             continue
-        if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-            continue
-        extra = set(_call_params(lyr)) - set(params)
-        if not extra:
-            continue
+        extra = frozenset() if any(p.kind == p.VAR_KEYWORD for p in params.values()) \
+            else frozenset(set(_call_params(lyr)) - set(params))
 
-        def shim(*args: Any, _method=method, _lyr=lyr, _extra=frozenset(extra), **kwargs: Any):
+        def shim(*args: Any, _method=method, _lyr=lyr, _extra=extra, **kwargs: Any):
             kwargs = {k: v for k, v in kwargs.items() if not (k in _extra and v is None)}
-            return _method(_lyr, *args, **kwargs)
+            return _refined(_method(_lyr, *args, **kwargs), _lyr.call, args, kwargs)
 
         shim._graphir_trace_shim = True  # type: ignore[attr-defined]
         lyr.compute_output_spec = shim
@@ -253,7 +436,8 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     A call that draws random numbers from a seed generator (sampling at inference,
     e.g. a VAE's ``Sampling`` layer) is refused: graphir would freeze one sample."""
     try:
-        with _random_draws() as draws:
+        with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
+                _variables_defer_to_symbolic():
             result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
         unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]
@@ -266,6 +450,8 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
         refuse(f"its call() draws random numbers at inference (keras.random with the seed "
                f"generator {draws[0]!r}); a converted model would repeat one frozen sample")
     outputs = keras.tree.flatten(result)
+    if expected is not None:  # a layer's None outputs are no tensors (as Keras recorded)
+        outputs = [t for t in outputs if t is not None]
     for i, t in enumerate(outputs):
         if not isinstance(t, keras.KerasTensor) and not _is_concrete_tensor(t):
             refuse(f"its traced call() returns a {type(t).__name__} as output {i}, not a "
@@ -319,12 +505,17 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
     training = kwargs.pop("training", None)
     if training not in (None, False):
         refuse(f"called with training={training!r}")
-    if _is_mask(kwargs.get("mask")) or any(
-            getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors):
+    if any(getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors) \
+            or (_is_mask(kwargs.get("mask")) and not all(
+                isinstance(m, keras.KerasTensor) for m in keras.tree.flatten(kwargs["mask"])
+                if m is not None)):
         # the traced call would run on fresh, unmasked tensors: any sublayer reading the
-        # mask (MultiHeadAttention, merges, RNNs) would compute another result
-        refuse("called with a mask (or on tensors carrying a Keras mask); masks are not "
-               "traced yet")
+        # mask (MultiHeadAttention, merges, RNNs) would compute another result.  A mask
+        # the caller passed explicitly as a tensor (Keras records only explicit keywords:
+        # keras_hub's T5 attention takes its attention mask as ``mask=``) is an argument
+        # like any other, replaced by its fresh symbolic twin
+        refuse("called on tensors carrying a Keras mask (or with a mask that is not a "
+               "tensor); implicit masks are not traced yet")
     fresh: dict[int, Any] = {}
     for t, ttype in zip(knode.arguments.keras_tensors, tensor_types):
         if id(t) not in fresh:

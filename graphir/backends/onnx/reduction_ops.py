@@ -103,6 +103,13 @@ def arg_extremum(ctx: OnnxEmitContext, node: Node) -> None:
     ctx.add("Cast", [index], ctx.define(node.output.name, NHWC), to=onnx.TensorProto.INT32)
 
 
+@emits("cumsum")
+def cumsum(ctx: OnnxEmitContext, node: Node) -> None:
+    """``CumSum(x, axis)`` (inclusive, forward), the axis an int64 scalar initializer."""
+    axis = ctx.constant(np.asarray(node.attrs["axis"], np.int64), "axis")
+    ctx.add("CumSum", [ctx.get(node.inputs[0]), axis], ctx.define(node.output.name, NHWC))
+
+
 @emits("matmul")
 def matmul(ctx: OnnxEmitContext, node: Node) -> None:
     """``MatMul`` of the two inputs (NumPy semantics)."""
@@ -114,14 +121,6 @@ def einsum(ctx: OnnxEmitContext, node: Node) -> None:
     """``Einsum`` with the node's (canonical) equation."""
     ctx.add("Einsum", [ctx.get(n) for n in node.inputs], ctx.define(node.output.name, NHWC),
             equation=node.attrs["equation"])
-
-
-@emits("cumsum")
-def cumsum(ctx: OnnxEmitContext, node: Node) -> None:
-    """CumSum (opset 14: float, int32, int64) with the axis as an int64 scalar input,
-    ``exclusive=0, reverse=0``."""
-    axis = ctx.constant(np.asarray(node.attrs["axis"], np.int64), "axis")
-    ctx.add("CumSum", [ctx.get(node.inputs[0]), axis], ctx.define(node.output.name, NHWC))
 
 
 #: per emission context: the ONNX ``(values, indices)`` of each ``top_k`` call, keyed by

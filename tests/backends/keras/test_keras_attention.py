@@ -402,3 +402,49 @@ def test_attention_refusals(build, match, cls):
     with pytest.raises(UnsupportedLayerError, match=match) as info:
         from_keras(build())
     assert info.value.layer_class == cls
+
+
+@pytest.mark.parametrize("is_causal, scale, with_mask, with_bias", [
+    (False, None, False, False),
+    (True, 0.3, True, True),
+])
+def test_keras_ops_dot_product_attention_matches(is_causal, scale, with_mask, with_bias):
+    """``keras.ops.dot_product_attention`` -> einsum, scale, bias, where (mask, causal),
+    softmax, einsum: ONNX (onnxruntime), the emitted Keras model and the interpreter
+    match Keras; fewer key/value heads are refused by name."""
+    q = keras.Input((5, 2, 4), name="q")
+    k = keras.Input((6, 2, 4), name="k")
+    v = keras.Input((6, 2, 4), name="v")
+    m = keras.Input((2, 5, 6), dtype="bool", name="m")
+    b = keras.Input((2, 5, 6), name="b")
+    out = keras.ops.dot_product_attention(q, k, v, bias=b if with_bias else None,
+                                          mask=m if with_mask else None, scale=scale,
+                                          is_causal=is_causal)
+    inputs = [q, k, v] + ([m] if with_mask else []) + ([b] if with_bias else [])
+    model = keras.Model(inputs, out, name="dpa")
+    rng = np.random.default_rng(3)
+    feeds = {"q": rng.normal(size=(2, 5, 2, 4)), "k": rng.normal(size=(2, 6, 2, 4)),
+             "v": rng.normal(size=(2, 6, 2, 4)), "m": rng.integers(0, 2, (2, 2, 5, 6)) > 0,
+             "b": rng.normal(size=(2, 2, 5, 6))}
+    feeds["m"][..., 0] = True  # no fully masked row
+    feeds = {t.name: feeds[t.name].astype(np.float32 if t.name != "m" else bool)
+             for t in inputs}
+    want = np.asarray(model.predict(list(feeds.values()), verbose=0))
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx_bytes(graph), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, feeds)[0], want, rtol=1e-5, atol=1e-5)
+    got = to_keras(graph).predict(list(feeds.values()), verbose=0)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(evaluate(graph, feeds)[graph.outputs[0]], want, rtol=1e-5,
+                               atol=1e-5)
+    assert not np.allclose(want[0], want[1])
+
+
+def test_dot_product_attention_over_one_key_value_head_is_refused():
+    # grouped queries (4 over 2 heads) lower (test_keras_composites.py); over a single
+    # key/value head TensorFlow's einsum does not broadcast the heads: refused by name
+    q = keras.Input((5, 4, 4), name="q")
+    kv = keras.Input((6, 1, 4), name="kv")
+    model = keras.Model([q, kv], keras.ops.dot_product_attention(q, kv, kv), name="mqa")
+    with pytest.raises(UnsupportedLayerError, match="4 query heads over 1 key/value heads"):
+        from_keras(model)

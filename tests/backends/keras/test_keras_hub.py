@@ -1,7 +1,8 @@
-"""keras_hub backbones of 14 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART; vision: ViT, DenseNet, EfficientNet, and, marked slow, ResNet
-and MiT), built from small configs
-with seeded weights (nothing downloaded), lowered with static input sizes
+"""keras_hub backbones of 27 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, Falcon, GPT-NeoX, Bloom; audio:
+Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG,
+and, marked slow, ResNet and MiT), built from small configs with seeded weights (nothing
+downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
 compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
 ONNX; the emitted Keras model run in this process, and for BERT saved and reloaded with
@@ -46,6 +47,12 @@ FAMILIES = {
         vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
         hidden_dim=8, intermediate_dim=16),
     "bart": lambda: M.BartBackbone(**TEXT, max_sequence_length=16),
+    # relative position buckets gathered with tf.gather(batch_dims=3); a constant
+    # relative embedding table projected by dense layers (folded)
+    "deberta_v3": lambda: M.DebertaV3Backbone(**TEXT, max_sequence_length=16, bucket_size=4),
+    # attention returning (output, position_bias, None); T5LayerNorm's variable * tensor
+    "t5": lambda: M.T5Backbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+                               intermediate_dim=16, key_value_dim=4),
     "vit": lambda: M.ViTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
                                  num_heads=2, hidden_dim=8, mlp_dim=16),
     "densenet": lambda: M.DenseNetBackbone(stackwise_num_repeats=[1, 1],
@@ -56,6 +63,39 @@ FAMILIES = {
         stackwise_squeeze_and_excite_ratios=[0.25], stackwise_strides=[1],
         stackwise_block_types=["v1"], width_coefficient=1.0, depth_coefficient=1.0,
         image_shape=(16, 16, 3)),
+    # decoders: sliding-window attention; Gemma's zeros_like; rotary on part of the
+    # head; ALiBi
+    "mistral": lambda: M.MistralBackbone(
+        vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+        hidden_dim=8, intermediate_dim=16, sliding_window=4),
+    "gemma": lambda: M.GemmaBackbone(
+        vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+        hidden_dim=8, intermediate_dim=16, head_dim=4),
+    # keras.ops.dot_product_attention inside a traced MultiHeadAttention subclass
+    "whisper": lambda: M.WhisperBackbone(**TEXT, num_mels=4, max_encoder_sequence_length=16,
+                                         max_decoder_sequence_length=16),
+    # ALiBi positions from ops.cumsum of the padding mask
+    "falcon": lambda: M.FalconBackbone(vocabulary_size=50, num_layers=1, num_attention_heads=2,
+                                       hidden_dim=8, intermediate_dim=16),
+    "gpt_neox": lambda: M.GPTNeoXBackbone(  # head size 8: a rotary part of 2
+        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=16,
+        max_sequence_length=16),
+    "bloom": lambda: M.BloomBackbone(**TEXT),
+    # vision: distillation token; layer scale and register-free DINOv2; CLIP's
+    # quick_gelu activation (traced); separable convolutions
+    "deit": lambda: M.DeiTBackbone(image_shape=(16, 16, 3), patch_size=4, num_layers=1,
+                                   num_heads=2, hidden_dim=8, intermediate_dim=16),
+    "dinov2": lambda: M.DINOV2Backbone(
+        patch_size=4, num_layers=1, hidden_dim=8, num_heads=2, intermediate_dim=16,
+        image_shape=(16, 16, 3), position_embedding_shape=(16, 16)),
+    "clip_vision": lambda: M.CLIPVisionEncoder(
+        patch_size=4, hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16,
+        image_shape=(16, 16, 3)),
+    "xception": lambda: M.XceptionBackbone(
+        stackwise_conv_filters=[[8, 8], [16, 16]], stackwise_pooling=[False, True],
+        image_shape=(32, 32, 3)),
+    "vgg": lambda: M.VGGBackbone(stackwise_num_repeats=[1, 1], stackwise_num_filters=[4, 8],
+                                 image_shape=(16, 16, 3)),
     # two more vision families, marked slow (the default run keeps 12 families)
     "resnet": lambda: M.ResNetBackbone(
         input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64],
@@ -67,6 +107,14 @@ FAMILIES = {
         layerwise_strides=[4, 2], hidden_dims=[8, 16], image_shape=(32, 32, 3)),
 }
 SLOW = {"resnet", "mit"}
+#: the first transformer block's scope, where it is not ``transformer_layer_0`` (None: the
+#: blocks' weights are shared or not scoped by block)
+VISION = {"densenet", "efficientnet", "vit", "resnet", "mit", "deit", "dinov2", "clip_vision",
+          "xception", "vgg"}
+BLOCKS = {"albert": None, "bart": None, "gemma": "decoder_block_0",
+          "whisper": "transformer_encoder_layer_0",
+          "deberta_v3": "disentangled_attention_encoder_layer_0",
+          "t5": "transformer_encoder_layer_0"}
 
 
 def _build(family: str):
@@ -129,8 +177,8 @@ def test_keras_hub_backbone_converts_and_matches(family):
     arrays = [feeds[v.name] for v in graph.inputs]
     got = emitted.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
     _close(got if isinstance(got, list) else [got], want, f"{family} keras")
-    if family not in ("densenet", "efficientnet", "vit", "resnet", "mit"):  # text blocks
-        block = "transformer_layer_0" if family not in ("albert", "bart") else None
+    if family not in VISION:  # text blocks
+        block = BLOCKS.get(family, "transformer_layer_0")
         weights = list(graph.weights)
         assert any("/" in w for w in weights)                     # scoped Keras paths
         if block:

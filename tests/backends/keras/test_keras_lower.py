@@ -13,9 +13,11 @@ import pytest
 pytestmark = pytest.mark.tf
 
 keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
 
 from graphir.backends.keras import from_keras, load_keras_model, save_keras, to_keras  # noqa: E402
 from graphir.backends.keras.zoo import example_inputs  # noqa: E402
+from graphir.interpreter import evaluate  # noqa: E402
 from graphir.errors import ModelFileError, UnsafeModelError, UnsupportedLayerError  # noqa: E402
 from graphir.ir import Graph  # noqa: E402
 from graphir.tensor_types import TensorType  # noqa: E402
@@ -142,8 +144,8 @@ class _MyDense(L.Dense):
     (lambda: _model(L.Conv2D(6, 3, data_format="channels_first", name="cf"),
                     shape=(3, 8, 8)), "cf",
      "data_format='channels_first' with a bias"),
-    (lambda: _model(L.Activation(_not_builtin_relu, name="act")), "act",
-     "not a built-in keras.activations function"),
+    # an activation function that is not Keras' own is traced; tf.nn.relu stops there
+    (lambda: _model(L.Activation(tf.nn.relu, name="act")), "act", "TensorFlow function"),
     (lambda: _model(L.Activation("hard_shrink", name="hs")), "hs", "not in the op set"),
     (lambda: _model(L.Dense(2, activation=keras.activations.threshold, name="dt"), shape=(3,)),
      "dt", "not in the op set"),
@@ -160,6 +162,26 @@ def test_unsupported_layers_and_options_are_refused(make, layer_name, detail):
     assert err.model_file is None
     assert detail in str(err)
     assert err.layer_class in str(err) and layer_name in str(err)
+
+
+def _quick_gelu(x):
+    return x * keras.ops.sigmoid(1.702 * x)
+
+
+_quick_gelu.__name__ = "gelu"
+
+
+def test_an_activation_function_of_the_user_is_traced_not_matched_by_name():
+    """``Activation(fn)`` with a function that is not Keras' own (named ``gelu`` here,
+    keras_hub CLIP's ``quick_gelu``) is lowered by tracing ``fn`` (its keras.ops calls),
+    never by its name."""
+    model = _model(L.Activation(_quick_gelu, name="act"), shape=(3,))
+    graph = from_keras(model)
+    assert [n.attrs.get("function") for n in graph.nodes if n.op == "activation"] \
+        == ["sigmoid"], str(graph)
+    x = np.array([[-1.0, 0.5, 2.0]], np.float32)
+    np.testing.assert_allclose(evaluate(graph, {"x": x})[graph.outputs[0]],
+                               np.asarray(model(x)))
 
 
 def test_keras_ops_on_symbolic_tensors_are_refused():

@@ -417,3 +417,83 @@ def test_an_integer_seeded_draw_is_the_same_every_call_and_converts():
     first, second = np.asarray(model(feeds)), np.asarray(model(feeds))
     np.testing.assert_array_equal(first, second)    # stateless: the constant is exact
     _check_both(model, from_keras(model), {"x": feeds})
+
+
+# ------------------------------------------------ what tracing makes recordable (exactly)
+
+class GatherRows(L.Layer):
+    """``tf.gather(x, idx, batch_dims=1)`` (``take_along_axis`` on axis 1) and
+    ``batch_dims=0`` (``take``); ``self.w * x`` with the variable first."""
+
+    def build(self, shapes):
+        self.w = self.add_weight(shape=(shapes[0][-1],), name="w", initializer="random_normal")
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        x, idx = inputs
+        y = tf.gather(x, idx, batch_dims=1)
+        return self.w * y + tf.gather(x, [0, 0, 1, 2], axis=1)
+
+
+class GatherBadForm(L.Layer):
+    def call(self, inputs):
+        import tensorflow as tf
+
+        x, idx = inputs
+        return tf.gather(x, idx, axis=2, batch_dims=1)
+
+
+class NoneOutput(L.Layer):
+    def call(self, x):
+        return x * 2.0, None
+
+
+class UsesNoneOutput(L.Layer):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.inner = NoneOutput(name="inner")
+
+    def call(self, x, mask=None):
+        y, nothing = self.inner(x)
+        assert nothing is None
+        return ops.where(mask, y, ops.zeros_like(y))
+
+
+def test_tf_gather_and_variable_operators_trace_exactly():
+    import tensorflow as tf
+
+    _seeded(4)
+    x = keras.Input((4,), name="x")
+    idx = keras.Input((4,), dtype="int32", name="idx")
+    model = keras.Model([x, idx], GatherRows(name="rows")([x, idx]), name="m")
+    rng = np.random.default_rng(0)
+    feeds = {"x": rng.normal(size=(3, 4)).astype(np.float32),
+             "idx": rng.integers(0, 4, size=(3, 4)).astype(np.int32)}
+    graph = from_keras(model, input_shapes={"x": (3, 4), "idx": (3, 4)})
+    _check_both(model, graph, feeds)
+    with pytest.raises(ValueError, match="KerasTensor"):  # the dispatcher is gone again
+        tf.gather(keras.Input((4,)), [0])
+
+
+def test_a_tf_gather_without_a_keras_ops_equivalent_is_refused_naming_the_line():
+    x = keras.Input((4, 5), name="x")
+    idx = keras.Input((3,), dtype="int32", name="idx")
+    model = keras.Model([x, idx], GatherBadForm(name="bad_gather")([x, idx]), name="m")
+    with pytest.raises(UnsupportedLayerError) as info:
+        from_keras(model, input_shapes={"x": (2, 4, 5), "idx": (2, 3)})
+    err = info.value
+    assert err.layer_name == "bad_gather" and err.layer_class == "GatherBadForm"
+    assert "TensorFlow function" in str(err) and "tf.gather" in str(err)
+
+
+def test_a_sublayer_returning_none_and_an_explicit_mask_are_traced():
+    x = keras.Input((4,), name="x")
+    m = keras.Input((4,), dtype="bool", name="m")
+    model = keras.Model([x, m], UsesNoneOutput(name="outer")(x, mask=m), name="model")
+    rng = np.random.default_rng(1)
+    feeds = {"x": rng.normal(size=(2, 4)).astype(np.float32),
+             "m": rng.integers(0, 2, size=(2, 4)).astype(bool)}
+    feeds["m"][0, 0] = True
+    graph = from_keras(model, input_shapes={"x": (2, 4), "m": (2, 4)})
+    _check_both(model, graph, feeds)
