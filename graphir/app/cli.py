@@ -510,6 +510,8 @@ def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
     (.keras in TF, .onnx in onnxruntime, .gir in the reference interpreter) vs OTHER,
     inputs and outputs matched by name (tf2onnx / Keras export names and NCHW layouts
     mapped; by position with a warning).  SRC .gir alone: interpreter vs emitted ONNX.
+    SRC .onnx alone: onnxruntime on it vs graphir's import of it emitted as Keras (TF)
+    and as ONNX (onnxruntime) and run in the reference interpreter.
 
     Exit 0: every comparison passed and the reference reacts to its input; 1: a
     comparison failed; 4: an output of the reference is insensitive to its input

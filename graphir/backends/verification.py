@@ -516,6 +516,9 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
     ``.keras`` ``.onnx``        TF vs that ONNX in onnxruntime (names/layouts matched)
     ``.keras`` ``.gir``         TF vs that graph in the reference interpreter
     ``.gir``   None             the reference interpreter vs the graph's emitted ONNX
+    ``.onnx``  None             onnxruntime vs graphir's import of it emitted as Keras
+                                (TF) and ONNX, and interpreted
+                                (:func:`graphir.backends.onnx_verification.verify_onnx_file`)
     ``.gir``   ``.onnx``/.gir   the reference interpreter vs the other model
     ``.onnx``  ``.onnx``/.gir   onnxruntime (``onnx-reference``) vs the other model
     ========== ================ =====================================================
@@ -555,8 +558,10 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
     localize = options.pop("localize", "auto")
     budget = options.pop("localize_budget", 60.0)
     if other is None and source.suffix == ".onnx":
-        raise BadInputError("an .onnx source needs another model to compare with "
-                            "(--onnx OTHER)", where=f"file {source}")
+        from graphir.backends.onnx_verification import verify_onnx_file
+
+        return verify_onnx_file(source, device=device, inputs=inputs, save_dir=save_dir,
+                                localize=localize, localize_budget=budget, **options)
     name = str(source)
     where = f"file {other if other is not None else source}"
     if source.suffix == ".keras":
