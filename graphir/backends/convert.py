@@ -200,12 +200,17 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
                 result.update({k: data[k] for k in (
                     "passed", "status", "device", "comparisons", "runs", "inputs",
                     "unknown_dim", "cases", "sensitivity", "insensitive_outputs", "versions",
-                    "localization")})
+                    "localization", "conditioning")})
                 if report.status == "insensitive":
                     raise VerificationFailed(
                         "the reference is insensitive to its input (outputs "
                         f"{', '.join(report.insensitive)}): the comparison proves nothing; "
                         "nothing was written", report=report)
+                if report.status == "ill-conditioned":
+                    raise VerificationFailed(
+                        "the reference is ill-conditioned: every failed comparison is within "
+                        "what its own float32 rounding explains (float64 twin); the "
+                        "comparison proves nothing; nothing was written", report=report)
                 if not report.passed:
                     failed = [c for c in report.comparisons if not c.passed]
                     raise VerificationFailed(
