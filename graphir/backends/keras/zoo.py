@@ -227,7 +227,8 @@ def well_conditioned_limit() -> float:
 def calibrate_application(model: "keras.Model", *, seed: int = 0,
                           rows: int = CALIBRATION_ROWS,
                           input_range: tuple[float, float] | None = None,
-                          damp_residuals: bool | None = None) -> "keras.Model":
+                          damp_residuals: bool | None = None,
+                          details: dict | None = None) -> "keras.Model":
     """Make a random-weight application a sensitive, well-conditioned reference, in place.
 
     On one seeded batch of ``rows`` images (seed ``seed + 1000``, drawn as ``graphir
@@ -263,6 +264,9 @@ def calibrate_application(model: "keras.Model", *, seed: int = 0,
         rows: calibration batch size (>= 2).
         input_range: ``(lo, hi)`` of the uniform draw, or None for standard normal.
         damp_residuals: see step 3.
+        details: when a dict, receives ``float_error`` (step 3's measure after steps
+            1-2, None when not measured), ``damped`` (the layer names scaled) and
+            ``float_error_damped`` (the measure after damping, None when not damped).
 
     Returns:
         ``model`` itself.
@@ -271,18 +275,24 @@ def calibrate_application(model: "keras.Model", *, seed: int = 0,
     rng = np.random.default_rng(seed + 1000)
     batch = (rng.standard_normal(shape) if input_range is None
              else rng.uniform(*input_range, shape)).astype(np.float32)
+    info: dict = {"float_error": None, "damped": [], "float_error_damped": None}
     if damp_residuals:
-        damp_residual_branches(model, seed=seed)
+        info["damped"] = damp_residual_branches(model, seed=seed)
     calibrate_statistics(model, batch)
     standardize_head(model, batch, seed=seed + 3)
     if damp_residuals is None:
         try:
-            error = reference_float_error(model, batch[:4])
+            info["float_error"] = reference_float_error(model, batch[:4])
         except ValueError:
-            return model  # no float64 twin: nothing measured, nothing changed
-        if error > well_conditioned_limit() and damp_residual_branches(model, seed=seed):
-            calibrate_statistics(model, batch)
-            standardize_head(model, batch, seed=seed + 3)
+            info["float_error"] = None  # no float64 twin: nothing measured, nothing changed
+        if info["float_error"] is not None and info["float_error"] > well_conditioned_limit():
+            info["damped"] = damp_residual_branches(model, seed=seed)
+            if info["damped"]:
+                calibrate_statistics(model, batch)
+                standardize_head(model, batch, seed=seed + 3)
+                info["float_error_damped"] = reference_float_error(model, batch[:4])
+    if details is not None:
+        details.update(info)
     return model
 
 
