@@ -43,8 +43,8 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-__all__ = ["AMPLIFICATION", "ExplainedFailure", "explain_failure", "reference_error",
-           "relative_reference_error"]
+__all__ = ["AMPLIFICATION", "ExplainedFailure", "all_explained", "explain_failure",
+           "reference_error", "relative_reference_error"]
 
 #: a failed comparison is explained when its error is at most this many times the
 #: reference's own float error
