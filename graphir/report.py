@@ -2,7 +2,8 @@
 
 The JSON form (:meth:`VerificationReport.to_json`) is the CLI's ``--json``
 contract, documented field by field in ``specs/verification.md``: top-level
-``status`` (``"passed"``, ``"failed"`` or ``"insensitive"``), ``passed`` (bool),
+``status`` (``"passed"``, ``"failed"``, ``"insensitive"`` or ``"ill-conditioned"``),
+``passed`` (bool),
 ``device`` (``"cpu"``/``"gpu"``/``"mixed"``: where the runtimes actually ran),
 ``cases`` (every input set that ran: name, seed, batch, unknown_dim, inputs),
 ``comparisons`` (one object per case, candidate and output with the error
@@ -20,6 +21,7 @@ import attrs
 
 __all__ = [
     "STATUS_FAILED",
+    "STATUS_ILL_CONDITIONED",
     "STATUS_INSENSITIVE",
     "STATUS_PASSED",
     "CaseInfo",
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 STATUS_PASSED, STATUS_FAILED, STATUS_INSENSITIVE = "passed", "failed", "insensitive"
+STATUS_ILL_CONDITIONED = "ill-conditioned"
 
 
 def _num(x: float) -> float | None:
@@ -168,6 +171,10 @@ class VerificationReport:
         versions: package name -> version of the runtimes used.
         tolerances: output name -> ``{"rtol", "atol"}`` given per output.
         localization: the first-divergence result (a dict), or None when not run.
+        conditioning: the failed comparisons weighed against the reference's own
+            float error (:mod:`graphir.conditioning`): ``{"measured", "method",
+            "amplification", "reason", "explained", "failures": [...]}``, or None when
+            nothing failed or it was not checked.
     """
 
     model: str
@@ -184,6 +191,7 @@ class VerificationReport:
     versions: dict = attrs.field(factory=dict)
     tolerances: dict = attrs.field(factory=dict)
     localization: dict | None = None
+    conditioning: dict | None = None
 
     @property
     def compared_ok(self) -> bool:
@@ -197,10 +205,14 @@ class VerificationReport:
 
     @property
     def status(self) -> str:
-        """``"failed"`` when a comparison failed (a real finding wins), else
-        ``"insensitive"`` when an output is insensitive (a failed precondition: the
-        comparison proves nothing), else ``"passed"``."""
+        """``"failed"`` when a comparison failed (a real finding wins) and the
+        reference's own float error does not explain every failure; ``"ill-conditioned"``
+        when it does (a failed precondition: the comparison proves nothing, see
+        :mod:`graphir.conditioning`); else ``"insensitive"`` when an output is
+        insensitive (a failed precondition), else ``"passed"``."""
         if not self.compared_ok:
+            if self.conditioning is not None and self.conditioning.get("explained"):
+                return STATUS_ILL_CONDITIONED
             return STATUS_FAILED
         return STATUS_INSENSITIVE if self.insensitive else STATUS_PASSED
 
@@ -235,5 +247,6 @@ class VerificationReport:
             "versions": dict(self.versions),
             "tolerances": dict(self.tolerances),
             "localization": self.localization,
+            "conditioning": self.conditioning,
             "stats": dict(self.stats),
         }

@@ -450,11 +450,11 @@ def _check_inputs_file(path: Path | None) -> None:
 
 
 def _verification_exit(status: str, message: str) -> None:
-    """Exit 1 for a failed comparison, :data:`EXIT_INSENSITIVE` for an insensitive
-    reference, nothing (return) for a pass."""
+    """Exit 1 for a failed comparison, :data:`EXIT_INSENSITIVE` for an insensitive or
+    ill-conditioned reference (failed preconditions), nothing (return) for a pass."""
     if status == "failed":
         _fail(message, 1)
-    if status == "insensitive":
+    if status in ("insensitive", "ill-conditioned"):
         _fail(message, EXIT_INSENSITIVE)
 
 
@@ -510,10 +510,14 @@ def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
     (.keras in TF, .onnx in onnxruntime, .gir in the reference interpreter) vs OTHER,
     inputs and outputs matched by name (tf2onnx / Keras export names and NCHW layouts
     mapped; by position with a warning).  SRC .gir alone: interpreter vs emitted ONNX.
+    SRC .onnx alone: onnxruntime on it vs graphir's import of it emitted as Keras (TF)
+    and as ONNX (onnxruntime) and run in the reference interpreter.
 
     Exit 0: every comparison passed and the reference reacts to its input; 1: a
-    comparison failed; 4: an output of the reference is insensitive to its input
-    (the comparison proves nothing); 2: bad input or usage.
+    comparison failed; 4: a failed precondition, the comparison proves nothing (an
+    output of the reference is insensitive to its input, or the reference is
+    ill-conditioned: its own float32 rounding explains every failed comparison);
+    2: bad input or usage.
     """
     from graphir.backends.verification import verify_files
 
@@ -527,11 +531,15 @@ def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
 
         print_report(report)
     failed = sum(1 for c in report.comparisons if not c.passed)
-    _verification_exit(report.status,
-                       f"verification failed: {failed} of {len(report.comparisons)} comparisons "
-                       "outside tolerance" if report.status == "failed" else
-                       "the reference is insensitive to its input (outputs "
-                       f"{', '.join(report.insensitive)}): the comparison proves nothing")
+    messages = {
+        "failed": f"verification failed: {failed} of {len(report.comparisons)} comparisons "
+                  "outside tolerance",
+        "insensitive": "the reference is insensitive to its input (outputs "
+                       f"{', '.join(report.insensitive)}): the comparison proves nothing",
+        "ill-conditioned": f"the reference is ill-conditioned: the {failed} failed "
+                           "comparisons are within what its own float32 rounding explains "
+                           "(float64 twin): the comparison proves nothing"}
+    _verification_exit(report.status, messages.get(report.status, ""))
 
 
 @cli.command()

@@ -77,7 +77,32 @@ def _status_line(data: dict) -> str:
         return ("[yellow]PRECONDITION FAILED[/]: the reference is insensitive to its input "
                 f"({escape(', '.join(data.get('insensitive_outputs', [])))}); the comparison "
                 "proves nothing")
+    if status == "ill-conditioned":
+        return ("[yellow]PRECONDITION FAILED[/]: the reference is ill-conditioned: every "
+                "failed comparison is within "
+                f"{(data.get('conditioning') or {}).get('amplification', 10):g}x the "
+                "reference's own float error (float64 twin); the comparison proves nothing")
     return "[red]FAILED[/]"
+
+
+def _conditioning_table(cond: dict | None) -> Table | None:
+    """One row per failed comparison: its error against the reference's own float
+    error (float64 twin), and whether that explains it."""
+    if not cond:
+        return None
+    table = Table(title="failures against the reference's own float error "
+                        f"(explained: max abs err <= {cond['amplification']:g} x e_ref)")
+    for col in ("case", "candidate", "output", "max abs err", "e_ref", "e_ref / scale",
+                "explained"):
+        table.add_column(col)
+    for f in cond["failures"]:
+        table.add_row(escape(f["case"]), escape(f["candidate"]), escape(f["output"]),
+                      _fmt(f["max_abs_err"]), _fmt(f["reference_error"]),
+                      _fmt(f["reference_error_rel"]),
+                      "[yellow]yes[/]" if f["explained"] else "[red]no[/]")
+    if not cond["measured"]:
+        table.caption = escape(f"not measured: {cond['reason']}")
+    return table
 
 
 def _localization_lines(loc: dict | None) -> list[str]:
@@ -156,6 +181,9 @@ def print_report(report: VerificationReport) -> None:
     for line in _matches_lines(data.get("stats", {})):
         con.print(line)
     con.print(_comparison_table(data["comparisons"]))
+    cond = _conditioning_table(data.get("conditioning"))
+    if cond is not None:
+        con.print(cond)
     for line in _localization_lines(data.get("localization")):
         con.print(line)
     con.print(_status_line(data))
@@ -176,6 +204,9 @@ def print_convert(result: dict) -> None:
         if result.get("sensitivity"):
             con.print(_sensitivity_table(result["sensitivity"]))
         con.print(_comparison_table(result["comparisons"]))
+        cond = _conditioning_table(result.get("conditioning"))
+        if cond is not None:
+            con.print(cond)
         con.print("[green]verified[/]" if result["passed"] else _status_line(result))
 
 

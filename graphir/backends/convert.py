@@ -137,6 +137,10 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     :func:`graphir.backends.verification.compare_runs` (``batch``, ``seed``, ``rtol``,
     ``tolerances``, ``inputs`` as an ``.npz`` path, ``save_dir``...); a reference
     insensitive to its input fails verification too (``status`` ``"insensitive"``).
+    For an ``.onnx`` source the reference is onnxruntime on the original file and the
+    candidates are TF on the emitted Keras, onnxruntime on the re-emitted ONNX and the
+    reference interpreter on the imported graph, the written file standing in for the
+    candidate of its format (:mod:`graphir.backends.onnx_verification`).
 
     Returns:
         a JSON-ready dict with ``passed``, ``written``, ``source``, ``output``,
@@ -147,6 +151,7 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     Raises:
         BadInputError: bad suffixes, ``dst`` is ``src``, or ``verify`` on a ``.gir``
             source (no original model to compare with).
+        ModelFileError, OnnxImportError: an ``.onnx`` source cannot be read or imported.
         ReferenceRunError: with ``verify``, the original model fails on the seeded
             inputs (nothing is written).
     """
@@ -159,10 +164,17 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
     if dst.resolve() == src.resolve():
         raise BadInputError("the output would overwrite the source", where=f"file {dst}")
     t0 = time.perf_counter()
-    graph, original = lower_file(src)
+    onnx_source = None
+    if verify and src.suffix == ".onnx" and src.is_file():
+        from graphir.backends.onnx_verification import import_onnx_source
+
+        onnx_source, graph = import_onnx_source(src)
+        original = None
+    else:
+        graph, original = lower_file(src)
     lower_s = time.perf_counter() - t0
-    if verify and original is None:
-        raise BadInputError("--verify needs a .keras source (the reference model)",
+    if verify and original is None and onnx_source is None:
+        raise BadInputError("--verify needs a .keras or .onnx source (the reference model)",
                             where=f"file {src}")
     stats = graph_stats(graph)
     stats["lower_s"] = lower_s
@@ -178,18 +190,27 @@ def convert_file(src: Path, dst: Path, *, verify: bool = False, device: str = "a
                                                if n.op_type == "Transpose")
             if verify:
                 options = {"batch": batch, "seed": seed, **(verify_options or {})}
-                report = _verify_written(graph, original, src, tmp, dst.suffix, device,
-                                         options)
+                if onnx_source is not None:
+                    report = _verify_written_onnx_source(graph, onnx_source, src, tmp,
+                                                         dst.suffix, device, options)
+                else:
+                    report = _verify_written(graph, original, src, tmp, dst.suffix, device,
+                                             options)
                 data = report.to_json()
                 result.update({k: data[k] for k in (
                     "passed", "status", "device", "comparisons", "runs", "inputs",
                     "unknown_dim", "cases", "sensitivity", "insensitive_outputs", "versions",
-                    "localization")})
+                    "localization", "conditioning")})
                 if report.status == "insensitive":
                     raise VerificationFailed(
                         "the reference is insensitive to its input (outputs "
                         f"{', '.join(report.insensitive)}): the comparison proves nothing; "
                         "nothing was written", report=report)
+                if report.status == "ill-conditioned":
+                    raise VerificationFailed(
+                        "the reference is ill-conditioned: every failed comparison is within "
+                        "what its own float32 rounding explains (float64 twin); the "
+                        "comparison proves nothing; nothing was written", report=report)
                 if not report.passed:
                     failed = [c for c in report.comparisons if not c.passed]
                     raise VerificationFailed(
@@ -242,3 +263,45 @@ def _verify_written(graph, original, src: Path, tmp: Path, suffix: str, device, 
     with tempfile.TemporaryDirectory(prefix="graphir-verify-") as folder:
         reloaded = reload_keras(to_keras(back), folder)
         return run(back, keras_candidate=reloaded, onnx_bytes=to_onnx_bytes(back))
+
+
+def _verify_written_onnx_source(graph, model_bytes: bytes, src: Path, tmp: Path, suffix: str,
+                                device, options: dict):
+    """Compare onnxruntime on the original ONNX (``model_bytes``) with TF on the emitted
+    Keras, onnxruntime on the re-emitted ONNX and the interpreter, the written ``tmp``
+    file being the candidate of its own format (reloaded Keras, its ONNX bytes, or the
+    loaded ``.gir`` in the interpreter).  ``options`` as in :func:`_verify_written`;
+    ``localize``/``localize_budget`` are ignored (no Keras reference)."""
+    from graphir.backends.keras import to_keras
+    from graphir.backends.onnx import to_onnx_bytes
+    from graphir.backends.onnx_verification import compare_onnx_source
+    from graphir.backends.verification import load_inputs, reload_keras, save_report
+
+    options = dict(options)
+    options.pop("localize", None)
+    options.pop("localize_budget", None)
+    if options.get("inputs") is not None:
+        options["inputs_source"] = str(options["inputs"])
+        options["inputs"] = load_inputs(options["inputs"], graph)
+    else:
+        options.pop("inputs", None)
+    with tempfile.TemporaryDirectory(prefix="graphir-verify-") as folder:
+        if suffix == ".keras":
+            import keras
+
+            keras_model = keras.saving.load_model(tmp, compile=False, safe_mode=True)
+        else:
+            keras_model = reload_keras(to_keras(graph), folder)
+        onnx_bytes = tmp.read_bytes() if suffix == ".onnx" else to_onnx_bytes(graph)
+        if suffix == ".gir":
+            from graphir.serialization import load
+
+            interpreted = load(tmp)
+        else:
+            interpreted = graph
+        report = compare_onnx_source(graph, model_bytes, keras_candidate=keras_model,
+                                     onnx_bytes=onnx_bytes, interpreter_graph=interpreted,
+                                     device=device, model_name=str(src), **options)
+    if options.get("save_dir") is not None:
+        save_report(report, options["save_dir"])
+    return report

@@ -47,7 +47,8 @@ from graphir.ir import Graph
 from graphir.printer import excerpt
 from graphir.tolerance import compare_arrays, tolerance_for
 
-__all__ = ["AMPLIFICATION", "CHUNK", "SQUASHING", "localize", "logit_pairs"]
+__all__ = ["AMPLIFICATION", "CHUNK", "SQUASHING", "localize", "logit_pairs",
+           "reference_logits"]
 
 #: values compared per chunk (bounds the activations held at once)
 CHUNK = 16
@@ -319,33 +320,12 @@ def _num(x: float) -> float | None:
 SQUASHING = ("softmax", "sigmoid")
 
 
-def logit_pairs(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndarray], *,
-                tf_device: str = "/CPU:0") -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``(output name, reference logits, candidate logits)`` for every graph output that a
-    softmax or sigmoid produces, where both runtimes let graphir reach the logits.
-
-    A squashing head hides errors: a 1000-class softmax maps a logit error of 1e-3 to a
-    probability error of ~1e-6.  The logits are:
-
-    * reference: for a stand-alone ``Softmax``/``Activation`` layer, the output of the
-      Keras layer feeding it (computed by TF); for a ``Dense(activation="softmax")``,
-      ``x @ kernel + bias`` in float64 from the Dense layer's input (computed by TF)
-      and its own weights;
-    * candidate: the input value of the ONNX ``Softmax``/``Sigmoid`` node that produces
-      the graph output.
-
-    Outputs where either side cannot be reached are left out.
-    """
-    import keras
-    import onnx
-    import onnxruntime as ort
-    import tensorflow as tf
-    from onnx import helper
-
-    model = onnx.load_from_string(onnx_bytes)
+def _logit_targets(graph: Graph, original, model) -> list[tuple]:
+    """``(output, keras tensor, onnx logits name, dense layer or None)`` for every graph
+    output a softmax/sigmoid produces in both ``original`` and the ONNX ``model``."""
     producers = graph.producers()
     onnx_producer = {o: n for n in model.graph.node for o in n.output}
-    wanted = []  # (output, keras tensor, onnx logits name, dense layer or None)
+    wanted = []
     layers = {layer.name: layer for layer in original.layers}
     for out in graph.outputs:
         node = producers.get(out, (None,))[0]
@@ -362,14 +342,78 @@ def logit_pairs(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.n
             continue
         if tensor is not None:
             wanted.append((out, tensor, onode.input[0], dense))
-    if not wanted:
-        return []
+    return wanted
+
+
+def _keras_logits(graph: Graph, original, wanted: list[tuple], feeds: dict[str, np.ndarray],
+                  tf_device: str, dtype) -> list[np.ndarray]:
+    """The reference logits of ``wanted`` (see :func:`logit_pairs`), float inputs cast to
+    the dtypes of ``original``'s inputs, results cast to ``dtype``."""
+    import keras
+    import tensorflow as tf
+
     inputs = original.inputs if len(original.inputs) > 1 else original.inputs[0]
     sub = keras.Model(inputs, [t for _, t, _, _ in wanted])
-    ordered = [feeds[v.name] for v in graph.inputs]
+    ordered = []
+    for v, tensor in zip(graph.inputs, original.inputs):
+        a = np.asarray(feeds[v.name])
+        want = np.dtype(keras.backend.standardize_dtype(tensor.dtype))
+        ordered.append(a.astype(want) if a.dtype.kind == "f" and want.kind == "f" else a)
     with tf.device(tf_device):
         ref = sub(ordered if len(ordered) > 1 else ordered[0], training=False)
     ref = [np.asarray(r) for r in (ref if isinstance(ref, (list, tuple)) else [ref])]
+    out = []
+    for (_, _, _, dense), r in zip(wanted, ref):
+        if dense is not None:
+            kernel = np.asarray(dense.kernel, np.float64)
+            bias = np.asarray(dense.bias, np.float64) if dense.use_bias else 0.0
+            r = r.astype(np.float64) @ kernel + bias
+        out.append(np.asarray(r).astype(dtype))
+    return out
+
+
+def reference_logits(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndarray],
+                     *, tf_device: str = "/CPU:0", dtype=np.float32) -> dict[str, np.ndarray]:
+    """The reference side of :func:`logit_pairs` only: output name -> logits computed by
+    ``original`` (a Keras model, e.g. the float64 twin of the reference:
+    :func:`graphir.backends.keras.float64.float64_twin`) on ``feeds`` (float feeds cast
+    to its input dtypes), cast to ``dtype``; the outputs chosen as :func:`logit_pairs`
+    chooses them (``onnx_bytes`` says which ONNX outputs a squashing node produces)."""
+    import onnx
+
+    wanted = _logit_targets(graph, original, onnx.load_from_string(onnx_bytes))
+    if not wanted:
+        return {}
+    logits = _keras_logits(graph, original, wanted, feeds, tf_device, dtype)
+    return {w[0]: r for w, r in zip(wanted, logits)}
+
+
+def logit_pairs(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.ndarray], *,
+                tf_device: str = "/CPU:0") -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(output name, reference logits, candidate logits)`` for every graph output that a
+    softmax or sigmoid produces, where both runtimes let graphir reach the logits.
+
+    A squashing head hides errors: a 1000-class softmax maps a logit error of 1e-3 to a
+    probability error of ~1e-6.  The logits are:
+
+    * reference: for a stand-alone ``Softmax``/``Activation`` layer, the output of the
+      Keras layer feeding it (computed by TF); for a ``Dense(activation="softmax")``,
+      ``x @ kernel + bias`` in float64 from the Dense layer's input (computed by TF)
+      and its own weights (then cast to float32);
+    * candidate: the input value of the ONNX ``Softmax``/``Sigmoid`` node that produces
+      the graph output.
+
+    Outputs where either side cannot be reached are left out.
+    """
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
+    model = onnx.load_from_string(onnx_bytes)
+    wanted = _logit_targets(graph, original, model)
+    if not wanted:
+        return []
+    ref = _keras_logits(graph, original, wanted, feeds, tf_device, np.float32)
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     for _, _, name, _ in wanted:
@@ -380,14 +424,7 @@ def logit_pairs(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.n
     session = ort.InferenceSession(probe.SerializeToString(), sess_options=options,
                                    providers=["CPUExecutionProvider"])
     got = session.run([name for _, _, name, _ in wanted], feeds)
-    pairs = []
-    for (out, _, _, dense), r, c in zip(wanted, ref, got):
-        if dense is not None:
-            kernel = np.asarray(dense.kernel, np.float64)
-            bias = np.asarray(dense.bias, np.float64) if dense.use_bias else 0.0
-            r = (r.astype(np.float64) @ kernel + bias).astype(np.float32)
-        pairs.append((out, r, np.asarray(c)))
-    return pairs
+    return [(out, r, np.asarray(c)) for (out, _, _, _), r, c in zip(wanted, ref, got)]
 
 
 def _single_output(layer):

@@ -28,7 +28,7 @@ from graphir.tensor_types import TensorType
 from graphir.tolerance import Tolerance, compare_arrays, tolerance_for
 
 __all__ = ["compare_models", "compare_runs", "comparison_stats", "load_inputs", "reload_keras",
-           "save_report", "verify", "verify_files"]
+           "save_report", "verify", "verify_files", "weigh_conditioning"]
 
 REFERENCE = "keras"
 
@@ -190,7 +190,12 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
         report = _with_logit_comparisons(report, graph, original, onnx_bytes,
                                          kept["primary"][1], tfdev, rtol, atol,
                                          dict(tolerances or {}), nan_equal)
+    if not report.compared_ok:
+        report = weigh_conditioning(report, graph, original, kept, onnx_bytes=onnx_bytes,
+                                    tf_device=tfdev)
     onnx_failed = any(c.candidate == "onnx" and not c.passed for c in report.comparisons)
+    if report.status == "ill-conditioned":
+        onnx_failed = False  # nothing to search: the reference's own rounding explains it
     if onnx_bytes is not None and (localize == "always" or (localize == "auto" and onnx_failed)):
         from graphir.backends.localize import localize as find_divergence
 
@@ -199,6 +204,81 @@ def compare_runs(graph: Graph, original, *, keras_candidate=None, onnx_bytes: by
                                  budget_s=localize_budget, case=case, tf_device=tfdev)
         report = attrs.evolve(report, localization=result)
     return report
+
+
+def weigh_conditioning(report: VerificationReport, graph: Graph, original, kept: dict, *,
+                       onnx_bytes: bytes | None = None, tf_device: str = "/CPU:0",
+                       output_names: Sequence[str] | None = None) -> VerificationReport:
+    """``report`` with its failed comparisons weighed against the Keras reference's own
+    float error (:mod:`graphir.conditioning`), in ``report.conditioning``.
+
+    The reference's float64 twin (:func:`graphir.backends.keras.float64.float64_twin`)
+    runs on the inputs of every case with a failed comparison (``kept["failed_cases"]``
+    from :func:`compare_models`, which also holds the float32 reference outputs); for a
+    failed ``NAME:logits`` comparison (primary case), the reference logits are computed
+    by the model and by its twin (:func:`graphir.backends.localize.reference_logits`).
+    When the twin cannot be built, ``conditioning["measured"]`` is False with the
+    ``reason``, and nothing is explained (the verdict stays ``failed``).
+
+    Args:
+        report: a report with at least one failed comparison (else returned unchanged).
+        graph: the lowered graph (input order, output names, logits targets).
+        original: the reference ``keras.Model``.
+        kept: the ``keep_feeds`` dict :func:`compare_models` filled.
+        onnx_bytes: the ONNX candidate, needed for the logits targets (or None).
+        tf_device: the TF device string the reference ran on.
+        output_names: the reference's output names (default ``graph.outputs``).
+
+    Returns:
+        the report with ``conditioning`` set; its ``status`` is ``"ill-conditioned"``
+        when every failure is explained.
+    """
+    from graphir.backends.keras.float64 import float64_twin
+    from graphir.backends.localize import reference_logits
+    from graphir.backends.runtimes import run_keras
+    from graphir.conditioning import AMPLIFICATION, all_explained, explain_failure
+
+    failed = [c for c in report.comparisons if not c.passed]
+    if not failed:
+        return report
+    out_names = list(output_names if output_names is not None else graph.outputs)
+    names = [v.name for v in graph.inputs]
+    try:
+        twin, reason = float64_twin(original), ""
+    except ValueError as e:
+        twin, reason = None, str(e)
+    cases = kept.get("failed_cases", {})
+    twin_outputs: dict[str, list] = {}
+    logits: dict[str, tuple[dict, dict]] = {}
+    results = []
+    for c in failed:
+        r32 = r64 = None
+        if twin is not None and c.output.endswith(":logits") and onnx_bytes is not None:
+            if c.case not in logits and c.case == "primary" and "primary" in kept:
+                feeds = kept["primary"][1]
+                logits[c.case] = (
+                    reference_logits(graph, original, onnx_bytes, feeds, tf_device=tf_device),
+                    reference_logits(graph, twin, onnx_bytes, feeds, tf_device=tf_device,
+                                     dtype=np.float64))
+            base = c.output[:-len(":logits")]
+            pair = logits.get(c.case, ({}, {}))
+            r32, r64 = pair[0].get(base), pair[1].get(base)
+        elif twin is not None and c.case in cases and c.output in out_names:
+            feeds, ref = cases[c.case]
+            if c.case not in twin_outputs:
+                arrays = [feeds[n].astype(np.float64) if feeds[n].dtype.kind == "f"
+                          else feeds[n] for n in names]
+                twin_outputs[c.case] = run_keras(twin, arrays, device=tf_device,
+                                                 name="keras-float64")[0]
+            i = out_names.index(c.output)
+            if i < len(ref) and i < len(twin_outputs[c.case]):
+                r32, r64 = ref[i], twin_outputs[c.case][i]
+        results.append(explain_failure(c.candidate, c.output, c.case, c.max_abs_err, r32, r64))
+    conditioning = {"measured": twin is not None, "method": "float64-twin",
+                    "amplification": AMPLIFICATION, "reason": reason,
+                    "explained": all_explained(results),
+                    "failures": [r.to_json() for r in results]}
+    return attrs.evolve(report, conditioning=conditioning)
 
 
 def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str = "auto",
@@ -222,8 +302,10 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
             candidate that fails on a case fails that case's comparisons (the reason
             names the error).
         output_names: the reference's output names (default: ``graph.outputs``).
-        keep_feeds: when a dict, receives ``"primary"`` -> ``(case, feeds)`` and
-            ``"failed"`` -> the same for the first case with a failed comparison.
+        keep_feeds: when a dict, receives ``"primary"`` -> ``(case, feeds)``,
+            ``"failed"`` -> the same for the first case with a failed comparison, and
+            ``"failed_cases"`` -> ``{case: (feeds, reference outputs)}`` for every case
+            with a failed comparison.
         The other arguments: see :func:`compare_runs`.
 
     Raises:
@@ -294,9 +376,9 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
         if keep_feeds is not None:
             if case.name == "primary":
                 keep_feeds["primary"] = (case.name, feeds)
-            if "failed" not in keep_feeds and any(
-                    not c.passed and c.case == case.name for c in comparisons):
-                keep_feeds["failed"] = (case.name, feeds)
+            if any(not c.passed and c.case == case.name for c in comparisons):
+                keep_feeds.setdefault("failed", (case.name, feeds))
+                keep_feeds.setdefault("failed_cases", {})[case.name] = (feeds, list(ref))
         if case.name == "primary":
             primary_ref = ref
         elif case.name == "second-draw" and sensitivity:
@@ -516,6 +598,9 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
     ``.keras`` ``.onnx``        TF vs that ONNX in onnxruntime (names/layouts matched)
     ``.keras`` ``.gir``         TF vs that graph in the reference interpreter
     ``.gir``   None             the reference interpreter vs the graph's emitted ONNX
+    ``.onnx``  None             onnxruntime vs graphir's import of it emitted as Keras
+                                (TF) and ONNX, and interpreted
+                                (:func:`graphir.backends.onnx_verification.verify_onnx_file`)
     ``.gir``   ``.onnx``/.gir   the reference interpreter vs the other model
     ``.onnx``  ``.onnx``/.gir   onnxruntime (``onnx-reference``) vs the other model
     ========== ================ =====================================================
@@ -555,8 +640,10 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
     localize = options.pop("localize", "auto")
     budget = options.pop("localize_budget", 60.0)
     if other is None and source.suffix == ".onnx":
-        raise BadInputError("an .onnx source needs another model to compare with "
-                            "(--onnx OTHER)", where=f"file {source}")
+        from graphir.backends.onnx_verification import verify_onnx_file
+
+        return verify_onnx_file(source, device=device, inputs=inputs, save_dir=save_dir,
+                                localize=localize, localize_budget=budget, **options)
     name = str(source)
     where = f"file {other if other is not None else source}"
     if source.suffix == ".keras":
@@ -611,7 +698,12 @@ def verify_files(source: str | Path, other: str | Path | None = None, *, device:
                             output_names=out_names, inputs=arrays,
                             inputs_source=str(inputs) if inputs is not None else "seeded",
                             save_dir=save_dir, keep_feeds=kept, **options)
-    failed = any(not c.passed for c in report.comparisons)
+    if source.suffix == ".keras" and not report.compared_ok:
+        from graphir.backends.runtimes import tf_device
+
+        report = weigh_conditioning(report, graph, original, kept,
+                                    tf_device=tf_device(device), output_names=out_names)
+    failed = report.status == "failed"
     if (source.suffix == ".keras" and other is not None and Path(other).suffix == ".onnx"
             and (localize == "always" or (localize == "auto" and failed))):
         from graphir.backends.localize import localize as find_divergence

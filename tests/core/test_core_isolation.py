@@ -7,7 +7,8 @@ import graphir
 
 CORE_MODULES = ["graphir", "graphir.ops", "graphir.verifier", "graphir.printer",
                 "graphir.serialization", "graphir.tolerance", "graphir.inputs", "graphir.report",
-                "graphir.app.cli", "graphir.app.console", "graphir.atomic"]
+                "graphir.app.cli", "graphir.app.console", "graphir.atomic",
+                "graphir.conditioning", "graphir.sensitivity"]
 
 
 def test_core_import_pulls_no_framework():
