@@ -46,7 +46,7 @@ from graphir.backends.keras.layer_builders import finish_layer
 from graphir.backends.keras.registry import build_rule
 from graphir.errors import EmissionError, ModelFileError, UnsupportedOpError
 from graphir.frozen import FrozenDict
-from graphir.ir import Graph, Node
+from graphir.ir import Graph, Node, Value
 from graphir.names import Namespace, to_keras_name
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
@@ -57,6 +57,112 @@ __all__ = ["MAX_CONSTANT_ELEMENTS", "to_keras", "save_keras"]
 #: operation: Keras stores such constants inline in the model's ``config.json``, which
 #: must stay small (weights belong in the weights file)
 MAX_CONSTANT_ELEMENTS = 1024
+
+
+def _bias_add_may_differ(x1: tuple, x2: tuple) -> bool:
+    """Whether Keras' TensorFlow ``add(x1, x2)`` may compute something else than NumPy's
+    broadcast sum for run-time shapes fitting the IR shapes ``x1`` and ``x2`` (symbolic
+    and unknown dims: any size, 1 included).
+
+    Keras 3.15 (``add`` in ``keras/src/backend/tensorflow/numpy.py``) calls
+    ``tf.nn.bias_add`` when ``x2`` squeezes to one size ``n`` (its only dim above 1) and
+    ``x1`` (rank > 1) has ``n`` as its last size (then adds along the last axis) or else
+    as its axis-1 size (then along axis 1).  NumPy adds along the axis ``x2``'s dim is
+    aligned with from the right; the two differ when those axes differ."""
+    r1, r2 = len(x1), len(x2)
+    if r1 < 2:
+        return False
+    if r2 > r1:
+        return True
+
+    def may_be(d, value):          # can dim d be `value` at run time
+        return not isinstance(d, int) or d == value
+
+    def may_differ_from(d, value):
+        return not isinstance(d, int) or d != value
+
+    for j, d in enumerate(x2):
+        if isinstance(d, int) and d <= 1:
+            continue
+        if not all(may_be(e, 1) for k, e in enumerate(x2) if k != j):
+            continue
+        axis = r1 - r2 + j       # where NumPy adds x2's dim j
+        last, second = x1[-1], x1[1]
+        n_static = d if isinstance(d, int) else None
+        last_may_match = n_static is None or may_be(last, n_static)
+        if last_may_match and axis != r1 - 1:
+            return True          # bias_add along the last axis
+        second_may_match = n_static is None or may_be(second, n_static)
+        last_may_miss = n_static is None or may_differ_from(last, n_static)
+        if last_may_miss and second_may_match and axis != 1:
+            return True          # bias_add along axis 1
+    return False
+
+
+def _adds_without_bias_add(graph: Graph) -> Graph:
+    """``graph`` with every ``add`` whose Keras form could become ``tf.nn.bias_add`` with
+    another result (:func:`_bias_add_may_differ`) written as ``subtract(x, negative(y))``
+    (a constant ``y``: its negated copy, a weight ``<y>/negated``), the same sum bit for
+    bit (IEEE ``x - (-y)`` is ``x + y``; integers wrap alike); an add of three or more
+    inputs is split into two-input adds first when one step is at risk.
+
+    Why: Keras' ``keras.ops.add`` and ``Add`` layer add a "bias-like" second operand
+    along the last or first channel axis, not where NumPy broadcasting (the IR's ``add``)
+    puts it: ``(3, 4, 4) + (1, 4, 1)`` adds along the wrong axis, and ``(N, 4, 4) +
+    (N, 4, 1)`` does at run-time batch 1.  ``subtract`` is a plain ``tf.subtract``.
+    """
+    from graphir.ops.type_rules import broadcast_shapes
+
+    types = graph.value_types()
+    weights = dict(graph.weights)
+    taken = set(types) | set(weights) | {n.name for n in graph.nodes}
+    nodes: list[Node] = []
+    changed = False
+
+    def fresh(base: str) -> str:
+        name = base
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    def shape(name: str) -> tuple:
+        return tuple(types[name].shape) if name in types else tuple(weights[name].shape)
+
+    for node in graph.nodes:
+        if node.op != "add" or len(node.inputs) < 2:
+            nodes.append(node)
+            continue
+        steps, running = [], shape(node.inputs[0])
+        for y in node.inputs[1:]:
+            steps.append(_bias_add_may_differ(running, shape(y)))
+            running = broadcast_shapes([running, shape(y)])
+        if not any(steps):
+            nodes.append(node)
+            continue
+        changed = True
+        acc = node.inputs[0]
+        for k, (y, risky) in enumerate(zip(node.inputs[1:], steps)):
+            last = k == len(steps) - 1
+            out = node.name if last else fresh(f"{node.name}/add_{k}")
+            out_type = node.output.type if last else TensorType(
+                node.output.type.dtype, broadcast_shapes([shape(acc), shape(y)]))
+            if not risky:
+                nodes.append(Node("add", out, (acc, y), (Value(out, out_type),)))
+            else:
+                negated = fresh(f"{y}/negated")
+                if y in weights:
+                    with np.errstate(over="ignore"):
+                        weights[negated] = np.negative(weights[y])
+                else:
+                    nodes.append(Node("negative", negated, (y,), (Value(negated, types[y]),)))
+                    types[negated] = types[y]
+                nodes.append(Node("subtract", out, (acc, negated), (Value(out, out_type),)))
+            types[out] = out_type
+            acc = out
+    if not changed:
+        return graph
+    return Graph(graph.name, graph.inputs, graph.outputs, nodes, weights)
 
 
 def to_keras(graph: Graph) -> "keras.Model":
@@ -77,6 +183,7 @@ def to_keras(graph: Graph) -> "keras.Model":
         EmissionError: a graph input has no batch axis (rank 0).
     """
     verify_graph(graph)
+    graph = _adds_without_bias_add(graph)
     names = Namespace()
     types = graph.value_types()
     tensors: dict[str, Any] = {}

@@ -85,3 +85,55 @@ def test_a_traced_tensor_bias_on_a_square_tensor_is_refused():
     x = keras.Input((3, 3), name="x")
     with pytest.raises(UnsupportedLayerError, match="bias_add"):
         from_keras(keras.Model(x, _ChannelsFirstBias()(x)))
+
+
+def test_emitted_adds_of_different_shapes_do_not_become_bias_adds():
+    """The other direction: an IR add of (N, 4, 4) and a (1, 4, 1) constant (what the
+    ONNX importer makes of a channels-first bias) and of (N, 4, 4) and (N, 4, 1) at
+    batch 1, emitted as Keras, must still broadcast NumPy-style (Keras' add would add
+    along the last axis): the emitter writes them as ``x - (-y)``."""
+    import onnx.helper as oh
+    from onnx import TensorProto, numpy_helper
+
+    from graphir import from_onnx
+    from graphir.backends.keras import to_keras
+
+    bias = numpy_helper.from_array(np.arange(4, dtype=np.float32).reshape(1, 4, 1), "b")
+    g = oh.make_graph([oh.make_node("Add", ["x", "b"], ["s"]),
+                       oh.make_node("Add", ["s", "y"], ["z"])], "g",
+                      [oh.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 4]),
+                       oh.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 1])],
+                      [oh.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 4, 4])],
+                      initializer=[bias])
+    model = oh.make_model(g, opset_imports=[oh.make_opsetid("", 18)])
+    graph = from_onnx(model)
+    assert "add" in [n.op for n in graph.nodes]  # the constant one may become a batch_norm
+    rng = np.random.default_rng(1)
+    for batch in (1, 3):
+        x = rng.normal(size=(batch, 4, 4)).astype(np.float32)
+        y = rng.normal(size=(batch, 4, 1)).astype(np.float32)
+        want = x + np.arange(4, dtype=np.float32).reshape(1, 4, 1) + y
+        np.testing.assert_allclose(evaluate(graph, {"x": x, "y": y})["z"], want, rtol=1e-6)
+        emitted = to_keras(graph)
+        got = np.asarray(emitted([x, y]))
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # the broken twin: Keras' own add of these shapes is the bias_add
+    wrong = np.asarray(ops.add(x[:1], np.arange(4, dtype=np.float32).reshape(1, 4, 1)))
+    assert not np.allclose(wrong, x[:1] + np.arange(4, dtype=np.float32).reshape(1, 4, 1))
+
+
+@pytest.mark.parametrize("x1, x2, risky", [
+    (("batch", 4, 6), ("batch", 1, 6), False),   # bias_add along the last axis = NumPy
+    ((3, 4, 4), (1, 4, 1), True),                # along the last axis, NumPy: axis 1
+    (("batch", 4, 4), ("batch", 4, 1), True),    # at batch 1
+    (("batch", 4, 5), (4, 1), False),            # not found on x1's last: axis 1, = NumPy
+    ((2, 5, 4), (4,), False),
+    ((5,), (5,), False),                         # rank-1 x1: never bias_add
+    (("batch", 3, 3), (1, 3), False),            # the last axis either way
+    (("batch", 3, 3), (3, 1), True),
+    (("batch", None), (None, 1), True),          # unknown sizes may match
+])
+def test_the_emitters_bias_add_rule(x1, x2, risky):
+    from graphir.backends.keras.emit import _bias_add_may_differ
+
+    assert _bias_add_may_differ(x1, x2) is risky
