@@ -9,7 +9,7 @@ produced it, whose ``arguments.keras_tensors`` are its input tensors in call ord
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 __all__ = ["producer", "call_order", "carried_masks", "layer_readers"]
 
@@ -20,9 +20,11 @@ def producer(tensor: Any) -> tuple[Any, Any]:
     return op, op._inbound_nodes[node_index]
 
 
-def call_order(outputs: Sequence[Any], known: set[int]) -> list[Any]:
+def call_order(outputs: Sequence[Any], known: set[int],
+               implicit: Callable[[Any], Sequence[Any]] | None = None) -> list[Any]:
     """The Keras nodes computing ``outputs`` from the tensors whose ids are in ``known``,
-    producers first.
+    producers first.  A node depends on its argument tensors, the masks
+    :func:`carried_masks` says it reads, and the tensors ``implicit(node)`` lists.
 
     An iterative post-order depth-first search from the outputs in order, inputs in
     call order, so the order is deterministic and independent of object ids (deep
@@ -43,6 +45,8 @@ def call_order(outputs: Sequence[Any], known: set[int]) -> list[Any]:
             continue
         stack.append((tensor, True))
         deps = list(knode.arguments.keras_tensors) + list(carried_masks(knode).values())
+        if implicit is not None:
+            deps += list(implicit(knode))
         stack.extend((t, False) for t in reversed(deps))
     return order
 

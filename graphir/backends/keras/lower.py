@@ -351,7 +351,7 @@ class _Lowering:
                 self.check_boundary(model, scope, t, v)
             env[id(t)] = v
         symbolic = [t for t in model.outputs if isinstance(t, keras.KerasTensor)]
-        for knode in call_order(symbolic, set(env)):
+        for knode in call_order(symbolic, set(env), self.traced_call_masks):
             self.lower_call(knode, scope, env)
         return [env[id(t)] if isinstance(t, keras.KerasTensor) else self.constant_output(scope, t)
                 for t in model.outputs]
@@ -504,13 +504,16 @@ class _Lowering:
         if why is not None:
             raise self.refuse(op, why)
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
+        self.check_masked_readers(op, knode)
+        masks = [env[id(m)] for m in tracing.carried_call_masks(knode)]
         name = self.claim(join_scope(scope, op.name))
         start = len(self.nodes)
         with tracing.traced_call(op, knode, [self.types[v] for v in in_values],
-                                 lambda d: self.fail(op, d)) as traced:
+                                 lambda d: self.fail(op, d),
+                                 [self.types[m] for m in masks]) as traced:
             self.trace_owner[name] = op
             try:
-                outs = self.lower_model(traced, name, in_values)
+                outs = self.lower_model(traced, name, in_values + masks)
             except UnsupportedLayerError as e:
                 if e.layer_name == op.name and e.layer_class == type(op).__name__:
                     raise
@@ -616,6 +619,32 @@ class _Lowering:
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "
                                   "implicitly; masked inputs of this layer are not lowered")
+
+    def traced_call_masks(self, knode: Any) -> list[Any]:
+        """The Keras masks a call that will be traced reads without being given them
+        (:func:`~graphir.backends.keras.tracing.carried_call_masks`): further dependencies
+        of the call in the walk."""
+        op = knode.operation
+        if (converter_for(op) is None and tracing.is_traced(op, from_file=self.from_file)) \
+                or _custom_activation(op):
+            return tracing.carried_call_masks(knode)
+        return []
+
+    def check_masked_readers(self, op: Any, knode: Any) -> None:
+        """Refuse a call on a tensor carrying a Keras mask that another Keras layer reads
+        too, when the call may remove that mask at run time (a traced call: a
+        MultiHeadAttention inside it removes the masks of its tensors, Keras 3.15), so
+        that what the other layer sees depends on the call order."""
+        for t in knode.arguments.keras_tensors:
+            if getattr(t, "_keras_mask", None) is None:
+                continue
+            others = [n.operation.name for n in layer_readers(t) if n is not knode]
+            if others:
+                raise self.refuse(op, f"its input {t.name!r} carries a Keras mask and is "
+                                      f"also read by {', '.join(sorted(set(others)))}; a "
+                                      f"MultiHeadAttention in the traced call may remove "
+                                      f"that mask when it runs, so what the other layers "
+                                      f"see would depend on the call order")
 
     def carried_mask_operands(self, op: Any, knode: Any, env: dict[int, str]
                               ) -> dict[str, Operand]:

@@ -16,7 +16,11 @@ value, a ``tf.*`` function on a symbolic tensor (the exception's first line is q
 with the line of user code that raised it), an output that is not a symbolic tensor
 (a constant, a value computed outside ``keras.ops``), a different number of outputs
 or an output type different from what Keras recorded, a symbolic tensor captured from
-outside the call, an input carrying a Keras mask.  For the trace only, a few things Keras
+outside the call, random draws (``keras.random`` with a seed generator: one sample
+would be frozen).  An input carrying a Keras mask carries it into the trace (its fresh
+twin carries the mask's fresh twin, an extra input when the call is not given it), so
+that sublayers reading it (MultiHeadAttention) see what they see at run time.  For the
+trace only, a few things Keras
 cannot record on symbolic tensors are made recordable, each exact: ``tf.gather`` as
 ``keras.ops`` (:func:`_tf_equivalents`), a sublayer returning None among its outputs
 (:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
@@ -145,7 +149,8 @@ class TracedCall:
     Attributes:
         name: the traced layer's name.
         inputs: the fresh symbolic inputs, aligned with the call's tensors (one entry per
-            tensor argument as Keras recorded them, a repeated tensor repeated).
+            tensor argument as Keras recorded them, a repeated tensor repeated), then one
+            per Keras mask those tensors carry that the call was not given.
         outputs: the traced outputs, flattened, aligned with the call's outputs.
         layers: the layers whose names the walker reserves (the model's tracked
             sublayers for a traced model, none for a layer).
@@ -486,7 +491,8 @@ def _call_params(layer: Any) -> dict[str, inspect.Parameter]:
 
 @contextlib.contextmanager
 def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
-                refuse: Callable[[str], NoReturn]) -> Iterator[TracedCall]:
+                refuse: Callable[[str], NoReturn],
+                mask_types: Sequence[TensorType] = ()) -> Iterator[TracedCall]:
     """Trace one recorded call (``knode``, a Keras ``Node``) of ``layer``.
 
     Args:
@@ -494,6 +500,9 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
         knode: the Keras node of the call: its arguments (tensors and constants) and outputs.
         tensor_types: the IR types of ``knode.arguments.keras_tensors``, in order (the
             fresh inputs get these shapes, batch ``None``, and dtypes).
+        mask_types: the IR types of :func:`carried_call_masks`' masks (the Keras masks
+            those tensors carry that are not among them), which become further inputs,
+            after them; each tensor's fresh twin carries its mask's twin.
         refuse: raises the walker's refusal for ``layer`` with a detail.
 
     Yields:
@@ -505,26 +514,32 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
     training = kwargs.pop("training", None)
     if training not in (None, False):
         refuse(f"called with training={training!r}")
-    if any(getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors) \
-            or (_is_mask(kwargs.get("mask")) and not all(
-                isinstance(m, keras.KerasTensor) for m in keras.tree.flatten(kwargs["mask"])
-                if m is not None)):
-        # the traced call would run on fresh, unmasked tensors: any sublayer reading the
-        # mask (MultiHeadAttention, merges, RNNs) would compute another result.  A mask
-        # the caller passed explicitly as a tensor (Keras records only explicit keywords:
-        # keras_hub's T5 attention takes its attention mask as ``mask=``) is an argument
-        # like any other, replaced by its fresh symbolic twin
-        refuse("called on tensors carrying a Keras mask (or with a mask that is not a "
-               "tensor); implicit masks are not traced yet")
+    if _is_mask(kwargs.get("mask")) and not all(
+            isinstance(m, keras.KerasTensor) for m in keras.tree.flatten(kwargs["mask"])
+            if m is not None):
+        refuse("called with a mask that is not a tensor")
     fresh: dict[int, Any] = {}
     for t, ttype in zip(knode.arguments.keras_tensors, tensor_types):
         if id(t) not in fresh:
             fresh[id(t)] = _fresh_input(ttype, len(fresh))
+    inputs = [fresh[id(t)] for t in knode.arguments.keras_tensors]
+    # a tensor carrying a Keras mask carries it into the call too (sublayers such as
+    # MultiHeadAttention read it there): its fresh twin carries the fresh twin of the
+    # mask, an extra input after the call's own tensors when the call was not given it
+    extras = carried_call_masks(knode)
+    if len(mask_types) != len(extras):
+        raise ValueError(f"{len(extras)} carried masks, {len(mask_types)} types given")
+    for mask, mtype in zip(extras, mask_types):
+        fresh[id(mask)] = _fresh_input(mtype, len(fresh))
+        inputs.append(fresh[id(mask)])
+    for t in knode.arguments.keras_tensors:
+        mask = getattr(t, "_keras_mask", None)
+        if mask is not None:
+            fresh[id(t)]._keras_mask = fresh[id(mask)]
     args, kwargs = keras.tree.map_structure(
         lambda v: fresh[id(v)] if isinstance(v, keras.KerasTensor) else v, (args, kwargs))
     if "training" in params:
         kwargs["training"] = False
-    inputs = [fresh[id(t)] for t in knode.arguments.keras_tensors]
     saved = _snapshot(layer)
     try:
         _spec_shims(layer)
@@ -598,3 +613,16 @@ def is_own_call_model(model: Any) -> bool:
     """Whether ``model`` is a ``keras.Model`` subclass with its own ``call`` (traced)."""
     return isinstance(model, keras.Model) and is_traced(model, from_file=False)
 
+
+def carried_call_masks(knode: Any) -> list[Any]:
+    """The Keras masks the tensors of a traced call carry without the call being given
+    them (a layer whose ``call`` has no ``mask`` parameter), in argument order, each
+    once: the extra inputs of :func:`traced_call`."""
+    given = {id(t) for t in knode.arguments.keras_tensors}
+    out: list[Any] = []
+    for t in knode.arguments.keras_tensors:
+        mask = getattr(t, "_keras_mask", None)
+        if mask is not None and id(mask) not in given:
+            given.add(id(mask))
+            out.append(mask)
+    return out

@@ -130,3 +130,80 @@ def test_a_masked_tensor_read_by_another_layer_too_is_refused():
     model = keras.Model(ids, L.Dense(3, name="reader")(e) + L.Dense(3)(a))
     with pytest.raises(UnsupportedLayerError, match="also read by reader.*call order"):
         from_keras(model)
+
+
+class _PositionalEmbedding(L.Layer):
+    """The keras.io English-to-Spanish translation example's embedding: token plus
+    position embeddings, and a padding mask from compute_mask."""
+
+    def __init__(self, length, vocab, dim, **kwargs):
+        super().__init__(**kwargs)
+        self.tokens = L.Embedding(vocab, dim)
+        self.positions = L.Embedding(length, dim)
+
+    def call(self, ids):
+        return self.tokens(ids) + self.positions(ops.arange(0, ops.shape(ids)[-1], 1))
+
+    def compute_mask(self, ids, mask=None):
+        return ops.not_equal(ids, 0)
+
+
+class _TransformerEncoder(L.Layer):
+    """The same example's encoder block: its call takes the mask, passes it on as an
+    attention mask, and its attention also reads the mask the input carries."""
+
+    def __init__(self, dim, heads, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = L.MultiHeadAttention(num_heads=heads, key_dim=dim)
+        self.dense = L.Dense(dim, activation="relu")
+        self.norm1, self.norm2 = L.LayerNormalization(), L.LayerNormalization()
+        self.supports_masking = True
+
+    def call(self, x, mask=None):
+        padding = ops.cast(mask[:, None, :], "int32") if mask is not None else None
+        a = self.attention(query=x, value=x, key=x, attention_mask=padding)
+        h = self.norm1(x + a)
+        return self.norm2(h + self.dense(h))
+
+
+class _NoMaskParameter(L.Layer):
+    """A traced layer whose call has no mask parameter: the mask its input carries
+    still reaches the attention inside."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = L.MultiHeadAttention(num_heads=2, key_dim=4)
+
+    def call(self, x):
+        return x + self.attention(x, x)
+
+
+@pytest.fixture(scope="module")
+def traced_model():
+    keras.utils.set_random_seed(33)
+    ids = keras.Input((6,), dtype="int64", name="ids")
+    x = _PositionalEmbedding(6, 30, 8, name="embed")(ids)
+    x = _TransformerEncoder(8, 2, name="encoder")(x)
+    pooled = L.GlobalAveragePooling1D(name="pool")(x)           # reads the carried mask
+    other = L.Embedding(30, 8, mask_zero=True, name="emb2")(ids)
+    return keras.Model(ids, [pooled, _NoMaskParameter(name="no_mask_param")(other)],
+                       name="traced_masks")
+
+
+def test_traced_layers_on_masked_tensors_match(traced_model, tmp_path_factory):
+    feeds = [np.array([[3, 4, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6], [7, 0, 7, 8, 0, 9]], np.int64)]
+    want = traced_model.predict(feeds, verbose=0)
+    graph = from_keras(traced_model)
+    scopes = {n.name.split("/")[0] for n in graph.nodes if n.op == "logical_and"}
+    assert scopes == {"encoder", "no_mask_param"}
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _check(session.run(None, {"ids": feeds[0]}), want)
+    path = tmp_path_factory.mktemp("attention_masks") / "traced.keras"
+    save_keras(to_keras(graph), path)
+    _check(predict_in_fresh_process(path, feeds, absent=("graphir", "test_keras_attention_masks")),
+           want)
+    # the masks matter: the same layer on the unmasked embedding computes another result
+    unmasked = traced_model.get_layer("no_mask_param")(
+        traced_model.get_layer("emb2")(feeds[0]) * 1.0)
+    assert not np.allclose(np.asarray(unmasked), want[1], atol=1e-3)

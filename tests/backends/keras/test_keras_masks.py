@@ -4,7 +4,7 @@ given it as ``mask=`` with a converter that handles it (``GlobalAveragePooling1D
 ``Softmax``; the recurrent layers: ``test_keras_recurrent_masks.py``) compute the masked result exactly (compared outside graphir with Keras, on
 rows with masked steps and a fully masked row); every layer that would read a mask it
 cannot lower (the merge layers, which read their inputs' masks implicitly, a
-MultiHeadAttention whose masked input another layer reads too, a traced custom layer)
+MultiHeadAttention or a traced custom layer on a masked tensor another layer reads too)
 is refused by name instead of computing another result (MultiHeadAttention on masked
 inputs: tests/backends/keras/test_keras_attention_masks.py)."""
 
@@ -103,7 +103,8 @@ class _Block(L.Layer):
 @pytest.mark.parametrize("consumer, layer_class", [
     (lambda e: L.Add()([e, L.MultiHeadAttention(2, 4, name="mha")(e, e)]), "MultiHeadAttention"),
     (lambda e: L.Maximum(name="mx")([e, L.Dense(8)(e)]), "Maximum"),
-    (lambda e: _Block(name="block")(e), "_Block"),
+    # a traced layer on a masked tensor that another layer reads too
+    (lambda e: L.Add()([_Block(name="block")(e), L.Dense(8)(e)]), "_Block"),
 ])
 def test_layers_that_would_read_a_mask_are_refused(consumer, layer_class):
     ids, e = _masked_ids()
