@@ -78,3 +78,38 @@ def predict_in_fresh_process(path: Path, xs, *, absent=("graphir",)) -> list[np.
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout
     got = np.load(out_path)
     return [got[f"arr_{k}"] for k in range(len(got.files))]
+
+
+def reloaded_emissions(graphs, folder: Path) -> dict:
+    """``name -> graph`` emitted as Keras, saved in ``folder`` and loaded back with
+    ``safe_mode=True`` (in this process): ``name -> keras.Model``."""
+    import keras
+
+    from graphir.backends.keras import save_keras, to_keras
+
+    out = {}
+    for name, graph in graphs.items():
+        path = Path(folder) / f"{name}.keras"
+        save_keras(to_keras(graph), path)
+        out[name] = keras.saving.load_model(path, safe_mode=True, compile=False)
+    return out
+
+
+def assert_close_scaled(got, want) -> None:
+    """One output: same shape, within rtol ``TOL`` and atol ``TOL * max(1, max|want|)``."""
+    assert got.shape == want.shape
+    scale = max(1.0, float(np.max(np.abs(want))))
+    np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL * scale)
+
+
+def assert_named_outputs(names, got, want, tol: float = 1e-5) -> None:
+    """Outputs named ``names``: the same count, dtype and shape; floats within rtol and
+    atol ``tol``, every other dtype exactly."""
+    assert len(got) == len(want) == len(names)
+    for name, g, w in zip(names, got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, g.shape, w.shape)
+        if w.dtype.kind == "f":
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)

@@ -630,21 +630,22 @@ class _Lowering:
             return tracing.carried_call_masks(knode)
         return []
 
-    def check_masked_readers(self, op: Any, knode: Any) -> None:
-        """Refuse a call on a tensor carrying a Keras mask that another Keras layer reads
-        too, when the call may remove that mask at run time (a traced call: a
-        MultiHeadAttention inside it removes the masks of its tensors, Keras 3.15), so
-        that what the other layer sees depends on the call order."""
+    def check_masked_readers(self, op: Any, knode: Any, masks: set[int] | None = None,
+                             remover: str = "a MultiHeadAttention in the traced call") -> None:
+        """Refuse a call on a tensor carrying a Keras mask (one of ``masks``, by id, when
+        given) that another Keras layer reads too, when the call may remove that mask
+        at run time (``remover``: a MultiHeadAttention removes the masks of its tensors,
+        Keras 3.15), so that what the other layer sees depends on the call order."""
         for t in knode.arguments.keras_tensors:
-            if getattr(t, "_keras_mask", None) is None:
+            mask = getattr(t, "_keras_mask", None)
+            if mask is None or (masks is not None and id(mask) not in masks):
                 continue
             others = [n.operation.name for n in layer_readers(t) if n is not knode]
             if others:
                 raise self.refuse(op, f"its input {t.name!r} carries a Keras mask and is "
-                                      f"also read by {', '.join(sorted(set(others)))}; a "
-                                      f"MultiHeadAttention in the traced call may remove "
-                                      f"that mask when it runs, so what the other layers "
-                                      f"see would depend on the call order")
+                                      f"also read by {', '.join(sorted(set(others)))}; "
+                                      f"{remover} removes that mask when it runs, so what "
+                                      f"the other layers see depends on the call order")
 
     def carried_mask_operands(self, op: Any, knode: Any, env: dict[int, str]
                               ) -> dict[str, Operand]:
@@ -660,16 +661,8 @@ class _Lowering:
         carried = carried_masks(knode)
         if not carried:
             return {}
-        masks = {id(m) for m in carried.values()}
-        for t in knode.arguments.keras_tensors:
-            if id(getattr(t, "_keras_mask", None)) in masks:
-                others = [n.operation.name for n in layer_readers(t) if n is not knode]
-                if others:
-                    raise self.refuse(op, f"its input {t.name!r} carries a Keras mask and is "
-                                          f"also read by {', '.join(sorted(set(others)))}; "
-                                          f"MultiHeadAttention removes that mask when it "
-                                          f"runs, so what the other layers see depends on "
-                                          f"the call order")
+        self.check_masked_readers(op, knode, {id(m) for m in carried.values()},
+                                  "MultiHeadAttention")
         return {k: Operand(env[id(m)], self.types[env[id(m)]]) for k, m in carried.items()}
 
     def output_type(self, op: Any, lowered: Any, tensor: Any, name: str) -> TensorType:

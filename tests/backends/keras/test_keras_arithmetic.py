@@ -21,6 +21,7 @@ pytestmark = pytest.mark.tf
 keras = pytest.importorskip("keras")
 ort = pytest.importorskip("onnxruntime")
 
+from application_checks import assert_named_outputs  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError, UnsupportedOpError  # noqa: E402
@@ -267,13 +268,7 @@ def math_graph(math_model):
     return from_keras(math_model[0])
 
 
-def _compare(names, got, expected):
-    for name, g, w in zip(names, got, expected):
-        assert g.dtype == w.dtype, (name, g.dtype, w.dtype)
-        if np.issubdtype(w.dtype, np.floating):
-            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
-        else:
-            np.testing.assert_array_equal(g, w, err_msg=name)
+_compare = assert_named_outputs
 
 
 def test_math_lowering_uses_the_primitive_ops(math_graph):

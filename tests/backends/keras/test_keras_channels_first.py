@@ -19,7 +19,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import layers as L  # noqa: E402
 
-from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from application_checks import assert_close_scaled, reloaded_emissions  # noqa: E402
+from graphir.backends.keras import from_keras  # noqa: E402
 from graphir.backends.onnx import count_ops, to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
 from graphir.interpreter import evaluate  # noqa: E402
@@ -99,19 +100,11 @@ def cases():
 
 @pytest.fixture(scope="module")
 def reloaded(cases, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("channels_first")
-    out = {}
-    for name, (_, _, _, graph) in cases.items():
-        path = folder / f"{name}.keras"
-        save_keras(to_keras(graph), path)
-        out[name] = keras.saving.load_model(path, safe_mode=True, compile=False)
-    return out
+    return reloaded_emissions({n: c[3] for n, c in cases.items()},
+                              tmp_path_factory.mktemp("channels_first"))
 
 
-def _close(got, want):
-    assert got.shape == want.shape
-    scale = max(1.0, float(np.max(np.abs(want))))
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * scale)
+_close = assert_close_scaled
 
 
 def _onnx_run(graph, data):

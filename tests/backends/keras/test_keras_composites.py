@@ -21,7 +21,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import ops  # noqa: E402
 
-from application_checks import predict_in_fresh_process  # noqa: E402
+from application_checks import assert_named_outputs, predict_in_fresh_process  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -105,14 +105,7 @@ def graph(model):
     return from_keras(model[0])
 
 
-def _check(names, got, expected):
-    assert len(got) == len(expected) == len(names)
-    for name, g, w in zip(names, got, expected):
-        assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, g.shape, w.shape)
-        if w.dtype.kind == "f":
-            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
-        else:
-            np.testing.assert_array_equal(g, w, err_msg=name)
+_check = assert_named_outputs
 
 
 def test_references_are_not_vacuous(model, expected):

@@ -17,7 +17,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import ops  # noqa: E402
 
-from application_checks import predict_in_fresh_process  # noqa: E402
+from application_checks import assert_named_outputs, predict_in_fresh_process  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -73,13 +73,7 @@ def graph(model):
 
 
 def _check(got, expected):
-    assert len(got) == len(expected) == len(NAMES)
-    for name, g, w in zip(NAMES, got, expected):
-        assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, g.shape, w.shape)
-        if w.dtype.kind == "f":
-            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=name)
-        else:
-            np.testing.assert_array_equal(g, w, err_msg=name)
+    assert_named_outputs(NAMES, got, expected)
 
 
 def test_lowering_uses_the_ops(graph):

@@ -17,7 +17,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import layers as L  # noqa: E402
 
-from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from application_checks import reloaded_emissions  # noqa: E402
+from graphir.backends.keras import from_keras  # noqa: E402
 from graphir.backends.onnx import count_ops, to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
 from graphir.interpreter import evaluate  # noqa: E402
@@ -133,13 +134,8 @@ def cases():
 @pytest.fixture(scope="module")
 def reloaded(cases, tmp_path_factory):
     """name -> the emitted Keras model, saved and loaded back with safe_mode=True."""
-    folder = tmp_path_factory.mktemp("spatial")
-    out = {}
-    for name, (_, _, _, graph) in cases.items():
-        path = folder / f"{name}.keras"
-        save_keras(to_keras(graph), path)
-        out[name] = keras.saving.load_model(path, safe_mode=True, compile=False)
-    return out
+    return reloaded_emissions({n: c[3] for n, c in cases.items()},
+                              tmp_path_factory.mktemp("spatial"))
 
 
 @pytest.mark.parametrize("name", NAMES)
