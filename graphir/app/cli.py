@@ -519,7 +519,7 @@ def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
     ill-conditioned: its own float32 rounding explains every failed comparison);
     2: bad input or usage.
     """
-    from graphir.backends.verification import verify_files
+    from graphir.backends.file_verification import verify_files
 
     _check_inputs_file(params["inputs_file"])
     options = _verify_kwargs(params)
