@@ -1,7 +1,7 @@
-"""keras_hub backbones of 27 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
-GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Gemma, Falcon, GPT-NeoX, Bloom; audio:
-Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision, Xception, VGG,
-and, marked slow, ResNet and MiT), built from small configs with seeded weights (nothing
+"""keras_hub backbones of 31 families (text: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA,
+GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Mixtral, Gemma, Falcon, GPT-NeoX, Bloom,
+FNet; audio: Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision,
+Xception, VGG, ViTDet, SegFormer, and, marked slow, ResNet and MiT), built from small configs with seeded weights (nothing
 downloaded), lowered with static input sizes
 (``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
 compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
@@ -96,6 +96,23 @@ FAMILIES = {
         image_shape=(32, 32, 3)),
     "vgg": lambda: M.VGGBackbone(stackwise_num_repeats=[1, 1], stackwise_num_filters=[4, 8],
                                  image_shape=(16, 16, 3)),
+    # the batch axis merged with others by a reshape (array_reshape): Mixtral's expert
+    # routing, ViTDet's windows; FNet's token mixing (keras.ops.fft2); SegFormer's
+    # Resizing of its decoder features
+    "mixtral": lambda: M.MixtralBackbone(
+        vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+        hidden_dim=8, intermediate_dim=16, num_experts=2, top_k=1),
+    "fnet": lambda: M.FNetBackbone(vocabulary_size=50, num_layers=1, hidden_dim=8,
+                                   intermediate_dim=16, max_sequence_length=16),
+    "vitdet": lambda: M.ViTDetBackbone(
+        hidden_size=8, num_layers=2, intermediate_dim=16, num_heads=2,
+        global_attention_layer_indices=[1], image_shape=(32, 32, 3), patch_size=8,
+        num_output_channels=8, window_size=2),
+    "segformer": lambda: M.SegFormerBackbone(image_encoder=M.MiTBackbone(
+        layerwise_depths=[1, 1], num_layers=2, layerwise_num_heads=[1, 2],
+        layerwise_sr_ratios=[2, 1], max_drop_path_rate=0.0, layerwise_patch_sizes=[7, 3],
+        layerwise_strides=[4, 2], hidden_dims=[8, 16], image_shape=(32, 32, 3)),
+        projection_filters=8),
     # two more vision families, marked slow (the default run keeps 12 families)
     "resnet": lambda: M.ResNetBackbone(
         input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 64],
@@ -110,8 +127,8 @@ SLOW = {"resnet", "mit"}
 #: the first transformer block's scope, where it is not ``transformer_layer_0`` (None: the
 #: blocks' weights are shared or not scoped by block)
 VISION = {"densenet", "efficientnet", "vit", "resnet", "mit", "deit", "dinov2", "clip_vision",
-          "xception", "vgg"}
-BLOCKS = {"albert": None, "bart": None, "gemma": "decoder_block_0",
+          "xception", "vgg", "vitdet", "segformer"}
+BLOCKS = {"albert": None, "bart": None, "mixtral": None, "fnet": None, "gemma": "decoder_block_0",
           "whisper": "transformer_encoder_layer_0",
           "deberta_v3": "disentangled_attention_encoder_layer_0",
           "t5": "transformer_encoder_layer_0"}
