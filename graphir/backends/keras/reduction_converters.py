@@ -32,7 +32,7 @@ function computes, dtype promotions made explicit as ``cast`` helper nodes:
   made canonical (spaces removed, an implicit output written out in NumPy's order);
   ellipsis, repeated letters in a term and einsum keyword arguments are refused.
 * ``Tensordot``: float operands of one dtype -> ``einsum`` with the equation that
-  ``tf.tensordot``'s ``axes`` describe.
+  ``tf.tensordot``'s ``axes`` describe; ``Dot`` (NumPy's dot) the same way.
 * ``Cumsum``: ``tf.math.cumsum`` after the ``dtype`` cast; bool as int32; ``axis=None``
   only on rank 1.
 * ``TopK`` (``tf.math.top_k``, ``sorted=True``) -> a ``top_k`` node per output
@@ -334,6 +334,14 @@ def _tensordot(ctx: LayerContext) -> Lowered:
             ctx.refuse(f"axes={axes!r} is out of range for operands of ranks {ranks}")
     else:
         ctx.refuse(f"axes={axes!r} is neither an int nor a pair of axis lists")
+    eq = _contraction(ctx, ranks, pairs, f"axes={axes!r}")
+    return ctx.lowered("einsum", _names(ctx, operands), {"equation": eq})
+
+
+def _contraction(ctx: LayerContext, ranks: list[int], pairs: tuple, what: str) -> str:
+    """The einsum equation contracting axes ``pairs[0]`` of the first operand with
+    ``pairs[1]`` of the second (``tf.tensordot``: the output holds the first operand's
+    free axes, then the second's)."""
     letters = iter("abcdefghijklmnopqrstuvwxyz")
     a = [next(letters) for _ in range(ranks[0])]
     b = [next(letters) for _ in range(ranks[1])]
@@ -341,9 +349,27 @@ def _tensordot(ctx: LayerContext) -> Lowered:
         b[j] = a[i]
     contracted = {a[i] for i in pairs[0]}
     if len(contracted) != len(pairs[0]) or len(set(b)) != len(b):
-        ctx.refuse(f"axes={axes!r} repeat an axis")
+        ctx.refuse(f"{what} repeat an axis")
     out = [c for c in a if c not in contracted] + [c for c in b if c not in contracted]
-    eq = f"{''.join(a)},{''.join(b)}->{''.join(out)}"
+    return f"{''.join(a)},{''.join(b)}->{''.join(out)}"
+
+
+@lowers(knp.Dot)
+def _dot(ctx: LayerContext) -> Lowered:
+    """``keras.ops.dot(x1, x2)`` (NumPy's dot, as Keras' TensorFlow ``dot``: the last
+    axis of x1 contracted with the last axis of a rank-1 x2, else its second-to-last)
+    -> ``einsum`` (float operands of one dtype; rank-0 operands are refused: use ``*``)."""
+    operands = _operands(ctx)
+    if len(operands) != 2:
+        ctx.refuse(f"called with {len(operands)} operands; expected 2")
+    dtype = next(o for o in operands if isinstance(o, Operand)).type.dtype
+    if not dtype.is_float:
+        ctx.refuse(f"a dot of {dtype.value} tensors; cast the operands to a float dtype")
+    ranks = [o.type.rank if isinstance(o, Operand) else o.ndim for o in operands]
+    if 0 in ranks:
+        ctx.refuse("a rank-0 operand (a product, not a dot): use keras.ops.multiply")
+    pairs = ([ranks[0] - 1], [0 if ranks[1] == 1 else ranks[1] - 2])
+    eq = _contraction(ctx, ranks, pairs, "the axes")
     return ctx.lowered("einsum", _names(ctx, operands), {"equation": eq})
 
 

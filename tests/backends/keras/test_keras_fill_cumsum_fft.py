@@ -23,7 +23,7 @@ from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
 
 NAMES = ["zeros", "ones_int", "full", "full_bool", "cumsum", "cumsum_int", "cumsum_bool",
-         "cumsum_cast", "dot_1", "dot_pairs", "dot_weight", "one_hot", "multi_hot", "count"]
+         "cumsum_cast", "dot_1", "dot_pairs", "dot_weight", "numpy_dot", "one_hot", "multi_hot", "count"]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,7 @@ def model():
         ops.tensordot(h, x, axes=([0, 1], [0, 1])),            # contracts the batch
         ops.tensordot(h, h, axes=([1, 2], [1, 2])),
         ops.tensordot(h, w, axes=1),
+        ops.dot(h, w) + ops.dot(h, w[:, 0])[..., None],         # numpy dot: N-D x 2-D, 1-D
         keras.layers.CategoryEncoding(5, output_mode="one_hot", name="onehot")(j),
         keras.layers.CategoryEncoding(6, output_mode="multi_hot", name="multihot")(i),
         keras.layers.CategoryEncoding(6, output_mode="count", name="count")(i),
