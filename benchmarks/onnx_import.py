@@ -47,7 +47,10 @@ TOL = 1e-4
 
 
 def tf2onnx_proto(model) -> Any:
-    """tf2onnx's ONNX (opset 17, symbolic batch) of a Keras model."""
+    """tf2onnx's ONNX (opset 17, symbolic batch) of a Keras model.  The traced function is
+    frozen first (``convert_variables_to_constants_v2``): tf2onnx's ``from_function`` leaves
+    some captured variables (EfficientNet's Normalization statistics) as graph inputs.
+    Also the tests' anchor (tests/backends/onnx/test_importer_tf2onnx.py)."""
     import tensorflow as tf
     import tf2onnx
     from tensorflow.python.framework.convert_to_constants import (

@@ -333,11 +333,11 @@ def _logit_targets(graph: Graph, original, model) -> list[tuple]:
         if node is None or onode is None or onode.op_type.lower() not in SQUASHING:
             continue
         if node.op in SQUASHING and node.inputs[0] in layers:
-            tensor, dense = _single_output(layers[node.inputs[0]]), None
+            tensor, dense = _single_tensor(layers[node.inputs[0]], "output"), None
         elif node.op == "dense" and node.attrs.get("activation") in SQUASHING \
                 and node.name in layers:
             dense = layers[node.name]
-            tensor = _single_input(dense)
+            tensor = _single_tensor(dense, "input")
         else:
             continue
         if tensor is not None:
@@ -427,17 +427,11 @@ def logit_pairs(graph: Graph, original, onnx_bytes: bytes, feeds: dict[str, np.n
     return [(out, r, np.asarray(c)) for (out, _, _, _), r, c in zip(wanted, ref, got)]
 
 
-def _single_output(layer):
+def _single_tensor(layer, which: str):
+    """``layer.input`` or ``layer.output`` (``which``) when it is one symbolic tensor, else
+    None (several, or a layer Keras cannot answer for)."""
     try:
-        t = layer.output
-    except (AttributeError, ValueError):
-        return None
-    return None if isinstance(t, (list, tuple, dict)) else t
-
-
-def _single_input(layer):
-    try:
-        t = layer.input
+        t = getattr(layer, which)
     except (AttributeError, ValueError):
         return None
     return None if isinstance(t, (list, tuple, dict)) else t

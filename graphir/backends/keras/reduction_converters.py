@@ -311,13 +311,7 @@ def _tensordot(ctx: LayerContext) -> Lowered:
     """``keras.ops.tensordot(x1, x2, axes)`` -> ``einsum`` (``tf.tensordot``: ``axes=n``
     pairs the last n axes of x1 with the first n of x2; ``axes=(a, b)`` pairs the listed
     axes; the output is x1's free axes then x2's).  Float operands of one dtype."""
-    operands = _operands(ctx)
-    if len(operands) != 2:
-        ctx.refuse(f"called with {len(operands)} operands; expected 2")
-    dtype = next(o for o in operands if isinstance(o, Operand)).type.dtype
-    if not dtype.is_float:
-        ctx.refuse(f"a tensordot of {dtype.value} tensors; cast the operands to a float dtype")
-    ranks = [o.type.rank if isinstance(o, Operand) else o.ndim for o in operands]
+    operands, ranks = _float_pair(ctx, "tensordot")
     axes = ctx.layer.axes
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
         n = int(axes)
@@ -336,6 +330,18 @@ def _tensordot(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"axes={axes!r} is neither an int nor a pair of axis lists")
     eq = _contraction(ctx, ranks, pairs, f"axes={axes!r}")
     return ctx.lowered("einsum", _names(ctx, operands), {"equation": eq})
+
+
+def _float_pair(ctx: LayerContext, what: str) -> tuple[list, list[int]]:
+    """The two operands of a contraction (tensors or NumPy constants of one float dtype,
+    refused otherwise) and their ranks."""
+    operands = _operands(ctx)
+    if len(operands) != 2:
+        ctx.refuse(f"called with {len(operands)} operands; expected 2")
+    dtype = next(o for o in operands if isinstance(o, Operand)).type.dtype
+    if not dtype.is_float:
+        ctx.refuse(f"a {what} of {dtype.value} tensors; cast the operands to a float dtype")
+    return operands, [o.type.rank if isinstance(o, Operand) else o.ndim for o in operands]
 
 
 def _contraction(ctx: LayerContext, ranks: list[int], pairs: tuple, what: str) -> str:
@@ -359,13 +365,7 @@ def _dot(ctx: LayerContext) -> Lowered:
     """``keras.ops.dot(x1, x2)`` (NumPy's dot, as Keras' TensorFlow ``dot``: the last
     axis of x1 contracted with the last axis of a rank-1 x2, else its second-to-last)
     -> ``einsum`` (float operands of one dtype; rank-0 operands are refused: use ``*``)."""
-    operands = _operands(ctx)
-    if len(operands) != 2:
-        ctx.refuse(f"called with {len(operands)} operands; expected 2")
-    dtype = next(o for o in operands if isinstance(o, Operand)).type.dtype
-    if not dtype.is_float:
-        ctx.refuse(f"a dot of {dtype.value} tensors; cast the operands to a float dtype")
-    ranks = [o.type.rank if isinstance(o, Operand) else o.ndim for o in operands]
+    operands, ranks = _float_pair(ctx, "dot")
     if 0 in ranks:
         ctx.refuse("a rank-0 operand (a product, not a dot): use keras.ops.multiply")
     pairs = ([ranks[0] - 1], [0 if ranks[1] == 1 else ranks[1] - 2])

@@ -12,6 +12,8 @@ values (Keras initializes biases to zero, which would hide a dropped or misplace
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -165,13 +167,7 @@ def _compute(kind, tmp_dir):
 def cases(tmp_path_factory):
     """kind ("dynamic" or "static") -> its case, computed at first use."""
     tmp_dir = tmp_path_factory.mktemp("recurrent")
-    cache = {}
-
-    def get(kind):
-        if kind not in cache:
-            cache[kind] = _compute(kind, tmp_dir)
-        return cache[kind]
-    return get
+    return functools.cache(lambda kind: _compute(kind, tmp_dir))
 
 
 @pytest.fixture(scope="module", params=["dynamic", "static"])

@@ -15,6 +15,8 @@ graph with its masks (or initial states) dropped differs from Keras on every out
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 import numpy as np
 import pytest
@@ -211,13 +213,7 @@ def _compute(kind, tmp_dir):
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     tmp_dir = tmp_path_factory.mktemp("recurrent_masks")
-    cache = {}
-
-    def get(kind):
-        if kind not in cache:
-            cache[kind] = _compute(kind, tmp_dir)
-        return cache[kind]
-    return get
+    return functools.cache(lambda kind: _compute(kind, tmp_dir))
 
 
 def _close(got, want, what):

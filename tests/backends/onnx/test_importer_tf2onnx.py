@@ -12,6 +12,8 @@ The small CNNs run by default; MobileNetV2, ResNet50 and EfficientNetB0 (``weigh
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,18 +76,10 @@ def _tf2onnx(model):
     some captured variables (EfficientNet's Normalization statistics) as graph inputs."""
     if model.name in _PROTOS:
         return _PROTOS[model.name]
-    import tensorflow as tf
-    import tf2onnx
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+    from onnx_import import tf2onnx_proto  # the benchmark's anchor conversion
 
-    spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name="input")
-    frozen = convert_variables_to_constants_v2(
-        tf.function(lambda x: model(x, training=False)).get_concrete_function(spec))
-    proto, _ = tf2onnx.convert.from_graph_def(
-        frozen.graph.as_graph_def(), input_names=[t.name for t in frozen.inputs],
-        output_names=[t.name for t in frozen.outputs], opset=17)
+    proto = tf2onnx_proto(model)
     assert len(proto.graph.input) == 1
     _PROTOS[model.name] = proto
     return proto
