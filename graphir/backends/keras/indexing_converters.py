@@ -59,6 +59,7 @@ from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
+from graphir.backends.keras.dynamic_dims import DynamicReshape
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
 from graphir.ops.indexing import SLICE_BEGIN, SLICE_END
@@ -651,6 +652,41 @@ def _array_reshape(ctx: LayerContext, x: Operand, new: Sequence[Any]) -> Lowered
     if sum(d == -1 for d in dims) > 1 or any(d < -1 or d == 0 for d in dims):
         ctx.refuse(f"newshape {tuple(new)}: only positive sizes and one -1 are supported")
     return ctx.lowered("array_reshape", [x.name], {"shape": dims})
+
+
+@lowers(DynamicReshape)
+def _dynamic_reshape(ctx: LayerContext) -> Lowered:
+    """A traced ``keras.ops.reshape`` whose new shape holds sizes read with
+    ``ops.shape`` that were unknown while tracing (:class:`DynamicReshape`): a size
+    whose IR dim is static is that int; a first size proved to be x's own batch size
+    keeps the batch axis (the layer-level ``reshape``, as ``keras.layers.Reshape``); one
+    remaining unknown size becomes ``-1`` (``tf.reshape`` infers exactly that size
+    whenever the call is valid).  Symbolic IR dims are not taken as proof of equal
+    sizes here: the types the walker declares name every unknown axis 0 ``batch``.
+
+    Raises:
+        UnsupportedLayerError: more than one size stays unknown.
+    """
+    x, *sources = [Operand(n, t) for n, t in zip(ctx.inputs, ctx.input_types)]
+    template = ctx.layer.template
+    keep_batch = bool(template) and template[0] == "batch"
+    dims: list[Any] = []
+    for entry in template[1:] if keep_batch else template:
+        if isinstance(entry, tuple):
+            d = sources[entry[1]].type.shape[entry[2]]
+            dims.append(d if isinstance(d, int) else None)
+        else:
+            dims.append(None if entry == "?" else entry)
+    unknown = [i for i, d in enumerate(dims) if d is None]
+    if len(unknown) > 1:
+        ctx.refuse(f"reshape of {x.type.shape} to {template}: more than one size unknown "
+                   f"while tracing (give the model's inputs static sizes: input_shapes)")
+    target = tuple(-1 if d is None else d for d in dims)
+    if any(d < -1 or d == 0 for d in target):
+        ctx.refuse(f"reshape to {template}: only positive sizes are supported")
+    if keep_batch:
+        return ctx.lowered("reshape", [x.name], {"target_shape": target})
+    return ctx.lowered("array_reshape", [x.name], {"shape": target})
 
 
 # --------------------------------------------------------------------------- *_like

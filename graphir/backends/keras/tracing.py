@@ -45,6 +45,7 @@ from keras.src.models.functional import Functional
 from keras.src.utils.naming import to_snake_case
 
 from graphir.backends.keras.context import _is_concrete_tensor
+from graphir.backends.keras.dynamic_dims import dynamic_dims
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.registry import supported_layer_classes
 from graphir.tensor_types import TensorType
@@ -442,7 +443,7 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     e.g. a VAE's ``Sampling`` layer) is refused: graphir would freeze one sample."""
     try:
         with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
-                _variables_defer_to_symbolic():
+                _variables_defer_to_symbolic(), dynamic_dims():
             result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
         unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]

@@ -344,20 +344,38 @@ def _hub_feeds(seq=8, vocab=50):
 
 
 @pytest.mark.parametrize("family", ["bert", "gpt2"])
-def test_keras_hub_backbone_with_unknown_sizes_is_refused_with_the_remedy(family):
-    """keras_hub's PositionEmbedding slices its table to ``ops.shape(inputs)[1]``, a
-    dimension unknown while the sequence length is: refused by name, pointing at
-    ``input_shapes`` (tests/backends/keras/test_keras_hub.py converts them with it)."""
+def test_keras_hub_backbone_with_unknown_sizes_stays_dynamic(family):
+    """keras_hub's PositionEmbedding slices its table to ``ops.shape(inputs)[1]`` and
+    its decoders build causal masks of ``ops.arange`` of it, sizes unknown while the
+    batch and sequence length are (``graphir/backends/keras/dynamic_dims.py``): lowered
+    without ``input_shapes``, the ONNX and the emitted Keras model match the backbone at
+    two batch sizes and two sequence lengths."""
     keras_hub = pytest.importorskip("keras_hub")
     _seeded(8)
     kw = dict(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
               intermediate_dim=16, max_sequence_length=16)
     backbone = (keras_hub.models.BertBackbone(**kw) if family == "bert"
                 else keras_hub.models.GPT2Backbone(**kw))
-    with pytest.raises(UnsupportedLayerError, match="input_shapes") as info:
-        from_keras(backbone)
-    assert info.value.layer_name == "position_embedding"
-    assert "unknown dimensions" in str(info.value)
+    graph = from_keras(backbone)
+    assert all(v.type.shape[0] == "batch" and v.type.shape[1] is None for v in graph.inputs)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    flat = keras.Model(backbone.inputs, backbone.outputs)
+    names = [t._keras_history.operation.name for t in backbone.inputs]
+    for batch, seq in ((2, 8), (3, 5)):
+        ids, mask = _hub_feeds(seq)
+        ids, mask = np.resize(ids, (batch, seq)), np.resize(mask, (batch, seq))
+        feeds = {n: mask if "mask" in n else ids if "token" in n else np.zeros_like(ids)
+                 for n in names}
+        arrays = [feeds[n] for n in names]
+        want = [np.asarray(w) for w in keras.tree.flatten(flat(arrays))]
+        got_onnx = session.run(None, {v.name: feeds[v.name] for v in graph.inputs})
+        got_keras = keras.tree.flatten(emitted([feeds[v.name] for v in graph.inputs]))
+        for g, k, w in zip(got_onnx, got_keras, want):
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5, err_msg=f"onnx {seq}")
+            np.testing.assert_allclose(np.asarray(k), w, rtol=1e-4, atol=1e-5,
+                                       err_msg=f"keras {seq}")
 
 
 def test_builtin_layer_without_a_converter_is_traced():

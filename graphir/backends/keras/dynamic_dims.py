@@ -1,0 +1,501 @@
+"""Sizes read with ``keras.ops.shape`` that are unknown while a call is traced.
+
+A traced ``call()`` (:mod:`graphir.backends.keras.tracing`) runs on symbolic tensors
+whose batch axis (and any axis the model leaves unknown, such as a text model's
+sequence length) is ``None``.  Code that reads such a size and builds something of
+it, ``ops.broadcast_to(class_token, (ops.shape(x)[0], 1, d))`` (ViT, DeiT, CLIP,
+DINOv2, a Perceiver's latents), ``ops.arange(ops.shape(x)[1])`` (keras_hub's causal
+masks), ``ops.slice(table, (0, 0), (ops.shape(x)[1], d))`` (keras_hub's
+``PositionEmbedding``), ``ops.repeat(t, ops.shape(x)[0], axis=0)``, would fail on
+``None`` in Keras' own symbolic shape inference.
+
+While a call is traced, :func:`dynamic_dims` makes ``keras.ops.shape`` return a
+:class:`DynamicDim` for each unknown size of a symbolic tensor, and rewrites the
+``keras.ops`` functions that take sizes, when they are given one, into ``keras.ops``
+calls on symbolic tensors that compute exactly the same at run time, reading the
+size from the tensor it came from (as ONNX reads it with ``Shape``, and as
+``tf.shape`` does in TensorFlow):
+
+* a *ruler* of a dynamic size ``n`` (the size of axis ``k`` of tensor ``t``) is
+  ``zeros_like(take(t, 0) on every other axis)``: a 1-D tensor of ``n`` zeros;
+* ``broadcast_to(x, shape)`` is ``x - zeros(shape)`` (``logical_or`` for bool), the
+  zeros being the rulers, each expanded to its axis, and a constant holding the
+  static sizes, broadcast together by subtraction (``x - 0`` is ``x`` in every dtype,
+  ``-0.0`` included; a subtraction, unlike Keras' ``add``, never becomes TensorFlow's
+  ``bias_add``);
+* ``tile`` / ``repeat`` by a dynamic count along an axis of static size 1 is that
+  broadcast; ``zeros`` / ``ones`` / ``full`` / ``empty`` of a shape are
+  ``full_like`` of those zeros;
+* ``arange(n)`` (or ``arange(start, n, step)`` with a static start and step) is
+  ``cumsum(ones_like(ruler)) - 1`` sliced ``[start::step]``;
+* ``slice(x, starts, sizes)`` with a dynamic size is ``take`` of such an arange plus
+  the static start;
+* ``reshape(x, newshape)`` is recorded as :class:`DynamicReshape` with the tensors the
+  sizes came from; the walker keeps the batch axis when the first size is provably
+  ``x``'s own (:func:`_same_batch`), reads sizes static in the IR, and turns a single
+  other unknown entry into ``-1`` (what ``tf.reshape`` infers is that entry's value
+  whenever the call is valid).
+
+Anything else a :class:`DynamicDim` meets fails loudly (``int()``, comparisons,
+``bool()``, a size computed from it used where only a plain size is rewritten), so the
+trace is refused by name rather than computing with a wrong constant.  Sizes that are
+static while tracing stay Python ints, exactly as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from typing import Any, Callable, Iterator, Sequence
+
+import keras
+import numpy as np
+
+__all__ = ["DynamicDim", "DynamicReshape", "DynamicSizeError", "dynamic_dims"]
+
+
+class DynamicSizeError(TypeError):
+    """A size unknown while tracing was used where graphir cannot keep it dynamic (a
+    ``TypeError``, so the trace is refused like any other untraceable call)."""
+
+
+class _Unknown:
+    """Base of the stand-ins for sizes unknown while tracing: every use that would need
+    the number raises :class:`DynamicSizeError`."""
+
+    def _fail(self, what: str) -> Any:
+        raise DynamicSizeError(
+            f"{self.describe()} is unknown while tracing and is used as {what}; graphir "
+            f"keeps such a size dynamic only in keras.ops.broadcast_to, tile, repeat, "
+            f"reshape, zeros/ones/full, arange and slice (or give the model's inputs static "
+            f"sizes: from_keras(..., input_shapes={{name: shape}}), the CLI's --input-shape)")
+
+    def describe(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __index__(self) -> int:
+        return self._fail("a Python int")
+
+    def __int__(self) -> int:
+        return self._fail("a Python int")
+
+    def __float__(self) -> float:
+        return self._fail("a Python float")
+
+    def __bool__(self) -> bool:
+        return self._fail("a truth value")
+
+    def __eq__(self, other: Any) -> bool:
+        return self._fail(f"an operand of == ({other!r})")
+
+    def __ne__(self, other: Any) -> bool:
+        return self._fail(f"an operand of != ({other!r})")
+
+    def __lt__(self, other: Any) -> bool:
+        return self._fail("an operand of <")
+
+    __le__ = __gt__ = __ge__ = __lt__
+    __hash__ = object.__hash__
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fail("an array value")
+
+    def _arith(self, symbol: str, other: Any, reflected: bool = False) -> "DynamicExpr":
+        if not isinstance(other, (int, _Unknown)) or isinstance(other, bool):
+            return self._fail(f"an operand of {symbol} with {type(other).__name__}")
+        left, right = (other, self) if reflected else (self, other)
+        return DynamicExpr(f"({_text(left)} {symbol} {_text(right)})")
+
+    def __add__(self, o: Any) -> "DynamicExpr":
+        return self._arith("+", o)
+
+    def __radd__(self, o: Any) -> "DynamicExpr":
+        return self._arith("+", o, True)
+
+    def __sub__(self, o: Any) -> "DynamicExpr":
+        return self._arith("-", o)
+
+    def __rsub__(self, o: Any) -> "DynamicExpr":
+        return self._arith("-", o, True)
+
+    def __mul__(self, o: Any) -> "DynamicExpr":
+        return self._arith("*", o)
+
+    def __rmul__(self, o: Any) -> "DynamicExpr":
+        return self._arith("*", o, True)
+
+    def __floordiv__(self, o: Any) -> "DynamicExpr":
+        return self._arith("//", o)
+
+    def __rfloordiv__(self, o: Any) -> "DynamicExpr":
+        return self._arith("//", o, True)
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+def _text(v: Any) -> str:
+    return v.describe() if isinstance(v, _Unknown) else repr(v)
+
+
+class DynamicExpr(_Unknown):
+    """A size computed from dynamic sizes (``ops.shape(x)[0] * heads``): usable only as
+    the one unknown entry of a ``reshape``."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def describe(self) -> str:
+        return f"the size {self.text}"
+
+
+class DynamicDim(_Unknown):
+    """``keras.ops.shape(tensor)[axis]`` of a symbolic tensor whose size there is unknown
+    (``None``) while tracing.
+
+    Attributes:
+        tensor: the ``KerasTensor`` the size was read from.
+        axis: the axis, ``0 <= axis < rank``.
+    """
+
+    def __init__(self, tensor: Any, axis: int):
+        self.tensor = tensor
+        self.axis = axis
+
+    def describe(self) -> str:
+        return f"ops.shape({self.tensor.name})[{self.axis}]"
+
+    def ruler(self, dtype: str) -> Any:
+        """A rank-1 symbolic tensor of this many zeros of ``dtype``, read from
+        :attr:`tensor` (``take`` of index 0 on every other axis)."""
+        t = self.tensor
+        for j in reversed(range(len(t.shape))):
+            if j != self.axis:
+                t = _ORIGINAL["take"](t, 0, axis=j)
+        return _ORIGINAL["zeros_like"](t, dtype=dtype)
+
+
+def _is_dynamic(v: Any) -> bool:
+    return isinstance(v, _Unknown)
+
+
+def _has_dynamic(v: Any) -> bool:
+    if isinstance(v, (list, tuple)):
+        return any(_has_dynamic(e) for e in v)
+    return _is_dynamic(v)
+
+
+def _plain(v: Any, what: str) -> DynamicDim:
+    if isinstance(v, DynamicDim):
+        return v
+    return v._fail(what)
+
+
+def _dtype_of(x: Any) -> str:
+    return keras.backend.standardize_dtype(getattr(x, "dtype", None) or np.asarray(x).dtype)
+
+
+def _zeros(shape: Sequence[Any], dtype: str) -> Any:
+    """A symbolic tensor of zeros (False) of ``shape`` (ints and :class:`DynamicDim` s);
+    bool zeros are int32 zeros cast (the subtraction needs numbers)."""
+    if dtype == "bool":
+        return _ORIGINAL["cast"](_zeros(shape, "int32"), "bool")
+    rank = len(shape)
+    parts: list[Any] = []
+    for i, d in enumerate(shape):
+        if _is_dynamic(d):
+            ruler = _plain(d, "a size of a broadcast or of a new tensor").ruler(dtype)
+            axes = tuple(a for a in range(rank) if a != i)
+            parts.append(_ORIGINAL["expand_dims"](ruler, axes) if axes else ruler)
+    if not parts:  # pragma: no cover - the callers rewrite only dynamic shapes
+        raise AssertionError("no dynamic size")
+    static = tuple(1 if _is_dynamic(d) else int(d) for d in shape)
+    out = parts[0]
+    for p in parts[1:]:
+        out = _ORIGINAL["subtract"](out, p)
+    if any(d != 1 for d in static):
+        out = _ORIGINAL["subtract"](out, np.zeros(static, dtype=dtype))
+    return out
+
+
+def _as_rank(x: Any, rank: int) -> Any:
+    """``x`` with leading size-1 axes up to ``rank`` (a constant stays a constant)."""
+    have = len(x.shape)
+    if have == rank:
+        return x
+    lead = tuple(range(rank - have))
+    if isinstance(x, keras.KerasTensor):
+        return _ORIGINAL["expand_dims"](x, lead)
+    return np.asarray(x).reshape((1,) * len(lead) + tuple(np.shape(x)))
+
+
+def _operand(x: Any) -> Any:
+    """A non-symbolic operand as an array of its own dtype (a ``keras.Variable`` stays
+    itself, so that it keeps its weight path)."""
+    if isinstance(x, (keras.KerasTensor, keras.Variable)):
+        return x
+    return np.asarray(x)
+
+
+def _broadcast_to(x: Any, shape: Sequence[Any]) -> Any:
+    x = _operand(x)
+    shape = tuple(shape)
+    if len(shape) < len(x.shape):
+        raise ValueError(f"broadcast_to: shape {shape} has fewer axes than x {x.shape}")
+    dtype = _dtype_of(x)
+    x = _as_rank(x, len(shape))
+    # the static sizes x already has need no constant in the zeros
+    need = tuple(d if _is_dynamic(d) or x.shape[i] != d else 1 for i, d in enumerate(shape))
+    if dtype == "bool":
+        return _ORIGINAL["logical_or"](x, _zeros(need, "bool"))
+    return _ORIGINAL["subtract"](x, _zeros(need, dtype))
+
+
+def _tile(x: Any, repeats: Any) -> Any:
+    x = _operand(x)
+    reps = list(repeats) if isinstance(repeats, (list, tuple)) else [repeats]
+    rank = max(len(x.shape), len(reps))
+    x = _as_rank(x, rank)
+    reps = [1] * (rank - len(reps)) + reps
+    target: list[Any] = []
+    for i, r in enumerate(reps):
+        if _is_dynamic(r):
+            r = _plain(r, "a tile count")
+            if x.shape[i] != 1:
+                raise DynamicSizeError(
+                    f"tile by {r.describe()} along axis {i} of size {x.shape[i]}: graphir "
+                    f"keeps a dynamic count only along an axis of size 1 (a broadcast)")
+            target.append(r)
+        else:
+            target.append(x.shape[i])
+    y = _broadcast_to(x, target)
+    static = [1 if _is_dynamic(r) else int(r) for r in reps]
+    return _ORIGINAL["tile"](y, static) if any(r != 1 for r in static) else y
+
+
+def _repeat(x: Any, repeats: Any, axis: Any = None) -> Any:
+    x = _operand(x)
+    if axis is None or not _is_dynamic(repeats):
+        raise DynamicSizeError(f"repeat by {_text(repeats)} without an axis, or with "
+                               f"per-element counts: not kept dynamic")
+    axis = int(axis) % len(x.shape)
+    if x.shape[axis] != 1:
+        raise DynamicSizeError(
+            f"repeat by {_text(repeats)} along axis {axis} of size {x.shape[axis]}: graphir "
+            f"keeps a dynamic count only along an axis of size 1 (a broadcast)")
+    target = list(x.shape)
+    target[axis] = _plain(repeats, "a repeat count")
+    return _broadcast_to(x, [d if d is not None else DynamicDim(x, i) if
+                             isinstance(x, keras.KerasTensor) else d
+                             for i, d in enumerate(target)])
+
+
+def _filled(shape: Any, value: Any, dtype: Any) -> Any:
+    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+    dtype = keras.backend.standardize_dtype(dtype or keras.backend.floatx())
+    zeros = _zeros(shape, dtype)
+    if value == 0:
+        return zeros
+    return _ORIGINAL["full_like"](zeros, value, dtype=dtype)
+
+
+def _zeros_fn(shape: Any, dtype: Any = None) -> Any:
+    return _filled(shape, 0, dtype)
+
+
+def _ones_fn(shape: Any, dtype: Any = None) -> Any:
+    return _filled(shape, 1, dtype)
+
+
+def _full_fn(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
+    if isinstance(fill_value, (keras.KerasTensor, _Unknown)) or np.ndim(fill_value):
+        raise DynamicSizeError("full() of a dynamic shape with a tensor fill value")
+    return _filled(shape, fill_value, dtype)
+
+
+_CUMSUM_DTYPES = ("int32", "int64", "float32", "float64")
+
+
+def _arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    if _is_dynamic(start) or _is_dynamic(step) or not isinstance(start, int) \
+            or not isinstance(step, int) or step <= 0:
+        raise DynamicSizeError(f"arange({_text(start)}, {_text(stop)}, {_text(step)}): a "
+                               f"dynamic stop is kept only with a static int start and a "
+                               f"positive int step")
+    end = _plain(stop, "the stop of arange")
+    dtype = keras.backend.standardize_dtype(dtype or "int32")
+    work = dtype if dtype in _CUMSUM_DTYPES else "int64"
+    ruler = end.ruler(work)
+    count = _ORIGINAL["cumsum"](_ORIGINAL["ones_like"](ruler, dtype=work), axis=0)
+    values = _ORIGINAL["subtract"](count, np.ones((), work))
+    if start or step != 1:
+        values = values[(slice(start, None, step),)]
+    return values if work == dtype else _ORIGINAL["cast"](values, dtype)
+
+
+def _slice(inputs: Any, start_indices: Any, shape: Any) -> Any:
+    x = _operand(inputs)
+    starts, sizes = list(start_indices), list(shape)
+    if len(starts) != len(x.shape) or len(sizes) != len(x.shape):
+        raise ValueError(f"slice: {len(starts)} starts and {len(sizes)} sizes for rank "
+                         f"{len(x.shape)}")
+    for i, (s, n) in enumerate(zip(starts, sizes)):
+        if _is_dynamic(s) or not isinstance(s, (int, np.integer)):
+            raise DynamicSizeError(f"slice start {_text(s)} with a dynamic size: only "
+                                   f"static int starts are kept")
+        if _is_dynamic(n):
+            index = _arange(_plain(n, "a slice size"))
+            if s:  # index + start, as a subtraction (see broadcast_to)
+                index = _ORIGINAL["subtract"](index, np.asarray(-int(s), "int32"))
+            x = _ORIGINAL["take"](x, index, axis=i)
+        elif not (s == 0 and n in (-1, x.shape[i])):
+            stop = None if n == -1 else int(s) + int(n)
+            key = tuple(slice(int(s), stop) if a == i else slice(None)
+                        for a in range(len(x.shape)))
+            x = x[key] if isinstance(x, keras.KerasTensor) else np.asarray(x)[key]
+    return x
+
+
+class DynamicReshape(keras.Operation):
+    """``keras.ops.reshape(x, newshape)`` where ``newshape`` holds sizes unknown while
+    tracing, recorded as an operation on ``x`` and the tensors those sizes were read
+    from (the walker lowers it: ``indexing_converters._dynamic_reshape``).
+
+    Attributes:
+        template: per output axis, an int (a static size), ``"batch"`` (the size of
+            ``x``'s own axis 0, proved by :func:`_same_batch`), ``("dim", i, axis)``
+            (the size of ``axis`` of the ``i``-th source tensor) or ``"?"`` (unknown:
+            ``-1``, ``None`` or a size computed from dynamic sizes).
+    """
+
+    def __init__(self, template: Sequence[Any], name: str | None = None):
+        super().__init__(name=name)
+        self.template = tuple(template)
+
+    def compute_output_spec(self, x: Any, *sources: Any) -> Any:
+        shape = [d if isinstance(d, int) else sources[d[1]].shape[d[2]]
+                 if isinstance(d, tuple) else None for d in self.template]
+        return keras.KerasTensor(tuple(shape), dtype=x.dtype)
+
+    def call(self, x: Any, *sources: Any) -> Any:  # pragma: no cover - never run eagerly
+        raise NotImplementedError("DynamicReshape exists only in traced graphs")
+
+
+def _same_batch(x: Any, source: Any, depth: int = 64) -> bool:
+    """Whether axis 0 of symbolic tensor ``x`` provably has the size of axis 0 of
+    ``source``: ``x`` is ``source``, or was computed from it by a chain of built-in
+    Keras layers (a Keras layer maps its input's batch axis to its output's; a
+    ``Lambda`` runs user code and ends the chain), each on its first tensor argument."""
+    from keras.src.layers import Lambda
+
+    for _ in range(depth):
+        if x is source:
+            return True
+        history = getattr(x, "_keras_history", None)
+        if history is None:
+            return False
+        op = history.operation
+        if not isinstance(op, keras.layers.Layer) or isinstance(op, Lambda) or \
+                not type(op).__module__.startswith("keras.src.layers."):
+            return False
+        args = op._inbound_nodes[history.node_index].arguments.keras_tensors
+        if not args:
+            return False
+        x = args[0]
+    return False
+
+
+def _reshape(x: Any, newshape: Any) -> Any:
+    if not isinstance(x, keras.KerasTensor):
+        raise DynamicSizeError("reshape of a constant to a dynamic shape")
+    new = list(newshape) if isinstance(newshape, (list, tuple)) else [newshape]
+    sources: list[Any] = []
+    template: list[Any] = []
+    for i, d in enumerate(new):
+        if isinstance(d, DynamicDim) and i == 0 and d.axis == 0 and _same_batch(x, d.tensor):
+            template.append("batch")
+        elif isinstance(d, DynamicDim):
+            index = next((k for k, t in enumerate(sources) if t is d.tensor), len(sources))
+            if index == len(sources):
+                sources.append(d.tensor)
+            template.append(("dim", index, d.axis))
+        elif _is_dynamic(d) or d is None or int(d) == -1:
+            template.append("?")
+        else:
+            template.append(int(d))
+    return DynamicReshape(template)(x, *sources)
+
+
+def _shape(x: Any) -> Any:
+    if isinstance(x, keras.KerasTensor) and any(d is None for d in x.shape):
+        return tuple(DynamicDim(x, i) if d is None else d for i, d in enumerate(x.shape))
+    return _ORIGINAL["shape"](x)
+
+
+def _only_when_dynamic(name: str, rewrite: Callable[..., Any]) -> Callable[..., Any]:
+    original = _ORIGINAL[name]
+    signature = inspect.signature(original)
+
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return original(*args, **kwargs)
+        if not any(_has_dynamic(v) for v in bound.arguments.values()):
+            return original(*args, **kwargs)
+        return rewrite(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = original.__doc__
+    return fn
+
+
+#: keras.ops functions rewritten when a size argument is dynamic
+_REWRITES: dict[str, Callable[..., Any]] = {
+    "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat, "reshape": _reshape,
+    "zeros": _zeros_fn, "ones": _ones_fn, "full": _full_fn, "empty": _zeros_fn,
+    "arange": _arange, "slice": _slice,
+}
+#: the originals used by the rewrites (looked up once, never the patched ones)
+_ORIGINAL: dict[str, Callable[..., Any]] = {
+    name: getattr(keras.ops, name) for name in (
+        *_REWRITES, "shape", "take", "zeros_like", "ones_like", "full_like", "expand_dims",
+        "subtract", "logical_or", "cumsum", "cast")}
+
+
+def _namespaces() -> list[Any]:
+    import keras.src.ops as src_ops
+    from keras.src.ops import core, numpy as src_numpy
+
+    spaces = [keras.ops, src_ops, core, src_numpy]
+    for sub in ("numpy", "core"):
+        mod = getattr(keras.ops, sub, None)
+        if mod is not None:
+            spaces.append(mod)
+    return spaces
+
+
+@contextlib.contextmanager
+def dynamic_dims() -> Iterator[None]:
+    """While the block runs (a trace), ``keras.ops.shape`` of a symbolic tensor returns
+    :class:`DynamicDim` s for its unknown sizes and the size-taking ``keras.ops``
+    functions rewrite dynamic sizes as the module docstring says.  The functions are
+    patched in ``keras.ops``, ``keras.ops.numpy`` / ``core`` and their ``keras.src``
+    modules (code that imported a function by name before keeps the original, which
+    fails on ``None`` as before)."""
+    patched = {"shape": _shape}
+    patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
+    saved: list[tuple[Any, str, Any]] = []
+    for space in _namespaces():
+        for name, fn in patched.items():
+            if getattr(space, name, None) is _ORIGINAL[name]:
+                saved.append((space, name, _ORIGINAL[name]))
+                setattr(space, name, fn)
+    try:
+        yield
+    finally:
+        for space, name, fn in saved:
+            setattr(space, name, fn)

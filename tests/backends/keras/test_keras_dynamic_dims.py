@@ -1,0 +1,185 @@
+"""Sizes unknown while tracing (``graphir/backends/keras/dynamic_dims.py``): custom layers
+that read ``ops.shape(x)`` of the batch or of an unknown sequence length and build a
+broadcast, tile, repeat, zeros/ones/full, arange, slice or reshape of it lower without
+``input_shapes``; the ONNX (onnxruntime) and the emitted Keras model match Keras at two
+batch sizes and two sequence lengths, checked outside graphir; a size used in a way
+graphir cannot keep dynamic is refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+ort = pytest.importorskip("onnxruntime")
+
+from keras import layers as L  # noqa: E402
+from keras import ops  # noqa: E402
+
+from graphir.backends.keras import from_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
+
+
+class ClassToken(L.Layer):
+    """ViT / DeiT: a learned token broadcast to the batch (ops.broadcast_to) and one
+    tiled to it (ops.tile), concatenated in front of the sequence."""
+
+    def build(self, shape):
+        self.cls = self.add_weight(shape=(1, 1, shape[-1]), name="cls",
+                                   initializer="random_normal")
+        self.dist = self.add_weight(shape=(1, 1, shape[-1]), name="dist",
+                                    initializer="random_normal")
+
+    def call(self, x):
+        b = ops.shape(x)[0]
+        cls = ops.broadcast_to(self.cls, (b, 1, x.shape[-1]))
+        dist = ops.tile(self.dist, (b, 1, 1))
+        return ops.concatenate([cls, dist, x], axis=1)
+
+
+class Latents(L.Layer):
+    """A Perceiver's latent array, broadcast to the batch from a constant expand_dims
+    (computed eagerly), then ops.repeat of a (1, n, d) weight by the batch size."""
+
+    def build(self, shape):
+        self.latent = self.add_weight(shape=(3, shape[-1]), name="latent",
+                                      initializer="random_normal")
+
+    def call(self, x):
+        lat = ops.broadcast_to(ops.expand_dims(self.latent, 0), (ops.shape(x)[0], 3, x.shape[-1]))
+        rep = ops.repeat(ops.expand_dims(self.latent, 0), ops.shape(x)[0], axis=0)
+        return ops.concatenate([lat, rep, x], axis=1)
+
+
+class PositionAndMask(L.Layer):
+    """keras_hub style: positions sliced to the (unknown) sequence length and broadcast
+    to the input; a causal mask from two aranges; zeros/ones/full of the input's shape;
+    an arange with a start and a step."""
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=(16, shape[-1]), name="table",
+                                     initializer="random_normal")
+
+    def call(self, x):
+        b, s, d = ops.shape(x)
+        pos = ops.slice(self.table, (1, 0), (s, d))
+        pos = ops.broadcast_to(pos, (b, s, d))
+        i = ops.arange(s)[:, None]
+        j = ops.arange(s)
+        causal = ops.cast(i >= j, "float32")                       # (s, s)
+        mixed = ops.matmul(causal, x + pos)                        # (b, s, d)
+        ones = ops.ones((b, s, 1))
+        half = ops.full((b, 1, d), 0.5)
+        zeros = ops.zeros((b, s, d), dtype="float32")
+        odd = ops.cast(ops.arange(1, s, 2), "float32")             # 1, 3, ... < s
+        total = ops.sum(odd) * ones
+        return mixed * ones + half + zeros + total
+
+
+class HeadSplit(L.Layer):
+    """Attention-style reshapes: a projection (a built-in layer, which keeps the batch
+    axis) reshaped (b, s, h*dh) -> (b, s, h, dh) with b and s read from the layer's
+    input, transposed, and back to (b, s, h*dh) with sizes read from that tensor."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.proj = L.Dense(4, name="proj")
+
+    def call(self, x):
+        b, s = ops.shape(x)[0], ops.shape(x)[1]
+        heads = ops.reshape(self.proj(x), (b, s, 2, 2))
+        heads = ops.transpose(heads, (0, 2, 1, 3)) * 2.0
+        back = ops.transpose(heads, (0, 2, 1, 3))
+        return ops.reshape(back, (ops.shape(back)[0], ops.shape(back)[1], 4))
+
+
+def _model(layer, seq=None, dim=4):
+    i = keras.Input((seq, dim))
+    return keras.Model(i, L.Dense(3)(layer(i)))
+
+
+def _check(model, shapes):
+    graph = from_keras(model)
+    assert graph.inputs[0].type.shape[0] == "batch"
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(3)
+    for shape in shapes:
+        x = rng.normal(size=shape).astype("float32")
+        want = np.asarray(model(x))
+        got = session.run(None, {graph.inputs[0].name: x})[0]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"onnx {shape}")
+        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"keras {shape}")
+        assert not np.allclose(want[0], want[-1])   # the rows differ: not a broadcast copy
+    return graph
+
+
+@pytest.fixture(scope="module")
+def models():
+    keras.utils.set_random_seed(11)
+    return {"class_token": _model(ClassToken(name="tokens"), seq=5),
+            "latents": _model(Latents(name="latents"), seq=5),
+            "positions": _model(PositionAndMask(name="positions")),
+            "heads": _model(HeadSplit(name="heads"))}
+
+
+@pytest.mark.parametrize("name,shapes", [
+    ("class_token", [(2, 5, 4), (3, 5, 4)]),
+    ("latents", [(2, 5, 4), (5, 5, 4)]),
+    ("positions", [(2, 6, 4), (3, 9, 4)]),
+    ("heads", [(2, 6, 4), (4, 3, 4)]),
+])
+def test_dynamic_sizes_stay_dynamic_and_match(models, name, shapes):
+    _check(models[name], shapes)
+
+
+def test_the_class_token_keeps_its_weight_path(models):
+    graph = from_keras(models["class_token"])
+    assert any(w.endswith("tokens/cls") for w in graph.weights), list(graph.weights)
+
+
+class BatchAsNumber(L.Layer):
+    """Uses the batch size as a number (valid Keras): refused, never a constant."""
+
+    def call(self, x):
+        return x / ops.cast(ops.shape(x)[0], "float32")
+
+
+class MergedHeads(L.Layer):
+    """Reshapes to (batch * heads, seq, dh) with the sequence length unknown: two sizes
+    unknown while tracing, refused."""
+
+    def call(self, x):
+        heads = ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], 2, 2))
+        return ops.reshape(ops.transpose(heads, (0, 2, 1, 3)),
+                           (ops.shape(x)[0] * 2, ops.shape(x)[1], 2))
+
+
+class TileWide(L.Layer):
+    """Tiles an axis of size 2 by the batch size: not a broadcast."""
+
+    def call(self, x):
+        return ops.tile(x[:1, :, :], (ops.shape(x)[0], 1, 1))[:, :1, :] + x
+
+
+@pytest.mark.parametrize("layer,seq,match", [
+    (BatchAsNumber(name="as_number"), 2, r"ops.shape\(.*\)\[0\]"),
+    (TileWide(name="tile_wide"), 2, r"along an axis of size 1"),
+    (MergedHeads(name="merged_heads"), None, r"more than one size unknown"),
+])
+def test_a_size_used_otherwise_is_refused_by_name(layer, seq, match):
+    model = _model(layer, seq=seq)
+    with pytest.raises(UnsupportedLayerError, match=match) as info:
+        from_keras(model)
+    assert layer.name in str(info.value)
+
+
+def test_static_input_shapes_still_give_a_static_graph(models):
+    graph = from_keras(models["class_token"], input_shapes={
+        models["class_token"].inputs[0]._keras_history.operation.name: (2, 5, 4)})
+    assert graph.value_types()[graph.outputs[0]].shape == (2, 7, 3)
