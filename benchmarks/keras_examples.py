@@ -1122,3 +1122,57 @@ def captioning_decoder_causal():
 
     i = keras.Input((6, 8))
     return keras.Model(i, L.Dense(10)(Decoder(name="decoder")(i)))
+
+
+@model
+def text_transformer_any_length():
+    """keras.io "Text classification with Transformer" with sequences of any length
+    (Input((None,))): TokenAndPositionEmbedding embeds ops.arange(ops.shape(x)[-1])."""
+
+    class TokenAndPositionEmbedding(L.Layer):
+        def __init__(self, maxlen, vocab, d, **kw):
+            super().__init__(**kw)
+            self.token_emb = L.Embedding(vocab, d)
+            self.pos_emb = L.Embedding(maxlen, d)
+
+        def call(self, x):
+            maxlen = ops.shape(x)[-1]
+            positions = ops.arange(start=0, stop=maxlen, step=1)
+            return self.token_emb(x) + self.pos_emb(positions)
+
+    i = keras.Input((None,), dtype="int32")
+    x = TokenAndPositionEmbedding(40, 10, 8)(i)
+    x = TransformerBlock(8, 2, 16)(x)
+    x = L.GlobalAveragePooling1D()(x)
+    return keras.Model(i, L.Dense(2, activation="softmax")(x))
+
+
+@model
+def deit_tokens():
+    """DeiT-style (keras.io "Distilling Vision Transformers"): patches by a strided
+    Conv2D reshaped to (ops.shape(images)[0], -1, d), a class token broadcast and a
+    distillation token tiled to the batch size."""
+
+    class PatchesAndTokens(L.Layer):
+        def __init__(self, d, **kw):
+            super().__init__(**kw)
+            self.proj = L.Conv2D(d, 4, strides=4)
+            self.d = d
+
+        def build(self, s):
+            self.cls = self.add_weight(shape=(1, 1, self.d), initializer="random_normal",
+                                       name="cls")
+            self.dist = self.add_weight(shape=(1, 1, self.d), initializer="random_normal",
+                                        name="dist")
+
+        def call(self, images):
+            batch = ops.shape(images)[0]
+            patches = ops.reshape(self.proj(images), (batch, -1, self.d))
+            cls = ops.broadcast_to(self.cls, (batch, 1, self.d))
+            dist = ops.tile(self.dist, (batch, 1, 1))
+            return ops.concatenate([cls, dist, patches], axis=1)
+
+    i = keras.Input((16, 16, 3))
+    x = PatchesAndTokens(8)(i)
+    x = TransformerBlock(8, 2, 16)(x)
+    return keras.Model(i, [L.Dense(3)(x[:, 0]), L.Dense(3)(x[:, 1])])

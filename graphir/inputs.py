@@ -29,7 +29,8 @@ from graphir.dtypes import DType
 from graphir.ir import Graph, Value
 from graphir.tensor_types import TensorType
 
-__all__ = ["make_inputs", "concrete_shape", "fit_dim", "second_dim", "has_free_dims",
+__all__ = ["make_inputs", "concrete_shape", "fit_dim", "second_dim", "smaller_dim",
+           "has_free_dims",
            "plan_cases", "InputCase", "DEFAULT_DIM"]
 
 #: the size of unknown non-batch input dims when the graph accepts it
@@ -131,6 +132,25 @@ def second_dim(graph: Graph, first: int, *, limit: int = MAX_FIT_DIM) -> int | N
     if size > limit or (not _type_errors(graph) and _type_errors(_with_free_dims(graph, size))):
         return None
     return size
+
+
+def smaller_dim(graph: Graph, first: int) -> int | None:
+    """The largest size below ``first`` that the graph's shape check accepts for its free
+    input dims (the shape case's fallback when the model refuses the longer size, e.g.
+    a position table of ``max_sequence_length`` rows); None when there is none.
+
+    Raises:
+        ValueError: ``first`` < 1.
+    """
+    if first < 1:
+        raise ValueError(f"need first >= 1, got {first}")
+    if not has_free_dims(graph):
+        return None
+    clean = not _type_errors(graph)
+    for size in range(first - 1, 0, -1):
+        if not clean or not _type_errors(_with_free_dims(graph, size)):
+            return size
+    return None
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ provider when the CUDA libraries are missing.
 from __future__ import annotations
 
 import time
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -68,12 +68,18 @@ def run_keras(model, inputs: Sequence[np.ndarray], *, device: str, name: str
     import tensorflow as tf
 
     start = time.perf_counter()
+    import keras
+
     with tf.device(device):
         feed = [tf.convert_to_tensor(a) for a in inputs]
-        out = model(feed if len(feed) > 1 else feed[0], training=False)
-    outs = out if isinstance(out, (list, tuple)) else [out]
-    if isinstance(out, dict):
-        outs = list(out.values())
+        structure = getattr(model, "_inputs_struct", None)
+        if isinstance(structure, dict):  # keras_hub backbones: inputs by name
+            args: Any = keras.tree.pack_sequence_as(structure, feed)
+        else:
+            args = feed if len(feed) > 1 else feed[0]
+        out = model(args, training=False)
+    # in model.outputs order (a dict's outputs flatten by sorted key, as Keras does)
+    outs = keras.tree.flatten(out)
     observed = _observed_device(outs, device)
     arrays = [np.asarray(o) for o in outs]
     seconds = time.perf_counter() - start

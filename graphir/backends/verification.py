@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from graphir.errors import BadInputError, ReferenceRunError
-from graphir.inputs import make_inputs, plan_cases
+from graphir.inputs import make_inputs, plan_cases, smaller_dim
 from graphir.ir import Graph, Value
 from graphir.report import CaseInfo, Comparison, InputInfo, RuntimeInfo, VerificationReport
 from graphir.sensitivity import Sensitivity, check_sensitivity
@@ -331,23 +331,38 @@ def compare_models(graph: Graph, reference, candidates: Sequence, *, device: str
     case_infos: list[CaseInfo] = []
     primary_ref: list[np.ndarray] = []
     sens: list[Sensitivity] = []
-    for case in cases:
+    def case_feeds(case) -> dict[str, np.ndarray]:
         try:
             if case.name == "primary" and inputs is not None:
-                feeds = dict(inputs)
-            else:
-                feeds = make_inputs(base if case.name != "shape-1" or inputs is None else graph,
-                                    batch=case.batch, seed=case.seed,
-                                    default_dim=case.unknown_dim, ranges=input_ranges)
+                return dict(inputs)
+            return make_inputs(base if case.name != "shape-1" or inputs is None else graph,
+                               batch=case.batch, seed=case.seed,
+                               default_dim=case.unknown_dim, ranges=input_ranges)
         except ValueError as e:
             raise BadInputError(str(e), where=f"model {model}") from e
+
+    for case in cases:
+        feeds = case_feeds(case)
+        try:
+            ref, info = _run_reference(reference, model, feeds)
+        except ReferenceRunError:
+            # the longer free dims of the shape case may exceed what the model takes (a
+            # position table of max_sequence_length rows): a shorter size instead
+            shorter = (smaller_dim(base, cases[0].unknown_dim)
+                       if case.name == "shape-1" and case.unknown_dim is not None
+                       and cases[0].unknown_dim is not None
+                       and case.unknown_dim > cases[0].unknown_dim else None)
+            if shorter is None:
+                raise
+            case = attrs.evolve(case, unknown_dim=shorter)
+            feeds = case_feeds(case)
+            ref, info = _run_reference(reference, model, feeds)
         user = case.name == "primary" and inputs is not None
         rows_fed = next((int(a.shape[0]) for a in feeds.values() if a.ndim), case.batch)
         case_infos.append(CaseInfo(case.name, None if user else case.seed, rows_fed,
                                    case.unknown_dim,
                                    [InputInfo(k, a.dtype.name, a.shape) for k, a in feeds.items()],
                                    inputs_source if user else "seeded"))
-        ref, info = _run_reference(reference, model, feeds)
         _add_run(runs, info)
         outputs = {reference.name: ref}
         for cand in candidates:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from graphir import Graph, Node, TensorType, Value, verify_graph
-from graphir.inputs import fit_dim, has_free_dims, make_inputs
+from graphir.inputs import fit_dim, has_free_dims, make_inputs, smaller_dim
 
 from ir_examples import f32, small_cnn
 
@@ -76,3 +76,14 @@ def test_sizes_without_a_fit_keep_the_default():
     assert fit_dim(_text_cnn(), limit=16) == 8  # nothing up to the limit is accepted
     with pytest.raises(ValueError, match="start"):
         fit_dim(_text_cnn(), start=0)
+
+
+def test_smaller_dim_is_the_largest_accepted_size_below():
+    # the shape case's fallback when a model refuses the longer size
+    assert smaller_dim(_text_cnn(kernel=2, strides=1), 8) == 7
+    # (L - 7) // 3 + 1 >= 7 needs L >= 25: below 30, 29 is the largest accepted size
+    assert smaller_dim(_text_cnn(), 30) == 29
+    assert smaller_dim(_text_cnn(), 25) is None          # nothing below 25 fits
+    assert smaller_dim(_text_cnn(length=40), 8) is None  # no free dims
+    with pytest.raises(ValueError, match="first"):
+        smaller_dim(_text_cnn(), 0)

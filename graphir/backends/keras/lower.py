@@ -194,6 +194,11 @@ def specialize(vtype: TensorType, shape: Sequence[int | None], name: str,
     return TensorType(vtype.dtype, tuple(dims))
 
 
+#: built-in merge layers whose values do not depend on their inputs' Keras masks
+_MASK_FREE_MERGES = (keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply,
+                     keras.layers.Average, keras.layers.Concatenate, keras.layers.Dot)
+
+
 class _Lowering:
     """One lowering run: the namespace, the weights and the nodes built so far."""
 
@@ -605,9 +610,14 @@ class _Lowering:
         Keras records a mask (``Embedding(mask_zero=True)``, ``Masking``) as the call's
         ``mask=`` for layers whose ``call`` takes one (a converter that handles it
         accepts the keyword; :meth:`check_call` refuses the others), but
-        ``MultiHeadAttention`` and the merge layers read their inputs' masks themselves
-        (``backend.get_keras_mask``), invisible in the recorded call: lowering them
-        without the mask would compute another result.
+        ``MultiHeadAttention``, ``Maximum`` and ``Minimum`` read their inputs' masks
+        themselves (``backend.get_keras_mask``; the two merges take a masked step from
+        the other inputs, keras/src/layers/merging/base_merge.py), invisible in the
+        recorded call: lowering them without the mask would compute another result.
+        The other built-in merges (``Add``, ``Subtract``, ``Multiply``, ``Average``,
+        ``Concatenate``, ``Dot``) compute their values without the masks; the mask of
+        their output is what their ``compute_mask`` recorded as ``keras.ops`` nodes on the
+        input masks, which a mask-reading layer downstream lowers like any tensor.
         """
         if not any(getattr(t, "_keras_mask", None) is not None
                    for t in knode.arguments.keras_tensors):
@@ -615,6 +625,8 @@ class _Lowering:
         if isinstance(op, keras.layers.MultiHeadAttention) and \
                 type(op).call is keras.layers.MultiHeadAttention.call:
             return  # carried_mask_operands passes them on
+        if type(op) in _MASK_FREE_MERGES:
+            return
         if isinstance(op, (keras.layers.MultiHeadAttention, Merge)):
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "

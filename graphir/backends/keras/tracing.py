@@ -79,10 +79,11 @@ def _tf_gather(params: Any, indices: Any, validate_indices: Any = None, axis: An
       ``take`` is ``tf.gather``; negative indices, an error in ``tf.gather`` on CPU,
       are the only inputs where they differ).
     * ``batch_dims=b`` with ``axis`` b, ``params`` and ``indices`` both of rank b + 1
-      and the same static leading b sizes: ``ops.take_along_axis(params, indices,
+      and the same leading b sizes: ``ops.take_along_axis(params, indices,
       axis=b)`` (``out[i..., j] = params[i..., indices[i..., j]]`` in both), which is
       how keras_hub's DeBERTaV3 attention gathers its relative positions on the
-      TensorFlow backend.
+      TensorFlow backend.  Leading sizes unknown while tracing (a dynamic batch) are
+      taken as equal: ``tf.gather`` fails at run time where they differ.
     """
     del validate_indices, name
     if isinstance(indices, (list, tuple, int)):  # TensorFlow converts them to int32
@@ -95,8 +96,8 @@ def _tf_gather(params: Any, indices: Any, validate_indices: Any = None, axis: An
     if b == 0:
         return keras.ops.take(params, indices, axis=a)
     lead_p, lead_i = tuple(params.shape[:b]), tuple(indices.shape[:b])
-    if a == b and p_rank == i_rank == b + 1 and lead_p == lead_i \
-            and all(isinstance(d, int) for d in lead_p):
+    same_lead = all(p is None or i is None or p == i for p, i in zip(lead_p, lead_i))
+    if a == b and p_rank == i_rank == b + 1 and same_lead:
         return keras.ops.take_along_axis(params, indices, axis=b)
     return None
 

@@ -2,14 +2,16 @@
 GPT-2, OPT, Llama, BART, DeBERTaV3, T5, Mistral, Mixtral, Gemma, Falcon, GPT-NeoX, Bloom,
 FNet; audio: Whisper; vision: ViT, DenseNet, EfficientNet, DeiT, DINOv2, CLIP vision,
 Xception, VGG, ViTDet, SegFormer, and, marked slow, ResNet and MiT), built from small configs with seeded weights (nothing
-downloaded), lowered with static input sizes
-(``input_shapes``: their layers read ``ops.shape(x)``), emitted to ONNX and to Keras, and
-compared outside graphir with the keras_hub model on seeded inputs (onnxruntime for the
-ONNX; the emitted Keras model run in this process, and for BERT saved and reloaded with
-``safe_mode=True`` in a fresh process that never imports keras_hub)."""
+downloaded), lowered with a static sequence length and a dynamic batch (their layers
+read ``ops.shape(x)``: graphir/backends/keras/dynamic_dims.py), emitted to ONNX and to
+Keras, and compared outside graphir with the keras_hub model on seeded inputs
+(onnxruntime for the ONNX, at two batch sizes; the emitted Keras model run in this
+process, and for BERT saved and reloaded with ``safe_mode=True`` in a fresh process
+that never imports keras_hub)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -124,6 +126,9 @@ FAMILIES = {
         layerwise_strides=[4, 2], hidden_dims=[8, 16], image_shape=(32, 32, 3)),
 }
 SLOW = {"resnet", "mit"}
+#: families lowered with a static batch size: ViTDet's window partition reshapes to
+#: (ops.shape(x)[0] // windows, ...) and -1, two sizes unknown while tracing
+STATIC_BATCH = {"vitdet"}
 #: the first transformer block's scope, where it is not ``transformer_layer_0`` (None: the
 #: blocks' weights are shared or not scoped by block)
 VISION = {"densenet", "efficientnet", "vit", "resnet", "mit", "deit", "dinov2", "clip_vision",
@@ -183,13 +188,19 @@ def _close(got, want, what):
 def test_keras_hub_backbone_converts_and_matches(family):
     model = _build(family)
     shapes, feeds = _inputs(model)
+    if family not in STATIC_BATCH:  # the batch stays dynamic (ops.shape(x)[0] read)
+        shapes = {k: (None,) + v[1:] for k, v in shapes.items()}
     graph = from_keras(model, input_shapes=shapes)
     assert [v.name for v in graph.inputs] == list(shapes)          # dict input names kept
-    assert [tuple(v.type.shape) for v in graph.inputs] == list(shapes.values())
+    assert [tuple(v.type.shape) for v in graph.inputs] == [
+        tuple("batch" if d is None else d for d in s) for s in shapes.values()]
     want = _expected(model, feeds)
     session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     _close(session.run(None, feeds), want, f"{family} onnx")
+    if family not in STATIC_BATCH:  # another batch size through the same ONNX
+        three = {k: np.concatenate([v, v[:1]]) for k, v in feeds.items()}
+        _close(session.run(None, three), _expected(model, three), f"{family} onnx batch 3")
     emitted = to_keras(graph)
     arrays = [feeds[v.name] for v in graph.inputs]
     got = emitted.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
@@ -249,8 +260,8 @@ def test_input_shapes_cannot_contradict_a_static_size():
 def test_cli_input_shape_converts_a_saved_backbone(tmp_path):
     """``graphir convert model.keras out.onnx --import keras_hub --input-shape ...``: the
     file's keras_hub classes load (registered by the imported package) and the static
-    sizes make its layers traceable; without them the refusal names the remedy; a
-    malformed size is a one-line usage error (exit 2)."""
+    sizes give a static graph; without them the graph keeps the batch and the sequence
+    length dynamic; a malformed size is a one-line usage error (exit 2)."""
     from click.testing import CliRunner
 
     from graphir.app.cli import cli
@@ -268,8 +279,23 @@ def test_cli_input_shape_converts_a_saved_backbone(tmp_path):
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     _close(session.run(None, feeds), _expected(model, feeds), "cli onnx")
 
-    refused = CliRunner().invoke(cli, args + ["--json"])
-    assert refused.exit_code == 2 and "input_shapes" in refused.output
+    # without sizes the backbone stays dynamic (batch and sequence length)
+    out2 = tmp_path / "distilbert_dynamic.onnx"
+    dynamic = CliRunner().invoke(cli, ["convert", str(path), str(out2), "--import",
+                                       "keras_hub"])
+    assert dynamic.exit_code == 0, dynamic.output
+    short = {k: np.concatenate([v, v[:1]])[:, :5] for k, v in feeds.items()}
+    session = ort.InferenceSession(str(out2), providers=["CPUExecutionProvider"])
+    _close(session.run(None, short), _expected(model, short), "cli onnx, dynamic sizes")
+    # verified against the backbone (dict inputs); the shape case's longer sequence
+    # would exceed the 16-row position table, so it runs a shorter one
+    verified = CliRunner().invoke(cli, ["verify", str(path), "--import", "keras_hub",
+                                        "--device", "cpu", "--json"])
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(verified.stdout)
+    dims = {c["name"]: c["unknown_dim"] for c in report["cases"]}
+    assert dims["shape-1"] < dims["primary"] <= 16, dims
+    assert report["comparisons"] and all(c["passed"] for c in report["comparisons"])
     bad = CliRunner().invoke(cli, args + ["--input-shape", "token_ids=2,x"])
     assert bad.exit_code == 2
     assert "--input-shape" in bad.output and "Usage" not in bad.output

@@ -3,10 +3,11 @@ operation Keras records in the functional graph, lowered like any value; the lay
 given it as ``mask=`` with a converter that handles it (``GlobalAveragePooling1D``,
 ``Softmax``; the recurrent layers: ``test_keras_recurrent_masks.py``) compute the masked result exactly (compared outside graphir with Keras, on
 rows with masked steps and a fully masked row); every layer that would read a mask it
-cannot lower (the merge layers, which read their inputs' masks implicitly, a
+cannot lower (``Maximum``/``Minimum``, which read their inputs' masks implicitly, a
 MultiHeadAttention or a traced custom layer on a masked tensor another layer reads too)
 is refused by name instead of computing another result (MultiHeadAttention on masked
-inputs: tests/backends/keras/test_keras_attention_masks.py)."""
+inputs: tests/backends/keras/test_keras_attention_masks.py); the other merges (``Add``,
+``Concatenate``, ``Average``...) pass the merged mask on."""
 
 from __future__ import annotations
 
@@ -112,3 +113,34 @@ def test_layers_that_would_read_a_mask_are_refused(consumer, layer_class):
     with pytest.raises(UnsupportedLayerError, match="mask") as info:
         from_keras(model)
     assert info.value.layer_class == layer_class
+
+
+def test_merges_that_ignore_masks_pass_the_merged_mask_on():
+    """``Add``/``Concatenate``/``Average`` compute their values without the masks; the
+    mask of their output (Keras' ``compute_mask``, recorded as ops on the input masks)
+    reaches the masked pooling and the LSTM downstream, which match Keras on rows with
+    masked steps and a fully masked row."""
+    keras.utils.set_random_seed(5)
+    ids, e = _masked_ids()
+    other = keras.Input((5,), dtype="int32", name="other")
+    f = L.Embedding(50, 8, mask_zero=True, name="emb2")(other)
+    summed = L.Add(name="sum")([e, L.Dense(8, name="proj")(e)])
+    joined = L.Concatenate(name="join")([summed, f])
+    mean = L.Average(name="avg")([e, f])
+    model = keras.Model([ids, other], [L.GlobalAveragePooling1D(name="pool")(summed),
+                                       L.LSTM(3, name="lstm")(joined),
+                                       L.GlobalAveragePooling1D(name="pool_avg")(mean)])
+    a = np.array([[3, 4, 5, 0, 0], [0, 0, 0, 0, 0], [7, 1, 2, 9, 4]], "int32")
+    b = np.array([[1, 0, 6, 7, 0], [2, 3, 0, 0, 0], [5, 5, 5, 5, 0]], "int32")
+    want = [np.asarray(w) for w in model([a, b])]
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {"ids": a, "other": b})
+    emitted = [np.asarray(o) for o in to_keras(graph)([a, b])]
+    for g, k, w in zip(got, emitted, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(k, w, rtol=1e-4, atol=1e-5)
+    # the masks matter: the plain mean of the summed steps differs from the masked one
+    summed_values = np.asarray(keras.Model([ids, other], summed)([a, b]))
+    assert not np.allclose(summed_values[0].mean(axis=0), want[0][0])
