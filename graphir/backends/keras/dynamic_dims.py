@@ -36,15 +36,22 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   other unknown entry into ``-1`` (what ``tf.reshape`` infers is that entry's value
   whenever the call is valid).
 
-Anything else a :class:`DynamicDim` meets fails loudly (``int()``, comparisons,
-``bool()``, a size computed from it used where only a plain size is rewritten), so the
-trace is refused by name rather than computing with a wrong constant.  Sizes that are
-static while tracing stay Python ints, exactly as before.
+Used as a number anywhere else, in another ``keras.ops`` function or with a symbolic
+tensor (``ops.sum(x, 1) / ops.cast(ops.shape(x)[1], "float32")``), the size becomes a
+scalar int32 tensor, the sum of a ruler of ones: what ``tf.shape`` gives in a
+TensorFlow graph, which is how Keras itself runs such code when it builds the model.
+Python arithmetic with ints keeps a size (:class:`DynamicExpr`).  What needs the number
+itself fails loudly (``int()``, ``bool()``, comparisons, NumPy), and so do the size
+arguments graphir cannot keep dynamic (a broadcast of a computed size, a reshape with
+two unknown sizes), so the trace is refused by name rather than computing with a
+wrong constant.  Sizes that are static while tracing stay Python ints, exactly as
+before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 from typing import Any, Callable, Iterator, Sequence
 
@@ -60,17 +67,25 @@ class DynamicSizeError(TypeError):
 
 
 class _Unknown:
-    """Base of the stand-ins for sizes unknown while tracing: every use that would need
-    the number raises :class:`DynamicSizeError`."""
+    """Base of the stand-ins for sizes unknown while tracing.  Python arithmetic with
+    ints gives a :class:`DynamicExpr`; with a float, a symbolic tensor, or in any
+    ``keras.ops`` function other than the size-taking ones, the size becomes a scalar
+    int32 symbolic tensor (:meth:`size_tensor`: what ``tf.shape`` gives in a TensorFlow
+    graph).  Every use that needs the number itself (``int()``, ``bool()``, comparisons,
+    NumPy) raises :class:`DynamicSizeError`."""
 
     def _fail(self, what: str) -> Any:
         raise DynamicSizeError(
             f"{self.describe()} is unknown while tracing and is used as {what}; graphir "
-            f"keeps such a size dynamic only in keras.ops.broadcast_to, tile, repeat, "
-            f"reshape, zeros/ones/full, arange and slice (or give the model's inputs static "
-            f"sizes: from_keras(..., input_shapes={{name: shape}}), the CLI's --input-shape)")
+            f"keeps such a size dynamic in keras.ops calls and tensor arithmetic only (or "
+            f"give the model's inputs static sizes: from_keras(..., input_shapes={{name: "
+            f"shape}}), the CLI's --input-shape)")
 
     def describe(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def size_tensor(self) -> Any:  # pragma: no cover - overridden
+        """The size as a scalar int32 symbolic tensor."""
         raise NotImplementedError
 
     def __index__(self) -> int:
@@ -100,53 +115,83 @@ class _Unknown:
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         return self._fail("an array value")
 
-    def _arith(self, symbol: str, other: Any, reflected: bool = False) -> "DynamicExpr":
-        if not isinstance(other, (int, _Unknown)) or isinstance(other, bool):
-            return self._fail(f"an operand of {symbol} with {type(other).__name__}")
+    def _arith(self, symbol: str, other: Any, reflected: bool = False) -> Any:
+        if isinstance(other, keras.KerasTensor):
+            return NotImplemented  # the tensor's own operator, with this size as a tensor
         left, right = (other, self) if reflected else (self, other)
-        return DynamicExpr(f"({_text(left)} {symbol} {_text(right)})")
+        if isinstance(other, (int, _Unknown)) and not isinstance(other, bool) \
+                and symbol in _INT_OPS:
+            return DynamicExpr(symbol, left, right)
+        if isinstance(other, (int, float, _Unknown)) and not isinstance(other, bool):
+            return _OPS[symbol](_value(left), _value(right))
+        return self._fail(f"an operand of {symbol} with {type(other).__name__}")
 
-    def __add__(self, o: Any) -> "DynamicExpr":
+    def __add__(self, o: Any) -> Any:
         return self._arith("+", o)
 
-    def __radd__(self, o: Any) -> "DynamicExpr":
+    def __radd__(self, o: Any) -> Any:
         return self._arith("+", o, True)
 
-    def __sub__(self, o: Any) -> "DynamicExpr":
+    def __sub__(self, o: Any) -> Any:
         return self._arith("-", o)
 
-    def __rsub__(self, o: Any) -> "DynamicExpr":
+    def __rsub__(self, o: Any) -> Any:
         return self._arith("-", o, True)
 
-    def __mul__(self, o: Any) -> "DynamicExpr":
+    def __mul__(self, o: Any) -> Any:
         return self._arith("*", o)
 
-    def __rmul__(self, o: Any) -> "DynamicExpr":
+    def __rmul__(self, o: Any) -> Any:
         return self._arith("*", o, True)
 
-    def __floordiv__(self, o: Any) -> "DynamicExpr":
+    def __floordiv__(self, o: Any) -> Any:
         return self._arith("//", o)
 
-    def __rfloordiv__(self, o: Any) -> "DynamicExpr":
+    def __rfloordiv__(self, o: Any) -> Any:
         return self._arith("//", o, True)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._arith("/", o)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._arith("/", o, True)
 
     def __repr__(self) -> str:
         return self.describe()
+
+
+#: the Python operators on sizes that give sizes (ints) again
+_INT_OPS = ("+", "-", "*", "//")
 
 
 def _text(v: Any) -> str:
     return v.describe() if isinstance(v, _Unknown) else repr(v)
 
 
-class DynamicExpr(_Unknown):
-    """A size computed from dynamic sizes (``ops.shape(x)[0] * heads``): usable only as
-    the one unknown entry of a ``reshape``."""
+def _value(v: Any) -> Any:
+    """A size as a tensor (``int32``), anything else as it is."""
+    return v.size_tensor() if isinstance(v, _Unknown) else v
 
-    def __init__(self, text: str):
-        self.text = text
+
+class DynamicExpr(_Unknown):
+    """A size computed from dynamic sizes and ints (``ops.shape(x)[0] * heads``): the
+    one unknown entry of a ``reshape``, or a tensor (:meth:`size_tensor`) elsewhere.
+
+    Attributes:
+        symbol: ``+``, ``-``, ``*`` or ``//``.
+        left, right: the operands (ints or stand-ins).
+    """
+
+    def __init__(self, symbol: str, left: Any, right: Any):
+        self.symbol, self.left, self.right = symbol, left, right
 
     def describe(self) -> str:
-        return f"the size {self.text}"
+        return f"the size ({_text(self.left)} {self.symbol} {_text(self.right)})"
+
+    def size_tensor(self) -> Any:
+        """The expression on int32 scalar tensors (Python's ``//`` floors as
+        ``floor_divide`` does)."""
+        return _OPS[self.symbol](_value(self.left), _value(self.right))
 
 
 class DynamicDim(_Unknown):
@@ -164,6 +209,11 @@ class DynamicDim(_Unknown):
 
     def describe(self) -> str:
         return f"ops.shape({self.tensor.name})[{self.axis}]"
+
+    def size_tensor(self) -> Any:
+        """The size as a scalar int32 symbolic tensor: the sum of a ruler of ones."""
+        ruler = self.ruler("int32")
+        return _ORIGINAL["sum"](_ORIGINAL["ones_like"](ruler, dtype="int32"))
 
     def ruler(self, dtype: str) -> Any:
         """A rank-1 symbolic tensor of this many zeros of ``dtype``, read from
@@ -463,39 +513,114 @@ _REWRITES: dict[str, Callable[..., Any]] = {
 _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
         *_REWRITES, "shape", "take", "zeros_like", "ones_like", "full_like", "expand_dims",
-        "subtract", "logical_or", "cumsum", "cast")}
+        "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
+        "cumsum", "cast")}
+#: Python operator -> the keras.ops function computing it on tensors
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _ORIGINAL["add"], "-": _ORIGINAL["subtract"], "*": _ORIGINAL["multiply"],
+    "//": _ORIGINAL["floor_divide"], "/": _ORIGINAL["true_divide"]}
 
 
 def _namespaces() -> list[Any]:
+    """The modules whose ``keras.ops`` functions a trace patches."""
     import keras.src.ops as src_ops
-    from keras.src.ops import core, numpy as src_numpy
 
-    spaces = [keras.ops, src_ops, core, src_numpy]
-    for sub in ("numpy", "core"):
-        mod = getattr(keras.ops, sub, None)
-        if mod is not None:
-            spaces.append(mod)
+    spaces = [keras.ops, src_ops]
+    for sub in ("numpy", "nn", "math", "core", "image", "linalg"):
+        for parent in (keras.ops, src_ops):
+            mod = getattr(parent, sub, None)
+            if mod is not None and mod not in spaces:
+                spaces.append(mod)
     return spaces
+
+
+def _has_unknown(v: Any) -> bool:
+    if isinstance(v, _Unknown):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(_has_unknown(e) for e in v)
+    if isinstance(v, dict):
+        return any(_has_unknown(e) for e in v.values())
+    return False
+
+
+def _materialized(v: Any) -> Any:
+    if isinstance(v, _Unknown):
+        return v.size_tensor()
+    if isinstance(v, (list, tuple)):
+        return type(v)(_materialized(e) for e in v)
+    if isinstance(v, dict):
+        return {k: _materialized(e) for k, e in v.items()}
+    return v
+
+
+_MATERIALIZING: dict[Any, Callable[..., Any]] = {}
+
+
+def _materializing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (a ``keras.ops`` function that does not take sizes) with every stand-in
+    among its arguments replaced by its size tensor (one wrapper per function)."""
+    wrapped = _MATERIALIZING.get(fn)
+    if wrapped is None:
+        @functools.wraps(fn)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if _has_unknown(args) or _has_unknown(kwargs):
+                args, kwargs = _materialized(args), _materialized(kwargs)
+            return fn(*args, **kwargs)
+
+        wrapped._graphir_original = fn  # type: ignore[attr-defined]
+        _MATERIALIZING[fn] = wrapped
+    return wrapped
+
+
+#: KerasTensor operators whose other operand may be a stand-in (materialized first)
+_TENSOR_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                     "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__",
+                     "__mod__", "__rmod__", "__pow__", "__rpow__", "__lt__", "__le__",
+                     "__gt__", "__ge__", "__eq__", "__ne__")
+
+
+def _operator(method: Callable[..., Any]) -> Callable[..., Any]:
+    def op(self: Any, other: Any) -> Any:
+        return method(self, other.size_tensor() if isinstance(other, _Unknown) else other)
+    return op
 
 
 @contextlib.contextmanager
 def dynamic_dims() -> Iterator[None]:
     """While the block runs (a trace), ``keras.ops.shape`` of a symbolic tensor returns
-    :class:`DynamicDim` s for its unknown sizes and the size-taking ``keras.ops``
-    functions rewrite dynamic sizes as the module docstring says.  The functions are
-    patched in ``keras.ops``, ``keras.ops.numpy`` / ``core`` and their ``keras.src``
-    modules (code that imported a function by name before keeps the original, which
-    fails on ``None`` as before)."""
+    :class:`DynamicDim` s for its unknown sizes, the size-taking ``keras.ops`` functions
+    rewrite dynamic sizes as the module docstring says, and the other ``keras.ops``
+    functions and the ``KerasTensor`` operators take a stand-in as its size tensor.
+    The functions are patched in ``keras.ops``, ``keras.ops.numpy`` / ``nn`` / ``math`` /
+    ``core`` / ``image`` / ``linalg`` and their ``keras.src`` modules (code that imported
+    a function by name before keeps the original, which fails on ``None`` as before).
+    Nested uses (a traced layer inside a traced call) patch nothing more."""
     patched = {"shape": _shape}
     patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
     saved: list[tuple[Any, str, Any]] = []
     for space in _namespaces():
-        for name, fn in patched.items():
-            if getattr(space, name, None) is _ORIGINAL[name]:
-                saved.append((space, name, _ORIGINAL[name]))
-                setattr(space, name, fn)
+        for name, value in list(vars(space).items()):
+            if name in patched:
+                if value is _ORIGINAL[name]:
+                    saved.append((space, name, value))
+                    setattr(space, name, patched[name])
+            elif inspect.isfunction(value) and not hasattr(value, "_graphir_original") \
+                    and not name.startswith("_") \
+                    and getattr(value, "__module__", "").startswith("keras.src.ops"):
+                saved.append((space, name, value))
+                setattr(space, name, _materializing(value))
+    tensor_class = keras.KerasTensor
+    if not getattr(tensor_class, "_graphir_dynamic", False):
+        for name in _TENSOR_OPERATORS:
+            method = tensor_class.__dict__.get(name)
+            if method is not None:
+                saved.append((tensor_class, name, method))
+                setattr(tensor_class, name, _operator(method))
+        saved.append((tensor_class, "_graphir_dynamic", False))
+        tensor_class._graphir_dynamic = True
     try:
         yield
     finally:
-        for space, name, fn in saved:
+        for space, name, fn in reversed(saved):
             setattr(space, name, fn)

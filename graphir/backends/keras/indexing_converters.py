@@ -661,15 +661,20 @@ def _dynamic_reshape(ctx: LayerContext) -> Lowered:
     whose IR dim is static is that int; a first size proved to be x's own batch size
     keeps the batch axis (the layer-level ``reshape``, as ``keras.layers.Reshape``); one
     remaining unknown size becomes ``-1`` (``tf.reshape`` infers exactly that size
-    whenever the call is valid).  Symbolic IR dims are not taken as proof of equal
-    sizes here: the types the walker declares name every unknown axis 0 ``batch``.
+    whenever the call is valid).  The first size is x's batch size when the trace
+    proved it (``"batch"``) or when it is axis 0 of a tensor whose IR type names it
+    ``batch`` as x's does (the walker keeps ``batch`` only where the type rules derive
+    it from the model's batch axis).
 
     Raises:
         UnsupportedLayerError: more than one size stays unknown.
     """
     x, *sources = [Operand(n, t) for n, t in zip(ctx.inputs, ctx.input_types)]
     template = ctx.layer.template
-    keep_batch = bool(template) and template[0] == "batch"
+    first = template[0] if template else None
+    keep_batch = first == "batch" or (
+        isinstance(first, tuple) and first[2] == 0 and x.type.shape[0] == "batch"
+        and sources[first[1]].type.shape[0] == "batch")
     dims: list[Any] = []
     for entry in template[1:] if keep_batch else template:
         if isinstance(entry, tuple):
