@@ -28,6 +28,7 @@ disagreement between the two is refused rather than emitted.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import contextvars
 import os
 from typing import Any, Iterator, Mapping, Sequence
@@ -517,6 +518,7 @@ class _Lowering:
                                  lambda d: self.fail(op, d),
                                  [self.types[m] for m in masks]) as traced:
             self.trace_owner[name] = op
+            self.check_runtime_masks(op, traced.outputs, knode.outputs)
             try:
                 outs = self.lower_model(traced, name, in_values + masks)
             except UnsupportedLayerError as e:
@@ -527,6 +529,53 @@ class _Lowering:
             outs = [self.name_block_output(outs[0], name, start)]
         for t, v in zip(knode.outputs, outs):
             env[id(t)] = v
+
+    def check_runtime_masks(self, op: Any, traced: Sequence[Any], recorded: Sequence[Any]
+                            ) -> None:
+        """Refuse a traced call that attaches a Keras mask to an output
+        (``set_keras_mask`` in its ``call``, keras_hub's ``TokenAndPositionEmbedding(
+        mask_zero=True)``) which the model's graph does not record (the layer has no
+        ``compute_mask``, so Keras' symbolic build saw none), when a layer downstream
+        would read it: at run time Keras passes that mask on (to a ``mask=`` argument,
+        to a layer reading it itself, through layers that support masking), so the
+        recorded graph would compute another result than the model."""
+        for i, (t, o) in enumerate(zip(traced, recorded)):
+            if getattr(t, "_keras_mask", None) is None or \
+                    getattr(o, "_keras_mask", None) is not None:
+                continue
+            reader = self.runtime_mask_reader(o)
+            if reader is not None:
+                raise self.refuse(op, f"its call() attaches a Keras mask to output {i} that "
+                                      f"the model's graph does not record (the layer has no "
+                                      f"compute_mask), and {reader!r} downstream reads it "
+                                      f"at run time; lowering the recorded graph would drop "
+                                      f"the mask")
+
+    def runtime_mask_reader(self, tensor: Any, depth: int = 64) -> str | None:
+        """The name of a layer that would read a mask carried by ``tensor`` at run time:
+        one whose ``call`` takes ``mask``, a ``MultiHeadAttention`` or merge, or a layer
+        without a converter (its code may read it); layers that support masking pass
+        it on to their outputs; others drop it (Keras warns).  None when none reads it."""
+        seen: set[int] = set()
+        todo = [tensor]
+        while todo and depth:
+            depth -= 1
+            t = todo.pop()
+            for n in layer_readers(t):
+                layer = n.operation
+                if id(n) in seen:
+                    continue
+                seen.add(id(n))
+                if type(layer) in _MASK_FREE_MERGES:  # values without it; mask passed on
+                    todo.extend(n.outputs)
+                    continue
+                if isinstance(layer, (keras.layers.MultiHeadAttention, Merge)) or \
+                        converter_for(layer) is None or \
+                        "mask" in inspect.signature(layer.call).parameters:
+                    return layer.name
+                if getattr(layer, "supports_masking", False):
+                    todo.extend(n.outputs)
+        return None
 
     def name_block_output(self, value: str, scope: str, start: int) -> str:
         """Rename ``value`` (a traced block's single output) to ``scope``: its producing

@@ -144,3 +144,42 @@ def test_merges_that_ignore_masks_pass_the_merged_mask_on():
     # the masks matter: the plain mean of the summed steps differs from the masked one
     summed_values = np.asarray(keras.Model([ids, other], summed)([a, b]))
     assert not np.allclose(summed_values[0].mean(axis=0), want[0][0])
+
+
+class _SetsMaskInCall(L.Layer):
+    """Attaches its embedding's mask to its output inside call() (set_keras_mask), as
+    keras_hub's TokenAndPositionEmbedding(mask_zero=True) does; no compute_mask, so
+    Keras' symbolic graph records no mask while the model masks at run time."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.tok = L.Embedding(5, 2, mask_zero=True)
+
+    def call(self, x):
+        from keras.src.backend import get_keras_mask, set_keras_mask
+
+        t = self.tok(x)
+        out = t * 2.0
+        set_keras_mask(out, get_keras_mask(t))
+        return out
+
+
+def test_a_mask_set_in_call_that_the_graph_does_not_record_is_refused():
+    keras.utils.set_random_seed(2)
+    i = keras.Input((None,), dtype="int32", name="ids")
+    pooled = keras.Model(i, L.GlobalAveragePooling1D(name="pool")(
+        L.Dense(2, name="d")(_SetsMaskInCall(name="sets_mask")(i))))
+    ids = np.array([[1, 2, 0], [3, 0, 0]], "int32")
+    # the hazard is real: Keras masks at run time what its graph does not show
+    unmasked = np.asarray(keras.ops.mean(pooled.get_layer("d")(
+        pooled.get_layer("sets_mask")(ids)), axis=1))
+    assert not np.allclose(np.asarray(pooled(ids)), unmasked)
+    with pytest.raises(UnsupportedLayerError, match="does not record.*'pool'") as info:
+        from_keras(pooled)
+    assert info.value.layer_name == "sets_mask"
+    # no layer downstream reads the mask (Dense passes it on to the output): lowered
+    flat = keras.Model(i, L.Dense(2, name="d2")(_SetsMaskInCall(name="sets_mask2")(i)))
+    graph = from_keras(flat)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
+    np.testing.assert_allclose(got, np.asarray(flat(ids)), rtol=1e-5, atol=1e-6)
