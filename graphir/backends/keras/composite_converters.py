@@ -29,7 +29,8 @@ per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   ``where`` s), ``Trunc`` (``where(x < 0, ceil, floor)``);
 * ``Tril`` / ``Triu`` (``where`` with a constant band mask), ``Diff`` (``slice`` s and
   ``subtract``), ``Fliplr`` / ``Flipud`` (``flip``), ``Copy`` (``identity``);
-* ``RMSNorm`` / ``Normalize`` (L2) / ``LayerNorm`` (``keras.ops.rms_normalization``,
+* ``RMSNorm`` / ``Normalize`` (L2; other orders in :mod:`.math_composite_converters`) /
+  ``LayerNorm`` (``keras.ops.rms_normalization``,
   ``normalize``, ``layer_normalization``: Keras' own formulas in keras/src/ops/nn.py,
   float32) -> ``square``/``mean``/``var``/``sum``, ``rsqrt``, ``multiply``, ``add``;
 * ``DotProductAttention`` (``_dot_product_attention_xla``, float32) -> ``repeat`` of the
@@ -565,12 +566,14 @@ def _rms_normalization(ctx: LayerContext) -> Lowered:
 def _normalize(ctx: LayerContext) -> Lowered:
     """``keras.ops.normalize(x, axis, order=2, epsilon)`` (``_normalize``' L2 case:
     ``x * minimum(rsqrt(sum(square(x), axis, keepdims)), 1 / epsilon)``) on float32;
-    other orders are refused."""
+    other orders: ``x / maximum(norm, epsilon)``
+    (:func:`~graphir.backends.keras.math_composite_converters.normalize_by_norm`)."""
+    from graphir.backends.keras.math_composite_converters import normalize_by_norm
     from graphir.backends.keras.reduction_converters import _axes
 
     x = _float32_input(ctx)
-    if ctx.layer.order != 2:
-        ctx.refuse(f"order={ctx.layer.order!r}; only the L2 norm (order=2) is supported")
+    if isinstance(ctx.layer.order, bool) or ctx.layer.order != 2:
+        return normalize_by_norm(ctx, x)
     axes = _axes(ctx, ctx.layer.axis, x.type.rank)
     total = ctx.helper("sum", [ctx.helper("square", [x.name], suffix="square")],
                        {"axes": axes, "keepdims": True}, suffix="sum")
