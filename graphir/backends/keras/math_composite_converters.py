@@ -18,12 +18,15 @@ converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   (``where(y == 0, 0, x / y)``), ``CountNonzero`` (``sum(cast(x != 0, int32))``);
 * ``Sort`` / ``Argsort`` along a static axis (``tf.sort`` / ``tf.argsort``: ``top_k``
   of the negated values over the whole axis, moved last and back);
+* ``Outer`` (both flattened by ``array_reshape``, ``multiply``), ``Select`` (``where``
+  s in reverse order), ``SaturateCast`` (``clip`` to the shared range, ``cast``);
 * ``Trace`` (a constant ``eye`` mask, ``where``, ``sum``) and ``Diagonal`` (the two
   axes moved last, merged with ``reshape``, a ``gather`` of constant flat indices),
   static sizes on the two axes.
 
-Refused by name: integer and bool inputs where Keras' cast rules are not followed here
-(cast to a float dtype first), matrix norms 2 / -2 / ``'nuc'`` (singular values),
+Integer and bool inputs of the float functions are cast to the float dtype Keras records
+for the result, as the backends cast them.  Refused by name: tensors of two dtypes in a
+binary function (cast them first), matrix norms 2 / -2 / ``'nuc'`` (singular values),
 ``axis=None`` forms that flatten a tensor, non-static sizes where the composition needs
 them.  Not lowered: ``expm1`` (no exact composition of ``exp``), ``arctan2`` (the
 quadrant, signed-zero and infinity cases of ``atan2`` have no exact composition).
@@ -34,6 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from keras.src.ops import core as kcore
 from keras.src.ops import linalg as klinalg
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
@@ -48,13 +52,20 @@ from graphir.tensor_types import TensorType
 __all__: list[str] = []
 
 
-def _float_tensor(ctx: LayerContext) -> Operand:
-    """The single tensor argument, which must be a float tensor (refused otherwise)."""
+def _float_tensor(ctx: LayerContext, cast_ints: bool = True) -> Operand:
+    """The single tensor argument as a float tensor: an integer or bool tensor is cast
+    by a helper to the float dtype Keras records for the result (the backends cast it
+    before computing: to ``floatx()``, or float64 for int64 where they say so), when
+    ``cast_ints``; refused otherwise."""
     x = _one_tensor(ctx)
-    if not x.type.dtype.is_float:
+    if x.type.dtype.is_float:
+        return x
+    target = ctx.output_type.dtype if ctx.output_type is not None else None
+    if not cast_ints or target is None or not target.is_float:
         ctx.refuse(f"a {x.type.dtype.value} input; only float tensors are supported (cast "
                    f"it to a float dtype first)")
-    return x
+    name = ctx.helper("cast", [x.name], {"to": target.value}, suffix="cast")
+    return Operand(name, TensorType(target, x.type.shape))
 
 
 def _float_pair(ctx: LayerContext) -> tuple[str, str, DType]:
@@ -170,8 +181,9 @@ def _norm(ctx: LayerContext) -> Lowered:
     entries (in x's dtype), another number ``p`` ``pow(sum(pow(|x|, p)), 1 / p)`` (``p``
     and ``1 / p`` rounded to x's dtype); two axes ``(row, col)`` -> None/'fro' ``sqrt``
     of the sum of squares, 1/-1 ``max``/``min`` over ``col`` of the sums of ``|x|`` over
-    ``row``, inf/-inf the same with the axes swapped.  Refused: ord 2/-2/'nuc' of a
-    matrix (singular values), integer inputs, more than two axes."""
+    ``row``, inf/-inf the same with the axes swapped; integers cast to the float result
+    dtype first.  Refused: ord 2/-2/'nuc' of a matrix (singular values), more than two
+    axes."""
     x = _float_tensor(ctx)
     axes = _norm_axes(ctx, ctx.layer.axis, x.type.rank)
     keep = bool(ctx.layer.keepdims)
@@ -208,8 +220,8 @@ def _as_helper(lowered: Lowered) -> dict[str, Any]:
 
 @lowers(knp.Exp2)
 def _exp2(ctx: LayerContext) -> Lowered:
-    """``keras.ops.exp2(x)`` (``tf.math.pow(2.0, x)``) on a float tensor -> ``power`` of
-    the constant 2 in x's dtype."""
+    """``keras.ops.exp2(x)`` (``tf.math.pow(2.0, x)``, an integer x cast to ``floatx()``
+    first) -> ``power`` of the constant 2 in the float dtype."""
     x = _float_tensor(ctx)
     return ctx.lowered("power", [_scalar(ctx, "two", 2, x.type.dtype), x.name])
 
@@ -217,7 +229,8 @@ def _exp2(ctx: LayerContext) -> Lowered:
 @lowers(knp.Cbrt)
 def _cbrt(ctx: LayerContext) -> Lowered:
     """``keras.ops.cbrt(x)`` (``tf.sign(x) * tf.pow(tf.abs(x), 1.0 / 3.0)``, the exponent
-    rounded to x's dtype) on a float16/32/64 tensor."""
+    rounded to the float dtype; integers cast first: int64 to float64, others to
+    ``floatx()``)."""
     x = _float_tensor(ctx)
     dtype = x.type.dtype
     third = np.asarray(1.0 / 3.0, dtype.to_numpy())
@@ -290,8 +303,8 @@ def _logaddexp(ctx: LayerContext) -> Lowered:
 
 @lowers(knp.Sinc)
 def _sinc(ctx: LayerContext) -> Lowered:
-    """``keras.ops.sinc(x)``: ``where(x == 0, 1, sin(pi * x) / (pi * x))`` with pi in x's
-    float dtype."""
+    """``keras.ops.sinc(x)``: ``where(x == 0, 1, sin(pi * x) / (pi * x))`` with pi in the
+    float dtype (integers cast first)."""
     x = _float_tensor(ctx)
     dtype = x.type.dtype
     pix = ctx.helper("multiply", [x.name, _scalar(ctx, "pi", np.pi, dtype)], suffix="pi_x")
@@ -304,7 +317,7 @@ def _sinc(ctx: LayerContext) -> Lowered:
 def _squareplus(ctx: LayerContext) -> Lowered:
     """``keras.ops.squareplus(x, b)`` (``(x + sqrt(square(x) + b)) / 2``, ``b`` in x's
     dtype) on a float tensor."""
-    x = _float_tensor(ctx)
+    x = _float_tensor(ctx, cast_ints=False)
     dtype = x.type.dtype
     b = ctx.layer.b
     if isinstance(b, bool) or not isinstance(b, (int, float, np.integer, np.floating)):
@@ -320,7 +333,7 @@ def _squareplus(ctx: LayerContext) -> Lowered:
 def _soft_shrink(ctx: LayerContext) -> Lowered:
     """``keras.ops.soft_shrink(x, threshold)``: ``where(x > t, x - t, where(x < -t, x + t,
     0))``, ``t`` in x's float dtype."""
-    x = _float_tensor(ctx)
+    x = _float_tensor(ctx, cast_ints=False)
     dtype = x.type.dtype
     t = _scalar(ctx, "threshold", ctx.layer.threshold, dtype)
     neg_t = _scalar(ctx, "neg_threshold", -np.asarray(ctx.layer.threshold, dtype.to_numpy()),
@@ -337,7 +350,7 @@ def _soft_shrink(ctx: LayerContext) -> Lowered:
 def _sparse_plus(ctx: LayerContext) -> Lowered:
     """``keras.ops.sparse_plus(x)``: ``where(x <= -1, 0, where(x < 1, 0.25 * (x + 1) ** 2,
     x))`` on a float tensor (``tf.pow(y, 2)`` is ``y * y`` exactly)."""
-    x = _float_tensor(ctx)
+    x = _float_tensor(ctx, cast_ints=False)
     dtype = x.type.dtype
     one = _scalar(ctx, "one", 1, dtype)
     shifted = ctx.helper("add", [x.name, one], suffix="plus_one")
@@ -508,3 +521,118 @@ def _diagonal(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"the leading sizes {lead} are not static")
     index = ctx.constant("positions", (pos[:, 0] * cols + pos[:, 1]).astype(np.int32))
     return ctx.lowered("gather", [flat, index], {"axis": len(lead)})
+
+
+# --------------------------------------------------------------------------- products, casts
+
+@lowers(knp.Outer)
+def _outer(ctx: LayerContext) -> Lowered:
+    """``keras.ops.outer(x1, x2)`` (``tf.reshape(x1, [-1, 1]) * tf.reshape(x2, [-1])``,
+    both cast to the result dtype) -> ``array_reshape`` of each (the batch axis
+    flattened with the rest; a constant reshaped here), ``multiply``.  Refused: tensors
+    of another dtype than the result (cast them first)."""
+    operands = ctx.operands()
+    if len(operands) != 2 or not any(isinstance(v, Operand) for v in operands):
+        ctx.refuse("expected two operands, at least one a tensor")
+    dtype = ctx.output_type.dtype
+    names = []
+    for i, (v, shape) in enumerate(zip(operands, ((-1, 1), (-1,)))):
+        if isinstance(v, Operand):
+            if v.type.dtype is not dtype:
+                ctx.refuse(f"an operand of dtype {v.type.dtype.value} for a {dtype.value} "
+                           f"result; cast it first")
+            names.append(ctx.helper("array_reshape", [v.name], {"shape": shape},
+                                    suffix=f"flat{i}"))
+        else:
+            arr = np.asarray(v)
+            if not isinstance(v, np.ndarray) or arr.dtype.kind not in "biuf":
+                ctx.refuse(f"a constant operand of type {type(v).__name__}; pass a NumPy array")
+            names.append(ctx.constant(f"constant{i}", arr.astype(dtype.to_numpy())
+                                      .reshape(shape)))
+    return ctx.lowered("multiply", names)
+
+
+@lowers(knp.Select)
+def _select(ctx: LayerContext) -> Lowered:
+    """``keras.ops.select(condlist, choicelist, default)``
+    (``tf.experimental.numpy.select``: starting from ``default``, for each condition
+    and choice in reverse order ``where(cond, choice, output)``, so the first true
+    condition wins) -> ``where`` s; the choices and default in the result dtype Keras
+    records (a tensor of another dtype cast, a number or array a constant of it), a
+    condition that is not bool cast to bool (nonzero).  Refused: conditions or choices
+    that are not lists of the same length."""
+    from keras import KerasTensor, Variable
+
+    args = list(ctx.call_args) + [ctx.call_kwargs.get("default", 0)] * (3 - len(ctx.call_args))
+    if len(args) != 3:
+        ctx.refuse("expected condlist, choicelist and default")
+    condlist, choicelist, default = args
+    if not (isinstance(condlist, (list, tuple)) and isinstance(choicelist, (list, tuple))
+            and condlist and len(condlist) == len(choicelist)):
+        ctx.refuse("condlist and choicelist must be lists of one length")
+    dtype = ctx.output_type.dtype
+    tensors = iter(zip(ctx.inputs, ctx.input_types))
+    flat = [*condlist, *choicelist, default]
+    operands: list[Any] = []
+    for v in flat:
+        if isinstance(v, KerasTensor):
+            operands.append(Operand(*next(tensors)))
+        elif isinstance(v, Variable):
+            operands.append(ctx.variable_operand(v))
+        else:
+            operands.append(v)
+    n = len(condlist)
+
+    def value(v: Any, what: str, to: DType) -> str:
+        if isinstance(v, Operand):
+            if v.type.dtype is to:
+                return v.name
+            return ctx.helper("cast", [v.name], {"to": to.value}, suffix=f"{what}_cast")
+        arr = np.asarray(v)
+        if arr.dtype.kind not in "biuf":
+            ctx.refuse(f"{what} of type {type(v).__name__}")
+        return ctx.constant(what, arr.astype(to.to_numpy()))
+
+    out = value(operands[-1], "default", dtype)
+    for k in reversed(range(n)):
+        cond = value(operands[k], f"condition{k}", DType.BOOL)
+        choice = value(operands[n + k], f"choice{k}", dtype)
+        if k == 0:
+            return ctx.lowered("where", [cond, choice, out])
+        out = ctx.helper("where", [cond, choice, out], suffix=f"select{k}")
+    raise AssertionError("unreachable")
+
+
+def _dtype_range(dtype: np.dtype) -> tuple[Any, Any]:
+    """``get_dtype_min_max`` of ``_saturate_cast``: the dtype's finite range (bool: 0, 1)."""
+    if dtype == np.bool_:
+        return 0, 1
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    return info.min, info.max
+
+
+@lowers(kcore.SaturateCast)
+def _saturate_cast(ctx: LayerContext) -> Lowered:
+    """``keras.ops.saturate_cast(x, dtype)`` (``_saturate_cast`` in
+    ``keras/src/ops/core.py``: ``clip`` to the range both dtypes share, rounded to x's
+    dtype and nudged toward 0 where the rounding left the output range, then ``cast``)
+    -> ``clip``, ``cast``.  Refused: bool and int64 inputs (the bounds as float
+    attributes would not be exact), a target dtype outside the IR's."""
+    x = _one_tensor(ctx)
+    try:
+        to = DType.from_any(ctx.layer.dtype)
+    except (TypeError, ValueError):
+        ctx.refuse(f"a cast to {ctx.layer.dtype!r}, which is not an IR dtype")
+    if x.type.dtype in (DType.BOOL, DType.INT64):
+        ctx.refuse(f"a {x.type.dtype.value} input")
+    in_dt, out_dt = np.dtype(x.type.dtype.to_numpy()), np.dtype(to.to_numpy())
+    (in_min, in_max), (out_min, out_max) = _dtype_range(in_dt), _dtype_range(out_dt)
+    lo = np.asarray(np.maximum(in_min, out_min)).astype(in_dt)
+    if lo < out_min:
+        lo = np.nextafter(lo, 0, dtype=in_dt)
+    hi = np.asarray(np.minimum(in_max, out_max)).astype(in_dt)
+    if hi > out_max:
+        hi = np.nextafter(hi, 0, dtype=in_dt)
+    clipped = ctx.helper("clip", [x.name], {"min": float(lo), "max": float(hi)},
+                         suffix="clipped")
+    return ctx.lowered("cast", [clipped], {"to": to.value})

@@ -38,7 +38,7 @@ def _outputs(x, img, i):
     h = keras.layers.Dense(6, name="dense")(x)
     zeroed = ops.where(ops.abs(h) < 0.3, 0.0, h)                 # exact zeros
     special = ops.where(h > 1.0, np.inf, ops.where(h < -1.0, -np.inf, h))
-    special = ops.where(ops.abs(h) < 0.15, np.nan, special)
+    special = ops.where(ops.abs(h) < 0.15, np.nan, special)     # NaN, +-inf and finite
     feat = keras.layers.Conv2D(4, 1, name="feat")(img)           # (batch, 6, 6, 4)
     return {
         "take_list": ops.take(x, [0, 2], axis=1),
@@ -103,6 +103,20 @@ def _outputs(x, img, i):
                                axis2=2),
         "diagonal": ops.diagonal(h, offset=1, axis1=1, axis2=2),
         "diagonal_neg": ops.diagonal(h, offset=-2, axis1=-1, axis2=1),
+        # integer inputs, cast to the float result dtype as the backends do
+        "exp2_int": ops.exp2(i % 7), "cbrt_int": ops.cbrt(i), "deg2rad_int": ops.deg2rad(i),
+        "sinc_int": ops.sinc(i % 3), "norm_int": ops.norm(i, axis=-1),
+        # special values: NaN, +-inf
+        "exp2_special": ops.exp2(special), "cbrt_special": ops.cbrt(special),
+        "hypot_special": ops.hypot(special, x),
+        "outer": ops.outer(h[:, 0, :3], _k(4)),
+        "select": ops.select([h > 0.5, h < -0.5, x > 0], [h, x, h * x], default=-1.0),
+        "select_int": ops.select([i > 3, i % 2], [i, i * 2]),
+        "sat_uint8": ops.saturate_cast(special * 200.0, "uint8"),
+        "sat_int16": ops.saturate_cast(h * 1e5, "int16"),
+        "sat_int32": ops.saturate_cast(h * 3e9, "int32"),
+        "sat_int_uint8": ops.saturate_cast(i * 20, "uint8"),
+        "sat_half": ops.saturate_cast(h * 1e5, "float16"),
     }
 
 
@@ -161,6 +175,10 @@ def test_references_are_not_vacuous(model, expected):
     assert (np.diff(got["sort"], axis=1) >= 0).all()
     assert got["count_nonzero_f"].dtype == np.int32 and got["argsort"].dtype == np.int32
     assert (got["hypot"] == 0).any() and (got["norm0"] < 6).any()
+    assert (got["sat_uint8"] == 255).any() and (got["sat_uint8"] == 0).any()
+    assert (np.abs(got["sat_int16"]) == 32767).any() or (got["sat_int16"] == -32768).any()
+    assert np.isinf(got["sat_half"]).sum() == 0 and (np.abs(got["sat_half"]) > 6e4).any()
+    assert set(np.unique(got["select"]).tolist()) > {-1.0}
 
 
 def test_lowering_composes_existing_ops(graph):
@@ -231,7 +249,8 @@ def test_traced_custom_layer_with_variable_kernels():
     (lambda x, img: ops.norm(x, ord=2, axis=(1, 2)), "singular values"),
     (lambda x, img: ops.norm(x, ord="nuc", axis=(1, 2)), "singular values"),
     (lambda x, img: ops.sort(x, axis=None), "axis=None"),
-    (lambda x, img: ops.exp2(ops.cast(x, "int32")), "only float tensors"),
+    (lambda x, img: ops.squareplus(ops.cast(x, "int32")), "only float tensors"),
+    (lambda x, img: ops.hypot(x, ops.cast(x, "int32")), "cast it first"),
     (lambda x, img: ops.conv(img, ops.ones((3, 3, 3, 2)) * img[0, :3, :3, :, None], 1),
      "computed by the graph"),
     (lambda x, img: ops.conv(img, _k(1, 1, 6, 2), 1, data_format="channels_first"),
