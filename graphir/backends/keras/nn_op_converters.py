@@ -209,7 +209,8 @@ def _batch_normalization(ctx: LayerContext) -> Lowered:
     the statistics reshaped to broadcast along ``axis`` (1-D of x's size there), then
     ``tf.nn.batch_normalization``: ``inv = rsqrt(variance + epsilon)``, times ``scale``
     when given, ``x * inv + (offset - mean * inv)`` (``-mean * inv`` without an offset).
-    Each statistic may be a tensor, a ``keras.Variable`` (its weight) or a constant.
+    Each statistic may be a tensor, a ``keras.Variable`` (its weight; along another axis
+    than the last, its value reshaped as a constant of its own) or a constant.
     Refused: statistics that are not 1-D along a non-last axis, other dtypes."""
     from graphir.backends.keras.composite_converters import _float32_input, _scalar
 

@@ -59,7 +59,11 @@ def _outputs(x, img, i):
         "conv": ops.conv(img, _k(3, 3, 3, 4), 1, "same"),
         "conv_strided": ops.conv(feat, _k(3, 3, 4, 6), 2, "valid"),
         "conv1d": ops.conv(h, _k(2, 6, 3), 1, "valid", dilation_rate=2),
+        "conv_dilated": ops.conv(img, _k(3, 3, 3, 2), 1, "same", dilation_rate=2),
         "depthwise": ops.depthwise_conv(img, _k(3, 3, 3, 2), 2, "same"),
+        "depthwise1d": ops.depthwise_conv(h, _k(3, 6, 2), 1, "same"),
+        "separable1d": ops.separable_conv(h, _k(2, 6, 1), _k(1, 6, 4), 2, "valid"),
+        "max_pool1d": ops.max_pool(h, 3, strides=1, padding="same"),
         "separable": ops.separable_conv(feat, _k(3, 3, 4, 2), _k(1, 1, 8, 5), 1, "same"),
         # (a functional model's ConvTranspose operation cannot run in Keras 3.15: its call
         # passes output_padding as padding; conv_transpose is checked in a traced layer)
@@ -184,6 +188,7 @@ def test_references_are_not_vacuous(model, expected):
 def test_lowering_composes_existing_ops(graph):
     used = {n.op for n in graph.nodes}
     assert {"gather", "conv2d", "conv1d", "depthwise_conv2d", "separable_conv2d",
+            "depthwise_conv1d", "separable_conv1d", "max_pool1d",
             "max_pool2d", "avg_pool2d", "avg_pool1d",
             "einsum", "zero_pad2d", "slice", "top_k", "power", "where", "rsqrt",
             "log1p"} <= used
