@@ -8,9 +8,8 @@ converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   nonzero entries), any other number ``p`` (``sum(|x| ** p) ** (1 / p)``); matrix norms
   (two axes) ``None`` / ``'fro'``, 1 / -1 (column sums then ``max`` / ``min``), ``inf``
   / ``-inf`` (row sums then ``max`` / ``min``);
-* ``keras.ops.normalize`` of another order than 2 (``x / maximum(norm(x, order),
-  epsilon)``, :func:`normalize_by_norm`, called by the converter in
-  :mod:`.composite_converters`);
+* ``Normalize`` (``keras.ops.normalize``): order 2 ``x * minimum(rsqrt(sum(square(x))),
+  1 / epsilon)``, other orders ``x / maximum(norm(x, order), epsilon)``;
 * ``Exp2`` (``pow(2, x)``), ``Cbrt`` (``sign(x) * pow(|x|, 1/3)``), ``Deg2rad`` /
   ``Rad2deg`` (``x * (pi / 180)`` / ``x * (180 / pi)``, the quotient rounded in x's
   dtype), ``Hypot`` (``max * sqrt(1 + divide_no_nan(min, max) ** 2)``), ``Logaddexp``,
@@ -42,7 +41,8 @@ from keras.src.ops import linalg as klinalg
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
-from graphir.backends.keras.composite_converters import _epsilon, _scalar, _static
+from graphir.backends.keras.composite_converters import (_epsilon, _float32_input, _scalar,
+                                                         _static)
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.indexing_converters import _canonical, _int, _one_tensor
 from graphir.backends.keras.registry import lowers
@@ -192,12 +192,26 @@ def _norm(ctx: LayerContext) -> Lowered:
     return _matrix_norm(ctx, x, ctx.layer.ord, axes[0], axes[1], keep)
 
 
-def normalize_by_norm(ctx: LayerContext, x: Operand) -> Lowered:
-    """``keras.ops.normalize`` of an order other than 2 (``_normalize`` in
-    ``keras/src/ops/nn.py``): ``x / maximum(norm(x, order, axis, keepdims=True),
-    epsilon)`` with the vector or matrix norm of :func:`_norm` (called by the
-    ``Normalize`` converter of :mod:`.composite_converters`, which does order 2)."""
+@lowers(knn.Normalize)
+def _normalize(ctx: LayerContext) -> Lowered:
+    """``keras.ops.normalize(x, axis, order, epsilon)`` (``_normalize`` in
+    ``keras/src/ops/nn.py``) on float32: order 2 is ``x * minimum(rsqrt(sum(square(x),
+    axis, keepdims)), 1 / epsilon)``; any other order ``x / maximum(norm(x, order, axis,
+    keepdims=True), epsilon)`` with the vector or matrix norm of :func:`_norm`.
+    Refused: other dtypes (Keras computes them in float32 and casts back), an order
+    that is not an int >= 1."""
+    from graphir.backends.keras.reduction_converters import _axes
+
+    x = _float32_input(ctx)
     order = ctx.layer.order
+    if order == 2 and not isinstance(order, bool):
+        axes = _axes(ctx, ctx.layer.axis, x.type.rank)
+        total = ctx.helper("sum", [ctx.helper("square", [x.name], suffix="square")],
+                           {"axes": axes, "keepdims": True}, suffix="sum")
+        inv = ctx.helper("rsqrt", [total], suffix="inv_norm")
+        cap = _scalar(ctx, "inv_epsilon", 1.0 / _epsilon(ctx.layer.epsilon), DType.FLOAT32)
+        inv = ctx.helper("minimum", [inv, cap], suffix="capped")
+        return ctx.lowered("multiply", [x.name, inv])
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         ctx.refuse(f"order={order!r}; Keras takes an int >= 1")
     axes = _norm_axes(ctx, ctx.layer.axis, x.type.rank)
