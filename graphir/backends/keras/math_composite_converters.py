@@ -17,7 +17,7 @@ converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   (``where(y == 0, 0, x / y)``), ``CountNonzero`` (``sum(cast(x != 0, int32))``);
 * ``Sort`` / ``Argsort`` along a static axis (``tf.sort`` / ``tf.argsort``: ``top_k``
   of the negated values over the whole axis, moved last and back);
-* ``Outer`` (both flattened by ``array_reshape``, ``multiply``), ``Select`` (``where``
+* ``Outer`` (both flattened by ``array_reshape``, ``multiply``; static shapes), ``Select`` (``where``
   s in reverse order), ``SaturateCast`` (``clip`` to the shared range, ``cast``);
 * ``Trace`` (a constant ``eye`` mask, ``where``, ``sum``) and ``Diagonal`` (the two
   axes moved last, merged with ``reshape``, a ``gather`` of constant flat indices),
@@ -542,9 +542,10 @@ def _diagonal(ctx: LayerContext) -> Lowered:
 @lowers(knp.Outer)
 def _outer(ctx: LayerContext) -> Lowered:
     """``keras.ops.outer(x1, x2)`` (``tf.reshape(x1, [-1, 1]) * tf.reshape(x2, [-1])``,
-    both cast to the result dtype) -> ``array_reshape`` of each (the batch axis
-    flattened with the rest; a constant reshaped here), ``multiply``.  Refused: tensors
-    of another dtype than the result (cast them first)."""
+    both cast to the result dtype) -> ``array_reshape`` of each (a constant reshaped
+    here), ``multiply``.  Refused: tensors of another dtype than the result (cast them
+    first), tensors with a non-static size (a dynamic batch axis would be flattened
+    into the other axes)."""
     operands = ctx.operands()
     if len(operands) != 2 or not any(isinstance(v, Operand) for v in operands):
         ctx.refuse("expected two operands, at least one a tensor")
@@ -555,6 +556,9 @@ def _outer(ctx: LayerContext) -> Lowered:
             if v.type.dtype is not dtype:
                 ctx.refuse(f"an operand of dtype {v.type.dtype.value} for a {dtype.value} "
                            f"result; cast it first")
+            if not all(isinstance(d, int) for d in v.type.shape):
+                ctx.refuse(f"an operand of shape {v.type.shape}: outer flattens every axis, "
+                           f"the batch axis included; only static shapes are supported")
             names.append(ctx.helper("array_reshape", [v.name], {"shape": shape},
                                     suffix=f"flat{i}"))
         else:

@@ -113,7 +113,6 @@ def _outputs(x, img, i):
         # special values: NaN, +-inf
         "exp2_special": ops.exp2(special), "cbrt_special": ops.cbrt(special),
         "hypot_special": ops.hypot(special, x),
-        "outer": ops.outer(h[:, 0, :3], _k(4)),
         "select": ops.select([h > 0.5, h < -0.5, x > 0], [h, x, h * x], default=-1.0),
         "select_int": ops.select([i > 3, i % 2], [i, i * 2]),
         "sat_uint8": ops.saturate_cast(special * 200.0, "uint8"),
@@ -205,6 +204,21 @@ def test_emitted_keras_matches(model, graph, inputs, expected):
     _assert_close(model[1], to_keras(graph).predict(inputs, verbose=0), expected)
 
 
+def test_outer_of_static_shapes():
+    """outer flattens every axis: lowered for a fixed batch size (refused otherwise)."""
+    keras.utils.set_random_seed(44)
+    x = keras.Input((3,), batch_size=2, name="x")
+    m = keras.Model(x, ops.outer(keras.layers.Dense(3, name="d")(x), _k(2, 2)))
+    feed = np.random.default_rng(2).normal(size=(2, 3)).astype(np.float32)
+    want = m.predict(feed, verbose=0)
+    assert want.shape == (6, 4)
+    graph = from_keras(m)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _assert_close(["outer"], session.run(None, {"x": feed}), [want])
+    _assert_close(["outer"], [to_keras(graph).predict(feed, verbose=0)], [want])
+
+
 # --------------------------------------------------------------------------- custom layer
 
 class OpsConvBlock(keras.layers.Layer):
@@ -263,6 +277,7 @@ def test_traced_custom_layer_with_variable_kernels():
     (lambda x, img: ops.image.rgb_to_grayscale(ops.cast(img, "int32")), "float images"),
     (lambda x, img: ops.diagonal(x, offset=7, axis1=1, axis2=2), "empty diagonal"),
     (lambda x, img: ops.take(x, [[0.5]], axis=1), "only integer"),
+    (lambda x, img: ops.outer(x, x), "flattens every axis"),
     (lambda x, img: ops.trace(x, offset=1, axis1=1, axis2=2), "Keras' TensorFlow eye"),
 ])
 def test_refusals_name_the_reason(build, reason):
