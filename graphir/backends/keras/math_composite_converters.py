@@ -23,9 +23,9 @@ converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   axes moved last, merged with ``reshape``, a ``gather`` of constant flat indices),
   static sizes on the two axes.
 
-Integer and bool inputs of the float functions are cast to the float dtype Keras records
-for the result, as the backends cast them.  Refused by name: tensors of two dtypes in a
-binary function (cast them first), matrix norms 2 / -2 / ``'nuc'`` (singular values),
+Integer and bool inputs of the float functions (and, in the binary ones, a tensor of
+another dtype than the result) are cast to the float dtype Keras records for the result,
+as the backends cast them.  Refused by name: matrix norms 2 / -2 / ``'nuc'`` (singular values),
 ``axis=None`` forms that flatten a tensor, non-static sizes where the composition needs
 them.  Not lowered: ``expm1`` (no exact composition of ``exp``), ``arctan2`` (the
 quadrant, signed-zero and infinity cases of ``atan2`` have no exact composition).
@@ -69,10 +69,10 @@ def _float_tensor(ctx: LayerContext, cast_ints: bool = True) -> Operand:
 
 
 def _float_pair(ctx: LayerContext) -> tuple[str, str, DType]:
-    """The two operands of a binary float operation, in the dtype Keras records for the
-    result (the backend's ``result_type(x1, x2, float)``): tensors of that dtype, a
-    constant a weight ``<operation>/constant`` of it.  Tensors of another dtype are
-    refused (Keras' promotion of them is not followed here)."""
+    """The two operands of a binary float operation, in the float dtype Keras records
+    for the result (the backend's ``result_type(x1, x2, float)``, to which it casts both
+    with ``tf.cast``): a tensor of another dtype cast by a helper, a constant a weight
+    ``<operation>/constant<i>`` of that dtype."""
     operands = ctx.operands()
     if len(operands) != 2 or not any(isinstance(v, Operand) for v in operands):
         ctx.refuse("expected two operands, at least one a tensor")
@@ -83,10 +83,8 @@ def _float_pair(ctx: LayerContext) -> tuple[str, str, DType]:
     names = []
     for i, v in enumerate(operands):
         if isinstance(v, Operand):
-            if v.type.dtype is not dtype:
-                ctx.refuse(f"an operand of dtype {v.type.dtype.value} for a {dtype.value} "
-                           f"result; cast it first")
-            names.append(v.name)
+            names.append(v.name if v.type.dtype is dtype else ctx.helper(
+                "cast", [v.name], {"to": dtype.value}, suffix=f"cast{i}"))
         else:
             arr = np.asarray(v)
             if arr.dtype.kind not in "biuf":
@@ -279,7 +277,8 @@ def _divide_no_nan(ctx: LayerContext, a: str, b: str, dtype: DType, final: bool
 @lowers(knp.DivideNoNan)
 def _divide_no_nan_op(ctx: LayerContext) -> Lowered:
     """``keras.ops.divide_no_nan(x1, x2)`` (``tf.math.divide_no_nan``: 0 where ``x2`` is 0,
-    even for a NaN ``x1``) on float operands -> ``equal``, ``divide``, ``where``."""
+    even for a NaN ``x1``), both cast to the float result dtype -> ``equal``, ``divide``,
+    ``where``."""
     a, b, dtype = _float_pair(ctx)
     return _divide_no_nan(ctx, a, b, dtype, final=True)
 
@@ -287,8 +286,8 @@ def _divide_no_nan_op(ctx: LayerContext) -> Lowered:
 @lowers(knp.Hypot)
 def _hypot(ctx: LayerContext) -> Lowered:
     """``keras.ops.hypot(x1, x2)`` as ``hypot`` in ``keras/src/backend/tensorflow/numpy.py``:
-    ``max * sqrt(1 + square(divide_no_nan(min, max)))`` of ``|x1|``, ``|x2|``; float
-    operands."""
+    ``max * sqrt(1 + square(divide_no_nan(min, max)))`` of ``|x1|``, ``|x2|``, both cast
+    to the float result dtype."""
     a, b, dtype = _float_pair(ctx)
     a_abs = ctx.helper("abs", [a], suffix="abs1")
     b_abs = ctx.helper("abs", [b], suffix="abs2")
@@ -303,8 +302,8 @@ def _hypot(ctx: LayerContext) -> Lowered:
 @lowers(knp.Logaddexp)
 def _logaddexp(ctx: LayerContext) -> Lowered:
     """``keras.ops.logaddexp(x1, x2)`` as the TensorFlow backend writes it:
-    ``where(isnan(x1 - x2), x1 + x2, maximum(x1, x2) + log1p(exp(-|x1 - x2|)))``; float
-    operands."""
+    ``where(isnan(x1 - x2), x1 + x2, maximum(x1, x2) + log1p(exp(-|x1 - x2|)))``, both
+    cast to the float result dtype."""
     a, b, dtype = _float_pair(ctx)
     delta = ctx.helper("subtract", [a, b], suffix="delta")
     nan = ctx.helper("not_equal", [delta, delta], suffix="delta_is_nan")

@@ -113,6 +113,8 @@ def _outputs(x, img, i):
         # special values: NaN, +-inf
         "exp2_special": ops.exp2(special), "cbrt_special": ops.cbrt(special),
         "hypot_special": ops.hypot(special, x),
+        "hypot_int": ops.hypot(i, i % 4), "logaddexp_mixed": ops.logaddexp(i[:, :1, None] % 3, h),
+        "divide_no_nan_int": ops.divide_no_nan(i, i % 3),
         "select": ops.select([h > 0.5, h < -0.5, x > 0], [h, x, h * x], default=-1.0),
         "select_int": ops.select([i > 3, i % 2], [i, i * 2]),
         "sat_uint8": ops.saturate_cast(special * 200.0, "uint8"),
@@ -269,7 +271,6 @@ def test_traced_custom_layer_with_variable_kernels():
     (lambda x, img: ops.norm(x, ord="nuc", axis=(1, 2)), "singular values"),
     (lambda x, img: ops.sort(x, axis=None), "axis=None"),
     (lambda x, img: ops.squareplus(ops.cast(x, "int32")), "only float tensors"),
-    (lambda x, img: ops.hypot(x, ops.cast(x, "int32")), "cast it first"),
     (lambda x, img: ops.conv(img, ops.ones((3, 3, 3, 2)) * img[0, :3, :3, :, None], 1),
      "computed by the graph"),
     (lambda x, img: ops.conv(img, _k(1, 1, 6, 2), 1, data_format="channels_first"),
