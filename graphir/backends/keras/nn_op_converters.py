@@ -12,7 +12,8 @@ TensorFlow (``keras/src/backend/tensorflow/nn.py``, ``image.py``, cited per conv
   that is a ``keras.Variable`` is the weight named by the variable, a NumPy kernel a
   constant weight ``<operation>/kernel``;
 * ``MaxPool`` / ``AveragePool`` (``keras.ops.max_pool``, ``average_pool``) ->
-  ``max_pool{r}d`` / ``avg_pool{r}d`` (``strides=None``: the pool size);
+  ``max_pool{r}d`` / ``avg_pool{r}d`` (``strides=None``: the pool size; channels-first
+  between two ``transpose`` s, as the backend computes it);
 * ``BatchNorm`` (``keras.ops.batch_normalization``: ``tf.nn.batch_normalization``,
   ``inv = rsqrt(variance + epsilon) * scale``, ``x * inv + (offset - mean * inv)``) ->
   ``add``, ``rsqrt``, ``multiply``, ``negative``, ``subtract`` (the statistics may be
@@ -21,9 +22,11 @@ TensorFlow (``keras/src/backend/tensorflow/nn.py``, ``image.py``, cited per conv
   axis, expanded back) -> ``einsum`` with the constant weights, ``expand_dims``;
 * ``CropImages`` / ``PadImages`` (``keras.ops.image.crop_images`` / ``pad_images`` with
   static sizes: ``_crop_images``' ``slice`` and ``_pad_images``' zero ``pad``) ->
-  ``slice`` / ``zero_pad2d``.
+  ``slice`` / ``zero_pad2d`` (channels-first: ``pad``).
 
-Refused by name: ``data_format="channels_first"``, a kernel computed by the graph (the
+The image operations take either data format.  Refused by name:
+``data_format="channels_first"`` for the convolutions (TensorFlow has no channels-first
+convolution on CPU to compare with), a kernel computed by the graph (the
 convolution ops take their kernels as weights), inputs without a batch axis (rank 3
 images), integer images, sizes that are not static where Keras' arithmetic reads them.
 """
@@ -65,10 +68,13 @@ def _tuple(ctx: LayerContext, value: Any, r: int, what: str) -> tuple[int, ...]:
     return tuple(int(v) for v in seq)
 
 
-def _data(ctx: LayerContext, r_allowed: tuple[int, ...]) -> tuple[Operand, int]:
+def _data(ctx: LayerContext, r_allowed: tuple[int, ...], channels_first: bool = False
+          ) -> tuple[Operand, int]:
     """The input tensor (first argument) of a channels-last window operation and its
-    number of spatial axes."""
-    _channels_last(ctx)
+    number of spatial axes; with ``channels_first``, a channels-first input is accepted
+    too (the caller transposes it)."""
+    if not channels_first:
+        _channels_last(ctx)
     args = ctx.operands()
     if not args or not isinstance(args[0], Operand) or not isinstance(ctx.call_args[0],
                                                                         KerasTensor):
@@ -183,21 +189,37 @@ def _conv_transpose(ctx: LayerContext) -> Lowered:
                        {**attrs, "output_padding": out_pad})
 
 
+def _is_channels_first(ctx: LayerContext) -> bool:
+    """Whether the operation's data format (None: Keras' image data format) is
+    channels-first."""
+    fmt = getattr(ctx.layer, "data_format", None) or keras.config.image_data_format()
+    return fmt == "channels_first"
+
+
 @lowers(knn.MaxPool, knn.AveragePool)
 def _pool(ctx: LayerContext) -> Lowered:
-    """``keras.ops.max_pool`` / ``average_pool(inputs, pool_size, strides, padding)``
-    (``tf.nn.max_pool`` / ``tf.nn.avg_pool``, channels-last; ``strides=None`` is the pool
-    size; the average excludes padding) -> ``max_pool{r}d`` / ``avg_pool{r}d``."""
-    x, r = _data(ctx, (1, 2, 3))
+    """``keras.ops.max_pool`` / ``average_pool(inputs, pool_size, strides, padding,
+    data_format)`` (``tf.nn.max_pool`` / ``tf.nn.avg_pool`` on channels-last data, a
+    channels-first input transposed there and back as the backend does; ``strides=None``
+    is the pool size; the average excludes padding) -> ``max_pool{r}d`` /
+    ``avg_pool{r}d`` (between two ``transpose`` s for channels-first)."""
+    x, r = _data(ctx, (1, 2, 3), channels_first=True)
     layer = ctx.layer
     pool = _tuple(ctx, layer.pool_size, r, "pool_size")
     strides = pool if layer.strides is None else _tuple(ctx, layer.strides, r, "strides")
     if layer.padding not in ("valid", "same"):
         ctx.refuse(f"padding={layer.padding!r}; supported: 'valid', 'same'")
     op = "max_pool" if isinstance(layer, knn.MaxPool) else "avg_pool"
-    return ctx.lowered(f"{op}{r}d", [x.name], {"pool_size": pool, "strides": strides,
-                                                "padding": layer.padding,
-                                                "data_format": "channels_last"})
+    attrs = {"pool_size": pool, "strides": strides, "padding": layer.padding,
+             "data_format": "channels_last"}
+    if not _is_channels_first(ctx):
+        return ctx.lowered(f"{op}{r}d", [x.name], attrs)
+    rank = r + 2
+    to_last = (0,) + tuple(range(2, rank)) + (1,)
+    to_first = (0, rank - 1) + tuple(range(1, rank - 1))
+    moved = ctx.helper("transpose", [x.name], {"perm": to_last}, suffix="to_channels_last")
+    pooled = ctx.helper(f"{op}{r}d", [moved], attrs, suffix=op)
+    return ctx.lowered("transpose", [pooled], {"perm": to_first})
 
 
 # --------------------------------------------------------------------------- batch norm
@@ -271,16 +293,16 @@ def _batch_normalization(ctx: LayerContext) -> Lowered:
 
 # --------------------------------------------------------------------------- images
 
-def _image(ctx: LayerContext) -> Operand:
-    """The single batch of channels-last images ``(N, H, W, C)``."""
+def _image(ctx: LayerContext) -> tuple[Operand, int]:
+    """The single batch of images ``(N, H, W, C)`` (channels-last) or ``(N, C, H, W)``
+    (channels-first), and the index of its height axis (1 or 2)."""
     from graphir.backends.keras.indexing_converters import _one_tensor
 
-    _channels_last(ctx)
     x = _one_tensor(ctx)
     if x.type.rank != 4:
-        ctx.refuse(f"an input of rank {x.type.rank}; only a batch of images (N, H, W, C) is "
-                   f"supported")
-    return x
+        ctx.refuse(f"an input of rank {x.type.rank}; only a batch of images (N, H, W, C) or "
+                   f"(N, C, H, W) is supported")
+    return x, 2 if _is_channels_first(ctx) else 1
 
 
 #: ``rgb_weights`` of ``rgb_to_grayscale`` in ``keras/src/backend/tensorflow/image.py``
@@ -292,10 +314,12 @@ def _rgb_to_grayscale(ctx: LayerContext) -> Lowered:
     """``keras.ops.image.rgb_to_grayscale(images)`` (``keras/src/backend/tensorflow/
     image.py``: one channel is returned as it is; three channels ``tensordot`` with the
     weights ``[0.2989, 0.5870, 0.1140]`` in the images' float dtype, then
-    ``expand_dims``) -> ``identity`` / ``einsum`` and ``expand_dims``.  Refused: integer
-    images (Keras rounds back to the integer dtype)."""
-    x = _image(ctx)
-    channels = x.type.shape[-1]
+    ``expand_dims``; the channel axis is the last one or, channels-first, axis 1) ->
+    ``identity`` / ``einsum`` and ``expand_dims``.  Refused: integer images (Keras
+    rounds back to the integer dtype)."""
+    x, height = _image(ctx)
+    axis = 3 if height == 1 else 1
+    channels = x.type.shape[axis]
     if channels == 1:
         return ctx.lowered("identity", [x.name])
     if channels != 3:
@@ -303,8 +327,9 @@ def _rgb_to_grayscale(ctx: LayerContext) -> Lowered:
     if not x.type.dtype.is_float:
         ctx.refuse(f"{x.type.dtype.value} images; only float images are supported")
     weights = ctx.constant("rgb_weights", np.asarray(_RGB_WEIGHTS, x.type.dtype.to_numpy()))
-    gray = ctx.helper("einsum", [x.name, weights], {"equation": "nhwc,c->nhw"}, suffix="gray")
-    return ctx.lowered("expand_dims", [gray], {"axes": (3,)})
+    equation = "nhwc,c->nhw" if axis == 3 else "nchw,c->nhw"
+    gray = ctx.helper("einsum", [x.name, weights], {"equation": equation}, suffix="gray")
+    return ctx.lowered("expand_dims", [gray], {"axes": (axis,)})
 
 
 def _fill(ctx: LayerContext, size: Any, a: Any, b: Any, total: Any, names: tuple[str, ...],
@@ -344,18 +369,22 @@ def _fill(ctx: LayerContext, size: Any, a: Any, b: Any, total: Any, names: tuple
 def _pad_images(ctx: LayerContext) -> Lowered:
     """``keras.ops.image.pad_images(images, top, left, bottom, right, target_height,
     target_width)`` (``_pad_images`` in ``keras/src/ops/image.py``: the missing paddings
-    inferred from the target sizes, then ``numpy.pad`` with zeros) -> ``zero_pad2d``."""
-    x = _image(ctx)
+    inferred from the target sizes, then ``numpy.pad`` with zeros) -> ``zero_pad2d``
+    (channels-first: ``pad`` with zeros)."""
+    x, height = _image(ctx)
     layer = ctx.layer
-    _, h, w, _ = x.type.shape
+    h, w = x.type.shape[height:height + 2]
     top, bottom, _ = _fill(ctx, h, layer.top_padding, layer.bottom_padding,
                            layer.target_height,
                            ("height", "top_padding", "bottom_padding", "target_height"), True)
     left, right, _ = _fill(ctx, w, layer.left_padding, layer.right_padding,
                            layer.target_width,
                            ("width", "left_padding", "right_padding", "target_width"), True)
-    return ctx.lowered("zero_pad2d", [x.name], {"padding": ((top, bottom), (left, right)),
-                                                "data_format": "channels_last"})
+    if height == 1:
+        return ctx.lowered("zero_pad2d", [x.name], {"padding": ((top, bottom), (left, right)),
+                                                    "data_format": "channels_last"})
+    return ctx.lowered("pad", [x.name], {"pads": ((0, 0), (0, 0), (top, bottom), (left, right)),
+                                         "mode": "constant", "value": 0.0})
 
 
 @lowers(kimage.CropImages)
@@ -364,16 +393,17 @@ def _crop_images(ctx: LayerContext) -> Lowered:
     target_width)`` (``_crop_images`` in ``keras/src/ops/image.py``: the missing start or
     size inferred, then ``slice`` from ``(top, left)`` of ``(target_height,
     target_width)``) -> ``slice``."""
-    x = _image(ctx)
+    x, axis = _image(ctx)
     layer = ctx.layer
-    _, h, w, _ = x.type.shape
+    h, w = x.type.shape[axis:axis + 2]
     top, height, _ = _fill(ctx, h, layer.top_cropping, layer.bottom_cropping,
                            layer.target_height,
                            ("height", "top_cropping", "bottom_cropping", "target_height"), False)
     left, width, _ = _fill(ctx, w, layer.left_cropping, layer.right_cropping,
                            layer.target_width,
                            ("width", "left_cropping", "right_cropping", "target_width"), False)
-    return ctx.lowered("slice", [x.name], {"starts": (0, top, left, 0),
-                                           "ends": (SLICE_END, top + height, left + width,
-                                                    SLICE_END),
+    starts, ends = [0] * 4, [SLICE_END] * 4
+    starts[axis:axis + 2] = top, left
+    ends[axis:axis + 2] = top + height, left + width
+    return ctx.lowered("slice", [x.name], {"starts": tuple(starts), "ends": tuple(ends),
                                            "steps": (1, 1, 1, 1)})

@@ -3,7 +3,7 @@
 take with a list of indices, linalg.norm, normalize of order 1 and 3, the nn
 convolutions / poolings / batch_normalization on constant or variable kernels (in a
 functional model and in a traced custom layer), rgb_to_grayscale, crop_images,
-pad_images, exp2, cbrt, deg2rad, rad2deg, hypot, logaddexp, sinc, squareplus,
+pad_images (both data formats), exp2, cbrt, deg2rad, rad2deg, hypot, logaddexp, sinc, squareplus,
 soft_shrink, sparse_plus, divide_no_nan, count_nonzero, sort, argsort, trace, diagonal.
 The ONNX in onnxruntime and the emitted Keras model match Keras' own output (rtol 1e-4,
 atol 1e-5 times the output's magnitude; integer outputs exactly); refusals name the
@@ -40,6 +40,7 @@ def _outputs(x, img, i):
     special = ops.where(h > 1.0, np.inf, ops.where(h < -1.0, -np.inf, h))
     special = ops.where(ops.abs(h) < 0.15, np.nan, special)     # NaN, +-inf and finite
     feat = keras.layers.Conv2D(4, 1, name="feat")(img)           # (batch, 6, 6, 4)
+    cf = ops.transpose(feat[..., :3] * img, (0, 3, 1, 2))        # channels-first (b, 3, 6, 6)
     return {
         "take_list": ops.take(x, [0, 2], axis=1),
         "take_tuple": ops.take(h, (5, -1, 0, 0), axis=2),
@@ -73,6 +74,14 @@ def _outputs(x, img, i):
         "bn": ops.batch_normalization(h, _k(6), np.abs(_k(6)) + 0.1, axis=-1,
                                       offset=_k(6), scale=_k(6), epsilon=1e-2),
         "bn_axis1": ops.batch_normalization(h, _k(4), np.abs(_k(4)) + 0.1, axis=1),
+        "max_pool_cf": ops.max_pool(cf, 2, padding="same", data_format="channels_first"),
+        "avg_pool_cf": ops.average_pool(cf, (2, 3), strides=(1, 2), padding="same",
+                                        data_format="channels_first"),
+        "gray_cf": ops.image.rgb_to_grayscale(cf, data_format="channels_first"),
+        "crop_cf": ops.image.crop_images(cf, top_cropping=2, left_cropping=1, target_height=3,
+                                         target_width=4, data_format="channels_first"),
+        "pad_cf": ops.image.pad_images(cf, top_padding=2, bottom_padding=1, left_padding=1,
+                                       right_padding=0, data_format="channels_first"),
         "gray": ops.image.rgb_to_grayscale(img),
         "crop": ops.image.crop_images(img, top_cropping=1, left_cropping=2,
                                       target_height=3, target_width=3),
