@@ -96,6 +96,7 @@ def _float_pair(ctx: LayerContext) -> tuple[str, str, DType]:
 # --------------------------------------------------------------------------- norms
 
 def _abs(ctx: LayerContext, x: str) -> str:
+    """An ``abs`` helper of ``x``."""
     return ctx.helper("abs", [x], suffix="abs")
 
 

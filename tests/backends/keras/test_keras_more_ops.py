@@ -40,6 +40,7 @@ def _outputs(x, img, i):
     special = ops.where(h > 1.0, np.inf, ops.where(h < -1.0, -np.inf, h))
     special = ops.where(ops.abs(h) < 0.15, np.nan, special)     # NaN, +-inf and finite
     feat = keras.layers.Conv2D(4, 1, name="feat")(img)           # (batch, 6, 6, 4)
+    vol = ops.reshape(feat, (-1, 3, 2, 6, 4))                      # (batch, 3, 2, 6, 4)
     cf = ops.transpose(feat[..., :3] * img, (0, 3, 1, 2))        # channels-first (b, 3, 6, 6)
     return {
         "take_list": ops.take(x, [0, 2], axis=1),
@@ -60,6 +61,8 @@ def _outputs(x, img, i):
         "conv": ops.conv(img, _k(3, 3, 3, 4), 1, "same"),
         "conv_strided": ops.conv(feat, _k(3, 3, 4, 6), 2, "valid"),
         "conv1d": ops.conv(h, _k(2, 6, 3), 1, "valid", dilation_rate=2),
+        "conv3d": ops.conv(vol, _k(2, 2, 3, 4, 3), (1, 2, 1), "same"),
+        "max_pool3d": ops.max_pool(vol, (2, 2, 2), strides=1),
         "conv_dilated": ops.conv(img, _k(3, 3, 3, 2), 1, "same", dilation_rate=2),
         "depthwise": ops.depthwise_conv(img, _k(3, 3, 3, 2), 2, "same"),
         "depthwise1d": ops.depthwise_conv(h, _k(3, 6, 2), 1, "same"),
@@ -197,7 +200,7 @@ def test_references_are_not_vacuous(model, expected):
 
 def test_lowering_composes_existing_ops(graph):
     used = {n.op for n in graph.nodes}
-    assert {"gather", "conv2d", "conv1d", "depthwise_conv2d", "separable_conv2d",
+    assert {"gather", "conv2d", "conv1d", "conv3d", "max_pool3d", "depthwise_conv2d", "separable_conv2d",
             "depthwise_conv1d", "separable_conv1d", "max_pool1d",
             "max_pool2d", "avg_pool2d", "avg_pool1d",
             "einsum", "zero_pad2d", "slice", "top_k", "power", "where", "rsqrt",
