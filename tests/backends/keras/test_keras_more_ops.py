@@ -236,7 +236,8 @@ def test_outer_of_static_shapes():
 # --------------------------------------------------------------------------- custom layer
 
 class OpsConvBlock(keras.layers.Layer):
-    """A custom layer calling the nn operations on its own variables."""
+    """A custom layer calling the nn operations on its own variables (and take with a
+    list of indices, a matrix-norm normalize)."""
 
     def build(self, shape):
         c = shape[-1]
@@ -255,8 +256,9 @@ class OpsConvBlock(keras.layers.Layer):
         y = ops.depthwise_conv(y, self.dw, 1, "same")       # dw used twice: one weight
         y = ops.max_pool(y, 2, padding="same")
         y = ops.conv_transpose(y, self.up, 2, "same")
-        return ops.batch_normalization(y, self.mean, self.var, axis=-1, offset=self.beta,
-                                       scale=self.gamma)
+        y = ops.batch_normalization(y, self.mean, self.var, axis=-1, offset=self.beta,
+                                    scale=self.gamma)
+        return ops.normalize(ops.take(y, [2, 0], axis=-1), axis=(1, 2), order=1)
 
 
 def test_traced_custom_layer_with_variable_kernels():
