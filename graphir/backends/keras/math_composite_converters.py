@@ -17,16 +17,17 @@ converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   (``where(y == 0, 0, x / y)``), ``CountNonzero`` (``sum(cast(x != 0, int32))``);
 * ``Sort`` / ``Argsort`` along a static axis (``tf.sort`` / ``tf.argsort``: ``top_k``
   of the negated values over the whole axis, moved last and back);
-* ``Outer`` (both flattened by ``array_reshape``, ``multiply``; static shapes), ``Select`` (``where``
-  s in reverse order), ``SaturateCast`` (``clip`` to the shared range, ``cast``);
+* ``Outer`` (both flattened by ``array_reshape``, ``multiply``; static shapes),
+  ``Select`` (``where`` s in reverse order), ``SaturateCast`` (``clip`` to the shared
+  range, ``cast``);
 * ``Trace`` (a constant ``eye`` mask, ``where``, ``sum``) and ``Diagonal`` (the two
   axes moved last, merged with ``reshape``, a ``gather`` of constant flat indices),
   static sizes on the two axes.
 
 Integer and bool inputs of the float functions (and, in the binary ones, a tensor of
 another dtype than the result) are cast to the float dtype Keras records for the result,
-as the backends cast them.  Refused by name: matrix norms 2 / -2 / ``'nuc'`` (singular values),
-``axis=None`` forms that flatten a tensor, non-static sizes where the composition needs
+as the backends cast them.  Refused by name: matrix norms 2 / -2 / ``'nuc'`` (singular
+values), ``axis=None`` forms that flatten a tensor, non-static sizes where the composition needs
 them.  Not lowered: ``expm1`` (no exact composition of ``exp``), ``arctan2`` (the
 quadrant, signed-zero and infinity cases of ``atan2`` have no exact composition).
 """
