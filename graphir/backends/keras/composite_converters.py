@@ -29,8 +29,8 @@ per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   ``where`` s), ``Trunc`` (``where(x < 0, ceil, floor)``);
 * ``Tril`` / ``Triu`` (``where`` with a constant band mask), ``Diff`` (``slice`` s and
   ``subtract``), ``Fliplr`` / ``Flipud`` (``flip``), ``Copy`` (``identity``);
-* ``RMSNorm`` / ``Normalize`` (L2) / ``LayerNorm`` (``keras.ops.rms_normalization``,
-  ``normalize``, ``layer_normalization``: Keras' own formulas in keras/src/ops/nn.py,
+* ``RMSNorm`` / ``LayerNorm`` (``keras.ops.rms_normalization``,
+  ``layer_normalization``: Keras' own formulas in keras/src/ops/nn.py,
   float32) -> ``square``/``mean``/``var``/``sum``, ``rsqrt``, ``multiply``, ``add``;
 * ``DotProductAttention`` (``_dot_product_attention_xla``, float32) -> ``repeat`` of the
   key/value heads for grouped queries, ``einsum``, ``multiply`` by the scale, ``add``
@@ -559,25 +559,6 @@ def _rms_normalization(ctx: LayerContext) -> Lowered:
         return ctx.lowered("multiply", [x.name, rrms])
     out = ctx.helper("multiply", [x.name, rrms], suffix="normalized")
     return ctx.lowered("multiply", [out, named[0]])
-
-
-@lowers(knn.Normalize)
-def _normalize(ctx: LayerContext) -> Lowered:
-    """``keras.ops.normalize(x, axis, order=2, epsilon)`` (``_normalize``' L2 case:
-    ``x * minimum(rsqrt(sum(square(x), axis, keepdims)), 1 / epsilon)``) on float32;
-    other orders are refused."""
-    from graphir.backends.keras.reduction_converters import _axes
-
-    x = _float32_input(ctx)
-    if ctx.layer.order != 2:
-        ctx.refuse(f"order={ctx.layer.order!r}; only the L2 norm (order=2) is supported")
-    axes = _axes(ctx, ctx.layer.axis, x.type.rank)
-    total = ctx.helper("sum", [ctx.helper("square", [x.name], suffix="square")],
-                       {"axes": axes, "keepdims": True}, suffix="sum")
-    inv = ctx.helper("rsqrt", [total], suffix="inv_norm")
-    cap = _scalar(ctx, "inv_epsilon", 1.0 / _epsilon(ctx.layer.epsilon), DType.FLOAT32)
-    inv = ctx.helper("minimum", [inv, cap], suffix="capped")
-    return ctx.lowered("multiply", [x.name, inv])
 
 
 @lowers(knn.LayerNorm, accepted_call_kwargs=("gamma", "beta"))

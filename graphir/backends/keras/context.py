@@ -234,14 +234,20 @@ class LayerContext:
         self.helpers.append((name, self.lowered(op, inputs, attrs)))
         return name
 
-    def operands(self) -> tuple[Any, ...]:
+    def operands(self, constant_lists: bool = False) -> tuple[Any, ...]:
         """The positional call arguments, each ``KerasTensor`` replaced by an
         :class:`Operand` (its IR value name and type, from :attr:`inputs` in order) and
         every other argument (a constant) as given.
 
+        Args:
+            constant_lists: pass a (nested) list or tuple of plain numbers through as
+                given (``keras.ops.take(x, [0, 2])``: the converter converts it as
+                TensorFlow would); otherwise every list, tuple or dict is refused.
+
         Raises:
             UnsupportedLayerError: an argument is a list, tuple or dict holding tensors
-                (the operations converted this way take tensors directly).
+                (the operations converted this way take tensors directly), or any list,
+                tuple or dict without ``constant_lists``.
         """
         from keras import KerasTensor, Variable
 
@@ -254,6 +260,8 @@ class LayerContext:
                 out.append(self.variable_operand(arg))
             elif _is_concrete_tensor(arg):
                 out.append(np.asarray(arg))
+            elif constant_lists and isinstance(arg, (list, tuple)) and _plain_numbers(arg):
+                out.append(arg)
             elif isinstance(arg, (list, tuple, dict)):
                 self.refuse(f"an argument of type {type(arg).__name__} (nested tensors)")
             else:
@@ -276,6 +284,14 @@ def layer_refusal(layer: Any) -> str | None:
     if policy is not None and policy.compute_dtype != policy.variable_dtype:
         return f"mixed-precision dtype policy {policy.name!r}"
     return None
+
+
+def _plain_numbers(value: Any) -> bool:
+    """``value`` is a Python or NumPy number, or a (nested) list or tuple of them (no
+    tensors, variables or other objects)."""
+    if isinstance(value, (list, tuple)):
+        return all(_plain_numbers(v) for v in value)
+    return isinstance(value, (bool, int, float, np.generic))
 
 
 def _is_concrete_tensor(value: Any) -> bool:

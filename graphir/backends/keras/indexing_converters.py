@@ -19,8 +19,9 @@ Every axis is normalized to be non-negative here, as the IR requires.
   indices (advanced indexing); a list key is a tuple, as ``GetItem.call`` makes it;
 * ``Take`` -> ``gather`` (negative indices count from the end: Keras' TF ``take`` adds
   the dim to them); ``TakeAlongAxis`` -> ``take_along_axis``; a constant operand
-  (NumPy array or Python ints) becomes a weight; ``axis=None`` (flatten first) is
-  lowered only for a rank-1 tensor or a constant ``x``;
+  (NumPy array, Python ints, or a list or tuple of ints as ``take``'s indices) becomes
+  a weight; ``axis=None`` (flatten first) is lowered only for a rank-1 tensor or a
+  constant ``x``;
 * ``Tile`` -> ``tile`` (repeats padded with leading 1s, or the input given leading
   size-1 axes first, as TensorFlow's ``tile`` does); ``Repeat`` -> ``repeat`` (one
   count; per-element counts are refused unless all equal);
@@ -440,11 +441,15 @@ def _index_operand(ctx: LayerContext, arg: Any) -> str:
 
 @lowers(knp.Take)
 def _take(ctx: LayerContext) -> Lowered:
-    """``keras.ops.take(x, indices, axis)`` -> ``gather {axis}``."""
-    operands = ctx.operands()
+    """``keras.ops.take(x, indices, axis)`` -> ``gather {axis}``; indices given as a
+    Python list or tuple of ints are a constant int32 weight (int64 when one is too big),
+    as TensorFlow converts them."""
+    operands = ctx.operands(constant_lists=True)
     if len(operands) != 2:
         ctx.refuse(f"called with {len(operands)} positional arguments; expected 2")
     x_arg, idx_arg = operands
+    if isinstance(x_arg, (list, tuple)):
+        ctx.refuse("x given as a Python list; pass a tensor or a NumPy array")
     axis = ctx.layer.axis
     if axis is None:
         if isinstance(x_arg, Operand):
