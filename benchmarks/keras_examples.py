@@ -1176,3 +1176,925 @@ def deit_tokens():
     x = PatchesAndTokens(8)(i)
     x = TransformerBlock(8, 2, 16)(x)
     return keras.Model(i, [L.Dense(3)(x[:, 0]), L.Dense(3)(x[:, 1])])
+
+
+# --- second batch: more keras.io examples (custom layers, subclassed models, ops) ---
+
+
+@model
+def transformer_asr():
+    """keras.io audio/transformer_asr: a keras.Model subclass over [spectrogram, tokens],
+    strided Conv1D features, positions from ops.shape(x)[-1], a causal mask tiled to the
+    batch read from ops.shape, cross-attention to the encoder."""
+
+    class TokenEmbedding(L.Layer):
+        def __init__(self, vocab, maxlen, d, **kw):
+            super().__init__(**kw)
+            self.emb = L.Embedding(vocab, d)
+            self.pos_emb = L.Embedding(maxlen, d)
+
+        def call(self, x):
+            length = ops.shape(x)[-1]
+            return self.emb(x) + self.pos_emb(ops.arange(0, length, 1))
+
+    class SpeechFeatureEmbedding(L.Layer):
+        def __init__(self, d, **kw):
+            super().__init__(**kw)
+            self.convs = [L.Conv1D(d, 5, strides=2, padding="same", activation="relu")
+                          for _ in range(3)]
+
+        def call(self, x):
+            for conv in self.convs:
+                x = conv(x)
+            return x
+
+    class Decoder(L.Layer):
+        def __init__(self, d, heads, ff, **kw):
+            super().__init__(**kw)
+            self.norms = [L.LayerNormalization(epsilon=1e-6) for _ in range(3)]
+            self.self_att = L.MultiHeadAttention(heads, d)
+            self.enc_att = L.MultiHeadAttention(heads, d)
+            self.drop = L.Dropout(0.5)
+            self.ffn = keras.Sequential([L.Dense(ff, activation="relu"), L.Dense(d)])
+
+        def causal_attention_mask(self, batch, n_dest, n_src, dtype):
+            rows = ops.arange(n_dest)[:, None]
+            cols = ops.arange(n_src)
+            mask = ops.cast(rows >= cols - n_src + n_dest, dtype)
+            mask = ops.reshape(mask, (1, n_dest, n_src))
+            reps = ops.concatenate([ops.expand_dims(batch, -1),
+                                    ops.convert_to_tensor([1, 1])], 0)
+            return ops.tile(mask, reps)
+
+        def call(self, enc_out, target):
+            shape = ops.shape(target)
+            mask = self.causal_attention_mask(shape[0], shape[1], shape[1], "bool")
+            t = self.self_att(target, target, attention_mask=mask)
+            t = self.norms[0](target + self.drop(t))
+            e = self.norms[1](self.enc_att(t, enc_out) + t)
+            return self.norms[2](e + self.ffn(e))
+
+    class ASRTransformer(keras.Model):
+        def __init__(self, d=8, vocab=12, **kw):
+            super().__init__(**kw)
+            self.encoder = keras.Sequential([SpeechFeatureEmbedding(d),
+                                             TransformerBlock(d, 2, 16)])
+            self.dec_input = TokenEmbedding(vocab, 40, d)
+            self.decoder = Decoder(d, 2, 16)
+            self.classifier = L.Dense(vocab)
+
+        def call(self, inputs):
+            source, target = inputs
+            enc = self.encoder(source)
+            return self.classifier(self.decoder(enc, self.dec_input(target)))
+
+    m = ASRTransformer()
+    m([np.zeros((2, 32, 6), "float32"), np.zeros((2, 32), "int32")])
+    m.probe_specs = [((None, 6), "float32"), ((None,), "int32")]
+    return m
+
+
+@model
+def grn_vsn():
+    """keras.io structured_data/classification_with_grn_and_vsn: dict inputs of shape (),
+    gated linear units, gated residual networks, a variable selection layer (ops.clip on
+    indices, expand_dims, stack, softmax weights applied by a transposed matmul)."""
+
+    class GatedLinearUnit(L.Layer):
+        def __init__(self, units, **kw):
+            super().__init__(**kw)
+            self.linear = L.Dense(units)
+            self.gate = L.Dense(units, activation="sigmoid")
+
+        def call(self, x):
+            return self.linear(x) * self.gate(x)
+
+    class GatedResidualNetwork(L.Layer):
+        def __init__(self, units, rate, **kw):
+            super().__init__(**kw)
+            self.units = units
+            self.elu_dense = L.Dense(units, activation="elu")
+            self.linear_dense = L.Dense(units)
+            self.dropout = L.Dropout(rate)
+            self.glu = GatedLinearUnit(units)
+            self.norm = L.LayerNormalization()
+            self.project = L.Dense(units)
+
+        def call(self, x):
+            y = self.dropout(self.linear_dense(self.elu_dense(x)))
+            if x.shape[-1] != self.units:
+                x = self.project(x)
+            return self.norm(x + self.glu(y))
+
+    cats = {"c1": 5, "c2": 7}
+    nums = ["n1", "n2", "n3"]
+
+    class VariableSelection(L.Layer):
+        def __init__(self, units, rate, **kw):
+            super().__init__(**kw)
+            self.embeddings = {k: L.Embedding(v, units) for k, v in cats.items()}
+            self.proj = {k: L.Dense(units) for k in nums}
+            self.grns = [GatedResidualNetwork(units, rate) for _ in range(len(cats) + len(nums))]
+            self.grn_concat = GatedResidualNetwork(units, rate)
+            self.softmax = L.Dense(len(cats) + len(nums), activation="softmax")
+
+        def call(self, inputs):
+            parts = []
+            for name in list(cats) + nums:
+                if name in cats:
+                    idx = ops.clip(inputs[name], 0, cats[name] - 1)
+                    parts.append(self.embeddings[name](idx))
+                else:
+                    parts.append(self.proj[name](ops.expand_dims(inputs[name], -1)))
+            v = self.grn_concat(ops.concatenate(parts, axis=-1))
+            v = ops.expand_dims(self.softmax(v), -1)
+            x = ops.stack([g(p) for g, p in zip(self.grns, parts)], axis=1)
+            return ops.squeeze(ops.matmul(ops.transpose(v, (0, 2, 1)), x), axis=1)
+
+    inputs = {k: keras.Input((), dtype="int64", name=k) for k in cats}
+    inputs.update({k: keras.Input((), dtype="float32", name=k) for k in nums})
+    x = VariableSelection(6, 0.15)(inputs)
+    return keras.Model(inputs, L.Dense(1, activation="sigmoid")(x))
+
+
+@model
+def neural_decision_forest():
+    """keras.io structured_data/deep_neural_decision_forests: keras.Model subclasses (tree,
+    forest) called in a functional model; routing probabilities built from
+    ops.ones([batch, 1, 1]), reshaped and tiled with the batch from ops.shape."""
+
+    class NeuralDecisionTree(keras.Model):
+        def __init__(self, depth, num_features, rate, num_classes, seed, **kw):
+            super().__init__(**kw)
+            self.depth = depth
+            self.num_leaves = 2 ** depth
+            used = int(num_features * rate)
+            picked = np.random.default_rng(seed).choice(num_features, used, replace=False)
+            self.used_features_mask = ops.convert_to_tensor(
+                np.eye(num_features)[picked], dtype="float32")
+            self.pi = self.add_weight(shape=(self.num_leaves, num_classes),
+                                      initializer="random_normal", name="pi")
+            self.decision_fn = L.Dense(self.num_leaves, activation="sigmoid")
+
+        def call(self, features):
+            batch = ops.shape(features)[0]
+            features = ops.matmul(features, ops.transpose(self.used_features_mask))
+            decisions = ops.expand_dims(self.decision_fn(features), axis=2)
+            decisions = L.concatenate([decisions, 1 - decisions], axis=2)
+            mu = ops.ones([batch, 1, 1])
+            begin, end = 1, 2
+            for level in range(self.depth):
+                mu = ops.reshape(mu, [batch, -1, 1])
+                mu = ops.tile(mu, (1, 1, 2))
+                mu = mu * decisions[:, begin:end, :]
+                begin, end = end, end + 2 ** (level + 1)
+            mu = ops.reshape(mu, [batch, self.num_leaves])
+            return ops.matmul(mu, keras.activations.softmax(self.pi))
+
+    class NeuralDecisionForest(keras.Model):
+        def __init__(self, trees, depth, num_features, rate, num_classes, **kw):
+            super().__init__(**kw)
+            self.num_classes = num_classes
+            self.ensemble = [NeuralDecisionTree(depth, num_features, rate, num_classes, s)
+                             for s in range(trees)]
+
+        def call(self, x):
+            out = ops.zeros([ops.shape(x)[0], self.num_classes])
+            for tree in self.ensemble:
+                out += tree(x)
+            return out / len(self.ensemble)
+
+    i = keras.Input((6,))
+    x = L.BatchNormalization()(i)
+    return keras.Model(i, NeuralDecisionForest(3, 3, 6, 0.5, 3)(x))
+
+
+@model
+def shiftvit_block():
+    """keras.io vision/shiftvit: channel groups shifted by one pixel (ops.split,
+    ops.image.crop_images then pad_images), concatenated back, LayerNorm + MLP residual,
+    patch merging by a strided Conv2D."""
+
+    class ShiftViTBlock(L.Layer):
+        def __init__(self, num_div, shift=1, **kw):
+            super().__init__(**kw)
+            self.num_div, self.shift = num_div, shift
+
+        def build(self, s):
+            self.H, self.W, self.C = s[1], s[2], s[3]
+            self.norm = L.LayerNormalization(epsilon=1e-5)
+            self.mlp = keras.Sequential([L.Dense(self.C * 2, activation="gelu"),
+                                         L.Dropout(0.2), L.Dense(self.C)])
+
+        def shift_pad(self, x, mode):
+            p = self.shift
+            oh, ow, th, tw = {"left": (0, 0, 0, p), "right": (0, p, 0, p),
+                              "up": (0, 0, p, 0), "down": (p, 0, p, 0)}[mode]
+            crop = ops.image.crop_images(x, top_cropping=oh, left_cropping=ow,
+                                         target_height=self.H - th,
+                                         target_width=self.W - tw)
+            return ops.image.pad_images(crop, top_padding=oh, left_padding=ow,
+                                        target_height=self.H, target_width=self.W)
+
+        def call(self, x):
+            parts = ops.split(x, self.C // self.num_div, axis=-1)
+            for k, mode in enumerate(["left", "right", "up", "down"]):
+                parts[k] = self.shift_pad(parts[k], mode)
+            x = ops.concatenate(parts, axis=-1)
+            return x + self.mlp(self.norm(x))
+
+    i = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 4, strides=4, padding="same")(i)
+    x = ShiftViTBlock(num_div=1)(x)  # 8 channel groups: 4 shifted, 4 kept
+    x = L.LayerNormalization(epsilon=1e-5)(x)
+    x = L.Conv2D(16, 2, strides=2, padding="same", use_bias=False)(x)
+    x = ShiftViTBlock(num_div=2)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(i, L.Dense(5)(x))
+
+
+@model
+def vit_small_ds_lsa():
+    """keras.io vision/vit_small_ds: shifted patch tokenization (four diagonal shifts by
+    crop_images/pad_images, extract_patches), a position embedding, and a
+    MultiHeadAttention subclass overriding _compute_attention (learned temperature,
+    diagonal attention mask)."""
+    size, patch, d, n = 16, 4, 8, 16
+
+    class ShiftedPatchTokenization(L.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.half = patch // 2
+            self.flatten = L.Reshape((n, -1))
+            self.proj = L.Dense(d)
+            self.norm = L.LayerNormalization(epsilon=1e-6)
+
+        def crop_shift_pad(self, images, mode):
+            h = self.half
+            ch, cw, sh, sw = {"left-up": (h, h, 0, 0), "left-down": (0, h, h, 0),
+                              "right-up": (h, 0, 0, h), "right-down": (0, 0, h, h)}[mode]
+            crop = ops.image.crop_images(images, top_cropping=ch, left_cropping=cw,
+                                         target_height=size - h, target_width=size - h)
+            return ops.image.pad_images(crop, top_padding=sh, left_padding=sw,
+                                        target_height=size, target_width=size)
+
+        def call(self, images):
+            images = ops.concatenate(
+                [images] + [self.crop_shift_pad(images, m) for m in
+                            ["left-up", "left-down", "right-up", "right-down"]], axis=-1)
+            patches = ops.image.extract_patches(images, patch, strides=patch,
+                                                padding="valid")
+            return self.proj(self.norm(self.flatten(patches)))
+
+    class PatchEncoder(L.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.pos = L.Embedding(n, d)
+
+        def call(self, x):
+            return x + self.pos(ops.arange(0, n, 1))
+
+    class MultiHeadAttentionLSA(L.MultiHeadAttention):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.tau = self.add_weight(shape=(), name="tau", initializer=keras.initializers
+                                       .Constant(float(np.sqrt(self._key_dim))))
+
+        def _compute_attention(self, query, key, value, attention_mask=None,
+                               training=None, return_attention_scores=False,
+                               use_causal_mask=False):
+            query = ops.multiply(query, 1.0 / self.tau)
+            scores = ops.einsum(self._dot_product_equation, key, query)
+            scores = self._masked_softmax(scores, attention_mask)
+            out = ops.einsum(self._combine_equation,
+                             self._dropout_layer(scores, training=training), value)
+            return out, scores
+
+    diag_mask = ops.cast([1 - ops.eye(n)], dtype="int8")
+    i = keras.Input((size, size, 3))
+    x = PatchEncoder()(ShiftedPatchTokenization()(i))
+    y = L.LayerNormalization(epsilon=1e-6)(x)
+    y = MultiHeadAttentionLSA(num_heads=2, key_dim=d, dropout=0.1)(
+        y, y, attention_mask=diag_mask)
+    x = L.Add()([y, x])
+    y = L.Dense(d, activation="gelu")(L.LayerNormalization(epsilon=1e-6)(x))
+    x = L.Add()([y, x])
+    x = L.Flatten()(L.LayerNormalization(epsilon=1e-6)(x))
+    return keras.Model(i, L.Dense(4)(x))
+
+
+@model
+def ddpm_unet_attention():
+    """keras.io generative/ddpm: an integer timestep input of shape () turned into a
+    sinusoidal embedding, residual blocks adding temb[:, None, None, :], GroupNormalization,
+    and spatial self-attention by einsum with the batch/height/width from ops.shape."""
+
+    class AttentionBlock(L.Layer):
+        def __init__(self, units, groups=4, **kw):
+            super().__init__(**kw)
+            self.units = units
+            self.norm = L.GroupNormalization(groups=groups)
+            self.query, self.key, self.value, self.proj = (L.Dense(units) for _ in range(4))
+
+        def call(self, inputs):
+            b, h, w = ops.shape(inputs)[0], ops.shape(inputs)[1], ops.shape(inputs)[2]
+            scale = ops.cast(self.units, "float32") ** (-0.5)
+            x = self.norm(inputs)
+            q, k, v = self.query(x), self.key(x), self.value(x)
+            score = ops.einsum("bhwc,bHWc->bhwHW", q, k) * scale
+            score = ops.reshape(score, [b, h, w, h * w])
+            score = ops.softmax(score, -1)
+            score = ops.reshape(score, [b, h, w, h, w])
+            out = ops.einsum("bhwHW,bHWc->bhwc", score, v)
+            return x + self.proj(out)
+
+    class TimeEmbedding(L.Layer):
+        def __init__(self, dim, **kw):
+            super().__init__(**kw)
+            half = dim // 2
+            self.freqs = ops.exp(ops.arange(half, dtype="float32")
+                                 * -(np.log(10000) / (half - 1)))
+
+        def call(self, t):
+            emb = ops.cast(t, "float32")[:, None] * self.freqs[None, :]
+            return ops.concatenate([ops.sin(emb), ops.cos(emb)], axis=-1)
+
+    def residual(x, t, width):
+        res = x if x.shape[-1] == width else L.Conv2D(width, 1)(x)
+        temb = L.Dense(width)(L.Activation("swish")(t))[:, None, None, :]
+        x = L.Activation("swish")(L.GroupNormalization(groups=4)(x))
+        x = L.Conv2D(width, 3, padding="same")(x)
+        x = L.Add()([x, temb])
+        x = L.Activation("swish")(L.GroupNormalization(groups=4)(x))
+        x = L.Conv2D(width, 3, padding="same")(x)
+        return L.Add()([x, res])
+
+    img = keras.Input((8, 8, 3))
+    time = keras.Input((), dtype="int64")
+    temb = TimeEmbedding(16)(time)
+    temb = L.Dense(16, activation="swish")(temb)
+    x = L.Conv2D(8, 3, padding="same")(img)
+    x = residual(x, temb, 8)
+    x = L.Conv2D(8, 3, strides=2, padding="same")(x)
+    x = residual(x, temb, 16)
+    x = AttentionBlock(16)(x)
+    x = L.UpSampling2D(2, interpolation="nearest")(x)
+    x = residual(x, temb, 8)
+    x = L.Activation("swish")(L.GroupNormalization(groups=4)(x))
+    return keras.Model([img, time], L.Conv2D(3, 3, padding="same")(x))
+
+
+@model
+def antirectifier():
+    """keras.io keras_recipes/antirectifier: a custom layer (weight made in build) that
+    centres, splits into relu(x) and relu(-x), concatenates, and mixes by matmul;
+    in a Sequential model."""
+
+    class Antirectifier(L.Layer):
+        def build(self, s):
+            self.kernel = self.add_weight(shape=(s[-1] * 2, s[-1]),
+                                          initializer="he_normal", name="kernel")
+
+        def call(self, x):
+            x -= ops.mean(x, axis=-1, keepdims=True)
+            both = ops.concatenate([ops.relu(x), ops.relu(-x)], axis=-1)
+            return ops.matmul(both, self.kernel)
+
+    return keras.Sequential([keras.Input((12,)), L.Dense(8), Antirectifier(),
+                             L.Dense(8), Antirectifier(), L.Dropout(0.5), L.Dense(3)])
+
+
+@model
+def standardized_conv():
+    """keras.io keras_recipes/subclassing_conv_layers, Keras 3 ops: a Conv2D subclass whose
+    call() standardizes self.kernel (ops.moments) and calls self.convolution_op."""
+
+    class StandardizedConv2DWithCall(L.Conv2D):
+        def call(self, inputs):
+            mean, var = ops.moments(self.kernel, axes=[0, 1, 2], keepdims=True)
+            out = self.convolution_op(inputs, (self.kernel - mean) / ops.sqrt(var + 1e-10))
+            if self.use_bias:
+                out = out + self.bias
+            return self.activation(out)
+
+    return keras.Sequential([
+        keras.Input((12, 12, 1)),
+        StandardizedConv2DWithCall(4, 3, activation="relu"),
+        L.MaxPooling2D(2),
+        StandardizedConv2DWithCall(4, 3, activation="relu"),
+        L.Flatten(), L.Dense(3, activation="softmax")])
+
+
+@model
+def standardized_conv_tf():
+    """keras.io keras_recipes/subclassing_conv_layers as written: convolution_op overridden
+    with tf.nn.moments and tf.nn.conv2d (raw TensorFlow inside call)."""
+    import tensorflow as tf
+
+    class StandardizedConv2DWithOverride(L.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            mean, var = tf.nn.moments(kernel, axes=[0, 1, 2], keepdims=True)
+            return tf.nn.conv2d(inputs, (kernel - mean) / tf.sqrt(var + 1e-10),
+                                padding="VALID", strides=list(self.strides))
+
+    return keras.Sequential([
+        keras.Input((12, 12, 1)),
+        StandardizedConv2DWithOverride(4, 3, activation="relu"),
+        L.Flatten(), L.Dense(3, activation="softmax")])
+
+
+@model
+def qr_embedding():
+    """keras.io keras_recipes/memory_efficient_embeddings: a quotient-remainder embedding
+    (ops.floor_divide / ops.mod on integer ids, two tables multiplied), Dot similarity,
+    sigmoid * 5; integer inputs of shape ()."""
+
+    class QREmbedding(L.Layer):
+        def __init__(self, dim, buckets, **kw):
+            super().__init__(**kw)
+            self.buckets = buckets
+            self.q = L.Embedding(buckets, dim)
+            self.r = L.Embedding(buckets, dim)
+
+        def call(self, ids):
+            return (self.q(ops.floor_divide(ids, self.buckets))
+                    * self.r(ops.mod(ids, self.buckets)))
+
+    user = keras.Input((), dtype="int64", name="user_id")
+    movie = keras.Input((), dtype="int64", name="movie_id")
+    u = QREmbedding(6, 4)(user)
+    m = L.Embedding(10, 6)(movie)
+    logits = L.Dot(axes=1)([u, m])
+    return keras.Model([user, movie], keras.activations.sigmoid(logits) * 5)
+
+
+@model
+def traffic_gcn_lstm():
+    """keras.io timeseries/timeseries_traffic_forecasting: a graph convolution over a
+    fixed edge list (ops.take of neighbours, ops.segment_sum), transposes, a reshape to
+    (batch * nodes, seq, feat) from ops.shape, LSTM, Dense, reshape and transpose back."""
+    nodes = 4
+    edges = np.array([[0, 1, 1, 2, 3, 0, 2, 3], [1, 0, 2, 1, 0, 3, 3, 2]])
+
+    class GraphConv(L.Layer):
+        def __init__(self, in_feat, out_feat, **kw):
+            super().__init__(**kw)
+            self.weight = self.add_weight(shape=(in_feat, out_feat),
+                                          initializer="glorot_uniform", name="w")
+
+        def call(self, features):  # (nodes, batch, seq, in_feat)
+            nodes_repr = ops.matmul(features, self.weight)
+            neigh = ops.take(features, edges[1], axis=0)
+            agg = ops.segment_sum(neigh, edges[0], num_segments=nodes)
+            msgs = ops.matmul(agg, self.weight)
+            return ops.relu(ops.concatenate([nodes_repr, msgs], axis=-1))
+
+    class LSTMGC(L.Layer):
+        def __init__(self, in_feat, out_feat, lstm_units, out_len, **kw):
+            super().__init__(**kw)
+            self.graph_conv = GraphConv(in_feat, out_feat)
+            self.lstm = L.LSTM(lstm_units, activation="relu")
+            self.dense = L.Dense(out_len)
+
+        def call(self, x):  # (batch, seq, nodes, in_feat)
+            x = ops.transpose(x, [2, 0, 1, 3])
+            g = self.graph_conv(x)
+            shape = ops.shape(g)
+            n, b, s, f = shape[0], shape[1], shape[2], shape[3]
+            g = ops.reshape(g, (b * n, s, f))
+            out = self.dense(self.lstm(g))
+            out = ops.reshape(out, (n, b, -1))
+            return ops.transpose(out, [1, 2, 0])
+
+    i = keras.Input((6, nodes, 1))
+    return keras.Model(i, LSTMGC(1, 4, 8, 3)(i))
+
+
+@model
+def patch_convnet_attention_pool():
+    """keras.io vision/patch_convnet: a conv trunk with squeeze-excite, then attention
+    pooling with a learned class token repeated to ops.shape(x)[0], MultiHeadAttention
+    with return_attention_scores, ops.squeeze without an axis; two outputs."""
+
+    class SqueezeExcite(L.Layer):
+        def __init__(self, ratio=2, **kw):
+            super().__init__(**kw)
+            self.ratio = ratio
+
+        def build(self, s):
+            c = s[-1]
+            self.pool = L.GlobalAveragePooling1D(keepdims=True)
+            self.d1 = L.Dense(c // self.ratio, activation="relu")
+            self.d2 = L.Dense(c, activation="sigmoid")
+
+        def call(self, x):
+            return x * self.d2(self.d1(self.pool(x)))
+
+    class AttentionPooling(L.Layer):
+        def __init__(self, d, classes, **kw):
+            super().__init__(**kw)
+            self.d = d
+            self.attention = L.MultiHeadAttention(num_heads=1, key_dim=d, dropout=0.2)
+            self.n1, self.n2, self.n3 = (L.LayerNormalization(epsilon=1e-6)
+                                         for _ in range(3))
+            self.mlp = keras.Sequential([L.Dense(d, activation="gelu"), L.Dropout(0.2),
+                                         L.Dense(d)])
+            self.dense = L.Dense(classes)
+            self.flatten = L.Flatten()
+
+        def build(self, s):
+            self.cls = self.add_weight(shape=(1, 1, self.d), initializer="random_normal",
+                                       name="cls")
+
+        def call(self, x):
+            batch = ops.shape(x)[0]
+            cls = ops.repeat(self.cls, repeats=batch, axis=0)
+            x = self.n1(ops.concatenate([cls, x], axis=1))
+            x, weights = self.attention(query=x[:, 0:1], key=x, value=x,
+                                        return_attention_scores=True)
+            cls = self.n3(self.flatten(self.n2(cls + x)))
+            cls = cls + self.mlp(cls)
+            # the example squeezes every unit axis (ops.squeeze(weights)), which Keras
+            # 3.15 cannot trace with an unknown batch; the two known unit axes here
+            return self.dense(cls), ops.squeeze(weights, axis=(1, 2))[..., 1:]
+
+    i = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 4, strides=4, padding="same", activation="gelu")(i)
+    y = L.BatchNormalization()(x)
+    y = L.Conv2D(8, 3, padding="same", activation="gelu")(y)
+    x = L.Add()([x, y])
+    x = L.Reshape((16, 8))(x)
+    x = SqueezeExcite()(x)
+    logits, weights = AttentionPooling(8, 5)(x)
+    return keras.Model(i, [logits, weights])
+
+
+@model
+def zero_dce():
+    """keras.io vision/zero_dce: a keras.Model subclass wrapping a functional DCE-Net
+    (concatenated skips, tanh curve maps) and applying eight light-enhancement curves from
+    ops.split in call()."""
+
+    def dce_net():
+        i = keras.Input((16, 16, 3))
+        c1 = L.Conv2D(4, 3, padding="same", activation="relu")(i)
+        c2 = L.Conv2D(4, 3, padding="same", activation="relu")(c1)
+        c3 = L.Conv2D(4, 3, padding="same", activation="relu")(c2)
+        c4 = L.Conv2D(4, 3, padding="same", activation="relu")(c3)
+        c5 = L.Conv2D(4, 3, padding="same", activation="relu")(L.Concatenate()([c4, c3]))
+        c6 = L.Conv2D(4, 3, padding="same", activation="relu")(L.Concatenate()([c5, c2]))
+        out = L.Conv2D(24, 3, padding="same", activation="tanh")(L.Concatenate()([c6, c1]))
+        return keras.Model(i, out)
+
+    class ZeroDCE(keras.Model):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.dce_model = dce_net()
+
+        def get_enhanced_image(self, x, curves):
+            for r in ops.split(curves, 8, axis=-1):
+                x = x + r * (ops.square(x) - x)
+            return x
+
+        def call(self, data):
+            # the example's images lie in [0, 1], where the curves stay bounded; the
+            # probe feeds N(0, 1), so map it there first (else Keras itself gives inf)
+            data = ops.sigmoid(data)
+            return self.get_enhanced_image(data, self.dce_model(data))
+
+    m = ZeroDCE()
+    m(np.zeros((2, 16, 16, 3), "float32"))
+    m.probe_specs = [((16, 16, 3), "float32")]
+    return m
+
+
+@model
+def mirnet_lite():
+    """keras.io vision/mirnet: images of any size (Input((None, None, 3))); keras.ops on
+    symbolic tensors in a functional model (ops.max/ops.mean over channels, reshape of a
+    pooled vector to (-1, 1, 1, c)), selective kernel fusion by softmax convolutions,
+    channel and spatial attention, down/up sampling with bilinear UpSampling2D."""
+
+    def skff(a, b):
+        c = a.shape[-1]
+        comb = L.Add()([a, b])
+        gap = ops.reshape(L.GlobalAveragePooling2D()(comb), (-1, 1, 1, c))
+        compact = L.Conv2D(max(c // 4, 1), 1, activation="relu")(gap)
+        fa = L.Conv2D(c, 1, activation="softmax")(compact)
+        fb = L.Conv2D(c, 1, activation="softmax")(compact)
+        return L.Add()([a * fa, b * fb])
+
+    def spatial_attention(x):
+        mx = ops.expand_dims(ops.max(x, axis=-1), -1)
+        mean = ops.expand_dims(ops.mean(x, axis=-1), -1)
+        fmap = L.Conv2D(1, 1)(L.Concatenate(axis=-1)([mx, mean]))
+        return x * ops.sigmoid(fmap)
+
+    def channel_attention(x):
+        c = x.shape[-1]
+        a = L.GlobalAveragePooling2D(keepdims=True)(x)
+        a = L.Conv2D(max(c // 4, 1), 1, activation="relu")(a)
+        return x * L.Conv2D(c, 1, activation="sigmoid")(a)
+
+    def dual_attention(x):
+        c = x.shape[-1]
+        y = L.Conv2D(c, 3, padding="same", activation="relu")(x)
+        y = L.Conv2D(c, 3, padding="same")(y)
+        y = L.Concatenate(axis=-1)([channel_attention(y), spatial_attention(y)])
+        return L.Add()([x, L.Conv2D(c, 1)(y)])
+
+    i = keras.Input((None, None, 3))
+    x = L.Conv2D(8, 3, padding="same")(i)
+    top = dual_attention(x)
+    down = L.MaxPooling2D()(L.Conv2D(8, 3, padding="same", activation="relu")(x))
+    down = dual_attention(down)
+    up = L.UpSampling2D(interpolation="bilinear")(down)
+    x = L.Add()([x, L.Conv2D(8, 1)(skff(top, up))])
+    return keras.Model(i, L.Add()([i, L.Conv2D(3, 3, padding="same")(x)]))
+
+
+@model
+def learnable_resizer():
+    """keras.io vision/learnable_resizer: Resizing (bilinear) inside the model on the input
+    and on a feature map, LeakyReLU, BatchNormalization, residual blocks, a skip add."""
+
+    def res_block(x):
+        y = L.Conv2D(4, 3, padding="same")(x)
+        y = L.BatchNormalization()(L.LeakyReLU(0.2)(y))
+        y = L.BatchNormalization()(L.Conv2D(4, 3, padding="same")(y))
+        return L.Add()([x, y])
+
+    i = keras.Input((20, 20, 3))
+    naive = L.Resizing(12, 12, interpolation="bilinear")(i)
+    x = L.LeakyReLU(0.2)(L.Conv2D(4, 7, padding="same")(i))
+    x = L.Conv2D(4, 1, padding="same")(x)
+    x = L.BatchNormalization()(L.LeakyReLU(0.2)(x))
+    bottleneck = L.Resizing(12, 12, interpolation="bilinear")(x)
+    x = res_block(bottleneck)
+    x = L.BatchNormalization()(L.Conv2D(4, 3, padding="same", use_bias=False)(x))
+    x = L.Add()([bottleneck, x])
+    x = L.Conv2D(3, 7, padding="same")(x)
+    out = L.Add()([naive, x])
+    y = L.GlobalAveragePooling2D()(L.Conv2D(4, 3, activation="relu")(out))
+    return keras.Model(i, L.Dense(2)(y))
+
+
+@model
+def real_nvp():
+    """keras.io generative/real_nvp: a keras.Model subclass whose call() picks the
+    direction from the training flag, applies affine coupling layers (functional nets
+    giving s and t) under constant masks with ops.exp, and returns (x, log-det)."""
+
+    def coupling(dim, units):
+        i = keras.Input((dim,))
+        reg = keras.regularizers.l2(0.01)
+        t = L.Dense(units, activation="relu", kernel_regularizer=reg)(i)
+        t = L.Dense(dim, activation="linear", kernel_regularizer=reg)(t)
+        s = L.Dense(units, activation="relu", kernel_regularizer=reg)(i)
+        s = L.Dense(dim, activation="tanh", kernel_regularizer=reg)(s)
+        return keras.Model(i, [s, t])
+
+    class RealNVP(keras.Model):
+        def __init__(self, num_coupling, **kw):
+            super().__init__(**kw)
+            self.num_coupling = num_coupling
+            self.masks = np.array([[0, 1], [1, 0]] * (num_coupling // 2), "float32")
+            self.layers_list = [coupling(2, 8) for _ in range(num_coupling)]
+
+        def call(self, x, training=True):
+            log_det_inv = 0
+            direction = -1 if training else 1
+            for k in range(self.num_coupling)[::direction]:
+                x_masked = x * self.masks[k]
+                reversed_mask = 1 - self.masks[k]
+                s, t = self.layers_list[k](x_masked)
+                s *= reversed_mask
+                t *= reversed_mask
+                gate = (direction - 1) / 2
+                x = (reversed_mask * (x * ops.exp(direction * s)
+                                      + direction * t * ops.exp(gate * s)) + x_masked)
+                log_det_inv += gate * ops.sum(s, [1])
+            return x, log_det_inv
+
+    m = RealNVP(4)
+    m(np.zeros((2, 2), "float32"), training=False)
+    m.probe_specs = [((2,), "float32")]
+    return m
+
+
+@model
+def stylegan_discriminator():
+    """keras.io generative/stylegan: equalized-learning-rate layers (weights scaled in
+    call, reflect padding by ops.pad, ops.conv), pixel norm, and the minibatch standard
+    deviation (groups of ops.minimum(4, batch) from ops.shape, ops.moments over the group
+    axis, tiled back)."""
+
+    class EqualizedConv(L.Layer):
+        def __init__(self, out_channels, kernel=3, gain=2, **kw):
+            super().__init__(**kw)
+            self.kernel, self.out_channels, self.gain = kernel, out_channels, gain
+            self.pad = kernel != 1
+
+        def build(self, s):
+            self.in_channels = s[-1]
+            self.w = self.add_weight(
+                shape=[self.kernel, self.kernel, self.in_channels, self.out_channels],
+                initializer=keras.initializers.RandomNormal(0.0, 1.0), name="w")
+            self.b = self.add_weight(shape=(self.out_channels,), initializer="random_normal",
+                                     name="b")
+            self.scale = float(np.sqrt(self.gain / (self.kernel ** 2 * self.in_channels)))
+
+        def call(self, x):
+            if self.pad:
+                p = self.kernel // 2
+                x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+            return ops.conv(x, self.scale * self.w, strides=1, padding="valid") + self.b
+
+    class EqualizedDense(L.Layer):
+        def __init__(self, units, gain=2, **kw):
+            super().__init__(**kw)
+            self.units, self.gain = units, gain
+
+        def build(self, s):
+            self.w = self.add_weight(shape=[s[-1], self.units],
+                                     initializer=keras.initializers.RandomNormal(0, 1),
+                                     name="w")
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
+            self.scale = float(np.sqrt(self.gain / s[-1]))
+
+        def call(self, x):
+            return ops.matmul(x, self.scale * self.w) + self.b
+
+    def pixel_norm(x, epsilon=1e-8):
+        return x / ops.sqrt(ops.mean(x ** 2, axis=-1, keepdims=True) + epsilon)
+
+    def minibatch_std(x, epsilon=1e-8):
+        n, h, w, c = ops.shape(x)
+        group_size = ops.minimum(4, n)
+        y = ops.reshape(x, [group_size, -1, h, w, c])
+        _, group_var = ops.moments(y, axes=(0,), keepdims=False)
+        avg_std = ops.mean(ops.sqrt(group_var + epsilon), axis=[1, 2, 3], keepdims=True)
+        return ops.concatenate([x, ops.tile(avg_std, [group_size, h, w, 1])], axis=-1)
+
+    i = keras.Input((8, 8, 3))
+    x = L.LeakyReLU(0.2)(EqualizedConv(8, 1)(i))
+    x = L.Lambda(pixel_norm)(x)
+    x = L.LeakyReLU(0.2)(EqualizedConv(8, 3)(x))
+    x = L.AveragePooling2D(2)(x)
+    x = L.Lambda(minibatch_std)(x)
+    x = L.LeakyReLU(0.2)(EqualizedConv(8, 3)(x))
+    x = L.Flatten()(x)
+    return keras.Model(i, EqualizedDense(1, gain=1)(L.LeakyReLU(0.2)(EqualizedDense(8)(x))))
+
+
+@model
+def gaugan_spade():
+    """keras.io generative/gaugan: SPADE normalization (mask resized by ops.image.resize
+    nearest to the feature size, ops.moments over batch and space, gamma/beta from convs)
+    in a residual block; two inputs (features, segmentation map)."""
+
+    class SPADE(L.Layer):
+        def __init__(self, filters, epsilon=1e-5, **kw):
+            super().__init__(**kw)
+            self.epsilon = epsilon
+            self.conv = L.Conv2D(8, 3, padding="same", activation="relu")
+            self.conv_gamma = L.Conv2D(filters, 3, padding="same")
+            self.conv_beta = L.Conv2D(filters, 3, padding="same")
+
+        def build(self, input_shape):
+            self.resize_shape = input_shape[1:3]
+
+        def call(self, x, raw_mask):
+            mask = ops.image.resize(raw_mask, self.resize_shape, interpolation="nearest")
+            h = self.conv(mask)
+            mean, var = ops.moments(x, axes=(0, 1, 2), keepdims=True)
+            normalized = (x - mean) / ops.sqrt(var + self.epsilon)
+            return self.conv_gamma(h) * normalized + self.conv_beta(h)
+
+    class ResBlock(L.Layer):
+        def __init__(self, filters, **kw):
+            super().__init__(**kw)
+            self.filters = filters
+
+        def build(self, input_shape):
+            c = input_shape[-1]
+            self.spade_1 = SPADE(c)
+            self.spade_2 = SPADE(self.filters)
+            self.conv_1 = L.Conv2D(self.filters, 3, padding="same")
+            self.conv_2 = L.Conv2D(self.filters, 3, padding="same")
+            self.learned_skip = c != self.filters
+            if self.learned_skip:
+                self.spade_3 = SPADE(c)
+                self.conv_3 = L.Conv2D(self.filters, 3, padding="same")
+
+        def call(self, x, mask):
+            y = self.conv_1(ops.leaky_relu(self.spade_1(x, mask), 0.2))
+            y = self.conv_2(ops.leaky_relu(self.spade_2(y, mask), 0.2))
+            skip = x
+            if self.learned_skip:
+                skip = self.conv_3(ops.leaky_relu(self.spade_3(x, mask), 0.2))
+            return skip + y
+
+    feats = keras.Input((4, 4, 6))
+    seg = keras.Input((16, 16, 3))
+    x = ResBlock(4)(feats, seg)
+    x = L.UpSampling2D(2)(x)
+    x = ResBlock(4)(x, seg)
+    return keras.Model([feats, seg], L.Conv2D(3, 3, padding="same", activation="tanh")(x))
+
+
+@model
+def cyclegan_resnet_generator():
+    """keras.io generative/cyclegan: a ReflectionPadding2D custom layer (ops.pad reflect),
+    instance normalization as GroupNormalization(groups=-1), strided downsampling,
+    residual blocks, Conv2DTranspose upsampling, tanh."""
+
+    class ReflectionPadding2D(L.Layer):
+        def __init__(self, padding=(1, 1), **kw):
+            self.padding = tuple(padding)
+            super().__init__(**kw)
+
+        def call(self, x, mask=None):
+            pw, ph = self.padding
+            return ops.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]], mode="reflect")
+
+    gamma = keras.initializers.RandomNormal(1.0, 0.02)
+
+    def norm():
+        return L.GroupNormalization(groups=-1, gamma_initializer=gamma)
+
+    def resblock(x):
+        c = x.shape[-1]
+        y = ReflectionPadding2D()(x)
+        y = L.Activation("relu")(norm()(L.Conv2D(c, 3, use_bias=False)(y)))
+        y = ReflectionPadding2D()(y)
+        y = norm()(L.Conv2D(c, 3, use_bias=False)(y))
+        return L.add([x, y])
+
+    i = keras.Input((16, 16, 3))
+    x = ReflectionPadding2D(padding=(3, 3))(i)
+    x = L.Activation("relu")(norm()(L.Conv2D(4, 7, use_bias=False)(x)))
+    x = L.Activation("relu")(norm()(L.Conv2D(8, 3, strides=2, padding="same",
+                                             use_bias=False)(x)))
+    x = resblock(resblock(x))
+    x = L.Conv2DTranspose(4, 3, strides=2, padding="same", use_bias=False)(x)
+    x = L.Activation("relu")(norm()(x))
+    x = ReflectionPadding2D(padding=(3, 3))(x)
+    return keras.Model(i, L.Activation("tanh")(L.Conv2D(3, 7)(x)))
+
+
+@model
+def tabtransformer():
+    """keras.io structured_data/tabtransformer: one Embedding per categorical input,
+    ops.stack into a sequence, a column embedding of ops.arange added, transformer blocks
+    with MultiHeadAttention, Flatten, LayerNorm on the numeric features, an MLP head."""
+    cats = {"workclass": 10, "education": 12, "race": 10}
+    nums = ["age", "hours"]
+    d = 8
+    # keys in sorted order: Keras maps a positional list (what the probe feeds) onto a
+    # dict of inputs in the dict's order but checks it against the sorted keys
+    inputs = {k: keras.Input((), dtype="int32" if k in cats else "float32", name=k)
+              for k in sorted([*cats, *nums])}
+
+    class ColumnEmbedding(L.Layer):
+        def __init__(self, n, **kw):
+            super().__init__(**kw)
+            self.n = n
+            self.emb = L.Embedding(n, d)
+
+        def call(self, x):
+            return x + self.emb(ops.arange(0, self.n, 1))
+
+    encoded = [L.Embedding(v, d)(inputs[k]) for k, v in cats.items()]
+    x = ops.stack(encoded, axis=1)
+    x = ColumnEmbedding(len(cats))(x)
+    for _ in range(2):
+        a = L.MultiHeadAttention(num_heads=2, key_dim=d, dropout=0.1)(x, x)
+        x = L.LayerNormalization(epsilon=1e-6)(L.Add()([a, x]))
+        f = L.Dense(d, activation="gelu")(x)
+        x = L.LayerNormalization(epsilon=1e-6)(L.Add()([f, x]))
+    cat_feats = L.Flatten()(x)
+    num_feats = L.LayerNormalization(epsilon=1e-6)(
+        L.concatenate([ops.expand_dims(inputs[k], -1) for k in nums]))
+    x = L.concatenate([cat_feats, num_feats])
+    x = L.Dense(8, activation="selu")(L.BatchNormalization()(x))
+    return keras.Model(inputs, L.Dense(1, activation="sigmoid")(x))
+
+
+@model
+def nmt_keras_hub():
+    """keras.io nlp/neural_machine_translation_with_keras_hub: keras_hub
+    TokenAndPositionEmbedding(mask_zero=True) feeding TransformerEncoder and
+    TransformerDecoder (causal self-attention, padding masks carried by Keras masks);
+    two int inputs of any length."""
+    import keras_hub
+
+    enc_in = keras.Input((None,), dtype="int64", name="encoder_inputs")
+    x = keras_hub.layers.TokenAndPositionEmbedding(20, 40, 8, mask_zero=True)(enc_in)
+    enc_out = keras_hub.layers.TransformerEncoder(intermediate_dim=16, num_heads=2)(x)
+    dec_in = keras.Input((None,), dtype="int64", name="decoder_inputs")
+    y = keras_hub.layers.TokenAndPositionEmbedding(20, 40, 8, mask_zero=True)(dec_in)
+    y = keras_hub.layers.TransformerDecoder(intermediate_dim=16, num_heads=2)(
+        decoder_sequence=y, encoder_sequence=enc_out)
+    y = L.Dropout(0.5)(y)
+    return keras.Model([enc_in, dec_in], L.Dense(20, activation="softmax")(y))
