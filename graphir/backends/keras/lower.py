@@ -41,6 +41,7 @@ from keras.src.models.functional import Functional
 
 from graphir import ops
 from graphir.backends.keras import tracing
+from graphir.backends.keras.attention_converters import CACHED_MHA
 from graphir.backends.keras.context import LayerContext, Operand, _variable_array, layer_refusal
 from graphir.backends.keras.graph_walk import call_order, carried_masks, layer_readers
 from graphir.backends.keras.loading import load_keras_model
@@ -209,6 +210,10 @@ class _Lowering:
         self.model_file = model_file
         self.from_file = from_file
         self.input_shapes = dict(input_shapes or {})
+        # Keras masks that exist only at run time (a traced call attaches them, keras_hub's
+        # TokenAndPositionEmbedding(mask_zero=True)), set on the recorded tensors while
+        # the walk runs: (tensor, the _keras_mask it had before)
+        self.runtime_masks: list[tuple[Any, Any]] = []
         # scope -> the layer traced there (its variables are named below it); scopes of
         # traced graphs name their keras.ops nodes canonically (tracing.canonical_op_name)
         self.trace_owner: dict[str, Any] = {}
@@ -263,13 +268,18 @@ class _Lowering:
     def run(self) -> Graph:
         """Reserve names, type the inputs, walk the model, return the verified graph
         (a subclassed model with its own ``call`` is traced first, :mod:`.tracing`)."""
-        if tracing.is_own_call_model(self.model):
-            with tracing.traced_model(self.model, lambda d: self.fail(self.model, d),
-                                      self.input_shapes) as traced:
-                self.trace_owner[""] = self.model
-                return self.run_graph(traced)
-        _check_graph_model(self.model, self)
-        return self.run_graph(self.model)
+        try:
+            if tracing.is_own_call_model(self.model):
+                with tracing.traced_model(self.model, lambda d: self.fail(self.model, d),
+                                          self.input_shapes) as traced:
+                    self.trace_owner[""] = self.model
+                    return self.run_graph(traced)
+            _check_graph_model(self.model, self)
+            return self.run_graph(self.model)
+        finally:  # the user's model is left as it was
+            for tensor, mask in reversed(self.runtime_masks):
+                tensor._keras_mask = mask
+            self.runtime_masks.clear()
 
     def fail(self, layer: Any, detail: str):
         """Raise :meth:`refuse` (a ``NoReturn`` callable for :mod:`.tracing`)."""
@@ -412,6 +422,9 @@ class _Lowering:
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
         if isinstance(op, _NESTED_MODELS):
             _check_graph_model(op, self)
+            if any(self.runtime_mask(t) is not None for t in knode.arguments.keras_tensors):
+                raise self.refuse(op, "a nested model called on a tensor whose Keras mask "
+                                      "exists only at run time (attached in a traced call)")
             if any(isinstance(a, dict) for a in knode.arguments.args):
                 raise self.refuse(op, "a nested model called with a dict of tensors")
             outs = self.lower_model(op, self.claim(join_scope(scope, op.name)), in_values)
@@ -447,6 +460,7 @@ class _Lowering:
 
         call_kwargs = {k: operand(v) for k, v in knode.arguments.kwargs.items()}
         call_kwargs.update(self.carried_mask_operands(op, knode, env))
+        call_kwargs.update(self.runtime_mask_kwargs(op, knode, env))
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
                            name=name, unique_name=self.ns.unique,
@@ -478,6 +492,8 @@ class _Lowering:
             if any(v in self.tainted for v in in_values):
                 self.tainted.add(node_name)
             env[id(tensor)] = node_name
+        if self.runtime_masks:
+            self.propagate_runtime_masks(op, knode, scope, env)
 
     def fold_constant(self, lowered: Any, out_type: TensorType) -> np.ndarray | None:
         """The value of ``lowered`` when every data input it reads is a weight (a constant:
@@ -518,64 +534,116 @@ class _Lowering:
                                  lambda d: self.fail(op, d),
                                  [self.types[m] for m in masks]) as traced:
             self.trace_owner[name] = op
-            self.check_runtime_masks(op, traced.outputs, knode.outputs)
+            # masks the call attaches to its outputs that the graph does not record are
+            # lowered with them (extra outputs of the traced graph)
+            set_in_call = [getattr(t, "_keras_mask", None)
+                           if isinstance(getattr(t, "_keras_mask", None), keras.KerasTensor)
+                           and getattr(o, "_keras_mask", None) is None else None
+                           for t, o in zip(traced.outputs, knode.outputs)]
+            extra = [m for m in set_in_call if m is not None]
             try:
-                outs = self.lower_model(traced, name, in_values + masks)
+                outs = self.lower_model(attrs.evolve(traced, outputs=list(traced.outputs) + extra),
+                                        name, in_values + masks)
             except UnsupportedLayerError as e:
                 if e.layer_name == op.name and e.layer_class == type(op).__name__:
                     raise
                 raise self.refuse(op, f"in its traced call(): {e.message}") from e
+        outs, mask_values = outs[:len(knode.outputs)], iter(outs[len(knode.outputs):])
         if len(outs) == 1 and outs[0] not in self.weights:
             outs = [self.name_block_output(outs[0], name, start)]
         for t, v in zip(knode.outputs, outs):
             env[id(t)] = v
+        set_masks = {}
+        for o, m in zip(knode.outputs, set_in_call):
+            if m is not None:
+                set_masks[id(o)] = m
+                env[id(m)] = next(mask_values)
+        self.propagate_runtime_masks(op, knode, name, env, set_masks)
 
-    def check_runtime_masks(self, op: Any, traced: Sequence[Any], recorded: Sequence[Any]
-                            ) -> None:
-        """Refuse a traced call that attaches a Keras mask to an output
-        (``set_keras_mask`` in its ``call``, keras_hub's ``TokenAndPositionEmbedding(
-        mask_zero=True)``) which the model's graph does not record (the layer has no
-        ``compute_mask``, so Keras' symbolic build saw none), when a layer downstream
-        would read it: at run time Keras passes that mask on (to a ``mask=`` argument,
-        to a layer reading it itself, through layers that support masking), so the
-        recorded graph would compute another result than the model."""
-        for i, (t, o) in enumerate(zip(traced, recorded)):
-            if getattr(t, "_keras_mask", None) is None or \
-                    getattr(o, "_keras_mask", None) is not None:
-                continue
-            reader = self.runtime_mask_reader(o)
-            if reader is not None:
-                raise self.refuse(op, f"its call() attaches a Keras mask to output {i} that "
-                                      f"the model's graph does not record (the layer has no "
-                                      f"compute_mask), and {reader!r} downstream reads it "
-                                      f"at run time; lowering the recorded graph would drop "
-                                      f"the mask")
+    def runtime_mask(self, tensor: Any) -> Any:
+        """The mask Keras attaches to ``tensor`` at run time only (one this walk set),
+        or None."""
+        mask = getattr(tensor, "_keras_mask", None)
+        return mask if any(t is tensor for t, _ in self.runtime_masks) else None
 
-    def runtime_mask_reader(self, tensor: Any, depth: int = 64) -> str | None:
-        """The name of a layer that would read a mask carried by ``tensor`` at run time:
-        one whose ``call`` takes ``mask``, a ``MultiHeadAttention`` or merge, or a layer
-        without a converter (its code may read it); layers that support masking pass
-        it on to their outputs; others drop it (Keras warns).  None when none reads it."""
-        seen: set[int] = set()
-        todo = [tensor]
-        while todo and depth:
-            depth -= 1
-            t = todo.pop()
-            for n in layer_readers(t):
-                layer = n.operation
-                if id(n) in seen:
-                    continue
-                seen.add(id(n))
-                if type(layer) in _MASK_FREE_MERGES:  # values without it; mask passed on
-                    todo.extend(n.outputs)
-                    continue
-                if isinstance(layer, (keras.layers.MultiHeadAttention, Merge)) or \
-                        converter_for(layer) is None or \
-                        "mask" in inspect.signature(layer.call).parameters:
-                    return layer.name
-                if getattr(layer, "supports_masking", False):
-                    todo.extend(n.outputs)
-        return None
+    def attach_runtime_mask(self, tensor: Any, mask: Any) -> None:
+        """Record ``mask`` (a KerasTensor lowered in ``env``) as ``tensor``'s run-time
+        Keras mask for the rest of the walk (restored when the walk ends)."""
+        self.runtime_masks.append((tensor, getattr(tensor, "_keras_mask", None)))
+        tensor._keras_mask = mask
+
+    def runtime_mask_kwargs(self, op: Any, knode: Any, env: dict[int, str]) -> dict[str, Any]:
+        """``mask=`` as ``Layer.__call__`` fills it in at run time (keras/src/layers/layer.py,
+        step 6: a call with one tensor argument and a ``mask`` parameter not given gets
+        that tensor's Keras mask), for masks that exist only at run time, as an Operand
+        for the converter.  Empty when there is none.
+
+        Raises:
+            UnsupportedLayerError: a run-time mask reaches a call with several tensor
+                arguments (their ``<name>_mask`` parameters are not emulated).
+        """
+        tensors = knode.arguments.keras_tensors
+        runtime = [t for t in tensors if self.runtime_mask(t) is not None]
+        if not runtime or not isinstance(op, keras.layers.Layer):
+            return {}
+        if isinstance(op, keras.layers.MultiHeadAttention) and \
+                type(op).call is keras.layers.MultiHeadAttention.call:
+            return {}  # carried_mask_operands reads them
+        if len({id(t) for t in tensors}) > 1:
+            raise self.refuse(op, "a Keras mask that exists only at run time (attached in a "
+                                  "traced call) reaches a call with several tensor arguments")
+        params = inspect.signature(op.call).parameters
+        if "mask" not in params or knode.arguments.kwargs.get("mask") is not None:
+            return {}
+        mask = self.runtime_mask(tensors[0])
+        return {"mask": Operand(env[id(mask)], self.types[env[id(mask)]])}
+
+    def propagate_runtime_masks(self, op: Any, knode: Any, scope: str, env: dict[int, str],
+                                set_in_call: dict[int, Any] | None = None) -> None:
+        """Attach to ``knode``'s outputs the Keras masks they carry at run time but the
+        graph does not record (``Layer._set_mask_metadata``, keras/src/layers/layer.py):
+        the masks a traced call set on them (``set_in_call``), else, for a layer that
+        supports masking and got a run-time mask (its ``mask=``, or its first tensor's),
+        ``compute_mask(inputs, that mask)``: Keras' default passes the mask on; a layer's
+        own ``compute_mask`` is traced on the symbolic tensors and lowered.  Operations
+        and layers that do not support masking drop it, as Keras does."""
+        for o, m in (set_in_call or {}).items():
+            tensor = next(t for t in knode.outputs if id(t) == o)
+            self.attach_runtime_mask(tensor, m)
+        if set_in_call or not isinstance(op, keras.layers.Layer) or \
+                not getattr(op, "supports_masking", False):
+            return
+        tensors = knode.arguments.keras_tensors
+        given = knode.arguments.kwargs.get("mask")
+        first = tensors[0] if tensors else None
+        previous = None if given is not None else (
+            self.runtime_mask(first) if first is not None else None)
+        if previous is None or any(getattr(o, "_keras_mask", None) is not None
+                                   for o in knode.outputs):
+            return
+        if type(op).compute_mask is keras.layers.Layer.compute_mask:
+            for o in knode.outputs[:1]:
+                self.attach_runtime_mask(o, previous)
+            return
+        inputs = knode.arguments.args[0] if knode.arguments.args else first
+        try:
+            computed = op.compute_mask(inputs, previous)
+        except tracing.TRACE_ERRORS as e:
+            raise self.refuse(op, f"its compute_mask on a Keras mask that exists only at run "
+                                  f"time failed: {type(e).__name__}: {e}") from None
+        flat = [m for m in keras.tree.flatten(computed) if m is not None] \
+            if computed is not None else []
+        if not flat:
+            return
+        if not all(isinstance(m, keras.KerasTensor) for m in flat):
+            raise self.refuse(op, "its compute_mask returns a mask that is not a tensor")
+        known = [t for t in tensors] + [previous]
+        block = tracing.TracedCall(f"{op.name}_mask", known, flat)
+        values = self.lower_model(block, self.claim(join_scope(scope, f"{op.name}_mask")),
+                                  [env[id(t)] for t in known])
+        for o, m, v in zip(knode.outputs, flat, values):
+            env[id(m)] = v
+            self.attach_runtime_mask(o, m)
 
     def name_block_output(self, value: str, scope: str, start: int) -> str:
         """Rename ``value`` (a traced block's single output) to ``scope``: its producing
@@ -676,6 +744,8 @@ class _Lowering:
             return  # carried_mask_operands passes them on
         if type(op) in _MASK_FREE_MERGES:
             return
+        if f"{type(op).__module__}.{type(op).__qualname__}" == CACHED_MHA:
+            return  # its call reads attention_mask only (keras_hub's decoders pass it)
         if isinstance(op, (keras.layers.MultiHeadAttention, Merge)):
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "

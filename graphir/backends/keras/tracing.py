@@ -24,7 +24,10 @@ trace only, a few things Keras
 cannot record on symbolic tensors are made recordable, each exact: ``tf.gather`` as
 ``keras.ops`` (:func:`_tf_equivalents`), a sublayer returning None among its outputs
 (:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
-and sublayer output sizes Keras leaves unknown (:func:`_spec_shims`).  Operations the call records but the op set lacks
+sublayer output sizes Keras leaves unknown (:func:`_spec_shims`), ``numpy_array * tensor``
+(:func:`_arrays_defer_to_symbolic`), upper-case ``einsum`` subscripts
+(:func:`_einsum_subscripts`) and sizes unknown while tracing
+(:mod:`graphir.backends.keras.dynamic_dims`).  Operations the call records but the op set lacks
 (``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
 
 Tracing appends Keras nodes to the sublayers' call histories; :func:`traced_call` removes
@@ -263,9 +266,9 @@ def _restore(saved: list[tuple[Any, int, int]]) -> None:
     for lyr, n_in, n_out in saved:
         del lyr._inbound_nodes[n_in:]
         del lyr._outbound_nodes[n_out:]
-        if "compute_output_spec" in vars(lyr) and getattr(
-                vars(lyr)["compute_output_spec"], "_graphir_trace_shim", False):
-            del lyr.compute_output_spec
+        for attr in ("compute_output_spec", "compute_mask"):
+            if attr in vars(lyr) and getattr(vars(lyr)[attr], "_graphir_trace_shim", False):
+                delattr(lyr, attr)
 
 
 @contextlib.contextmanager
@@ -329,6 +332,72 @@ def _variables_defer_to_symbolic() -> Iterator[None]:
     finally:
         for name, method in saved.items():
             setattr(Variable, name, method)
+
+
+@contextlib.contextmanager
+def _arrays_defer_to_symbolic() -> Iterator[None]:
+    """While tracing, make ``numpy_array * tensor`` (a constant mask or scale kept as a
+    NumPy attribute, keras.io's RealNVP) record the operation: with ``__array_ufunc__ =
+    None`` on ``KerasTensor``, NumPy's operator returns ``NotImplemented`` and Python
+    calls the symbolic tensor's reflected operator, as an eager TensorFlow tensor makes
+    NumPy do.  Set on the class for the trace only."""
+    cls = keras.KerasTensor
+    had = "__array_ufunc__" in cls.__dict__
+    saved = cls.__dict__.get("__array_ufunc__")
+    cls.__array_ufunc__ = None
+    try:
+        yield
+    finally:
+        if had:
+            cls.__array_ufunc__ = saved
+        else:
+            del cls.__array_ufunc__
+
+
+def _lowercase_subscripts(equation: str) -> str:
+    """``equation`` with each upper-case subscript letter replaced by a lower-case one
+    it does not use (the same letter for the same letter): Keras' symbolic ``einsum``
+    cannot parse upper-case subscripts (``"bhwc,bHWc->bhwHW"``, keras.io's DDPM), which
+    TensorFlow's einsum accepts; renaming letters changes nothing in the result."""
+    free = iter(c for c in "abcdefghijklmnopqrstuvwxyz" if c not in equation)
+    mapping: dict[str, str] = {}
+    out = []
+    for c in equation:
+        if c.isupper():
+            if c not in mapping:
+                letter = next(free, None)
+                if letter is None:
+                    raise ValueError(f"einsum {equation!r}: no lower-case letter left for "
+                                     f"its upper-case subscripts")
+                mapping[c] = letter
+            c = mapping[c]
+        out.append(c)
+    return "".join(out)
+
+
+@contextlib.contextmanager
+def _einsum_subscripts() -> Iterator[None]:
+    """While tracing, ``keras.ops.einsum`` takes upper-case subscripts
+    (:func:`_lowercase_subscripts`)."""
+    import keras.src.ops as src_ops
+
+    original = keras.ops.einsum
+
+    def einsum(subscripts: Any, *operands: Any, **kwargs: Any) -> Any:
+        if isinstance(subscripts, str) and any(c.isupper() for c in subscripts):
+            subscripts = _lowercase_subscripts(subscripts)
+        return original(subscripts, *operands, **kwargs)
+
+    spaces = [m for m in (keras.ops, getattr(keras.ops, "numpy", None), src_ops,
+                          getattr(src_ops, "numpy", None))
+              if m is not None and getattr(m, "einsum", None) is original]
+    for m in spaces:
+        m.einsum = einsum
+    try:
+        yield
+    finally:
+        for m in spaces:
+            m.einsum = original
 
 
 def _static(tensors: Sequence[Any]) -> bool:
@@ -401,6 +470,27 @@ def _spec_shims(layer: Any) -> None:
 
         shim._graphir_trace_shim = True  # type: ignore[attr-defined]
         lyr.compute_output_spec = shim
+        if isinstance(lyr, keras.layers.ReversibleEmbedding) and lyr.mask_zero and \
+                type(lyr).call is keras.layers.ReversibleEmbedding.call:
+            lyr.compute_mask = _reversible_embedding_mask(lyr)
+
+
+def _reversible_embedding_mask(layer: Any) -> Callable[..., Any]:
+    """The Keras mask ``ReversibleEmbedding(mask_zero=True)`` attaches to its output in
+    ``call`` (``not_equal(ids, 0)``, keras/src/layers/core/reversible_embedding.py),
+    while its ``compute_mask`` returns None, so that Keras' symbolic calls see no mask
+    where every run has one: during a trace, its ``compute_mask`` returns that mask for
+    integer ids (the forward call; ``reverse=True`` reads float states and sets none),
+    so that a traced call reading ``get_keras_mask`` of its output (keras_hub's
+    ``TokenAndPositionEmbedding``) sees what it sees at run time."""
+    def compute_mask(inputs: Any, mask: Any = None) -> Any:
+        dtype = keras.backend.standardize_dtype(getattr(inputs, "dtype", "float32"))
+        if "int" not in dtype:
+            return None
+        return keras.ops.not_equal(inputs, 0)
+
+    compute_mask._graphir_trace_shim = True  # type: ignore[attr-defined]
+    return compute_mask
 
 
 def _is_mask(value: Any) -> bool:
@@ -444,7 +534,8 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     e.g. a VAE's ``Sampling`` layer) is refused: graphir would freeze one sample."""
     try:
         with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
-                _variables_defer_to_symbolic(), dynamic_dims():
+                _variables_defer_to_symbolic(), _arrays_defer_to_symbolic(), \
+                _einsum_subscripts(), dynamic_dims():
             result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
         unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]
@@ -540,6 +631,14 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
             fresh[id(t)]._keras_mask = fresh[id(mask)]
     args, kwargs = keras.tree.map_structure(
         lambda v: fresh[id(v)] if isinstance(v, keras.KerasTensor) else v, (args, kwargs))
+    # Layer.__call__ fills in mask= from the one tensor argument's Keras mask (keras/src/
+    # layers/layer.py, step 6); calling call() directly, the trace does it here
+    tensors = {id(t): t for t in knode.arguments.keras_tensors}
+    only = next(iter(tensors.values())) if len(tensors) == 1 else None
+    if "mask" in params and kwargs.get("mask") is None and only is not None and \
+            any(a is only for a in knode.arguments.args) and \
+            getattr(fresh[id(only)], "_keras_mask", None) is not None:
+        kwargs["mask"] = fresh[id(only)]._keras_mask
     if "training" in params:
         kwargs["training"] = False
     saved = _snapshot(layer)

@@ -164,22 +164,67 @@ class _SetsMaskInCall(L.Layer):
         return out
 
 
-def test_a_mask_set_in_call_that_the_graph_does_not_record_is_refused():
+def test_a_mask_set_in_call_that_the_graph_does_not_record_is_applied():
+    """Keras passes the run-time mask on through Dense (default compute_mask) into the
+    pooling's mask=, as Layer.__call__ does; graphir emulates that: the ONNX and the
+    emitted Keras model match the masked result, not the unmasked mean."""
     keras.utils.set_random_seed(2)
     i = keras.Input((None,), dtype="int32", name="ids")
     pooled = keras.Model(i, L.GlobalAveragePooling1D(name="pool")(
         L.Dense(2, name="d")(_SetsMaskInCall(name="sets_mask")(i))))
     ids = np.array([[1, 2, 0], [3, 0, 0]], "int32")
+    want = np.asarray(pooled(ids))
     # the hazard is real: Keras masks at run time what its graph does not show
     unmasked = np.asarray(keras.ops.mean(pooled.get_layer("d")(
         pooled.get_layer("sets_mask")(ids)), axis=1))
-    assert not np.allclose(np.asarray(pooled(ids)), unmasked)
-    with pytest.raises(UnsupportedLayerError, match="does not record.*'pool'") as info:
-        from_keras(pooled)
-    assert info.value.layer_name == "sets_mask"
-    # no layer downstream reads the mask (Dense passes it on to the output): lowered
-    flat = keras.Model(i, L.Dense(2, name="d2")(_SetsMaskInCall(name="sets_mask2")(i)))
-    graph = from_keras(flat)
+    assert not np.allclose(want, unmasked)
+    assert getattr(pooled.get_layer("d").output, "_keras_mask", None) is None
+    graph = from_keras(pooled)
+    assert getattr(pooled.get_layer("d").output, "_keras_mask", None) is None  # restored
     got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
                                providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
-    np.testing.assert_allclose(got, np.asarray(flat(ids)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)(ids)), want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_time_mask_into_a_nested_model_is_refused():
+    i = keras.Input((None,), dtype="int32", name="ids")
+    inner_in = keras.Input((None, 2))
+    inner = keras.Model(inner_in, L.GlobalAveragePooling1D()(inner_in), name="inner")
+    model = keras.Model(i, inner(_SetsMaskInCall(name="sets_mask3")(i)))
+    with pytest.raises(UnsupportedLayerError, match="exists only at run time"):
+        from_keras(model)
+
+
+def test_keras_hub_token_and_position_embedding_masks_reach_the_transformers():
+    """keras.io's NMT with keras_hub: TokenAndPositionEmbedding(mask_zero=True), whose
+    ReversibleEmbedding sets the mask in call() (no compute_mask), feeding a
+    TransformerEncoder and a TransformerDecoder (cross-attention to the encoder's
+    masked output).  The masks exist only at run time; graphir applies them as Keras
+    does, and the result differs from the unmasked one."""
+    keras_hub = pytest.importorskip("keras_hub")
+    H = keras_hub.layers
+    keras.utils.set_random_seed(4)
+    enc_in = keras.Input((None,), dtype="int64", name="enc")
+    dec_in = keras.Input((None,), dtype="int64", name="dec")
+    x = H.TokenAndPositionEmbedding(20, 16, 8, mask_zero=True, name="enc_emb")(enc_in)
+    enc = H.TransformerEncoder(16, 2, name="encoder")(x)
+    y = H.TokenAndPositionEmbedding(20, 16, 8, mask_zero=True, name="dec_emb")(dec_in)
+    y = H.TransformerDecoder(16, 2, name="decoder")(decoder_sequence=y, encoder_sequence=enc)
+    model = keras.Model([enc_in, dec_in], L.Dense(5, name="head")(y))
+    a = np.array([[1, 2, 3, 0, 0], [4, 5, 0, 0, 0]], "int64")
+    b = np.array([[3, 2, 0, 0], [4, 5, 6, 7]], "int64")
+    want = np.asarray(model([a, b]))
+    # the masks matter: the same layers on mask-free copies of the embeddings differ
+    plain = keras.ops.add  # an op's output carries no Keras mask
+    enc_plain = model.get_layer("encoder")(plain(model.get_layer("enc_emb")(a), 0.0))
+    unmasked = model.get_layer("head")(model.get_layer("decoder")(
+        decoder_sequence=plain(model.get_layer("dec_emb")(b), 0.0),
+        encoder_sequence=plain(enc_plain, 0.0)))
+    assert not np.allclose(want, np.asarray(unmasked), atol=1e-3)
+    graph = from_keras(model)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"enc": a, "dec": b})
+    np.testing.assert_allclose(got[0], want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)([a, b])), want, rtol=1e-4,
+                               atol=1e-5)
