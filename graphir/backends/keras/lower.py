@@ -595,6 +595,10 @@ class _Lowering:
         params = inspect.signature(op.call).parameters
         if "mask" not in params or knode.arguments.kwargs.get("mask") is not None:
             return {}
+        if "mask" not in accepted_call_kwargs(op):
+            raise self.refuse(op, "its call takes the Keras mask that its input carries at "
+                                  "run time (attached in a traced call), which its converter "
+                                  "does not read")
         mask = self.runtime_mask(tensors[0])
         return {"mask": Operand(env[id(mask)], self.types[env[id(mask)]])}
 

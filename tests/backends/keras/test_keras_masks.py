@@ -185,6 +185,12 @@ def test_a_mask_set_in_call_that_the_graph_does_not_record_is_applied():
                                providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(to_keras(graph)(ids)), want, rtol=1e-5, atol=1e-6)
+    # an LSTM skips the masked steps (its mask= filled in as Layer.__call__ does)
+    rnn = keras.Model(i, L.LSTM(3, name="lstm")(_SetsMaskInCall(name="sets_mask_rnn")(i)))
+    graph = from_keras(rnn)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
+    np.testing.assert_allclose(got, np.asarray(rnn(ids)), rtol=1e-5, atol=1e-6)
 
 
 def test_a_run_time_mask_into_a_nested_model_is_refused():
