@@ -343,7 +343,7 @@ def _hub_feeds(seq=8, vocab=50):
     return ids, mask
 
 
-@pytest.mark.parametrize("family", ["bert", "gpt2"])
+@pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
 def test_keras_hub_backbone_with_unknown_sizes_stays_dynamic(family):
     """keras_hub's PositionEmbedding slices its table to ``ops.shape(inputs)[1]`` and
     its decoders build causal masks of ``ops.arange`` of it, sizes unknown while the
@@ -354,8 +354,13 @@ def test_keras_hub_backbone_with_unknown_sizes_stays_dynamic(family):
     _seeded(8)
     kw = dict(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
               intermediate_dim=16, max_sequence_length=16)
-    backbone = (keras_hub.models.BertBackbone(**kw) if family == "bert"
-                else keras_hub.models.GPT2Backbone(**kw))
+    if family == "llama":  # rotary embeddings of ops.arange(ops.shape(x)[1])
+        backbone = keras_hub.models.LlamaBackbone(
+            vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
+            hidden_dim=8, intermediate_dim=16)
+    else:
+        backbone = (keras_hub.models.BertBackbone(**kw) if family == "bert"
+                    else keras_hub.models.GPT2Backbone(**kw))
     graph = from_keras(backbone)
     assert all(v.type.shape[0] == "batch" and v.type.shape[1] is None for v in graph.inputs)
     session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
