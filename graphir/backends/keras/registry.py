@@ -325,13 +325,34 @@ def supported_layer_classes() -> tuple[str, ...]:
                          if not isinstance(cls, type) or issubclass(cls, keras.layers.Layer)}))
 
 
+#: operation class names (snake case) whose keras.ops function has another name
+_OP_FUNCTION_NAMES = {"batch_norm": "batch_normalization", "layer_norm": "layer_normalization",
+                      "r_m_s_norm": "rms_normalization", "rms_norm": "rms_normalization"}
+
+
+def _op_function_name(cls: type) -> str | None:
+    """The ``keras.ops`` function of a Keras operation class (``TrueDivide`` ->
+    ``keras.ops.true_divide``, ``RGBToGrayscale`` -> ``keras.ops.image.rgb_to_grayscale``);
+    None for a class that is not Keras' own (graphir's trace-only operations)."""
+    if not cls.__module__.startswith("keras.src.") or issubclass(cls, keras.layers.Layer):
+        return None
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
+                   cls.__name__).lower()
+    snake = _OP_FUNCTION_NAMES.get(snake, snake)
+    module = cls.__module__.rsplit(".", 1)[-1]
+    if hasattr(keras.ops, snake):
+        return f"keras.ops.{snake}"
+    if hasattr(getattr(keras.ops, module, None), snake):
+        return f"keras.ops.{module}.{snake}"
+    return f"keras.ops.{snake}"
+
+
 def supported_operations() -> tuple[str, ...]:
     """``keras.ops`` functions whose operations on symbolic tensors lower, sorted
     (``keras.ops.true_divide`` for the class ``TrueDivide``)."""
     load_groups()
-    return tuple(sorted({"keras.ops." + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
-                         for cls in _LOWERINGS if isinstance(cls, type)
-                         and not issubclass(cls, keras.layers.Layer)}))
+    names = {_op_function_name(cls) for cls in _LOWERINGS if isinstance(cls, type)}
+    return tuple(sorted(n for n in names if n is not None))
 
 
 # --------------------------------------------------------------------------- building lookups

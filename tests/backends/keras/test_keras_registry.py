@@ -66,6 +66,12 @@ def test_every_group_is_registered():
             "keras.ops.subtract", "keras.ops.true_divide"} <= set(supported_operations())
     assert supported_operations() == tuple(sorted(supported_operations()))
     assert all(name.startswith("keras.ops.") for name in supported_operations())
+    # each name is a real keras.ops function (graphir's own trace operations are not)
+    for name in supported_operations():
+        *space, function = name.split(".")[2:]
+        namespace = keras.ops if not space else getattr(keras.ops, space[0])
+        assert callable(getattr(namespace, function, None)), name
+    assert "keras.ops.image.rgb_to_grayscale" in supported_operations()
 
 
 def test_every_ir_op_has_a_keras_builder():
