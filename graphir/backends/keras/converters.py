@@ -27,6 +27,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from keras.src.activations import activations as _activation_ops
 
 from graphir.backends.keras.activations import activation_name
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
@@ -346,6 +347,20 @@ def _relu(ctx: LayerContext) -> Lowered:
     return ctx.lowered("relu", [ctx.x], {"max_value": max_value,
                                          "negative_slope": float(layer.negative_slope),
                                          "threshold": float(layer.threshold)})
+
+
+@lowers(_activation_ops.ReLU)
+def _relu_operation(ctx: LayerContext) -> Lowered:
+    """``keras.activations.relu(x, negative_slope, max_value, threshold)`` called on a
+    symbolic tensor (the ``ReLU`` operation of keras/src/activations/activations.py, what
+    ``keras.layers.ReLU`` calls): the ``relu`` op with the same three attributes."""
+    op = ctx.layer
+    if len(ctx.inputs) != 1:
+        ctx.refuse(f"called on {len(ctx.inputs)} tensors; expected one")
+    max_value = None if op.max_value is None else float(op.max_value)
+    return ctx.lowered("relu", [ctx.inputs[0]], {"max_value": max_value,
+                                                 "negative_slope": float(op.negative_slope),
+                                                 "threshold": float(op.threshold)})
 
 
 @lowers(keras.layers.LeakyReLU)

@@ -189,3 +189,4 @@ def test_static_input_shapes_still_give_a_static_graph(models):
     graph = from_keras(models["class_token"], input_shapes={
         models["class_token"].inputs[0]._keras_history.operation.name: (2, 5, 4)})
     assert graph.value_types()[graph.outputs[0]].shape == (2, 7, 3)
+

@@ -520,3 +520,24 @@ def test_a_sublayer_returning_none_and_an_explicit_mask_are_traced():
     feeds["m"][0, 0] = True
     graph = from_keras(model, input_shapes={"x": (2, 4), "m": (2, 4)})
     _check_both(model, graph, feeds)
+
+
+def test_keras_activations_relu_with_options_in_a_traced_call():
+    """keras.activations.relu(x, negative_slope, max_value, threshold) on a symbolic
+    tensor records Keras' own ReLU operation (keras/src/activations/activations.py)."""
+
+    class Act(L.Layer):
+        def call(self, x):
+            return keras.activations.relu(x, negative_slope=0.1, max_value=1.5,
+                                          threshold=0.2)
+
+    i = keras.Input((5,))
+    model = keras.Model(i, Act(name="act")(i))
+    x = np.random.default_rng(0).normal(size=(3, 5)).astype("float32") * 2
+    graph = from_keras(model)
+    assert [n.op for n in graph.nodes] == ["relu"]
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(
+        None, {graph.inputs[0].name: x})
+    np.testing.assert_allclose(got[0], np.asarray(model(x)), rtol=1e-6, atol=1e-6)
+    assert (np.asarray(model(x)) == 1.5).any() and (np.asarray(model(x)) < 0).any()
