@@ -307,8 +307,8 @@ def _dot_product_attention(ctx: LayerContext) -> Lowered:
     false, or above the diagonal with ``is_causal``) set to ``-0.7 * 3.38953e38``,
     softmax over S, ``einsum(BNTS,BSNH->BTNH)``.  ``flash_attention`` is an error on
     TensorFlow and ``attn_logits_soft_cap`` is ignored there; graphir does the same
-    (the softcap) or refuses (flash).  Refused: other dtypes, tensor scales, a non-bool
-    mask, ``is_causal`` with non-static T or S."""
+    (the softcap) or refuses (flash).  A constant bool mask is a weight.  Refused: other
+    dtypes, tensor scales, a non-bool mask, ``is_causal`` with non-static T or S."""
     layer = ctx.layer
     if layer.flash_attention:
         ctx.refuse("flash_attention=True (an error on TensorFlow)")
@@ -356,9 +356,12 @@ def _dot_product_attention(ctx: LayerContext) -> Lowered:
     masks = []
     mask = given["mask"]
     if mask is not None:
-        if not isinstance(mask, Operand) or mask.type.dtype is not DType.BOOL:
+        if not isinstance(mask, Operand) and np.asarray(mask).dtype == np.bool_:
+            masks.append(ctx.constant("mask", np.asarray(mask)))  # a constant pattern
+        elif not isinstance(mask, Operand) or mask.type.dtype is not DType.BOOL:
             ctx.refuse("mask must be a bool tensor (TensorFlow's logical_and needs one)")
-        masks.append(mask.name)
+        else:
+            masks.append(mask.name)
     if layer.is_causal:
         t, s = q.type.shape[1], k.type.shape[1]
         if not (isinstance(t, int) and isinstance(s, int)):

@@ -387,7 +387,7 @@ def _softmax(ctx: LayerContext) -> Lowered:
     (``Softmax.call``, keras/src/layers/activations/softmax.py): the mask made bool
     (``mask > 0.5`` in its dtype unless bool), ``where(mask, x, -1e9)`` (``-3e4`` for
     float16, ``_large_negative_number``), the softmax, then ``where(mask, y, 0)`` (a
-    fully masked row is zero, not uniform)."""
+    fully masked row is zero, not uniform).  A constant mask is a weight."""
     axis = ctx.layer.axis
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
@@ -399,6 +399,14 @@ def _softmax(ctx: LayerContext) -> Lowered:
         return ctx.lowered("softmax", [ctx.inputs[0] if ctx.inputs else ctx.x],
                            {"axis": int(axis)})
     x = positional[0]
+    if not isinstance(mask, Operand) and not isinstance(mask, keras.KerasTensor):
+        # a constant mask (a traced call's fixed pattern, e.g. keras.io's locality
+        # self-attention masking the diagonal): a weight
+        arr = np.asarray(mask)
+        if arr.dtype.kind not in "biuf":
+            ctx.refuse(f"a mask of dtype {arr.dtype}")
+        mask = Operand(ctx.constant("mask", arr),
+                       TensorType(DType.from_any(arr.dtype), arr.shape))
     if not isinstance(x, Operand) or not isinstance(mask, Operand):
         ctx.refuse("a mask or input that is not a tensor")
     if mask.type.rank > x.type.rank:

@@ -181,10 +181,12 @@ def is_traced(op: Any, *, from_file: bool) -> bool:
 
     True for a ``keras.layers.Layer`` whose ``call`` is not Keras' own (a custom layer, a
     keras_hub layer, a ``keras.Model`` subclass with its own ``call``) and for a
-    ``keras.layers.Lambda`` of a live model (``from_file`` False), and for a built-in
-    layer without a converter (its ``call`` is traced like any other).  A subclass
-    inheriting the ``call`` of a built-in layer that has a converter is not traced
-    (refused as before: it may change that computation elsewhere).
+    ``keras.layers.Lambda`` of a live model (``from_file`` False), for a built-in
+    layer without a converter (its ``call`` is traced like any other), and for a
+    subclass of a built-in layer that inherits its ``call`` (converters match exact
+    classes; the subclass may override what that call uses, as keras.io's
+    ``StandardizedConv2D`` overrides ``convolution_op``: the trace records what the
+    inherited call computes with the overrides).
     """
     if not isinstance(op, keras.layers.Layer):
         return False
@@ -195,6 +197,8 @@ def is_traced(op: Any, *, from_file: bool) -> bool:
         return False
     if not _builtin(owner):
         return True
+    if not _builtin(type(op)):
+        return not isinstance(op, keras.Model)
     # Keras' own call of a built-in layer without a converter (ReversibleEmbedding,
     # which keras_hub's text backbones use), inherited or not: tracing that call records
     # exactly what it computes; a call that cannot be traced is refused by name
@@ -203,17 +207,12 @@ def is_traced(op: Any, *, from_file: bool) -> bool:
 
 def untraced_reason(op: Any, *, from_file: bool) -> str | None:
     """Why a layer without a converter is not traced, when that is the whole story (a
-    ``.keras`` file's ``Lambda``, a subclass inheriting a built-in ``call``), else None."""
+    ``.keras`` file's ``Lambda``), else None."""
     if not isinstance(op, keras.layers.Layer):
         return None
     if type(op) is keras.layers.Lambda and from_file:
         return ("a Lambda layer of a .keras file: graphir loads files with safe_mode and "
                 "never runs code a file names; Lambda layers are traced in live models only")
-    owner = _call_owner(op)
-    if not _builtin(type(op)) and owner is not None and _builtin(owner) \
-            and owner.__name__ in supported_layer_classes():
-        return (f"a subclass of {owner.__name__} without its own call(), which may override "
-                f"its computation elsewhere; only layers with their own call() are traced")
     return None
 
 

@@ -132,10 +132,6 @@ def _not_builtin_relu(x):
 _not_builtin_relu.__name__ = "relu"
 
 
-class _MyDense(L.Dense):
-    pass
-
-
 @pytest.mark.parametrize("make, layer_name, detail", [
     # a built-in layer without a converter is traced; this one stops at a tf.* call
     (lambda: _model(L.Discretization(bin_boundaries=[0.0], name="un")), "un",
@@ -150,7 +146,6 @@ class _MyDense(L.Dense):
     (lambda: _model(L.Dense(2, activation=keras.activations.threshold, name="dt"), shape=(3,)),
      "dt", "not in the op set"),
     (lambda: _model(L.Softmax(axis=(1, 2), name="sm")), "sm", "single axis"),
-    (lambda: _model(_MyDense(2, name="mine"), shape=(3,)), "mine", "subclass of Dense"),
     (lambda: _model(L.Dense(2, dtype="mixed_float16", name="mp"), shape=(3,)), "mp",
      "mixed-precision"),
 ])

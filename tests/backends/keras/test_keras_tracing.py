@@ -323,14 +323,57 @@ def test_an_operation_outside_the_op_set_inside_a_traced_layer_names_both():
     assert info.value.layer_name == "cum_block" and "traced call" in str(info.value)
 
 
-def test_subclass_of_a_builtin_without_its_own_call_stays_refused():
-    class MyDense(L.Dense):
-        pass
+class _StandardizedConv2D(L.Conv2D):
+    """keras.io "Customizing the convolution operation of a Conv2D layer": weight
+    standardization by overriding convolution_op only (Conv2D's own call is inherited)."""
 
-    x = keras.Input((4,), name="x")
-    with pytest.raises(UnsupportedLayerError, match="subclass of Dense") as info:
-        from_keras(keras.Model(x, MyDense(2, name="mine")(x)))
-    assert info.value.layer_name == "mine"
+    def convolution_op(self, inputs, kernel):
+        mean, var = ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+        return ops.conv(inputs, (kernel - mean) / ops.sqrt(var + 1e-10),
+                        padding="valid", strides=list(self.strides),
+                        dilation_rate=self.dilation_rate)
+
+
+class _ScaledAttention(L.MultiHeadAttention):
+    """An attention subclass overriding _compute_attention (keras.io's locality
+    self-attention scales the scores by a learned temperature)."""
+
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
+        self.tau = self.add_weight(shape=(), initializer=keras.initializers.Constant(0.5),
+                                   name="tau")
+
+    def _compute_attention(self, query, key, value, *args, **kwargs):
+        return super()._compute_attention(query * self.tau, key, value, *args, **kwargs)
+
+
+def test_subclasses_inheriting_a_builtin_call_are_traced():
+    _seeded(12)
+    x = keras.Input((8, 8, 3), name="x")
+    conv = keras.Model(x, _StandardizedConv2D(4, 3, name="ws_conv")(x))
+    s = keras.Input((5, 4), name="s")
+    # a constant attention mask (the diagonal masked, as keras.io's locality
+    # self-attention does) reaches the softmax as a weight
+    off_diagonal = ~np.eye(5, dtype=bool)[None]
+    att = keras.Model(s, _ScaledAttention(2, 2, name="lsa")(s, s,
+                                                            attention_mask=off_diagonal))
+    for model, shape in ((conv, (2, 8, 8, 3)), (att, (2, 5, 4))):
+        data = np.random.default_rng(1).normal(size=shape).astype("float32")
+        graph = from_keras(model)
+        got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"]).run(
+            None, {graph.inputs[0].name: data})[0]
+        want = np.asarray(model(data))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(to_keras(graph)(data)), want, rtol=1e-4,
+                                   atol=1e-5)
+    # the override matters: plain Conv2D / MultiHeadAttention with the same weights differ
+    plain = L.Conv2D(4, 3)
+    plain.build((None, 8, 8, 3))
+    plain.set_weights(conv.get_layer("ws_conv").get_weights())
+    data = np.random.default_rng(1).normal(size=(2, 8, 8, 3)).astype("float32")
+    assert not np.allclose(np.asarray(plain(data)), np.asarray(conv(data)), atol=1e-3)
+
 
 
 # --------------------------------------------------------------------------- keras_hub
