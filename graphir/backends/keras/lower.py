@@ -196,6 +196,16 @@ def specialize(vtype: TensorType, shape: Sequence[int | None], name: str,
     return TensorType(vtype.dtype, tuple(dims))
 
 
+def _scores_returned(op: Any, knode: Any) -> bool:
+    """Whether ``op`` is a built-in ``MultiHeadAttention`` called with
+    ``return_attention_scores=True``: its converter gives one output, so Keras' own
+    ``call`` is traced instead (its projections, score einsum, softmax and output
+    projection become nodes, the scores one of the outputs)."""
+    return type(op) is keras.layers.MultiHeadAttention and \
+        bool(knode.arguments.kwargs.get("return_attention_scores")) and \
+        len(knode.outputs) == 2
+
+
 #: built-in merge layers whose values do not depend on their inputs' Keras masks
 _MASK_FREE_MERGES = (keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply,
                      keras.layers.Average, keras.layers.Concatenate, keras.layers.Dot)
@@ -414,7 +424,7 @@ class _Lowering:
         op = knode.operation
         converter = converter_for(op)
         if (converter is None and tracing.is_traced(op, from_file=self.from_file)) \
-                or _custom_activation(op):
+                or _custom_activation(op) or _scores_returned(op, knode):
             self.lower_traced(op, knode, scope, env)
             return
         self.check_call(op, knode)

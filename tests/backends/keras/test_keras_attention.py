@@ -277,13 +277,12 @@ def _query_mask():
 
 @pytest.mark.parametrize("build, match", [
     (_query_mask, "query_mask"),
-    (_one(call=lambda mha, x: mha(x, x, return_attention_scores=True)[0]), "outputs"),
     (_one({"use_gate": True}), "use_gate"),
     (_one({"sliding_window": 2}), "sliding_window"),
     (_one(shape=(3, 4, 8)), "rank 4"),
     (_one({"attention_axes": (2,)}, shape=(3, 4, 8)), "rank 4"),
     (_one(call=lambda mha, x: mha(x, x, training=True)), "training"),
-], ids=["query_mask", "scores", "gate", "sliding_window", "rank4",
+], ids=["query_mask", "gate", "sliding_window", "rank4",
         "attention_axes", "training"])
 def test_unsupported_configurations_are_refused(build, match):
     _refused(build, match)

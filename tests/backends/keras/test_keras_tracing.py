@@ -584,3 +584,25 @@ def test_keras_activations_relu_with_options_in_a_traced_call():
         None, {graph.inputs[0].name: x})
     np.testing.assert_allclose(got[0], np.asarray(model(x)), rtol=1e-6, atol=1e-6)
     assert (np.asarray(model(x)) == 1.5).any() and (np.asarray(model(x)) < 0).any()
+
+
+def test_attention_scores_are_returned_by_tracing_keras_own_call():
+    """MultiHeadAttention(..., return_attention_scores=True): two outputs, so Keras' own
+    call is traced (query length 5, key length 7)."""
+    _seeded(13)
+    q, kv = keras.Input((5, 4), name="q"), keras.Input((7, 4), name="kv")
+    out, scores = L.MultiHeadAttention(2, 3, name="mha")(q, kv, return_attention_scores=True)
+    model = keras.Model([q, kv], [L.Dense(2, name="head")(out), scores])
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2, 5, 4)).astype("float32")
+    b = rng.normal(size=(2, 7, 4)).astype("float32")
+    graph = from_keras(model)
+    want = [np.asarray(t) for t in model([a, b])]
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"q": a, "kv": b})
+    emitted = [np.asarray(t) for t in to_keras(graph)([a, b])]
+    assert want[1].shape == (2, 2, 5, 7)
+    for g, e, w in zip(got, emitted, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(e, w, rtol=1e-5, atol=1e-6)
+    assert any(w.startswith("mha/") for w in graph.weights)
