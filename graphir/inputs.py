@@ -110,6 +110,17 @@ def fit_dim(graph: Graph, *, start: int = DEFAULT_DIM, limit: int = MAX_FIT_DIM)
     return high
 
 
+def _has_free_dims_checked(graph: Graph, first: int) -> bool:
+    """:func:`has_free_dims`, after checking the first case's size ``first`` >= 1.
+
+    Raises:
+        ValueError: ``first`` < 1.
+    """
+    if first < 1:
+        raise ValueError(f"need first >= 1, got {first}")
+    return has_free_dims(graph)
+
+
 def second_dim(graph: Graph, first: int, *, limit: int = MAX_FIT_DIM) -> int | None:
     """A second size for the free input dims: odd, larger than ``first`` (at least
     ``2 * first + 1``, so sequences run longer than the default), and accepted by the
@@ -119,9 +130,7 @@ def second_dim(graph: Graph, first: int, *, limit: int = MAX_FIT_DIM) -> int | N
     Raises:
         ValueError: ``first`` < 1.
     """
-    if first < 1:
-        raise ValueError(f"need first >= 1, got {first}")
-    if not has_free_dims(graph):
+    if not _has_free_dims_checked(graph, first):
         return None
     start = 2 * first + 1
     if start > limit:
@@ -142,9 +151,7 @@ def smaller_dim(graph: Graph, first: int) -> int | None:
     Raises:
         ValueError: ``first`` < 1.
     """
-    if first < 1:
-        raise ValueError(f"need first >= 1, got {first}")
-    if not has_free_dims(graph):
+    if not _has_free_dims_checked(graph, first):
         return None
     clean = not _type_errors(graph)
     for size in range(first - 1, 0, -1):

@@ -113,3 +113,27 @@ def assert_named_outputs(names, got, want, tol: float = 1e-5) -> None:
             np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=name)
         else:
             np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def three_input_model(build, *, name: str, seed: int, img_shape: tuple[int, ...]):
+    """A seeded functional model of inputs ``x`` float32 (4, 6), ``img`` float32
+    ``img_shape`` and ``i`` int32 (5,), whose outputs are the dict ``build(x, img, i)``
+    returns (name -> tensor): ``(model, output names)``, the keras.ops test modules'
+    many-output model."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    x = keras.Input((4, 6), name="x")
+    img = keras.Input(img_shape, name="img")
+    i = keras.Input((5,), dtype="int32", name="i")
+    outs = build(x, img, i)
+    return keras.Model([x, img, i], list(outs.values()), name=name), list(outs)
+
+
+def three_input_arrays(*, seed: int, img_shape: tuple[int, ...], int_high: int):
+    """Seeded arrays for :func:`three_input_model` (batch 3): normal floats, integers in
+    ``[-int_high, int_high)``."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(3, 4, 6)).astype(np.float32),
+            rng.normal(size=(3, *img_shape)).astype(np.float32),
+            rng.integers(-int_high, int_high, size=(3, 5)).astype(np.int32)]

@@ -21,7 +21,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import ops  # noqa: E402
 
-from application_checks import assert_named_outputs, predict_in_fresh_process  # noqa: E402
+from application_checks import (assert_named_outputs, predict_in_fresh_process,  # noqa: E402
+                                three_input_arrays, three_input_model)
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -79,20 +80,12 @@ def _outputs(x, img, i):
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(21)
-    x = keras.Input((4, 6), name="x")
-    img = keras.Input((4, 6, 8), name="img")
-    i = keras.Input((5,), dtype="int32", name="i")
-    outs = _outputs(x, img, i)
-    return keras.Model([x, img, i], list(outs.values()), name="composites"), list(outs)
+    return three_input_model(_outputs, name="composites", seed=21, img_shape=(4, 6, 8))
 
 
 @pytest.fixture(scope="module")
 def inputs():
-    rng = np.random.default_rng(3)
-    return [rng.normal(size=(3, 4, 6)).astype(np.float32),
-            rng.normal(size=(3, 4, 6, 8)).astype(np.float32),
-            rng.integers(-50, 50, size=(3, 5)).astype(np.int32)]
+    return three_input_arrays(seed=3, img_shape=(4, 6, 8), int_high=50)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import ops  # noqa: E402
 
+from application_checks import three_input_arrays, three_input_model  # noqa: E402
 from graphir.backends.keras import from_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -155,20 +156,12 @@ def _assert_close(names, got, want):
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(41)
-    x = keras.Input((4, 6), name="x")
-    img = keras.Input((6, 6, 3), name="img")
-    i = keras.Input((5,), dtype="int32", name="i")
-    outs = _outputs(x, img, i)
-    return keras.Model([x, img, i], list(outs.values()), name="more_ops"), list(outs)
+    return three_input_model(_outputs, name="more_ops", seed=41, img_shape=(6, 6, 3))
 
 
 @pytest.fixture(scope="module")
 def inputs():
-    rng = np.random.default_rng(7)
-    return [rng.normal(size=(3, 4, 6)).astype(np.float32),
-            rng.normal(size=(3, 6, 6, 3)).astype(np.float32),
-            rng.integers(-20, 20, size=(3, 5)).astype(np.int32)]
+    return three_input_arrays(seed=7, img_shape=(6, 6, 3), int_high=20)
 
 
 @pytest.fixture(scope="module")
