@@ -26,7 +26,8 @@ cannot record on symbolic tensors are made recordable, each exact: ``tf.gather``
 (:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
 sublayer output sizes Keras leaves unknown (:func:`_spec_shims`), ``numpy_array * tensor``
 (:func:`_arrays_defer_to_symbolic`), upper-case ``einsum`` subscripts
-(:func:`_einsum_subscripts`) and sizes unknown while tracing
+(:func:`_einsum_subscripts`), ``add_loss`` in a call (:func:`_losses_ignored`) and sizes
+unknown while tracing
 (:mod:`graphir.backends.keras.dynamic_dims`).  Operations the call records but the op set lacks
 (``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
 
@@ -353,6 +354,25 @@ def _arrays_defer_to_symbolic() -> Iterator[None]:
             del cls.__array_ufunc__
 
 
+@contextlib.contextmanager
+def _losses_ignored() -> Iterator[None]:
+    """While tracing, ``self.add_loss(...)`` in a ``call`` (the Keras guide's activity
+    regularization layer) records nothing: a loss added at inference never changes the
+    call's outputs, and Keras' ``add_loss`` refuses a symbolic tensor.  Patched on
+    ``keras.layers.Layer`` for the trace only."""
+    cls = keras.layers.Layer
+    original = cls.__dict__["add_loss"]
+
+    def add_loss(self: Any, loss: Any) -> None:
+        del self, loss
+
+    cls.add_loss = add_loss
+    try:
+        yield
+    finally:
+        cls.add_loss = original
+
+
 def _lowercase_subscripts(equation: str) -> str:
     """``equation`` with each upper-case subscript letter replaced by a lower-case one
     it does not use (the same letter for the same letter): Keras' symbolic ``einsum``
@@ -534,7 +554,7 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     try:
         with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
                 _variables_defer_to_symbolic(), _arrays_defer_to_symbolic(), \
-                _einsum_subscripts(), dynamic_dims():
+                _einsum_subscripts(), _losses_ignored(), dynamic_dims():
             result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
         unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]

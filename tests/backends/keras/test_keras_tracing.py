@@ -606,3 +606,42 @@ def test_attention_scores_are_returned_by_tracing_keras_own_call():
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(e, w, rtol=1e-5, atol=1e-6)
     assert any(w.startswith("mha/") for w in graph.weights)
+
+
+class _ActivityRegularization(L.Layer):
+    """The Keras guide "Making new layers and models via subclassing": add_loss in
+    call, which changes nothing at inference."""
+
+    def call(self, inputs):
+        self.add_loss(1e-2 * ops.sum(inputs))
+        return inputs
+
+
+class _GuideDropout(L.Layer):
+    """The guide's CustomDropout: keras.random.dropout only when training."""
+
+    def __init__(self, rate, **kw):
+        super().__init__(**kw)
+        self.rate = rate
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs, training=None):
+        if training:
+            return keras.random.dropout(inputs, rate=self.rate, seed=self.seed_generator)
+        return inputs
+
+
+def test_guide_layers_with_losses_and_training_branches():
+    _seeded(14)
+    i = keras.Input((3,), name="i")
+    h = _GuideDropout(0.5, name="drop")(_ActivityRegularization(name="reg")(
+        L.Dense(4, name="d1")(i)))
+    model = keras.Model(i, L.Dense(2, name="d2")(h))
+    x = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")
+    graph = from_keras(model)
+    assert [n.op for n in graph.nodes if n.op != "identity"] == ["dense", "dense"]
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"i": x})[0]
+    np.testing.assert_allclose(got, np.asarray(model(x)), rtol=1e-6, atol=1e-6)
+    assert type(L.Layer.__dict__["add_loss"]).__name__ == "function"
+    assert L.Layer.add_loss.__qualname__ == "Layer.add_loss"       # restored
