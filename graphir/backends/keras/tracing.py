@@ -557,6 +557,10 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
                 _einsum_subscripts(), _losses_ignored(), dynamic_dims():
             result = layer.call(*args, **kwargs)
     except TRACE_ERRORS as e:
+        if draws:  # the draw came first (a sample shaped by a size unknown while tracing)
+            refuse(f"its call() draws random numbers at inference (keras.random with the "
+                   f"seed generator {draws[0]!r}); a converted model would repeat one "
+                   f"frozen sample")
         unknown = [i for i, t in enumerate(inputs) if any(d is None for d in t.shape)]
         hint = ("; its inputs have unknown dimensions (None), which a call reading "
                 "ops.shape() cannot use: give the model's inputs static sizes "

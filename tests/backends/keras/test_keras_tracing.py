@@ -473,6 +473,11 @@ def test_sampling_at_inference_is_refused_not_frozen():
     z = _Sampling(name="sampling")([L.Dense(3)(x), L.Dense(3)(x)])
     with pytest.raises(UnsupportedLayerError, match="sampling.*draws random numbers"):
         from_keras(keras.Model(x, z))
+    # with a dynamic batch the draw's shape is unknown while tracing: still this reason
+    x = keras.Input((4,), name="x")
+    z = _Sampling(name="sampling")([L.Dense(3)(x), L.Dense(3)(x)])
+    with pytest.raises(UnsupportedLayerError, match="sampling.*draws random numbers"):
+        from_keras(keras.Model(x, z))
 
 
 def test_an_integer_seeded_draw_is_the_same_every_call_and_converts():
