@@ -28,8 +28,8 @@ disagreement between the two is refused rather than emitted.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import contextvars
+import inspect
 import os
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -640,11 +640,19 @@ class _Lowering:
                 self.attach_runtime_mask(o, previous)
             return
         inputs = knode.arguments.args[0] if knode.arguments.args else first
+        # the operations compute_mask records hang off the model's own tensors: removed
+        # from their producers again below, so the user's model is left as it was
+        producers = [t._keras_history.operation for t in tensors] + \
+            [previous._keras_history.operation]
+        saved = [(p, len(p._outbound_nodes)) for p in producers]
         try:
             computed = op.compute_mask(inputs, previous)
         except tracing.TRACE_ERRORS as e:
             raise self.refuse(op, f"its compute_mask on a Keras mask that exists only at run "
                                   f"time failed: {type(e).__name__}: {e}") from None
+        finally:
+            for p, n in saved:
+                del p._outbound_nodes[n:]
         flat = [m for m in keras.tree.flatten(computed) if m is not None] \
             if computed is not None else []
         if not flat:

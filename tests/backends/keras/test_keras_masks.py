@@ -193,6 +193,41 @@ def test_a_mask_set_in_call_that_the_graph_does_not_record_is_applied():
     np.testing.assert_allclose(got, np.asarray(rnn(ids)), rtol=1e-5, atol=1e-6)
 
 
+class _NarrowsMask(L.Layer):
+    """Supports masking with its own compute_mask: also masks the steps whose first
+    feature is negative."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.supports_masking = True
+
+    def call(self, x):
+        return x * 2.0
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:  # the model's symbolic build: no mask
+            return None
+        return keras.ops.logical_and(mask, keras.ops.greater(inputs[..., 0], 0.0))
+
+
+def test_a_run_time_mask_through_a_layers_own_compute_mask():
+    keras.utils.set_random_seed(6)
+    i = keras.Input((None,), dtype="int32", name="ids")
+    narrowed = _NarrowsMask(name="narrow")(_SetsMaskInCall(name="sets_mask4")(i))
+    model = keras.Model(i, L.GlobalAveragePooling1D(name="pool")(narrowed))
+    ids = np.array([[1, 2, 3, 4], [3, 4, 2, 0]], "int32")
+    want = np.asarray(model(ids))
+    graph = from_keras(model)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # the narrowed mask matters (some embedding's first feature is negative)
+    emb = np.asarray(model.get_layer("sets_mask4").tok.embeddings)
+    assert (emb[[1, 2, 3, 4], 0] < 0).any() and (emb[[1, 2, 3, 4], 0] > 0).any()
+    # the model's graph is left as it was: no node added to the embedding layer
+    assert len(model.get_layer("sets_mask4")._outbound_nodes) == 1
+
+
 def test_a_run_time_mask_into_a_nested_model_is_refused():
     i = keras.Input((None,), dtype="int32", name="ids")
     inner_in = keras.Input((None, 2))
