@@ -333,9 +333,10 @@ _OP_FUNCTION_NAMES = {"batch_norm": "batch_normalization", "layer_norm": "layer_
 def _op_function_name(cls: type) -> str | None:
     """The ``keras.ops`` function of a Keras operation class (``TrueDivide`` ->
     ``keras.ops.true_divide``, ``RGBToGrayscale`` -> ``keras.ops.image.rgb_to_grayscale``);
-    None for a class that is not Keras' own (graphir's trace-only operations)."""
-    if not cls.__module__.startswith("keras.src.") or issubclass(cls, keras.layers.Layer):
-        return None
+    None for a class outside ``keras.src.ops`` (graphir's trace-only operations, the
+    operation ``keras.activations.relu`` records)."""
+    if not cls.__module__.startswith("keras.src.ops.") or issubclass(cls, keras.layers.Layer):
+        return None  # graphir's trace operations; keras.activations' own operation classes
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
                    cls.__name__).lower()
     snake = _OP_FUNCTION_NAMES.get(snake, snake)
