@@ -234,6 +234,7 @@ class _Lowering:
         self.types: dict[str, TensorType] = {}
         self.weights: dict[str, np.ndarray] = {}
         self.weight_names: dict[Any, str] = {}
+        self.key_owners: list[Any] = []  # the objects whose ids weight_names' keys hold
         self.diagnostics: list[Diagnostic] = []
         # values downstream of a reported shape error: later rule failures they cause
         # are consequences, not new problems, and are not reported again
@@ -270,6 +271,10 @@ class _Lowering:
                 name = self.ns.unique(join_scope(scope, layer.name, var_name))
                 self.weight_names[key] = name
                 self.weights[name] = array
+                # keys hold id(layer): the layer (a traced call's operation, dropped when
+                # the trace ends) must outlive the walk, or a later operation could reuse
+                # its id and read this weight
+                self.key_owners.append(layer)
             return self.weight_names[key]
         return register
 
@@ -305,6 +310,7 @@ class _Lowering:
                 name = self.ns.unique(join_scope(scope, rel))
                 self.weight_names[key] = name
                 self.weights[name] = _variable_array(variable)
+                self.key_owners.append(variable)
             return self.weight_names[key]
         return register
 

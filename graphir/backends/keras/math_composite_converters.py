@@ -22,7 +22,9 @@ converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   range, ``cast``);
 * ``Trace`` (a constant ``eye`` mask, ``where``, ``sum``) and ``Diagonal`` (the two
   axes moved last, merged with ``reshape``, a ``gather`` of constant flat indices),
-  static sizes on the two axes.
+  static sizes on the two axes;
+* ``SegmentSum`` (``one_hot`` of the ids contracted with the data by ``einsum``; a static
+  ``num_segments``).
 
 Integer and bool inputs of the float functions (and, in the binary ones, a tensor of
 another dtype than the result) are cast to the float dtype Keras records for the result,
@@ -39,13 +41,15 @@ from typing import Any
 import numpy as np
 from keras.src.ops import core as kcore
 from keras.src.ops import linalg as klinalg
+from keras.src.ops import math as kmath
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.composite_converters import (_epsilon, _float32_input, _scalar,
                                                          _static)
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
-from graphir.backends.keras.indexing_converters import _canonical, _int, _one_tensor
+from graphir.backends.keras.indexing_converters import (_canonical, _index_operand, _int,
+                                                       _one_tensor)
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
 from graphir.tensor_types import TensorType
@@ -655,3 +659,41 @@ def _saturate_cast(ctx: LayerContext) -> Lowered:
     clipped = ctx.helper("clip", [x.name], {"min": float(lo), "max": float(hi)},
                          suffix="clipped")
     return ctx.lowered("cast", [clipped], {"to": to.value})
+
+
+@lowers(kmath.SegmentSum)
+def _segment_sum(ctx: LayerContext) -> Lowered:
+    """``keras.ops.segment_sum(data, segment_ids, num_segments)`` on TensorFlow
+    (``tf.math.unsorted_segment_sum``: ``out[s] = sum of data[i] where ids[i] == s``,
+    negative ids dropped) -> ``one_hot(ids, num_segments)`` (float32 ``(N, S)``, zeros
+    for an id outside ``[0, S)``) contracted with ``data`` over its first axis by
+    ``einsum``.  1-D ids (a tensor or constant integers) over data's axis 0, float32
+    data.  Refused: ``num_segments`` None (the size is the number of distinct ids, known
+    at run time only), ``sorted=True`` (TensorFlow then refuses ``num_segments``),
+    multi-axis ids, other data dtypes."""
+    layer = ctx.layer
+    if layer.sorted:
+        ctx.refuse("sorted=True (TensorFlow's segment_sum then takes no num_segments)")
+    if layer.num_segments is None:
+        ctx.refuse("num_segments=None: the output size is the number of distinct ids, "
+                   "known at run time only")
+    segments = _int(ctx, layer.num_segments, "num_segments")
+    operands = ctx.operands()
+    if len(operands) != 2 or not isinstance(operands[0], Operand):
+        ctx.refuse("expected a data tensor and segment ids")
+    data, ids = operands
+    if data.type.dtype is not DType.FLOAT32:
+        ctx.refuse(f"data of dtype {data.type.dtype.value}; only float32 is supported")
+    rank_ids = ids.type.rank if isinstance(ids, Operand) else np.ndim(ids)
+    if rank_ids != 1:
+        ctx.refuse(f"segment ids of rank {rank_ids}; only 1-D ids over data's first axis")
+    if isinstance(ids, Operand):
+        hot = ctx.helper("one_hot", [_index_operand(ctx, ids)], {"depth": segments, "axis": 1},
+                         suffix="one_hot")
+    else:  # constant ids: the one-hot matrix is a constant
+        flat = np.asarray(ids)
+        if flat.dtype.kind not in "iu":
+            ctx.refuse(f"segment ids of dtype {flat.dtype}; only integers")
+        hot = ctx.constant("one_hot", (flat[:, None] == np.arange(segments)).astype(np.float32))
+    rest = "abcdefghijklm"[:data.type.rank - 1]
+    return ctx.lowered("einsum", [hot, data.name], {"equation": f"ns,n{rest}->s{rest}"})

@@ -198,15 +198,20 @@ def test_unsupported_options_of_the_new_layers_are_refused(layer, match):
     assert err.layer_name == "bad"
 
 
-def test_subclasses_of_the_application_layers_are_refused():
+def test_subclasses_of_the_application_layers_are_traced():
+    """A subclass has no converter (converters match exact classes): its inherited
+    call is traced, with whatever it overrides."""
     class MyScale(CustomScaleLayer):
         pass
 
-    def build():
-        x = keras.Input((4,), name="x")
-        return keras.Model(x, MyScale(0.5, name="mine")([x, x]), name="m")
-
-    _refusal(build, "subclass of CustomScaleLayer", "MyScale")
+    x = keras.Input((4,), name="x")
+    model = keras.Model(x, MyScale(0.5, name="mine")([x, x]), name="m")
+    graph = from_keras(model)
+    assert "mine" in graph.outputs
+    data = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"x": data})[0]
+    np.testing.assert_allclose(got, np.asarray(model(data)), rtol=1e-6, atol=1e-6)
 
 
 def test_layer_scale_on_a_rank2_tensor_lowers_and_emits():

@@ -293,3 +293,38 @@ def test_refusals_name_the_reason(build, reason):
     img = keras.Input((6, 6, 3), name="img")
     with pytest.raises(UnsupportedLayerError, match=reason):
         from_keras(keras.Model([x, img], build(x, img)))
+
+
+class _GraphConv(keras.layers.Layer):
+    """keras.io's traffic-forecasting GCN aggregation: neighbours gathered by a fixed
+    edge list and summed per node with ops.segment_sum (an id of -1 is dropped)."""
+
+    def call(self, x):
+        nodes = ops.transpose(ops.take(x, [0, 1, 1, 2, 3], axis=1), (1, 0, 2))
+        summed = ops.segment_sum(nodes, np.array([0, 0, 2, 1, -1], "int32"), num_segments=3)
+        return ops.transpose(summed, (1, 0, 2))
+
+
+def test_segment_sum_over_a_fixed_edge_list():
+    keras.utils.set_random_seed(3)
+    i = keras.Input((4, 3), name="x")
+    model = keras.Model(i, _GraphConv(name="gcn")(i))
+    x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype(np.float32)
+    graph = from_keras(model)
+    want = np.asarray(model(x))
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)(x)), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(want[:, 0], x[:, 0] + x[:, 1], rtol=1e-6)  # two edges
+    np.testing.assert_allclose(want[:, 1], x[:, 2], rtol=1e-6)
+
+
+def test_segment_sum_without_num_segments_is_refused():
+    class Unsized(keras.layers.Layer):
+        def call(self, x):
+            return ops.segment_sum(x, np.array([0, 1, 1], "int32"))
+
+    i = keras.Input((3,), batch_size=3, name="x")
+    with pytest.raises(UnsupportedLayerError, match="num_segments=None"):
+        from_keras(keras.Model(i, Unsized(name="unsized")(i)))
