@@ -29,7 +29,8 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
 * ``arange(n)`` (or ``arange(start, n, step)`` with a static start and step) is
   ``cumsum(ones_like(ruler)) - 1`` sliced ``[start::step]``;
 * ``slice(x, starts, sizes)`` with a dynamic size is ``take`` of such an arange plus
-  the static start;
+  the static start, and so is ``x[:, :n]`` (a tensor's or a variable's slice whose
+  stop is a dynamic size: ``take`` of ``arange(start, n, step)``);
 * ``reshape(x, newshape)`` is recorded as :class:`DynamicReshape` with the tensors the
   sizes came from; the walker keeps the batch axis when the first size is provably
   ``x``'s own (:func:`_same_batch`), reads sizes static in the IR, and turns a single
@@ -232,6 +233,8 @@ def _is_dynamic(v: Any) -> bool:
 def _has_dynamic(v: Any) -> bool:
     if isinstance(v, (list, tuple)):
         return any(_has_dynamic(e) for e in v)
+    if isinstance(v, slice):
+        return _has_dynamic((v.start, v.stop, v.step))
     return _is_dynamic(v)
 
 
@@ -479,6 +482,46 @@ def _reshape(x: Any, newshape: Any) -> Any:
     return DynamicReshape(template)(x, *sources)
 
 
+def _dynamic_getitem(x: Any, key: Any, original: Callable[[Any, Any], Any]) -> Any:
+    """``x[key]`` (a symbolic tensor or a variable) where slice bounds are sizes unknown
+    while tracing (``pos_embed[:, :ops.shape(x)[1]]``): the other slices applied first
+    (they keep every axis), then along each such axis a ``take`` of ``arange(start,
+    stop, step)``.  Only a tuple of slices (or one slice) with a plain dynamic stop and
+    static int start >= 0 and step > 0 is kept; an index past the end, which Python
+    clamps, is an error at run time, never another value."""
+    items = key if isinstance(key, tuple) else (key,)
+    if not all(isinstance(k, slice) for k in items):
+        raise DynamicSizeError(f"indexing with {key!r}: a size unknown while tracing is "
+                               f"kept only in the stop of a slice (x[:, :n])")
+    static, takes = [], []
+    for axis, k in enumerate(items):
+        if not _has_dynamic((k.start, k.stop, k.step)):
+            static.append(k)
+            continue
+        start, step = k.start or 0, 1 if k.step is None else k.step
+        if _is_dynamic(start) or _is_dynamic(step) or not isinstance(start, int) or \
+                start < 0 or not isinstance(step, int) or step <= 0:
+            raise DynamicSizeError(f"the slice {k!r}: a size unknown while tracing is kept "
+                                   f"only as the stop, with a static start >= 0 and step > 0")
+        static.append(slice(None))
+        takes.append((axis, _arange(start, _plain(k.stop, "a slice stop"), step)))
+    y = original(x, tuple(static)) if any(k != slice(None) for k in static) else x
+    for axis, index in takes:
+        y = _ORIGINAL["take"](y, index, axis=axis)
+    return y
+
+
+def _getitem_patch(cls: type) -> Callable[[Any, Any], Any]:
+    original = cls.__dict__["__getitem__"]
+
+    def getitem(self: Any, key: Any) -> Any:
+        if _has_dynamic(key if isinstance(key, tuple) else (key,)) or (
+                isinstance(key, slice) and _has_dynamic((key.start, key.stop, key.step))):
+            return _dynamic_getitem(self, key, original)
+        return original(self, key)
+    return getitem
+
+
 def _shape(x: Any) -> Any:
     if isinstance(x, keras.KerasTensor) and any(d is None for d in x.shape):
         return tuple(DynamicDim(x, i) if d is None else d for i, d in enumerate(x.shape))
@@ -617,6 +660,11 @@ def dynamic_dims() -> Iterator[None]:
             if method is not None:
                 saved.append((tensor_class, name, method))
                 setattr(tensor_class, name, _operator(method))
+        from keras.src.backend.common.variables import Variable
+
+        for cls in (tensor_class, Variable):
+            saved.append((cls, "__getitem__", cls.__dict__["__getitem__"]))
+            cls.__getitem__ = _getitem_patch(cls)
         saved.append((tensor_class, "_graphir_dynamic", False))
         tensor_class._graphir_dynamic = True
     try:

@@ -190,3 +190,23 @@ def test_static_input_shapes_still_give_a_static_graph(models):
         models["class_token"].inputs[0]._keras_history.operation.name: (2, 5, 4)})
     assert graph.value_types()[graph.outputs[0]].shape == (2, 7, 3)
 
+
+
+class PositionSlice(L.Layer):
+    """A position table sliced to the run-time length (``table[:, :n]``, a variable)
+    and an input sliced to it (``x[:, 1:n]``, a tensor)."""
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=(1, 12, shape[-1]), name="table",
+                                     initializer="random_normal")
+
+    def call(self, x):
+        n = ops.shape(x)[1]
+        shifted = ops.concatenate([x[:, 1:n], x[:, :1]], axis=1)
+        return shifted + self.table[:, :n, :]
+
+
+def test_slices_to_a_size_unknown_while_tracing():
+    keras.utils.set_random_seed(5)
+    graph = _check(_model(PositionSlice(name="pos_slice")), [(2, 6, 4), (3, 9, 4)])
+    assert any(w.endswith("pos_slice/table") for w in graph.weights)
