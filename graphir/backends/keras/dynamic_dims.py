@@ -26,8 +26,10 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
 * ``tile`` / ``repeat`` by a dynamic count along an axis of static size 1 is that
   broadcast; ``zeros`` / ``ones`` / ``full`` / ``empty`` of a shape are
   ``full_like`` of those zeros;
-* ``arange(n)`` (or ``arange(start, n, step)`` with a static start and step) is
-  ``cumsum(ones_like(ruler)) - 1`` sliced ``[start::step]``;
+* ``arange(n)`` is ``cumsum(ones_like(ruler)) - 1``; ``arange(start, stop)`` whose
+  count is such a size plus an int (``arange(1 - n, 1)``: keras_hub's ALiBi) adds
+  ``start`` (a size tensor when dynamic); with a static start and a positive step it is
+  ``arange(stop)[start::step]``;
 * ``slice(x, starts, sizes)`` with a dynamic size is ``take`` of such an arange plus
   the static start, and so is ``x[:, :n]`` (a tensor's or a variable's slice whose
   stop is a dynamic size: ``take`` of ``arange(start, n, step)``);
@@ -369,23 +371,79 @@ def _full_fn(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
 _CUMSUM_DTYPES = ("int32", "int64", "float32", "float64")
 
 
+def _affine(v: Any) -> tuple[Any, int, int] | None:
+    """``v`` (an int or a stand-in) as ``(dim, a, c)`` meaning ``a * dim + c`` with ``dim``
+    one :class:`DynamicDim` (None for an int); None when it is not affine in one size."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return (None, 0, v)
+    if isinstance(v, DynamicDim):
+        return (v, 1, 0)
+    if not isinstance(v, DynamicExpr) or v.symbol == "//":
+        return None
+    left, right = _affine(v.left), _affine(v.right)
+    if left is None or right is None:
+        return None
+    if v.symbol == "*":
+        if left[0] is not None and right[0] is not None:
+            return None
+        (d, a, c), k = (right, left[2]) if left[0] is None else (left, right[2])
+        return (d, a * k, c * k)
+    dims = {(id(d.tensor), d.axis): d for d in (left[0], right[0]) if d is not None}
+    if len(dims) > 1:
+        return None  # two different sizes
+    sign = 1 if v.symbol == "+" else -1
+    return (next(iter(dims.values()), None), left[1] + sign * right[1],
+            left[2] + sign * right[2])
+
+
+def _counting(length: tuple[Any, int, int], work: str) -> Any:
+    """``0, 1, ..., L - 1`` in dtype ``work`` for the length ``L = a * dim + c``
+    (:func:`_affine`) with ``a`` 0 (a constant) or 1 (``cumsum`` of ones over a ruler of
+    ``dim``, shortened or lengthened by ``c``)."""
+    dim, a, c = length
+    if a == 0:
+        return np.arange(c, dtype=work)
+    ruler = dim.ruler(work)
+    if c < 0:
+        ruler = ruler[(slice(-c, None),)]
+    elif c > 0:
+        ruler = _ORIGINAL["concatenate"]([ruler, np.zeros((c,), work)], axis=0)
+    ones = _ORIGINAL["ones_like"](ruler, dtype=work)
+    return _ORIGINAL["subtract"](_ORIGINAL["cumsum"](ones, axis=0), np.ones((), work))
+
+
 def _arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
     if stop is None:
         start, stop = 0, start
     step = 1 if step is None else step
-    if _is_dynamic(start) or _is_dynamic(step) or not isinstance(start, int) \
-            or not isinstance(step, int) or step <= 0:
-        raise DynamicSizeError(f"arange({_text(start)}, {_text(stop)}, {_text(step)}): a "
-                               f"dynamic stop is kept only with a static int start and a "
-                               f"positive int step")
-    end = _plain(stop, "the stop of arange")
+    first, last = _affine(start), _affine(stop)
+    same = first is not None and last is not None and (
+        first[0] is None or last[0] is None or
+        (first[0].tensor is last[0].tensor and first[0].axis == last[0].axis))
+    dim = None if not same else last[0] if last[0] is not None else first[0]
+    count = (dim, last[1] - first[1], last[2] - first[2]) if same else None
     dtype = keras.backend.standardize_dtype(dtype or "int32")
     work = dtype if dtype in _CUMSUM_DTYPES else "int64"
-    ruler = end.ruler(work)
-    count = _ORIGINAL["cumsum"](_ORIGINAL["ones_like"](ruler, dtype=work), axis=0)
-    values = _ORIGINAL["subtract"](count, np.ones((), work))
-    if start or step != 1:
-        values = values[(slice(start, None, step),)]
+    if step == 1 and count is not None and count[1] in (0, 1) and \
+            (count[1] == 1 or count[2] >= 0):
+        # start + (0 .. stop - start - 1); the start added as a subtraction (broadcast_to)
+        values = _counting(count, work)
+        if isinstance(start, int) and not isinstance(start, bool):
+            shift: Any = np.asarray(-start, work)
+        else:
+            shift = _ORIGINAL["subtract"](np.zeros((), work),
+                                          _ORIGINAL["cast"](_value(start), work))
+        if not (isinstance(start, int) and start == 0):
+            values = _ORIGINAL["subtract"](values, shift)
+    elif isinstance(start, int) and not isinstance(start, bool) and start >= 0 and \
+            last is not None and last[1] == 1 and isinstance(step, int) and step > 0:
+        values = _counting(last, work)[(slice(start, None, step),)]  # (0 .. stop - 1)[start::step]
+    else:
+        raise DynamicSizeError(f"arange({_text(start)}, {_text(stop)}, {_text(step)}): kept "
+                               f"when the count is a size unknown while tracing plus an int "
+                               f"(step 1), or with a static start and a positive step")
     return values if work == dtype else _ORIGINAL["cast"](values, dtype)
 
 
@@ -486,9 +544,10 @@ def _dynamic_getitem(x: Any, key: Any, original: Callable[[Any, Any], Any]) -> A
     """``x[key]`` (a symbolic tensor or a variable) where slice bounds are sizes unknown
     while tracing (``pos_embed[:, :ops.shape(x)[1]]``): the other slices applied first
     (they keep every axis), then along each such axis a ``take`` of ``arange(start,
-    stop, step)``.  Only a tuple of slices (or one slice) with a plain dynamic stop and
+    stop, step)``.  Only a tuple of slices (or one slice) with a dynamic stop and a
     static int start >= 0 and step > 0 is kept; an index past the end, which Python
-    clamps, is an error at run time, never another value."""
+    clamps, is an error at run time, never another value.  The stop may be a size plus
+    an int (``x[:, :n - 1]``)."""
     items = key if isinstance(key, tuple) else (key,)
     if not all(isinstance(k, slice) for k in items):
         raise DynamicSizeError(f"indexing with {key!r}: a size unknown while tracing is "
@@ -504,7 +563,7 @@ def _dynamic_getitem(x: Any, key: Any, original: Callable[[Any, Any], Any]) -> A
             raise DynamicSizeError(f"the slice {k!r}: a size unknown while tracing is kept "
                                    f"only as the stop, with a static start >= 0 and step > 0")
         static.append(slice(None))
-        takes.append((axis, _arange(start, _plain(k.stop, "a slice stop"), step)))
+        takes.append((axis, _arange(start, k.stop, step)))
     y = original(x, tuple(static)) if any(k != slice(None) for k in static) else x
     for axis, index in takes:
         y = _ORIGINAL["take"](y, index, axis=axis)
@@ -556,6 +615,7 @@ _REWRITES: dict[str, Callable[..., Any]] = {
 _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
         *_REWRITES, "shape", "take", "zeros_like", "ones_like", "full_like", "expand_dims",
+        "concatenate",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
         "cumsum", "cast")}
 #: Python operator -> the keras.ops function computing it on tensors

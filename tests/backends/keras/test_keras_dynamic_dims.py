@@ -210,3 +210,20 @@ def test_slices_to_a_size_unknown_while_tracing():
     keras.utils.set_random_seed(5)
     graph = _check(_model(PositionSlice(name="pos_slice")), [(2, 6, 4), (3, 9, 4)])
     assert any(w.endswith("pos_slice/table") for w in graph.weights)
+
+
+class AlibiLike(L.Layer):
+    """keras_hub's ALiBi ``arange(1 - n, 1)`` (a start computed from the size), a slice
+    to ``n - 1``, an arange of two steps ending at ``n``."""
+
+    def call(self, x):
+        n = ops.shape(x)[1]
+        rel = ops.cast(ops.arange(1 - n, 1), "float32")
+        tail = ops.cast(ops.sum(ops.arange(n - 2, n)), "float32")
+        rolled = ops.concatenate([x[:, 1:], x[:, :n - 1][:, :1]], axis=1)
+        return rolled + rel[None, :, None] + tail
+
+
+def test_sizes_plus_ints_in_arange_and_slices():
+    keras.utils.set_random_seed(6)
+    _check(_model(AlibiLike(name="alibi")), [(2, 6, 4), (3, 9, 4)])

@@ -386,7 +386,7 @@ def _hub_feeds(seq=8, vocab=50):
     return ids, mask
 
 
-@pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
+@pytest.mark.parametrize("family", ["bert", "gpt2", "llama", "bloom"])
 def test_keras_hub_backbone_with_unknown_sizes_stays_dynamic(family):
     """keras_hub's PositionEmbedding slices its table to ``ops.shape(inputs)[1]`` and
     its decoders build causal masks of ``ops.arange`` of it, sizes unknown while the
@@ -401,6 +401,9 @@ def test_keras_hub_backbone_with_unknown_sizes_stays_dynamic(family):
         backbone = keras_hub.models.LlamaBackbone(
             vocabulary_size=50, num_layers=1, num_query_heads=2, num_key_value_heads=1,
             hidden_dim=8, intermediate_dim=16)
+    elif family == "bloom":  # ALiBi: ops.arange(1 - key_length, 1)
+        backbone = keras_hub.models.BloomBackbone(**{k: v for k, v in kw.items()
+                                                     if k != "max_sequence_length"})
     else:
         backbone = (keras_hub.models.BertBackbone(**kw) if family == "bert"
                     else keras_hub.models.GPT2Backbone(**kw))
