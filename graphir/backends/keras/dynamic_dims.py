@@ -35,7 +35,8 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   stop is a dynamic size: ``take`` of ``arange(start, n, step)``);
 * ``reshape(x, newshape)`` is recorded as :class:`DynamicReshape` with the tensors the
   sizes came from; the walker keeps the batch axis when the first size is provably
-  ``x``'s own (:func:`_same_batch`), reads sizes static in the IR, and turns a single
+  ``x``'s own (:func:`_same_batch` while tracing, or both tensors' IR types name that
+  axis ``batch``), reads sizes static in the IR, and turns a single
   other unknown entry into ``-1`` (what ``tf.reshape`` infers is that entry's value
   whenever the call is valid).
 

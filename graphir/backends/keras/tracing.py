@@ -491,10 +491,10 @@ def _spec_shims(layer: Any) -> None:
         lyr.compute_output_spec = shim
         if isinstance(lyr, keras.layers.ReversibleEmbedding) and lyr.mask_zero and \
                 type(lyr).call is keras.layers.ReversibleEmbedding.call:
-            lyr.compute_mask = _reversible_embedding_mask(lyr)
+            lyr.compute_mask = _reversible_embedding_mask()
 
 
-def _reversible_embedding_mask(layer: Any) -> Callable[..., Any]:
+def _reversible_embedding_mask() -> Callable[..., Any]:
     """The Keras mask ``ReversibleEmbedding(mask_zero=True)`` attaches to its output in
     ``call`` (``not_equal(ids, 0)``, keras/src/layers/core/reversible_embedding.py),
     while its ``compute_mask`` returns None, so that Keras' symbolic calls see no mask
