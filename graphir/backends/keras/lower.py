@@ -605,12 +605,12 @@ class _Lowering:
         if isinstance(op, keras.layers.MultiHeadAttention) and \
                 type(op).call is keras.layers.MultiHeadAttention.call:
             return {}  # carried_mask_operands reads them
-        if len({id(t) for t in tensors}) > 1:
-            raise self.refuse(op, "a Keras mask that exists only at run time (attached in a "
-                                  "traced call) reaches a call with several tensor arguments")
         params = inspect.signature(op.call).parameters
         if "mask" not in params or knode.arguments.kwargs.get("mask") is not None:
             return {}
+        if len({id(t) for t in tensors}) > 1:
+            raise self.refuse(op, "a Keras mask that exists only at run time (attached in a "
+                                  "traced call) reaches a call with several tensor arguments")
         if "mask" not in accepted_call_kwargs(op):
             raise self.refuse(op, "its call takes the Keras mask that its input carries at "
                                   "run time (attached in a traced call), which its converter "
@@ -636,6 +636,20 @@ class _Lowering:
         tensors = knode.arguments.keras_tensors
         given = knode.arguments.kwargs.get("mask")
         first = tensors[0] if tensors else None
+        first_arg = knode.arguments.args[0] if knode.arguments.args else first
+        if isinstance(first_arg, (list, tuple)) and given is None:
+            # a merge's list: Keras passes the list of the tensors' masks
+            masks = [getattr(t, "_keras_mask", None) for t in first_arg]
+            runtime = [self.runtime_mask(t) is not None for t in first_arg]
+            if not any(runtime) or any(getattr(o, "_keras_mask", None) is not None
+                                       for o in knode.outputs):
+                return
+            if any(m is not None and not r for m, r in zip(masks, runtime)):
+                raise self.refuse(op, "its inputs carry Keras masks of which some exist only "
+                                      "at run time (attached in a traced call) and some are "
+                                      "recorded; their combination is not lowered")
+            self.lower_computed_mask(op, knode, scope, env, first_arg, masks)
+            return
         previous = None if given is not None else (
             self.runtime_mask(first) if first is not None else None)
         if previous is None or any(getattr(o, "_keras_mask", None) is not None
@@ -645,11 +659,19 @@ class _Lowering:
             for o in knode.outputs[:1]:
                 self.attach_runtime_mask(o, previous)
             return
-        inputs = knode.arguments.args[0] if knode.arguments.args else first
+        self.lower_computed_mask(op, knode, scope, env, first_arg, previous)
+
+    def lower_computed_mask(self, op: Any, knode: Any, scope: str, env: dict[int, str],
+                            inputs: Any, previous: Any) -> None:
+        """Trace ``op.compute_mask(inputs, previous)`` (``previous``: the run-time mask,
+        or a merge's list of masks) on the symbolic tensors, lower what it records and
+        attach the result to ``knode``'s outputs as their run-time masks."""
+        tensors = knode.arguments.keras_tensors
+        masks = [m for m in keras.tree.flatten(previous) if m is not None]
         # the operations compute_mask records hang off the model's own tensors: removed
         # from their producers again below, so the user's model is left as it was
         producers = [t._keras_history.operation for t in tensors] + \
-            [previous._keras_history.operation]
+            [m._keras_history.operation for m in masks]
         saved = [(p, len(p._outbound_nodes)) for p in producers]
         try:
             computed = op.compute_mask(inputs, previous)
@@ -665,7 +687,7 @@ class _Lowering:
             return
         if not all(isinstance(m, keras.KerasTensor) for m in flat):
             raise self.refuse(op, "its compute_mask returns a mask that is not a tensor")
-        known = [t for t in tensors] + [previous]
+        known = list({id(t): t for t in list(tensors) + masks}.values())
         block = tracing.TracedCall(f"{op.name}_mask", known, flat)
         values = self.lower_model(block, self.claim(join_scope(scope, f"{op.name}_mask")),
                                   [env[id(t)] for t in known])

@@ -228,6 +228,31 @@ def test_a_run_time_mask_through_a_layers_own_compute_mask():
     assert len(model.get_layer("sets_mask4")._outbound_nodes) == 1
 
 
+def test_run_time_masks_through_merges():
+    """Concatenate of a run-time-masked sequence with an unmasked one (Keras' compute_mask
+    fills ones for the unmasked input), Add of two run-time-masked sequences (their
+    masks OR-ed), then masked pooling: as Keras runs it."""
+    keras.utils.set_random_seed(7)
+    i = keras.Input((None,), dtype="int32", name="ids")
+    a = _SetsMaskInCall(name="sets_a")(i)
+    b = _SetsMaskInCall(name="sets_b")(i)
+    plain = L.Dense(2, name="plain")(L.Embedding(5, 2, name="emb_plain")(i))
+    joined = L.Concatenate(axis=1, name="join")([a, plain])
+    summed = L.Add(name="sum")([a, b])
+    model = keras.Model(i, [L.GlobalAveragePooling1D(name="pool_join")(joined),
+                            L.GlobalAveragePooling1D(name="pool_sum")(summed)])
+    ids = np.array([[1, 2, 0], [3, 0, 0]], "int32")
+    want = [np.asarray(w) for w in model(ids)]
+    graph = from_keras(model)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"ids": ids})
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    # the masks matter: the plain mean of the same sum over every step differs
+    both = keras.ops.add(model.get_layer("sets_a")(ids), model.get_layer("sets_b")(ids))
+    assert not np.allclose(want[1], np.asarray(keras.ops.mean(both, axis=1)), atol=1e-4)
+
+
 def test_a_run_time_mask_into_a_nested_model_is_refused():
     i = keras.Input((None,), dtype="int32", name="ids")
     inner_in = keras.Input((None, 2))
