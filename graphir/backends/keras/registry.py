@@ -327,7 +327,7 @@ def supported_layer_classes() -> tuple[str, ...]:
 
 #: operation class names (snake case) whose keras.ops function has another name
 _OP_FUNCTION_NAMES = {"batch_norm": "batch_normalization", "layer_norm": "layer_normalization",
-                      "r_m_s_norm": "rms_normalization", "rms_norm": "rms_normalization"}
+                      "rms_norm": "rms_normalization"}
 
 
 def _op_function_name(cls: type) -> str | None:
