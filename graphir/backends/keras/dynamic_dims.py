@@ -62,7 +62,7 @@ from typing import Any, Callable, Iterator, Sequence
 import keras
 import numpy as np
 
-__all__ = ["DynamicDim", "DynamicReshape", "DynamicSizeError", "dynamic_dims"]
+__all__ = ["DynamicDim", "DynamicReshape", "DynamicSizeError", "dynamic_dims", "ops_namespaces"]
 
 
 class DynamicSizeError(TypeError):
@@ -234,8 +234,11 @@ def _is_dynamic(v: Any) -> bool:
 
 
 def _has_dynamic(v: Any) -> bool:
+    """Whether ``v`` is a stand-in or holds one (in lists, tuples, dicts, slices)."""
     if isinstance(v, (list, tuple)):
         return any(_has_dynamic(e) for e in v)
+    if isinstance(v, dict):
+        return any(_has_dynamic(e) for e in v.values())
     if isinstance(v, slice):
         return _has_dynamic((v.start, v.stop, v.step))
     return _is_dynamic(v)
@@ -555,7 +558,7 @@ def _dynamic_getitem(x: Any, key: Any, original: Callable[[Any, Any], Any]) -> A
                                f"kept only in the stop of a slice (x[:, :n])")
     static, takes = [], []
     for axis, k in enumerate(items):
-        if not _has_dynamic((k.start, k.stop, k.step)):
+        if not _has_dynamic(k):
             static.append(k)
             continue
         start, step = k.start or 0, 1 if k.step is None else k.step
@@ -575,8 +578,7 @@ def _getitem_patch(cls: type) -> Callable[[Any, Any], Any]:
     original = cls.__dict__["__getitem__"]
 
     def getitem(self: Any, key: Any) -> Any:
-        if _has_dynamic(key if isinstance(key, tuple) else (key,)) or (
-                isinstance(key, slice) and _has_dynamic((key.start, key.stop, key.step))):
+        if _has_dynamic(key):
             return _dynamic_getitem(self, key, original)
         return original(self, key)
     return getitem
@@ -625,7 +627,7 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "//": _ORIGINAL["floor_divide"], "/": _ORIGINAL["true_divide"]}
 
 
-def _namespaces() -> list[Any]:
+def ops_namespaces() -> list[Any]:
     """The modules whose ``keras.ops`` functions a trace patches."""
     import keras.src.ops as src_ops
 
@@ -636,16 +638,6 @@ def _namespaces() -> list[Any]:
             if mod is not None and mod not in spaces:
                 spaces.append(mod)
     return spaces
-
-
-def _has_unknown(v: Any) -> bool:
-    if isinstance(v, _Unknown):
-        return True
-    if isinstance(v, (list, tuple)):
-        return any(_has_unknown(e) for e in v)
-    if isinstance(v, dict):
-        return any(_has_unknown(e) for e in v.values())
-    return False
 
 
 def _materialized(v: Any) -> Any:
@@ -668,7 +660,7 @@ def _materializing(fn: Callable[..., Any]) -> Callable[..., Any]:
     if wrapped is None:
         @functools.wraps(fn)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if _has_unknown(args) or _has_unknown(kwargs):
+            if _has_dynamic(args) or _has_dynamic(kwargs):
                 args, kwargs = _materialized(args), _materialized(kwargs)
             return fn(*args, **kwargs)
 
@@ -703,7 +695,7 @@ def dynamic_dims() -> Iterator[None]:
     patched = {"shape": _shape}
     patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
     saved: list[tuple[Any, str, Any]] = []
-    for space in _namespaces():
+    for space in ops_namespaces():
         for name, value in list(vars(space).items()):
             if name in patched:
                 if value is _ORIGINAL[name]:

@@ -46,7 +46,7 @@ from graphir.backends.keras.context import LayerContext, Operand, _variable_arra
 from graphir.backends.keras.graph_walk import call_order, carried_masks, layer_readers
 from graphir.backends.keras.loading import load_keras_model
 from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for,
-                                             keeps_input_dtype, lowering_rule,
+                                             keeps_input_dtype, lowering_rule, qualified_name,
                                              supported_layer_classes, supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
@@ -222,8 +222,8 @@ class _Lowering:
         self.input_shapes = dict(input_shapes or {})
         # Keras masks that exist only at run time (a traced call attaches them, keras_hub's
         # TokenAndPositionEmbedding(mask_zero=True)), set on the recorded tensors while
-        # the walk runs: (tensor, the _keras_mask it had before)
-        self.runtime_masks: list[tuple[Any, Any]] = []
+        # the walk runs: id(tensor) -> (tensor, the _keras_mask it had before)
+        self.runtime_masks: dict[int, tuple[Any, Any]] = {}
         # scope -> the layer traced there (its variables are named below it); scopes of
         # traced graphs name their keras.ops nodes canonically (tracing.canonical_op_name)
         self.trace_owner: dict[str, Any] = {}
@@ -292,7 +292,7 @@ class _Lowering:
             _check_graph_model(self.model, self)
             return self.run_graph(self.model)
         finally:  # the user's model is left as it was
-            for tensor, mask in reversed(self.runtime_masks):
+            for tensor, mask in self.runtime_masks.values():
                 tensor._keras_mask = mask
             self.runtime_masks.clear()
 
@@ -569,23 +569,20 @@ class _Lowering:
             outs = [self.name_block_output(outs[0], name, start)]
         for t, v in zip(knode.outputs, outs):
             env[id(t)] = v
-        set_masks = {}
-        for o, m in zip(knode.outputs, set_in_call):
-            if m is not None:
-                set_masks[id(o)] = m
-                env[id(m)] = next(mask_values)
-        self.propagate_runtime_masks(op, knode, name, env, set_masks)
+        for m in extra:
+            env[id(m)] = next(mask_values)
+        self.propagate_runtime_masks(op, knode, name, env, set_in_call)
 
     def runtime_mask(self, tensor: Any) -> Any:
         """The mask Keras attaches to ``tensor`` at run time only (one this walk set),
         or None."""
-        mask = getattr(tensor, "_keras_mask", None)
-        return mask if any(t is tensor for t, _ in self.runtime_masks) else None
+        return tensor._keras_mask if id(tensor) in self.runtime_masks else None
 
     def attach_runtime_mask(self, tensor: Any, mask: Any) -> None:
         """Record ``mask`` (a KerasTensor lowered in ``env``) as ``tensor``'s run-time
         Keras mask for the rest of the walk (restored when the walk ends)."""
-        self.runtime_masks.append((tensor, getattr(tensor, "_keras_mask", None)))
+        self.runtime_masks.setdefault(id(tensor),
+                                      (tensor, getattr(tensor, "_keras_mask", None)))
         tensor._keras_mask = mask
 
     def runtime_mask_kwargs(self, op: Any, knode: Any, env: dict[int, str]) -> dict[str, Any]:
@@ -619,18 +616,20 @@ class _Lowering:
         return {"mask": Operand(env[id(mask)], self.types[env[id(mask)]])}
 
     def propagate_runtime_masks(self, op: Any, knode: Any, scope: str, env: dict[int, str],
-                                set_in_call: dict[int, Any] | None = None) -> None:
+                                set_in_call: Sequence[Any] = ()) -> None:
         """Attach to ``knode``'s outputs the Keras masks they carry at run time but the
         graph does not record (``Layer._set_mask_metadata``, keras/src/layers/layer.py):
-        the masks a traced call set on them (``set_in_call``), else, for a layer that
+        the masks a traced call set on them (``set_in_call``, aligned with the outputs,
+        None where it set none), else, for a layer that
         supports masking and got a run-time mask (its ``mask=``, or its first tensor's),
         ``compute_mask(inputs, that mask)``: Keras' default passes the mask on; a layer's
         own ``compute_mask`` is traced on the symbolic tensors and lowered.  Operations
         and layers that do not support masking drop it, as Keras does."""
-        for o, m in (set_in_call or {}).items():
-            tensor = next(t for t in knode.outputs if id(t) == o)
-            self.attach_runtime_mask(tensor, m)
-        if set_in_call or not isinstance(op, keras.layers.Layer) or \
+        for tensor, m in zip(knode.outputs, set_in_call):
+            if m is not None:
+                self.attach_runtime_mask(tensor, m)
+        if any(m is not None for m in set_in_call) or \
+                not isinstance(op, keras.layers.Layer) or \
                 not getattr(op, "supports_masking", False):
             return
         tensors = knode.arguments.keras_tensors
@@ -794,7 +793,7 @@ class _Lowering:
             return  # carried_mask_operands passes them on
         if type(op) in _MASK_FREE_MERGES:
             return
-        if f"{type(op).__module__}.{type(op).__qualname__}" == CACHED_MHA:
+        if qualified_name(type(op)) == CACHED_MHA:
             return  # its call reads attention_mask only (keras_hub's decoders pass it)
         if isinstance(op, (keras.layers.MultiHeadAttention, Merge)):
             raise self.refuse(op, "its inputs carry a Keras mask (from "

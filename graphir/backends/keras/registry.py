@@ -157,7 +157,7 @@ def lowers(*layer_classes: type, accepted_call_kwargs: Iterable[str] = frozenset
     def register(fn: Converter) -> Converter:
         _add_rules(_LOWERINGS, layer_classes, LoweringRule(fn, accepted, bool(keeps_input_dtype),
                                                            bool(multiple_outputs)),
-                   lambda cls: f"{cls.__module__}.{cls.__qualname__} already has a converter")
+                   lambda cls: f"{qualified_name(cls)} already has a converter")
         return fn
     return register
 
@@ -285,6 +285,11 @@ def lowers_named(*qualified_names: str, accepted_call_kwargs: Iterable[str] = fr
     return register
 
 
+def qualified_name(cls: type) -> str:
+    """``"module.QualName"`` of ``cls``, the key :func:`lowers_named` registers by."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def lowering_rule(layer: Any) -> LoweringRule | None:
     """The :class:`LoweringRule` of ``type(layer)`` (exact class match, by the class or by
     its ``"module.QualName"`` for :func:`lowers_named`), or None."""
@@ -292,7 +297,7 @@ def lowering_rule(layer: Any) -> LoweringRule | None:
     cls = type(layer)
     rule = _LOWERINGS.get(cls)
     if rule is None:
-        rule = _LOWERINGS.get(f"{cls.__module__}.{cls.__qualname__}")
+        rule = _LOWERINGS.get(qualified_name(cls))
     return rule
 
 

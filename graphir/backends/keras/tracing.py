@@ -49,7 +49,7 @@ from keras.src.models.functional import Functional
 from keras.src.utils.naming import to_snake_case
 
 from graphir.backends.keras.context import _is_concrete_tensor
-from graphir.backends.keras.dynamic_dims import dynamic_dims
+from graphir.backends.keras.dynamic_dims import dynamic_dims, ops_namespaces
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.registry import supported_layer_classes
 from graphir.tensor_types import TensorType
@@ -398,8 +398,6 @@ def _lowercase_subscripts(equation: str) -> str:
 def _einsum_subscripts() -> Iterator[None]:
     """While tracing, ``keras.ops.einsum`` takes upper-case subscripts
     (:func:`_lowercase_subscripts`)."""
-    import keras.src.ops as src_ops
-
     original = keras.ops.einsum
 
     def einsum(subscripts: Any, *operands: Any, **kwargs: Any) -> Any:
@@ -407,9 +405,7 @@ def _einsum_subscripts() -> Iterator[None]:
             subscripts = _lowercase_subscripts(subscripts)
         return original(subscripts, *operands, **kwargs)
 
-    spaces = [m for m in (keras.ops, getattr(keras.ops, "numpy", None), src_ops,
-                          getattr(src_ops, "numpy", None))
-              if m is not None and getattr(m, "einsum", None) is original]
+    spaces = [m for m in ops_namespaces() if getattr(m, "einsum", None) is original]
     for m in spaces:
         m.einsum = einsum
     try:
@@ -491,25 +487,24 @@ def _spec_shims(layer: Any) -> None:
         lyr.compute_output_spec = shim
         if isinstance(lyr, keras.layers.ReversibleEmbedding) and lyr.mask_zero and \
                 type(lyr).call is keras.layers.ReversibleEmbedding.call:
-            lyr.compute_mask = _reversible_embedding_mask()
+            lyr.compute_mask = _reversible_embedding_mask
 
 
-def _reversible_embedding_mask() -> Callable[..., Any]:
+def _reversible_embedding_mask(inputs: Any, mask: Any = None) -> Any:
     """The Keras mask ``ReversibleEmbedding(mask_zero=True)`` attaches to its output in
     ``call`` (``not_equal(ids, 0)``, keras/src/layers/core/reversible_embedding.py),
     while its ``compute_mask`` returns None, so that Keras' symbolic calls see no mask
-    where every run has one: during a trace, its ``compute_mask`` returns that mask for
-    integer ids (the forward call; ``reverse=True`` reads float states and sets none),
-    so that a traced call reading ``get_keras_mask`` of its output (keras_hub's
-    ``TokenAndPositionEmbedding``) sees what it sees at run time."""
-    def compute_mask(inputs: Any, mask: Any = None) -> Any:
-        dtype = keras.backend.standardize_dtype(getattr(inputs, "dtype", "float32"))
-        if "int" not in dtype:
-            return None
-        return keras.ops.not_equal(inputs, 0)
+    where every run has one: during a trace it is the layer's ``compute_mask`` (an
+    instance attribute), for integer ids (the forward call; ``reverse=True`` reads float
+    states and sets none), so that a traced call reading ``get_keras_mask`` of its output
+    (keras_hub's ``TokenAndPositionEmbedding``) sees what it sees at run time."""
+    dtype = keras.backend.standardize_dtype(getattr(inputs, "dtype", "float32"))
+    if "int" not in dtype:
+        return None
+    return keras.ops.not_equal(inputs, 0)
 
-    compute_mask._graphir_trace_shim = True  # type: ignore[attr-defined]
-    return compute_mask
+
+_reversible_embedding_mask._graphir_trace_shim = True  # type: ignore[attr-defined]
 
 
 def _is_mask(value: Any) -> bool:
