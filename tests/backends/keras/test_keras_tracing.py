@@ -653,3 +653,26 @@ def test_guide_layers_with_losses_and_training_branches():
     np.testing.assert_allclose(got, np.asarray(model(x)), rtol=1e-6, atol=1e-6)
     assert type(L.Layer.__dict__["add_loss"]).__name__ == "function"
     assert L.Layer.add_loss.__qualname__ == "Layer.add_loss"       # restored
+
+
+class _ArrayMaskedCoupling(L.Layer):
+    """keras.io's RealNVP: a NumPy mask attribute on the left of a symbolic tensor, and
+    an attention map written with upper-case einsum subscripts (keras.io's DDPM)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.mask = np.array([0.0, 1.0, 0.0, 1.0], "float32")
+
+    def call(self, x):
+        kept = self.mask * x + (1.0 - self.mask) * ops.tanh(x)
+        pairs = ops.einsum("bI,bJ->bIJ", kept, x)
+        return ops.reshape(pairs, (-1, 16))
+
+
+def test_numpy_operands_and_upper_case_einsum_in_a_traced_call():
+    x = keras.Input((4,), name="x")
+    model = keras.Model(x, _ArrayMaskedCoupling(name="coupling")(x))
+    data = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    graph = from_keras(model)
+    assert "einsum" in [n.op for n in graph.nodes]
+    _check_both(model, graph, {"x": data})
