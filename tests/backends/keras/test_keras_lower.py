@@ -402,3 +402,28 @@ def test_source_names_the_file_of_an_already_loaded_model(tmp_path):
     with pytest.raises(UnsupportedLayerError) as info:
         from_keras(model, source=path)
     assert info.value.model_file == str(path)
+
+
+def test_constants_of_operations_dropped_during_the_walk_keep_their_own_weights():
+    """A traced call's operations are dropped when its trace ends; their constants are
+    keyed by id(operation), so the walk keeps them alive: a later operation can never
+    take a freed one's id and read its constant (seen in the full suite on Mixtral)."""
+    import gc
+
+    from graphir.backends.keras.lower import _Lowering
+
+    class Op:
+        name = "op"
+
+    x = keras.Input((2,), name="x")
+    lowering = _Lowering(keras.Model(x, L.Dense(1)(x)), model_file=None)
+    names, ids = [], set()
+    for i in range(20):
+        op = Op()
+        ids.add(id(op))
+        register = lowering.weight_fn("scope", op)
+        names.append(register(("constant", id(op), "c"), "c", np.full((1,), float(i))))
+        del op, register
+        gc.collect()
+    assert len(set(names)) == 20 and len(ids) == 20
+    assert [float(lowering.weights[n][0]) for n in names] == [float(i) for i in range(20)]
