@@ -3,7 +3,8 @@
 checked outside graphir.
 
 Run: ``.venv/bin/python benchmarks/keras_examples_probe.py [NAME ...] [--no-tf2onnx]
-[--markdown FILE]`` (``make bench-examples``).
+[--markdown FILE] [--module MODULE]`` (``make bench-examples``; ``--module`` names another
+module of ``benchmarks/`` with a ``MODELS`` dict of builders, as ``keras_examples.py``).
 
 Per model (seeded weights, seeded inputs: batch 2, every unknown dim 32, integer inputs
 in [0, 10), bool inputs random), the reference is Keras' own call at inference:
@@ -141,11 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="models to run (default: all)")
     parser.add_argument("--no-tf2onnx", action="store_true", help="skip the anchor")
     parser.add_argument("--markdown", help="also write the tables to this Markdown file")
+    parser.add_argument("--module", default="keras_examples",
+                        help="the module of benchmarks/ whose MODELS dict is probed "
+                             "(default: keras_examples)")
     args = parser.parse_args(argv)
+
+    import importlib
 
     import keras
 
-    from keras_examples import MODELS
+    MODELS = importlib.import_module(args.module).MODELS
 
     names = args.names or list(MODELS)
     rows: list[list[Any]] = []
