@@ -235,7 +235,7 @@ def _gather_rule(types, attrs):
 
 
 @define_op("gather", ("x", "indices"), {"axis": AttrSpec("int", doc="the axis of x indexed")},
-           infer=_gather_rule, layout=Layout.CHANNELS_LAST,
+           infer=_gather_rule, layout=Layout.CHANNELS_LAST, index_inputs=(1,),
            doc="entries of x along `axis` at `indices` (negative indices count from the end; "
                "keras.ops.take, ONNX Gather)")
 def gather(inputs, attrs):
@@ -274,7 +274,7 @@ def _take_along_axis_rule(types, attrs):
 
 @define_op("take_along_axis", ("x", "indices"),
            {"axis": AttrSpec("int", doc="the axis along which indices pick")},
-           infer=_take_along_axis_rule, layout=Layout.CHANNELS_LAST,
+           infer=_take_along_axis_rule, layout=Layout.CHANNELS_LAST, index_inputs=(1,),
            doc="np.take_along_axis: out[..i..] = x[..indices[..i..]..] along `axis`, other "
                "axes broadcast (keras.ops.take_along_axis, ONNX GatherElements)")
 def take_along_axis(inputs, attrs):
@@ -498,7 +498,7 @@ def _one_hot_rule(types, attrs):
 @define_op("one_hot", ("x",), {"depth": AttrSpec("int", doc="the number of classes"),
                                "axis": AttrSpec("int", doc="the new axis' position in the "
                                                            "output")},
-           infer=_one_hot_rule, layout=Layout.CHANNELS_LAST,
+           infer=_one_hot_rule, layout=Layout.CHANNELS_LAST, index_inputs=(0,),
            doc="float32 one-hot vectors of integer indices; an index outside [0, depth) "
                "gives zeros (keras.ops.one_hot, ONNX OneHot)")
 def one_hot(inputs, attrs):

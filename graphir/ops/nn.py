@@ -614,6 +614,6 @@ def embedding(inputs, attrs):
 
 
 register(OpSchema("embedding", ("indices", "embeddings"), {}, _infer_embedding,
-                  weight_inputs=(1,),
+                  weight_inputs=(1,), index_inputs=(0,),
                   doc="row lookup embeddings[indices] (Keras Embedding); float indices are "
                       "truncated to int as Keras does", kernel=embedding))

@@ -148,6 +148,10 @@ class OpSchema:
             attributes -> output types; raises :class:`TypeRuleError`.
         num_outputs: number of outputs.
         weight_inputs: indices of inputs that must be weights (kernels, statistics).
+        index_inputs: indices of inputs read as integer indices (a float tensor there is
+            truncated to int first, as Keras' ``Embedding`` and ``ops.take`` do): how
+            the Keras lowering tells that an input of a subclassed model, whose dtype
+            Keras does not record, holds token ids.
         doc: a one-line description.
         kernel: the NumPy reference kernel (:data:`Kernel`); Keras 3 / TensorFlow
             semantics, computed in float64 for float inputs.
@@ -162,6 +166,7 @@ class OpSchema:
     min_inputs: int = 1
     num_outputs: int = 1
     weight_inputs: tuple[int, ...] = ()
+    index_inputs: tuple[int, ...] = ()
     doc: str = ""
     kernel: Kernel | None = None
     layout: Layout = Layout.CHANNELS_LAST
@@ -224,7 +229,7 @@ def define_op(name: str, inputs: Sequence[str], attrs: Mapping[str, AttrSpec] | 
               **options: Any) -> Callable[[Kernel], Kernel]:
     """Decorator: register the op ``name`` with the decorated function as its reference
     kernel.  ``options`` are the other :class:`OpSchema` fields (``variadic``,
-    ``min_inputs``, ``num_outputs``, ``weight_inputs``).
+    ``min_inputs``, ``num_outputs``, ``weight_inputs``, ``index_inputs``).
 
     Example (the whole core side of an op)::
 

@@ -155,6 +155,31 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
     return graph, lowering.diagnostics
 
 
+def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
+    """The float inputs of a traced subclassed model that hold indices: every node
+    reading one reads it as an index (an op's ``index_inputs``: ``embedding``,
+    ``gather``, ...) or casts it to an integer dtype, and it is no output.  Keras
+    records shapes, not dtypes, for such a model, so it was traced in its compute dtype;
+    an input whose float values the model only ever truncates to ints is a token-id
+    input, given int32 (Keras' ``Embedding`` index dtype) in a second lowering."""
+    names = {t._keras_history.operation.name for t in inputs}
+    candidates = {v.name for v in graph.inputs if v.name in names and v.type.dtype.is_float}
+    candidates -= set(graph.outputs)
+    uses: dict[str, int] = {}
+    for node in graph.nodes:
+        schema = ops.get_schema(node.op)
+        for k, name in enumerate(node.inputs):
+            if name not in candidates:
+                continue
+            as_index = (schema is not None and k in schema.index_inputs) or (
+                node.op == "cast" and not DType(node.attrs["to"]).is_float
+                and DType(node.attrs["to"]) is not DType.BOOL)
+            if not as_index:
+                candidates.discard(name)
+            uses[name] = uses.get(name, 0) + 1
+    return sorted(n for n in candidates if uses.get(n))
+
+
 def keras_tensor_type(tensor: Any) -> TensorType:
     """The IR type of a ``KerasTensor``: batch axis ``None`` -> ``"batch"``.
 
@@ -215,11 +240,15 @@ class _Lowering:
     """One lowering run: the namespace, the weights and the nodes built so far."""
 
     def __init__(self, model: Any, *, model_file: str | None, from_file: bool = False,
-                 input_shapes: Mapping[str, Sequence[int | None]] | None = None):
+                 input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+                 input_dtypes: Mapping[str, str] | None = None):
         self.model = model
         self.model_file = model_file
         self.from_file = from_file
         self.input_shapes = dict(input_shapes or {})
+        # a traced subclassed model's input dtypes found by a first lowering (Keras
+        # records no dtypes for them): input name -> dtype
+        self.input_dtypes = dict(input_dtypes or {})
         # Keras masks that exist only at run time (a traced call attaches them, keras_hub's
         # TokenAndPositionEmbedding(mask_zero=True)), set on the recorded tensors while
         # the walk runs: id(tensor) -> (tensor, the _keras_mask it had before)
@@ -286,9 +315,19 @@ class _Lowering:
         try:
             if tracing.is_own_call_model(self.model):
                 with tracing.traced_model(self.model, lambda d: self.fail(self.model, d),
-                                          self.input_shapes) as traced:
+                                          self.input_shapes, self.input_dtypes) as traced:
                     self.trace_owner[""] = self.model
-                    return self.run_graph(traced)
+                    graph = self.run_graph(traced)
+                token_ids = [] if self.input_dtypes or self.diagnostics else \
+                    _index_only_inputs(graph, traced.inputs)
+                if not token_ids:
+                    return graph
+                again = _Lowering(self.model, model_file=self.model_file,
+                                  from_file=self.from_file, input_shapes=self.input_shapes,
+                                  input_dtypes={name: "int32" for name in token_ids})
+                graph = again.run()
+                self.diagnostics = again.diagnostics
+                return graph
             _check_graph_model(self.model, self)
             return self.run_graph(self.model)
         finally:  # the user's model is left as it was

@@ -670,20 +670,26 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
 
 @contextlib.contextmanager
 def traced_model(model: Any, refuse: Callable[[str], NoReturn],
-                 input_shapes: Mapping[str, Sequence[int | None]] | None = None
-                 ) -> Iterator[TracedCall]:
+                 input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+                 input_dtypes: Mapping[str, str] | None = None) -> Iterator[TracedCall]:
     """Trace a ``keras.Model`` subclass with its own ``call`` lowered as the whole graph.
 
     Its inputs come from the model's ``inputs`` when it has them (a functional subclass
     overriding ``call``), else from the shapes Keras recorded when it was built or first
-    called (``_build_shapes_dict``, one entry per tensor argument, in call order), with
+    called (``_build_shapes_dict``, one entry per argument, in call order), with
     axis 0 as the batch axis (``None``) and the model's compute dtype (Keras records
-    shapes, not dtypes).  The inputs are named after ``call``'s parameters.  An
-    ``input_shapes`` entry (input name -> shape, ``None`` keeping a dim) fixes the sizes
-    the inputs are traced with (the walker checks the entries against the inputs).
+    shapes, not dtypes; ``input_dtypes``, input name -> dtype, overrides it: the walker
+    passes int32 for inputs it found used only as indices).  An argument recorded as a
+    list, tuple or dict of shapes (``call(self, inputs)`` with ``[features, tokens]``)
+    is traced as that structure of inputs.  The inputs are named after ``call``'s
+    parameters: ``{param}`` for a tensor, ``{param}_{i}`` for the i-th entry of a list
+    or tuple, the key for a dict entry.  An ``input_shapes`` entry (input name -> shape,
+    ``None`` keeping a dim) fixes the sizes the inputs are traced with (the walker
+    checks the entries against the inputs).
 
     Raises (through ``refuse``): the model was never built or called; a recorded input is
-    a nested structure; tracing fails as in :func:`traced_call`.
+    neither a shape nor a list, tuple or dict of them; tracing fails as in
+    :func:`traced_call`.
     """
     params = [p for p in _call_params(model).values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -708,16 +714,27 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
             refuse("a subclassed model whose input shapes are unknown: call it on data or "
                    "build it (model.build(input_shape)) before lowering it")
         dtype = model.dtype_policy.compute_dtype
-        args = []
-        for i, shape in enumerate(shapes.values()):
-            if not (isinstance(shape, (list, tuple)) and
-                    all(d is None or isinstance(d, int) for d in shape)):
-                refuse(f"a subclassed model built with a nested input structure {shape!r}; "
-                       f"only tensor arguments are traced")
-            name = params[i].name if i < len(params) else f"input_{i}"
-            args.append(keras.Input(batch_shape=batch_shape(name, (None, *tuple(shape)[1:])),
-                                    dtype=dtype, name=name))
-        inputs = list(args)
+        dtypes = dict(input_dtypes or {})
+        used: set[str] = set()
+
+        def placeholder(name: str, shape: Any) -> Any:
+            if isinstance(shape, dict):
+                return {k: placeholder(str(k) if str(k) not in used else f"{name}_{k}", v)
+                        for k, v in shape.items()}
+            if _is_shape(shape):
+                if not shape:
+                    refuse(f"input {name!r} was recorded with shape (), no batch axis")
+                used.add(name)
+                return keras.Input(batch_shape=batch_shape(name, (None, *tuple(shape)[1:])),
+                                   dtype=dtypes.get(name, dtype), name=name)
+            if isinstance(shape, (list, tuple)) and shape:
+                return type(shape)(placeholder(f"{name}_{j}", v) for j, v in enumerate(shape))
+            refuse(f"a subclassed model built with input {name!r} of shape {shape!r}; only "
+                   f"tensors and lists, tuples or dicts of tensors are traced")
+
+        args = [placeholder(params[i].name if i < len(params) else f"input_{i}", shape)
+                for i, shape in enumerate(shapes.values())]
+        inputs = keras.tree.flatten(args)
     kwargs = {"training": False} if "training" in _call_params(model) else {}
     saved = _snapshot(model)
     try:
@@ -726,6 +743,13 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
         yield TracedCall(model.name, inputs, outputs, list(model.layers))
     finally:
         _restore(saved)
+
+
+def _is_shape(value: Any) -> bool:
+    """Whether ``value`` is one recorded shape (a list or tuple of ints and Nones), not a
+    structure of shapes."""
+    return isinstance(value, (list, tuple)) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in value)
 
 
 def is_own_call_model(model: Any) -> bool:

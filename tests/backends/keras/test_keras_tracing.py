@@ -289,6 +289,44 @@ def test_subclassed_model_with_its_own_call_is_traced_from_its_build_shape(x8):
     _check_both(net, graph, {"x": x8})
 
 
+class FeaturesAndTokens(keras.Model):
+    """A subclassed model called with a list [features, token ids] (keras.io's
+    Transformer ASR style): the token ids reach an Embedding and a cast to int."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.emb = L.Embedding(20, 8, name="emb")
+        self.proj = L.Dense(8, name="proj")
+        self.head = L.Dense(3, name="head")
+
+    def call(self, inputs):
+        features, tokens = inputs
+        tokens_emb = self.emb(tokens) * ops.expand_dims(ops.cast(ops.cast(tokens, "int32") > 2,
+                                                                 "float32"), -1)
+        return self.head(self.proj(features) + ops.mean(tokens_emb, axis=1, keepdims=True))
+
+
+def test_subclassed_model_with_a_list_input_and_token_ids_is_traced():
+    """The recorded input structure [(b, 5, 4), (b, 5)] is traced as two inputs named
+    after call's parameter; the token input, used only as indices (Embedding, a cast to
+    int), is int32 (Keras records shapes, not dtypes), the features stay float32."""
+    _seeded(7)
+    net = FeaturesAndTokens(name="ft")
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(4, 5, 4)).astype("float32")
+    tokens = rng.integers(0, 20, size=(4, 5)).astype("int32")
+    net([features, tokens])
+    graph = from_keras(net)
+    assert [(v.name, v.type.dtype.value, v.type.shape) for v in graph.inputs] == [
+        ("inputs_0", "float32", ("batch", 5, 4)), ("inputs_1", "int32", ("batch", 5))]
+    expected = net([features, tokens]).numpy()
+    got = _onnx_outputs(graph, {"inputs_0": features, "inputs_1": tokens})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    emitted = to_keras(graph)
+    np.testing.assert_allclose(np.asarray(emitted([features, tokens])), expected,
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_unbuilt_subclassed_model_is_refused_by_name():
     with pytest.raises(UnsupportedLayerError, match="call it on data or build it") as info:
         from_keras(Net())
