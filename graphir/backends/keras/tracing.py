@@ -481,13 +481,41 @@ def _spec_shims(layer: Any) -> None:
 
         def shim(*args: Any, _method=method, _lyr=lyr, _extra=extra, **kwargs: Any):
             kwargs = {k: v for k, v in kwargs.items() if not (k in _extra and v is None)}
-            return _refined(_method(_lyr, *args, **kwargs), _lyr.call, args, kwargs)
+            spec = _method(_lyr, *args, **kwargs)
+            if _method is _MHA_SPEC:
+                spec = _attention_scores_spec(_lyr, spec, args, kwargs)
+            return _refined(spec, _lyr.call, args, kwargs)
 
         shim._graphir_trace_shim = True  # type: ignore[attr-defined]
         lyr.compute_output_spec = shim
         if isinstance(lyr, keras.layers.ReversibleEmbedding) and lyr.mask_zero and \
                 type(lyr).call is keras.layers.ReversibleEmbedding.call:
             lyr.compute_mask = _reversible_embedding_mask
+
+
+_MHA_SPEC = keras.layers.MultiHeadAttention.compute_output_spec
+
+
+def _attention_scores_spec(layer: Any, spec: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """``MultiHeadAttention.compute_output_spec`` with ``return_attention_scores``: Keras
+    3.15 gives the scores the shape ``(batch, heads, Tq, Tq)``, the query's length twice
+    (keras/src/layers/attention/multi_head_attention.py), where its ``call`` returns
+    ``(batch, heads, Tq, Tk)``, Tk the key's (else the value's) length.  For the default
+    attention axes (rank-3 query and key) the scores' last size is Tk here; other specs
+    are returned as they are."""
+    if not (isinstance(spec, (tuple, list)) and len(spec) == 2 and layer._attention_axes
+            in (None, (1,), [1])):
+        return spec
+    names = ("query", "value", "key")
+    bound = dict(zip(names, args)) | {k: v for k, v in kwargs.items() if k in names}
+    query, key = bound.get("query"), bound.get("key")
+    key = bound.get("value") if key is None else key
+    scores = spec[1]
+    if not (isinstance(query, keras.KerasTensor) and isinstance(key, keras.KerasTensor)
+            and len(query.shape) == 3 and len(key.shape) == 3 and len(scores.shape) == 4):
+        return spec
+    fixed = keras.KerasTensor((*scores.shape[:3], key.shape[1]), dtype=scores.dtype)
+    return type(spec)((spec[0], fixed))
 
 
 def _reversible_embedding_mask(inputs: Any, mask: Any = None) -> Any:

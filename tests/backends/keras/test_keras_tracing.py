@@ -654,6 +654,39 @@ def test_attention_scores_are_returned_by_tracing_keras_own_call():
     assert any(w.startswith("mha/") for w in graph.weights)
 
 
+class _AttentionPooling(L.Layer):
+    """keras.io patch_convnet's attention pooling: one query token attends over the
+    sequence and the scores are an output (query length 1, key length 6)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.mha = L.MultiHeadAttention(num_heads=1, key_dim=4, name="mha")
+
+    def call(self, x):
+        out, scores = self.mha(query=x[:, 0:1], key=x, value=x, return_attention_scores=True)
+        return ops.squeeze(out, axis=1), ops.squeeze(scores, axis=(1, 2))[..., 1:]
+
+
+def test_attention_scores_inside_a_traced_layer_have_the_key_length():
+    """Keras' symbolic MultiHeadAttention gives the scores (b, heads, Tq, Tq); a traced
+    call slicing them saw a length 1 where Keras' recorded output (and every run) has
+    Tk - 1 = 5: the trace's spec of the scores takes the key's length."""
+    _seeded(14)
+    x = keras.Input((6, 4), name="x")
+    pooled, scores = _AttentionPooling(name="pool")(x)
+    model = keras.Model(x, [pooled, scores])
+    a = np.random.default_rng(1).normal(size=(2, 6, 4)).astype("float32")
+    graph = from_keras(model)
+    assert graph.output_types()[1].shape == ("batch", 5)
+    want = [np.asarray(t) for t in model(a)]
+    got = _onnx_outputs(graph, {"x": a})
+    emitted = [np.asarray(t) for t in to_keras(graph)(a)]
+    assert want[1].shape == (2, 5)
+    for g, e, w in zip(got, emitted, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(e, w, rtol=1e-5, atol=1e-6)
+
+
 class _ActivityRegularization(L.Layer):
     """The Keras guide "Making new layers and models via subclassing": add_loss in
     call, which changes nothing at inference."""
