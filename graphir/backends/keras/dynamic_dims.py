@@ -584,6 +584,99 @@ def _getitem_patch(cls: type) -> Callable[[Any, Any], Any]:
     return getitem
 
 
+class DynamicShape(tuple):
+    """A 1-D vector of sizes built from stand-ins while tracing, kept as the sizes it
+    holds (ints and stand-ins) rather than a tensor: TensorFlow-style code builds the
+    shape of a ``tile`` or ``reshape`` as a tensor, ``ops.concatenate([ops.expand_dims(
+    batch, -1), ops.convert_to_tensor([1, 1])], 0)`` (keras.io's causal attention masks,
+    Transformer ASR), and the size-taking rewrites read it as the sequence of sizes it
+    is.  Made by ``expand_dims`` of a size, ``stack`` of sizes, ``convert_to_tensor`` /
+    ``array`` of a list of sizes, ``concatenate`` of such vectors and constant 1-D int
+    vectors, ``cast`` to an int dtype (unchanged); anywhere else it is materialized as a
+    1-D int32 tensor (``stack`` of its size tensors)."""
+
+    def size_tensor(self) -> Any:
+        """The vector as a 1-D int32 symbolic tensor."""
+        return _ORIGINAL["stack"]([_value(d) if _is_dynamic(d) else np.asarray(d, "int32")
+                                   for d in self])
+
+
+def _sizes(v: Any) -> list[Any] | None:
+    """``v`` as a list of sizes (ints and stand-ins) when it is a vector of sizes: a
+    :class:`DynamicShape`, a list or tuple of scalars, or a constant 1-D int array; else
+    None."""
+    if isinstance(v, DynamicShape):
+        return list(v)
+    if isinstance(v, (list, tuple)):
+        out = []
+        for e in v:
+            if _is_dynamic(e):
+                out.append(e)
+            elif isinstance(e, (int, np.integer)) and not isinstance(e, bool):
+                out.append(int(e))
+            else:
+                return None
+        return out
+    if isinstance(v, (keras.KerasTensor, keras.Variable)):
+        return None
+    try:
+        arr = np.asarray(v)
+    except Exception:  # noqa: BLE001 - not a constant vector
+        return None
+    if arr.ndim == 1 and arr.dtype.kind in "iu":
+        return [int(e) for e in arr]
+    return None
+
+
+def _vector(sizes: Sequence[Any]) -> Any:
+    return DynamicShape(sizes)
+
+
+def _expand_dims(x: Any, axis: Any) -> Any:
+    if _is_dynamic(x) and axis in (0, -1, (0,), (-1,), [0], [-1]):
+        return _vector([x])
+    return _ORIGINAL["expand_dims"](_materialized(x), _materialized(axis))
+
+
+def _stack(x: Any, axis: int = 0) -> Any:
+    entries = list(x) if isinstance(x, (list, tuple)) else None
+    if entries is not None and axis in (0, -1):
+        sizes = _sizes(entries)
+        if sizes is not None:
+            return _vector(sizes)
+    return _ORIGINAL["stack"](_materialized(x), axis=axis)
+
+
+def _concatenate(xs: Any, axis: int = 0) -> Any:
+    if isinstance(xs, (list, tuple)) and axis in (0, -1):
+        parts = [_sizes(v) for v in xs]
+        if all(p is not None for p in parts):
+            return _vector([d for p in parts for d in p])
+    return _ORIGINAL["concatenate"](_materialized(xs), axis=axis)
+
+
+def _convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None
+                       ) -> Any:
+    sizes = _sizes(x) if isinstance(x, (list, tuple)) else None
+    if sizes is not None and (dtype is None or "int" in str(dtype)):
+        return _vector(sizes)
+    return _ORIGINAL["convert_to_tensor"](_materialized(x), dtype=dtype, sparse=sparse,
+                                          ragged=ragged)
+
+
+def _array(x: Any, dtype: Any = None) -> Any:
+    sizes = _sizes(x) if isinstance(x, (list, tuple)) else None
+    if sizes is not None and (dtype is None or "int" in str(dtype)):
+        return _vector(sizes)
+    return _ORIGINAL["array"](_materialized(x), dtype=dtype)
+
+
+def _cast(x: Any, dtype: Any) -> Any:
+    if isinstance(x, DynamicShape) and "int" in str(keras.backend.standardize_dtype(dtype)):
+        return x
+    return _ORIGINAL["cast"](_materialized(x), dtype)
+
+
 def _shape(x: Any) -> Any:
     if isinstance(x, keras.KerasTensor) and any(d is None for d in x.shape):
         return tuple(DynamicDim(x, i) if d is None else d for i, d in enumerate(x.shape))
@@ -613,12 +706,14 @@ _REWRITES: dict[str, Callable[..., Any]] = {
     "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat, "reshape": _reshape,
     "zeros": _zeros_fn, "ones": _ones_fn, "full": _full_fn, "empty": _zeros_fn,
     "arange": _arange, "slice": _slice,
+    # vectors of sizes (DynamicShape)
+    "expand_dims": _expand_dims, "stack": _stack, "concatenate": _concatenate,
+    "convert_to_tensor": _convert_to_tensor, "array": _array, "cast": _cast,
 }
 #: the originals used by the rewrites (looked up once, never the patched ones)
 _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
-        *_REWRITES, "shape", "take", "zeros_like", "ones_like", "full_like", "expand_dims",
-        "concatenate",
+        *_REWRITES, "shape", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
         "cumsum", "cast")}
 #: Python operator -> the keras.ops function computing it on tensors
@@ -641,7 +736,7 @@ def ops_namespaces() -> list[Any]:
 
 
 def _materialized(v: Any) -> Any:
-    if isinstance(v, _Unknown):
+    if isinstance(v, (_Unknown, DynamicShape)):
         return v.size_tensor()
     if isinstance(v, (list, tuple)):
         return type(v)(_materialized(e) for e in v)

@@ -481,7 +481,12 @@ def _spec_shims(layer: Any) -> None:
 
         def shim(*args: Any, _method=method, _lyr=lyr, _extra=extra, **kwargs: Any):
             kwargs = {k: v for k, v in kwargs.items() if not (k in _extra and v is None)}
-            spec = _method(_lyr, *args, **kwargs)
+            try:
+                spec = _method(_lyr, *args, **kwargs)
+            except TRACE_ERRORS:
+                spec = _symbolic_spec(_lyr, args, kwargs)
+                if spec is None:
+                    raise
             if _method is _MHA_SPEC:
                 spec = _attention_scores_spec(_lyr, spec, args, kwargs)
             return _refined(spec, _lyr.call, args, kwargs)
@@ -494,6 +499,30 @@ def _spec_shims(layer: Any) -> None:
 
 
 _MHA_SPEC = keras.layers.MultiHeadAttention.compute_output_spec
+
+
+def _symbolic_spec(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """The output spec of a sublayer whose Keras shape inference failed, from its
+    ``call`` run on the symbolic tensors themselves (with the trace's patches: sizes
+    unknown while tracing are stand-ins), or None when that fails too or the layer is
+    not one the walker traces.  Keras infers a custom layer's outputs by running its
+    ``call`` on TensorFlow placeholders, where ``ops.shape`` of an unknown size is a
+    tensor; Keras 3.15's ``ops.tile`` iterates its repeats, so keras.io's causal masks
+    (``ops.tile(mask, ops.concatenate([ops.expand_dims(batch, -1), ...]))``) fail there
+    though every eager run works.  The layer is traced later on its own node anyway;
+    this call only gives the specs (its sublayers' call records are restored with the
+    traced model's)."""
+    if not is_traced(layer, from_file=False) or isinstance(layer, keras.layers.Lambda):
+        return None
+    try:
+        result = layer.call(*args, **kwargs)
+    except TRACE_ERRORS:
+        return None
+    flat = keras.tree.flatten(result)
+    if not flat or not all(isinstance(t, keras.KerasTensor) for t in flat):
+        return None
+    return keras.tree.map_structure(
+        lambda t: keras.KerasTensor(t.shape, dtype=t.dtype, sparse=t.sparse), result)
 
 
 def _attention_scores_spec(layer: Any, spec: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
@@ -713,9 +742,12 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
     parameters: ``{param}`` for a tensor, ``{param}_{i}`` for the i-th entry of a list
     or tuple, the key for a dict entry.  An ``input_shapes`` entry (input name -> shape,
     ``None`` keeping a dim) fixes the sizes the inputs are traced with (the walker
-    checks the entries against the inputs).
+    checks the entries against the inputs); for a model Keras never built (its first
+    call was eager and Keras' symbolic build of it failed, so no shapes were recorded),
+    entries naming ``call``'s parameters give the inputs, in parameter order.
 
-    Raises (through ``refuse``): the model was never built or called; a recorded input is
+    Raises (through ``refuse``): the model was never built and ``input_shapes`` names
+    none of ``call``'s parameters; a recorded input is
     neither a shape nor a list, tuple or dict of them; tracing fails as in
     :func:`traced_call`.
     """
@@ -738,9 +770,13 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
         inputs = keras.tree.flatten(args)
     else:
         shapes = getattr(model, "_build_shapes_dict", None)
-        if not shapes:
-            refuse("a subclassed model whose input shapes are unknown: call it on data or "
-                   "build it (model.build(input_shape)) before lowering it")
+        if not shapes:  # never built (an eager first call whose symbolic build failed)
+            named = [p.name for p in params if p.name in fixed]
+            if not named:
+                refuse("a subclassed model whose input shapes are unknown: call it on data, "
+                       "build it (model.build(input_shape)) or give its inputs' shapes "
+                       "(input_shapes={call parameter: shape}) before lowering it")
+            shapes = {name: tuple(fixed[name]) for name in named}
         dtype = model.dtype_policy.compute_dtype
         dtypes = dict(input_dtypes or {})
         used: set[str] = set()

@@ -157,6 +157,64 @@ def test_the_class_token_keeps_its_weight_path(models):
     assert any(w.endswith("tokens/cls") for w in graph.weights), list(graph.weights)
 
 
+class TensorStyleShapes(L.Layer):
+    """TensorFlow-style shape vectors (keras.io's Transformer ASR / captioning causal
+    masks): a mask tiled by ``concatenate([expand_dims(batch, -1), [1, 1]])``, a reshape
+    to ``stack([b, s, 2, 2])`` and back, and a vector of sizes used as a value.  Keras
+    3.15 cannot infer this layer's output in a functional model (its ``ops.tile``
+    iterates a symbolic repeats tensor); eager calls work."""
+
+    def call(self, x):
+        shape = ops.shape(x)
+        b, s = shape[0], shape[1]
+        causal = ops.cast(ops.arange(s)[:, None] >= ops.arange(s)[None, :], "float32")
+        reps = ops.concatenate([ops.expand_dims(b, -1), ops.convert_to_tensor([1, 1])], 0)
+        mask = ops.tile(ops.expand_dims(causal, 0), reps)               # (b, s, s)
+        heads = ops.reshape(x, ops.stack([b, s, 2, 2]))
+        back = ops.reshape(heads * 2.0, ops.cast(ops.stack([b, s, 4]), "int32"))
+        sizes = ops.cast(ops.sum(ops.stack([b, s])), "float32")          # b + s
+        return ops.matmul(mask, back) + sizes
+
+
+class TensorStyleNet(keras.Model):
+    """A subclassed model (called eagerly, so Keras never infers the layer's spec)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.body = TensorStyleShapes(name="tensor_style")
+        self.head = L.Dense(3, name="head")
+
+    def call(self, x):
+        return self.head(self.body(x))
+
+
+def test_tensor_style_shape_vectors_stay_dynamic():
+    """The shape vectors are kept as the sizes they hold (DynamicShape) and the
+    sublayer's spec, which Keras' own inference cannot give, comes from its call on
+    the symbolic tensors; ONNX and emitted Keras match at two batch sizes and lengths."""
+    keras.utils.set_random_seed(12)
+    net = TensorStyleNet(name="tensor_style_net")
+    net(np.zeros((2, 5, 4), "float32"))
+    # Keras' own symbolic build of the model failed (the tile), so it recorded no input
+    # shapes: the call parameter's shape is given
+    with pytest.raises(UnsupportedLayerError, match="input_shapes"):
+        from_keras(net)
+    graph = from_keras(net, input_shapes={"x": (None, None, 4)})
+    assert graph.inputs[0].type.shape == ("batch", None, 4)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(4)
+    for shape in [(2, 5, 4), (3, 7, 4)]:
+        x = rng.normal(size=shape).astype("float32")
+        want = np.asarray(net(x))
+        np.testing.assert_allclose(session.run(None, {"x": x})[0], want, rtol=1e-4,
+                                   atol=1e-5, err_msg=f"onnx {shape}")
+        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"keras {shape}")
+        assert not np.allclose(want[0], want[-1])
+
+
 class MergedHeads(L.Layer):
     """Reshapes to (batch * heads, seq, dh) with the sequence length unknown: two sizes
     unknown while tracing, refused."""
