@@ -677,6 +677,18 @@ def _cast(x: Any, dtype: Any) -> Any:
     return _ORIGINAL["cast"](_materialized(x), dtype)
 
 
+def _size(x: Any) -> Any:
+    """``ops.size(x)`` of a symbolic tensor: its element count as an int32 scalar, a
+    constant when every size is static, else the product of its sizes as a size tensor
+    (what ``tf.size`` gives at run time); anything else as Keras computes it."""
+    if not isinstance(x, keras.KerasTensor):
+        return _ORIGINAL["size"](x)
+    count: Any = 1
+    for d in _shape(x):
+        count = count * d
+    return np.asarray(count, "int32") if isinstance(count, int) else count.size_tensor()
+
+
 def _shape(x: Any) -> Any:
     if isinstance(x, keras.KerasTensor) and any(d is None for d in x.shape):
         return tuple(DynamicDim(x, i) if d is None else d for i, d in enumerate(x.shape))
@@ -713,7 +725,7 @@ _REWRITES: dict[str, Callable[..., Any]] = {
 #: the originals used by the rewrites (looked up once, never the patched ones)
 _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
-        *_REWRITES, "shape", "take", "zeros_like", "ones_like", "full_like",
+        *_REWRITES, "shape", "size", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
         "cumsum", "cast")}
 #: Python operator -> the keras.ops function computing it on tensors
@@ -773,7 +785,15 @@ _TENSOR_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "_
 
 def _operator(method: Callable[..., Any]) -> Callable[..., Any]:
     def op(self: Any, other: Any) -> Any:
-        return method(self, other.size_tensor() if isinstance(other, _Unknown) else other)
+        if isinstance(other, (_Unknown, DynamicShape)):
+            other = other.size_tensor()
+        elif isinstance(other, (np.generic, np.ndarray)) and other.dtype.kind == "f" and \
+                keras.backend.is_float_dtype(self.dtype):
+            # at run time the operand is a tf.Tensor, whose operators convert a NumPy
+            # operand to the tensor's dtype (``x * np.sqrt(2.0)`` stays float32), while
+            # Keras' symbolic operators promote it (float64)
+            other = np.asarray(other, dtype=keras.backend.standardize_dtype(self.dtype))
+        return method(self, other)
     return op
 
 
@@ -787,7 +807,7 @@ def dynamic_dims() -> Iterator[None]:
     ``core`` / ``image`` / ``linalg`` and their ``keras.src`` modules (code that imported
     a function by name before keeps the original, which fails on ``None`` as before).
     Nested uses (a traced layer inside a traced call) patch nothing more."""
-    patched = {"shape": _shape}
+    patched = {"shape": _shape, "size": _size}
     patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
     saved: list[tuple[Any, str, Any]] = []
     for space in ops_namespaces():

@@ -146,7 +146,9 @@ def _logical(ctx: LayerContext) -> Lowered:
 
 @lowers(knp.Where)
 def _where(ctx: LayerContext) -> Lowered:
-    """``where(condition, x1, x2)``: both branches converted to their result type."""
+    """``where(condition, x1, x2)``: both branches converted to their result type; a
+    constant condition (``ops.where(True, x, 0.0)``) is a bool constant, broadcast like
+    any other operand."""
     operands = ctx.operands()
     if len(operands) == 3 and operands[1] is None and operands[2] is None:
         ctx.refuse("where(condition) with one argument (the indices of the true elements) "
@@ -155,8 +157,8 @@ def _where(ctx: LayerContext) -> Lowered:
         ctx.refuse(f"called with {len(operands)} positional arguments; expected condition, "
                    f"x1 and x2")
     cond, *branches = operands
-    if not isinstance(cond, Operand):
-        ctx.refuse("the condition is a constant, not a tensor")
+    if not any(isinstance(v, Operand) for v in operands):
+        ctx.refuse("no operand is a tensor")
     # Python numbers are weak types here; anything else is converted to a tensor first
     kinds, values = [], []
     for v in branches:
@@ -171,7 +173,8 @@ def _where(ctx: LayerContext) -> Lowered:
             kinds.append(arr.dtype.name)
             values.append(arr)
     result = _result_dtype(ctx, kinds)
-    names = [_as(ctx, cond, DType.BOOL, "cast_condition")]
+    names = [_as(ctx, cond, DType.BOOL, "cast_condition") if isinstance(cond, Operand)
+             else ctx.constant("constant_condition", _cast(_convert(ctx, cond), DType.BOOL))]
     for arg, v in zip(_ARG_NAMES, values):
         if isinstance(v, Operand):
             names.append(_as(ctx, v, result, f"cast_{arg}"))

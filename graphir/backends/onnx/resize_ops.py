@@ -24,9 +24,11 @@ the input already has (NHWC or NCHW, the op is ``Layout.ANY``):
   This covers bicubic (TF quantizes the cubic offset to 1/1024), area, lanczos3/5 and
   every antialiased case ONNX does not reproduce.
 
-A dynamic input height or width is emitted only for ``bilinear`` without antialiasing,
+A dynamic input height or width is emitted for ``bilinear`` without antialiasing,
 whose ONNX form is the same formula for every size (``Resize`` linear half-pixel, as
-``upsample2d``); any other method needs static spatial sizes (an
+``upsample2d``), and for ``nearest`` without antialiasing, as two ``Gather`` s whose
+indices TF's float32 formula computes at run time from the input's ``Shape``
+(:func:`_nearest_gather`); any other method needs static spatial sizes (an
 :class:`~graphir.errors.UnsupportedOpError` naming the node otherwise).
 """
 
@@ -127,13 +129,33 @@ def _sizes(ctx: OnnxEmitContext, x: str, layout: str, h: int, w: int) -> str:
     return ctx.add("Concat", [ctx.add("Shape", [x], end=2), hw], axis=0)
 
 
+def _nearest_gather(ctx: OnnxEmitContext, x: str, axis: int, n_in: int | str | None,
+                    n_out: int, out: str | None = None) -> str:
+    """``Gather`` of TF's half-pixel nearest-neighbour rows of ``x`` along ``axis`` to
+    ``n_out``: constant indices (:func:`~graphir.resampling.nearest_indices`) for a
+    static input size, else the same float32 formula at run time (``min(floor(float32(o
+    + 0.5) * (float32(in) / float32(out))), in - 1)``, each step one correctly rounded
+    float32 ONNX op, as TF's kernel computes it), so any input size gives TF's pixels."""
+    if isinstance(n_in, int):
+        return ctx.add("Gather", [x, ctx.constant(nearest_indices(n_in, n_out), "rows")],
+                       out, axis=axis)
+    size = ctx.add("Shape", [x], start=axis, end=axis + 1)                  # int64 (1,)
+    scale = ctx.add("Div", [ctx.add("Cast", [size], to=TensorProto.FLOAT),
+                            ctx.constant(np.asarray([n_out], np.float32), "out_size")])
+    centres = ctx.constant(np.arange(n_out, dtype=np.float32) + np.float32(0.5), "centres")
+    index = ctx.add("Cast", [ctx.add("Floor", [ctx.add("Mul", [centres, scale])])],
+                    to=TensorProto.INT64)
+    last = ctx.add("Sub", [size, ctx.constant(np.asarray([1], np.int64), "one")])
+    return ctx.add("Gather", [x, ctx.add("Min", [index, last])], out, axis=axis)
+
+
 @emits("resize")
 def resize(ctx: OnnxEmitContext, node: Node) -> None:
     """``Resize``, two ``Gather`` s or one ``Einsum`` (module docstring), in the input's layout.
 
     Raises:
         UnsupportedOpError: a non-static input height or width, except for
-            ``bilinear`` without antialiasing.
+            ``bilinear`` and ``nearest`` without antialiasing.
     """
     x_name = node.inputs[0]
     a = node.attrs
@@ -151,9 +173,14 @@ def resize(ctx: OnnxEmitContext, node: Node) -> None:
         if method == "bilinear" and not antialias:
             ctx.add("Resize", [x, "", "", _sizes(ctx, x, layout, h, w)], out, **candidate)
             return
+        if method == "nearest" and not antialias:
+            mid = _nearest_gather(ctx, x, h_axis, hi, h)
+            _nearest_gather(ctx, mid, w_axis, wi, w, out)
+            return
         raise unsupported(node, f"{method} resize (antialias={antialias}) of an input with "
                                 f"a non-static height or width {tuple(shape[1:3])}: only "
-                                f"bilinear without antialiasing is emitted for dynamic sizes")
+                                f"bilinear and nearest without antialiasing are emitted for "
+                                f"dynamic sizes")
     # onnxruntime's cubic Resize scales only the two innermost (or outermost) axes: NCHW
     usable = candidate is not None and (method != "bicubic" or layout == NCHW)
     if usable and all(_resize_matches(n_in, n_out, method, antialias, candidate)

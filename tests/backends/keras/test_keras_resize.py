@@ -175,6 +175,20 @@ def test_unsupported_options_are_refused(make, detail):
     assert detail in str(info.value)
 
 
+def test_dynamic_nearest_gives_tf_pixels_at_every_input_size():
+    """Nearest resize of an input whose height and width are unknown: the ONNX computes
+    TF's float32 index formula at run time; bit-equal to Keras for every input size
+    from 1 to 24 (ties and non-power-of-two ratios included)."""
+    model = _one_layer(L.Resizing(7, 5, "nearest", name="l"), (None, None, 1))
+    sess = ort.InferenceSession(to_onnx(from_keras(model)).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(5)
+    for n in range(1, 25):
+        x = rng.normal(size=(1, n, 25 - n, 1)).astype("float32")
+        np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.asarray(model(x)),
+                                      err_msg=f"input {n}x{25 - n}")
+
+
 def test_dynamic_size_is_refused_by_onnx_for_non_bilinear():
     graph = from_keras(_one_layer(L.Resizing(3, 4, "area", name="l"), (None, None, 1)))
     with pytest.raises(UnsupportedOpError, match="non-static height or width"):
