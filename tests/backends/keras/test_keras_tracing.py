@@ -747,3 +747,38 @@ def test_numpy_operands_and_upper_case_einsum_in_a_traced_call():
     graph = from_keras(model)
     assert "einsum" in [n.op for n in graph.nodes]
     _check_both(model, graph, {"x": data})
+
+
+# --------------------------------------------------------------------------- tf2onnx's Keras tests
+
+@pytest.mark.parametrize("make, dtype", [
+    # Keras records a Lambda's output in its compute dtype (float32); the call returns int32
+    (lambda x: ops.argmax(x, axis=2), "int32"),
+    (lambda x: ops.greater(x, 0.1), "bool"),
+    # TF's operators convert NumPy operands to the tensor's dtype: float32, not float64
+    (lambda x: x * np.sqrt(2.0) + np.float64(1.0) / (1.0 + x * x) - np.array([1.0, 2, 3, 4]),
+     "float32"),
+    (lambda x: ops.where(True, x, 0.0) + ops.where(np.array([True, False, True, False]), x, -x),
+     "float32"),
+    (lambda x: x + ops.cast(ops.size(x), "float32") + ops.cast(ops.size(x[0]), "float32"),
+     "float32"),
+])
+def test_lambdas_of_tf2onnx_keras_tests(make, dtype):
+    """Lambdas from tf2onnx's Keras layer tests: an int or bool output, NumPy float64
+    operands, a constant where() condition, ops.size (of the batch too)."""
+    x = keras.Input((3, 4), name="x")
+    model = keras.Model(x, L.Lambda(make, name="lam")(x))
+    graph = from_keras(model)
+    assert graph.output_types()[0].dtype.value == dtype
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(2)
+    for batch in (2, 3):
+        data = rng.normal(size=(batch, 3, 4)).astype("float32")
+        want = np.asarray(model(data))
+        assert want.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(session.run(None, {"x": data})[0].astype("float64"),
+                                   want.astype("float64"), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(emitted(data)).astype("float64"),
+                                   want.astype("float64"), rtol=1e-6, atol=1e-6)
