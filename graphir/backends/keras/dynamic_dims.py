@@ -689,6 +689,14 @@ def _size(x: Any) -> Any:
     return np.asarray(count, "int32") if isinstance(count, int) else count.size_tensor()
 
 
+def _ndim(x: Any) -> Any:
+    """``ops.ndim(x)`` of a symbolic tensor: its rank, a Python int (always static; Keras'
+    symbolic ``ndim`` gives a tensor that ``float()`` or ``range()`` cannot read)."""
+    if isinstance(x, keras.KerasTensor):
+        return len(x.shape)
+    return _ORIGINAL["ndim"](x)
+
+
 def _shape(x: Any) -> Any:
     if isinstance(x, keras.KerasTensor) and any(d is None for d in x.shape):
         return tuple(DynamicDim(x, i) if d is None else d for i, d in enumerate(x.shape))
@@ -725,7 +733,7 @@ _REWRITES: dict[str, Callable[..., Any]] = {
 #: the originals used by the rewrites (looked up once, never the patched ones)
 _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
-        *_REWRITES, "shape", "size", "take", "zeros_like", "ones_like", "full_like",
+        *_REWRITES, "shape", "size", "ndim", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
         "cumsum", "cast")}
 #: Python operator -> the keras.ops function computing it on tensors
@@ -807,7 +815,7 @@ def dynamic_dims() -> Iterator[None]:
     ``core`` / ``image`` / ``linalg`` and their ``keras.src`` modules (code that imported
     a function by name before keeps the original, which fails on ``None`` as before).
     Nested uses (a traced layer inside a traced call) patch nothing more."""
-    patched = {"shape": _shape, "size": _size}
+    patched = {"shape": _shape, "size": _size, "ndim": _ndim}
     patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
     saved: list[tuple[Any, str, Any]] = []
     for space in ops_namespaces():

@@ -762,6 +762,7 @@ def test_numpy_operands_and_upper_case_einsum_in_a_traced_call():
      "float32"),
     (lambda x: x + ops.cast(ops.size(x), "float32") + ops.cast(ops.size(x[0]), "float32"),
      "float32"),
+    (lambda x: x - float(ops.ndim(x)), "float32"),
 ])
 def test_lambdas_of_tf2onnx_keras_tests(make, dtype):
     """Lambdas from tf2onnx's Keras layer tests: an int or bool output, NumPy float64
