@@ -232,8 +232,9 @@ def _scores_returned(op: Any, knode: Any) -> bool:
 
 
 #: built-in merge layers whose values do not depend on their inputs' Keras masks
-_MASK_FREE_MERGES = (keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply,
-                     keras.layers.Average, keras.layers.Concatenate, keras.layers.Dot)
+#: (``Multiply`` does: a masked step is 1 in the product, keras/src/layers/merging/multiply.py)
+_MASK_FREE_MERGES = (keras.layers.Add, keras.layers.Subtract, keras.layers.Average,
+                     keras.layers.Concatenate, keras.layers.Dot)
 
 
 class _Lowering:
@@ -481,7 +482,7 @@ class _Lowering:
                 raise self.refuse(op, "a nested model called on a tensor whose Keras mask "
                                       "exists only at run time (attached in a traced call)")
             if any(isinstance(a, dict) for a in knode.arguments.args):
-                raise self.refuse(op, "a nested model called with a dict of tensors")
+                in_values = [env[id(t)] for t in self.dict_call_inputs(op, knode)]
             outs = self.lower_model(op, self.claim(join_scope(scope, op.name)), in_values)
             for t, v in zip(knode.outputs, outs):
                 env[id(t)] = v
@@ -789,14 +790,16 @@ class _Lowering:
         """Refuse call-time options that change inference results (except the keyword
         arguments the layer's converter reads itself, its ``accepted_call_kwargs``).
 
-        A value that is None, or a list/tuple whose entries are all None (Keras records
-        ``mask=[None, None]`` when a multi-input model is called), is no option.
+        A value that is None, or a list/tuple/dict whose entries are all None (Keras
+        records ``mask=[None, None]`` when a multi-input model is called, ``mask={"a":
+        None}`` when it is called with a dict), is no option.
         """
         accepted = accepted_call_kwargs(op)
         for key, value in knode.arguments.kwargs.items():
             if value is None or (key == "training" and value is False) or key in accepted:
                 continue
-            if isinstance(value, (list, tuple)) and all(v is None for v in value):
+            if isinstance(value, (list, tuple, dict)) and all(
+                    v is None for v in (value.values() if isinstance(value, dict) else value)):
                 continue
             detail = (f"called with training={value!r}" if key == "training" else
                       "called with a mask (Keras' implicit mask from "
@@ -809,6 +812,34 @@ class _Lowering:
         if why is not None:
             raise self.refuse(op, why)
 
+    def dict_call_inputs(self, model: Any, knode: Any) -> list[Any]:
+        """The tensors a nested functional model called with one dict of tensors gets,
+        in the order of its ``inputs``: by key when it was built on a dict of inputs
+        (``keras.Model({"a": a, "c": c}, ...)``, a keras_hub backbone), else by input
+        name, as Keras' ``Functional`` maps a dict call.
+
+        Raises:
+            UnsupportedLayerError: the call is not one dict, or a key is missing.
+        """
+        args = knode.arguments.args
+        if len(args) != 1 or not isinstance(args[0], dict) or knode.arguments.kwargs.get(
+                "inputs") is not None:
+            raise self.refuse(model, "a nested model called with a dict among other arguments")
+        given = args[0]
+        struct = model._inputs_struct
+        if isinstance(struct, dict):
+            keys = {id(t): k for k, t in struct.items()}
+        else:
+            keys = {id(t): t._keras_history.operation.name for t in model.inputs}
+        out = []
+        for t in model.inputs:
+            key = keys.get(id(t))
+            if key not in given or not isinstance(given[key], keras.KerasTensor):
+                raise self.refuse(model, f"a nested model called with a dict without a "
+                                         f"tensor for its input {key!r}")
+            out.append(given[key])
+        return out
+
     def check_implicit_masks(self, op: Any, knode: Any) -> None:
         """Refuse a layer that reads a Keras mask its call was not given explicitly.
 
@@ -817,12 +848,16 @@ class _Lowering:
         accepts the keyword; :meth:`check_call` refuses the others), but
         ``MultiHeadAttention``, ``Maximum`` and ``Minimum`` read their inputs' masks
         themselves (``backend.get_keras_mask``; the two merges take a masked step from
-        the other inputs, keras/src/layers/merging/base_merge.py), invisible in the
-        recorded call: lowering them without the mask would compute another result.
-        The other built-in merges (``Add``, ``Subtract``, ``Multiply``, ``Average``,
-        ``Concatenate``, ``Dot``) compute their values without the masks; the mask of
-        their output is what their ``compute_mask`` recorded as ``keras.ops`` nodes on the
-        input masks, which a mask-reading layer downstream lowers like any tensor.
+        the other inputs, keras/src/layers/merging/base_merge.py; ``Multiply`` takes it
+        as 1), invisible in the recorded call: lowering them without the mask would
+        compute another result.  So do layers whose ``call`` takes ``mask`` when Keras
+        did not record the mask it fills in at run time (``Attention`` /
+        ``AdditiveAttention`` on ``[query, value]``: Keras' symbolic call records no
+        ``mask``, every eager call passes ``[query_mask, value_mask]``).  The other
+        built-in merges (``Add``, ``Subtract``, ``Average``, ``Concatenate``, ``Dot``)
+        compute their values without the masks; the mask of their output is what their
+        ``compute_mask`` recorded as ``keras.ops`` nodes on the input masks, which a
+        mask-reading layer downstream lowers like any tensor.
         """
         if not any(getattr(t, "_keras_mask", None) is not None
                    for t in knode.arguments.keras_tensors):
@@ -834,7 +869,9 @@ class _Lowering:
             return
         if qualified_name(type(op)) == CACHED_MHA:
             return  # its call reads attention_mask only (keras_hub's decoders pass it)
-        if isinstance(op, (keras.layers.MultiHeadAttention, Merge)):
+        takes_mask = "mask" in tracing.call_parameters(op) and \
+            knode.arguments.kwargs.get("mask") is None
+        if isinstance(op, (keras.layers.MultiHeadAttention, Merge)) or takes_mask:
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "
                                   "implicitly; masked inputs of this layer are not lowered")

@@ -477,7 +477,7 @@ def _spec_shims(layer: Any) -> None:
         except (TypeError, ValueError):
             continue
         extra = frozenset() if any(p.kind == p.VAR_KEYWORD for p in params.values()) \
-            else frozenset(set(_call_params(lyr)) - set(params))
+            else frozenset(set(call_parameters(lyr)) - set(params))
 
         def shim(*args: Any, _method=method, _lyr=lyr, _extra=extra, **kwargs: Any):
             kwargs = {k: v for k, v in kwargs.items() if not (k in _extra and v is None)}
@@ -655,7 +655,8 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     return outputs
 
 
-def _call_params(layer: Any) -> dict[str, inspect.Parameter]:
+def call_parameters(layer: Any) -> dict[str, inspect.Parameter]:
+    """The parameters of ``layer.call`` (bound: no ``self``), by name."""
     return dict(inspect.signature(layer.call).parameters)
 
 
@@ -680,7 +681,7 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
         sublayers are removed.
     """
     args, kwargs = knode.arguments.args, dict(knode.arguments.kwargs)
-    params = _call_params(layer)
+    params = call_parameters(layer)
     training = kwargs.pop("training", None)
     if training not in (None, False):
         refuse(f"called with training={training!r}")
@@ -753,7 +754,7 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
     neither a shape nor a list, tuple or dict of them; tracing fails as in
     :func:`traced_call`.
     """
-    params = [p for p in _call_params(model).values()
+    params = [p for p in call_parameters(model).values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     fixed = dict(input_shapes or {})
 
@@ -801,7 +802,7 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
         args = [placeholder(params[i].name if i < len(params) else f"input_{i}", shape)
                 for i, shape in enumerate(shapes.values())]
         inputs = keras.tree.flatten(args)
-    kwargs = {"training": False} if "training" in _call_params(model) else {}
+    kwargs = {"training": False} if "training" in call_parameters(model) else {}
     saved = _snapshot(model)
     try:
         _spec_shims(model)
