@@ -1733,3 +1733,97 @@ def attention_layer_causal_concat():
     v = keras.Input((6, 4))
     out = L.Attention(use_scale=True, score_mode="concat")([q, v], use_causal_mask=True)
     return keras.Model([q, v], out)
+
+
+@model
+def mask_mha_key_mask_only():
+    q = keras.Input((5, 4))
+    k = keras.Input((7,), dtype="int32")
+    v = keras.Input((7, 4))
+    ke = L.Embedding(30, 4, mask_zero=True)(k)
+    x = L.MultiHeadAttention(2, 2)(q, v, key=ke)
+    return keras.Model([q, k, v], L.Dense(2)(x))
+
+
+@model
+def mask_bidirectional_merge_none():
+    i = keras.Input((None,), dtype="int32")
+    x = L.Embedding(30, 4, mask_zero=True)(i)
+    f, b = L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode=None)(x)
+    return keras.Model(i, [L.GlobalAveragePooling1D()(f), L.GlobalAveragePooling1D()(b)])
+
+
+@model
+def mask_simple_rnn_backwards_state():
+    i = keras.Input((None,), dtype="int32")
+    x = L.Embedding(30, 4, mask_zero=True)(i)
+    out, h = L.SimpleRNN(3, go_backwards=True, return_state=True)(x)
+    return keras.Model(i, L.concatenate([out, h]))
+
+
+@model
+def mask_masking_nonzero_value_gru():
+    i = keras.Input((6, 2))
+    x = ops.where(i < -0.5, -1.0, i)
+    x = L.Masking(mask_value=-1.0)(x)
+    return keras.Model(i, L.Dense(1)(L.GRU(3)(x)))
+
+
+@model
+def mask_average_two_masked_gap():
+    a = keras.Input((8,), dtype="int32")
+    b = keras.Input((8,), dtype="int32")
+    x = L.Average()([L.Embedding(30, 4, mask_zero=True)(a),
+                     L.Embedding(30, 4, mask_zero=True)(b)])
+    return keras.Model([a, b], L.GlobalAveragePooling1D()(x))
+
+
+@model
+def mask_lambda_between_embedding_and_lstm():
+    i = keras.Input((None,), dtype="int32")
+    x = L.Embedding(30, 4, mask_zero=True)(i)
+    x = L.Lambda(lambda t: t * 2.0)(x)
+    return keras.Model(i, L.Dense(1)(L.LSTM(3)(x)))
+
+
+@model
+def mask_lambda_with_mask_fn():
+    i = keras.Input((None,), dtype="int32")
+    x = L.Embedding(30, 4, mask_zero=True)(i)
+    x = L.Lambda(lambda t: t * 2.0, mask=lambda t, m: m)(x)
+    return keras.Model(i, L.Dense(1)(L.LSTM(3)(x)))
+
+
+@model
+def hub_encoder_implicit_and_explicit_padding():
+    kh = _hub()
+    tok = keras.Input((8,), dtype="int32")
+    pad = keras.Input((8,), dtype="bool")
+    x = L.Embedding(30, 8, mask_zero=True)(tok)
+    x = kh.layers.TransformerEncoder(16, 2)(x, padding_mask=pad)
+    return keras.Model([tok, pad], L.Dense(2)(x))
+
+
+@model
+def mask_multiply_masked_with_unmasked():
+    i = keras.Input((8,), dtype="int32")
+    f = keras.Input((8, 4))
+    e = L.Embedding(30, 4, mask_zero=True)(i)
+    x = L.Multiply()([e, f])
+    return keras.Model([i, f], L.Dense(1)(L.LSTM(3)(x)))
+
+
+@model
+def mask_gap1d_masked_after_dense_conv_dropped():
+    i = keras.Input((10,), dtype="int32")
+    x = L.Embedding(30, 4, mask_zero=True)(i)
+    x = L.Conv1D(4, 3, padding="same")(x)  # Keras drops the mask here
+    return keras.Model(i, L.GlobalAveragePooling1D()(x))
+
+
+@model
+def mask_additive_attention_self():
+    i = keras.Input((7,), dtype="int32")
+    x = L.Embedding(30, 4, mask_zero=True)(i)
+    x = L.AdditiveAttention(use_scale=False)([x, x])
+    return keras.Model(i, L.Dense(2)(x))
