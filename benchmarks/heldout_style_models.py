@@ -1827,3 +1827,63 @@ def mask_additive_attention_self():
     x = L.Embedding(30, 4, mask_zero=True)(i)
     x = L.AdditiveAttention(use_scale=False)([x, x])
     return keras.Model(i, L.Dense(2)(x))
+
+
+@model
+def ops_int_semantics_preproc():
+    """integer preprocessing inside a model: floor division / mod of negatives,
+    float->int truncation, rounding half to even, clip on ints."""
+    i = keras.Input((6,))
+    x = i * 3.0
+    a = ops.cast(ops.floor_divide(x, 2.0), "float32")
+    b = ops.mod(x, 2.0)
+    c = ops.cast(ops.cast(x, "int32"), "float32")
+    d = ops.round(x * 2.0) / 2.0
+    e = ops.cast(ops.clip(ops.cast(x, "int32"), -2, 2), "float32")
+    return keras.Model(i, ops.concatenate([a, b, c, d, e], axis=-1))
+
+
+@model
+def ops_int_token_arith():
+    i = keras.Input((6,), dtype="int32")
+    a = ops.floor_divide(i - 5, 3)
+    b = ops.mod(i - 5, 3)
+    c = ops.one_hot(ops.clip(i, 0, 7), 8)
+    d = ops.cast(ops.equal(i % 2, 0), "float32")
+    return keras.Model(i, [ops.cast(a, "float32"), ops.cast(b, "float32"),
+                           ops.sum(c, axis=1), d])
+
+
+@model
+def ops_take_negative_and_argmin():
+    i = keras.Input((8,))
+    t = ops.take(i, np.array([-1, 0, 3], "int32"), axis=1)
+    am = ops.cast(ops.argmin(i, axis=-1), "float32")[:, None]
+    return keras.Model(i, ops.concatenate([t, am], axis=-1))
+
+
+@model
+def hub_token_pos_mask_zero_into_lstm():
+    kh = _hub()
+    tok = keras.Input((None,), dtype="int32")
+    x = kh.layers.TokenAndPositionEmbedding(30, 40, 6, mask_zero=True)(tok)
+    return keras.Model(tok, L.Dense(1)(L.Bidirectional(L.GRU(3))(x)))
+
+
+@model
+def hub_reversible_embedding_mask_zero_gap():
+    kh = _hub()
+    tok = keras.Input((9,), dtype="int32")
+    x = kh.layers.ReversibleEmbedding(30, 6, mask_zero=True)(tok)
+    x = L.Dense(6, activation="relu")(x)
+    return keras.Model(tok, L.Dense(2)(L.GlobalAveragePooling1D()(x)))
+
+
+@model
+def hub_sine_encoding_masked_encoder():
+    kh = _hub()
+    tok = keras.Input((10,), dtype="int32")
+    e = L.Embedding(30, 8, mask_zero=True)(tok)
+    x = L.Add()([e, kh.layers.SinePositionEncoding()(e)])
+    x = kh.layers.TransformerEncoder(16, 2, dropout=0.1)(x)
+    return keras.Model(tok, L.Dense(2)(L.GlobalAveragePooling1D()(x)))
