@@ -33,6 +33,9 @@ TensorFlow backend, where rank-3 inputs take the ``ops.dot_product_attention`` p
    ``(N, H, T, S)``), positions where it is False are set to ``-0.7 * 3.38953e38`` (the
    same ``tf.where`` as the causal mask below, ``_apply_masks``); a row without any
    True position therefore gets uniform probabilities, as in Keras;
+   (with ``dropout > 0`` Keras takes its softmax path instead, ``_masked_softmax``: the
+   same probabilities, except that the masked positions are then set to 0, so a row
+   without any True position is all zeros);
    with ``causal``, positions ``s > t`` are set to ``-0.7 * 3.38953e38``
    (``_get_large_negative``; Keras' causal mask is ``tf.linalg.band_part(ones(T, S), -1, 0)``,
    i.e. lower-triangular, aligned at the top-left corner, the same as
@@ -95,7 +98,8 @@ def multi_head_attention(inputs: Sequence[np.ndarray | None], attrs: Mapping[str
             ``value_bias (H, V)`` or None, ``output_kernel (H, V, *O)``, ``output_bias O``
             or None (float64 arrays), ``attention_mask`` ``(T, S)`` or
             ``(N|1, T|1, S|1)`` of any dtype or None.
-        attrs: ``num_heads``, ``key_dim``, ``value_dim``, ``causal``.
+        attrs: ``num_heads``, ``key_dim``, ``value_dim``, ``causal``, ``dropout``
+            (optional).
 
     Returns:
         ``(N, T, *O)`` float64.
@@ -106,16 +110,21 @@ def multi_head_attention(inputs: Sequence[np.ndarray | None], attrs: Mapping[str
     k = _project(key, kk, kb)
     v = _project(value, vk, vb)
     logits = np.einsum("nthk,nshk->nhts", q, k) * (1.0 / math.sqrt(float(attrs["key_dim"])))
+    keep = None
     if mask is not None:
         keep = np.expand_dims(np.asarray(mask) != 0, axis=-3)
-        logits = np.where(keep, logits, MASK_VALUE)
     if attrs["causal"]:
         t, s = logits.shape[-2:]
-        logits = np.where(np.tril(np.ones((t, s), dtype=bool)), logits, MASK_VALUE)
+        causal = np.tril(np.ones((t, s), dtype=bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
+        logits = np.where(keep, logits, MASK_VALUE)
     if logits.size:
         logits = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(logits)
     probs = e / e.sum(axis=-1, keepdims=True)
+    if keep is not None and attrs.get("dropout", 0.0) > 0:
+        probs = np.where(keep, probs, 0.0)  # Keras' Softmax(mask): a masked row is zeros
     o = np.einsum("nhts,nshv->nthv", probs, v)
     out_dims = ok.shape[2:]
     heads, vdim = ok.shape[:2]
@@ -292,6 +301,10 @@ register(OpSchema(
         "key_dim": AttrSpec("int", doc="query/key size per head K"),
         "value_dim": AttrSpec("int", doc="value size per head V"),
         "causal": AttrSpec("bool", doc="query t attends only to key positions s <= t"),
+        "dropout": AttrSpec("float", required=False,
+                            doc="Keras' dropout rate (default 0): the identity at inference, "
+                                "but a rate > 0 takes Keras' softmax path, where a query row "
+                                "with no allowed key gets zero weights (uniform otherwise)"),
     }, _infer_mha, weight_inputs=tuple(range(3, 11)),
     doc="Keras MultiHeadAttention on (N, T, D) query and (N, S, D') value/key: "
         "projections, scaled dot-product softmax attention per head, output projection", kernel=multi_head_attention))

@@ -42,8 +42,10 @@ def _multi_head_attention(c: BuildContext) -> Built:
     output_shape=output_kernel.shape[2:])``, weights in ``layer.weights`` order: query
     kernel and bias, key kernel and bias, value kernel and bias, output kernel and
     bias.  Keras has one ``use_bias`` for all four projections: when only some biases
-    are present, the others are written as zeros (adding 0 is exact).  Dropout is 0
-    (inference)."""
+    are present, the others are written as zeros (adding 0 is exact).  Dropout is the
+    node's ``dropout`` (0 when absent): the identity at inference, but a rate > 0 keeps
+    Keras on the softmax path the original layer took (zero rows where every key is
+    masked)."""
     a = c.attrs
     kernels = [c.w(i) for i in (3, 5, 7, 9)]
     biases = [c.w(i) for i in (4, 6, 8, 10)]
@@ -56,7 +58,8 @@ def _multi_head_attention(c: BuildContext) -> Built:
             arrays.append(bias if bias is not None else np.zeros(shape, kernel.dtype))
     layer = keras.layers.MultiHeadAttention(**c.kw(
         num_heads=a["num_heads"], key_dim=a["key_dim"], value_dim=a["value_dim"],
-        use_bias=use_bias, output_shape=tuple(int(d) for d in kernels[3].shape[2:])))
+        use_bias=use_bias, output_shape=tuple(int(d) for d in kernels[3].shape[2:]),
+        dropout=float(a.get("dropout", 0.0))))
     return layer, arrays
 
 

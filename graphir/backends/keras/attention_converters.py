@@ -94,7 +94,9 @@ def _multi_head_attention(ctx: LayerContext) -> Lowered:
     Reads ``num_heads``, ``key_dim``, ``value_dim`` and the projection weights (kernels
     ``(D, H, K)``, ``(D, H, V)``, ``(H, V, *O)``; biases unless ``use_bias=False``) and
     the call's ``use_causal_mask`` and ``attention_mask`` (a tensor, input 11: Keras casts
-    it to bool and masks the logits where it is False).  Dropout is ignored (inference).
+    it to bool and masks the logits where it is False).  Dropout is the identity at
+    inference, but a rate > 0 is kept (``dropout``): Keras then takes its softmax path,
+    where a query row whose keys are all masked gets zero weights, not uniform ones.
 
     Raises:
         UnsupportedLayerError: query, value or key not rank 3 (attention over several
@@ -176,9 +178,12 @@ def _mha(ctx: LayerContext, args: dict[str, Any]) -> Lowered:
     ok, ob = _weights(ctx, layer.output_dense)
     inputs = [query.name, value.name, key.name if key is not None else "",
               qk, qb, kk, kb, vk, vb, ok, ob] + ([mask_name] if mask_name else [])
-    return ctx.lowered("multi_head_attention", inputs, {
-        "num_heads": int(layer.num_heads), "key_dim": int(layer.key_dim),
-        "value_dim": int(layer.value_dim), "causal": causal})
+    attrs = {"num_heads": int(layer.num_heads), "key_dim": int(layer.key_dim),
+             "value_dim": int(layer.value_dim), "causal": causal}
+    dropout = float(getattr(layer, "_dropout", 0.0))
+    if dropout > 0:  # Keras' softmax path (zero rows where every key is masked)
+        attrs["dropout"] = dropout
+    return ctx.lowered("multi_head_attention", inputs, attrs)
 
 
 def _combined_mask(ctx: LayerContext, args: dict[str, Any], mask: Operand | None

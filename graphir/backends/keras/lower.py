@@ -850,10 +850,9 @@ class _Lowering:
         themselves (``backend.get_keras_mask``; the two merges take a masked step from
         the other inputs, keras/src/layers/merging/base_merge.py; ``Multiply`` takes it
         as 1), invisible in the recorded call: lowering them without the mask would
-        compute another result.  So do layers whose ``call`` takes ``mask`` when Keras
-        did not record the mask it fills in at run time (``Attention`` /
-        ``AdditiveAttention`` on ``[query, value]``: Keras' symbolic call records no
-        ``mask``, every eager call passes ``[query_mask, value_mask]``).  The other
+        compute another result.  So do ``Attention`` / ``AdditiveAttention`` on
+        ``[query, value]``: Keras 3.15 records no ``mask`` for their symbolic call, while
+        every eager call passes ``[query_mask, value_mask]``.  The other
         built-in merges (``Add``, ``Subtract``, ``Average``, ``Concatenate``, ``Dot``)
         compute their values without the masks; the mask of their output is what their
         ``compute_mask`` recorded as ``keras.ops`` nodes on the input masks, which a
@@ -869,9 +868,9 @@ class _Lowering:
             return
         if qualified_name(type(op)) == CACHED_MHA:
             return  # its call reads attention_mask only (keras_hub's decoders pass it)
-        takes_mask = "mask" in tracing.call_parameters(op) and \
+        unrecorded = isinstance(op, keras.layers.Attention) and \
             knode.arguments.kwargs.get("mask") is None
-        if isinstance(op, (keras.layers.MultiHeadAttention, Merge)) or takes_mask:
+        if isinstance(op, (keras.layers.MultiHeadAttention, Merge)) or unrecorded:
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "
                                   "implicitly; masked inputs of this layer are not lowered")

@@ -93,7 +93,8 @@ def multi_head_attention(ctx: OnnxEmitContext, node: Node) -> None:
     ``Transpose`` to ``(N, H, L, size)`` (the key to ``(N, H, K, S)``); ``MatMul`` of
     query and key, ``Mul`` by ``1/sqrt(key_dim)``; with an ``attention_mask`` and/or
     ``causal``, ``Where(mask, logits, -0.7 * 3.38953e38)`` (the two masks combined by
-    ``And``); ``Softmax(axis=-1)``; ``MatMul`` with the value,
+    ``And``); ``Softmax(axis=-1)`` (then ``Where(mask, probs, 0)`` when ``dropout > 0``:
+    Keras' softmax path zeroes a row whose keys are all masked); ``MatMul`` with the value,
     ``Transpose`` back to ``(N, T, H, V)``, ``Reshape`` to ``(N, T, H * V)``, ``MatMul``
     with the output kernel as ``(H * V, prod(O))`` (+ ``Add`` of the bias), and a final
     ``Reshape`` to ``(N, T, *O)`` when ``O`` has more than one dim.  Float16 logits are
@@ -123,6 +124,8 @@ def multi_head_attention(ctx: OnnxEmitContext, node: Node) -> None:
     if mask is not None:
         logits = ctx.add("Where", [mask, logits, ctx.scalar(MASK_VALUE, soft_dtype, "mask_value")])
     probs = ctx.add("Softmax", [logits], axis=-1)
+    if mask is not None and a.get("dropout", 0.0) > 0:  # Keras' softmax path: zero rows
+        probs = ctx.add("Where", [mask, probs, ctx.scalar(0.0, soft_dtype, "zero")])
     if dtype == DType.FLOAT16:
         probs = ctx.add("Cast", [probs], to=TensorProto.FLOAT16)
     o = ctx.add("MatMul", [probs, v])  # (N, H, T, V)

@@ -447,3 +447,38 @@ def test_dot_product_attention_over_one_key_value_head_is_refused():
     model = keras.Model([q, kv], keras.ops.dot_product_attention(q, kv, kv), name="mqa")
     with pytest.raises(UnsupportedLayerError, match="4 query heads over 1 key/value heads"):
         from_keras(model)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_a_query_row_with_every_key_masked_follows_keras_path(dropout, tmp_path):
+    """Keras' MultiHeadAttention takes ops.dot_product_attention when dropout is 0 (a row
+    whose keys are all masked gets uniform weights) and its softmax path otherwise (that
+    row gets zeros), even at inference: keras_hub's GPT-2 (dropout 0.1) with the first
+    token padded.  The interpreter, ONNX and the emitted Keras model follow the layer."""
+    keras.utils.set_random_seed(21)
+    x = keras.Input((4, 6), name="x")
+    m = keras.Input((4, 4), name="m")
+    y = L.MultiHeadAttention(2, 3, dropout=dropout, name="mha")(x, x, attention_mask=m,
+                                                                 use_causal_mask=True)
+    model = keras.Model([x, m], y)
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(2, 4, 6)).astype("float32")
+    mask = np.ones((2, 4, 4), "float32")
+    mask[0, :, 0] = 0.0            # row 0 of sample 0: its only causal key is masked
+    want = np.asarray(model([data, mask]))
+    graph = from_keras(model)
+    got = ort.InferenceSession(to_onnx_bytes(graph), providers=["CPUExecutionProvider"]).run(
+        None, {"x": data, "m": mask})[0]
+    ref = evaluate(graph, {"x": data, "m": mask})[graph.outputs[0]]
+    path = tmp_path / "m.keras"
+    save_keras(to_keras(graph), path)
+    emitted = np.asarray(keras.saving.load_model(path, safe_mode=True)([data, mask]))
+    for out in (got, ref, emitted):
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    # the two paths really differ on that row (the test would not see a wrong path)
+    other = L.MultiHeadAttention(2, 3, dropout=0.1 - dropout, name="other")
+    other(data, data, attention_mask=mask, use_causal_mask=True)
+    other.set_weights(model.get_layer("mha").get_weights())
+    alt = np.asarray(other(data, data, attention_mask=mask, use_causal_mask=True))
+    assert np.abs(alt[0, 0] - want[0, 0]).max() > 1e-3
+    np.testing.assert_allclose(alt[1], want[1], rtol=1e-5, atol=1e-6)
