@@ -50,7 +50,7 @@ from graphir.backends.keras.registry import (accepted_call_kwargs, converter_for
                                              supported_layer_classes, supported_operations)
 from graphir.diagnostics import Diagnostic, ShapeCheckError
 from graphir.dtypes import DType
-from graphir.errors import InputShapeError, UnsupportedLayerError
+from graphir.errors import GraphIRError, InputShapeError, UnsupportedLayerError
 from graphir.ir import Graph, Node, Value, weight_type
 from graphir.names import Namespace, join_scope
 from graphir.ops.type_rules import fmt_shape
@@ -158,7 +158,9 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
 def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
     """The float inputs of a traced subclassed model that hold indices: every node
     reading one reads it as an index (an op's ``index_inputs``: ``embedding``,
-    ``gather``, ...) or casts it to an integer dtype, and it is no output.  Keras
+    ``gather``, ...), casts it to an integer dtype or compares it with integer
+    constants (a ``mask_zero`` mask), at least one node reads it as an index, and it is
+    no output.  Keras
     records shapes, not dtypes, for such a model, so it was traced in its compute dtype;
     an input whose float values the model only ever truncates to ints is a token-id
     input, given int32 (Keras' ``Embedding`` index dtype) in a second lowering."""
@@ -174,10 +176,25 @@ def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
             as_index = (schema is not None and k in schema.index_inputs) or (
                 node.op == "cast" and not DType(node.attrs["to"]).is_float
                 and DType(node.attrs["to"]) is not DType.BOOL)
-            if not as_index:
+            if as_index:
+                uses[name] = uses.get(name, 0) + 1
+            elif not _compares_with_ints(graph, node, name):
                 candidates.discard(name)
-            uses[name] = uses.get(name, 0) + 1
     return sorted(n for n in candidates if uses.get(n))
+
+
+_COMPARISONS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
+
+
+def _compares_with_ints(graph: Graph, node: Node, name: str) -> bool:
+    """Whether ``node`` compares value ``name`` with a constant of integer values
+    (``Embedding(mask_zero=True)``'s ``not_equal(ids, 0)``): the same for ids held as
+    ints or as the floats they were traced as."""
+    if node.op not in _COMPARISONS or len(node.inputs) != 2:
+        return False
+    other = node.inputs[1] if node.inputs[0] == name else node.inputs[0]
+    value = graph.weights.get(other)
+    return value is not None and bool(np.all(np.asarray(value) == np.round(value)))
 
 
 def keras_tensor_type(tensor: Any) -> TensorType:
@@ -242,7 +259,8 @@ class _Lowering:
 
     def __init__(self, model: Any, *, model_file: str | None, from_file: bool = False,
                  input_shapes: Mapping[str, Sequence[int | None]] | None = None,
-                 input_dtypes: Mapping[str, str] | None = None):
+                 input_dtypes: Mapping[str, str] | None = None,
+                 free_inputs: Sequence[str] = ()):
         self.model = model
         self.model_file = model_file
         self.from_file = from_file
@@ -250,6 +268,9 @@ class _Lowering:
         # a traced subclassed model's input dtypes found by a first lowering (Keras
         # records no dtypes for them): input name -> dtype
         self.input_dtypes = dict(input_dtypes or {})
+        # the inputs of a traced subclassed model whose recorded non-batch sizes are
+        # left unknown (token ids: the model reads any sequence length)
+        self.free_inputs = tuple(free_inputs)
         # Keras masks that exist only at run time (a traced call attaches them, keras_hub's
         # TokenAndPositionEmbedding(mask_zero=True)), set on the recorded tensors while
         # the walk runs: id(tensor) -> (tensor, the _keras_mask it had before)
@@ -316,25 +337,42 @@ class _Lowering:
         try:
             if tracing.is_own_call_model(self.model):
                 with tracing.traced_model(self.model, lambda d: self.fail(self.model, d),
-                                          self.input_shapes, self.input_dtypes) as traced:
+                                          self.input_shapes, self.input_dtypes,
+                                          self.free_inputs) as traced:
                     self.trace_owner[""] = self.model
                     graph = self.run_graph(traced)
                 token_ids = [] if self.input_dtypes or self.diagnostics else \
                     _index_only_inputs(graph, traced.inputs)
-                if not token_ids:
-                    return graph
-                again = _Lowering(self.model, model_file=self.model_file,
-                                  from_file=self.from_file, input_shapes=self.input_shapes,
-                                  input_dtypes={name: "int32" for name in token_ids})
-                graph = again.run()
-                self.diagnostics = again.diagnostics
-                return graph
+                return self.with_token_ids(token_ids) if token_ids else graph
             _check_graph_model(self.model, self)
             return self.run_graph(self.model)
         finally:  # the user's model is left as it was
             for tensor, mask in self.runtime_masks.values():
                 tensor._keras_mask = mask
             self.runtime_masks.clear()
+
+    def with_token_ids(self, token_ids: Sequence[str]) -> Graph:
+        """The traced subclassed model lowered again with ``token_ids`` (inputs found to
+        hold indices) int32, and, unless ``input_shapes`` fixed their sizes, with their
+        recorded non-batch sizes unknown: Keras records the sizes of the first call, and
+        a text model reads any sequence length (the walk is exact for unknown sizes or
+        refuses); when that lowering is refused or has shape errors, the recorded sizes
+        are kept."""
+        dtypes = {name: "int32" for name in token_ids}
+        options = dict(model_file=self.model_file, from_file=self.from_file,
+                       input_shapes=self.input_shapes, input_dtypes=dtypes)
+        if not any(name in self.input_shapes for name in token_ids):
+            attempt = _Lowering(self.model, free_inputs=token_ids, **options)
+            try:
+                graph = attempt.run()
+            except GraphIRError:
+                graph = None
+            if graph is not None and not attempt.diagnostics:
+                return graph
+        again = _Lowering(self.model, **options)
+        graph = again.run()
+        self.diagnostics = again.diagnostics
+        return graph
 
     def fail(self, layer: Any, detail: str):
         """Raise :meth:`refuse` (a ``NoReturn`` callable for :mod:`.tracing`)."""

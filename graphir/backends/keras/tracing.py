@@ -731,7 +731,8 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
 @contextlib.contextmanager
 def traced_model(model: Any, refuse: Callable[[str], NoReturn],
                  input_shapes: Mapping[str, Sequence[int | None]] | None = None,
-                 input_dtypes: Mapping[str, str] | None = None) -> Iterator[TracedCall]:
+                 input_dtypes: Mapping[str, str] | None = None,
+                 free_inputs: Sequence[str] = ()) -> Iterator[TracedCall]:
     """Trace a ``keras.Model`` subclass with its own ``call`` lowered as the whole graph.
 
     Its inputs come from the model's ``inputs`` when it has them (a functional subclass
@@ -745,7 +746,9 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
     parameters: ``{param}`` for a tensor, ``{param}_{i}`` for the i-th entry of a list
     or tuple, the key for a dict entry.  An ``input_shapes`` entry (input name -> shape,
     ``None`` keeping a dim) fixes the sizes the inputs are traced with (the walker
-    checks the entries against the inputs); for a model Keras never built (its first
+    checks the entries against the inputs); the inputs named in ``free_inputs`` get
+    unknown sizes on every non-batch axis instead (the walker's token-id inputs).  For a
+    model Keras never built (its first
     call was eager and Keras' symbolic build of it failed, so no shapes were recorded),
     entries naming ``call``'s parameters give the inputs, in parameter order.
 
@@ -792,7 +795,10 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
                 if not shape:
                     refuse(f"input {name!r} was recorded with shape (), no batch axis")
                 used.add(name)
-                return keras.Input(batch_shape=batch_shape(name, (None, *tuple(shape)[1:])),
+                rest = tuple(shape)[1:]
+                if name in free_inputs:
+                    rest = (None,) * len(rest)
+                return keras.Input(batch_shape=batch_shape(name, (None, *rest)),
                                    dtype=dtypes.get(name, dtype), name=name)
             if isinstance(shape, (list, tuple)) and shape:
                 return type(shape)(placeholder(f"{name}_{j}", v) for j, v in enumerate(shape))
