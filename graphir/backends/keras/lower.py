@@ -620,7 +620,9 @@ class _Lowering:
         if why is not None:
             raise self.refuse(op, why)
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
-        self.check_masked_readers(op, knode)
+        if any(isinstance(sub, keras.layers.MultiHeadAttention)
+               for sub in op._flatten_layers(include_self=True, recursive=True)):
+            self.check_masked_readers(op, knode)
         masks = [env[id(m)] for m in tracing.carried_call_masks(knode)]
         name = self.claim(join_scope(scope, op.name))
         start = len(self.nodes)

@@ -132,6 +132,35 @@ def test_a_masked_tensor_read_by_another_layer_too_is_refused():
         from_keras(model)
 
 
+class _Offsets(L.Layer):
+    """A traced layer without attention (keras_hub's SinePositionEncoding pattern): its
+    output depends on the input's shape only."""
+
+    def call(self, x):
+        return ops.cast(ops.arange(ops.shape(x)[1]), x.dtype)[None, :, None] * 0.1 + x * 0.0
+
+
+def test_a_masked_tensor_read_by_a_traced_layer_without_attention_and_another_layer():
+    """``e + Offsets()(e)`` on a masked embedding (keras.io's position-encoding pattern):
+    only a MultiHeadAttention removes its tensors' masks, so a traced layer without one
+    is no call-order hazard; the masked average pooling sees Keras' mask."""
+    keras.utils.set_random_seed(5)
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    e = L.Embedding(20, 4, mask_zero=True, name="emb")(ids)
+    x = L.Add(name="add")([e, _Offsets(name="offsets")(e)])
+    model = keras.Model(ids, L.GlobalAveragePooling1D(name="pool")(x))
+    feeds = np.array([[3, 4, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6]], np.int32)
+    want = np.asarray(model(feeds))
+    graph = from_keras(model)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"ids": feeds})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)(feeds)), want, rtol=1e-5, atol=1e-6)
+    # broken twin: the pooling without the mask averages the padded steps too
+    unmasked = keras.Model(ids, L.GlobalAveragePooling1D()(ops.multiply(x, 1.0)))
+    assert not np.allclose(np.asarray(unmasked(feeds))[0], want[0], atol=1e-3)
+
+
 class _PositionalEmbedding(L.Layer):
     """The keras.io English-to-Spanish translation example's embedding: token plus
     position embeddings, and a padding mask from compute_mask."""
