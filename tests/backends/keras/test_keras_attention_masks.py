@@ -134,7 +134,11 @@ def test_a_masked_tensor_read_by_another_layer_too_is_refused():
 
 class _Offsets(L.Layer):
     """A traced layer without attention (keras_hub's SinePositionEncoding pattern): its
-    output depends on the input's shape only."""
+    output depends on the input's shape only; it passes its input's mask on."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.supports_masking = True
 
     def call(self, x):
         return ops.cast(ops.arange(ops.shape(x)[1]), x.dtype)[None, :, None] * 0.1 + x * 0.0
