@@ -1038,11 +1038,29 @@ def _check_graph_model(model: Any, lowering: _Lowering) -> None:
                                      "Input or an input shape)") from None
 
 
+def _activation_layers() -> tuple[type, ...]:
+    from keras.src.layers.convolutional.base_conv import BaseConv
+    from keras.src.layers.convolutional.base_conv_transpose import BaseConvTranspose
+    from keras.src.layers.convolutional.base_depthwise_conv import BaseDepthwiseConv
+    from keras.src.layers.convolutional.base_separable_conv import BaseSeparableConv
+
+    return (keras.layers.Dense, keras.layers.EinsumDense, BaseConv, BaseConvTranspose,
+            BaseDepthwiseConv, BaseSeparableConv)
+
+
 def _custom_activation(op: Any) -> bool:
     """An ``Activation`` layer whose function is not a built-in activation (keras_hub's
-    CLIP ``quick_gelu``, ``x * sigmoid(1.702 * x)``): its ``call`` applies the function,
-    which is traced like a custom layer's (its ``keras.ops`` calls become nodes)."""
-    if type(op) is not keras.layers.Activation or op.activation is None:
+    CLIP ``quick_gelu``, ``x * sigmoid(1.702 * x)``), or a ``Dense`` / ``EinsumDense`` /
+    convolution given such a function (``Dense(8, activation=mish)``, a user's function,
+    registered or not): Keras' own ``call`` applies the function, and is traced like a
+    custom layer's (its ``keras.ops`` calls become nodes: the matmul or convolution,
+    the bias and the function)."""
+    if type(op) is keras.layers.Activation:
+        if op.activation is None:
+            return False
+    elif not (type(op).__module__.startswith("keras.src.layers.")
+              and isinstance(op, _activation_layers())
+              and callable(getattr(op, "activation", None))):
         return False
     from graphir.backends.keras.activations import activation_name
 

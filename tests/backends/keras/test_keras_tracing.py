@@ -786,3 +786,28 @@ def test_lambdas_of_tf2onnx_keras_tests(make, dtype):
                                    want.astype("float64"), rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(np.asarray(emitted(data)).astype("float64"),
                                    want.astype("float64"), rtol=1e-6, atol=1e-6)
+
+
+def _mish(x):
+    return x * ops.tanh(ops.softplus(x))
+
+
+def test_layers_given_a_user_activation_function_trace_keras_own_call():
+    """Dense / Conv2D with a user's activation function (keras.io's mish; a lambda with a
+    built-in's non-default parameters): Keras' own call is traced (matmul or conv, bias,
+    the function); a built-in activation keeps the layer-level op."""
+    keras.utils.set_random_seed(8)
+    x = keras.Input((5, 5, 2), name="x")
+    y = L.Conv2D(3, 3, activation=lambda t: keras.activations.relu(t, max_value=0.5),
+                 name="conv")(x)
+    y = L.Dense(4, activation=_mish, name="dense_mish")(L.Flatten(name="flat")(y))
+    model = keras.Model(x, L.Dense(2, activation="relu", name="head")(y))
+    graph = from_keras(model)
+    assert [n.op for n in graph.nodes if n.name == "head"] == ["dense"]
+    assert not any(n.op in ("dense", "conv2d") and n.name in ("conv", "dense_mish")
+                   for n in graph.nodes)
+    data = np.random.default_rng(6).normal(size=(3, 5, 5, 2)).astype("float32")
+    want = np.asarray(model(data))
+    np.testing.assert_allclose(_onnx_outputs(graph, {"x": data})[0], want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)(data)), want, rtol=1e-5, atol=1e-6)
+    assert (want > 0).any()
