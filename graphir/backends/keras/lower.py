@@ -458,6 +458,7 @@ class _Lowering:
                 raise self.refuse(model, f"input {t.name!r} has rank {len(t.shape)} but is "
                                          f"called on a tensor of rank {self.types[v].rank}")
             if scope:
+                v = self.boundary_cast(scope, t, v)
                 self.check_boundary(model, scope, t, v)
             env[id(t)] = v
         symbolic = [t for t in model.outputs if isinstance(t, keras.KerasTensor)]
@@ -474,6 +475,23 @@ class _Lowering:
         name = self.ns.unique(join_scope(scope, "constant"))
         self.weights[name] = array
         self.types[name] = weight_type(array)
+        return name
+
+    def boundary_cast(self, scope: str, tensor: Any, value: str) -> str:
+        """``value`` cast to the dtype of the nested model's Input ``tensor`` when they
+        differ: Keras' ``Functional`` converts each input to its Input's dtype
+        (``ops.convert_to_tensor(x, dtype=...)``, a ``tf.cast``: a ``Sequential`` built
+        without an ``Input`` takes its first layer's compute dtype, float32, and an
+        ``Embedding`` in it casts token ids back); else ``value``."""
+        want = keras_tensor_type(tensor).dtype
+        have = self.types[value]
+        if want == have.dtype:
+            return value
+        name = self.ns.unique(join_scope(scope, f"{tensor._keras_history.operation.name}_cast"))
+        out = TensorType(want, have.shape)
+        self.nodes.append(Node("cast", name, (value,), (Value(name, out),), {"to": want.value}))
+        self.types[name] = out
+        self.producer_of[name] = name
         return name
 
     def check_boundary(self, model: Any, scope: str, tensor: Any, value: str) -> None:

@@ -427,3 +427,24 @@ def test_constants_of_operations_dropped_during_the_walk_keep_their_own_weights(
         gc.collect()
     assert len(set(names)) == 20 and len(ids) == 20
     assert [float(lowering.weights[n][0]) for n in names] == [float(i) for i in range(20)]
+
+
+def test_a_nested_sequential_without_input_takes_token_ids_through_keras_cast():
+    """A Sequential built without an Input (its Input gets the first layer's compute
+    dtype, float32) called on int32 token ids: Keras' Functional casts each input to
+    its Input's dtype at the boundary (and the Embedding casts back); the walker does
+    the same instead of reporting a dtype mismatch."""
+    keras.utils.set_random_seed(4)
+    encoder = keras.Sequential([keras.layers.Embedding(30, 4, name="emb"),
+                                keras.layers.GlobalAveragePooling1D(name="pool")], name="enc")
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    model = keras.Model(ids, keras.layers.Dense(2, name="head")(encoder(ids)))
+    assert encoder.inputs[0].dtype == "float32"
+    graph = from_keras(model)
+    casts = [n for n in graph.nodes if n.op == "cast"]
+    assert [n.name.split("/")[0] for n in casts] == ["enc"]
+    feeds = np.random.default_rng(2).integers(0, 30, size=(3, 6)).astype("int32")
+    want = np.asarray(model(feeds))
+    np.testing.assert_allclose(evaluate(graph, {"ids": feeds})[graph.outputs[0]], want,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)(feeds)), want, rtol=1e-5, atol=1e-6)
