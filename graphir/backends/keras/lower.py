@@ -238,14 +238,25 @@ def specialize(vtype: TensorType, shape: Sequence[int | None], name: str,
     return TensorType(vtype.dtype, tuple(dims))
 
 
-def _scores_returned(op: Any, knode: Any) -> bool:
-    """Whether ``op`` is a built-in ``MultiHeadAttention`` called with
-    ``return_attention_scores=True``: its converter gives one output, so Keras' own
-    ``call`` is traced instead (its projections, score einsum, softmax and output
-    projection become nodes, the scores one of the outputs)."""
-    return type(op) is keras.layers.MultiHeadAttention and \
-        bool(knode.arguments.kwargs.get("return_attention_scores")) and \
-        len(knode.outputs) == 2
+def _keras_call_traced(op: Any, knode: Any) -> bool:
+    """Whether a built-in attention layer with a converter is lowered by tracing Keras'
+    own ``call`` instead, for call options its converter does not take: a
+    ``MultiHeadAttention``, ``Attention`` or ``AdditiveAttention`` called with
+    ``return_attention_scores=True`` (the converters give one output; the trace's
+    projections, scores, softmax and output become nodes, the scores one of the
+    outputs), and an ``Attention`` / ``AdditiveAttention`` with masks, given or carried
+    by its tensors (Keras 3.15 records no ``mask`` for its symbolic call; the trace
+    fills it as ``Layer.__call__`` does, and ``_apply_scores`` / the query-mask product
+    become nodes)."""
+    kwargs = knode.arguments.kwargs
+    if type(op) is keras.layers.MultiHeadAttention:
+        return bool(kwargs.get("return_attention_scores")) and len(knode.outputs) == 2
+    if type(op) not in (keras.layers.Attention, keras.layers.AdditiveAttention):
+        return False
+    mask = kwargs.get("mask")
+    return bool(kwargs.get("return_attention_scores")) or any(
+        m is not None for m in keras.tree.flatten(mask)) or any(
+        getattr(t, "_keras_mask", None) is not None for t in knode.arguments.keras_tensors)
 
 
 #: built-in merge layers whose values do not depend on their inputs' Keras masks
@@ -526,7 +537,7 @@ class _Lowering:
         op = knode.operation
         converter = converter_for(op)
         if (converter is None and tracing.is_traced(op, from_file=self.from_file)) \
-                or _custom_activation(op) or _scores_returned(op, knode):
+                or _custom_activation(op) or _keras_call_traced(op, knode):
             self.lower_traced(op, knode, scope, env)
             return
         self.check_call(op, knode)
@@ -909,8 +920,9 @@ class _Lowering:
         the other inputs, keras/src/layers/merging/base_merge.py; ``Multiply`` takes it
         as 1), invisible in the recorded call: lowering them without the mask would
         compute another result.  So do ``Attention`` / ``AdditiveAttention`` on
-        ``[query, value]``: Keras 3.15 records no ``mask`` for their symbolic call, while
-        every eager call passes ``[query_mask, value_mask]``.  The other
+        ``[query, value]`` (Keras 3.15 records no ``mask`` for their symbolic call, while
+        every eager call passes ``[query_mask, value_mask]``): the built-in classes are
+        traced instead (:func:`_keras_call_traced`), subclasses refused here.  The other
         built-in merges (``Add``, ``Subtract``, ``Average``, ``Concatenate``, ``Dot``)
         compute their values without the masks; the mask of their output is what their
         ``compute_mask`` recorded as ``keras.ops`` nodes on the input masks, which a
@@ -926,9 +938,7 @@ class _Lowering:
             return
         if qualified_name(type(op)) == CACHED_MHA:
             return  # its call reads attention_mask only (keras_hub's decoders pass it)
-        unrecorded = isinstance(op, keras.layers.Attention) and \
-            knode.arguments.kwargs.get("mask") is None
-        if isinstance(op, (keras.layers.MultiHeadAttention, Merge)) or unrecorded:
+        if isinstance(op, (keras.layers.MultiHeadAttention, Merge, keras.layers.Attention)):
             raise self.refuse(op, "its inputs carry a Keras mask (from "
                                   "Embedding(mask_zero=True) or Masking), which it reads "
                                   "implicitly; masked inputs of this layer are not lowered")
@@ -939,7 +949,7 @@ class _Lowering:
         of the call in the walk."""
         op = knode.operation
         if (converter_for(op) is None and tracing.is_traced(op, from_file=self.from_file)) \
-                or _custom_activation(op):
+                or _custom_activation(op) or _keras_call_traced(op, knode):
             return tracing.carried_call_masks(knode)
         return []
 

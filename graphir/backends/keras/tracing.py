@@ -660,6 +660,35 @@ def call_parameters(layer: Any) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(layer.call).parameters)
 
 
+def _fill_masks(layer: Any, params: Mapping[str, Any], args: Sequence[Any],
+                kwargs: dict[str, Any]) -> None:
+    """Fill ``kwargs`` with the masks ``Layer.__call__`` passes a call that was not given
+    them (keras/src/layers/layer.py, step 6), since the trace calls ``call`` directly:
+    with one tensor argument (a tensor, or a list / dict of tensors such as
+    ``Attention``'s ``[query, value]``), ``mask=`` its tensors' Keras masks in its
+    structure; with several, ``{name}_mask=`` for each argument ``name`` whose
+    parameter exists.  Only masks some tensor carries are filled."""
+    try:
+        bound = inspect.signature(layer.call).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        return
+    tensor_args = {}
+    for name, value in bound.items():
+        leaves = keras.tree.flatten(value)
+        if name != "mask" and leaves and all(v is None or isinstance(v, keras.KerasTensor)
+                                             for v in leaves) and \
+                any(isinstance(v, keras.KerasTensor) for v in leaves):
+            tensor_args[name] = value
+    targets = {"mask": next(iter(tensor_args.values()))} if len(tensor_args) == 1 else \
+        {f"{name}_mask": value for name, value in tensor_args.items()}
+    for key, value in targets.items():
+        if key not in params or bound.get(key) is not None:
+            continue
+        masks = keras.tree.map_structure(lambda t: getattr(t, "_keras_mask", None), value)
+        if any(m is not None for m in keras.tree.flatten(masks)):
+            kwargs[key] = masks
+
+
 @contextlib.contextmanager
 def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
                 refuse: Callable[[str], NoReturn],
@@ -709,14 +738,7 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
             fresh[id(t)]._keras_mask = fresh[id(mask)]
     args, kwargs = keras.tree.map_structure(
         lambda v: fresh[id(v)] if isinstance(v, keras.KerasTensor) else v, (args, kwargs))
-    # Layer.__call__ fills in mask= from the one tensor argument's Keras mask (keras/src/
-    # layers/layer.py, step 6); calling call() directly, the trace does it here
-    tensors = {id(t): t for t in knode.arguments.keras_tensors}
-    only = next(iter(tensors.values())) if len(tensors) == 1 else None
-    if "mask" in params and kwargs.get("mask") is None and only is not None and \
-            any(a is only for a in knode.arguments.args) and \
-            getattr(fresh[id(only)], "_keras_mask", None) is not None:
-        kwargs["mask"] = fresh[id(only)]._keras_mask
+    _fill_masks(layer, params, args, kwargs)
     if "training" in params:
         kwargs["training"] = False
     saved = _snapshot(layer)
