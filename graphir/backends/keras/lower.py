@@ -533,13 +533,56 @@ class _Lowering:
 
     def lower_call(self, knode: Any, scope: str, env: dict[int, str]) -> None:
         """Lower one Keras call (a layer, or a nested model as a scope); bind its outputs
-        in ``env`` (KerasTensor id -> IR value name)."""
+        in ``env`` (KerasTensor id -> IR value name).
+
+        A built-in layer whose converter refuses the call (an option, a mask it does not
+        take) is lowered by tracing Keras' own ``call`` instead, when that traces: the
+        trace records exactly what Keras computes (``LayerNormalization(rms_scaling=
+        True)``, a masked ``Multiply`` or ``TimeDistributed``); otherwise the converter's
+        refusal stands."""
         op = knode.operation
         converter = converter_for(op)
         if (converter is None and tracing.is_traced(op, from_file=self.from_file)) \
                 or _custom_activation(op) or _keras_call_traced(op, knode):
             self.lower_traced(op, knode, scope, env)
             return
+        if not _keras_call_traceable(op):
+            self.lower_converted(op, knode, scope, env, converter)
+            return
+        state = self.snapshot()
+        try:
+            self.lower_converted(op, knode, scope, env, converter)
+        except UnsupportedLayerError as refusal:
+            if refusal.layer_name != op.name:
+                raise
+            self.restore(state)
+            try:
+                self.lower_traced(op, knode, scope, env)
+            except UnsupportedLayerError:
+                self.restore(state)
+                raise refusal from None
+
+    def snapshot(self) -> tuple:
+        """What :meth:`lower_converted` may change before it refuses (for the fallback
+        to tracing in :meth:`lower_call`)."""
+        return (len(self.nodes), set(self.ns._used), dict(self.ns._next), set(self.claimed),
+                dict(self.weights), dict(self.weight_names), len(self.key_owners),
+                dict(self.types), set(self.tainted), len(self.diagnostics))
+
+    def restore(self, state: tuple) -> None:
+        """Undo what happened since :meth:`snapshot` gave ``state``."""
+        (n_nodes, used, nxt, claimed, weights, weight_names, n_owners, types, tainted,
+         n_diag) = state
+        del self.nodes[n_nodes:]
+        self.ns._used, self.ns._next, self.claimed = set(used), dict(nxt), set(claimed)
+        self.weights, self.weight_names = dict(weights), dict(weight_names)
+        del self.key_owners[n_owners:]
+        self.types, self.tainted = dict(types), set(tainted)
+        del self.diagnostics[n_diag:]
+
+    def lower_converted(self, op: Any, knode: Any, scope: str, env: dict[int, str],
+                        converter: Any) -> None:
+        """:meth:`lower_call` for a layer lowered by its converter (or a nested model)."""
         self.check_call(op, knode)
         self.check_implicit_masks(op, knode)
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
@@ -652,7 +695,12 @@ class _Lowering:
         if any(isinstance(sub, keras.layers.MultiHeadAttention)
                for sub in op._flatten_layers(include_self=True, recursive=True)):
             self.check_masked_readers(op, knode)
-        masks = [env[id(m)] for m in tracing.carried_call_masks(knode)]
+        carried = tracing.carried_call_masks(knode)
+        missing = [m for m in carried if id(m) not in env]
+        if missing:  # a converter's call traced instead (lower_call): lower its masks now
+            for mask_node in call_order(missing, set(env), self.traced_call_masks):
+                self.lower_call(mask_node, scope, env)
+        masks = [env[id(m)] for m in carried]
         name = self.claim(join_scope(scope, op.name))
         start = len(self.nodes)
         with tracing.traced_call(op, knode, [self.types[v] for v in in_values],
@@ -1099,6 +1147,16 @@ def _custom_activation(op: Any) -> bool:
         builtin = False
     # a built-in activation outside the op set stays refused by its converter
     return not builtin and activation_name(op.activation)[0] is None
+
+
+def _keras_call_traceable(op: Any) -> bool:
+    """Whether ``op`` is a built-in Keras layer (Keras' own code, not a model, an input
+    or a ``Lambda``) whose ``call`` the walker may trace when its converter refuses."""
+    from keras.src.layers import InputLayer, Lambda
+
+    return isinstance(op, keras.layers.Layer) and \
+        type(op).__module__.startswith("keras.src.layers.") and \
+        not isinstance(op, (keras.Model, InputLayer, Lambda))
 
 
 def _why_unknown(op: Any) -> str:

@@ -23,7 +23,8 @@ from keras import layers as L  # noqa: E402
 from keras.src.applications.convnext import LayerScale  # noqa: E402
 from keras.src.applications.inception_resnet_v2 import CustomScaleLayer  # noqa: E402
 
-from graphir.backends.keras import from_keras, save_keras  # noqa: E402
+from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
+from graphir.backends.keras import lower as lower_module  # noqa: E402
 from graphir.backends.keras.examples_applications import application_examples  # noqa: E402
 from graphir.backends.keras.randomize import randomize_statistics  # noqa: E402
 from graphir.backends.onnx import count_ops, to_onnx  # noqa: E402
@@ -182,20 +183,41 @@ def test_tensor_tensor_integer_arithmetic_lowers():
     assert str(graph.output_types()[0]) == "i32[batch,4,3]"
 
 
-@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
-@pytest.mark.parametrize("layer, match", [
-    (lambda: L.LayerNormalization(rms_scaling=True, name="bad"), "rms_scaling"),
-    # (6, 6, 6) channels-first -> (4, 4, 4): Keras adds the bias along the last axis
-    (lambda: L.SeparableConv2D(4, 3, data_format="channels_first", name="bad"),
-     "channels_first"),
-])
-def test_unsupported_options_of_the_new_layers_are_refused(layer, match):
+def test_unsupported_options_of_the_new_layers_are_refused():
+    """SeparableConv2D channels-first with a bias: the converter refuses, and tracing
+    Keras' own call (the fallback) refuses too, so the converter's reason stands."""
     def build():
         x = keras.Input((6, 6, 6), name="x")
-        return keras.Model(x, layer()(x), name="m")
+        # (6, 6, 6) channels-first -> (4, 4, 4): Keras adds the bias along the last axis
+        layer = L.SeparableConv2D(4, 3, data_format="channels_first", name="bad")
+        return keras.Model(x, layer(x), name="m")
 
-    err = _refusal(build, match, type(layer()).__name__)
+    err = _refusal(build, "channels_first", "SeparableConv2D")
     assert err.layer_name == "bad"
+
+
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
+def test_options_the_converters_refuse_trace_keras_own_call(monkeypatch):
+    """An option a layer's converter refuses (LayerNormalization's deprecated
+    rms_scaling) is lowered by tracing Keras' own call instead: primitive nodes under
+    the layer's scope; ONNX and the emitted Keras model compute what Keras computes."""
+    keras.utils.set_random_seed(2)
+    x = keras.Input((6, 6, 6), name="x")
+    model = keras.Model(x, L.LayerNormalization(rms_scaling=True, name="bad")(x), name="m")
+    model.get_layer("bad").set_weights([np.linspace(0.5, 1.5, 6, dtype="float32")])
+    graph = from_keras(model)
+    assert "bad" in graph.outputs
+    assert all(n.op != "layer_norm" for n in graph.nodes)
+    data = np.random.default_rng(1).normal(size=(2, 6, 6, 6)).astype(np.float32) + 0.5
+    want = np.asarray(model(data))
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(None, {"x": data})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)(data)), want, rtol=1e-5, atol=1e-5)
+    # without the fallback the converter's refusal stands
+    monkeypatch.setattr(lower_module, "_keras_call_traceable", lambda op: False)
+    with pytest.raises(UnsupportedLayerError, match="rms_scaling"):
+        from_keras(model)
 
 
 def test_subclasses_of_the_application_layers_are_traced():

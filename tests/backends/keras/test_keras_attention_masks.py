@@ -240,3 +240,29 @@ def test_traced_layers_on_masked_tensors_match(traced_model, tmp_path_factory):
     unmasked = traced_model.get_layer("no_mask_param")(
         traced_model.get_layer("emb2")(feeds[0]) * 1.0)
     assert not np.allclose(np.asarray(unmasked), want[1], atol=1e-3)
+
+
+@pytest.mark.parametrize("merge", [L.Multiply, L.Maximum])
+def test_merges_reading_masks_trace_keras_own_call(merge):
+    """Multiply (a masked step counts as 1) and Maximum (a masked step takes the other
+    inputs') read their inputs' Keras masks: their converters refuse masked inputs and
+    Keras' own call is traced, the masks filled in as at run time."""
+    keras.utils.set_random_seed(6)
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    f = keras.Input((6, 4), name="f")
+    e = L.Embedding(20, 4, mask_zero=True, name="emb")(ids)
+    model = keras.Model([ids, f], merge(name="merge")([e, f]))
+    rng = np.random.default_rng(7)
+    toks = np.array([[3, 4, 0, 0, 5, 0], [1, 2, 3, 4, 5, 6]], np.int32)
+    feats = rng.normal(size=(2, 6, 4)).astype("float32")
+    want = np.asarray(model([toks, feats]))
+    graph = from_keras(model)
+    got = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                               providers=["CPUExecutionProvider"]).run(
+        None, {"ids": toks, "f": feats})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(to_keras(graph)([toks, feats])), want, rtol=1e-6,
+                               atol=1e-6)
+    # the masked steps differ from the plain merge of the values
+    plain = merge()([model.get_layer("emb")(ids) * 1.0, f])
+    assert not np.allclose(np.asarray(keras.Model([ids, f], plain)([toks, feats])), want)
