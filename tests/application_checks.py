@@ -137,3 +137,33 @@ def three_input_arrays(*, seed: int, img_shape: tuple[int, ...], int_high: int):
     return [rng.normal(size=(3, 4, 6)).astype(np.float32),
             rng.normal(size=(3, *img_shape)).astype(np.float32),
             rng.integers(-int_high, int_high, size=(3, 5)).astype(np.int32)]
+
+
+def assert_converts_like_keras(model, *, seed: int = 0, int_high: int = 5) -> None:
+    """``graphir.from_keras(model)`` lowers, and its ONNX (onnxruntime) and emitted Keras
+    model match Keras at inference on seeded inputs (one per graph input: floats normal,
+    ints in ``[0, int_high)`` (0 included, so masks from ``mask_zero`` mask steps), bools
+    random; batch 2 and 2 for every unknown size), within :func:`assert_close`."""
+    import onnxruntime as ort
+
+    from graphir.backends.keras import from_keras, to_keras
+    from graphir.backends.onnx import to_onnx
+
+    graph = from_keras(model)
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for value in graph.inputs:
+        shape = [d if isinstance(d, int) else 2 for d in value.type.shape]
+        dtype = value.type.dtype.value
+        if dtype == "bool":
+            feeds[value.name] = rng.random(shape) > 0.3
+        elif "int" in dtype:
+            feeds[value.name] = rng.integers(0, int_high, size=shape).astype(dtype)
+        else:
+            feeds[value.name] = rng.normal(size=shape).astype(dtype)
+    xs = list(feeds.values())
+    want = outputs(model, xs)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    assert_close(session.run(None, feeds), want, f"{model.name}: onnx")
+    assert_close(outputs(to_keras(graph), xs), want, f"{model.name}: keras")

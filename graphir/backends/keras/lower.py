@@ -1151,12 +1151,18 @@ def _custom_activation(op: Any) -> bool:
 
 def _keras_call_traceable(op: Any) -> bool:
     """Whether ``op`` is a built-in Keras layer (Keras' own code, not a model, an input
-    or a ``Lambda``) whose ``call`` the walker may trace when its converter refuses."""
+    or a ``Lambda``) whose ``call`` the walker may trace when its converter refuses.
+    Not when it or a sublayer computes in float16 / bfloat16: converters refuse some of
+    those for precision (Keras' float16 softmax, mixed-precision casts), which a trace
+    would not reproduce either."""
     from keras.src.layers import InputLayer, Lambda
 
-    return isinstance(op, keras.layers.Layer) and \
-        type(op).__module__.startswith("keras.src.layers.") and \
-        not isinstance(op, (keras.Model, InputLayer, Lambda))
+    if not (isinstance(op, keras.layers.Layer) and
+            type(op).__module__.startswith("keras.src.layers.") and
+            not isinstance(op, (keras.Model, InputLayer, Lambda))):
+        return False
+    return not any(getattr(sub, "compute_dtype", "float32") in ("float16", "bfloat16")
+                   for sub in op._flatten_layers(include_self=True, recursive=True))
 
 
 def _why_unknown(op: Any) -> str:

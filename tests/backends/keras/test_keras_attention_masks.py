@@ -20,7 +20,7 @@ ort = pytest.importorskip("onnxruntime")
 from keras import layers as L  # noqa: E402
 from keras import ops  # noqa: E402
 
-from application_checks import predict_in_fresh_process  # noqa: E402
+from application_checks import assert_converts_like_keras, predict_in_fresh_process  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -80,12 +80,19 @@ def test_explicit_value_and_key_masks_match(explicit_model, feeds, tmp_path_fact
     _check(predict_in_fresh_process(path, feeds), want)
 
 
-def test_an_explicit_query_mask_is_refused():
+def test_an_explicit_query_mask_is_ignored_as_keras_ignores_it():
+    """Keras 3.15's MultiHeadAttention ignores query_mask=: the converter refuses it and
+    the traced Keras call computes what Keras computes, the unmasked attention."""
+    keras.utils.set_random_seed(2)
     x = keras.Input((5, 8), name="x")
     m = keras.Input((5,), dtype="bool", name="m")
-    y = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(x, x, query_mask=m)
-    with pytest.raises(UnsupportedLayerError, match="query_mask.*ignores it"):
-        from_keras(keras.Model([x, m], y))
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")
+    model = keras.Model([x, m], mha(x, x, query_mask=m))
+    assert_converts_like_keras(model)
+    data = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+    mask = np.array([[True, False, True, True, False]] * 2)
+    np.testing.assert_allclose(np.asarray(model([data, mask])), np.asarray(mha(data, data)),
+                               rtol=1e-6, atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from keras import layers as L  # noqa: E402
 
+from application_checks import assert_converts_like_keras  # noqa: E402
 from graphir import Graph, Node, TensorType, Value  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import count_ops, to_onnx  # noqa: E402
@@ -341,29 +342,32 @@ def test_refuses_an_initial_state_of_another_dtype():
              extra=[((3,), "float16")])
 
 
-@pytest.mark.parametrize("backward,match", [
-    (lambda: L.SimpleRNN(2, return_sequences=True, go_backwards=True), "units=2"),
-    (lambda: L.SimpleRNN(3, activation="relu", return_sequences=True, go_backwards=True),
-     "activation='relu'"),
-    (lambda: L.SimpleRNN(3, use_bias=False, return_sequences=True, go_backwards=True),
-     "use_bias=False"),
-    (lambda: L.GRU(3, return_sequences=True, go_backwards=True), "backward_layer is a GRU"),
-])
-def test_refuses_bidirectional_backward_layer_that_differs(backward, match):
-    _refused(lambda x: L.Bidirectional(L.SimpleRNN(3, return_sequences=True),
-                                       backward_layer=backward())(x), "Bidirectional", match)
-
-
-def test_refuses_bidirectional_with_a_backwards_forward_layer():
+def test_refuses_bidirectional_backward_layer_of_another_size():
     _refused(lambda x: L.Bidirectional(
-        L.LSTM(3, go_backwards=True),
-        backward_layer=L.LSTM(3, go_backwards=False))(x), "Bidirectional",
-        "forward layer go_backwards=True")
+        L.SimpleRNN(3, return_sequences=True),
+        backward_layer=L.SimpleRNN(2, return_sequences=True, go_backwards=True))(x),
+        "Bidirectional", "units=2")
 
 
-def test_refuses_bidirectional_of_a_stacked_rnn():
-    _refused(lambda x: L.Bidirectional(L.RNN([L.LSTMCell(3), L.LSTMCell(2)]))(x),
-             "Bidirectional", "wraps a RNN of a StackedRNNCells")
+@pytest.mark.parametrize("build_outputs", [
+    lambda x: L.Bidirectional(L.SimpleRNN(3, return_sequences=True), backward_layer=L.SimpleRNN(
+        3, activation="relu", return_sequences=True, go_backwards=True))(x),
+    lambda x: L.Bidirectional(L.SimpleRNN(3, return_sequences=True), backward_layer=L.SimpleRNN(
+        3, use_bias=False, return_sequences=True, go_backwards=True))(x),
+    lambda x: L.Bidirectional(L.SimpleRNN(3, return_sequences=True), backward_layer=L.GRU(
+        3, return_sequences=True, go_backwards=True))(x),
+    lambda x: L.Bidirectional(L.LSTM(3, go_backwards=True),
+                              backward_layer=L.LSTM(3, go_backwards=False))(x),
+    lambda x: L.Bidirectional(L.RNN([L.LSTMCell(3), L.LSTMCell(2)]))(x),
+], ids=["backward_relu", "backward_no_bias", "backward_gru", "backwards_forward", "stacked"])
+def test_bidirectional_configurations_its_converter_refuses_trace_keras_own_call(
+        build_outputs):
+    """Bidirectional wrappers the converter refuses (a backward layer that differs, a
+    forward layer reading backwards, stacked cells): Keras' own call is traced, which
+    calls the two RNN layers (each lowered by its converter) and merges them."""
+    keras.utils.set_random_seed(12)
+    x = keras.Input((4, C), name="x")
+    assert_converts_like_keras(keras.Model(x, build_outputs(x)))
 
 
 def test_refuses_a_generic_rnn_of_other_cells_and_a_subclass():

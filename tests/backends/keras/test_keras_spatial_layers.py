@@ -18,6 +18,7 @@ ort = pytest.importorskip("onnxruntime")
 from keras import layers as L  # noqa: E402
 
 from application_checks import reloaded_emissions  # noqa: E402
+from application_checks import assert_converts_like_keras  # noqa: E402
 from graphir.backends.keras import from_keras  # noqa: E402
 from graphir.backends.onnx import count_ops, to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
@@ -198,8 +199,6 @@ def _one_layer(layer, shape):
 
 
 @pytest.mark.parametrize("make, layer_class, detail", [
-    (lambda: _one_layer(L.Conv1DTranspose(2, 2, activation="hard_shrink", name="l"), (4, 2)),
-     "Conv1DTranspose", "not in the op set"),
     (lambda: _one_layer(L.UpSampling2D(2, interpolation="bicubic", name="l"), (None, 4, 2)),
      "UpSampling2D", "interpolation='bicubic' on images of non-static size"),
     (lambda: _one_layer(L.SeparableConv1D(2, 3, activation="threshold", name="l"), (6, 2)),
@@ -211,3 +210,11 @@ def test_unsupported_options_are_refused(make, layer_class, detail):
     err = info.value
     assert err.layer_class == layer_class and err.layer_name == "l"
     assert detail in str(err)
+
+
+def test_an_activation_outside_the_op_set_traces_keras_own_call():
+    """Conv1DTranspose(activation="hard_shrink"): its converter refuses the activation,
+    and Keras' own call (ops.conv_transpose, the bias, ops.hard_shrink) is traced."""
+    keras.utils.set_random_seed(7)
+    assert_converts_like_keras(_one_layer(
+        L.Conv1DTranspose(2, 2, activation="hard_shrink", name="l"), (4, 2)))

@@ -132,12 +132,7 @@ def test_a_mask_changes_the_attention(graph, feeds, expected):
     assert not np.allclose(values["mha_int"], expected[index], atol=1e-3)
 
 
-def test_implicit_query_masks_and_float16_moments_are_refused():
-    s = keras.Input((5, 8), name="s")
-    m = keras.Model(s, L.MultiHeadAttention(2, 4, name="mha")(
-        s, s, query_mask=ops.ones((1, 5), "bool")), name="qm")
-    with pytest.raises(UnsupportedLayerError, match="query_mask"):
-        from_keras(m)
+def test_float16_moments_are_refused():
     h = keras.Input((5, 8), dtype="float16", name="h")
     m = keras.Model(h, ops.moments(h, axes=[1])[0], name="m16")
     with pytest.raises(UnsupportedLayerError, match="float16"):
