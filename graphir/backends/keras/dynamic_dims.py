@@ -689,6 +689,30 @@ def _size(x: Any) -> Any:
     return np.asarray(count, "int32") if isinstance(count, int) else count.size_tensor()
 
 
+def _band(name: str, lower: bool) -> Callable[..., Any]:
+    """``ops.tril`` / ``ops.triu`` of a symbolic tensor whose last two sizes are not both
+    known while tracing (a causal mask ``tril(ones((t, t)))`` of a dynamic length): the
+    keep-mask ``col - row <= k`` (``>= k``) of two aranges of its sizes, then ``where``
+    with zeros, as TensorFlow's ``tril`` / ``triu`` compute it; anything else as Keras
+    computes it."""
+    def band(x: Any, k: Any = 0) -> Any:
+        if not (isinstance(x, keras.KerasTensor) and len(x.shape) >= 2 and
+                None in x.shape[-2:] and isinstance(k, int) and not isinstance(k, bool)):
+            return _ORIGINAL[name](x, k)
+        dims = _shape(x)
+
+        def positions(d: Any) -> Any:
+            return _arange(d) if _is_dynamic(d) else np.arange(d, dtype="int32")
+
+        rows = _ORIGINAL["expand_dims"](positions(dims[-2]), -1)
+        cols = _ORIGINAL["expand_dims"](positions(dims[-1]), 0)
+        offset = _ORIGINAL["subtract"](cols, rows)
+        keep = keras.ops.less_equal(offset, k) if lower else keras.ops.greater_equal(offset, k)
+        return keras.ops.where(keep, x, _ORIGINAL["zeros_like"](x))
+    band.__name__ = band.__qualname__ = name
+    return band
+
+
 def _ndim(x: Any) -> Any:
     """``ops.ndim(x)`` of a symbolic tensor: its rank, a Python int (always static; Keras'
     symbolic ``ndim`` gives a tensor that ``float()`` or ``range()`` cannot read)."""
@@ -733,7 +757,7 @@ _REWRITES: dict[str, Callable[..., Any]] = {
 #: the originals used by the rewrites (looked up once, never the patched ones)
 _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
-        *_REWRITES, "shape", "size", "ndim", "take", "zeros_like", "ones_like", "full_like",
+        *_REWRITES, "shape", "size", "ndim", "tril", "triu", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
         "cumsum", "cast")}
 #: Python operator -> the keras.ops function computing it on tensors
@@ -815,7 +839,8 @@ def dynamic_dims() -> Iterator[None]:
     ``core`` / ``image`` / ``linalg`` and their ``keras.src`` modules (code that imported
     a function by name before keeps the original, which fails on ``None`` as before).
     Nested uses (a traced layer inside a traced call) patch nothing more."""
-    patched = {"shape": _shape, "size": _size, "ndim": _ndim}
+    patched = {"shape": _shape, "size": _size, "ndim": _ndim,
+               "tril": _band("tril", True), "triu": _band("triu", False)}
     patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
     saved: list[tuple[Any, str, Any]] = []
     for space in ops_namespaces():

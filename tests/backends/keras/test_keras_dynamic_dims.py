@@ -108,6 +108,17 @@ class SizeAsValue(L.Layer):
         return mean + scaled + late + ops.cast(steps * 2 + 1, "float32")
 
 
+class BandMasks(L.Layer):
+    """A causal sum by ``tril(ones((t, t)))`` of the unknown length and a ``triu`` of a
+    (t, t) score matrix with an offset (keras.io / RoPE-style attention masks)."""
+
+    def call(self, x):
+        t = ops.shape(x)[1]
+        causal = ops.matmul(ops.tril(ops.ones((t, t))), x)
+        scores = ops.triu(ops.matmul(x, ops.transpose(x, (0, 2, 1))), 1)
+        return causal + ops.matmul(scores, x)
+
+
 def _model(layer, seq=None, dim=4):
     i = keras.Input((seq, dim))
     return keras.Model(i, L.Dense(3)(layer(i)))
@@ -138,7 +149,8 @@ def models():
             "latents": _model(Latents(name="latents"), seq=5),
             "positions": _model(PositionAndMask(name="positions")),
             "heads": _model(HeadSplit(name="heads")),
-            "size_as_value": _model(SizeAsValue(name="size_as_value"))}
+            "size_as_value": _model(SizeAsValue(name="size_as_value")),
+            "band_masks": _model(BandMasks(name="band_masks"))}
 
 
 @pytest.mark.parametrize("name,shapes", [
@@ -147,6 +159,7 @@ def models():
     ("positions", [(2, 6, 4), (3, 9, 4)]),
     ("heads", [(2, 6, 4), (4, 3, 4)]),
     ("size_as_value", [(2, 6, 4), (3, 9, 4)]),
+    ("band_masks", [(2, 6, 4), (3, 9, 4)]),
 ])
 def test_dynamic_sizes_stay_dynamic_and_match(models, name, shapes):
     _check(models[name], shapes)
