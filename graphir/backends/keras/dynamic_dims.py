@@ -40,6 +40,13 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   other unknown entry into ``-1`` (what ``tf.reshape`` infers is that entry's value
   whenever the call is valid).
 
+``ops.size`` of a symbolic tensor is the product of its sizes (a constant when static),
+``ops.ndim`` its rank (a Python int); ``ops.tril`` / ``ops.triu`` of a tensor whose last
+two sizes are unknown compare two aranges of them (``where`` with zeros); vectors of sizes
+built TensorFlow-style (``concatenate`` / ``stack`` / ``expand_dims`` /
+``convert_to_tensor`` of sizes) stay :class:`DynamicShape` s for the size-taking
+functions.
+
 Used as a number anywhere else, in another ``keras.ops`` function or with a symbolic
 tensor (``ops.sum(x, 1) / ops.cast(ops.shape(x)[1], "float32")``), the size becomes a
 scalar int32 tensor, the sum of a ruler of ones: what ``tf.shape`` gives in a
