@@ -77,10 +77,12 @@ class UnsupportedLayerError(BadInputError):
         layer_class: the Keras class name, e.g. ``"GroupNormalization"``.
         layer_name: the layer's name in the model.
         model_file: the model file the layer came from, or None for an in-memory model.
+        detail: why, in words (the message's parenthesis), or ``""``.
     """
 
     def __init__(self, layer_class: str, layer_name: str, *, model_file: str | None = None,
                  detail: str = ""):
+        self.detail = detail
         self.layer_class = layer_class
         self.layer_name = layer_name
         self.model_file = model_file

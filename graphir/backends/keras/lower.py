@@ -558,9 +558,12 @@ class _Lowering:
             self.restore(state)
             try:
                 self.lower_traced(op, knode, scope, env)
-            except UnsupportedLayerError:
+            except UnsupportedLayerError as failed:
                 self.restore(state)
-                raise refusal from None
+                if failed.layer_name != op.name or not failed.detail:
+                    raise refusal from None
+                raise self.refuse(op, f"{refusal.detail}; tracing Keras' own call instead: "
+                                      f"{failed.detail}") from None
 
     def snapshot(self) -> tuple:
         """What :meth:`lower_converted` may change before it refuses (for the fallback

@@ -38,6 +38,7 @@ them again when the walker is done, so the user's model is left as it was.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import traceback
@@ -607,7 +608,7 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
         with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
                 _variables_defer_to_symbolic(), _arrays_defer_to_symbolic(), \
                 _einsum_subscripts(), _losses_ignored(), dynamic_dims():
-            result = layer.call(*args, **kwargs)
+            result = _traceable_call(layer)(*args, **kwargs)
     except TRACE_ERRORS as e:
         if draws:  # the draw came first (a sample shaped by a size unknown while tracing)
             refuse(f"its call() draws random numbers at inference (keras.random with the "
@@ -838,6 +839,77 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
         yield TracedCall(model.name, inputs, outputs, list(model.layers))
     finally:
         _restore(saved)
+
+
+def _traceable_call(layer: Any) -> Callable[..., Any]:
+    """What a trace calls for ``layer``: its ``call``, except for a built-in ``RNN``
+    (Keras' generic wrapper of a cell, the converters' refusal for cells they do not
+    know, such as a user's cell) with Keras' own ``call``, which runs its steps in a
+    TensorFlow ``while_loop``: the trace runs them unrolled (:func:`_unrolled_rnn`)."""
+    from keras.src.layers.rnn.rnn import RNN
+
+    if type(layer) is RNN:
+        return functools.partial(_unrolled_rnn, layer)
+    return layer.call
+
+
+def _unrolled_rnn(layer: Any, sequences: Any, initial_state: Any = None, mask: Any = None,
+                  training: Any = False) -> Any:
+    """Keras' ``RNN.call`` at inference with its steps unrolled, as the TensorFlow
+    backend's ``rnn(unroll=True)`` computes them (keras/src/backend/tensorflow/rnn.py):
+    the cell is called on ``sequences[:, t]`` and the state list for t = 0 .. T - 1 (T -
+    1 .. 0 with ``go_backwards``, the outputs then in that order); with a mask, a masked
+    step repeats the previous output (zeros before the first) and keeps the states, and
+    ``zero_output_for_mask`` zeroes the masked outputs afterwards; the output is the
+    outputs stacked on axis 1 (``return_sequences``) or the last one, followed by the
+    final states with ``return_state``.
+
+    Raises:
+        TypeError: a stateful RNN, or timesteps unknown while tracing (unrolling needs
+            their number); the trace is refused with it.
+    """
+    if layer.stateful:
+        raise TypeError("a stateful RNN keeps its state between calls")
+    steps = sequences.shape[1]
+    if steps is None:
+        raise TypeError("an RNN of this cell is unrolled, which needs a static number of "
+                        "timesteps (give the model's inputs static sizes: input_shapes)")
+    cell = layer.cell
+    if initial_state is None:
+        initial_state = layer.get_initial_state(batch_size=keras.ops.shape(sequences)[0])
+    states = list(initial_state) if keras.tree.is_nested(initial_state) else [initial_state]
+    cell_kwargs = {"training": False} if getattr(cell, "_call_has_training_arg", False) \
+        else {}
+
+    def widened(m: Any, like: Any) -> Any:  # the step's mask against a tensor
+        for _ in range(len(like.shape) - len(m.shape)):
+            m = keras.ops.expand_dims(m, -1)
+        return m
+
+    order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
+    outputs: list[Any] = []
+    step_masks: list[Any] = []
+    for t in order:
+        output, new_states = cell(sequences[:, t], states, **cell_kwargs)
+        if not keras.tree.is_nested(new_states):
+            new_states = [new_states]
+        if mask is not None:
+            m = keras.ops.cast(mask[:, t], "bool")
+            previous = outputs[-1] if outputs else keras.ops.zeros_like(output)
+            output = keras.ops.where(widened(m, output), output, previous)
+            new_states = keras.tree.map_structure(
+                lambda new, old: keras.ops.where(widened(m, new), new, old),
+                list(new_states), states)
+            step_masks.append(m)
+        states = list(new_states)
+        outputs.append(output)
+    if mask is not None and layer.zero_output_for_mask:
+        outputs = [keras.ops.where(widened(m, o), o, keras.ops.zeros_like(o))
+                   for m, o in zip(step_masks, outputs)]
+    output = keras.ops.stack(outputs, axis=1) if layer.return_sequences else outputs[-1]
+    if layer.return_state:
+        return (output, *states)
+    return output
 
 
 def _is_shape(value: Any) -> bool:

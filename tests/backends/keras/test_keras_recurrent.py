@@ -23,6 +23,7 @@ keras = pytest.importorskip("keras")
 ort = pytest.importorskip("onnxruntime")
 
 from keras import layers as L  # noqa: E402
+from keras import ops  # noqa: E402
 
 from application_checks import assert_converts_like_keras  # noqa: E402
 from graphir import Graph, Node, TensorType, Value  # noqa: E402
@@ -388,3 +389,51 @@ def test_refuses_a_generic_rnn_of_other_cells_and_a_subclass():
 def test_refuses_a_wrapped_layer_computing_in_another_dtype():
     _refused(lambda x: L.Bidirectional(L.LSTM(3, dtype="float16"))(x), "Bidirectional",
              "dtype policy 'float16'")
+
+
+class _MinimalCell(L.Layer):
+    """The Keras guide "Working with RNNs" custom cell: h = tanh(x W + h U)."""
+
+    def __init__(self, units, **kw):
+        super().__init__(**kw)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+        self.recurrent = self.add_weight(shape=(self.units, self.units), name="recurrent")
+
+    def call(self, inputs, states):
+        h = ops.tanh(ops.matmul(inputs, self.kernel) + ops.matmul(states[0], self.recurrent))
+        return h, [h]
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"return_sequences": True, "go_backwards": True}, {"return_state": True},
+    {"return_sequences": True, "mask": True}, {"mask": True, "go_backwards": True},
+], ids=["last", "backwards_sequences", "state", "masked_sequences", "masked_backwards"])
+def test_rnn_of_a_custom_cell_is_unrolled(options):
+    """RNN(cell) of a user's cell: its converter refuses the cell, and Keras' RNN call is
+    traced with its steps unrolled (the TF backend's unroll=True semantics: a masked
+    step repeats the previous output and keeps the state)."""
+    keras.utils.set_random_seed(13)
+    options = dict(options)
+    masked = options.pop("mask", False)
+    rnn = L.RNN(_MinimalCell(3), name="rnn", **options)
+    if masked:
+        ids = keras.Input((5,), dtype="int32", name="ids")
+        out = rnn(L.Embedding(9, C, mask_zero=True, name="emb")(ids))
+        model = keras.Model(ids, out)
+    else:
+        x = keras.Input((5, C), name="x")
+        model = keras.Model(x, rnn(x))
+    assert_converts_like_keras(model, int_high=3)
+    graph = from_keras(model)
+    assert not any(n.op in ("simple_rnn", "lstm", "gru") for n in graph.nodes)
+
+
+def test_rnn_of_a_custom_cell_over_unknown_timesteps_is_refused_with_both_reasons():
+    x = keras.Input((None, C), name="x")
+    with pytest.raises(UnsupportedLayerError, match="a generic RNN of a _MinimalCell.*"
+                                                    "static number of timesteps"):
+        from_keras(keras.Model(x, L.RNN(_MinimalCell(3), name="rnn")(x)))
