@@ -435,11 +435,34 @@ class _Lowering:
             self.types[value.name] = vtype
         outputs = self.lower_model(model, "", [v.name for v in inputs])
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
+        outputs = self.keyed_outputs(model, outputs)
         # weights read only by folded nodes (fold_constant) are no longer read
         read = {n for node in self.nodes for n in node.inputs} | set(outputs)
         weights = {k: v for k, v in self.weights.items() if k in read}
         graph = Graph(model.name, inputs, outputs, self.nodes, weights)
         return verify_graph(graph, types=not self.diagnostics)
+
+    def keyed_outputs(self, model: Any, outputs: list[str]) -> list[str]:
+        """The outputs of a model built with a dict of outputs (``keras.Model(x, {"logits":
+        ..., "embedding": ...})``, keras_hub backbones) named by their keys: an
+        ``identity`` node named after the key for each output whose value has another
+        name (a key another value already has gets a suffix), so the IR's and ONNX's
+        output names are the dict's keys, in Keras' order (sorted keys)."""
+        struct = getattr(model, "_outputs_struct", None)
+        if not isinstance(struct, dict):
+            return outputs
+        keys = {id(t): str(k) for k, t in struct.items() if isinstance(t, keras.KerasTensor)}
+        named = []
+        for tensor, value in zip(model.outputs, outputs):
+            key = keys.get(id(tensor))
+            if key is None or key == value:
+                named.append(value)
+                continue
+            name = self.ns.unique(key)
+            self.nodes.append(Node("identity", name, (value,), (Value(name, self.types[value]),)))
+            self.types[name] = self.types[value]
+            named.append(name)
+        return named
 
     def distinct_outputs(self, outputs: list[str], input_names: set[str]) -> list[str]:
         """Give each graph output its own value: an identity node for an output that is a

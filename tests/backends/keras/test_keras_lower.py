@@ -450,3 +450,26 @@ def test_a_nested_sequential_without_input_takes_token_ids_through_keras_cast():
     np.testing.assert_allclose(evaluate(graph, {"ids": feeds})[graph.outputs[0]], want,
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(to_keras(graph)(feeds)), want, rtol=1e-5, atol=1e-6)
+
+
+def test_dict_outputs_keep_their_keys_as_output_names():
+    """keras.Model(x, {"logits": ..., "embedding": ...}): the IR's, ONNX's and the emitted
+    Keras model's outputs are named by the keys, in Keras' order (sorted keys)."""
+    import onnx  # noqa: F401 - the ONNX names below
+
+    from graphir.backends.onnx import to_onnx
+
+    keras.utils.set_random_seed(3)
+    a = keras.Input((4,), name="a")
+    model = keras.Model(a, {"logits": keras.layers.Dense(2, name="d1")(a),
+                            "embedding": keras.layers.Dense(3, name="d2")(a),
+                            "d1": keras.layers.Dense(1, name="d3")(a)})
+    graph = from_keras(model)
+    assert list(graph.outputs) == ["d1_1", "embedding", "logits"]
+    assert [o.name for o in to_onnx(graph).graph.output] == ["d1_1", "embedding", "logits"]
+    emitted = to_keras(graph)
+    assert emitted.output_names == ["d1_1", "embedding", "logits"]
+    data = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    want = model(data)
+    for name, got in zip(["d1", "embedding", "logits"], emitted(data)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want[name]), rtol=1e-6)
