@@ -836,12 +836,31 @@ def _operator(method: Callable[..., Any]) -> Callable[..., Any]:
     return op
 
 
+#: marks a class attribute a trace adds (deleted afterwards)
+_ABSENT = object()
+
+
+def _tensor_eq(self: Any, other: Any) -> Any:
+    """``x == c`` of a symbolic tensor and a number, array or size: ``ops.equal`` (at run
+    time ``x`` is a ``tf.Tensor``, whose ``==`` compares elementwise; Keras'
+    ``KerasTensor`` has no ``__eq__``, so the trace would see Python's identity test,
+    ``False``: keras.io's ``inputs["sex"] == 1``).  With another tensor or anything else,
+    Python's identity comparison, as before (Keras' own code compares tensors by
+    identity)."""
+    if isinstance(other, (_Unknown, DynamicShape)):
+        other = other.size_tensor()
+    elif not (isinstance(other, (int, float, np.generic, np.ndarray))):
+        return NotImplemented
+    return keras.ops.equal(self, other)
+
+
 @contextlib.contextmanager
 def dynamic_dims() -> Iterator[None]:
     """While the block runs (a trace), ``keras.ops.shape`` of a symbolic tensor returns
     :class:`DynamicDim` s for its unknown sizes, the size-taking ``keras.ops`` functions
     rewrite dynamic sizes as the module docstring says, and the other ``keras.ops``
     functions and the ``KerasTensor`` operators take a stand-in as its size tensor.
+    ``KerasTensor == number`` compares elementwise (:func:`_tensor_eq`).
     The functions are patched in ``keras.ops``, ``keras.ops.numpy`` / ``nn`` / ``math`` /
     ``core`` / ``image`` / ``linalg`` and their ``keras.src`` modules (code that imported
     a function by name before keeps the original, which fails on ``None`` as before).
@@ -873,10 +892,16 @@ def dynamic_dims() -> Iterator[None]:
         for cls in (tensor_class, Variable):
             saved.append((cls, "__getitem__", cls.__dict__["__getitem__"]))
             cls.__getitem__ = _getitem_patch(cls)
+        if "__eq__" not in tensor_class.__dict__:
+            saved.append((tensor_class, "__eq__", _ABSENT))
+            tensor_class.__eq__ = _tensor_eq
         saved.append((tensor_class, "_graphir_dynamic", False))
         tensor_class._graphir_dynamic = True
     try:
         yield
     finally:
         for space, name, fn in reversed(saved):
-            setattr(space, name, fn)
+            if fn is _ABSENT:
+                delattr(space, name)
+            else:
+                setattr(space, name, fn)

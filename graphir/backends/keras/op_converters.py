@@ -417,7 +417,16 @@ def _binary(ctx: LayerContext) -> Lowered:
 def _bound(ctx: LayerContext, value: Any, dtype: DType, what: str) -> float:
     """A clip bound as ``tf.clip_by_value`` uses it: converted to ``dtype`` (a float
     rounded to it; an integer tensor needs an integer bound, TensorFlow refuses a
-    float there)."""
+    float there).  A 0-d array or constant tensor (``ops.sqrt(keras.config.epsilon())``)
+    is its number."""
+    if not isinstance(value, (bool, int, float, np.generic)) and \
+            not hasattr(value, "_keras_history"):
+        try:
+            arr = np.asarray(value)
+        except Exception:  # noqa: BLE001 - not a constant: refused below
+            arr = None
+        if arr is not None and arr.ndim == 0 and arr.dtype.kind in "iuf":
+            value = arr[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.generic)) \
             or (isinstance(value, np.generic) and value.dtype.kind not in "iuf"):
         ctx.refuse(f"clip {what}={value!r}; only a number is supported")

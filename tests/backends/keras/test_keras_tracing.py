@@ -766,6 +766,10 @@ def test_numpy_operands_and_upper_case_einsum_in_a_traced_call():
     (lambda x: x + ops.cast(ops.size(x), "float32") + ops.cast(ops.size(x[0]), "float32"),
      "float32"),
     (lambda x: x - float(ops.ndim(x)), "float32"),
+    # keras.io: == of a tensor and a number compares elementwise (tf.Tensor's ==);
+    # maximum against a 0-d constant tensor
+    (lambda x: ops.cast(ops.round(x) == 1.0, "float32") - ops.cast(ops.round(x) != 0, "float32")
+     + ops.maximum(x, ops.sqrt(keras.config.epsilon())), "float32"),
 ])
 def test_lambdas_of_tf2onnx_keras_tests(make, dtype):
     """Lambdas from tf2onnx's Keras layer tests: an int or bool output, NumPy float64
