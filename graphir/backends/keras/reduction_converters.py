@@ -45,6 +45,9 @@ function computes, dtype promotions made explicit as ``cast`` helper nodes:
   symmetric), along the axis before it ``(CX + SY) + i(CY - SX)``.  The same numbers as
   ``tf.signal.fft`` up to float rounding (an O(N) sum per element instead of the FFT's
   O(log N)), float32/float64 parts of one dtype.
+* ``RFFT`` (``keras.ops.rfft(x, fft_length)``, ``tf.signal.rfft``): a real input's last
+  axis truncated or zero-padded to ``fft_length``, the ``fft_length // 2 + 1``
+  non-negative frequencies as ``x C`` and ``x (-S)`` (rectangular DFT matrices).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from graphir.backends.keras.reduction_builders import keras_negative_zero
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
 from graphir.ops import TypeRuleError
+from graphir.ops.indexing import SLICE_END
 from graphir.ops.reduction import parse_einsum
 
 __all__: list[str] = []
@@ -413,6 +417,46 @@ def _fft(ctx: LayerContext) -> list[Lowered]:
         a = ctx.helper("add", [ac, bs], suffix=f"real{step}")
         b = ctx.helper("subtract", [bc, as_], suffix=f"imag{step}")
     raise AssertionError("unreachable")
+
+
+@lowers(kmath.RFFT, multiple_outputs=True)
+def _rfft(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.rfft(x, fft_length)`` -> ``[real, imag]`` of ``tf.signal.rfft``: the
+    real input's last axis (static, ``n``) truncated or zero-padded to ``L =
+    fft_length`` (default ``n``), then the ``L // 2 + 1`` non-negative frequencies,
+    ``real = x C``, ``imag = x (-S)`` with ``C[j, k] = cos(2 pi j k / L)``, ``S`` the sines
+    (only the rows of the kept samples: padding adds zeros).  Up to float rounding, as
+    :func:`_fft`.
+
+    Raises:
+        UnsupportedLayerError: a non-float32/float64 input, or a last axis that is not
+            static.
+    """
+    x = ctx.inputs[0] if len(ctx.inputs) == 1 else None
+    if x is None:
+        ctx.refuse("expected one real tensor")
+    xtype = ctx.input_types[0]
+    if xtype.dtype not in (DType.FLOAT32, DType.FLOAT64) or xtype.rank < 1:
+        ctx.refuse(f"a {xtype.dtype.value} input of rank {xtype.rank}; tf.signal.rfft takes "
+                   f"float32 or float64 of rank >= 1")
+    n = xtype.shape[-1]
+    if not isinstance(n, int):
+        ctx.refuse("the transformed (last) axis must be static")
+    length = int(ctx.layer.fft_length) if ctx.layer.fft_length is not None else n
+    if length < 1:
+        ctx.refuse(f"fft_length={length}")
+    if n > length:  # tf.signal.rfft reads the first fft_length samples
+        starts, ends = [0] * xtype.rank, [SLICE_END] * xtype.rank
+        ends[-1] = length
+        x = ctx.helper("slice", [x], {"starts": tuple(starts), "ends": tuple(ends),
+                                      "steps": (1,) * xtype.rank}, suffix="frame")
+    kept = min(n, length)
+    km = np.outer(np.arange(kept), np.arange(length // 2 + 1)) % length
+    angle = 2.0 * np.pi * km / length
+    dtype = xtype.dtype.to_numpy()
+    cos = ctx.constant(f"rdft{length}_cos", np.cos(angle).astype(dtype))
+    sin = ctx.constant(f"rdft{length}_sin", (-np.sin(angle)).astype(dtype))
+    return [ctx.lowered("matmul", [x, cos]), ctx.lowered("matmul", [x, sin])]
 
 
 @lowers(kmath.TopK, multiple_outputs=True)

@@ -198,3 +198,24 @@ def test_top_k_matches_with_ties(tmp_path_factory):
             assert g.dtype == w.dtype and g.shape == w.shape
             np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(want[3][1], [0, 1, 2])   # all equal: index order
+
+
+@pytest.mark.parametrize("n, length", [(16, None), (10, 16), (20, 16), (7, 7)],
+                         ids=["same", "padded", "truncated", "odd"])
+def test_rfft_matches_tensorflow(n, length):
+    """keras.ops.rfft (tf.signal.rfft: the input truncated or zero-padded to fft_length,
+    the L // 2 + 1 non-negative frequencies), checked against NumPy's rfft too."""
+    keras.utils.set_random_seed(2)
+    x = keras.Input((3, n), name="x")
+    re, im = ops.rfft(x, fft_length=length)
+    model = keras.Model(x, [re, im], name="rfft")
+    graph = from_keras(model)
+    data = np.random.default_rng(1).normal(size=(2, 3, n)).astype("float32")
+    want = [np.asarray(t) for t in model(data)]
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    for got in (session.run(None, {"x": data}), [np.asarray(t) for t in to_keras(graph)(data)]):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    spectrum = np.fft.rfft(data, n=length or n, axis=-1)
+    np.testing.assert_allclose(want[0] + 1j * want[1], spectrum, atol=1e-4)
