@@ -27,7 +27,8 @@ bench: $(STAMP)
 
 # keras.io-style model definitions through graphir and tf2onnx: conversion rates
 bench-examples: $(STAMP)
-	$(BIN)/python benchmarks/keras_examples_probe.py
+	for m in keras_examples keras_examples_more heldout_style_models tf2onnx_keras_tests; do \
+		$(BIN)/python benchmarks/keras_examples_probe.py --module $$m || exit 1; done
 
 bench-hub: $(STAMP)
 	$(BIN)/python benchmarks/hub_speed.py
