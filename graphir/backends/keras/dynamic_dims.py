@@ -69,7 +69,8 @@ from typing import Any, Callable, Iterator, Sequence
 import keras
 import numpy as np
 
-__all__ = ["DynamicDim", "DynamicReshape", "DynamicSizeError", "dynamic_dims", "ops_namespaces"]
+__all__ = ["DynamicDim", "DynamicReshape", "DynamicSizeError", "band_part", "dynamic_dims",
+           "ops_namespaces"]
 
 
 class DynamicSizeError(TypeError):
@@ -696,6 +697,51 @@ def _size(x: Any) -> Any:
     return np.asarray(count, "int32") if isinstance(count, int) else count.size_tensor()
 
 
+def _offsets(x: Any) -> Any:
+    """``col - row`` (int32, ``(rows, cols)``) over the last two axes of symbolic ``x``,
+    from aranges of its sizes (stand-ins for the unknown ones)."""
+    dims = _shape(x)
+
+    def positions(d: Any) -> Any:
+        return _arange(d) if _is_dynamic(d) else np.arange(d, dtype="int32")
+
+    rows = _ORIGINAL["expand_dims"](positions(dims[-2]), -1)
+    cols = _ORIGINAL["expand_dims"](positions(dims[-1]), 0)
+    return _ORIGINAL["subtract"](cols, rows)
+
+
+def band_part(x: Any, num_lower: Any, num_upper: Any) -> Any:
+    """``tf.linalg.band_part(x, num_lower, num_upper)`` of a symbolic tensor (rank >= 2,
+    band sizes ints or scalar integer tensors; a negative one keeps the whole triangle):
+    ``where`` of the band
+    ``-num_lower <= col - row <= num_upper`` with zeros, as TensorFlow keeps it (keras_hub's
+    Qwen3 sliding-window mask); None for anything else (the call stays refused)."""
+    def size(k: Any) -> Any:  # an int, or a scalar integer tensor (ops.minimum of sizes)
+        if isinstance(k, (_Unknown, DynamicShape)):
+            return k.size_tensor()
+        if isinstance(k, keras.KerasTensor):
+            return k if k.shape == () and "int" in str(k.dtype) else None
+        return int(k) if isinstance(k, (int, np.integer)) and not isinstance(k, bool) else None
+
+    lower, upper = size(num_lower), size(num_upper)
+    if not (isinstance(x, keras.KerasTensor) and len(x.shape) >= 2) or lower is None or \
+            upper is None:
+        return None
+    offset = _offsets(x)
+    keep = []
+    for bound, within in ((lower, lambda b: keras.ops.greater_equal(offset, -b)),
+                          (upper, lambda b: keras.ops.less_equal(offset, b))):
+        if isinstance(bound, int):
+            keep += [within(bound)] if bound >= 0 else []
+        else:  # a negative size tensor keeps the whole triangle, as TensorFlow
+            keep.append(keras.ops.logical_or(keras.ops.less(bound, 0),
+                                             within(keras.ops.cast(bound, "int32"))))
+    if not keep:
+        return x
+    mask = keep[0] if len(keep) == 1 else keras.ops.logical_and(*keep)
+    return keras.ops.where(mask, x, _ORIGINAL["zeros_like"](x))
+
+
 def _band(name: str, lower: bool) -> Callable[..., Any]:
     """``ops.tril`` / ``ops.triu`` of a symbolic tensor whose last two sizes are not both
     known while tracing (a causal mask ``tril(ones((t, t)))`` of a dynamic length): the
@@ -706,14 +752,7 @@ def _band(name: str, lower: bool) -> Callable[..., Any]:
         if not (isinstance(x, keras.KerasTensor) and len(x.shape) >= 2 and
                 None in x.shape[-2:] and isinstance(k, int) and not isinstance(k, bool)):
             return _ORIGINAL[name](x, k)
-        dims = _shape(x)
-
-        def positions(d: Any) -> Any:
-            return _arange(d) if _is_dynamic(d) else np.arange(d, dtype="int32")
-
-        rows = _ORIGINAL["expand_dims"](positions(dims[-2]), -1)
-        cols = _ORIGINAL["expand_dims"](positions(dims[-1]), 0)
-        offset = _ORIGINAL["subtract"](cols, rows)
+        offset = _offsets(x)
         keep = keras.ops.less_equal(offset, k) if lower else keras.ops.greater_equal(offset, k)
         return keras.ops.where(keep, x, _ORIGINAL["zeros_like"](x))
     band.__name__ = band.__qualname__ = name

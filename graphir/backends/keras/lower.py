@@ -158,9 +158,9 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
 def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
     """The float inputs of a traced subclassed model that hold indices: every node
     reading one reads it as an index (an op's ``index_inputs``: ``embedding``,
-    ``gather``, ...), casts it to an integer dtype or compares it with integer
-    constants (a ``mask_zero`` mask), at least one node reads it as an index, and it is
-    no output.  Keras
+    ``gather``, ...), casts it to an integer dtype, compares it with integer constants (a
+    ``mask_zero`` mask) or reads only its shape (``ones_like``), at least one node reads
+    it as an index, and it is no output.  Keras
     records shapes, not dtypes, for such a model, so it was traced in its compute dtype;
     an input whose float values the model only ever truncates to ints is a token-id
     input, given int32 (Keras' ``Embedding`` index dtype) in a second lowering."""
@@ -178,7 +178,7 @@ def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
                 and DType(node.attrs["to"]) is not DType.BOOL)
             if as_index:
                 uses[name] = uses.get(name, 0) + 1
-            elif not _compares_with_ints(graph, node, name):
+            elif node.op != "full_like" and not _compares_with_ints(graph, node, name):
                 candidates.discard(name)
     return sorted(n for n in candidates if uses.get(n))
 

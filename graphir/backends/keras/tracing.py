@@ -50,7 +50,7 @@ from keras.src.models.functional import Functional
 from keras.src.utils.naming import to_snake_case
 
 from graphir.backends.keras.context import _is_concrete_tensor
-from graphir.backends.keras.dynamic_dims import dynamic_dims, ops_namespaces
+from graphir.backends.keras.dynamic_dims import band_part, dynamic_dims, ops_namespaces
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.registry import supported_layer_classes
 from graphir.tensor_types import TensorType
@@ -107,10 +107,17 @@ def _tf_gather(params: Any, indices: Any, validate_indices: Any = None, axis: An
     return None
 
 
+def _tf_band_part(input: Any, num_lower: Any, num_upper: Any, name: Any = None) -> Any:  # noqa: A002
+    """``tf.linalg.band_part`` (``matrix_band_part``) on a symbolic tensor: see
+    :func:`~graphir.backends.keras.dynamic_dims.band_part`."""
+    return band_part(input, num_lower, num_upper)
+
+
 #: TensorFlow functions a traced call may apply to symbolic tensors, by their Python
 #: name (``tf.gather`` is ``gather_v2`` calling ``gather``): each returns the exactly
 #: equivalent ``keras.ops`` result, or None (the call is refused as any ``tf.*`` call).
-_TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {"gather_v2": _tf_gather, "gather": _tf_gather}
+_TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
+    "gather_v2": _tf_gather, "gather": _tf_gather, "matrix_band_part": _tf_band_part}
 
 
 @contextlib.contextmanager
