@@ -21,18 +21,22 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["from_keras", "from_onnx", "to_keras", "to_onnx", "verify"]
 
 
-def from_keras(model_or_path: Any, *, input_shapes: Any = None) -> Graph:
+def from_keras(model_or_path: Any, *, input_shapes: Any = None,
+               input_dtypes: Any = None) -> Graph:
     """Lower a Keras 3 model (a ``keras.Model`` or a ``.keras`` path) into a verified :class:`Graph`.
 
     ``input_shapes`` (input name -> shape, ``None`` keeping a dim) fixes unknown input
     sizes, e.g. ``{"token_ids": (1, 128), "padding_mask": (1, 128)}`` for a keras_hub
-    text backbone whose layers read ``ops.shape(x)``.  See
-    :func:`graphir.backends.keras.lower.from_keras` for the details and errors
-    (``ModelFileError``, ``UnsupportedLayerError``, ``InputShapeError``).
+    text backbone whose layers read ``ops.shape(x)``.  ``input_dtypes`` (input name ->
+    dtype) gives a subclassed model's input dtypes, which Keras does not record, or lets
+    a functional model's input take another dtype (cast to its own, as Keras does), e.g.
+    ``{"token_ids": "int64"}``.  See :func:`graphir.backends.keras.lower.from_keras` for
+    the details and errors (``ModelFileError``, ``UnsupportedLayerError``,
+    ``InputShapeError``).
     """
     from graphir.backends.keras import from_keras as _impl
 
-    return _impl(model_or_path, input_shapes=input_shapes)
+    return _impl(model_or_path, input_shapes=input_shapes, input_dtypes=input_dtypes)
 
 
 def from_onnx(model_or_path: Any, *, cancel_transposes: bool = True) -> Graph:

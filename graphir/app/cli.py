@@ -130,17 +130,20 @@ def _handle_errors(fn: Callable) -> Callable:
             memory_budget=budget)
         imports = kwargs.pop("imports", ())
         shapes = kwargs.pop("input_shapes", ())
+        dtypes = kwargs.pop("input_dtypes", ())
         try:
             with using_limits(limits), _warnings_captured(debug):
                 shapes = _parse_input_shapes(shapes)
+                dtypes = _parse_input_dtypes(dtypes)
                 if imports or _needs_tensorflow(kwargs):
                     _prepare_tensorflow(debug)
                 _import_user_modules(imports)
-                if not shapes:
+                if not shapes and not dtypes:
                     return fn(*args, **kwargs)
-                from graphir.backends.keras.lower import default_input_shapes
+                from graphir.backends.keras.lower import (default_input_dtypes,
+                                                          default_input_shapes)
 
-                with default_input_shapes(shapes):
+                with default_input_shapes(shapes), default_input_dtypes(dtypes):
                     return fn(*args, **kwargs)
         except (VerificationFailed, ShapeCheckError) as e:
             if debug:
@@ -315,6 +318,42 @@ def _parse_input_shapes(pairs: tuple[str, ...]) -> dict[str, tuple[int | None, .
     return shapes
 
 
+def _parse_input_dtypes(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--input-dtype NAME=DTYPE`` values as ``{name: dtype}``.
+
+    Raises:
+        click.UsageError: a value is not ``NAME=DTYPE``, the dtype is not an IR dtype, or
+            a name is given twice.
+    """
+    from graphir.dtypes import DType
+
+    dtypes: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, dtype = pair.partition("=")
+        if not sep or not name or not dtype:
+            raise click.UsageError(f"--input-dtype {pair!r}: expected NAME=DTYPE")
+        try:
+            dtypes_value = DType.from_any(dtype.strip()).value
+        except (TypeError, ValueError):
+            raise click.UsageError(f"--input-dtype {pair!r}: {dtype!r} is not a dtype "
+                                   f"(int32, int64, float32, ...)") from None
+        if name in dtypes:
+            raise click.UsageError(f"--input-dtype {name!r} given twice")
+        dtypes[name] = dtypes_value
+    return dtypes
+
+
+def _input_options(fn: Callable) -> Callable:
+    """``--input-shape`` and ``--input-dtype`` on a command that lowers Keras models."""
+    return _INPUT_SHAPE(_INPUT_DTYPE(fn))
+
+
+_INPUT_DTYPE = click.option(
+    "--input-dtype", "input_dtypes", multiple=True, metavar="NAME=DTYPE",
+    help="The dtype of a Keras model's input (repeatable), e.g. --input-dtype tokens=int64: "
+         "a subclassed model's input dtypes are not recorded by Keras (like tf2onnx's "
+         "input signature); a functional model's input takes it and is cast to its own.")
+
 _INPUT_SHAPE = click.option(
     "--input-shape", "input_shapes", multiple=True, metavar="NAME=D0,D1,...",
     help="Fix the sizes of a Keras model's input (repeatable; ? keeps a size unknown), "
@@ -331,7 +370,7 @@ _IMPORT = click.option(
 @cli.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def inspect(src: Path) -> None:
     """Print the text IR of SRC (.keras, .gir or .onnx)."""
@@ -467,7 +506,7 @@ def _verification_exit(status: str, message: str) -> None:
 @_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def convert(src: Path, dst: Path, do_verify: bool, as_json: bool, **params: Any) -> None:
     """Convert SRC (.keras, .gir or .onnx) to DST; DST's suffix picks .onnx, .keras or .gir."""
@@ -501,7 +540,7 @@ def convert(src: Path, dst: Path, do_verify: bool, as_json: bool, **params: Any)
 @_verify_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def verify(src: Path, other: Path | None, as_json: bool, **params: Any) -> None:
     """Verify SRC across runtimes.
@@ -607,7 +646,7 @@ def _finish(graph, out: Path, sources: tuple[Path, ...], as_json: bool, extra: d
 @click.option("--name", default="merged", show_default=True, help="Name of the merged model.")
 @_JSON
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def merge(sources: tuple[Path, ...], out: Path, mode: str, shared_input: bool, name: str,
           as_json: bool) -> None:
@@ -641,7 +680,7 @@ def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
               help="Rename a layer/value/scope (repeatable; renames its weights too).")
 @_JSON
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_json: bool) -> None:
     """Rename the layers of SRC with a prefix scope or an explicit mapping."""
@@ -665,7 +704,7 @@ def rename(src: Path, out: Path, prefix: str | None, pairs: tuple[str, ...], as_
               help="Values where the graph is cut; they become inputs.")
 @_JSON
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, ...],
             as_json: bool) -> None:
@@ -684,7 +723,7 @@ def extract(src: Path, out: Path, outputs: tuple[str, ...], inputs: tuple[str, .
 @_OUT
 @_JSON
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def dedupe(src: Path, out: Path, as_json: bool) -> None:
     """Store identical weights once and compute common subexpressions once."""
@@ -711,7 +750,7 @@ def dedupe(src: Path, out: Path, as_json: bool) -> None:
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_JSON
 @_IMPORT
-@_INPUT_SHAPE
+@_input_options
 @_handle_errors
 def check(sources: tuple[Path, ...], as_json: bool) -> None:
     """Check the shapes and dtypes of SOURCES; exit 1 with every diagnostic on an error."""

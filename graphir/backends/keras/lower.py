@@ -57,7 +57,8 @@ from graphir.ops.type_rules import fmt_shape
 from graphir.tensor_types import TensorType
 from graphir.verifier import verify_graph
 
-__all__ = ["default_input_shapes", "from_keras", "load_keras_model", "lower_with_diagnostics"]
+__all__ = ["default_input_dtypes", "default_input_shapes", "from_keras", "load_keras_model",
+           "lower_with_diagnostics"]
 
 _NESTED_MODELS = (Functional, keras.Sequential)
 
@@ -65,6 +66,23 @@ _NESTED_MODELS = (Functional, keras.Sequential)
 #: ``--input-shape``, set for one command with :func:`default_input_shapes`)
 _DEFAULT_INPUT_SHAPES: contextvars.ContextVar[Mapping[str, Sequence[int | None]] | None] = \
     contextvars.ContextVar("graphir_default_input_shapes", default=None)
+
+
+#: the ``input_dtypes`` a lowering uses when its caller gives none (the CLI's
+#: ``--input-dtype``, set for one command with :func:`default_input_dtypes`)
+_DEFAULT_INPUT_DTYPES: contextvars.ContextVar[Mapping[str, str] | None] = \
+    contextvars.ContextVar("graphir_default_input_dtypes", default=None)
+
+
+@contextlib.contextmanager
+def default_input_dtypes(dtypes: Mapping[str, str] | None) -> Iterator[None]:
+    """Within the block, lowerings that give no ``input_dtypes`` use ``dtypes`` (the
+    CLI's ``--input-dtype NAME=DTYPE``), as :func:`default_input_shapes` does for shapes."""
+    token = _DEFAULT_INPUT_DTYPES.set(dict(dtypes) if dtypes else None)
+    try:
+        yield
+    finally:
+        _DEFAULT_INPUT_DTYPES.reset(token)
 
 
 @contextlib.contextmanager
@@ -81,7 +99,8 @@ def default_input_shapes(shapes: Mapping[str, Sequence[int | None]] | None) -> I
 
 
 def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None,
-               input_shapes: Mapping[str, Sequence[int | None]] | None = None) -> Graph:
+               input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+               input_dtypes: Mapping[str, str] | None = None) -> Graph:
     """Lower a Keras 3 model into a graph that passes :func:`~graphir.verifier.verify_graph`.
 
     Args:
@@ -96,6 +115,13 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None,
             read ``ops.shape(x)`` and are traceable only once the batch and sequence
             sizes are known.  The graph (and its ONNX and Keras emission) then accepts
             inputs of exactly those sizes, like tf2onnx's ``--inputs NAME[2,128]``.
+        input_dtypes: input name -> dtype (``"int64"``...) of the graph's input: for a
+            subclassed model, whose dtypes Keras does not record (graphir otherwise uses
+            the compute dtype, or int32 for inputs it finds used only as indices), the
+            dtype it is traced with, like tf2onnx's ``input_signature``; for a functional
+            model, the input takes that dtype and is cast to the Input's own, as Keras'
+            ``Functional`` casts what it is called on (int64 token ids for a keras_hub
+            backbone's int32 ``token_ids``).
 
     Returns:
         The graph: inputs typed from the model's inputs (float32, int32...; batch
@@ -108,14 +134,16 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None,
             ``keras.ops`` operation) has no exact IR equivalent; ``model_file`` is the
             source file when one is known.
         InputShapeError: an ``input_shapes`` entry names no input, has the wrong rank or
-            contradicts a size the model fixes.
+            contradicts a size the model fixes; an ``input_dtypes`` entry names no input
+            or no IR dtype.
         ShapeCheckError: the model's layers disagree on shapes or dtypes (e.g. a nested
             model called on a tensor of the wrong shape, which Keras builds and saves
             but fails on at call time); ``.diagnostics`` lists every problem.
         TypeError: ``model_or_path`` is neither a ``keras.Model`` nor a path.
     """
     graph, diagnostics = lower_with_diagnostics(model_or_path, source=source,
-                                                input_shapes=input_shapes)
+                                                input_shapes=input_shapes,
+                                                input_dtypes=input_dtypes)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         where = None if source is None and not isinstance(model_or_path, (str, os.PathLike)) \
@@ -125,7 +153,8 @@ def from_keras(model_or_path: Any, *, source: str | os.PathLike | None = None,
 
 
 def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | None = None,
-                           input_shapes: Mapping[str, Sequence[int | None]] | None = None
+                           input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+                           input_dtypes: Mapping[str, str] | None = None
                            ) -> tuple[Graph, list[Diagnostic]]:
     """Lower like :func:`from_keras` but report shape/dtype disagreements instead of raising.
 
@@ -142,12 +171,22 @@ def lower_with_diagnostics(model_or_path: Any, *, source: str | os.PathLike | No
     model_file = None if source is None else os.fspath(source)
     if input_shapes is None:
         input_shapes = _DEFAULT_INPUT_SHAPES.get()
+    if input_dtypes is None:
+        input_dtypes = _DEFAULT_INPUT_DTYPES.get()
+    for name, dtype in (input_dtypes or {}).items():
+        try:
+            DType.from_any(dtype)
+        except (TypeError, ValueError):
+            raise InputShapeError(f"input_dtypes[{name!r}] = {dtype!r} is not a dtype of the "
+                                  f"IR") from None
     if isinstance(model_or_path, (str, os.PathLike)):
         path = os.fspath(model_or_path)
         lowering = _Lowering(load_keras_model(path), model_file=model_file or path,
-                             from_file=True, input_shapes=input_shapes)
+                             from_file=True, input_shapes=input_shapes,
+                             input_dtypes=input_dtypes, given_dtypes=True)
     elif isinstance(model_or_path, keras.Model):
-        lowering = _Lowering(model_or_path, model_file=model_file, input_shapes=input_shapes)
+        lowering = _Lowering(model_or_path, model_file=model_file, input_shapes=input_shapes,
+                             input_dtypes=input_dtypes, given_dtypes=True)
     else:
         raise TypeError(f"from_keras expects a keras.Model or a .keras path, "
                         f"got {type(model_or_path).__name__}")
@@ -271,14 +310,16 @@ class _Lowering:
     def __init__(self, model: Any, *, model_file: str | None, from_file: bool = False,
                  input_shapes: Mapping[str, Sequence[int | None]] | None = None,
                  input_dtypes: Mapping[str, str] | None = None,
-                 free_inputs: Sequence[str] = ()):
+                 free_inputs: Sequence[str] = (), given_dtypes: bool = False):
         self.model = model
         self.model_file = model_file
         self.from_file = from_file
         self.input_shapes = dict(input_shapes or {})
         # a traced subclassed model's input dtypes found by a first lowering (Keras
         # records no dtypes for them): input name -> dtype
-        self.input_dtypes = dict(input_dtypes or {})
+        self.input_dtypes = {k: DType.from_any(v).value for k, v in (input_dtypes or {}).items()}
+        # the user gave input_dtypes (checked against the inputs), not the token-id pass
+        self.given_dtypes = given_dtypes and bool(self.input_dtypes)
         # the inputs of a traced subclassed model whose recorded non-batch sizes are
         # left unknown (token ids: the model reads any sequence length)
         self.free_inputs = tuple(free_inputs)
@@ -409,15 +450,17 @@ class _Lowering:
             self.real.add(t._keras_history.operation.name)
             self.ns.reserve(t._keras_history.operation.name)
         self.reserve(model, "")
-        unknown = set(self.input_shapes) - {t._keras_history.operation.name
-                                            for t in model.inputs}
-        if unknown:
-            raise InputShapeError(
-                f"input_shapes names {', '.join(sorted(unknown))}, which "
-                f"{'is' if len(unknown) == 1 else 'are'} not an input of model "
-                f"{model.name!r} (its inputs: "
-                f"{', '.join(t._keras_history.operation.name for t in model.inputs)})",
-                where=self.model_file and f"file {self.model_file}")
+        names = {t._keras_history.operation.name for t in model.inputs}
+        for option, given in (("input_shapes", self.input_shapes),
+                              ("input_dtypes", self.input_dtypes if self.given_dtypes else {})):
+            unknown = set(given) - names
+            if unknown:
+                raise InputShapeError(
+                    f"{option} names {', '.join(sorted(unknown))}, which "
+                    f"{'is' if len(unknown) == 1 else 'are'} not an input of model "
+                    f"{model.name!r} (its inputs: "
+                    f"{', '.join(t._keras_history.operation.name for t in model.inputs)})",
+                    where=self.model_file and f"file {self.model_file}")
         inputs = []
         for t in model.inputs:
             layer = t._keras_history.operation
@@ -433,7 +476,19 @@ class _Lowering:
             value = Value(self.claim(layer.name), vtype)
             inputs.append(value)
             self.types[value.name] = vtype
-        outputs = self.lower_model(model, "", [v.name for v in inputs])
+        in_values = [v.name for v in inputs]
+        for i, (t, value) in enumerate(zip(model.inputs, inputs)):
+            given = self.input_dtypes.get(t._keras_history.operation.name)
+            if given is not None and given != value.type.dtype.value:
+                # fed as `given`, cast to the Input's dtype as Keras' Functional does
+                inputs[i] = Value(value.name, TensorType(DType(given), value.type.shape))
+                self.types[value.name] = inputs[i].type
+                name = self.ns.unique(f"{value.name}_cast")
+                self.nodes.append(Node("cast", name, (value.name,), (Value(name, value.type),),
+                                       {"to": value.type.dtype.value}))
+                self.types[name] = value.type
+                in_values[i] = name
+        outputs = self.lower_model(model, "", in_values)
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
         outputs = self.keyed_outputs(model, outputs)
         # weights read only by folded nodes (fold_constant) are no longer read

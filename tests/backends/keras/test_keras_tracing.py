@@ -22,7 +22,7 @@ from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir import extract  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
-from graphir.errors import UnsupportedLayerError  # noqa: E402
+from graphir.errors import InputShapeError, UnsupportedLayerError  # noqa: E402
 
 
 # --------------------------------------------------------------------------- custom layers
@@ -846,3 +846,39 @@ def test_tf_band_part_of_a_dynamic_length_is_traced():
         want = np.asarray(model(data))
         np.testing.assert_allclose(session.run(None, {"x": data})[0], want, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(np.asarray(emitted(data)), want, rtol=1e-5, atol=1e-5)
+
+
+class _IdsPlusTypes(keras.Model):
+    """tf2onnx's subclassing test: integer inputs used arithmetically, no index use, so
+    nothing tells graphir their dtype."""
+
+    def call(self, inputs):
+        return inputs + ops.zeros_like(inputs) * 2
+
+
+def test_input_dtypes_give_a_subclassed_model_its_dtypes_and_cast_functional_inputs():
+    """input_dtypes: the dtype a subclassed model is traced with (Keras records none;
+    without it the input is float32), and for a functional model the dtype its input
+    takes, cast to the Input's own as Keras' Functional does (int64 ids into int32)."""
+    net = _IdsPlusTypes(name="ids_plus")
+    ids = np.array([[3, 1], [2, 7]], "int64")
+    net(ids)
+    assert from_keras(net).inputs[0].type.dtype.value == "float32"
+    graph = from_keras(net, input_dtypes={"inputs": "int64"})
+    assert graph.inputs[0].type.dtype.value == "int64"
+    got = _onnx_outputs(graph, {"inputs": ids})[0]
+    np.testing.assert_array_equal(got, np.asarray(net(ids)))
+    assert got.dtype == np.int64
+    keras.utils.set_random_seed(16)
+    tokens = keras.Input((4,), dtype="int32", name="tokens")
+    model = keras.Model(tokens, L.Dense(2, name="d")(L.Embedding(9, 3, name="e")(tokens)))
+    graph = from_keras(model, input_dtypes={"tokens": "int64"})
+    assert graph.inputs[0].type.dtype.value == "int64"
+    assert [n.op for n in graph.nodes][0] == "cast"
+    feeds = np.array([[1, 2, 3, 8], [0, 4, 4, 5]], "int64")
+    np.testing.assert_allclose(_onnx_outputs(graph, {"tokens": feeds})[0],
+                               np.asarray(model(feeds)), rtol=1e-6, atol=1e-6)
+    with pytest.raises(InputShapeError, match="input_dtypes names nope"):
+        from_keras(model, input_dtypes={"nope": "int64"})
+    with pytest.raises(InputShapeError, match="not a dtype"):
+        from_keras(model, input_dtypes={"tokens": "int65"})
