@@ -10,7 +10,10 @@ registered with :func:`~graphir.backends.keras.registry.lowers`:
   order), ``Ptp``, ``Average`` (weights), ``Median`` (one static axis: the sort of
   :mod:`.math_composite_converters` and the two middle entries), ``Nansum``,
   ``Nanmean``, ``Nanmax``, ``Nanmin``, ``Inner`` (``einsum``);
-* elementwise: ``Expm1`` (Kahan's ``(u - 1) * x / log(u)``, within a few float ulps),
+* constant indices: ``ScatterUpdate`` / ``Scatter`` (``gather`` of the update rows by
+  constant position maps, ``where`` / ``add``), ``SegmentMax`` / ``SegmentMin``
+  (TensorFlow's fold, entry by entry, from the finite bound);
+* elementwise: ``Expm1`` (Kahan's ``(u - 1) * x / log(u)``, as Eigen computes it),
   ``Arctan2`` (``arctan`` of ``|y| / |x|`` with the quadrant, zero and infinity cases
   of ``atan2``), ``Logaddexp2``, ``Fmod``, ``Heaviside``, ``Isclose``, ``Digitize``
   (constant bins).
@@ -20,7 +23,7 @@ registered with :func:`~graphir.backends.keras.registry.lowers`:
 beyond ~4 where TensorFlow's erfc keeps ~1e-8 and smaller; no accurate composition of
 the existing ops is known), ``signbit`` (the sign bit of a NaN is not observable
 without a bitcast), ``multi_hot`` (Keras 3.15 records the input's integer dtype for its
-float output).
+float output), ``diag`` (not yet).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 from keras import KerasTensor
 from keras.src.backend.common import dtypes as kdtypes
 from keras.src.ops import core as kcore
+from keras.src.ops import math as kmath
 from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.composite_converters import _scalar, _static
@@ -713,3 +717,198 @@ class _AxisContext:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
 
+
+
+# --------------------------------------------------------------------------- segments
+
+@lowers(kmath.SegmentMax, kmath.SegmentMin)
+def _segment_extreme(ctx: LayerContext) -> Lowered:
+    """``keras.ops.segment_max`` / ``segment_min(data, segment_ids, num_segments)`` with
+    constant 1-D ids over data's first axis (TensorFlow's
+    ``tf.math.unsorted_segment_max`` / ``_min``; ``num_segments`` None: ``max(ids) +
+    1``; a negative id drops its entry): each output starts at the dtype's lowest
+    (highest) finite value and folds its entries in order, ``out = out if v < out else
+    v`` (``v > out`` for min), so ``-inf`` alone gives the lowest finite value, a NaN is
+    taken and forgotten at the next entry, an empty segment keeps the bound -> per row a
+    ``gather`` and that step as ``less`` / ``greater`` and ``where``, ``concatenate``,
+    ``where`` with a constant mask of the empty segments; exact.  Refused: ids given as a
+    tensor, ids not below ``num_segments``, ``sorted=True`` (``tf.math.segment_max``:
+    zeros for empty segments, another reducer), bool and uint8 data."""
+    layer = ctx.layer
+    is_max = isinstance(layer, kmath.SegmentMax)
+    operands = ctx.operands(constant_lists=True)
+    if len(operands) != 2 or not isinstance(operands[0], Operand):
+        ctx.refuse("expected a data tensor and segment ids")
+    data, ids = operands
+    if isinstance(ids, Operand):
+        ctx.refuse("segment ids given as a tensor; only constant ids")
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or ids.dtype.kind not in "iu" or ids.size == 0:
+        ctx.refuse(f"segment ids of shape {ids.shape} and dtype {ids.dtype}; only 1-D "
+                   f"integer ids over data's first axis")
+    dtype = data.type.dtype
+    if dtype is DType.BOOL or dtype is DType.UINT8:
+        ctx.refuse(f"data of dtype {dtype.value}")
+    if layer.sorted:
+        ctx.refuse("sorted=True (tf.math.segment_max: other empty-segment and NaN rules)")
+    segments = (int(ids.max()) + 1 if layer.num_segments is None
+                else _int(ctx, layer.num_segments, "num_segments"))
+    if segments < 1 or np.any(ids >= segments):
+        ctx.refuse(f"segment ids {ids.tolist()} for {segments} segments")
+    size = data.type.shape[0]
+    if isinstance(size, int) and size != ids.size:
+        ctx.refuse(f"{ids.size} segment ids for data of {size} rows")
+    np_dtype = dtype.to_numpy()
+    info = np.finfo(np_dtype) if dtype.is_float else np.iinfo(np_dtype)
+    bound = _scalar(ctx, "bound", info.min if is_max else info.max, dtype)
+    keep = "less" if is_max else "greater"
+    parts = []
+    for s in range(segments):
+        rows = np.flatnonzero(ids == s)
+        out = bound
+        for r in (rows if rows.size else [0]):
+            v = ctx.helper("gather", [data.name, ctx.constant(f"row{r}", np.array([r], np.int32))],
+                           {"axis": 0}, suffix=f"segment{s}_row{r}")
+            if not rows.size:   # an empty segment: only the row's shape is used
+                out = v
+                break
+            # TensorFlow's fold: out = v unless v < out (v > out for min); a NaN v is
+            # taken, and forgotten at the next entry
+            out = ctx.helper("where", [ctx.helper(keep, [v, out], suffix=f"segment{s}_keeps"),
+                                       out, v], suffix=f"segment{s}_after{r}")
+        parts.append(out)
+    joined = parts[0] if segments == 1 else ctx.helper("concatenate", parts, {"axis": 0},
+                                                         suffix="joined")
+    empty = np.array([not np.any(ids == s) for s in range(segments)], bool)
+    if not empty.any():
+        return ctx.lowered("identity", [joined])
+    mask = ctx.constant("empty", empty.reshape((segments,) + (1,) * (data.type.rank - 1)))
+    return ctx.lowered("where", [mask, bound, joined])
+
+
+# --------------------------------------------------------------------------- scatters
+
+def _scatter_indices(ctx: LayerContext, indices: Any, lead: tuple[Any, ...]
+                     ) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Constant scatter indices ``(k, d)`` checked against the indexed sizes ``lead``
+    (the first ``d`` sizes of the target, which must be static): the indices and the
+    indexed shape."""
+    if isinstance(indices, Operand):
+        ctx.refuse("indices given as a tensor; only constant indices")
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu" or idx.ndim != 2 or idx.shape[0] == 0:
+        ctx.refuse(f"indices of shape {idx.shape} and dtype {idx.dtype}; only a constant "
+                   f"(num_updates, index_depth) integer array")
+    d = idx.shape[1]
+    if not 1 <= d <= len(lead):
+        ctx.refuse(f"an index depth of {d} for a rank-{len(lead)} target")
+    sizes = lead[:d]
+    if not all(isinstance(s, int) for s in sizes):
+        ctx.refuse(f"indexed sizes {sizes} that are not static")
+    if np.any(idx < 0) or np.any(idx >= np.asarray(sizes)):
+        ctx.refuse(f"indices outside the indexed sizes {sizes} (TensorFlow fails there)")
+    return idx.astype(np.int64), tuple(sizes)
+
+
+def _rows_of(ctx: LayerContext, v: Any, k: int, dtype: DType | None, what: str
+             ) -> tuple[Operand | np.ndarray, tuple[Any, ...]]:
+    """The update rows of a scatter: a tensor (of ``dtype`` when given) or a constant
+    array, with ``k`` rows; the value and its shape."""
+    if isinstance(v, Operand):
+        if dtype is not None and v.type.dtype is not dtype:
+            ctx.refuse(f"{what} of dtype {v.type.dtype.value} for a {dtype.value} target")
+        shape = v.type.shape
+    else:
+        v = np.asarray(v)
+        if v.dtype.kind not in "biuf":
+            ctx.refuse(f"{what} of dtype {v.dtype}")
+        if dtype is not None:
+            v = v.astype(dtype.to_numpy())
+        shape = v.shape
+    if not shape or (isinstance(shape[0], int) and shape[0] != k):
+        ctx.refuse(f"{what} of shape {shape} for {k} indices")
+    return v, tuple(shape)
+
+
+@lowers(kcore.ScatterUpdate)
+def _scatter_update(ctx: LayerContext) -> Lowered:
+    """``keras.ops.scatter_update(inputs, indices, updates)`` with constant indices
+    (``tf.tensor_scatter_nd_update``: ``inputs[indices[j]] = updates[j]``) -> a ``gather``
+    of the update rows by a constant map of the indexed positions, ``where`` with a
+    constant mask of them; exact.  Refused: ``reduction`` other than None, indices given
+    as a tensor, repeated indices (TensorFlow leaves their order undefined), indices
+    out of range, non-static indexed sizes, updates of another dtype."""
+    if ctx.layer.reduction is not None:
+        ctx.refuse(f"reduction={ctx.layer.reduction!r}; only None")
+    operands = ctx.operands(constant_lists=True)
+    if len(operands) != 3 or not isinstance(operands[0], Operand):
+        ctx.refuse("expected inputs, indices and updates")
+    x, indices, updates = operands
+    idx, sizes = _scatter_indices(ctx, indices, x.type.shape)
+    keys = [tuple(r) for r in idx.tolist()]
+    if len(set(keys)) != len(keys):
+        ctx.refuse("repeated indices (TensorFlow leaves the order of their updates "
+                   "undefined)")
+    upd, shape = _rows_of(ctx, updates, len(keys), x.type.dtype, "updates")
+    trailing = x.type.rank - len(sizes)
+    if len(shape) != 1 + trailing:
+        ctx.refuse(f"updates of shape {shape} for inputs of shape {x.type.shape}")
+    pos = np.zeros(sizes, np.int32)
+    mask = np.zeros(sizes, bool)
+    for j, key in enumerate(keys):
+        pos[key], mask[key] = j, True
+    if isinstance(upd, Operand):
+        picked = ctx.helper("gather", [upd.name, ctx.constant("positions", pos)], {"axis": 0},
+                            suffix="picked")
+    else:
+        picked = ctx.constant("picked", np.take(upd, pos, axis=0))
+    mask = ctx.constant("mask", mask.reshape(sizes + (1,) * trailing))
+    return ctx.lowered("where", [mask, picked, x.name])
+
+
+@lowers(kcore.Scatter)
+def _scatter(ctx: LayerContext) -> Lowered:
+    """``keras.ops.scatter(indices, values, shape)`` with constant indices
+    (``tf.scatter_nd``: zeros, ``values[j]`` added at ``indices[j]`` in order, repeated
+    indices summed) -> ``pad`` of the values with a zero row, per repetition level a
+    ``gather`` by a constant map (the zero row where a position has fewer updates), and
+    ``0 + g0 + g1 + ...`` with ``add``, the order TensorFlow's CPU kernel adds in;
+    exact.  Refused: indices given as a tensor or out of range, a non-static shape,
+    values that are not a tensor."""
+    operands = ctx.operands(constant_lists=True)
+    if len(operands) != 2 or not isinstance(operands[1], Operand):
+        ctx.refuse("expected constant indices and a values tensor")
+    indices, values = operands
+    shape = ctx.layer.shape
+    if not isinstance(shape, (list, tuple)) or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        ctx.refuse(f"shape={shape!r}; only static sizes")
+    shape = tuple(int(s) for s in shape)
+    idx, sizes = _scatter_indices(ctx, indices, shape)
+    k = len(idx)
+    _, vshape = _rows_of(ctx, values, k, None, "values")
+    if len(vshape) != 1 + len(shape) - len(sizes):
+        ctx.refuse(f"values of shape {vshape} for an output of shape {shape}")
+    dtype = values.type.dtype
+    if dtype is DType.BOOL:
+        ctx.refuse("bool values")
+    levels: list[np.ndarray] = []
+    seen: dict[tuple, int] = {}
+    for j, key in enumerate(tuple(r) for r in idx.tolist()):
+        level = seen.get(key, 0)
+        seen[key] = level + 1
+        if level == len(levels):
+            levels.append(np.full(sizes, k, np.int32))   # k: the zero row
+        levels[level][key] = j
+    rank = len(vshape)
+    padded = ctx.helper("pad", [values.name], {"pads": ((0, 1),) + ((0, 0),) * (rank - 1),
+                                               "mode": "constant", "value": 0.0},
+                        suffix="with_zero_row")
+    total = _scalar(ctx, "zero", 0, dtype)
+    for i, level in enumerate(levels):
+        picked = ctx.helper("gather", [padded, ctx.constant(f"positions{i}", level)],
+                            {"axis": 0}, suffix=f"picked{i}")
+        if i == len(levels) - 1:
+            return ctx.lowered("add", [total, picked])
+        total = ctx.helper("add", [total, picked], suffix=f"sum{i}")
+    raise AssertionError("unreachable")

@@ -1,7 +1,8 @@
 """Still more ``keras.ops`` operations lowered as compositions of existing ops
 (``graphir/backends/keras/more_op_converters.py``): ravel, rot90, slice_update,
 cumprod, ptp, average, median, nansum, nanmean, nanmax, nanmin, inner, expm1, arctan2,
-logaddexp2, fmod, heaviside, isclose, digitize.  The ONNX in onnxruntime and the
+logaddexp2, fmod, heaviside, isclose, digitize; scatter, scatter_update, segment_max and
+segment_min with constant indices in traced layers.  The ONNX in onnxruntime and the
 emitted Keras model match Keras' own output at two batch sizes (rtol 1e-5, atol 1e-5
 times the output's magnitude; integer and bool outputs exactly); expm1 and arctan2 are
 checked against TensorFlow on a dense grid at rtol 2e-6; refusals name the reason."""
@@ -140,7 +141,8 @@ def test_the_operations_are_supported():
     assert {f"keras.ops.{n}" for n in (
         "ravel", "rot90", "slice_update", "cumprod", "ptp", "average", "median", "nansum",
         "nanmean", "nanmax", "nanmin", "inner", "expm1", "arctan2", "logaddexp2", "fmod",
-        "heaviside", "isclose", "digitize")} <= names
+        "heaviside", "isclose", "digitize", "scatter", "scatter_update", "segment_max",
+        "segment_min")} <= names
     # swish / hard_swish are the silu / hard_silu operations
     assert keras.ops.swish is keras.ops.silu and "keras.ops.silu" in names
 
@@ -280,8 +282,89 @@ def test_traced_custom_layer(batch):
     (lambda x: ops.ptp(x > 0, axis=1), "bool input"),
     (lambda x: ops.inner(x, np.float32(2.0)), "scalar operand"),
     (lambda x: ops.rot90(x, k=2, axes=(1, 2)), "records the sizes swapped"),
+    (lambda x: ops.scatter_update(x[0], [[1, 1], [1, 1]], x[0, :2, 0]), "repeated indices"),
+    (lambda x: ops.scatter_update(x, [[0], [1]], np.zeros((2, 4, 6), "float32")),
+     "not static"),
+    (lambda x: ops.scatter_update(x[0], [[4, 0]], x[0, :1, 0]), "outside"),
+    (lambda x: ops.segment_max(x, ops.cast(x[:, 0, 0], "int32"), num_segments=2),
+     "only constant ids"),
 ])
 def test_refusals_name_the_reason(build, reason):
     x = keras.Input((4, 6), name="x")
     with pytest.raises(UnsupportedLayerError, match=reason):
         from_keras(keras.Model(x, build(x)))
+
+
+# --------------------------------------------------------------------------- segments
+
+class _SegmentExtremes(keras.layers.Layer):
+    """Per-segment max and min of the rows of each sample, constant ids: segment 1 is
+    empty, id -1 drops row 4, NaN and infinite entries included."""
+
+    def call(self, x):
+        rows = ops.transpose(x, (1, 0, 2))                       # (rows, batch, features)
+        ids = np.array([0, 2, 0, 3, -1, 2], "int32")
+        hi = ops.segment_max(rows, ids, num_segments=5)
+        lo = ops.segment_min(rows, ids)                          # num_segments: max + 1
+        return ops.concatenate([ops.transpose(hi, (1, 0, 2)), ops.transpose(lo, (1, 0, 2))],
+                               axis=1)
+
+
+@pytest.mark.parametrize("batch", [2, 3])
+def test_segment_max_min_with_constant_ids(batch):
+    x = keras.Input((6, 4), name="x")
+    m = keras.Model(x, _SegmentExtremes(name="extremes")(x))
+    feed = np.random.default_rng(batch).normal(size=(batch, 6, 4)).astype(np.float32)
+    feed[0, 0, 0] = np.nan                 # TensorFlow forgets it at the segment's next row
+    feed[0, 5, 1] = np.nan                 # the segment's last row: NaN
+    feed[0, 3, 2] = -np.inf                # alone in its segment: the lowest finite value
+    feed[0, 3, 3] = np.inf
+    want = np.asarray(m.predict(feed, verbose=0))
+    f32 = np.finfo(np.float32)
+    assert want[0, 1, 0] == f32.min and want[0, 5 + 1, 0] == f32.max      # empty segment 1
+    assert want[0, 0, 0] == feed[0, 2, 0] and np.isnan(want[0, 2, 1])
+    assert want[0, 3, 2] == f32.min and want[0, 5 + 3, 3] == f32.max      # +-inf clipped
+    graph = from_keras(m)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _assert_close(["extremes"], session.run(None, {"x": feed}), [want])
+    _assert_close(["extremes"], [to_keras(graph).predict(feed, verbose=0)], [want])
+
+
+# --------------------------------------------------------------------------- scatters
+
+class _Scatters(keras.layers.Layer):
+    """scatter_update of rows (index depth 1, a dynamic axis after the indexed one) and
+    of single entries; scatter with a repeated index (summed) at depth 1 and 2."""
+
+    def call(self, x):                                           # x (batch >= 2, 3, 4)
+        rows = ops.transpose(x, (1, 0, 2))                       # (3, batch, 4)
+        updated = ops.scatter_update(rows, [[2], [0]], rows[:2, :, :] * 10.0)
+        first = x[0]                                             # (3, 4)
+        entries = ops.scatter_update(first, np.array([[0, 1], [2, 3]]), x[1, :2, 0])
+        summed = ops.scatter([[1], [3], [1]], first * 2.0, (5, 4))
+        picked = ops.scatter([[0, 1], [2, 3], [0, 1]], x[1, :, 0] + 1.0, (3, 4))
+        flat = ops.concatenate([ops.reshape(updated, (-1,)), ops.reshape(entries, (-1,)),
+                                ops.reshape(summed, (-1,)), ops.reshape(picked, (-1,)),
+                                ops.reshape(x[1, :, :1], (-1,))], axis=0)
+        return flat
+
+
+@pytest.mark.parametrize("batch", [2, 3])
+def test_scatter_and_scatter_update_with_constant_indices(batch):
+    x = keras.Input((3, 4), name="x")
+    m = keras.Model(x, _Scatters(name="scatters")(x))
+    feed = np.random.default_rng(batch).normal(size=(batch, 3, 4)).astype(np.float32)
+    want = np.asarray(m.predict(feed, verbose=0))
+    n = 3 * batch * 4
+    updated = want[:n].reshape(3, batch, 4)
+    np.testing.assert_array_equal(updated[2], feed[:, 0] * 10.0)
+    np.testing.assert_array_equal(updated[1], feed[:, 1])
+    summed = want[n + 12:n + 32].reshape(5, 4)
+    np.testing.assert_allclose(summed[1], feed[0, 0] * 2 + feed[0, 2] * 2, rtol=1e-6)
+    assert (summed[[0, 2, 4]] == 0).all()
+    graph = from_keras(m)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _assert_close(["scatters"], session.run(None, {"x": feed}), [want], rtol=1e-6)
+    _assert_close(["scatters"], [to_keras(graph).predict(feed, verbose=0)], [want], rtol=1e-6)
