@@ -30,8 +30,8 @@ Integer and bool inputs of the float functions (and, in the binary ones, a tenso
 another dtype than the result) are cast to the float dtype Keras records for the result,
 as the backends cast them.  Refused by name: matrix norms 2 / -2 / ``'nuc'`` (singular
 values), ``axis=None`` forms that flatten a tensor, non-static sizes where the composition needs
-them.  Not lowered: ``expm1`` (no exact composition of ``exp``), ``arctan2`` (the
-quadrant, signed-zero and infinity cases of ``atan2`` have no exact composition).
+them.  ``expm1`` and ``arctan2`` are in :mod:`.more_op_converters` (within float
+rounding, not bit-exact by construction).
 """
 
 from __future__ import annotations

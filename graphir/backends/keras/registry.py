@@ -257,6 +257,7 @@ def load_groups() -> None:
         from graphir.backends.keras import composite_converters  # noqa: F401
         from graphir.backends.keras import math_composite_converters  # noqa: F401
         from graphir.backends.keras import nn_op_converters  # noqa: F401
+        from graphir.backends.keras import more_op_converters  # noqa: F401
         _loaded = True
     finally:
         _loading = False
