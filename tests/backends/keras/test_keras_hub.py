@@ -302,3 +302,13 @@ def test_cli_input_shape_converts_a_saved_backbone(tmp_path):
     bad = CliRunner().invoke(cli, args + ["--input-shape", "token_ids=2,x"])
     assert bad.exit_code == 2
     assert "--input-shape" in bad.output and "Usage" not in bad.output
+    # --input-dtype: the ONNX takes int64 ids (NumPy's default) and casts them, as Keras
+    out3 = tmp_path / "distilbert_int64.onnx"
+    dtype_args = [a for name in feeds for a in ("--input-dtype", f"{name}=int64")]
+    wide = CliRunner().invoke(cli, args[:2] + [str(out3)] + args[3:] + dtype_args)
+    assert wide.exit_code == 0, wide.output
+    session = ort.InferenceSession(str(out3), providers=["CPUExecutionProvider"])
+    as64 = {k: v.astype("int64") for k, v in feeds.items()}
+    _close(session.run(None, as64), _expected(model, feeds), "cli onnx, int64 inputs")
+    bad = CliRunner().invoke(cli, args + ["--input-dtype", "token_ids=int65"])
+    assert bad.exit_code == 2 and "--input-dtype" in bad.output
