@@ -9,7 +9,9 @@ module of ``benchmarks/`` with a ``MODELS`` dict of builders, as ``keras_example
 Per model (seeded weights, seeded inputs: batch 2, every unknown dim 32, integer inputs
 in [0, 10), bool inputs random), the reference is Keras' own call at inference:
 
-* graphir: ``from_keras`` -> ``to_onnx`` run by onnxruntime (and, when the graph's batch
+* graphir: ``from_keras`` (for a subclassed model whose inputs graphir typed otherwise
+  than ``probe_specs`` says, again with those ``input_dtypes``, as tf2onnx is given the
+  input signature) -> ``to_onnx`` run by onnxruntime (and, when the graph's batch
   is dynamic, again at batch 3 against Keras at batch 3), and ``to_keras`` saved,
   reloaded with ``safe_mode=True`` and run; all compared with the reference at
   ``max |got - ref| <= 1e-4 * max(1, max |ref|)``.  Status ``ok`` (both match),
@@ -96,6 +98,13 @@ def run_graphir(model, feeds, want) -> tuple[str, str]:
 
     try:
         graph = graphir.from_keras(model)
+        specs = getattr(model, "probe_specs", None)
+        if specs and not getattr(model, "inputs", None) and len(specs) == len(graph.inputs):
+            # a subclassed model: its input dtypes, as tf2onnx gets its input_signature
+            dtypes = {v.name: str(dtype) for v, (_, dtype) in zip(graph.inputs, specs)
+                      if str(dtype) != v.type.dtype.value}
+            if dtypes:
+                graph = graphir.from_keras(model, input_dtypes=dtypes)
         onnx = graphir.to_onnx(graph).SerializeToString()
         onnx_out = _ort(onnx, feeds)
         checks = [("onnx", onnx_out, want)]

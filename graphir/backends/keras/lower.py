@@ -707,6 +707,7 @@ class _Lowering:
 
         call_kwargs = {k: operand(v) for k, v in knode.arguments.kwargs.items()}
         call_kwargs.update(self.carried_mask_operands(op, knode, env))
+        call_kwargs.update(self.unrecorded_mask_kwargs(op, knode, scope, env))
         call_kwargs.update(self.runtime_mask_kwargs(op, knode, env))
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
@@ -822,6 +823,39 @@ class _Lowering:
         self.runtime_masks.setdefault(id(tensor),
                                       (tensor, getattr(tensor, "_keras_mask", None)))
         tensor._keras_mask = mask
+
+    def unrecorded_mask_kwargs(self, op: Any, knode: Any, scope: str,
+                               env: dict[int, str]) -> dict[str, Any]:
+        """``mask=`` for a layer call that Keras recorded without it although its one
+        tensor argument carries a Keras mask: given ``training=`` explicitly
+        (``self.rnn(x, training=training)`` in a subclassed model), Keras 3.15 records
+        no mask, while every eager call fills it in (``Layer.__call__`` step 6), so the
+        walker fills it in too (the mask lowered now if the walk has not reached it).
+        Empty when Keras recorded the mask, or the call takes none or several tensors.
+
+        Raises:
+            UnsupportedLayerError: the layer's converter does not read a mask (the walker
+                then traces Keras' own call, :meth:`lower_call`).
+        """
+        if not isinstance(op, keras.layers.Layer) or isinstance(op, keras.layers.MultiHeadAttention):
+            return {}
+        tensors = {id(t): t for t in knode.arguments.keras_tensors}
+        if len(tensors) != 1 or knode.arguments.kwargs.get("mask") is not None:
+            return {}
+        (tensor,) = tensors.values()
+        mask = getattr(tensor, "_keras_mask", None)
+        if mask is None or self.runtime_mask(tensor) is not None or \
+                "mask" not in tracing.call_parameters(op) or \
+                not any(a is tensor for a in keras.tree.flatten(
+                    (knode.arguments.args, knode.arguments.kwargs))):
+            return {}
+        if "mask" not in accepted_call_kwargs(op):
+            raise self.refuse(op, "Keras passes it its input's mask at run time (not recorded "
+                                  "in the graph), which its converter does not read")
+        if id(mask) not in env:
+            for mask_node in call_order([mask], set(env), self.traced_call_masks):
+                self.lower_call(mask_node, scope, env)
+        return {"mask": Operand(env[id(mask)], self.types[env[id(mask)]])}
 
     def runtime_mask_kwargs(self, op: Any, knode: Any, env: dict[int, str]) -> dict[str, Any]:
         """``mask=`` as ``Layer.__call__`` fills it in at run time (keras/src/layers/layer.py,

@@ -304,3 +304,41 @@ def test_keras_hub_token_and_position_embedding_masks_reach_the_transformers():
     np.testing.assert_allclose(got[0], want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(to_keras(graph)([a, b])), want, rtol=1e-4,
                                atol=1e-5)
+
+
+class _TrainingFlagTagger(keras.Model):
+    """A subclassed tagger passing training= explicitly (keras.io style): Keras 3.15
+    records such a call without its input's mask, but every eager call fills it in."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.emb = L.Embedding(12, 6, mask_zero=True, name="emb")
+        self.rnn = L.Bidirectional(L.LSTM(4, return_sequences=True), name="rnn")
+        self.pool = L.GlobalAveragePooling1D(name="pool")
+
+    def call(self, tokens, training=False):
+        return self.pool(self.rnn(self.emb(tokens), training=training), training=training)
+
+
+def test_masks_keras_does_not_record_for_calls_given_training_are_filled_in():
+    keras.utils.set_random_seed(17)
+    ids = np.array([[1, 2, 0, 0, 3], [4, 0, 5, 6, 0]], np.int32)
+    net = _TrainingFlagTagger(name="tagger")
+    net(ids)
+    tokens = keras.Input((5,), dtype="int32", name="tokens")
+    functional = keras.Model(tokens, net.pool(net.rnn(net.emb(tokens), training=False),
+                                              training=False))
+    assert "mask" not in net.rnn._inbound_nodes[-1].arguments.kwargs  # Keras' record
+    for model in (net, functional):
+        want = np.asarray(model(ids))
+        graph = from_keras(model)
+        session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        name = graph.inputs[0].name
+        np.testing.assert_allclose(session.run(None, {name: ids})[0], want, rtol=1e-5,
+                                   atol=1e-6)
+        np.testing.assert_allclose(np.asarray(to_keras(graph)(ids)), want, rtol=1e-5,
+                                   atol=1e-6)
+    # the masks matter on these ids
+    unmasked = net.pool(net.rnn(net.emb(ids) * 1.0))
+    assert not np.allclose(np.asarray(unmasked), want, atol=1e-3)
