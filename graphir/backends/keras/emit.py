@@ -38,6 +38,7 @@ import attrs
 import keras
 import numpy as np
 from keras.src.ops import nn as knn
+from keras.src.ops import numpy as knp
 
 from graphir import ops
 from graphir.atomic import atomic_output
@@ -221,7 +222,15 @@ def to_keras(graph: Graph) -> "keras.Model":
         if group is not None and group[0] in calls:  # another output of a call made already
             tensors[node.output.name] = calls[group[0]][group[1]]
             continue
-        layer, data, list_call = _layer_for(graph, node, types, names, shared, pending)
+        # an RNN called with its explicit mask attaches it to its sequence output, and
+        # Keras would carry it on implicitly at run time into layers that read masks (a
+        # Softmax, a pooling): the IR's masks are explicit, so the emitted layer gets
+        # another name and a keras.ops copy named after the node drops the mask
+        masked_call = any(kw == "mask" and i < len(node.inputs) and node.inputs[i]
+                          for i, kw in rule.keyword_inputs.items()) if rule else False
+        layer, data, list_call = _layer_for(
+            graph, node, types, names, shared, pending,
+            name=names.unique(to_keras_name(node.name) + "_masked") if masked_call else None)
         # a data input that is a weight is a constant operand (checked by _layer_for),
         # passed as a backend tensor: Keras saves it with its dtype (a NumPy scalar would
         # come back as a Python number, converted again by Keras' weak-type rules)
@@ -243,6 +252,11 @@ def to_keras(graph: Graph) -> "keras.Model":
         if group is not None:
             calls[group[0]] = result
             result = result[group[1]]
+        if masked_call or getattr(result, "_keras_mask", None) is not None:
+            suffix = "" if masked_call else "_unmasked"
+            result = keras.tree.map_structure(
+                lambda t: knp.Copy(name=names.unique(to_keras_name(node.name) + suffix))(t),
+                result)
         tensors[node.output.name] = result
         if activation is not None:
             tensors[node.output.name] = activation(tensors[node.output.name])

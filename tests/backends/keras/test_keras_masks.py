@@ -20,6 +20,7 @@ keras = pytest.importorskip("keras")
 ort = pytest.importorskip("onnxruntime")
 
 from keras import layers as L  # noqa: E402
+from keras import ops  # noqa: E402
 
 from application_checks import assert_converts_like_keras  # noqa: E402
 from graphir.backends.keras import from_keras, to_keras  # noqa: E402
@@ -342,3 +343,22 @@ def test_masks_keras_does_not_record_for_calls_given_training_are_filled_in():
     # the masks matter on these ids
     unmasked = net.pool(net.rnn(net.emb(ids) * 1.0))
     assert not np.allclose(np.asarray(unmasked), want, atol=1e-3)
+
+
+def test_the_emitted_model_drops_the_masks_its_rnns_are_given(tmp_path):
+    """An RNN given its mask explicitly in the emitted model attaches it to its sequence
+    output, and Keras would carry it into a Softmax layer (which the original's
+    ops.softmax is emitted as) at run time, where it does not fit the (b, t, 3) scores:
+    the emitted model drops it (a keras.ops copy named after the node)."""
+    keras.utils.set_random_seed(18)
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    x = L.LSTM(4, return_sequences=True, name="rnn")(L.Embedding(9, 5, mask_zero=True)(ids))
+    model = keras.Model(ids, ops.softmax(L.Dense(3, name="head")(x) / 2.0))
+    feeds = np.array([[1, 2, 0, 0, 3, 4], [5, 0, 6, 7, 8, 1]], np.int32)
+    want = np.asarray(model(feeds))
+    emitted = to_keras(from_keras(model))
+    assert "rnn" in [op.name for op in emitted.operations]
+    path = tmp_path / "m.keras"
+    emitted.save(path)
+    got = np.asarray(keras.saving.load_model(path, safe_mode=True)(feeds))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
