@@ -778,14 +778,13 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
     ``None`` keeping a dim) fixes the sizes the inputs are traced with (the walker
     checks the entries against the inputs); the inputs named in ``free_inputs`` get
     unknown sizes on every non-batch axis instead (the walker's token-id inputs).  For a
-    model Keras never built (its first
-    call was eager and Keras' symbolic build of it failed, so no shapes were recorded),
-    entries naming ``call``'s parameters give the inputs, in parameter order.
+    model Keras never built (its first call was eager and Keras' symbolic build of it
+    failed, so no shapes were recorded), entries naming ``call``'s parameters give the
+    inputs, in parameter order.
 
     Raises (through ``refuse``): the model was never built and ``input_shapes`` names
-    none of ``call``'s parameters; a recorded input is
-    neither a shape nor a list, tuple or dict of them; tracing fails as in
-    :func:`traced_call`.
+    none of ``call``'s parameters; a recorded input is neither a shape nor a list, tuple
+    or dict of them; tracing fails as in :func:`traced_call`.
     """
     params = [p for p in call_parameters(model).values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
