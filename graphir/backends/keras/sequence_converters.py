@@ -19,6 +19,8 @@ scope, ``<scope>/<td>/<inner>/<variable>`` (Keras' own variable path).
 
 from __future__ import annotations
 
+import inspect
+
 from typing import Any
 
 import keras
@@ -51,21 +53,31 @@ def _check_inner(ctx: LayerContext, inner: Any, in_type: TensorType) -> None:
                    f"the op set has no cast")
 
 
-@lowers(keras.layers.TimeDistributed, keeps_input_dtype=True)
+@lowers(keras.layers.TimeDistributed, keeps_input_dtype=True, accepted_call_kwargs={"mask"})
 def _time_distributed(ctx: LayerContext) -> Lowered:
     """``TimeDistributed(inner)`` as ``time_fold``, ``inner``'s lowering, ``time_unfold``.
+    A mask (given, or carried by the input: keras.io's masked LSTM -> TimeDistributed(Dense))
+    changes nothing when ``inner``'s ``call`` takes none: ``TimeDistributed.call`` passes
+    ``mask[i]`` only to a layer that has a ``mask`` argument (keras/src/layers/rnn/
+    time_distributed.py); the output's mask is what Keras recorded.
 
     Raises:
-        UnsupportedLayerError: (naming TimeDistributed) the input carries a Keras mask;
-            the wrapped layer is a model, a TimeDistributed, or a class without a
+        UnsupportedLayerError: (naming TimeDistributed) a mask reaches a wrapped layer
+            that reads it; the wrapped layer is a model, a TimeDistributed, or a class without a
             converter, or is quantized / LoRA / mixed precision / of another float
             dtype than the input; (naming the inner layer, "wrapped in TimeDistributed
             ...") anything the inner layer's converter refuses.
     """
     td, inner = ctx.layer, ctx.layer.layer
-    x, xt = ctx.x, ctx.x_type
-    if any(getattr(a, "_keras_mask", None) is not None for a in ctx.call_args):
-        ctx.refuse("the input carries a Keras mask, which the IR does not carry")
+    masked = ctx.call_kwargs.get("mask") is not None or any(
+        getattr(a, "_keras_mask", None) is not None for a in ctx.call_args)
+    if masked and ctx.call_kwargs.get("mask") is not None and len(ctx.inputs) == 2:
+        x, xt = ctx.inputs[0], ctx.input_types[0]  # the recorded mask is the other tensor
+    else:
+        x, xt = ctx.x, ctx.x_type
+    if masked and (not isinstance(inner, keras.layers.Layer) or
+                   "mask" in inspect.signature(inner.call).parameters):
+        ctx.refuse("a Keras mask reaches it, and the wrapped layer's call reads masks")
     if isinstance(inner, keras.Model):
         ctx.refuse(f"the wrapped layer {inner.name!r} is a model ({type(inner).__name__}); "
                    f"only single layers can be wrapped")

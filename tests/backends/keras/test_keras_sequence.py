@@ -288,19 +288,28 @@ def test_a_training_call_is_refused_and_a_mask_argument_traced():
     assert_converts_like_keras(model)
 
 
-def test_an_input_carrying_a_keras_mask_is_refused():
-    # masks reach TimeDistributed only from layers the op set refuses first (Masking,
-    # Embedding(mask_zero=True)), so the converter is called directly
-    x = keras.Input((3, 4))
+def test_a_keras_mask_reaching_a_wrapped_layer_that_reads_masks_is_refused():
+    # the converter called directly on a TimeDistributed of a mask-reading layer
+    x = keras.Input((3, 4, 2))
     x._keras_mask = keras.ops.ones((1, 3), dtype="bool")
-    td = L.TimeDistributed(L.Dense(2), name="td_mask")
-    td.build((None, 3, 4))
-    ctx = LayerContext(td, ["x"], [TensorType("float32", ("batch", 3, 4))],
+    td = L.TimeDistributed(L.GlobalAveragePooling1D(), name="td_mask")
+    td.build((None, 3, 4, 2))
+    ctx = LayerContext(td, ["x"], [TensorType("float32", ("batch", 3, 4, 2))],
                        weight_fn=lambda key, name, array: name, model_file=None,
                        unique_name=lambda n: n, call_args=[x])
     with pytest.raises(UnsupportedLayerError, match="mask") as info:
         converter_for(td)(ctx)
     assert info.value.layer_class == "TimeDistributed"
+
+
+def test_a_mask_passing_through_a_wrapped_layer_that_ignores_it_converts():
+    """keras.io's masked LSTM -> TimeDistributed(Dense) over sequences of any length: the
+    Dense takes no mask, so TimeDistributed passes it none; the values are unmasked."""
+    keras.utils.set_random_seed(19)
+    ids = keras.Input((None,), dtype="int32", name="ids")
+    x = L.LSTM(4, return_sequences=True)(L.Embedding(9, 5, mask_zero=True)(ids))
+    assert_converts_like_keras(keras.Model(ids, L.TimeDistributed(L.Dense(3))(x)),
+                               int_high=4)
 
 
 # ------------------------------------------------------------------ emission of IR chains
