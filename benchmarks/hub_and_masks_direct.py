@@ -24,7 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-TOL = 1e-4
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keras_examples_probe import _mismatch  # noqa: E402 - the probe's comparison
 TXT = dict(vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16)
 
 
@@ -138,19 +139,6 @@ def _out_list(out):
     if isinstance(out, (list, tuple)):
         return [np.asarray(o) for o in out]
     return [np.asarray(out)]
-
-
-def _mismatch(got, want):
-    if len(got) != len(want):
-        return f"{len(got)} outputs, expected {len(want)}"
-    for k, (g, w) in enumerate(zip(got, want)):
-        g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
-        if g.shape != w.shape:
-            return f"output {k}: shape {g.shape} vs {w.shape}"
-        err = float(np.max(np.abs(g - w))) if w.size else 0.0
-        if not err <= TOL * max(1.0, float(np.max(np.abs(w))) if w.size else 1.0):
-            return f"output {k}: max abs error {err:.2e}"
-    return None
 
 
 def run_case(name):

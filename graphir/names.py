@@ -74,6 +74,14 @@ class Namespace:
         self._used.add(name)
         return name
 
+    def state(self) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+        """The names taken so far and the suffix counters, for :meth:`restore`."""
+        return frozenset(self._used), tuple(self._next.items())
+
+    def restore(self, state: tuple[frozenset[str], tuple[tuple[str, int], ...]]) -> None:
+        """Forget every name taken since :meth:`state` gave ``state``."""
+        self._used, self._next = set(state[0]), dict(state[1])
+
 
 def model_and_layer(name: str) -> tuple[str | None, str]:
     """Split ``"outer/model_2/conv"`` into ``("outer/model_2", "conv")``; no scope -> ``(None, name)``."""

@@ -663,20 +663,16 @@ def _concatenate(xs: Any, axis: int = 0) -> Any:
     return _ORIGINAL["concatenate"](_materialized(xs), axis=axis)
 
 
-def _convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None
-                       ) -> Any:
-    sizes = _sizes(x) if isinstance(x, (list, tuple)) else None
-    if sizes is not None and (dtype is None or "int" in str(dtype)):
-        return _vector(sizes)
-    return _ORIGINAL["convert_to_tensor"](_materialized(x), dtype=dtype, sparse=sparse,
-                                          ragged=ragged)
-
-
-def _array(x: Any, dtype: Any = None) -> Any:
-    sizes = _sizes(x) if isinstance(x, (list, tuple)) else None
-    if sizes is not None and (dtype is None or "int" in str(dtype)):
-        return _vector(sizes)
-    return _ORIGINAL["array"](_materialized(x), dtype=dtype)
+def _size_list(name: str) -> Callable[..., Any]:
+    """``convert_to_tensor`` / ``array`` of a list of sizes (ints and stand-ins) with no
+    dtype or an int one: that vector; anything else as Keras converts it."""
+    def convert(x: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
+        sizes = _sizes(x) if isinstance(x, (list, tuple)) else None
+        if sizes is not None and (dtype is None or "int" in str(dtype)):
+            return _vector(sizes)
+        return _ORIGINAL[name](_materialized(x), dtype, *args, **kwargs)
+    convert.__name__ = convert.__qualname__ = name
+    return convert
 
 
 def _cast(x: Any, dtype: Any) -> Any:
@@ -798,7 +794,8 @@ _REWRITES: dict[str, Callable[..., Any]] = {
     "arange": _arange, "slice": _slice,
     # vectors of sizes (DynamicShape)
     "expand_dims": _expand_dims, "stack": _stack, "concatenate": _concatenate,
-    "convert_to_tensor": _convert_to_tensor, "array": _array, "cast": _cast,
+    "convert_to_tensor": _size_list("convert_to_tensor"), "array": _size_list("array"),
+    "cast": _cast,
 }
 #: the originals used by the rewrites (looked up once, never the patched ones)
 _ORIGINAL: dict[str, Callable[..., Any]] = {

@@ -254,9 +254,7 @@ def to_keras(graph: Graph) -> "keras.Model":
             result = result[group[1]]
         if masked_call or getattr(result, "_keras_mask", None) is not None:
             suffix = "" if masked_call else "_unmasked"
-            result = keras.tree.map_structure(
-                lambda t: knp.Copy(name=names.unique(to_keras_name(node.name) + suffix))(t),
-                result)
+            result = knp.Copy(name=names.unique(to_keras_name(node.name) + suffix))(result)
         tensors[node.output.name] = result
         if activation is not None:
             tensors[node.output.name] = activation(tensors[node.output.name])

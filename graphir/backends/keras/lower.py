@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import inspect
 import os
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -483,11 +482,9 @@ class _Lowering:
                 # fed as `given`, cast to the Input's dtype as Keras' Functional does
                 inputs[i] = Value(value.name, TensorType(DType(given), value.type.shape))
                 self.types[value.name] = inputs[i].type
-                name = self.ns.unique(f"{value.name}_cast")
-                self.nodes.append(Node("cast", name, (value.name,), (Value(name, value.type),),
-                                       {"to": value.type.dtype.value}))
-                self.types[name] = value.type
-                in_values[i] = name
+                in_values[i] = self.add_node("cast", self.ns.unique(f"{value.name}_cast"),
+                                             value.name, value.type,
+                                             {"to": value.type.dtype.value})
         outputs = self.lower_model(model, "", in_values)
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
         outputs = self.keyed_outputs(model, outputs)
@@ -513,11 +510,18 @@ class _Lowering:
             if key is None or key == value:
                 named.append(value)
                 continue
-            name = self.ns.unique(key)
-            self.nodes.append(Node("identity", name, (value,), (Value(name, self.types[value]),)))
-            self.types[name] = self.types[value]
-            named.append(name)
+            named.append(self.add_node("identity", self.ns.unique(key), value,
+                                       self.types[value]))
         return named
+
+    def add_node(self, op: str, name: str, value: str, out: TensorType,
+                 attrs: Mapping[str, Any] | None = None) -> str:
+        """Append the one-input node ``name = op(value)`` of type ``out`` (the identities
+        and casts the walk adds itself, outside any converter); returns ``name``."""
+        self.nodes.append(Node(op, name, (value,), (Value(name, out),), attrs or {}))
+        self.types[name] = out
+        self.producer_of[name] = name
+        return name
 
     def distinct_outputs(self, outputs: list[str], input_names: set[str]) -> list[str]:
         """Give each graph output its own value: an identity node for an output that is a
@@ -526,11 +530,8 @@ class _Lowering:
         result = []
         for name in outputs:
             if name in input_names or name in seen:
-                node_name = self.ns.unique(f"{name}_identity")
-                self.nodes.append(Node("identity", node_name, (name,),
-                                       (Value(node_name, self.types[name]),)))
-                self.types[node_name] = self.types[name]
-                name = node_name
+                name = self.add_node("identity", self.ns.unique(f"{name}_identity"), name,
+                                     self.types[name])
             seen.add(name)
             result.append(name)
         return result
@@ -577,11 +578,8 @@ class _Lowering:
         if want == have.dtype:
             return value
         name = self.ns.unique(join_scope(scope, f"{tensor._keras_history.operation.name}_cast"))
-        out = TensorType(want, have.shape)
-        self.nodes.append(Node("cast", name, (value,), (Value(name, out),), {"to": want.value}))
-        self.types[name] = out
-        self.producer_of[name] = name
-        return name
+        return self.add_node("cast", name, value, TensorType(want, have.shape),
+                             {"to": want.value})
 
     def check_boundary(self, model: Any, scope: str, tensor: Any, value: str) -> None:
         """Diagnose a nested model called on a tensor its Input does not accept."""
@@ -646,16 +644,17 @@ class _Lowering:
     def snapshot(self) -> tuple:
         """What :meth:`lower_converted` may change before it refuses (for the fallback
         to tracing in :meth:`lower_call`)."""
-        return (len(self.nodes), set(self.ns._used), dict(self.ns._next), set(self.claimed),
+        return (len(self.nodes), self.ns.state(), set(self.claimed),
                 dict(self.weights), dict(self.weight_names), len(self.key_owners),
                 dict(self.types), set(self.tainted), len(self.diagnostics))
 
     def restore(self, state: tuple) -> None:
         """Undo what happened since :meth:`snapshot` gave ``state``."""
-        (n_nodes, used, nxt, claimed, weights, weight_names, n_owners, types, tainted,
+        (n_nodes, names, claimed, weights, weight_names, n_owners, types, tainted,
          n_diag) = state
         del self.nodes[n_nodes:]
-        self.ns._used, self.ns._next, self.claimed = set(used), dict(nxt), set(claimed)
+        self.ns.restore(names)
+        self.claimed = set(claimed)
         self.weights, self.weight_names = dict(weights), dict(weight_names)
         del self.key_owners[n_owners:]
         self.types, self.tainted = dict(types), set(tainted)
@@ -707,8 +706,7 @@ class _Lowering:
 
         call_kwargs = {k: operand(v) for k, v in knode.arguments.kwargs.items()}
         call_kwargs.update(self.carried_mask_operands(op, knode, env))
-        call_kwargs.update(self.unrecorded_mask_kwargs(op, knode, scope, env))
-        call_kwargs.update(self.runtime_mask_kwargs(op, knode, env))
+        call_kwargs.update(self.filled_mask_kwargs(op, knode, scope, env))
         ctx = LayerContext(op, in_values, [self.types[v] for v in in_values],
                            weight_fn=self.weight_fn(scope, op), model_file=self.model_file,
                            name=name, unique_name=self.ns.unique,
@@ -824,67 +822,47 @@ class _Lowering:
                                       (tensor, getattr(tensor, "_keras_mask", None)))
         tensor._keras_mask = mask
 
-    def unrecorded_mask_kwargs(self, op: Any, knode: Any, scope: str,
-                               env: dict[int, str]) -> dict[str, Any]:
-        """``mask=`` for a layer call that Keras recorded without it although its one
-        tensor argument carries a Keras mask: given ``training=`` explicitly
-        (``self.rnn(x, training=training)`` in a subclassed model), Keras 3.15 records
-        no mask, while every eager call fills it in (``Layer.__call__`` step 6), so the
-        walker fills it in too (the mask lowered now if the walk has not reached it).
-        Empty when Keras recorded the mask, or the call takes none or several tensors.
+    def filled_mask_kwargs(self, op: Any, knode: Any, scope: str,
+                           env: dict[int, str]) -> dict[str, Any]:
+        """``mask=`` as ``Layer.__call__`` fills it in at run time (keras/src/layers/layer.py,
+        step 6: a call with one tensor argument and a ``mask`` parameter not given gets
+        that tensor's Keras mask) where the recorded call has none, as an Operand for the
+        converter: a mask that exists only at run time (attached in a traced call), and a
+        recorded mask Keras left out of a call given ``training=`` explicitly
+        (``self.rnn(x, training=training)`` in a subclassed model: Keras 3.15 records no
+        mask there, while every eager call passes it), lowered now if the walk has not
+        reached it.  Empty when the call was given its mask, takes none, or has no masked
+        tensor; MultiHeadAttention reads its tensors' masks itself
+        (:meth:`carried_mask_operands`).
 
         Raises:
-            UnsupportedLayerError: the layer's converter does not read a mask (the walker
-                then traces Keras' own call, :meth:`lower_call`).
+            UnsupportedLayerError: a run-time mask reaches a call with several tensor
+                arguments (their ``<name>_mask`` parameters are not emulated); the
+                layer's converter does not read a mask (the walker then traces Keras' own
+                call, :meth:`lower_call`).
         """
-        if not isinstance(op, keras.layers.Layer) or isinstance(op, keras.layers.MultiHeadAttention):
+        if not isinstance(op, keras.layers.Layer) or \
+                isinstance(op, keras.layers.MultiHeadAttention) or \
+                "mask" not in tracing.call_parameters(op) or \
+                knode.arguments.kwargs.get("mask") is not None:
             return {}
         tensors = {id(t): t for t in knode.arguments.keras_tensors}
-        if len(tensors) != 1 or knode.arguments.kwargs.get("mask") is not None:
+        masked = [t for t in tensors.values() if getattr(t, "_keras_mask", None) is not None]
+        if not masked:
             return {}
-        (tensor,) = tensors.values()
-        mask = getattr(tensor, "_keras_mask", None)
-        if mask is None or self.runtime_mask(tensor) is not None or \
-                "mask" not in tracing.call_parameters(op) or \
-                not any(a is tensor for a in keras.tree.flatten(
-                    (knode.arguments.args, knode.arguments.kwargs))):
+        if len(tensors) > 1:
+            if any(self.runtime_mask(t) is not None for t in masked):
+                raise self.refuse(op, "a Keras mask that exists only at run time (attached "
+                                      "in a traced call) reaches a call with several tensor "
+                                      "arguments")
             return {}
+        mask = masked[0]._keras_mask
         if "mask" not in accepted_call_kwargs(op):
             raise self.refuse(op, "Keras passes it its input's mask at run time (not recorded "
                                   "in the graph), which its converter does not read")
         if id(mask) not in env:
             for mask_node in call_order([mask], set(env), self.traced_call_masks):
                 self.lower_call(mask_node, scope, env)
-        return {"mask": Operand(env[id(mask)], self.types[env[id(mask)]])}
-
-    def runtime_mask_kwargs(self, op: Any, knode: Any, env: dict[int, str]) -> dict[str, Any]:
-        """``mask=`` as ``Layer.__call__`` fills it in at run time (keras/src/layers/layer.py,
-        step 6: a call with one tensor argument and a ``mask`` parameter not given gets
-        that tensor's Keras mask), for masks that exist only at run time, as an Operand
-        for the converter.  Empty when there is none.
-
-        Raises:
-            UnsupportedLayerError: a run-time mask reaches a call with several tensor
-                arguments (their ``<name>_mask`` parameters are not emulated).
-        """
-        tensors = knode.arguments.keras_tensors
-        runtime = [t for t in tensors if self.runtime_mask(t) is not None]
-        if not runtime or not isinstance(op, keras.layers.Layer):
-            return {}
-        if isinstance(op, keras.layers.MultiHeadAttention) and \
-                type(op).call is keras.layers.MultiHeadAttention.call:
-            return {}  # carried_mask_operands reads them
-        params = inspect.signature(op.call).parameters
-        if "mask" not in params or knode.arguments.kwargs.get("mask") is not None:
-            return {}
-        if len({id(t) for t in tensors}) > 1:
-            raise self.refuse(op, "a Keras mask that exists only at run time (attached in a "
-                                  "traced call) reaches a call with several tensor arguments")
-        if "mask" not in accepted_call_kwargs(op):
-            raise self.refuse(op, "its call takes the Keras mask that its input carries at "
-                                  "run time (attached in a traced call), which its converter "
-                                  "does not read")
-        mask = self.runtime_mask(tensors[0])
         return {"mask": Operand(env[id(mask)], self.types[env[id(mask)]])}
 
     def propagate_runtime_masks(self, op: Any, knode: Any, scope: str, env: dict[int, str],
@@ -973,10 +951,7 @@ class _Lowering:
         index = next((i for i in range(start, len(self.nodes))
                       if any(o.name == value for o in self.nodes[i].outputs)), None)
         if index is None:
-            self.nodes.append(Node("identity", scope, (value,),
-                                   (Value(scope, self.types[value]),)))
-            self.types[scope] = self.types[value]
-            self.producer_of[scope] = scope
+            self.add_node("identity", scope, value, self.types[value])
             if value in self.tainted:
                 self.tainted.add(scope)
             return scope

@@ -119,6 +119,21 @@ class BandMasks(L.Layer):
         return causal + ops.matmul(scores, x)
 
 
+class SlidingWindow(L.Layer):
+    """keras_hub Qwen3's sliding-window mask on the TensorFlow backend:
+    tf.linalg.band_part of ones((t, t)) with a band from ops.minimum of the length, and
+    a lower band of a (t, t) score matrix."""
+
+    def call(self, x):
+        import tensorflow as tf
+
+        t = ops.shape(x)[1]
+        band = ops.cast(ops.minimum(t, 2), "int32")
+        window = tf.linalg.band_part(ops.ones((t, t)), 1, band)
+        lower = tf.linalg.band_part(ops.matmul(x, ops.transpose(x, (0, 2, 1))), -1, 0)
+        return ops.matmul(window, x) + ops.matmul(lower, x)
+
+
 def _model(layer, seq=None, dim=4):
     i = keras.Input((seq, dim))
     return keras.Model(i, L.Dense(3)(layer(i)))
@@ -150,7 +165,8 @@ def models():
             "positions": _model(PositionAndMask(name="positions")),
             "heads": _model(HeadSplit(name="heads")),
             "size_as_value": _model(SizeAsValue(name="size_as_value")),
-            "band_masks": _model(BandMasks(name="band_masks"))}
+            "band_masks": _model(BandMasks(name="band_masks")),
+            "sliding_window": _model(SlidingWindow(name="sliding_window"))}
 
 
 @pytest.mark.parametrize("name,shapes", [
@@ -160,6 +176,7 @@ def models():
     ("heads", [(2, 6, 4), (4, 3, 4)]),
     ("size_as_value", [(2, 6, 4), (3, 9, 4)]),
     ("band_masks", [(2, 6, 4), (3, 9, 4)]),
+    ("sliding_window", [(2, 5, 4), (3, 8, 4)]),
 ])
 def test_dynamic_sizes_stay_dynamic_and_match(models, name, shapes):
     _check(models[name], shapes)

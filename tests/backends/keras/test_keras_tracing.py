@@ -818,36 +818,6 @@ def test_layers_given_a_user_activation_function_trace_keras_own_call():
     assert (want > 0).any()
 
 
-class _SlidingWindow(L.Layer):
-    """keras_hub Qwen3's sliding-window mask on the TensorFlow backend:
-    tf.linalg.band_part of ones((t, t)) with a band from ops.minimum of the length."""
-
-    def call(self, x):
-        import tensorflow as tf
-
-        t = ops.shape(x)[1]
-        band = ops.cast(ops.minimum(t, 2), "int32")
-        window = tf.linalg.band_part(ops.ones((t, t)), 1, band)
-        lower = tf.linalg.band_part(ops.matmul(x, ops.transpose(x, (0, 2, 1))), -1, 0)
-        return ops.matmul(window, x) + ops.matmul(lower, x)
-
-
-def test_tf_band_part_of_a_dynamic_length_is_traced():
-    keras.utils.set_random_seed(15)
-    x = keras.Input((None, 3), name="x")
-    model = keras.Model(x, _SlidingWindow(name="window")(x))
-    graph = from_keras(model)
-    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
-    emitted = to_keras(graph)
-    rng = np.random.default_rng(9)
-    for shape in [(2, 5, 3), (3, 8, 3)]:
-        data = rng.normal(size=shape).astype("float32")
-        want = np.asarray(model(data))
-        np.testing.assert_allclose(session.run(None, {"x": data})[0], want, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(np.asarray(emitted(data)), want, rtol=1e-5, atol=1e-5)
-
-
 class _IdsPlusTypes(keras.Model):
     """tf2onnx's subclassing test: integer inputs used arithmetically, no index use, so
     nothing tells graphir their dtype."""
