@@ -5,6 +5,7 @@ from graphir.ops import (arithmetic, attention, elementwise, nn, normalization, 
 from graphir.ops import logic  # noqa: F401  (registration)
 from graphir.ops import reduction  # noqa: F401  (registration)
 from graphir.ops import indexing  # noqa: F401  (registration)
+from graphir.ops import dynamic_reshape  # noqa: F401  (registration)
 from graphir.ops import resize  # noqa: F401  (registration)
 from graphir.ops.activations import ACTIVATIONS, canonical_activation
 from graphir.ops.registry import (AttrSpec, OpSchema, TypeRuleError, get_schema, op_names,

@@ -70,6 +70,7 @@ attr_kinds: dict[str, Callable[[Any], bool]] = {
     "float": _is_num,
     "bool": lambda v: isinstance(v, bool),
     "str": lambda v: isinstance(v, str),
+    "strs": lambda v: isinstance(v, tuple) and all(isinstance(x, str) for x in v),
     "ints": lambda v: isinstance(v, tuple) and all(_is_int(x) for x in v),
     "floats": lambda v: isinstance(v, tuple) and all(_is_num(x) for x in v),
     "float_or_floats": lambda v: _is_num(v) or (isinstance(v, tuple) and all(_is_num(x) for x in v)),

@@ -34,11 +34,13 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   the static start, and so is ``x[:, :n]`` (a tensor's or a variable's slice whose
   stop is a dynamic size: ``take`` of ``arange(start, n, step)``);
 * ``reshape(x, newshape)`` is recorded as :class:`DynamicReshape` with the tensors the
-  sizes came from; the walker keeps the batch axis when the first size is provably
+  sizes came from (products of sizes and ints, floor-divided at most once, are kept
+  as such); the walker keeps the batch axis when the first size is provably
   ``x``'s own (:func:`_same_batch` while tracing, or both tensors' IR types name that
   axis ``batch``), reads sizes static in the IR, and turns a single
   other unknown entry into ``-1`` (what ``tf.reshape`` infers is that entry's value
-  whenever the call is valid).
+  whenever the call is valid); several sizes known only at run time become the
+  ``dynamic_reshape`` op, which reads them from the source tensors' shapes.
 
 ``ops.size`` of a symbolic tensor is the product of its sizes (a constant when static),
 ``ops.ndim`` its rank (a Python int); ``ops.tril`` / ``ops.triu`` of a tensor whose last
@@ -53,8 +55,8 @@ scalar int32 tensor, the sum of a ruler of ones: what ``tf.shape`` gives in a
 TensorFlow graph, which is how Keras itself runs such code when it builds the model.
 Python arithmetic with ints keeps a size (:class:`DynamicExpr`).  What needs the number
 itself fails loudly (``int()``, ``bool()``, comparisons, NumPy), and so do the size
-arguments graphir cannot keep dynamic (a broadcast of a computed size, a reshape with
-two unknown sizes), so the trace is refused by name rather than computing with a
+arguments graphir cannot keep dynamic (a broadcast of a computed size, a reshape
+whose sizes are computed from a tensor's values), so the trace is refused by name rather than computing with a
 wrong constant.  Sizes that are static while tracing stay Python ints, exactly as
 before.
 """
@@ -490,8 +492,10 @@ class DynamicReshape(keras.Operation):
     Attributes:
         template: per output axis, an int (a static size), ``"batch"`` (the size of
             ``x``'s own axis 0, proved by :func:`_same_batch`), ``("dim", i, axis)``
-            (the size of ``axis`` of the ``i``-th source tensor) or ``"?"`` (unknown:
-            ``-1``, ``None`` or a size computed from dynamic sizes).
+            (the size of ``axis`` of the ``i``-th source tensor), ``("expr", coef,
+            ((i, axis), ...), divisor)`` (``coef`` times those sizes, floor-divided by
+            ``divisor``: :func:`_product`) or ``"?"`` (unknown: ``-1``, ``None`` or
+            another size computed from dynamic sizes).
     """
 
     def __init__(self, template: Sequence[Any], name: str | None = None):
@@ -500,7 +504,7 @@ class DynamicReshape(keras.Operation):
 
     def compute_output_spec(self, x: Any, *sources: Any) -> Any:
         shape = [d if isinstance(d, int) else sources[d[1]].shape[d[2]]
-                 if isinstance(d, tuple) else None for d in self.template]
+                 if isinstance(d, tuple) and d[0] == "dim" else None for d in self.template]
         return keras.KerasTensor(tuple(shape), dtype=x.dtype)
 
     def call(self, x: Any, *sources: Any) -> Any:  # pragma: no cover - never run eagerly
@@ -531,20 +535,51 @@ def _same_batch(x: Any, source: Any, depth: int = 64) -> bool:
     return False
 
 
+def _product(v: Any) -> tuple[int, list[DynamicDim], int] | None:
+    """``v`` (a stand-in or an int) as ``(coef, dims, divisor)`` meaning ``coef *
+    prod(dims) // divisor``: products of sizes and positive ints, floor-divided at most
+    once, at the end (``h * r``, ``b * n``, ``w // p``); None for anything else."""
+    if isinstance(v, DynamicDim):
+        return (1, [v], 1)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return (v, [], 1) if v > 0 else None
+    if not isinstance(v, DynamicExpr) or v.symbol not in ("*", "//"):
+        return None
+    left = _product(v.left)
+    if left is None or left[2] != 1:
+        return None
+    if v.symbol == "//":
+        right = v.right
+        ok = isinstance(right, int) and not isinstance(right, bool) and right > 0
+        return (left[0], left[1], right) if ok else None
+    right = _product(v.right)
+    if right is None or right[2] != 1:
+        return None
+    return (left[0] * right[0], left[1] + right[1], 1)
+
+
 def _reshape(x: Any, newshape: Any) -> Any:
     if not isinstance(x, keras.KerasTensor):
         raise DynamicSizeError("reshape of a constant to a dynamic shape")
     new = list(newshape) if isinstance(newshape, (list, tuple)) else [newshape]
     sources: list[Any] = []
     template: list[Any] = []
+
+    def source(tensor: Any) -> int:
+        index = next((k for k, t in enumerate(sources) if t is tensor), len(sources))
+        if index == len(sources):
+            sources.append(tensor)
+        return index
+
     for i, d in enumerate(new):
+        product = _product(d) if isinstance(d, DynamicExpr) else None
         if isinstance(d, DynamicDim) and i == 0 and d.axis == 0 and _same_batch(x, d.tensor):
             template.append("batch")
         elif isinstance(d, DynamicDim):
-            index = next((k for k, t in enumerate(sources) if t is d.tensor), len(sources))
-            if index == len(sources):
-                sources.append(d.tensor)
-            template.append(("dim", index, d.axis))
+            template.append(("dim", source(d.tensor), d.axis))
+        elif product is not None:
+            template.append(("expr", product[0],
+                             tuple((source(f.tensor), f.axis) for f in product[1]), product[2]))
         elif _is_dynamic(d) or d is None or int(d) == -1:
             template.append("?")
         else:

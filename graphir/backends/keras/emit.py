@@ -43,6 +43,7 @@ from keras.src.ops import numpy as knp
 from graphir import ops
 from graphir.atomic import atomic_output
 from graphir.backends.keras.build_context import BuildContext
+from graphir.backends.keras.dynamic_reshape_expansion import expand_dynamic_reshapes
 from graphir.backends.keras.layer_builders import finish_layer
 from graphir.backends.keras.registry import build_rule
 from graphir.errors import EmissionError, ModelFileError, UnsupportedOpError
@@ -177,14 +178,15 @@ def to_keras(graph: Graph) -> "keras.Model":
     Raises:
         GraphInvariantError: ``graph`` fails :func:`~graphir.verifier.verify_graph`.
         UnsupportedOpError: a node's op (or an attribute value of it) has no Keras
-            layer computing it exactly; a ``time_fold`` whose region breaks the rules
+            layer computing it exactly (a ``dynamic_reshape`` whose ``-1`` sits beside
+            other run-time sizes: :mod:`.dynamic_reshape_expansion`); a ``time_fold`` whose region breaks the rules
             of :func:`_time_regions` (naming the fold), or whose ``time_unfold``'s
             reference is not the fold's input (naming the unfold); a ``time_unfold``
             outside a region (naming it).
         EmissionError: a graph input has no batch axis (rank 0).
     """
     verify_graph(graph)
-    graph = _adds_without_bias_add(graph)
+    graph = _adds_without_bias_add(expand_dynamic_reshapes(graph))
     names = Namespace()
     types = graph.value_types()
     tensors: dict[str, Any] = {}

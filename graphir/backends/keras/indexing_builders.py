@@ -23,6 +23,8 @@ model's config and load back with ``safe_mode=True``.  None has variables.
 * ``one_hot`` -> ``nn.OneHot(num_classes=depth, axis, dtype="float32")`` (the last
   axis passed as ``-1``, the only form Keras accepts there);
 * ``array_reshape`` -> ``numpy.Reshape(newshape=shape)``;
+* ``dynamic_reshape`` is rewritten into the ops above before layers are built
+  (:mod:`graphir.backends.keras.dynamic_reshape_expansion`); its builder only refuses;
 * ``full_like`` -> ``numpy.FullLike(dtype)`` called with ``fill_value=`` the value as
   a Python int, bool or float.
 """
@@ -195,3 +197,12 @@ def _fill_value(node: Node) -> Any:
 def _array_reshape(c: BuildContext) -> Built:
     """``keras.ops.reshape(x, shape)`` over every axis."""
     return knp.Reshape(newshape=tuple(c.attrs["shape"]), name=c.name), []
+
+
+@builds("dynamic_reshape")
+def _dynamic_reshape(c: BuildContext) -> Built:
+    """Never reached from :func:`~graphir.backends.keras.emit.to_keras`, which expands
+    ``dynamic_reshape`` first (:func:`~graphir.backends.keras.dynamic_reshape_expansion.
+    expand_dynamic_reshapes`): no single Keras operation reshapes to run-time sizes."""
+    c.refuse("no single Keras operation reshapes to sizes read at run time; "
+             "expand_dynamic_reshapes(graph) writes it as ops Keras has")

@@ -63,7 +63,10 @@ from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.dynamic_dims import DynamicReshape
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
+from graphir.ops import infer_types
 from graphir.ops.indexing import SLICE_BEGIN, SLICE_END
+from graphir.ops.registry import TypeRuleError
+from graphir.size_exprs import SizeExpr, format_size
 from graphir.tensor_types import TensorType
 
 __all__: list[str] = []
@@ -662,41 +665,63 @@ def _array_reshape(ctx: LayerContext, x: Operand, new: Sequence[Any]) -> Lowered
 @lowers(DynamicReshape)
 def _dynamic_reshape(ctx: LayerContext) -> Lowered:
     """A traced ``keras.ops.reshape`` whose new shape holds sizes read with
-    ``ops.shape`` that were unknown while tracing (:class:`DynamicReshape`): a size
-    whose IR dim is static is that int; a first size proved to be x's own batch size
-    keeps the batch axis (the layer-level ``reshape``, as ``keras.layers.Reshape``); one
-    remaining unknown size becomes ``-1`` (``tf.reshape`` infers exactly that size
-    whenever the call is valid).  The first size is x's batch size when the trace
-    proved it (``"batch"``) or when it is axis 0 of a tensor whose IR type names it
-    ``batch`` as x's does (the walker keeps ``batch`` only where the type rules derive
-    it from the model's batch axis).
+    ``ops.shape`` that were unknown while tracing (:class:`DynamicReshape`), as the
+    ``dynamic_reshape`` op's size expressions over x (input 0, whose own batch size is
+    ``in0[0]`` when the trace proved it, ``"batch"``) and the source tensors (inputs 1..):
+    a size, a product of sizes and ints floor-divided at most once, or ``-1``.
+
+    Where the reshape needs no run-time size but one, the earlier ops stay: the
+    layer-level ``reshape`` when the first size is x's batch size (proved by the trace,
+    or axis 0 of a tensor whose IR type names it ``batch`` as x's does; the walker keeps
+    ``batch`` only where the type rules derive it from the model's batch axis), else
+    ``array_reshape``, with ``-1`` for that one size (``tf.reshape`` infers exactly it
+    whenever the call is valid) -- unless ``dynamic_reshape``'s type names a size those
+    would leave unknown (``"4*batch"``, which lets a later ``-1`` resolve).
 
     Raises:
-        UnsupportedLayerError: more than one size stays unknown.
+        UnsupportedLayerError: a zero or negative size other than ``-1``; two ``-1``
+            entries (or sizes computed otherwise than by products).
     """
     x, *sources = [Operand(n, t) for n, t in zip(ctx.inputs, ctx.input_types)]
     template = ctx.layer.template
     first = template[0] if template else None
     keep_batch = first == "batch" or (
-        isinstance(first, tuple) and first[2] == 0 and x.type.shape[0] == "batch"
-        and sources[first[1]].type.shape[0] == "batch")
-    dims: list[Any] = []
-    for entry in template[1:] if keep_batch else template:
-        if isinstance(entry, tuple):
-            d = sources[entry[1]].type.shape[entry[2]]
-            dims.append(d if isinstance(d, int) else None)
+        isinstance(first, tuple) and first[0] == "dim" and first[2] == 0
+        and x.type.shape[0] == "batch" and sources[first[1]].type.shape[0] == "batch")
+    sizes: list[str] = []
+    for k, entry in enumerate(template):
+        if k == 0 and keep_batch:
+            sizes.append("in0[0]")
+        elif entry == "?":
+            sizes.append("-1")
+        elif isinstance(entry, tuple) and entry[0] == "dim":
+            sizes.append(f"in{entry[1] + 1}[{entry[2]}]")
+        elif isinstance(entry, tuple):
+            _, coef, factors, divisor = entry
+            sizes.append(format_size(SizeExpr(coef, tuple((i + 1, a) for i, a in factors),
+                                              divisor)))
+        elif entry <= 0:
+            ctx.refuse(f"reshape to {template}: only positive sizes are supported")
         else:
-            dims.append(None if entry == "?" else entry)
-    unknown = [i for i, d in enumerate(dims) if d is None]
-    if len(unknown) > 1:
+            sizes.append(str(entry))
+    if sizes.count("-1") > 1:
         ctx.refuse(f"reshape of {x.type.shape} to {template}: more than one size unknown "
                    f"while tracing (give the model's inputs static sizes: input_shapes)")
-    target = tuple(-1 if d is None else d for d in dims)
-    if any(d < -1 or d == 0 for d in target):
-        ctx.refuse(f"reshape to {template}: only positive sizes are supported")
-    if keep_batch:
-        return ctx.lowered("reshape", [x.name], {"target_shape": target})
-    return ctx.lowered("array_reshape", [x.name], {"shape": target})
+    inputs = [x.name] + [s.name for s in sources]
+    try:
+        out = infer_types("dynamic_reshape", [x.type] + [s.type for s in sources],
+                          {"shape": tuple(sizes)})[0]
+    except TypeRuleError as err:
+        ctx.refuse(f"reshape of {x.type.shape} to {template}: {err}")
+    rest = out.shape[1:] if keep_batch else out.shape
+    unknown = [d for d in rest if not isinstance(d, int)]
+    if len(unknown) <= 1:
+        target = tuple(d if isinstance(d, int) else -1 for d in rest)
+        op, attrs_ = (("reshape", {"target_shape": target}) if keep_batch
+                      else ("array_reshape", {"shape": target}))
+        if infer_types(op, [x.type], attrs_)[0] == out:
+            return ctx.lowered(op, [x.name], attrs_)
+    return ctx.lowered("dynamic_reshape", inputs, {"shape": tuple(sizes)})
 
 
 # --------------------------------------------------------------------------- *_like

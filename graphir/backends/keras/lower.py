@@ -1161,9 +1161,10 @@ class _Lowering:
         # an unknown Keras dim (None, or the batch axis Keras records as None) takes the
         # rule's size: a static one when input_shapes fixed the model's input sizes, and
         # unknown where the rule cannot tell it is the batch (a reshape merging the batch
-        # axis with another: Keras records None there too, not the batch)
-        shape = tuple(i if d is None or (d == "batch" and (i is None or isinstance(i, int)))
-                      else d for d, i in zip(declared.shape, inferred.shape))
+        # axis with another: Keras records None there too, not the batch), or the size
+        # the rule names (a dynamic_reshape's "4*batch")
+        shape = tuple(i if d is None or d == "batch" else d
+                      for d, i in zip(declared.shape, inferred.shape))
         return TensorType(declared.dtype, shape)
 
     def rule_diagnostic(self, op: Any, lowered: Any, name: str, err: Any, in_types) -> Diagnostic:

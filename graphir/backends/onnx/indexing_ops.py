@@ -24,6 +24,9 @@ semantics: the ONNX operator specs (https://onnx.ai/onnx/operators/) at ``ctx.op
 * ``full_like`` -> ``ConstantOfShape`` of ``Shape(x)`` (symbolic dims work);
 * ``array_reshape`` -> ``Reshape`` with the int64 shape (``allowzero=0``; the shape has
   no zeros);
+* ``dynamic_reshape`` -> ``Reshape`` of a shape computed with ``Shape`` / ``Mul`` /
+  ``Div`` / ``Concat`` from its inputs' shapes (a constant when at most one size is
+  not static);
 * ``one_hot`` -> ``OneHot`` with values ``[0, 1]`` (float32) after the indices are
   made int64 and negative ones replaced by ``depth`` (``tf.one_hot`` writes zeros for
   them; ONNX would count them from the end).
@@ -41,6 +44,7 @@ from onnx import numpy_helper
 from graphir.dtypes import DType
 from graphir.ir import Node
 from graphir.ops.indexing import SLICE_BEGIN, SLICE_END
+from graphir.size_exprs import parse_size
 
 from .context import MIN_CHANNELS_FIRST_RANK, NCHW, NHWC, OnnxEmitContext
 from .registry import emits
@@ -48,7 +52,7 @@ from .types import onnx_elem_type
 
 __all__ = ["transpose", "expand_dims", "squeeze", "slice_", "gather", "take_along_axis",
            "tile", "repeat", "broadcast_to", "pad", "flip", "stack", "one_hot",
-           "full_like", "array_reshape"]
+           "full_like", "array_reshape", "dynamic_reshape"]
 
 
 def _ints(ctx: OnnxEmitContext, values: Sequence[int], suffix: str) -> str:
@@ -271,3 +275,41 @@ def array_reshape(ctx: OnnxEmitContext, node: Node) -> None:
     """Reshape (opset 14) with the node's shape as an int64 initializer."""
     ctx.add("Reshape", [ctx.get(node.inputs[0]), _ints(ctx, node.attrs["shape"], "shape")],
             _out(ctx, node))
+
+
+@emits("dynamic_reshape")
+def dynamic_reshape(ctx: OnnxEmitContext, node: Node) -> None:
+    """Reshape (opset 14) of input 0 to a shape computed at run time: each size
+    expression is an int64 one-element vector, a constant where the output type has the
+    size static (``-1`` stays ``-1``), else ``Shape(in_i, start=axis, end=axis + 1)``
+    (opset 15) for each factor, multiplied (``Mul``) by each other and the coefficient,
+    floor-divided by the divisor (int64 ``Div`` truncates, which is the floor for the
+    non-negative sizes); the vectors joined by ``Concat``.  A shape that is static but
+    for one entry is a constant with ``-1`` there."""
+    exprs = [parse_size(s) for s in node.attrs["shape"]]
+    out_shape = node.output.type.shape
+    static = [d if isinstance(d, int) else None for d in out_shape]
+    x = ctx.get(node.inputs[0])
+    if sum(d is None for d in static) <= 1:
+        target = [-1 if d is None else d for d in static]
+        ctx.add("Reshape", [x, _ints(ctx, target, "shape")], _out(ctx, node))
+        return
+    parts = []
+    for k, (expr, size) in enumerate(zip(exprs, static)):
+        if size is not None or expr is None:
+            parts.append(_ints(ctx, [-1 if size is None else size], f"size{k}"))
+            continue
+        value = None
+        for i, axis in expr.factors:
+            dim = ctx.add("Shape", [ctx.get(node.inputs[i])], ctx.fresh(f"size{k}_in{i}_{axis}"),
+                          start=axis, end=axis + 1)
+            value = dim if value is None else ctx.add("Mul", [value, dim], ctx.fresh(f"size{k}"))
+        if expr.coef != 1:
+            value = ctx.add("Mul", [value, _ints(ctx, [expr.coef], f"size{k}_coef")],
+                            ctx.fresh(f"size{k}"))
+        if expr.divisor != 1:
+            value = ctx.add("Div", [value, _ints(ctx, [expr.divisor], f"size{k}_divisor")],
+                            ctx.fresh(f"size{k}"))
+        parts.append(value)
+    shape = ctx.add("Concat", parts, ctx.fresh("shape"), axis=0)
+    ctx.add("Reshape", [x, shape], _out(ctx, node))

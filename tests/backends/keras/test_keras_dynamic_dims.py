@@ -247,12 +247,19 @@ def test_tensor_style_shape_vectors_stay_dynamic():
 
 class MergedHeads(L.Layer):
     """Reshapes to (batch * heads, seq, dh) with the sequence length unknown: two sizes
-    unknown while tracing, refused."""
+    known only at run time (a dynamic_reshape)."""
 
     def call(self, x):
         heads = ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], 2, 2))
         return ops.reshape(ops.transpose(heads, (0, 2, 1, 3)),
                            (ops.shape(x)[0] * 2, ops.shape(x)[1], 2))
+
+
+class SummedSize(L.Layer):
+    """A size computed by a sum (kept only as the one -1) beside a -1: refused."""
+
+    def call(self, x):
+        return ops.reshape(x, (ops.shape(x)[0] + 0, -1, 2))
 
 
 class TileWide(L.Layer):
@@ -264,7 +271,7 @@ class TileWide(L.Layer):
 
 @pytest.mark.parametrize("layer,seq,match", [
     (TileWide(name="tile_wide"), 2, r"along an axis of size 1"),
-    (MergedHeads(name="merged_heads"), None, r"more than one size unknown"),
+    (SummedSize(name="summed_size"), None, r"more than one size unknown"),
 ])
 def test_a_size_used_otherwise_is_refused_by_name(layer, seq, match):
     model = _model(layer, seq=seq)
@@ -315,3 +322,100 @@ class AlibiLike(L.Layer):
 def test_sizes_plus_ints_in_arange_and_slices():
     keras.utils.set_random_seed(6)
     _check(_model(AlibiLike(name="alibi")), [(2, 6, 4), (3, 9, 4)])
+
+
+# --------------------------------------------------------------------------- reshapes to
+# several sizes known only at run time (the dynamic_reshape op)
+
+class PixelShuffle(L.Layer):
+    """keras.io super-resolution's depth-to-space on an image of unknown height and
+    width: (b, h, w, r*r*c) -> (b, h, w, r, r, c) -> transposed -> (b, h*r, w*r, c), the
+    sizes read with ops.shape from the layer's input."""
+
+    def call(self, x):
+        b, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        y = ops.reshape(x, (b, h, w, 2, 2, 1))
+        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(y, (b, h * 2, w * 2, 1))
+
+
+class PatchSplit(L.Layer):
+    """Non-overlapping 2x2 patches by floor division of unknown sizes:
+    (b, h, w, c) -> (b, h//2, 2, w//2, 2, c) -> (b, h//2, w//2, 4c)."""
+
+    def call(self, x):
+        b, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        y = ops.reshape(x, (b, h // 2, 2, w // 2, 2, x.shape[-1]))
+        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(y, (b, h // 2, w // 2, 4 * x.shape[-1]))
+
+
+class NodesIntoBatch(L.Layer):
+    """keras.io traffic forecasting: nodes folded into the batch, (n, b, s, f) -> (b * n,
+    s, f), a Dense, and back with a -1 that only the product of symbolic sizes resolves
+    (n * batch * 3 / (n * batch) = 3)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.dense = L.Dense(3, name="dense")
+
+    def call(self, x):  # (b, s, n, f)
+        g = ops.transpose(x, (2, 0, 1, 3))
+        n, b, s, f = ops.shape(g)
+        out = self.dense(ops.reshape(g, (b * n, s * f)))
+        return ops.transpose(ops.reshape(out, (n, b, -1)), (1, 0, 2))
+
+
+class FoldedTime(L.Layer):
+    """keras' STFTSpectrogram: the batch folded with a -1 beside the unknown length,
+    (b, t, 1) -> (b, 1, t) -> (-1, t, 1): ONNX computes it; Keras cannot (the -1 is a
+    quotient of run-time sizes)."""
+
+    def call(self, x):
+        t = ops.shape(x)[1]
+        return ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, t, 1)) * 2.0
+
+
+def _image_model(layer, channels):
+    i = keras.Input((None, None, channels))
+    return keras.Model(i, L.Conv2D(2, 1, name="conv")(layer(L.Conv2D(channels, 1)(i))))
+
+
+@pytest.mark.parametrize("layer,channels,shapes", [
+    (PixelShuffle(name="pixel_shuffle"), 4, [(2, 3, 5, 4), (3, 4, 2, 4)]),
+    (PatchSplit(name="patch_split"), 3, [(2, 4, 6, 3), (3, 6, 2, 3)]),
+])
+def test_reshapes_to_several_run_time_sizes(layer, channels, shapes):
+    keras.utils.set_random_seed(7)
+    model = _image_model(layer, channels)
+    graph = _check(model, shapes)
+    nodes = [n for n in graph.nodes if n.op == "dynamic_reshape"]
+    assert len(nodes) == 2 and nodes[-1].output.type.shape[0] == "batch"
+    assert nodes[-1].output.type.shape[-1] in (1, 12)  # static where static: Conv2D builds
+
+
+def test_merged_heads_and_the_nodes_folded_into_the_batch():
+    keras.utils.set_random_seed(8)
+    graph = _check(_model(MergedHeads(name="merged_heads")), [(2, 6, 4), (3, 5, 4)])
+    merged = [n for n in graph.nodes if n.op == "dynamic_reshape"][-1]
+    assert merged.output.type.shape == ("2*batch", None, 2)
+    i = keras.Input((5, 4, 2))
+    graph = _check(keras.Model(i, NodesIntoBatch(name="nodes")(i)), [(2, 5, 4, 2), (3, 5, 4, 2)])
+    back = [n for n in graph.nodes if n.op == "dynamic_reshape"][-1]
+    assert back.attrs["shape"] == ("4", "in1[1]", "-1")
+    assert back.output.type.shape == (4, "batch", 3)   # the -1 resolved
+
+
+def test_a_minus_one_beside_run_time_sizes_is_onnx_only():
+    from graphir.errors import UnsupportedOpError
+
+    model = _model(FoldedTime(name="folded_time"), dim=1)
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    for shape in [(2, 6, 1), (3, 4, 1)]:
+        x = np.random.default_rng(1).normal(size=shape).astype("float32")
+        np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0],
+                                   np.asarray(model(x)), rtol=1e-4, atol=1e-5)
+    with pytest.raises(UnsupportedOpError, match=r"folded_time.*-1 .*beside other sizes"):
+        to_keras(graph)
