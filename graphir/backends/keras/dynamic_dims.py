@@ -35,7 +35,10 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   stop is a dynamic size: ``take`` of ``arange(start, n, step)``);
 * ``reshape(x, newshape)`` is recorded as :class:`DynamicReshape` with the tensors the
   sizes came from (products of sizes and ints, floor-divided at most once, are kept
-  as such); the walker keeps the batch axis when the first size is provably
+  as such; a ``-1`` beside such sizes is resolved to the product of sizes it is, where
+  x's size divided by the others is one, each size traced back through transposes,
+  earlier reshapes and batch-keeping layers: :func:`_inferred_size`); the walker keeps
+  the batch axis when the first size is provably
   ``x``'s own (:func:`_same_batch` while tracing, or both tensors' IR types name that
   axis ``batch``), reads sizes static in the IR, and turns a single
   other unknown entry into ``-1`` (what ``tf.reshape`` infers is that entry's value
@@ -558,6 +561,85 @@ def _product(v: Any) -> tuple[int, list[DynamicDim], int] | None:
     return (left[0] * right[0], left[1] + right[1], 1)
 
 
+#: keras.ops operations whose output axis 0 is their first argument's axis 0
+_BATCH_KEEPING_OPS: tuple[str, ...] = ("Conv", "DepthwiseConv", "SeparableConv",
+                                       "ConvTranspose")
+
+
+def _origin(t: Any, axis: int, depth: int = 64) -> tuple[Any, int]:
+    """The earliest ``(tensor, axis)`` provably of the same size as ``axis`` of symbolic
+    tensor ``t``, following ``transpose`` (its permutation), :class:`DynamicReshape`
+    (an entry that is a source's size, or ``"batch"``), and for axis 0 the built-in
+    Keras layers (as :func:`_same_batch`) and the convolution operations."""
+    from keras.src.layers import Lambda
+    from keras.src.ops import nn as knn
+    from keras.src.ops import numpy as knp
+
+    for _ in range(depth):
+        history = getattr(t, "_keras_history", None)
+        if history is None:
+            break
+        op = history.operation
+        args = op._inbound_nodes[history.node_index].arguments.keras_tensors
+        if not args:
+            break
+        if isinstance(op, knp.Transpose):
+            axes = op.axes if op.axes is not None else tuple(reversed(range(len(t.shape))))
+            t, axis = args[0], int(axes[axis]) % len(args[0].shape)
+        elif isinstance(op, DynamicReshape):
+            entry = op.template[axis]
+            if entry == "batch":
+                t, axis = args[0], 0
+            elif isinstance(entry, tuple) and entry[0] == "dim":
+                t, axis = args[1 + entry[1]], entry[2]
+            else:
+                break
+        elif axis == 0 and (
+                any(isinstance(op, getattr(knn, n)) for n in _BATCH_KEEPING_OPS) or (
+                    isinstance(op, keras.layers.Layer) and not isinstance(op, Lambda)
+                    and type(op).__module__.startswith("keras.src.layers."))):
+            t = args[0]
+        else:
+            break
+    return t, axis
+
+
+def _inferred_size(x: Any, new: Sequence[Any], k: int) -> tuple[int, list[tuple[Any, int]]] | None:
+    """The ``-1`` at ``new[k]`` as ``(coef, [(tensor, axis), ...])`` when x's size divided
+    by the other entries is exactly such a product of sizes (each size traced back by
+    :func:`_origin`): ``(b, 1, t)`` reshaped to ``(-1, t, 1)`` gives ``b``.  None when
+    an entry or an unknown axis of x is not a product of such sizes, or the quotient
+    is not exact."""
+    def key(t: Any, axis: int) -> tuple[int, int]:
+        t, axis = _origin(t, axis)
+        owners[(id(t), axis)] = (t, axis)
+        return (id(t), axis)
+
+    owners: dict[tuple[int, int], tuple[Any, int]] = {}
+    coef, keys = 1, []
+    for axis, d in enumerate(x.shape):
+        if d is None:
+            keys.append(key(x, axis))
+        else:
+            coef *= int(d)
+    divisor, known = 1, []
+    for j, d in enumerate(new):
+        if j == k:
+            continue
+        product = _product(d)
+        if product is None or product[2] != 1:
+            return None
+        divisor *= product[0]
+        known += [key(f.tensor, f.axis) for f in product[1]]
+    if divisor == 0 or coef % divisor:
+        return None
+    for entry in known:
+        if entry not in keys:
+            return None
+        keys.remove(entry)
+    return coef // divisor, [owners[e] for e in keys]
+
+
 def _reshape(x: Any, newshape: Any) -> Any:
     if not isinstance(x, keras.KerasTensor):
         raise DynamicSizeError("reshape of a constant to a dynamic shape")
@@ -571,6 +653,15 @@ def _reshape(x: Any, newshape: Any) -> Any:
             sources.append(tensor)
         return index
 
+    minus = [i for i, d in enumerate(new) if d is None or (
+        not _is_dynamic(d) and isinstance(d, (int, np.integer)) and int(d) == -1)]
+    if len(minus) == 1 and any(_is_dynamic(d) for d in new):
+        inferred = _inferred_size(x, new, minus[0])
+        if inferred is not None:  # the -1 as the product of sizes it is
+            coef, dims = inferred
+            new[minus[0]] = coef if not dims else functools.reduce(
+                lambda a, b: DynamicExpr("*", a, b), [DynamicDim(t, a) for t, a in dims]
+                + ([coef] if coef != 1 else []))
     for i, d in enumerate(new):
         product = _product(d) if isinstance(d, DynamicExpr) else None
         if isinstance(d, DynamicDim) and i == 0 and d.axis == 0 and _same_batch(x, d.tensor):

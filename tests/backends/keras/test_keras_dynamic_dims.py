@@ -367,13 +367,23 @@ class NodesIntoBatch(L.Layer):
 
 
 class FoldedTime(L.Layer):
-    """keras' STFTSpectrogram: the batch folded with a -1 beside the unknown length,
-    (b, t, 1) -> (b, 1, t) -> (-1, t, 1): ONNX computes it; Keras cannot (the -1 is a
-    quotient of run-time sizes)."""
+    """keras' STFTSpectrogram: a -1 beside the unknown length, (b, t, 1) -> (b, 1, t) ->
+    (-1, t, 1): the -1 is b (traced back through the transpose), so the batch axis is
+    kept and one size stays unknown."""
 
     def call(self, x):
         t = ops.shape(x)[1]
         return ops.reshape(ops.transpose(x, (0, 2, 1)), (-1, t, 1)) * 2.0
+
+
+class DoubledTime(L.Layer):
+    """A -1 beside the unknown length of another tensor: (b, 2t, 4) -> (-1, t, 8); the
+    concatenation hides that 2t is twice t, so the -1 stays a quotient of run-time
+    sizes: ONNX computes it, Keras cannot."""
+
+    def call(self, x):
+        doubled = ops.concatenate([x, x * 2.0], axis=1)
+        return ops.reshape(doubled, (-1, ops.shape(x)[1], 8))
 
 
 def _image_model(layer, channels):
@@ -406,16 +416,20 @@ def test_merged_heads_and_the_nodes_folded_into_the_batch():
     assert back.output.type.shape == (4, "batch", 3)   # the -1 resolved
 
 
-def test_a_minus_one_beside_run_time_sizes_is_onnx_only():
+def test_a_minus_one_beside_run_time_sizes():
     from graphir.errors import UnsupportedOpError
 
-    model = _model(FoldedTime(name="folded_time"), dim=1)
+    graph = _check(_model(FoldedTime(name="folded_time"), dim=1), [(2, 6, 1), (3, 4, 1)])
+    folded = [n for n in graph.nodes if n.name.startswith("folded_time/")
+              and "reshape" in n.op]
+    assert [n.op for n in folded] == ["reshape"]     # the batch kept: a Keras Reshape
+    model = _model(DoubledTime(name="doubled_time"))
     graph = from_keras(model)
     session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
                                    providers=["CPUExecutionProvider"])
-    for shape in [(2, 6, 1), (3, 4, 1)]:
+    for shape in [(2, 6, 4), (3, 4, 4)]:
         x = np.random.default_rng(1).normal(size=shape).astype("float32")
         np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0],
                                    np.asarray(model(x)), rtol=1e-4, atol=1e-5)
-    with pytest.raises(UnsupportedOpError, match=r"folded_time.*-1 .*beside other sizes"):
+    with pytest.raises(UnsupportedOpError, match=r"doubled_time.*-1 .*beside other sizes"):
         to_keras(graph)
