@@ -47,7 +47,7 @@ BUILD = textwrap.dedent("""
     elif kind == "unsupported":
         x = keras.Input((6,))
         # a built-in layer without a converter (built-in layers are never traced)
-        model = keras.Model(x, keras.layers.Discretization(bin_boundaries=[0.0], name="noisy")(
+        model = keras.Model(x, keras.layers.Hashing(num_bins=3, name="noisy")(
             keras.layers.Dense(3)(x)))
     model.save(sys.argv[1])
 """)
@@ -123,7 +123,7 @@ def test_unsupported_layer_names_class_layer_and_file(tmp_path, models):
     assert proc.returncode == 2, proc.stderr
     line = proc.stderr.strip()
     assert "\n" not in line
-    assert "Discretization" in line and "'noisy'" in line and "unsupported.keras" in line
+    assert "Hashing" in line and "'noisy'" in line and "unsupported.keras" in line
     assert not out.exists()
     proc = subprocess.run([GRAPHIR, "--debug", "convert", str(models["unsupported"]), str(out)],
                           capture_output=True, text=True)

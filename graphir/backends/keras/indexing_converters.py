@@ -787,8 +787,22 @@ def _category_encoding(ctx: LayerContext) -> Lowered:
         ctx.refuse("sparse=True; only dense encodings are supported")
     if ctx.call_kwargs.get("count_weights") is not None or len(ctx.call_args) > 1:
         ctx.refuse("count_weights; only unweighted counts are supported")
-    out_dtype = DType.from_any(layer.compute_dtype)
-    mode, depth, rank = layer.output_mode, int(layer.num_tokens), x.type.rank
+    return _chain(ctx, x.name, encoding_steps(ctx, x.type, layer.output_mode,
+                                              int(layer.num_tokens),
+                                              DType.from_any(layer.compute_dtype)))
+
+
+def encoding_steps(ctx: LayerContext, x_type: TensorType, mode: str, depth: int,
+                   out_dtype: DType) -> list[tuple[str, Sequence[str], dict]]:
+    """The :func:`_chain` steps of ``encode_categorical_inputs(x, mode, depth, dtype)``
+    (keras/src/utils/numerical_utils.py, TensorFlow) for ``one_hot`` / ``multi_hot`` /
+    ``count`` (see :func:`_category_encoding`; also ``Discretization``'s encodings).
+
+    Raises:
+        UnsupportedLayerError: another mode, a scalar input, or multi_hot/count of an
+            input whose rank is not 2.
+    """
+    rank = x_type.rank
     if mode not in ("one_hot", "multi_hot", "count"):
         ctx.refuse(f"output_mode={mode!r}")
     if mode != "one_hot" and rank != 2:
@@ -797,10 +811,10 @@ def _category_encoding(ctx: LayerContext) -> Lowered:
     if rank == 0:
         ctx.refuse("a scalar input")
     plan: list[tuple[str, Sequence[str], dict]] = []
-    if not x.type.dtype.is_int:
+    if not x_type.dtype.is_int:
         plan.append(("cast", [], {"to": "int64"}))
     if mode == "one_hot":
-        if rank > 1 and x.type.shape[-1] == 1:
+        if rank > 1 and x_type.shape[-1] == 1:
             plan.append(("squeeze", [], {"axes": (rank - 1,)}))
             rank -= 1
         plan.append(("one_hot", [], {"depth": depth, "axis": rank}))
@@ -810,4 +824,4 @@ def _category_encoding(ctx: LayerContext) -> Lowered:
                      {"axes": (1,), "keepdims": False}))
     if out_dtype is not DType.FLOAT32:
         plan.append(("cast", [], {"to": out_dtype.value}))
-    return _chain(ctx, x.name, plan)
+    return plan

@@ -16,7 +16,9 @@ registered with :func:`~graphir.backends.keras.registry.lowers`:
 * elementwise: ``Expm1`` (Kahan's ``(u - 1) * x / log(u)``, as Eigen computes it),
   ``Arctan2`` (``arctan`` of ``|y| / |x|`` with the quadrant, zero and infinity cases
   of ``atan2``), ``Logaddexp2``, ``Fmod``, ``Heaviside``, ``Isclose``, ``Digitize``
-  (constant bins).
+  (constant bins);
+* the ``Discretization`` layer: the same bucketing (``Digitize``'s nodes), encoded as
+  ``CategoryEncoding`` encodes for modes other than ``int``.
 
 ``keras.ops.swish`` / ``hard_swish`` are the ``silu`` / ``hard_silu`` operations
 (already lowered).  Not lowered: ``erfc`` (``1 - erf(x)`` loses every digit for x
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 from keras import KerasTensor
 from keras.src.backend.common import dtypes as kdtypes
@@ -39,11 +42,13 @@ from keras.src.ops import numpy as knp
 
 from graphir.backends.keras.composite_converters import _scalar, _static
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
-from graphir.backends.keras.indexing_converters import _canonical, _int, _one_tensor
+from graphir.backends.keras.indexing_converters import (_canonical, _chain, _int,
+                                                       _one_tensor, encoding_steps)
 from graphir.backends.keras.math_composite_converters import (_axis_last, _float_pair,
                                                               _float_tensor)
 from graphir.backends.keras.registry import lowers
 from graphir.dtypes import DType
+from graphir.tensor_types import TensorType
 from graphir.ops.indexing import SLICE_END
 
 __all__: list[str] = []
@@ -446,6 +451,18 @@ def _digitize(ctx: LayerContext) -> Lowered:
     x, bins = operands
     if isinstance(bins, Operand):
         ctx.refuse("bins given as a tensor; only constant bins")
+    return ctx.lowered("subtract", bucketize(ctx, x, bins))
+
+
+def bucketize(ctx: LayerContext, x: Operand, bins: Any) -> list[str]:
+    """Helper nodes computing ``tf.raw_ops.Bucketize(x, bins)`` (see :func:`_digitize`),
+    the int32 index of the bucket of each element, but for the last node: returns the
+    operands of the ``subtract`` that gives it (the number of bins, and per element
+    the number of bins above it).
+
+    Raises:
+        UnsupportedLayerError: empty, NaN or decreasing bins.
+    """
     bins = np.asarray(bins, np.float64).reshape(-1).astype(np.float32)
     if bins.size == 0 or np.any(np.isnan(bins)) or np.any(np.diff(bins) < 0):
         ctx.refuse("bins that are empty, NaN or decreasing; only non-decreasing bins")
@@ -458,7 +475,29 @@ def _digitize(ctx: LayerContext) -> Lowered:
     # rewrites that into greater_equal, which is false for NaN, in the emitted model
     below = ctx.helper("sum", [ctx.helper("cast", [below], {"to": "int32"}, suffix="ones")],
                        {"axes": (x.type.rank,), "keepdims": False}, suffix="count_below")
-    return ctx.lowered("subtract", [_scalar(ctx, "bin_count", bins.size, DType.INT32), below])
+    return [_scalar(ctx, "bin_count", bins.size, DType.INT32), below]
+
+
+@lowers(keras.layers.Discretization)
+def _discretization(ctx: LayerContext) -> Lowered:
+    """``keras.layers.Discretization(bin_boundaries, output_mode)`` (given or adapted
+    boundaries): ``tf.raw_ops.Bucketize`` of the input (:func:`bucketize`), int32 for
+    ``output_mode="int"``, else encoded as ``CategoryEncoding`` encodes (depth: the
+    number of boundaries + 1, the layer's compute dtype;
+    :func:`~graphir.backends.keras.indexing_converters.encoding_steps`).  Refused: no
+    boundaries yet, ``sparse=True``."""
+    layer = ctx.layer
+    x = _one_tensor(ctx)
+    if layer.bin_boundaries is None:
+        ctx.refuse("no bin_boundaries (neither given nor adapted)")
+    if layer.sparse:
+        ctx.refuse("sparse=True; only dense outputs are supported")
+    if layer.output_mode == "int":
+        return ctx.lowered("subtract", bucketize(ctx, x, layer.bin_boundaries))
+    bucket = ctx.helper("subtract", bucketize(ctx, x, layer.bin_boundaries), suffix="bucket")
+    steps = encoding_steps(ctx, TensorType(DType.INT32, x.type.shape), layer.output_mode,
+                           len(layer.bin_boundaries) + 1, DType.from_any(layer.output_dtype))
+    return _chain(ctx, bucket, steps)
 
 
 # --------------------------------------------------------------------------- reductions

@@ -1,6 +1,7 @@
 """``keras.ops.zeros_like`` / ``ones_like`` / ``full_like`` (the ``full_like`` op),
 ``keras.ops.cumsum`` (``cumsum``), ``keras.ops.tensordot`` (lowered to ``einsum``) and
-the ``CategoryEncoding`` layer (``one_hot`` + ``max`` / ``sum``) end to end, with a
+the ``CategoryEncoding`` layer (``one_hot`` + ``max`` / ``sum``) and the
+``Discretization`` layer (bucketized like ``ops.digitize``, then encoded) end to end, with a
 symbolic batch: the ONNX in onnxruntime and the emitted Keras model reloaded with
 ``safe_mode=True`` in a fresh process match Keras, checked outside graphir; refusals
 name the operation and the reason."""
@@ -23,7 +24,8 @@ from graphir.backends.onnx import to_onnx  # noqa: E402
 from graphir.errors import UnsupportedLayerError  # noqa: E402
 
 NAMES = ["zeros", "ones_int", "full", "full_bool", "cumsum", "cumsum_int", "cumsum_bool",
-         "cumsum_cast", "dot_1", "dot_pairs", "dot_weight", "numpy_dot", "one_hot", "multi_hot", "count"]
+         "cumsum_cast", "dot_1", "dot_pairs", "dot_weight", "numpy_dot", "one_hot", "multi_hot", "count",
+         "buckets", "bucket_multi_hot"]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,9 @@ def model():
         keras.layers.CategoryEncoding(5, output_mode="one_hot", name="onehot")(j),
         keras.layers.CategoryEncoding(6, output_mode="multi_hot", name="multihot")(i),
         keras.layers.CategoryEncoding(6, output_mode="count", name="count")(i),
+        keras.layers.Discretization([-0.5, 0.0, 0.5], name="buckets")(h),
+        keras.layers.Discretization([-1.0, 0.0, 1.0], output_mode="multi_hot",
+                                    name="bucket_multi_hot")(h[:, 0, :]),
     ]
     return keras.Model([x, i, j], outs, name="fill_scan")
 
@@ -94,6 +99,9 @@ def test_references_are_not_vacuous(expected, inputs):
     assert count.max() == 3 and (expected[NAMES.index("multi_hot")].max() == 1)
     assert expected[NAMES.index("cumsum_bool")].dtype == np.int32
     assert len(np.unique(expected[NAMES.index("cumsum")])) > 10
+    buckets = expected[NAMES.index("buckets")]
+    assert buckets.dtype == np.int32 and sorted(np.unique(buckets)) == [0, 1, 2, 3]
+    assert 1 < expected[NAMES.index("bucket_multi_hot")].sum(axis=1).max() <= 4
 
 
 def test_onnx_matches_keras(graph, inputs, expected):

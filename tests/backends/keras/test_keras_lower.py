@@ -135,7 +135,7 @@ _not_builtin_relu.__name__ = "relu"
 
 @pytest.mark.parametrize("make, layer_name, detail", [
     # a built-in layer without a converter is traced; this one stops at a tf.* call
-    (lambda: _model(L.Discretization(bin_boundaries=[0.0], name="un")), "un",
+    (lambda: _model(L.Hashing(num_bins=3, name="un")), "un",
      "TensorFlow function"),
     # (3, 8, 8) channels-first -> (6, 6, 6): Keras adds the bias along the last axis
     (lambda: _model(L.Conv2D(6, 3, data_format="channels_first", name="cf"),
@@ -277,12 +277,12 @@ def test_from_keras_rejects_other_objects():
 
 def test_unsupported_layer_in_a_file_names_the_file(tmp_path):
     path = tmp_path / "with_un.keras"
-    save_keras(_model(L.Discretization(bin_boundaries=[0.0], name="un"), shape=(4, 4, 3)), path)
+    save_keras(_model(L.Hashing(num_bins=3, name="un"), shape=(4, 4, 3)), path)
     with pytest.raises(UnsupportedLayerError) as info:
         from_keras(path)
     assert info.value.model_file == str(path)
     assert f"file {path}" in str(info.value)
-    assert "Discretization" in str(info.value) and "'un'" in str(info.value)
+    assert "Hashing" in str(info.value) and "'un'" in str(info.value)
 
 
 def test_lowering_from_a_path_matches_lowering_the_model(tmp_path, examples, lowered):
@@ -399,7 +399,7 @@ def test_unbuilt_sequential_is_refused():
 
 def test_source_names_the_file_of_an_already_loaded_model(tmp_path):
     path = tmp_path / "with_un.keras"
-    save_keras(_model(L.Discretization(bin_boundaries=[0.0], name="un"), shape=(4, 4, 3)), path)
+    save_keras(_model(L.Hashing(num_bins=3, name="un"), shape=(4, 4, 3)), path)
     model = load_keras_model(path)
     with pytest.raises(UnsupportedLayerError) as info:
         from_keras(model, source=path)
