@@ -714,6 +714,9 @@ def _getitem_patch(cls: type) -> Callable[[Any, Any], Any]:
     def getitem(self: Any, key: Any) -> Any:
         if _has_dynamic(key):
             return _dynamic_getitem(self, key, original)
+        if key is None and isinstance(self, keras.KerasTensor):
+            # x[None] (a new leading axis), which Keras' symbolic indexing refuses
+            return _ORIGINAL["expand_dims"](self, 0)
         return original(self, key)
     return getitem
 

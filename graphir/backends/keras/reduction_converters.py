@@ -60,6 +60,7 @@ from keras.src.ops import math as kmath
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
+from graphir.backends.keras.composite_converters import _scalar
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.reduction_builders import keras_negative_zero
 from graphir.backends.keras.registry import lowers
@@ -67,6 +68,7 @@ from graphir.dtypes import DType
 from graphir.ops import TypeRuleError
 from graphir.ops.indexing import SLICE_END
 from graphir.ops.reduction import parse_einsum
+from graphir.tensor_types import TensorType
 
 __all__: list[str] = []
 
@@ -385,10 +387,44 @@ def _dft_matrices(n: int, dtype: DType) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(angle).astype(dtype.to_numpy()), np.sin(angle).astype(dtype.to_numpy())
 
 
+def _run_time_dft_matrices(ctx: LayerContext, x: str, x_type: TensorType, axis: int
+                           ) -> tuple[str, str]:
+    """Helper nodes computing the cosine and sine matrices of the DFT over ``axis`` of
+    ``x``, whose size ``n`` is known only at run time: ``k`` = ``0..n-1`` counted along
+    a one-element slice of the other axes (``cumsum`` of ones), the exact int32
+    products ``k * m mod n`` (``n < 46341``, as int32 holds ``(n-1)**2``), times ``2 pi /
+    n`` in ``x``'s dtype, then ``cos`` / ``sin``: the angles of :func:`_dft_matrices`,
+    rounded once more (to ``x``'s dtype before the cosine)."""
+    rank = x_type.rank
+    ends = tuple(SLICE_END if j == axis else 1 for j in range(rank))
+    ruler = ctx.helper("slice", [x], {"starts": (0,) * rank, "ends": ends,
+                                      "steps": (1,) * rank}, suffix="dft_ruler")
+    ruler = ctx.helper("array_reshape", [ruler], {"shape": (-1,)}, suffix="dft_ruler")
+    ones = ctx.helper("full_like", [ruler], {"value": 1.0, "dtype": "int32"},
+                      suffix="dft_ones")
+    k = ctx.helper("subtract", [ctx.helper("cumsum", [ones], {"axis": 0}, suffix="dft_count"),
+                                _scalar(ctx, "dft_one", 1, DType.INT32)], suffix="dft_k")
+    n = ctx.helper("sum", [ones], {"axes": (0,), "keepdims": False}, suffix="dft_n")
+    km = ctx.helper("multiply", [ctx.helper("expand_dims", [k], {"axes": (1,)}, suffix="dft_k"),
+                                 ctx.helper("expand_dims", [k], {"axes": (0,)}, suffix="dft_m")],
+                    suffix="dft_km")
+    km = ctx.helper("mod", [km, n], suffix="dft_km_mod")
+    dtype = x_type.dtype.value
+    step = ctx.helper("divide", [_scalar(ctx, "dft_two_pi", 2.0 * np.pi, x_type.dtype),
+                                 ctx.helper("cast", [n], {"to": dtype}, suffix="dft_n")],
+                      suffix="dft_step")
+    angle = ctx.helper("multiply", [ctx.helper("cast", [km], {"to": dtype}, suffix="dft_km"),
+                                    step], suffix="dft_angle")
+    return (ctx.helper("cos", [angle], suffix="dft_cos"),
+            ctx.helper("sin", [angle], suffix="dft_sin"))
+
+
 @lowers(kmath.FFT, kmath.FFT2, multiple_outputs=True)
 def _fft(ctx: LayerContext) -> list[Lowered]:
     """``keras.ops.fft((real, imag))`` / ``fft2`` -> ``[real, imag]`` of the DFT over the
-    last one / two axes (``tf.signal.fft`` / ``fft2d``), as DFT-matrix products."""
+    last one / two axes (``tf.signal.fft`` / ``fft2d``), as DFT-matrix products; an axis
+    of a size known only at run time (FNet over text of any length) gets its matrices
+    computed at run time (:func:`_run_time_dft_matrices`)."""
     pair = ctx.call_args[0] if ctx.call_args else None
     if not isinstance(pair, (list, tuple)) or len(pair) != 2 or len(ctx.inputs) != 2:
         ctx.refuse("expected a (real, imag) pair of tensors")
@@ -400,12 +436,13 @@ def _fft(ctx: LayerContext) -> list[Lowered]:
     if tr.rank < n_axes:
         ctx.refuse(f"a rank-{tr.rank} input; the transform needs {n_axes} axes")
     sizes = tr.shape[-n_axes:]
-    if not all(isinstance(d, int) for d in sizes):
-        ctx.refuse(f"transformed axes of sizes {list(sizes)}; they must be static")
     a, b = re, im
     for step, n in enumerate(reversed(sizes)):
-        cos, sin = _dft_matrices(n, tr.dtype)
-        c, s_ = ctx.constant(f"dft{n}_cos", cos), ctx.constant(f"dft{n}_sin", sin)
+        if isinstance(n, int):
+            cos, sin = _dft_matrices(n, tr.dtype)
+            c, s_ = ctx.constant(f"dft{n}_cos", cos), ctx.constant(f"dft{n}_sin", sin)
+        else:
+            c, s_ = _run_time_dft_matrices(ctx, re, tr, tr.rank - 1 - step)
 
         def mul(x: str, w: str, tag: str) -> str:
             # the last axis: x @ W; the one before it: W @ x

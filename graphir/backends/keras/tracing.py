@@ -26,8 +26,8 @@ cannot record on symbolic tensors are made recordable, each exact: ``tf.gather``
 (:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
 sublayer output sizes Keras leaves unknown (:func:`_spec_shims`), ``numpy_array * tensor``
 (:func:`_arrays_defer_to_symbolic`), upper-case ``einsum`` subscripts
-(:func:`_einsum_subscripts`), ``add_loss`` in a call (:func:`_losses_ignored`) and sizes
-unknown while tracing
+(:func:`_einsum_subscripts`), ``add_loss`` in a call (:func:`_losses_ignored`), FFTs
+over axes of unknown size (:func:`_fft_of_unknown_sizes`) and sizes unknown while tracing
 (:mod:`graphir.backends.keras.dynamic_dims`).  Operations the call records but the op set lacks
 (``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
 
@@ -423,6 +423,35 @@ def _einsum_subscripts() -> Iterator[None]:
             m.einsum = original
 
 
+@contextlib.contextmanager
+def _fft_of_unknown_sizes() -> Iterator[None]:
+    """While tracing, ``keras.ops.fft`` / ``fft2`` accept transformed axes whose size is
+    unknown (Keras' symbolic shape inference requires them static, though TensorFlow
+    computes the FFT of any length): the spec is the input's, as Keras gives for static
+    sizes; the walker computes the DFT matrices at run time
+    (``reduction_converters._run_time_dft_matrices``)."""
+    from keras.src.ops import math as kmath
+
+    originals = {cls: cls.compute_output_spec for cls in (kmath.FFT, kmath.FFT2)}
+
+    def shim_for(cls: type) -> Callable[..., Any]:
+        def spec(self: Any, x: Any) -> Any:
+            if isinstance(x, (tuple, list)) and len(x) == 2 and all(
+                    isinstance(t, keras.KerasTensor) for t in x) and x[0].shape == x[1].shape \
+                    and len(x[0].shape) >= (2 if cls is kmath.FFT2 else 1) and None in x[0].shape:
+                return tuple(keras.KerasTensor(t.shape, dtype=t.dtype) for t in x)
+            return originals[cls](self, x)
+        return spec
+
+    for cls in originals:
+        cls.compute_output_spec = shim_for(cls)
+    try:
+        yield
+    finally:
+        for cls, method in originals.items():
+            cls.compute_output_spec = method
+
+
 def _static(tensors: Sequence[Any]) -> bool:
     return all(d is not None for t in tensors for d in t.shape)
 
@@ -614,7 +643,8 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     try:
         with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
                 _variables_defer_to_symbolic(), _arrays_defer_to_symbolic(), \
-                _einsum_subscripts(), _losses_ignored(), dynamic_dims():
+                _einsum_subscripts(), _losses_ignored(), _fft_of_unknown_sizes(), \
+                dynamic_dims():
             result = _traceable_call(layer)(*args, **kwargs)
     except TRACE_ERRORS as e:
         if draws:  # the draw came first (a sample shaped by a size unknown while tracing)

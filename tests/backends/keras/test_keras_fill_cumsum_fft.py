@@ -177,6 +177,46 @@ def test_fft_matches_tensorflow(fft_model, tmp_path_factory):
     assert not np.allclose(np.fft.ifft(z, axis=-1) * 8, want[1] + 1j * want[2], atol=1e-2)
 
 
+def test_fft_over_a_length_known_only_at_run_time():
+    """FNet over text of any length (keras_hub's FNet, keras.io's FNet): fft2 over
+    (unknown length, 8) and a 1-D fft along the unknown axis; the DFT matrices are
+    computed at run time, checked at two lengths against NumPy's FFT."""
+    class Mixing(keras.layers.Layer):
+        """In a layer's call, as FNet has it (Keras' own symbolic shape inference
+        refuses these FFTs on a functional model's unknown sizes)."""
+
+        def call(self, h, x):
+            mixed = ops.fft2((h, ops.zeros_like(h)))[0]
+            ht = ops.transpose(h, (0, 2, 1))
+            re, im = ops.fft((ht, ops.transpose(x, (0, 2, 1))))
+            return mixed, re, im
+
+        def compute_output_spec(self, h, x):
+            t = (h.shape[0], h.shape[2], h.shape[1])
+            return (keras.KerasTensor(h.shape), keras.KerasTensor(t), keras.KerasTensor(t))
+
+    keras.utils.set_random_seed(6)
+    x = keras.Input((None, 8), name="x")
+    h = keras.layers.Dense(8, name="dense")(x)
+    model = keras.Model(x, list(Mixing(name="mixing")(h, x)), name="fft_any_length")
+    graph = from_keras(model)
+    assert graph.inputs[0].type.shape == ("batch", None, 8)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    for length in (5, 11):
+        feeds = np.random.default_rng(length).normal(size=(2, length, 8)).astype(np.float32)
+        want = model.predict(feeds, verbose=0)
+        h = np.asarray(model.get_layer("dense")(feeds))
+        np.testing.assert_allclose(want[0], np.fft.fft2(h).real, atol=1e-4)
+        z = np.transpose(h + 1j * feeds, (0, 2, 1))
+        np.testing.assert_allclose(want[1] + 1j * want[2], np.fft.fft(z, axis=-1), atol=1e-4)
+        for got in (session.run(None, {"x": feeds}), emitted(feeds)):
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(np.asarray(g), w, rtol=1e-4,
+                                           atol=1e-5 * float(np.abs(w).max()))
+
+
 def test_top_k_matches_with_ties(tmp_path_factory):
     """keras.ops.top_k: values and int32 indices, ties broken by the lower index (the
     switch-transformer router's top-1 and a top-3 over repeated scores)."""
