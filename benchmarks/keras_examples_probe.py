@@ -65,8 +65,10 @@ def _inputs(model, rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def _call(model, feeds) -> list[np.ndarray]:
+    import keras
+
     out = model(feeds[0] if len(feeds) == 1 else feeds, training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
 def _mismatch(got, want) -> str | None:

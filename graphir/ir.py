@@ -121,6 +121,11 @@ class Graph:
         nodes: the nodes, each after the producers of its inputs.
         weights: read-only arrays keyed by value name (insertion order is kept and
             is part of the deterministic printed and saved form).
+        output_keys: when the model returned a dict of its outputs (keras_hub
+            backbones, ``keras.Model(x, {"logits": ...})``), the dict key of each
+            output, in ``outputs`` order (the Keras emitter returns that dict again);
+            ``()`` for a model returning a tensor or a list.  Passes that keep the
+            outputs keep the keys, also when they rename the values.
 
     Graphs compare by identity (``eq=False``) because weights are arrays; use
     :func:`graphir.printer.format_graph` plus array equality to compare contents.
@@ -133,6 +138,7 @@ class Graph:
     outputs: tuple[str, ...] = attrs.field(converter=_str_tuple)
     nodes: tuple[Node, ...] = attrs.field(converter=tuple)
     weights: Mapping[str, np.ndarray] = attrs.field(factory=dict, converter=_to_weights)
+    output_keys: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
     def value_types(self) -> dict[str, TensorType]:
         """Map every defined value name (inputs, weights, node outputs) to its type."""

@@ -64,6 +64,7 @@ def graph_to_json(graph: Graph) -> dict[str, Any]:
                    "outputs": [_value_json(v) for v in n.outputs],
                    "attrs": {k: v for k, v in n.attrs.items()}} for n in graph.nodes],
         "weights": list(graph.weights),
+        **({"output_keys": list(graph.output_keys)} if graph.output_keys else {}),
     }
 
 
@@ -92,8 +93,12 @@ def graph_from_json(data: dict[str, Any], weights: dict[str, np.ndarray], *,
         nodes = [Node(n["op"], n["name"], n["inputs"],
                       [_value(v, where) for v in n["outputs"]], n.get("attrs", {}))
                  for n in data["nodes"]]
+        output_keys = data.get("output_keys", [])
+        if not isinstance(output_keys, list) or not all(isinstance(k, str) for k in output_keys):
+            raise IRFormatError(f"output_keys is {output_keys!r}, not a list of strings",
+                                where=where)
         return Graph(data["name"], [_value(v, where) for v in data["inputs"]], data["outputs"],
-                     nodes, {w: weights[w] for w in order})
+                     nodes, {w: weights[w] for w in order}, output_keys)
     except IRFormatError:
         raise
     except (KeyError, TypeError, ValueError) as e:

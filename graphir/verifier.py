@@ -31,7 +31,8 @@ invariant id              what is checked                                     he
                           with the inferred one (equal dtype and rank; equal
                           static dims; symbolic/unknown dims match anything)
 ``outputs``               there is at least one graph output; each names a    :func:`_outputs`
-                          defined value; none is returned twice
+                          defined value; none is returned twice;
+                          ``output_keys`` is empty or one distinct key each
 ``unused-weights``        every weight is read by some node                   :func:`_unused_weights`
 ========================  ==================================================  ===========================
 
@@ -161,7 +162,8 @@ def _graph_name(graph: Graph) -> None:
 
 
 def _outputs(graph: Graph, defined: dict) -> None:
-    """``outputs``: at least one; each defined; none twice."""
+    """``outputs``: at least one; each defined; none twice; ``output_keys`` empty or one
+    distinct key per output."""
     if not graph.outputs:
         _raise(graph, Problem("outputs", "the graph has no outputs"))
     seen: set[str] = set()
@@ -171,6 +173,10 @@ def _outputs(graph: Graph, defined: dict) -> None:
         if o in seen:
             _raise(graph, Problem("outputs", f"graph output {o!r} is returned twice"))
         seen.add(o)
+    keys = graph.output_keys
+    if keys and (len(keys) != len(graph.outputs) or len(set(keys)) != len(keys)):
+        _raise(graph, Problem("outputs", f"output_keys {list(keys)} are not one distinct key "
+                                         f"per output ({len(graph.outputs)} outputs)"))
 
 
 def _unused_weights(graph: Graph, read: set) -> None:

@@ -18,8 +18,10 @@ TOL = 1e-4
 
 def outputs(model, xs) -> list[np.ndarray]:
     """``model`` called on ``xs`` (one array or a list) at inference, as a list of arrays."""
+    import keras
+
     out = model(xs[0] if len(xs) == 1 else xs, training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
 def assert_close(got, want, what: str, *, require_varied: bool = False) -> None:
@@ -59,7 +61,7 @@ m = keras.saving.load_model(sys.argv[1], safe_mode=True)
 f = np.load(sys.argv[2])
 xs = [f[f"arr_{k}"] for k in range(len(f.files))]
 out = m.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
-np.savez(sys.argv[3], *(out if isinstance(out, (list, tuple)) else [out]))
+np.savez(sys.argv[3], *keras.tree.flatten(out))
 print(sorted(k.split(".")[0] for k in sys.modules if k.split(".")[0] in sys.argv[4:]))
 """
 

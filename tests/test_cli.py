@@ -76,7 +76,7 @@ def _keras_outputs(path: Path, feeds: list[np.ndarray]) -> list[np.ndarray]:
 
     model = keras.saving.load_model(path, safe_mode=True, compile=False)
     out = model(feeds if len(feeds) > 1 else feeds[0], training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
 def _feeds_for(path: Path) -> list[np.ndarray]:
@@ -165,8 +165,7 @@ def test_convert_to_keras_reloads_in_a_fresh_process(tmp_path, models, kind):
         m = keras.saving.load_model({str(out)!r}, safe_mode=True, compile=False)
         f = np.load({str(tmp_path / 'feeds.npz')!r}); feeds = [f[k] for k in sorted(f.files)]
         out = m(feeds if len(feeds) > 1 else feeds[0], training=False)
-        out = out if isinstance(out, (list, tuple)) else [out]
-        np.savez({str(tmp_path / 'out.npz')!r}, *[np.asarray(o) for o in out])
+        np.savez({str(tmp_path / 'out.npz')!r}, *[np.asarray(o) for o in keras.tree.flatten(out)])
     """)
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

@@ -79,8 +79,10 @@ def _load(path: Path):
 
 
 def _call(model, feeds):
+    import keras
+
     out = model(feeds if len(feeds) > 1 else feeds[0], training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
 def _onnx(path: Path, feeds):

@@ -86,7 +86,8 @@ def dedupe_with_report(graph: Graph, *, weights: bool = True,
     if not replace:
         return graph, DedupeReport()
     kept_weights = {k: w for k, w in graph.weights.items() if k not in replace}
-    result = Graph(graph.name, graph.inputs, graph.outputs, nodes, kept_weights)
+    result = Graph(graph.name, graph.inputs, graph.outputs, nodes, kept_weights,
+                   graph.output_keys)
     return result, DedupeReport(tuple(merged_w), tuple(merged_n), saved)
 
 

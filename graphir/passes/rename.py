@@ -132,7 +132,7 @@ def rename(graph: Graph, *, prefix: str | None = None,
         inputs = tuple([value_map[i] if i else "" for i in n.inputs])
         nodes.append(Node(n.op, name, inputs, tuple([val(v) for v in n.outputs]), n.attrs))
     return Graph(graph.name, [val(v) for v in graph.inputs], [value_map[o] for o in graph.outputs],
-                 nodes, {value_map[k]: w for k, w in graph.weights.items()})
+                 nodes, {value_map[k]: w for k, w in graph.weights.items()}, graph.output_keys)
 
 
 def _unique_map(names: list[str], targets: list[str]) -> dict[str, str]:

@@ -231,7 +231,7 @@ class _Sinker:
         read = {i for n in self.nodes for i in n.inputs if i}
         weights = {k: v for k, v in self.weights.items() if k in read}
         return Graph(self.graph.name, self.graph.inputs, tuple(outputs), tuple(self.nodes),
-                     weights)
+                     weights, self.graph.output_keys)
 
 
 def _count(graph: Graph) -> int:

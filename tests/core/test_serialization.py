@@ -151,3 +151,26 @@ def test_weight_listed_twice_is_refused(tmp_path):
               metadata={"graphir": json.dumps(data)})
     with pytest.raises(IRFormatError, match=f"listed twice \\(1\\): '{data['weights'][0]}'"):
         load(path)
+
+
+def test_output_keys_round_trip_and_are_checked(tmp_path):
+    """A dict-output model's keys (``Graph.output_keys``) are saved and loaded; a graph
+    without them saves no key (the bytes of older files stay the same); malformed or
+    mismatched keys are refused."""
+    import attrs
+
+    g = small_cnn()
+    keyed = attrs.evolve(g, output_keys=("logits",))
+    back = load(save(keyed, tmp_path / "k.gir"))
+    assert back.output_keys == ("logits",)
+    assert "output_keys" not in graph_to_json(g)
+    assert load(save(g, tmp_path / "n.gir")).output_keys == ()
+    with pytest.raises(GraphInvariantError, match="one distinct key per output"):
+        verify_graph(attrs.evolve(g, output_keys=("a", "b")))
+    data = graph_to_json(keyed)
+    data["output_keys"] = "logits"
+    path = tmp_path / "bad.gir"
+    save_file({k: np.ascontiguousarray(v) for k, v in g.weights.items()}, str(path),
+              metadata={"graphir": json.dumps(data)})
+    with pytest.raises(IRFormatError, match="output_keys"):
+        load(path)

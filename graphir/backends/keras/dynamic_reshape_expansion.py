@@ -58,7 +58,8 @@ def expand_dynamic_reshapes(graph: Graph) -> Graph:
             writer.nodes.append(node)
             continue
         writer.expand(node)
-    return Graph(graph.name, graph.inputs, graph.outputs, writer.nodes, writer.weights)
+    return Graph(graph.name, graph.inputs, graph.outputs, writer.nodes, writer.weights,
+                 graph.output_keys)
 
 
 class _Writer:

@@ -164,7 +164,7 @@ def _adds_without_bias_add(graph: Graph) -> Graph:
             acc = out
     if not changed:
         return graph
-    return Graph(graph.name, graph.inputs, graph.outputs, nodes, weights)
+    return Graph(graph.name, graph.inputs, graph.outputs, nodes, weights, graph.output_keys)
 
 
 def to_keras(graph: Graph) -> "keras.Model":
@@ -173,7 +173,8 @@ def to_keras(graph: Graph) -> "keras.Model":
     Inputs become ``keras.Input(shape=type.shape[1:], dtype=..., name=...)`` (symbolic
     or unknown dims -> None; ``batch_size`` only when the batch dim is a static int);
     outputs follow ``graph.outputs``.  A one-input/one-output graph gives a model
-    called on / returning a single tensor, otherwise lists.
+    called on / returning a single tensor, otherwise lists; a graph of a model that
+    returned a dict (``graph.output_keys``) returns a dict with the same keys.
 
     Raises:
         GraphInvariantError: ``graph`` fails :func:`~graphir.verifier.verify_graph`.
@@ -268,9 +269,12 @@ def to_keras(graph: Graph) -> "keras.Model":
                 tensor)
         outputs.append(tensor)
     inputs = [tensors[v.name] for v in graph.inputs]
+    if graph.output_keys:  # the model returned a dict: a dict with its keys again
+        structure: Any = dict(zip(graph.output_keys, outputs))
+    else:
+        structure = outputs[0] if len(outputs) == 1 else outputs
     model = keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
-                        outputs=outputs[0] if len(outputs) == 1 else outputs,
-                        name=to_keras_name(graph.name))
+                        outputs=structure, name=to_keras_name(graph.name))
     for layer, arrays in pending:
         layer.set_weights(arrays)
         finish_layer(layer)

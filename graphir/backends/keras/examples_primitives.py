@@ -1,5 +1,6 @@
 """Example models for the primitive op tier: one small seeded functional model per
-primitive op group (arithmetic, logic, reduction, indexing), written with ``keras.ops``
+primitive op group (arithmetic, logic, reduction, indexing, a reshape to sizes read at
+run time), written with ``keras.ops``
 on symbolic tensors as user code is, so that every primitive op appears in the example
 zoo and every zoo-wide test (lowering, both emitters, verification) covers it.
 
@@ -96,7 +97,7 @@ def reduction_ops() -> keras.Model:
 
 def indexing_ops() -> keras.Model:
     """Slicing, transposes and shape edits, gathers, tiling, padding, stacking, one-hot,
-    a category count, a ``full_like`` and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
+    a category count, buckets (``Discretization``), a ``full_like`` and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
     this model has a static batch of 2, the zoo's input batch)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), batch_size=2, name="x")
@@ -116,12 +117,40 @@ def indexing_ops() -> keras.Model:
     hot = ops.one_hot(i, 6)                                    # (batch, 3, 6)
     counts = keras.layers.CategoryEncoding(6, output_mode="count", name="counts")(i)
     windows = ops.reshape(ops.reshape(h, (-1, 2, 6)), (2, 4, 6))  # batch split and merged
-    filled = ops.full_like(counts, 0.5) + counts              # (batch, 6)
+    buckets = keras.layers.Discretization([-0.5, 0.0, 0.5], name="buckets")(squeezed)
+    filled = ops.full_like(counts, 0.5) + counts + ops.cast(buckets, "float32")  # (batch, 6)
     return _finish([x, i], [stacked + hot, flipped, along, broad, filled, windows],
                    "indexing_ops")
+
+
+class _PixelShuffle(keras.layers.Layer):
+    """keras.io super-resolution's depth-to-space by ``ops.reshape`` with sizes read
+    with ``ops.shape``: ``(b, h, w, 4c)`` -> ``(b, h, w, 2, 2, c)`` -> transposed ->
+    ``(b, 2h, 2w, c)``; on an image of unknown height and width, a custom layer that
+    graphir traces into ``dynamic_reshape`` (several sizes known only at run time)."""
+
+    def call(self, x):
+        b, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+        y = ops.reshape(x, (b, h, w, 2, 2, x.shape[-1] // 4))
+        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(y, (b, h * 2, w * 2, x.shape[-1] // 4))
+
+    def compute_output_shape(self, shape):
+        return (shape[0], None, None, shape[-1] // 4)
+
+
+def run_time_reshape() -> keras.Model:
+    """A pixel shuffle on an image of unknown size (:class:`_PixelShuffle`, traced): the
+    ``dynamic_reshape`` op, whose sizes are read from tensor shapes at run time."""
+    keras.utils.set_random_seed(SEED)
+    x = keras.Input((None, None, 3), name="image")
+    h = keras.layers.Conv2D(8, 1, name="features")(x)
+    y = _PixelShuffle(name="pixel_shuffle")(h)
+    return _finish([x], [keras.layers.Conv2D(2, 1, name="head")(y)], "run_time_reshape")
 
 
 def primitive_examples() -> dict[str, Callable[[], keras.Model]]:
     """Name -> zero-argument builder of each primitive-tier example model (seeded)."""
     return {"arithmetic_ops": arithmetic_ops, "logic_ops": logic_ops,
-            "reduction_ops": reduction_ops, "indexing_ops": indexing_ops}
+            "reduction_ops": reduction_ops, "indexing_ops": indexing_ops,
+            "run_time_reshape": run_time_reshape}

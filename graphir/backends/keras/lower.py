@@ -487,32 +487,35 @@ class _Lowering:
                                              {"to": value.type.dtype.value})
         outputs = self.lower_model(model, "", in_values)
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
-        outputs = self.keyed_outputs(model, outputs)
+        outputs, keys = self.keyed_outputs(model, outputs)
         # weights read only by folded nodes (fold_constant) are no longer read
         read = {n for node in self.nodes for n in node.inputs} | set(outputs)
         weights = {k: v for k, v in self.weights.items() if k in read}
-        graph = Graph(model.name, inputs, outputs, self.nodes, weights)
+        graph = Graph(model.name, inputs, outputs, self.nodes, weights, keys)
         return verify_graph(graph, types=not self.diagnostics)
 
-    def keyed_outputs(self, model: Any, outputs: list[str]) -> list[str]:
+    def keyed_outputs(self, model: Any, outputs: list[str]) -> tuple[list[str], tuple[str, ...]]:
         """The outputs of a model built with a dict of outputs (``keras.Model(x, {"logits":
         ..., "embedding": ...})``, keras_hub backbones) named by their keys: an
         ``identity`` node named after the key for each output whose value has another
         name (a key another value already has gets a suffix), so the IR's and ONNX's
-        output names are the dict's keys, in Keras' order (sorted keys)."""
+        output names are the dict's keys, in Keras' order (sorted keys); and the keys
+        (:attr:`Graph.output_keys`; ``()`` unless the outputs are a flat dict of tensors)."""
         struct = getattr(model, "_outputs_struct", None)
         if not isinstance(struct, dict):
-            return outputs
+            return outputs, ()
         keys = {id(t): str(k) for k, t in struct.items() if isinstance(t, keras.KerasTensor)}
-        named = []
+        named, order = [], []
         for tensor, value in zip(model.outputs, outputs):
             key = keys.get(id(tensor))
+            order.append(key)
             if key is None or key == value:
                 named.append(value)
                 continue
             named.append(self.add_node("identity", self.ns.unique(key), value,
                                        self.types[value]))
-        return named
+        flat = None not in order and len(set(order)) == len(order) == len(struct)
+        return named, tuple(order) if flat else ()
 
     def add_node(self, op: str, name: str, value: str, out: TensorType,
                  attrs: Mapping[str, Any] | None = None) -> str:

@@ -60,7 +60,6 @@ from keras.src.ops import math as kmath
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
-from graphir.backends.keras.composite_converters import _scalar
 from graphir.backends.keras.context import LayerContext, Lowered, Operand
 from graphir.backends.keras.reduction_builders import keras_negative_zero
 from graphir.backends.keras.registry import lowers
@@ -403,14 +402,15 @@ def _run_time_dft_matrices(ctx: LayerContext, x: str, x_type: TensorType, axis: 
     ones = ctx.helper("full_like", [ruler], {"value": 1.0, "dtype": "int32"},
                       suffix="dft_ones")
     k = ctx.helper("subtract", [ctx.helper("cumsum", [ones], {"axis": 0}, suffix="dft_count"),
-                                _scalar(ctx, "dft_one", 1, DType.INT32)], suffix="dft_k")
+                                ctx.constant("dft_one", np.asarray(1, np.int32))], suffix="dft_k")
     n = ctx.helper("sum", [ones], {"axes": (0,), "keepdims": False}, suffix="dft_n")
     km = ctx.helper("multiply", [ctx.helper("expand_dims", [k], {"axes": (1,)}, suffix="dft_k"),
                                  ctx.helper("expand_dims", [k], {"axes": (0,)}, suffix="dft_m")],
                     suffix="dft_km")
     km = ctx.helper("mod", [km, n], suffix="dft_km_mod")
     dtype = x_type.dtype.value
-    step = ctx.helper("divide", [_scalar(ctx, "dft_two_pi", 2.0 * np.pi, x_type.dtype),
+    two_pi = ctx.constant("dft_two_pi", np.asarray(2.0 * np.pi, x_type.dtype.to_numpy()))
+    step = ctx.helper("divide", [two_pi,
                                  ctx.helper("cast", [n], {"to": dtype}, suffix="dft_n")],
                       suffix="dft_step")
     angle = ctx.helper("multiply", [ctx.helper("cast", [km], {"to": dtype}, suffix="dft_km"),

@@ -85,7 +85,7 @@ def substitute(graph: Graph, old_to_new: Mapping[str, str], *, rename_inputs: bo
                   for v in graph.inputs]
     else:
         inputs = [v for v in graph.inputs if v.name not in old_to_new]
-    return Graph(graph.name, inputs, outputs, nodes, graph.weights)
+    return Graph(graph.name, inputs, outputs, nodes, graph.weights, graph.output_keys)
 
 
 def _axis_differs(expected: tuple, actual: tuple) -> int | None:

@@ -9,9 +9,10 @@ import pytest
 
 def _run(model, inputs):
     """Outputs of ``model`` on ``inputs`` (inference mode) as a list of NumPy arrays."""
+    import keras
+
     out = model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
-    outs = out if isinstance(out, (list, tuple)) else [out]
-    return [np.asarray(o) for o in outs]
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
 @pytest.fixture(scope="session")

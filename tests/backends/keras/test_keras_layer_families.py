@@ -46,7 +46,7 @@ def _inputs(model: "keras.Model", batch: int = 3) -> list[np.ndarray]:
 
 def _outputs(model: "keras.Model", inputs: list[np.ndarray]) -> list[np.ndarray]:
     out = model(inputs[0] if len(inputs) == 1 else inputs, training=False)
-    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+    return [np.asarray(o) for o in keras.tree.flatten(out)]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from graphir.errors import ModelFileError, UnsafeModelError, UnsupportedLayerErr
 from graphir.ir import Graph  # noqa: E402
 from graphir.tensor_types import TensorType  # noqa: E402
 from graphir.verifier import verify_graph  # noqa: E402
+from graphir.passes import extract, rename  # noqa: E402
 
 EXAMPLES = ["convnet", "activations", "shapes", "normalization", "embedding_multi_io",
             "nested", "sequential"]
@@ -452,9 +453,10 @@ def test_a_nested_sequential_without_input_takes_token_ids_through_keras_cast():
     np.testing.assert_allclose(np.asarray(to_keras(graph)(feeds)), want, rtol=1e-5, atol=1e-6)
 
 
-def test_dict_outputs_keep_their_keys_as_output_names():
+def test_dict_outputs_keep_their_keys_as_output_names(tmp_path):
     """keras.Model(x, {"logits": ..., "embedding": ...}): the IR's, ONNX's and the emitted
-    Keras model's outputs are named by the keys, in Keras' order (sorted keys)."""
+    Keras model's outputs are named by the keys, in Keras' order (sorted keys), and the
+    emitted Keras model returns a dict with the original keys (``Graph.output_keys``)."""
     import onnx  # noqa: F401 - the ONNX names below
 
     from graphir.backends.onnx import to_onnx
@@ -471,5 +473,17 @@ def test_dict_outputs_keep_their_keys_as_output_names():
     assert emitted.output_names == ["d1_1", "embedding", "logits"]
     data = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
     want = model(data)
-    for name, got in zip(["d1", "embedding", "logits"], emitted(data)):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want[name]), rtol=1e-6)
+    got = emitted(data)
+    assert graph.output_keys == ("d1", "embedding", "logits") and sorted(got) == sorted(want)
+    for name in ["d1", "embedding", "logits"]:
+        np.testing.assert_allclose(np.asarray(got[name]), np.asarray(want[name]), rtol=1e-6)
+    # the keys survive a rename of the values, a save and a reload
+    renamed = rename(graph, prefix="m")
+    assert renamed.outputs[0] == "m/d1_1" and renamed.output_keys == graph.output_keys
+    path = tmp_path / "keys.keras"
+    save_keras(to_keras(renamed), path)
+    again = keras.saving.load_model(path, safe_mode=True)(data)
+    assert sorted(again) == ["d1", "embedding", "logits"]
+    np.testing.assert_allclose(np.asarray(again["d1"]), np.asarray(want["d1"]), rtol=1e-6)
+    # extracting part of the graph returns a list again
+    assert extract(graph, outputs=["logits"]).output_keys == ()
