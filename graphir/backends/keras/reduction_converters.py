@@ -38,16 +38,20 @@ function computes, dtype promotions made explicit as ``cast`` helper nodes:
 * ``TopK`` (``tf.math.top_k``, ``sorted=True``) -> a ``top_k`` node per output
   (``values``, ``indices``);
 * ``FFT`` / ``FFT2`` (``keras.ops.fft((real, imag))``, ``fft2``): the discrete Fourier
-  transform over the last one / two axes, both static, as products with the cosine and
+  transform over the last one / two axes, as products with the cosine and
   sine matrices of the DFT (``matmul`` with weights, ``add`` / ``subtract``): for
   ``W = C - iS``, ``C[k, m] = cos(2 pi k m / N)``, ``S[k, m] = sin(2 pi k m / N)``, the
   transform of ``X + iY`` along the last axis is ``(XC + YS) + i(YC - XS)`` (C and S are
   symmetric), along the axis before it ``(CX + SY) + i(CY - SX)``.  The same numbers as
   ``tf.signal.fft`` up to float rounding (an O(N) sum per element instead of the FFT's
-  O(log N)), float32/float64 parts of one dtype.
+  O(log N)), float32/float64 parts of one dtype.  A static axis gets constant matrices;
+  an axis known only at run time gets matrices computed at run time.
 * ``RFFT`` (``keras.ops.rfft(x, fft_length)``, ``tf.signal.rfft``): a real input's last
   axis truncated or zero-padded to ``fft_length``, the ``fft_length // 2 + 1``
   non-negative frequencies as ``x C`` and ``x (-S)`` (rectangular DFT matrices).
+* ``STFT`` (``keras.ops.stft``, ``tf.signal.stft`` of a ``(batch, samples)`` signal):
+  reflect padding when centred, then framing, window and real DFT as one strided
+  ``conv1d`` per part.
 """
 
 from __future__ import annotations
@@ -454,6 +458,84 @@ def _fft(ctx: LayerContext) -> list[Lowered]:
         a = ctx.helper("add", [ac, bs], suffix=f"real{step}")
         b = ctx.helper("subtract", [bc, as_], suffix=f"imag{step}")
     raise AssertionError("unreachable")
+
+
+def _stft_window(window: Any, length: int) -> np.ndarray:
+    """The window of ``keras.ops.stft`` (float64): None -> ones; ``"hann"`` /
+    ``"hamming"`` -> TensorFlow's periodic windows (``tf.signal.hann_window(length,
+    periodic=True)``: ``a - (1 - a) cos(2 pi n / length)``, ``a`` 0.5 / 0.54); an array
+    as given.
+
+    Raises:
+        ValueError: another window string, or an array that is not ``(length,)``.
+    """
+    if window is None:
+        return np.ones(length)
+    if isinstance(window, str):
+        a = {"hann": 0.5, "hamming": 0.54}.get(window)
+        if a is None:
+            raise ValueError(f"window={window!r}")
+        return a - (1.0 - a) * np.cos(2.0 * np.pi * np.arange(length) / length)
+    w = np.asarray(window, np.float64)
+    if w.shape != (length,):
+        raise ValueError(f"a window of shape {w.shape}, not ({length},)")
+    return w
+
+
+@lowers(kmath.STFT, multiple_outputs=True)
+def _stft(ctx: LayerContext) -> list[Lowered]:
+    """``keras.ops.stft(x, sequence_length, sequence_stride, fft_length, window, center)``
+    of a ``(batch, samples)`` signal -> ``[real, imag]`` of ``tf.signal.stft`` (Keras'
+    TensorFlow ``stft``): with ``center`` x reflect-padded by ``fft_length // 2`` on both
+    sides; frames of ``fft_length`` samples every ``sequence_stride``, times the window
+    (``sequence_length`` long, zero-padded to ``fft_length`` in the middle; without a
+    window the whole frame counts); the real
+    DFT of each frame.  The framing, window and DFT are one strided ``conv1d`` per part,
+    kernels ``w[j] cos(2 pi j k / L)`` and ``-w[j] sin(2 pi j k / L)`` (as Keras'
+    ``STFTSpectrogram`` layer computes it), exact up to float rounding; any length of
+    samples.
+
+    Raises:
+        UnsupportedLayerError: an input that is not rank 2 float32/float64, a window
+            Keras does not accept.
+    """
+    layer = ctx.layer
+    x = ctx.inputs[0] if len(ctx.inputs) == 1 else None
+    if x is None:
+        ctx.refuse("expected one real tensor")
+    xtype = ctx.input_types[0]
+    if xtype.dtype not in (DType.FLOAT32, DType.FLOAT64) or xtype.rank != 2:
+        ctx.refuse(f"a {xtype.dtype.value} input of rank {xtype.rank}; graphir lowers the "
+                   f"stft of a float32/float64 (batch, samples) signal")
+    length, frame, step = int(layer.fft_length), int(layer.sequence_length), \
+        int(layer.sequence_stride)
+    if not (0 < frame <= length) or step < 1:
+        ctx.refuse(f"sequence_length={frame}, fft_length={length}, sequence_stride={step}")
+    try:
+        window = _stft_window(layer.window, frame)
+    except ValueError as err:
+        ctx.refuse(str(err))
+    left = (length - frame) // 2
+    padded = np.zeros(length)
+    padded[left:left + frame] = window
+    if layer.window is None:  # no window: TensorFlow's frames are fft_length samples
+        padded = np.ones(length)
+    if layer.center:
+        half = length // 2
+        x = ctx.helper("pad", [x], {"pads": ((0, 0), (half, half)), "mode": "reflect",
+                                     "value": 0.0}, suffix="centered")
+    x = ctx.helper("expand_dims", [x], {"axes": (2,)}, suffix="samples")
+    km = np.outer(np.arange(length), np.arange(length // 2 + 1)) % length
+    angle = 2.0 * np.pi * km / length
+    dtype = xtype.dtype.to_numpy()
+    attrs = {"strides": (step,), "padding": "valid", "dilations": (1,), "groups": 1,
+             "activation": "linear", "data_format": "channels_last"}
+    parts = []
+    for tag, table in (("cos", np.cos(angle)), ("sin", -np.sin(angle))):
+        kernel = ctx.constant(f"stft{length}_{tag}",
+                              (padded[:, None] * table)[:, None, :].astype(dtype))
+        parts.append(ctx.lowered("conv1d", [x, kernel], attrs))
+    return parts
 
 
 @lowers(kmath.RFFT, multiple_outputs=True)

@@ -881,12 +881,51 @@ def _traceable_call(layer: Any) -> Callable[..., Any]:
     """What a trace calls for ``layer``: its ``call``, except for a built-in ``RNN``
     (Keras' generic wrapper of a cell, the converters' refusal for cells they do not
     know, such as a user's cell) with Keras' own ``call``, which runs its steps in a
-    TensorFlow ``while_loop``: the trace runs them unrolled (:func:`_unrolled_rnn`)."""
+    TensorFlow ``while_loop``: the trace runs them unrolled (:func:`_unrolled_rnn`); and
+    for a Keras preprocessing layer computing with ``self.backend`` (TensorFlow), its
+    ``call`` on ``keras.ops`` (:func:`_call_on_keras_ops`)."""
     from keras.src.layers.rnn.rnn import RNN
+    from keras.src.utils.backend_utils import DynamicBackend
 
     if type(layer) is RNN:
         return functools.partial(_unrolled_rnn, layer)
+    if isinstance(layer.__dict__.get("backend"), DynamicBackend):
+        return functools.partial(_call_on_keras_ops, layer)
     return layer.call
+
+
+class _KerasOpsBackend:
+    """What a Keras preprocessing layer's ``self.backend`` gives while it is traced:
+    ``keras.ops`` in place of the TensorFlow backend module (``numpy``, ``math``, ``nn``,
+    ``image``, ``linalg``, ``core`` are the ``keras.ops`` namespaces; ``cast``,
+    ``convert_to_tensor``, ``shape`` and the other core functions the ``keras.ops``
+    ones).  The ``keras.ops`` functions run the same TensorFlow functions at run time;
+    on symbolic tensors they record operations the walker lowers (or refuses by
+    name), where the TensorFlow functions reject symbolic tensors outright."""
+
+    _backend = "tensorflow"
+
+    def __getattr__(self, name: str) -> Any:
+        import importlib
+
+        if name in ("numpy", "math", "nn", "image", "linalg", "core"):
+            return importlib.import_module(f"keras.src.ops.{name}")
+        return getattr(keras.ops, name)
+
+
+def _call_on_keras_ops(layer: Any, *args: Any, **kwargs: Any) -> Any:
+    """``layer.call`` of a Keras preprocessing layer (a ``DataLayer``: its ``call`` uses
+    ``self.backend``, the TensorFlow backend module, so that it also runs inside
+    ``tf.data``) with ``self.backend`` reading ``keras.ops`` for the call
+    (:class:`_KerasOpsBackend`): ``MelSpectrogram`` then records ``keras.ops.stft``,
+    ``tensordot``, ``log10``...; a layer that calls TensorFlow itself (lookup tables,
+    string hashing) is refused as before."""
+    original = layer.__dict__["backend"]
+    object.__setattr__(layer, "backend", _KerasOpsBackend())
+    try:
+        return layer.call(*args, **kwargs)
+    finally:
+        object.__setattr__(layer, "backend", original)
 
 
 def _unrolled_rnn(layer: Any, sequences: Any, initial_state: Any = None, mask: Any = None,

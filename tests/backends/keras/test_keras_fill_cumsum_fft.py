@@ -267,3 +267,44 @@ def test_rfft_matches_tensorflow(n, length):
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
     spectrum = np.fft.rfft(data, n=length or n, axis=-1)
     np.testing.assert_allclose(want[0] + 1j * want[1], spectrum, atol=1e-4)
+
+
+class _Stft(keras.layers.Layer):
+    """keras.ops.stft in a layer's call: a centred Hann STFT (magnitude) and an
+    uncentred one without a window (real - imag)."""
+
+    def call(self, x):
+        re, im = ops.stft(x, 8, 3, 16, window="hann", center=True)
+        re2, im2 = ops.stft(x, 6, 2, 8, window=None, center=False)
+        return ops.sqrt(re * re + im * im + 1e-6), re2 - im2
+
+    def compute_output_spec(self, x):
+        return keras.KerasTensor((None, None, 9)), keras.KerasTensor((None, None, 5))
+
+
+def test_stft_and_mel_spectrogram_over_any_length():
+    """keras.ops.stft (a strided conv1d per part: frames x window x DFT) and Keras'
+    MelSpectrogram layer (traced with keras.ops in place of its TensorFlow backend:
+    stft, mel matrix, power to dB with the max over the whole batch), on signals of
+    two lengths unknown when lowered; checked against Keras and, for the STFT, NumPy."""
+    x = keras.Input((None,), name="signal")
+    mag, diff = _Stft(name="stft")(x)
+    mel = keras.layers.MelSpectrogram(fft_length=64, sequence_stride=16, sequence_length=48,
+                                      num_mel_bins=8, sampling_rate=8000, name="mel")(x)
+    model = keras.Model(x, [mag, diff, mel])
+    graph = from_keras(model)
+    assert {"conv1d", "pad", "log"} <= {n.op for n in graph.nodes}
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    for n in (70, 131):
+        signal = np.random.default_rng(n).normal(size=(2, n)).astype(np.float32)
+        want = [np.asarray(w) for w in model(signal)]
+        # the reference is not vacuous: the plain frames' DFT is NumPy's rfft
+        frames = np.stack([signal[:, t * 2:t * 2 + 8] for t in range(want[1].shape[1])], 1)
+        spectrum = np.fft.rfft(frames, axis=-1)
+        np.testing.assert_allclose(want[1], spectrum.real - spectrum.imag, atol=1e-4)
+        for got in (session.run(None, {"signal": signal}), emitted(signal)):
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(np.asarray(g), w, rtol=1e-4,
+                                           atol=1e-5 * float(np.abs(w).max()))
