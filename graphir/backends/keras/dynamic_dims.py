@@ -514,13 +514,26 @@ class DynamicReshape(keras.Operation):
         raise NotImplementedError("DynamicReshape exists only in traced graphs")
 
 
+def _keeps_batch(op: Any, rank: int) -> bool:
+    """Whether Keras operation ``op``, whose output has ``rank`` axes, maps its first
+    tensor argument's axis 0 to its output's: a built-in Keras layer does (a ``Lambda``
+    runs user code; a ``Concatenate`` along axis 0 adds sizes), and so do the
+    convolution operations."""
+    from keras.src.layers import Lambda
+    from keras.src.ops import nn as knn
+
+    if any(isinstance(op, getattr(knn, n)) for n in _BATCH_KEEPING_OPS):
+        return True
+    if isinstance(op, keras.layers.Concatenate) and rank and op.axis % rank == 0:
+        return False
+    return (isinstance(op, keras.layers.Layer) and not isinstance(op, Lambda)
+            and type(op).__module__.startswith("keras.src.layers."))
+
+
 def _same_batch(x: Any, source: Any, depth: int = 64) -> bool:
     """Whether axis 0 of symbolic tensor ``x`` provably has the size of axis 0 of
     ``source``: ``x`` is ``source``, or was computed from it by a chain of built-in
-    Keras layers (a Keras layer maps its input's batch axis to its output's; a
-    ``Lambda`` runs user code and ends the chain), each on its first tensor argument."""
-    from keras.src.layers import Lambda
-
+    Keras layers (:func:`_keeps_batch`), each on its first tensor argument."""
     for _ in range(depth):
         if x is source:
             return True
@@ -528,8 +541,7 @@ def _same_batch(x: Any, source: Any, depth: int = 64) -> bool:
         if history is None:
             return False
         op = history.operation
-        if not isinstance(op, keras.layers.Layer) or isinstance(op, Lambda) or \
-                not type(op).__module__.startswith("keras.src.layers."):
+        if not isinstance(op, keras.layers.Layer) or not _keeps_batch(op, len(x.shape)):
             return False
         args = op._inbound_nodes[history.node_index].arguments.keras_tensors
         if not args:
@@ -570,9 +582,7 @@ def _origin(t: Any, axis: int, depth: int = 64) -> tuple[Any, int]:
     """The earliest ``(tensor, axis)`` provably of the same size as ``axis`` of symbolic
     tensor ``t``, following ``transpose`` (its permutation), :class:`DynamicReshape`
     (an entry that is a source's size, or ``"batch"``), and for axis 0 the built-in
-    Keras layers (as :func:`_same_batch`) and the convolution operations."""
-    from keras.src.layers import Lambda
-    from keras.src.ops import nn as knn
+    Keras layers and the convolution operations (:func:`_keeps_batch`)."""
     from keras.src.ops import numpy as knp
 
     for _ in range(depth):
@@ -594,10 +604,7 @@ def _origin(t: Any, axis: int, depth: int = 64) -> tuple[Any, int]:
                 t, axis = args[1 + entry[1]], entry[2]
             else:
                 break
-        elif axis == 0 and (
-                any(isinstance(op, getattr(knn, n)) for n in _BATCH_KEEPING_OPS) or (
-                    isinstance(op, keras.layers.Layer) and not isinstance(op, Lambda)
-                    and type(op).__module__.startswith("keras.src.layers."))):
+        elif axis == 0 and _keeps_batch(op, len(t.shape)):
             t = args[0]
         else:
             break

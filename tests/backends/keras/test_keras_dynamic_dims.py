@@ -433,3 +433,38 @@ def test_a_minus_one_beside_run_time_sizes():
                                    np.asarray(model(x)), rtol=1e-4, atol=1e-5)
     with pytest.raises(UnsupportedOpError, match=r"doubled_time.*-1 .*beside other sizes"):
         to_keras(graph)
+
+
+class StackedRows(L.Layer):
+    """A Concatenate along the batch axis, then a reshape to (ops.shape(x)[0], -1): the
+    concatenation's axis 0 is twice x's, so the reshape must not keep it as the batch
+    axis (2b rows become b rows of twice the width)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.concat = L.Concatenate(axis=0, name="rows")
+
+    def call(self, x):
+        y = self.concat([x, x * 2.0])
+        return ops.reshape(y, (ops.shape(x)[0], -1))
+
+    def compute_output_spec(self, x):
+        return keras.KerasTensor((None, None))
+
+
+def test_a_concatenation_along_the_batch_is_not_the_batch():
+    from graphir.errors import UnsupportedOpError
+
+    i = keras.Input((3, 2))
+    model = keras.Model(i, StackedRows(name="stacked")(i))
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    for batch in (2, 3):
+        x = np.random.default_rng(batch).normal(size=(batch, 3, 2)).astype("float32")
+        want = np.asarray(model(x))
+        assert want.shape == (batch, 12)
+        np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0], want,
+                                   rtol=1e-6)
+    with pytest.raises(UnsupportedOpError, match="beside other sizes"):
+        to_keras(graph)
