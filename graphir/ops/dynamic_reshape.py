@@ -86,7 +86,8 @@ def _rule(types, attrs_):
             known = None if known is None or m is None else times(known, m)
         quotient = over(total, known) if total is not None and known is not None else None
         out[k] = monomial_dim(quotient) if quotient is not None else None
-    if x.is_static and all(isinstance(d, int) for d in out) and math.prod(out) != math.prod(x.shape):
+    if x.is_static and all(isinstance(d, int) for d in out) and \
+            math.prod(out) != math.prod(x.shape):
         raise TypeRuleError(f"{fmt_shape(x.shape)} ({math.prod(x.shape)} elements) cannot "
                             f"be reshaped to {tuple(out)}", input_index=0,
                             expected=f"{math.prod(out)} elements", actual=str(math.prod(x.shape)))

@@ -59,9 +59,9 @@ TensorFlow graph, which is how Keras itself runs such code when it builds the mo
 Python arithmetic with ints keeps a size (:class:`DynamicExpr`).  What needs the number
 itself fails loudly (``int()``, ``bool()``, comparisons, NumPy), and so do the size
 arguments graphir cannot keep dynamic (a broadcast of a computed size, a reshape
-whose sizes are computed from a tensor's values), so the trace is refused by name rather than computing with a
-wrong constant.  Sizes that are static while tracing stay Python ints, exactly as
-before.
+whose sizes are computed from a tensor's values), so the trace is refused by name
+rather than computing with a wrong constant.  Sizes that are static while tracing stay
+Python ints, exactly as before.
 """
 
 from __future__ import annotations

@@ -180,10 +180,10 @@ def to_keras(graph: Graph) -> "keras.Model":
         GraphInvariantError: ``graph`` fails :func:`~graphir.verifier.verify_graph`.
         UnsupportedOpError: a node's op (or an attribute value of it) has no Keras
             layer computing it exactly (a ``dynamic_reshape`` whose ``-1`` sits beside
-            other run-time sizes: :mod:`.dynamic_reshape_expansion`); a ``time_fold`` whose region breaks the rules
-            of :func:`_time_regions` (naming the fold), or whose ``time_unfold``'s
-            reference is not the fold's input (naming the unfold); a ``time_unfold``
-            outside a region (naming it).
+            other run-time sizes: :mod:`.dynamic_reshape_expansion`); a ``time_fold``
+            whose region breaks the rules of :func:`_time_regions` (naming the fold), or
+            whose ``time_unfold``'s reference is not the fold's input (naming the
+            unfold); a ``time_unfold`` outside a region (naming it).
         EmissionError: a graph input has no batch axis (rank 0).
     """
     verify_graph(graph)

@@ -97,8 +97,9 @@ def reduction_ops() -> keras.Model:
 
 def indexing_ops() -> keras.Model:
     """Slicing, transposes and shape edits, gathers, tiling, padding, stacking, one-hot,
-    a category count, buckets (``Discretization``), a ``full_like`` and a broadcast (which ``keras.ops.broadcast_to`` takes only to a static shape, so
-    this model has a static batch of 2, the zoo's input batch)."""
+    a category count, buckets (``Discretization``), a ``full_like`` and a broadcast
+    (which ``keras.ops.broadcast_to`` takes only to a static shape, so this model has a
+    static batch of 2, the zoo's input batch)."""
     keras.utils.set_random_seed(SEED)
     x = keras.Input((4, 6), batch_size=2, name="x")
     i = keras.Input((3,), batch_size=2, dtype="int32", name="i")
@@ -118,7 +119,7 @@ def indexing_ops() -> keras.Model:
     counts = keras.layers.CategoryEncoding(6, output_mode="count", name="counts")(i)
     windows = ops.reshape(ops.reshape(h, (-1, 2, 6)), (2, 4, 6))  # batch split and merged
     buckets = keras.layers.Discretization([-0.5, 0.0, 0.5], name="buckets")(squeezed)
-    filled = ops.full_like(counts, 0.5) + counts + ops.cast(buckets, "float32")  # (batch, 6)
+    filled = ops.full_like(counts, 0.5) + counts + ops.cast(buckets, "float32")
     return _finish([x, i], [stacked + hot, flipped, along, broad, filled, windows],
                    "indexing_ops")
 
