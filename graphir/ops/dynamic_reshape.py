@@ -21,9 +21,10 @@ A size expression (one string per output axis, attribute ``shape``) is
 Symbolic dims: an output size that is one input dim is that dim (``"batch"`` stays
 ``"batch"``); a product of symbolic dims and ints is named by the canonical product
 (``"4*batch"``: coefficient first, names sorted, ``*``-joined), so that two reshapes
-of the same sizes agree, and a ``-1`` is resolved by dividing the input's size
-(a product of ints and symbolic dims) by the other entries where that division is
-exact (:mod:`graphir.size_exprs`); anything else is unknown (``None``).
+of the same sizes agree, also floor-divided where the division is exact for every
+value of the names (``"4*batch" // 4`` is ``"batch"``: a window partition undone),
+and a ``-1`` is resolved by dividing the input's size (a product of ints and symbolic
+dims) by the other entries where that division is exact (:mod:`graphir.size_exprs`); anything else is unknown (``None``).
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ def _size_dim(expr: SizeExpr, types: Sequence[TensorType]) -> Dim:
         return expr.coef * math.prod(dims) // expr.divisor
     if expr.coef == 1 and expr.divisor == 1 and len(dims) == 1:
         return dims[0]
-    if expr.divisor == 1 and all(isinstance(d, (int, str)) for d in dims):
+    if all(isinstance(d, (int, str)) for d in dims):
         m: Monomial = (expr.coef, ())
         for d in dims:
             m = times(m, monomial(d))
-        return monomial_dim(m)
+        if m[0] % expr.divisor == 0:  # exact: "4*batch" // 4 is batch for every batch
+            return monomial_dim((m[0] // expr.divisor, m[1]))
     return None
 
 

@@ -109,3 +109,13 @@ def test_graph_evaluates_and_round_trips():
     again = graph_from_json(json.loads(json.dumps(graph_to_json(graph))), {})
     assert str(again) == str(graph)
     assert again.nodes[0].attrs["shape"] == node.attrs["shape"]
+
+
+def test_exact_floor_divisions_of_named_products():
+    """ViTDet's window partition undone: (4*batch, 2, 2, 8) -> (in1[0] // 4, 2, 2, 2, 2,
+    -1) is (batch, 2, 2, 2, 2, 8); a division that is not exact for every batch stays
+    unknown (a broken twin that divided anyway would name 6 // 4 as 1.5 * batch)."""
+    windows = ("4*batch", 2, 2, 8)
+    out = _infer([windows, windows], ["in1[0]//4", "2", "2", "2", "2", "-1"])
+    assert out.shape == ("batch", 2, 2, 2, 2, 8)
+    assert _infer([("6*batch", 8), ("6*batch", 8)], ["in1[0]//4", "-1"]).shape == (None, None)

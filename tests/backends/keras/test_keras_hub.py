@@ -126,9 +126,10 @@ FAMILIES = {
         layerwise_strides=[4, 2], hidden_dims=[8, 16], image_shape=(32, 32, 3)),
 }
 SLOW = {"resnet", "mit"}
-#: families lowered with a static batch size: ViTDet's window partition reshapes to
-#: (ops.shape(x)[0] // windows, ...) and -1, two sizes unknown while tracing
-STATIC_BATCH = {"vitdet"}
+#: families lowered with a static batch size (none: ViTDet's window partition, which
+#: reshapes to (ops.shape(windows)[0] // 4, ..., -1), resolves with the windows' size
+#: named 4*batch; it used to need one)
+STATIC_BATCH: set[str] = set()
 #: the first transformer block's scope, where it is not ``transformer_layer_0`` (None: the
 #: blocks' weights are shared or not scoped by block)
 VISION = {"densenet", "efficientnet", "vit", "resnet", "mit", "deit", "dinov2", "clip_vision",
