@@ -7,7 +7,9 @@ infer (``-1``).  Sizes known only at run time must therefore come from tensors, 
 graphir's tracing reads them (:mod:`graphir.backends.keras.dynamic_dims`):
 
 * a ``dynamic_reshape`` whose output type has at most one size that is not a static
-  int is an ``array_reshape`` with ``-1`` there (``keras.ops.reshape``);
+  int is an ``array_reshape`` with ``-1`` there (``keras.ops.reshape``); one whose first
+  size is x's own axis 0 (``in0[0]``) and that has at most one other such size is a
+  ``reshape`` (``keras.layers.Reshape``, which keeps the batch axis);
 * otherwise the output is gathered from the flattened input: for each output axis of
   run-time size ``L``, a *ruler* of ``L`` int32 zeros is cut from the inputs it is read
   from (``slice`` to one element on every other axis, flattened, ``full_like`` 0;
@@ -101,6 +103,12 @@ class _Writer:
         if len(dynamic) <= 1:
             shape = tuple(-1 if not isinstance(d, int) else d for d in out.shape)
             self.op("array_reshape", [x], {"shape": shape}, "", name=node.name, out=out)
+            return
+        rest = [k for k in dynamic if k > 0]
+        if exprs and exprs[0] == SizeExpr(1, ((0, 0),)) and len(rest) <= 1:
+            # x's own batch axis kept: keras.layers.Reshape, one -1 among the others
+            target = tuple(-1 if not isinstance(d, int) else d for d in out.shape[1:])
+            self.op("reshape", [x], {"target_shape": target}, "", name=node.name, out=out)
             return
         if any(exprs[k] is None for k in dynamic):
             raise UnsupportedOpError(

@@ -204,3 +204,25 @@ def test_graph_output_that_is_an_input_and_static_batch():
     relu, same = (np.asarray(o) for o in model(data))
     np.testing.assert_array_equal(relu, np.maximum(data, 0))
     np.testing.assert_array_equal(same, data)
+
+
+@pytest.mark.parametrize("sizes, out_shape, layer", [
+    # x's own batch kept and one other run-time size: keras.layers.Reshape
+    (("in0[0]", "in0[1]*in0[2]*2", "2"), ("batch", None, 2), "Reshape"),
+    # two run-time sizes besides the batch: a gather from the flattened x
+    (("in0[0]", "in0[1]*2", "in0[2]", "2"), ("batch", None, None, 2), "Take"),
+])
+def test_dynamic_reshape_emission(sizes, out_shape, layer):
+    """dynamic_reshape emitted as Keras: the model's layers say which form was chosen,
+    and it computes np.reshape at two run-time lengths (the interpreter's kernel)."""
+    from graphir.interpreter import evaluate
+
+    x = Value("x", TensorType("float32", ("batch", None, None, 4)))
+    node = Node("dynamic_reshape", "y", ("x",), (Value("y", TensorType("float32", out_shape)),),
+                {"shape": sizes})
+    graph = Graph("g", [x], ["y"], [node])
+    model = to_keras(graph)
+    assert layer in {type(op).__name__ for op in model.operations}
+    for t in (3, 5):
+        data = np.random.default_rng(t).normal(size=(2, t, 7 - t, 4)).astype(np.float32)
+        np.testing.assert_array_equal(np.asarray(model(data)), evaluate(graph, {"x": data})["y"])
