@@ -62,10 +62,12 @@ def _round_trip(name):
 
 #: zoo models whose ONNX the importer refuses (typed), and why: a conv_lstm is a Scan over
 #: time (control flow), after a Reshape that merges the batch and time axes (the first
-#: refusal met is the Shape of the unknown time axis that Reshape reads); a
+#: refusal met is the Shape of the unknown time axis that Reshape reads, or the
+#: ConstantOfShape of its zero state); a
 #: dynamic_reshape is a Reshape of a shape computed from Shape nodes, which the importer
 #: does not yet map back to dynamic_reshape
-IMPORT_REFUSED = {"conv_lstm": "Reshape|Scan|Shape of an input with unknown dims",
+IMPORT_REFUSED = {"conv_lstm": "Reshape|Scan|Shape of an input with unknown dims|"
+                                "ConstantOfShape",
                   "run_time_reshape": "Shape of an input with unknown dims"}
 
 #: zoo models whose imported graph the Keras emitter refuses (typed), and why: ONNX's
