@@ -95,10 +95,11 @@ def monomial(dim: Dim) -> Monomial | None:
 
 
 def monomial_dim(m: Monomial) -> Dim:
-    """Inverse of :func:`monomial`: an int when there are no names, else the canonical
-    name (coefficient first unless 1, names sorted, ``*``-joined)."""
+    """Inverse of :func:`monomial`: an int when there are no names (or the coefficient
+    is 0), else the canonical name (coefficient first unless 1, names sorted,
+    ``*``-joined)."""
     coef, names = m
-    if not names:
+    if not names or coef == 0:
         return coef
     return "*".join(([str(coef)] if coef != 1 else []) + sorted(names))
 

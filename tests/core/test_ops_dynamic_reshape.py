@@ -58,6 +58,7 @@ def test_monomials():
     assert monomial(None) is None
     assert monomial_dim((2, ("t", "batch"))) == "2*batch*t"
     assert monomial_dim((3, ())) == 3
+    assert monomial_dim((0, ("batch",))) == 0                   # an empty axis
     assert over((12, ("batch",)), (4, ("batch",))) == (3, ())
     assert over((12, ("batch",)), (5, ("batch",))) is None     # not divisible
     assert over((12, ("batch",)), (4, ("t",))) is None          # t is not a factor
