@@ -394,7 +394,7 @@ def rnn_nested_cell():
             super().__init__(**kw)
             self.u1, self.u2 = u1, u2
             self.state_size = [u1, u2]
-            self.output_size = [u1, u2]
+            self.output_size = u1 + u2
         def build(self, s):
             self.k1 = self.add_weight(shape=(3, self.u1), initializer="uniform")
             self.k2 = self.add_weight(shape=(2, self.u2), initializer="uniform")
@@ -402,10 +402,11 @@ def rnn_nested_cell():
             a, b = inputs[:, :3], inputs[:, 3:]; s1, s2 = states
             o1 = ops.tanh(ops.matmul(a, self.k1) + s1)
             o2 = ops.tanh(ops.matmul(b, self.k2) + s2)
-            return [o1, o2], [o1, o2]
+            return ops.concatenate([o1, o2], -1), [o1, o2]
     a = keras.Input((6, 3)); b = keras.Input((6, 2))
-    o1, o2 = L.RNN(NestedCell(4, 3))(L.concatenate([a, b]))
-    return keras.Model([a, b], [o1, o2])
+    out, s1, s2 = L.RNN(NestedCell(4, 3), return_sequences=True, return_state=True)(
+        L.concatenate([a, b]))
+    return keras.Model([a, b], [out, s1, s2])
 
 
 @model
