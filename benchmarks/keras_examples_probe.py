@@ -102,11 +102,15 @@ def run_graphir(model, feeds, want) -> tuple[str, str]:
         graph = graphir.from_keras(model)
         specs = getattr(model, "probe_specs", None)
         if specs and not getattr(model, "inputs", None) and len(specs) == len(graph.inputs):
-            # a subclassed model: its input dtypes, as tf2onnx gets its input_signature
+            # a subclassed model: its input dtypes (and, where the definition leaves a
+            # size unknown, its shapes), as tf2onnx gets its input_signature
             dtypes = {v.name: str(dtype) for v, (_, dtype) in zip(graph.inputs, specs)
                       if str(dtype) != v.type.dtype.value}
-            if dtypes:
-                graph = graphir.from_keras(model, input_dtypes=dtypes)
+            shapes = ({v.name: (None, *shape) for v, (shape, _) in zip(graph.inputs, specs)}
+                      if any(None in tuple(shape) for shape, _ in specs) else None)
+            if dtypes or shapes:
+                graph = graphir.from_keras(model, input_dtypes=dtypes or None,
+                                           input_shapes=shapes)
         onnx = graphir.to_onnx(graph).SerializeToString()
         onnx_out = _ort(onnx, feeds)
         checks = [("onnx", onnx_out, want)]

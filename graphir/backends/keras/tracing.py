@@ -804,9 +804,11 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
     list, tuple or dict of shapes (``call(self, inputs)`` with ``[features, tokens]``)
     is traced as that structure of inputs.  The inputs are named after ``call``'s
     parameters: ``{param}`` for a tensor, ``{param}_{i}`` for the i-th entry of a list
-    or tuple, the key for a dict entry.  An ``input_shapes`` entry (input name -> shape,
-    ``None`` keeping a dim) fixes the sizes the inputs are traced with (the walker
-    checks the entries against the inputs); the inputs named in ``free_inputs`` get
+    or tuple, the key for a dict entry.  An ``input_shapes`` entry (input name -> shape)
+    gives the sizes the inputs are traced with (the walker checks the entries against
+    the inputs): for a functional subclass a ``None`` keeps the model's own dim; for a
+    subclassed model, whose recorded sizes are only those of its first call, the entry
+    is the shape, a ``None`` an unknown size (like tf2onnx's ``input_signature``); the inputs named in ``free_inputs`` get
     unknown sizes on every non-batch axis instead (the walker's token-id inputs).  For a
     model Keras never built (its first call was eager and Keras' symbolic build of it
     failed, so no shapes were recorded), entries naming ``call``'s parameters give the
@@ -857,7 +859,13 @@ def traced_model(model: Any, refuse: Callable[[str], NoReturn],
                 rest = tuple(shape)[1:]
                 if name in free_inputs:
                     rest = (None,) * len(rest)
-                return keras.Input(batch_shape=batch_shape(name, (None, *rest)),
+                want = fixed.get(name)
+                if want is not None and len(want) == len(shape):
+                    # the sizes of the first call are incidental: the entry decides, a
+                    # None making the size unknown (tf2onnx's input_signature)
+                    return keras.Input(batch_shape=tuple(want),
+                                       dtype=dtypes.get(name, dtype), name=name)
+                return keras.Input(batch_shape=(None, *rest),
                                    dtype=dtypes.get(name, dtype), name=name)
             if isinstance(shape, (list, tuple)) and shape:
                 return type(shape)(placeholder(f"{name}_{j}", v) for j, v in enumerate(shape))

@@ -852,3 +852,34 @@ def test_input_dtypes_give_a_subclassed_model_its_dtypes_and_cast_functional_inp
         from_keras(model, input_dtypes={"nope": "int64"})
     with pytest.raises(InputShapeError, match="not a dtype"):
         from_keras(model, input_dtypes={"tokens": "int65"})
+
+
+class SiameseNet(keras.Model):
+    """keras.io's siamese network: one image encoder shared over a list of two images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = keras.layers.Conv2D(4, 3, strides=2, activation="relu")
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.head = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        a, b = inputs
+        ea, eb = self.pool(self.conv(a)), self.pool(self.conv(b))
+        return self.head(ops.concatenate([ops.abs(ea - eb), ea * eb], -1))
+
+
+def test_input_shapes_free_the_sizes_of_a_subclassed_models_first_call():
+    """A subclassed model first called on 12x12 images records those sizes; the sizes are
+    the ones lowered by default, and an input_shapes entry with None (tf2onnx's
+    input_signature) makes them unknown: the ONNX and Keras emission then run 16x10."""
+    _seeded(3)
+    model = SiameseNet()
+    model([np.zeros((1, 12, 12, 3), "float32")] * 2)
+    graph = from_keras(model)
+    assert [v.type.shape for v in graph.inputs] == [("batch", 12, 12, 3)] * 2
+    free = from_keras(model, input_shapes={v.name: (None, None, None, 3) for v in graph.inputs})
+    assert [v.type.shape for v in free.inputs] == [("batch", None, None, 3)] * 2
+    rng = np.random.default_rng(2)
+    feeds = {v.name: rng.normal(size=(2, 16, 10, 3)).astype(np.float32) for v in free.inputs}
+    _check_both(model, free, feeds)
