@@ -123,23 +123,6 @@ def window_partition_1d():
 
 
 @model
-def learned_positions_sliced():
-    """vision/image_classification_with_vision_transformer-style position embedding, but
-    over an unknown length: a 64-row table sliced to ops.shape(x)[1] via ops.arange."""
-    class AddPos(L.Layer):
-        def build(self, s):
-            self.table = self.add_weight(shape=(64, s[-1]), initializer="random_normal")
-
-        def call(self, x):
-            n = ops.shape(x)[1]
-            return x + ops.take(self.table, ops.arange(n), axis=0)[None]
-
-    i = keras.Input((None, 6))
-    x = AddPos()(L.Dense(6)(i))
-    return keras.Model(i, L.GlobalAveragePooling1D()(x))
-
-
-@model
 def token_ids_miniature_gpt():
     """nlp/text_generation_with_miniature_gpt: TokenAndPositionEmbedding (hand-written,
     positions from ops.arange(ops.shape(x)[-1])), causal MHA, logits per token."""
@@ -254,23 +237,6 @@ def shufflenet_channel_shuffle():
 
 
 @model
-def space_to_depth_dynamic():
-    """YOLOv2 reorg / space_to_depth by reshape (b, h/2, 2, w/2, 2, c) + transpose,
-    sizes from ops.shape of an unknown-size image."""
-    class S2D(L.Layer):
-        def call(self, x):
-            b, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
-            c = x.shape[-1]
-            x = ops.reshape(x, (b, h // 2, 2, w // 2, 2, c))
-            x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-            return ops.reshape(x, (b, h // 2, w // 2, 4 * c))
-
-    i = keras.Input((None, None, 3))
-    x = L.Conv2D(4, 3, padding="same", activation="relu")(i)
-    return keras.Model(i, L.Conv2D(5, 1)(S2D()(x)))
-
-
-@model
 def swin_patch_merging_dynamic():
     """Swin PatchMerging over an unknown-size map: x[:, 0::2, 0::2], x[:, 1::2, 0::2],
     ... concatenated, LayerNorm, Dense reduction."""
@@ -352,25 +318,6 @@ def unet_dynamic_skip_resize():
     d = ResizeLike()(d, e1)
     d = L.Concatenate()([d, e1])
     return keras.Model(i, L.Conv2D(2, 1)(d))
-
-
-@model
-def efficient_subpixel_depth_to_space_op():
-    """ESPCN-style residual super-resolution: a bilinear UpSampling2D of the input plus
-    a hand-written depth-to-space (reshape/transpose with ops.shape) of conv features."""
-    i = keras.Input((None, None, 1))
-    x = L.Conv2D(8, 5, padding="same", activation="tanh")(i)
-    x = L.Conv2D(4, 3, padding="same")(x)
-    up = L.UpSampling2D(2, interpolation="bilinear")(i)
-
-    class D2S(L.Layer):
-        def call(self, t):
-            s = ops.shape(t)
-            t = ops.reshape(t, (s[0], s[1], s[2], 2, 2))
-            t = ops.transpose(t, (0, 1, 3, 2, 4))
-            return ops.reshape(t, (s[0], s[1] * 2, s[2] * 2, 1))
-
-    return keras.Model(i, up + D2S()(x))
 
 
 # --------------------------------------------------------------------------------------
@@ -543,15 +490,15 @@ def subclassed_dict_inputs():
         def call(self, inputs):
             if isinstance(inputs, dict):
                 num, cat = inputs["num"], inputs["cat"]
-            else:
-                num, cat = inputs
+            else:  # a list, in keras.tree.flatten's (sorted-key) order
+                cat, num = inputs
             oh = ops.one_hot(cat[:, 0], 10)
             e = ops.mean(self.emb(cat), axis=1)
             return self.out(ops.concatenate([self.d1(num), oh, e], -1))
 
     m = Net()
     m({"num": np.zeros((1, 5), "float32"), "cat": np.zeros((1, 3), "int32")})
-    m.probe_specs = [((5,), "float32"), ((3,), "int32")]
+    m.probe_specs = [((3,), "int32"), ((5,), "float32")]  # sorted keys: cat, num
     return m
 
 
@@ -634,26 +581,6 @@ def topk_gather_pooling():
 
 
 @model
-def argsort_rank_features():
-    """Sort positions by a learned score with ops.argsort and gather; plus the rank
-    feature via double argsort, cast to float."""
-    class SortBy(L.Layer):
-        def __init__(self, **kw):
-            super().__init__(**kw)
-            self.score = L.Dense(1)
-
-        def call(self, x):
-            s = ops.squeeze(self.score(x), -1)
-            order = ops.argsort(s, axis=-1)
-            rank = ops.cast(ops.argsort(order, axis=-1), "float32")
-            xs = ops.take_along_axis(x, order[..., None], axis=1)
-            return ops.concatenate([xs, rank[..., None]], -1)
-
-    i = keras.Input((7, 4))
-    return keras.Model(i, L.Dense(2)(SortBy()(i)))
-
-
-@model
 def einsum_attention_variants():
     """Talking-heads / multi-query einsum attention: q with heads, shared single k/v
     head, an einsum mixing heads over logits, bias via ops.where on a length mask."""
@@ -683,20 +610,6 @@ def einsum_attention_variants():
 
 
 @model
-def one_hot_where_clip_mixed():
-    """Mixed int/float inputs: class ids one-hot via ops.one_hot, float features clipped,
-    ops.where selecting between two branches on a sign test, integer arithmetic."""
-    f = keras.Input((6,))
-    c = keras.Input((1,), dtype="int32")
-    oh = ops.one_hot(ops.squeeze(ops.minimum(c * 2, 9), -1), 10)
-    x = ops.clip(f, -1.0, 1.0)
-    a = L.Dense(4)(x)
-    b = L.Dense(4)(oh)
-    y = ops.where(a > 0, a, b)
-    return keras.Model([f, c], L.Dense(2)(ops.concatenate([y, oh], -1)))
-
-
-@model
 def conv_lstm_dynamic_time():
     """vision/conv_lstm: ConvLSTM2D over an unknown number of frames, then
     a Conv3D-free per-frame head via TimeDistributed Conv2D."""
@@ -704,22 +617,6 @@ def conv_lstm_dynamic_time():
     x = L.ConvLSTM2D(4, 3, padding="same", return_sequences=True)(i)
     x = L.TimeDistributed(L.Conv2D(1, 1, activation="sigmoid"))(x)
     return keras.Model(i, x)
-
-
-@model
-def segment_mean_pool_dynamic():
-    """Ragged-free masked mean over segments: a segment id input (int) turned into a
-    one-hot (b, n, k) and used in an einsum to average features per segment."""
-    class SegMean(L.Layer):
-        def call(self, x, seg):
-            oh = ops.one_hot(seg, 10)  # (b, n, 10)
-            s = ops.einsum("bnk,bnd->bkd", oh, x)
-            cnt = ops.sum(oh, axis=1)[..., None]
-            return s / ops.maximum(cnt, 1.0)
-
-    x = keras.Input((None, 4))
-    seg = keras.Input((None,), dtype="int32")
-    return keras.Model([x, seg], L.Flatten()(SegMean()(x, seg)))
 
 
 @model
@@ -743,3 +640,85 @@ def subclassed_variable_length_generator_step():
     m([np.zeros((1, 5), "int32"), np.zeros((1, 3), "float32")])
     m.probe_specs = [((None,), "int32"), ((3,), "float32")]
     return m
+
+
+# --------------------------------------------------------------------------------------
+# harder corners: masked reversal, custom RNN cells, padding semantics, resize kernels
+# --------------------------------------------------------------------------------------
+
+@model
+def masked_go_backwards_lstm():
+    """Embedding(mask_zero=True) with zeros anywhere in the ids into LSTM(go_backwards=True,
+    return_sequences=True) and a forward GRU on the same masked embedding, concatenated
+    (a hand-built bidirectional RNN, as in older keras.io seq2seq code)."""
+    i = keras.Input((None,), dtype="int32")
+    e = L.Embedding(12, 6, mask_zero=True)(i)
+    b = L.LSTM(4, go_backwards=True, return_sequences=True)(e)
+    f = L.GRU(4, return_sequences=True)(e)
+    x = L.Concatenate()([f, b])
+    return keras.Model(i, L.Dense(2)(L.GlobalAveragePooling1D()(x)))
+
+
+@model
+def custom_rnn_cell_dynamic():
+    """Keras RNN guide: a user-written MinimalRNNCell wrapped in keras.layers.RNN over an
+    unknown number of steps, with return_sequences and a masked input."""
+    class MinimalRNNCell(L.Layer):
+        def __init__(self, units, **kw):
+            super().__init__(**kw)
+            self.units = units
+            self.state_size = units
+
+        def build(self, s):
+            self.kernel = self.add_weight(shape=(s[-1], self.units), initializer="glorot_uniform")
+            self.rec = self.add_weight(shape=(self.units, self.units), initializer="orthogonal")
+
+        def call(self, x, states):
+            h = ops.tanh(ops.matmul(x, self.kernel) + ops.matmul(states[0], self.rec))
+            return h, [h]
+
+    i = keras.Input((None,), dtype="int32")
+    e = L.Embedding(12, 5, mask_zero=True)(i)
+    x = L.RNN(MinimalRNNCell(4), return_sequences=True)(e)
+    return keras.Model(i, L.Dense(2)(x))
+
+
+@model
+def avgpool_same_unknown_size():
+    """AveragePooling2D(3, strides=2, padding="same") on an unknown-size map (Keras
+    excludes the padding from the mean), MaxPooling2D "same" and a strided "same"
+    Conv2D with an even kernel (asymmetric padding)."""
+    i = keras.Input((None, None, 3))
+    a = L.AveragePooling2D(3, strides=2, padding="same")(i)
+    m = L.MaxPooling2D(3, strides=2, padding="same")(i)
+    c = L.Conv2D(3, 4, strides=2, padding="same")(i)
+    return keras.Model(i, L.Concatenate()([a, m, c]))
+
+
+@model
+def resize_bicubic_antialias():
+    """Preprocessing with ops.image.resize: bicubic upscale and antialiased bilinear
+    downscale of an unknown-size image to fixed sizes, as in keras_cv/keras_hub image
+    converters."""
+    class Prep(L.Layer):
+        def call(self, x):
+            up = ops.image.resize(x, (40, 40), interpolation="bicubic")
+            down = ops.image.resize(up, (12, 12), interpolation="bilinear", antialias=True)
+            return down * (1.0 / 255.0)
+
+    i = keras.Input((None, None, 3))
+    return keras.Model(i, L.Conv2D(2, 3)(Prep()(i)))
+
+
+@model
+def mha_scores_2d_padding_mask():
+    """MultiHeadAttention with an explicit (b, n, n) attention_mask built from a padding
+    mask (logical_and of row and column masks) and return_attention_scores=True; the
+    scores are a second output."""
+    i = keras.Input((None,), dtype="int32")
+    x = L.Embedding(12, 8)(i)
+    pad = ops.not_equal(i, 0)
+    mask = ops.logical_and(pad[:, :, None], pad[:, None, :])
+    o, s = L.MultiHeadAttention(2, 4)(x, x, attention_mask=mask,
+                                      return_attention_scores=True)
+    return keras.Model(i, [L.Dense(3)(o), s])
