@@ -108,6 +108,8 @@ def run_graphir(model, feeds, want) -> tuple[str, str]:
                       if str(dtype) != v.type.dtype.value}
             shapes = ({v.name: (None, *shape) for v, (shape, _) in zip(graph.inputs, specs)}
                       if any(None in tuple(shape) for shape, _ in specs) else None)
+            if shapes:  # the whole signature, shapes and dtypes
+                dtypes = {v.name: str(dtype) for v, (_, dtype) in zip(graph.inputs, specs)}
             if dtypes or shapes:
                 graph = graphir.from_keras(model, input_dtypes=dtypes or None,
                                            input_shapes=shapes)

@@ -205,6 +205,7 @@ def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
     names = {t._keras_history.operation.name for t in inputs}
     candidates = {v.name for v in graph.inputs if v.name in names and v.type.dtype.is_float}
     candidates -= set(graph.outputs)
+    readers = graph.consumers()
     uses: dict[str, int] = {}
     for node in graph.nodes:
         schema = ops.get_schema(node.op)
@@ -216,9 +217,30 @@ def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
                 and DType(node.attrs["to"]) is not DType.BOOL)
             if as_index:
                 uses[name] = uses.get(name, 0) + 1
-            elif node.op != "full_like" and not _compares_with_ints(graph, node, name):
+            elif not (_shape_only(node, k, readers, set(graph.outputs))
+                      or _compares_with_ints(graph, node, name)):
                 candidates.discard(name)
     return sorted(n for n in candidates if uses.get(n))
+
+
+#: ops that move or select elements without computing with them
+_SELECTING = ("gather", "slice", "array_reshape", "reshape", "squeeze", "expand_dims",
+              "transpose")
+
+
+def _shape_only(node: Node, k: int, readers: Mapping[str, list], outputs: set[str],
+                depth: int = 16) -> bool:
+    """Whether ``node`` reads its input ``k`` only for its shape: a ``full_like``, or an
+    op selecting elements of it (input 0 of a gather or slice, a reshape...) whose
+    result is read only that way in turn (the rulers of sizes unknown while tracing,
+    ``ones_like(take(x, 0, axis))``), never a graph output."""
+    if node.op == "full_like":
+        return True
+    if depth == 0 or node.op not in _SELECTING or k != 0:
+        return False
+    out = node.outputs[0].name
+    return out not in outputs and all(_shape_only(reader, j, readers, outputs, depth - 1)
+                                      for reader, j in readers.get(out, []))
 
 
 _COMPARISONS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")

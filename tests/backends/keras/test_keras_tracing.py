@@ -883,3 +883,30 @@ def test_input_shapes_free_the_sizes_of_a_subclassed_models_first_call():
     rng = np.random.default_rng(2)
     feeds = {v.name: rng.normal(size=(2, 16, 10, 3)).astype(np.float32) for v in free.inputs}
     _check_both(model, free, feeds)
+
+
+class PositionalTagger(keras.Model):
+    """Token ids with positions read from ops.shape (a ruler of the ids' unknown length
+    while tracing): the ids are still found to be token ids when input_shapes leaves
+    the length unknown (the ruler reads only their shape)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tokens = keras.layers.Embedding(20, 4)
+        self.positions = keras.layers.Embedding(16, 4)
+        self.out = keras.layers.Dense(2)
+
+    def call(self, ids):
+        n = ops.shape(ids)[1]
+        return self.out(self.tokens(ids) + self.positions(ops.arange(n))[None])
+
+
+def test_token_ids_found_when_input_shapes_leave_the_length_unknown():
+    _seeded(5)
+    model = PositionalTagger()
+    model(np.ones((1, 8), "int32"))
+    graph = from_keras(model, input_shapes={"ids": (None, None)})
+    assert [str(v.type) for v in graph.inputs] == ["i32[batch,?]"]
+    rng = np.random.default_rng(4)
+    for length in (5, 11):
+        _check_both(model, graph, {"ids": rng.integers(0, 20, (2, length)).astype(np.int32)})
