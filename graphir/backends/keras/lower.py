@@ -197,7 +197,8 @@ def _index_only_inputs(graph: Graph, inputs: Sequence[Any]) -> list[str]:
     """The float inputs of a traced subclassed model that hold indices: every node
     reading one reads it as an index (an op's ``index_inputs``: ``embedding``,
     ``gather``, ...), casts it to an integer dtype, compares it with integer constants (a
-    ``mask_zero`` mask) or reads only its shape (``ones_like``), at least one node reads
+    ``mask_zero`` mask) or reads only its shape (``ones_like``, and the rulers of sizes
+    unknown while tracing: :func:`_shape_only`), at least one node reads
     it as an index, and it is no output.  Keras
     records shapes, not dtypes, for such a model, so it was traced in its compute dtype;
     an input whose float values the model only ever truncates to ints is a token-id
