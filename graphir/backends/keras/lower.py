@@ -1127,12 +1127,50 @@ class _Lowering:
             mask = getattr(t, "_keras_mask", None)
             if mask is None or (masks is not None and id(mask) not in masks):
                 continue
-            others = [n.operation.name for n in layer_readers(t) if n is not knode]
+            seen = {id(knode)}
+            others = [name for n in layer_readers(t) if n is not knode
+                      for name in self.mask_observers(n, t, seen)]
             if others:
                 raise self.refuse(op, f"its input {t.name!r} carries a Keras mask and is "
-                                      f"also read by {', '.join(sorted(set(others)))}; "
-                                      f"{remover} removes that mask when it runs, so what "
-                                      f"the other layers see depends on the call order")
+                                      f"also read by {', '.join(sorted(set(others)))}, "
+                                      f"which reads that mask itself; {remover} removes "
+                                      f"that mask when it runs, so what the other layers "
+                                      f"see depends on the call order")
+
+    def mask_observers(self, knode: Any, tensor: Any, seen: set[int]) -> list[str]:
+        """The layers whose values may depend on whether ``tensor`` (read by the call
+        ``knode``) still carries its Keras mask when they run: after a
+        ``MultiHeadAttention`` removed it at run time, a later reader sees none, and so
+        may the outputs of that reader (``Layer.__call__`` sets an output's mask from the
+        input's mask *at run time* when the call was not given one; ``Merge.compute_mask``
+        gives ``None`` when one input has none; keras/src/layers/layer.py,
+        keras/src/layers/merging/base_merge.py, Keras 3.15).
+
+        What the walk lowers is the recorded graph: masks passed as ``mask=`` were
+        recorded (the same tensor at run time whatever the attribute says), so only a
+        call that reads a mask *itself* can see the difference: a ``MultiHeadAttention``
+        (its query mask, and the value/key masks it was not given), a merge that uses
+        masks (``Maximum``, ``Minimum``, ``Multiply``), a traced call that is handed the
+        masks its tensors carry, a nested model.  Those are returned by name, following
+        the outputs of the calls that were not given a mask (each call once, ``seen``
+        holds the ``id`` of the calls visited); the empty list when none observes it.
+        """
+        if id(knode) in seen:
+            return []
+        seen.add(id(knode))
+        op = knode.operation
+        mask = id(tensor._keras_mask)
+        reads = {id(m) for m in carried_masks(knode).values()} | \
+            {id(m) for m in self.traced_call_masks(knode)}
+        if isinstance(op, Merge) and type(op) not in _MASK_FREE_MERGES:
+            reads |= {id(getattr(t, "_keras_mask", None)) for t in knode.arguments.keras_tensors}
+        if mask in reads or isinstance(op, (Functional, keras.layers.MultiHeadAttention)):
+            return [op.name]
+        if knode.arguments.kwargs.get("mask") is not None:
+            return []  # its masks were recorded: its output masks are the recorded ones
+        return [name for out in knode.outputs if getattr(out, "_keras_mask", None) is not None
+                for reader in layer_readers(out)
+                for name in self.mask_observers(reader, out, seen)]
 
     def carried_mask_operands(self, op: Any, knode: Any, env: dict[int, str]
                               ) -> dict[str, Operand]:

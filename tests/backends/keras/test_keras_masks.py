@@ -1,13 +1,14 @@
 """Keras' implicit masks (``Embedding(mask_zero=True)``, ``Masking``): the mask is an
 operation Keras records in the functional graph, lowered like any value; the layers
 given it as ``mask=`` with a converter that handles it (``GlobalAveragePooling1D``,
-``Softmax``; the recurrent layers: ``test_keras_recurrent_masks.py``) compute the masked result exactly (compared outside graphir with Keras, on
-rows with masked steps and a fully masked row); every layer that would read a mask it
-cannot lower (``Maximum``/``Minimum``, which read their inputs' masks implicitly, a
-MultiHeadAttention or a traced custom layer on a masked tensor another layer reads too)
-is refused by name instead of computing another result (MultiHeadAttention on masked
-inputs: tests/backends/keras/test_keras_attention_masks.py); the other merges (``Add``,
-``Concatenate``, ``Average``...) pass the merged mask on."""
+``Softmax``; the recurrent layers: ``test_keras_recurrent_masks.py``) compute the masked
+result exactly (compared outside graphir with Keras, on rows with masked steps and a fully
+masked row).  Layers that read their inputs' masks themselves (``Maximum``/``Minimum``, a
+traced layer) are traced with them.  A MultiHeadAttention removes its tensors' masks when
+it runs, so a model where another layer that reads masks itself would see the mask or not
+by call order is refused by name instead of computing another result (MultiHeadAttention
+on masked inputs: tests/backends/keras/test_keras_attention_masks.py); the other merges
+(``Add``, ``Concatenate``, ``Average``...) pass the merged mask on."""
 
 from __future__ import annotations
 
@@ -103,13 +104,31 @@ class _Block(L.Layer):
         return x * 2.0
 
 
-def test_a_masked_tensor_read_by_attention_and_another_layer_is_refused():
-    """MultiHeadAttention removes its tensors' masks when it runs (Keras 3.15): what
-    the other reader sees depends on the call order."""
+def _attention_block(x, name):
+    """The keras.io tutorials' encoder block: self-attention, residual Add, LayerNorm."""
+    a = L.MultiHeadAttention(2, 4, name=name)(x, x)
+    return L.LayerNormalization(name=f"{name}_norm")(L.Add(name=f"{name}_add")([x, a]))
+
+
+def test_a_residual_add_beside_attention_on_a_masked_tensor_matches_keras():
+    """MultiHeadAttention removes its tensors' masks when it runs (Keras 3.15), so the
+    residual ``Add`` sees the embedding without its mask and its output carries none at
+    run time; the masked pooling downstream was given the recorded mask (``mask=``), so
+    the result does not depend on that: converted, and it matches Keras."""
+    keras.utils.set_random_seed(11)
+    ids, e = _masked_ids()  # ids drawn with seed 2: [[4 1 0 1 2] [4 2 0 1 3]]
+    pooled = L.GlobalAveragePooling1D(name="pool")(_attention_block(e, "mha"))
+    assert_converts_like_keras(keras.Model(ids, L.Dense(3)(pooled), name="m"), seed=2)
+
+
+def test_a_mask_removed_before_another_attention_reads_it_is_refused():
+    """In two such blocks the second attention reads the first block's output, whose
+    mask is gone at run time (the residual ``Add`` saw the embedding without it): the
+    recorded masks say otherwise, so the model is refused, naming the observer."""
     ids, e = _masked_ids()
-    model = keras.Model(ids, L.Add()([e, L.MultiHeadAttention(2, 4, name="mha")(e, e)]),
-                        name="m")
-    with pytest.raises(UnsupportedLayerError, match="mask") as info:
+    model = keras.Model(ids, L.GlobalAveragePooling1D()(
+        _attention_block(_attention_block(e, "mha"), "mha2")), name="m")
+    with pytest.raises(UnsupportedLayerError, match="also read by mha2, which reads") as info:
         from_keras(model)
     assert info.value.layer_class == "MultiHeadAttention"
 
