@@ -45,6 +45,12 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   whenever the call is valid); several sizes known only at run time become the
   ``dynamic_reshape`` op, which reads them from the source tensors' shapes.
 
+* ``pad(x, widths)`` by amounts that are such sizes (``(w - n % w) % w``, padding to a
+  multiple of a window: Swin, ViTDet, local attention) pads by the largest each amount
+  can be, then takes the positions the run-time size has: a ruler of a size written
+  with ``+``, ``-``, ``*``, ``//`` and ``%`` by ints is built from the size's own
+  ruler by static slicing and repeating (:func:`_periodic`, :func:`_sized_ruler`).
+
 ``ops.size`` of a symbolic tensor is the product of its sizes (a constant when static),
 ``ops.ndim`` its rank (a Python int); ``ops.tril`` / ``ops.triu`` of a tensor whose last
 two sizes are unknown compare two aranges of them (``where`` with zeros); vectors of sizes
@@ -69,6 +75,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 from typing import Any, Callable, Iterator, Sequence
 
 import keras
@@ -170,6 +177,15 @@ class _Unknown:
     def __truediv__(self, o: Any) -> Any:
         return self._arith("/", o)
 
+    def __mod__(self, o: Any) -> Any:
+        return self._arith("%", o)
+
+    def __rmod__(self, o: Any) -> Any:
+        return self._arith("%", o, True)
+
+    def __neg__(self) -> Any:
+        return DynamicExpr("-", 0, self)
+
     def __rtruediv__(self, o: Any) -> Any:
         return self._arith("/", o, True)
 
@@ -178,7 +194,7 @@ class _Unknown:
 
 
 #: the Python operators on sizes that give sizes (ints) again
-_INT_OPS = ("+", "-", "*", "//")
+_INT_OPS = ("+", "-", "*", "//", "%")
 
 
 def _text(v: Any) -> str:
@@ -195,7 +211,7 @@ class DynamicExpr(_Unknown):
     one unknown entry of a ``reshape``, or a tensor (:meth:`size_tensor`) elsewhere.
 
     Attributes:
-        symbol: ``+``, ``-``, ``*`` or ``//``.
+        symbol: ``+``, ``-``, ``*``, ``//`` or ``%`` (Python's floor division and modulo).
         left, right: the operands (ints or stand-ins).
     """
 
@@ -206,8 +222,8 @@ class DynamicExpr(_Unknown):
         return f"the size ({_text(self.left)} {self.symbol} {_text(self.right)})"
 
     def size_tensor(self) -> Any:
-        """The expression on int32 scalar tensors (Python's ``//`` floors as
-        ``floor_divide`` does)."""
+        """The expression on int32 scalar tensors (Python's ``//`` and ``%`` floor as
+        ``floor_divide`` and ``mod`` do)."""
         return _OPS[self.symbol](_value(self.left), _value(self.right))
 
 
@@ -397,7 +413,7 @@ def _affine(v: Any) -> tuple[Any, int, int] | None:
         return (None, 0, v)
     if isinstance(v, DynamicDim):
         return (v, 1, 0)
-    if not isinstance(v, DynamicExpr) or v.symbol == "//":
+    if not isinstance(v, DynamicExpr) or v.symbol not in ("+", "-", "*"):
         return None
     left, right = _affine(v.left), _affine(v.right)
     if left is None or right is None:
@@ -427,8 +443,154 @@ def _counting(length: tuple[Any, int, int], work: str) -> Any:
         ruler = ruler[(slice(-c, None),)]
     elif c > 0:
         ruler = _ORIGINAL["concatenate"]([ruler, np.zeros((c,), work)], axis=0)
+    return _positions(ruler, work)
+
+
+def _positions(ruler: Any, work: str) -> Any:
+    """``0, 1, ..., L - 1`` in dtype ``work`` for a ruler of ``L`` zeros: ``cumsum`` of
+    ones, minus one."""
     ones = _ORIGINAL["ones_like"](ruler, dtype=work)
     return _ORIGINAL["subtract"](_ORIGINAL["cumsum"](ones, axis=0), np.ones((), work))
+
+
+#: the largest period :func:`_periodic` works with (a table of that many ints)
+_MAX_PERIOD = 4096
+
+#: ``f(n) = slope * (n // period) + table[n % period]`` of one size ``n`` (None for
+#: a constant): ``(n, period, slope, table)``
+Periodic = tuple[Any, int, int, tuple[int, ...]]
+
+
+def _lift(f: Periodic, period: int) -> Periodic:
+    """``f`` written with ``period``, a multiple of its own:
+    ``n // p = k * (n // (k p)) + (n % (k p)) // p``."""
+    dim, p, slope, table = f
+    k = period // p
+    return (dim, period, slope * k,
+            tuple(slope * (r // p) + table[r % p] for r in range(period)))
+
+
+def _periodic(v: Any) -> Periodic | None:
+    """``v`` (an int or a stand-in) as a function of one size ``n`` unknown while
+    tracing, ``f(n) = slope * (n // period) + table[n % period]``: every expression of
+    one size and ints with ``+``, ``-``, ``*`` by an int, and ``//`` or ``%`` by a
+    positive int is one (Python's floor semantics; ``(w - n % w) % w``, the padding of
+    ``n`` to a multiple of ``w``, is ``slope`` 0, ``table`` ``(0, w-1, ..., 1)``).  None
+    for anything else (two sizes, a product of sizes, a period over
+    :data:`_MAX_PERIOD`)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return (None, 1, 0, (int(v),))
+    if isinstance(v, DynamicDim):
+        return (v, 1, 1, (0,))
+    if not isinstance(v, DynamicExpr):
+        return None
+    left, right = _periodic(v.left), _periodic(v.right)
+    if left is None or right is None:
+        return None
+    dims = {(id(d.tensor), d.axis): d for d in (left[0], right[0]) if d is not None}
+    if len(dims) > 1:
+        return None
+    dim = next(iter(dims.values()), None)
+    left, right = (dim, *left[1:]), (dim, *right[1:])
+    if v.symbol in ("+", "-"):
+        period = left[1] * right[1] // math.gcd(left[1], right[1])
+        if period > _MAX_PERIOD:
+            return None
+        (_, _, a, f), (_, _, b, g) = _lift(left, period), _lift(right, period)
+        sign = 1 if v.symbol == "+" else -1
+        return (dim, period, a + sign * b, tuple(x + sign * y for x, y in zip(f, g)))
+    constant = [side[3][0] for side in (left, right) if side[1] == 1 and side[2] == 0]
+    if v.symbol == "*" and constant:
+        k, other = constant[-1], left if right[1] == 1 and right[2] == 0 else right
+        return (dim, other[1], other[2] * k, tuple(x * k for x in other[3]))
+    if v.symbol not in ("//", "%") or not (right[1] == 1 and right[2] == 0) or \
+            right[3][0] <= 0 or left[1] * right[3][0] > _MAX_PERIOD:
+        return None
+    c = right[3][0]
+    _, period, slope, table = _lift(left, left[1] * c)   # slope is a multiple of c
+    if v.symbol == "//":
+        return (dim, period, slope // c, tuple(x // c for x in table))
+    return (dim, period, 0, tuple(x % c for x in table))
+
+
+def _sized_ruler(v: Any, dtype: str, what: str) -> Any:
+    """A ruler (rank-1 zeros of ``dtype``) of the size ``v`` (:func:`_periodic`),
+    built of the ruler of its one unknown size ``n`` with static slicing and
+    repeating only: ``f(n) = table[0] + sum_j c_j * ((n + j) // period)``, each term
+    ``(n + j) // period`` the ruler of ``n`` lengthened by ``j`` zeros and cut with
+    step ``period`` from ``period - 1`` (``range(p - 1, n + j, p)`` has
+    ``(n + j) // p`` entries), repeated ``c_j`` times.
+
+    Raises:
+        DynamicSizeError: ``v`` is not such an expression, or some ``c_j`` or
+            ``table[0]`` is negative (a size that shrinks as ``n`` grows).
+    """
+    f = _periodic(v)
+    if f is None:
+        raise DynamicSizeError(f"{_text(v)} as {what}: kept when it is one size unknown "
+                               f"while tracing with +, -, * by ints and // or % by "
+                               f"positive ints")
+    dim, period, slope, table = f
+    if dim is None:
+        return np.zeros((max(table[0], 0),), dtype)
+    steps = [table[r] - table[r - 1] for r in range(1, period)]
+    counts = [slope - sum(steps)] + [steps[period - j - 1] for j in range(1, period)]
+    if table[0] < 0 or any(c < 0 for c in counts):
+        raise DynamicSizeError(f"{_text(v)} as {what}: a size that is not a sum of "
+                               f"non-negative multiples of (n + j) // {period}")
+    base = dim.ruler(dtype)
+    parts = []
+    for j, count in enumerate(counts):
+        if count == 0:
+            continue
+        part = base if j == 0 else _ORIGINAL["concatenate"](
+            [base, np.zeros((j,), dtype)], axis=0)
+        if period > 1:
+            part = part[(slice(period - 1, None, period),)]
+        parts.append(part if count == 1 else _ORIGINAL["repeat"](part, count, axis=0))
+    if table[0] > 0:
+        parts.append(np.zeros((table[0],), dtype))
+    if not parts:
+        return np.zeros((0,), dtype)
+    return parts[0] if len(parts) == 1 else _ORIGINAL["concatenate"](parts, axis=0)
+
+
+def _pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> Any:
+    """``keras.ops.pad`` by amounts that are sizes unknown while tracing: padded by the
+    largest amount each can be (it must be bounded: :func:`_periodic` with slope 0,
+    ``(w - n % w) % w``), then cut to the size each axis has at run time with ``take``
+    of positions shifted by what the before-amount falls short of its bound."""
+    x = _operand(x)
+    widths = [list(p) for p in pad_width]
+    if not isinstance(x, keras.KerasTensor) or len(widths) != len(x.shape) or \
+            any(len(p) != 2 for p in widths) or mode != "constant":
+        raise DynamicSizeError(f"pad of {_text(x)} by {pad_width!r} (mode {mode!r}): a "
+                               f"dynamic amount is kept for a symbolic tensor, one "
+                               f"(before, after) pair per axis, mode 'constant'")
+    bounds = []
+    for pair in widths:
+        for amount in pair:
+            f = _periodic(amount)
+            if f is None or f[2] != 0 or min(f[3]) < 0:
+                raise DynamicSizeError(f"pad by {_text(amount)}: a dynamic amount is "
+                                       f"kept when it is bounded and never negative "
+                                       f"((w - n % w) % w)")
+            bounds.append(max(f[3]))
+    bounds = [bounds[i:i + 2] for i in range(0, len(bounds), 2)]
+    y = _ORIGINAL["pad"](x, bounds, mode="constant", constant_values=constant_values)
+    for axis, ((before, after), (most_before, _)) in enumerate(zip(widths, bounds)):
+        if not (_is_dynamic(before) or _is_dynamic(after)):
+            continue
+        n = DynamicDim(x, axis) if x.shape[axis] is None else int(x.shape[axis])
+        index = _positions(_sized_ruler(n + before + after, "int32", "a padded size"),
+                           "int32")
+        if _is_dynamic(before):   # + (most_before - before), as a subtraction
+            index = _ORIGINAL["subtract"](index, _ORIGINAL["subtract"](
+                before.size_tensor(), np.asarray(most_before, "int32")))
+        y = _ORIGINAL["take"](y, index, axis=axis)
+    return y
 
 
 def _arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
@@ -927,7 +1089,7 @@ def _only_when_dynamic(name: str, rewrite: Callable[..., Any]) -> Callable[..., 
 _REWRITES: dict[str, Callable[..., Any]] = {
     "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat, "reshape": _reshape,
     "zeros": _zeros_fn, "ones": _ones_fn, "full": _full_fn, "empty": _zeros_fn,
-    "arange": _arange, "slice": _slice,
+    "arange": _arange, "slice": _slice, "pad": _pad,
     # vectors of sizes (DynamicShape)
     "expand_dims": _expand_dims, "stack": _stack, "concatenate": _concatenate,
     "convert_to_tensor": _size_list("convert_to_tensor"), "array": _size_list("array"),
@@ -938,11 +1100,11 @@ _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
         *_REWRITES, "shape", "size", "ndim", "tril", "triu", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
-        "cumsum", "cast")}
+        "cumsum", "cast", "mod", "pad", "repeat")}
 #: Python operator -> the keras.ops function computing it on tensors
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": _ORIGINAL["add"], "-": _ORIGINAL["subtract"], "*": _ORIGINAL["multiply"],
-    "//": _ORIGINAL["floor_divide"], "/": _ORIGINAL["true_divide"]}
+    "//": _ORIGINAL["floor_divide"], "/": _ORIGINAL["true_divide"], "%": _ORIGINAL["mod"]}
 
 
 def ops_namespaces() -> list[Any]:

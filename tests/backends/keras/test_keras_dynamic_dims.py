@@ -470,3 +470,92 @@ def test_a_concatenation_along_the_batch_is_not_the_batch():
                                    rtol=1e-6)
     with pytest.raises(UnsupportedOpError, match="beside other sizes"):
         to_keras(graph)
+
+
+class WindowedAttention(L.Layer):
+    """Local attention over an unknown length padded to a multiple of the window with
+    ``(w - n % w) % w`` (Swin / ViTDet / Longformer style), unpadded with ``[:, :n]``."""
+
+    def __init__(self, w=4, **kw):
+        super().__init__(**kw)
+        self.w = w
+        self.qkv = L.Dense(3 * 4)
+
+    def call(self, x):
+        b, n = ops.shape(x)[0], ops.shape(x)[1]
+        pad = (self.w - n % self.w) % self.w
+        xp = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
+        m = ops.shape(xp)[1]
+        q, k, v = ops.split(self.qkv(xp), 3, -1)
+        q, k, v = [ops.reshape(t, (b * (m // self.w), self.w, 4)) for t in (q, k, v)]
+        a = ops.softmax(ops.einsum("bqd,bkd->bqk", q, k))
+        return ops.reshape(ops.einsum("bqk,bkd->bqd", a, v), (b, m, 4))[:, :n]
+
+
+class CenteredPatchPad(L.Layer):
+    """An image of any size padded to a multiple of the patch size on both axes, the
+    padding split before/after (``-h % p``, then ``pad // 2`` and the rest), with 1.0."""
+
+    def __init__(self, p=3, **kw):
+        super().__init__(**kw)
+        self.p = p
+
+    def call(self, x):
+        h, w = ops.shape(x)[1], ops.shape(x)[2]
+        ph, pw = -h % self.p, -w % self.p
+        return ops.pad(x, [[0, 0], [ph // 2, ph - ph // 2], [pw // 2, pw - pw // 2], [0, 0]],
+                       constant_values=1.0)
+
+
+class PadByLength(L.Layer):
+    def call(self, x):
+        return ops.pad(x, [[0, 0], [0, ops.shape(x)[1]], [0, 0]])
+
+
+def test_padding_to_a_multiple_of_a_run_time_size():
+    """The padded length is ``4 * ((n + 3) // 4)`` at run time (lengths 5..9 cross
+    every residue); the padded image's sizes match Keras on sizes of every residue."""
+    keras.utils.set_random_seed(9)
+    _check(_model(WindowedAttention(name="windows")),
+           [(2, 5, 4), (3, 6, 4), (2, 7, 4), (2, 8, 4), (3, 9, 4)])
+    i = keras.Input((None, None, 2))
+    model = keras.Model(i, CenteredPatchPad(name="patch_pad")(L.Conv2D(2, 1)(i)))
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(5)
+    for shape in [(2, 4, 6, 2), (1, 5, 7, 2), (2, 3, 2, 2)]:
+        x = rng.normal(size=shape).astype("float32")
+        want = np.asarray(model(x))
+        assert want.shape[1] % 3 == 0 and want.shape[2] % 3 == 0
+        np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0], want,
+                                   rtol=1e-5, atol=1e-6, err_msg=f"onnx {shape}")
+        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"keras {shape}")
+
+
+def test_sizes_as_periodic_functions_of_one_size():
+    """``_periodic`` writes ``+ - * // %`` expressions of one size as
+    ``slope * (n // period) + table[n % period]``: equal to Python's own arithmetic on
+    every n in 0..47; ``_sized_ruler``'s decomposition is refused for shrinking sizes."""
+    from graphir.backends.keras.dynamic_dims import DynamicDim, DynamicSizeError, \
+        _periodic, _sized_ruler
+
+    n = DynamicDim(keras.Input((None, 2)), 1)
+    cases = [lambda v: (4 - v % 4) % 4, lambda v: v + (4 - v % 4) % 4, lambda v: -v % 6,
+             lambda v: (v // 2) * 3 - v % 3 + 5, lambda v: 2 * (v + 1) // 3,
+             lambda v: (v % 4) // 3 * 7 - 2]
+    for fn in cases:
+        dim, period, slope, table = _periodic(fn(n))
+        assert dim is n
+        assert [slope * (k // period) + table[k % period] for k in range(48)] == \
+            [fn(k) for k in range(48)]
+    with pytest.raises(DynamicSizeError, match="not a sum"):
+        _sized_ruler(10 - n % 5, "int32", "a size")
+    assert _periodic(n * n) is None
+
+
+def test_an_unbounded_padding_is_refused_by_name():
+    with pytest.raises(UnsupportedLayerError, match=r"pad_by_length.*bounded"):
+        from_keras(_model(PadByLength(name="pad_by_length")))
