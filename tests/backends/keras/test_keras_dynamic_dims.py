@@ -474,7 +474,7 @@ def test_a_concatenation_along_the_batch_is_not_the_batch():
 
 class WindowedAttention(L.Layer):
     """Local attention over an unknown length padded to a multiple of the window with
-    ``(w - n % w) % w`` (Swin / ViTDet / Longformer style), unpadded with ``[:, :n]``."""
+    ``-n % w`` (Swin / ViTDet / Longformer style), unpadded with ``[:, :n]``."""
 
     def __init__(self, w=4, **kw):
         super().__init__(**kw)
@@ -482,14 +482,14 @@ class WindowedAttention(L.Layer):
         self.qkv = L.Dense(3 * 4)
 
     def call(self, x):
-        b, n = ops.shape(x)[0], ops.shape(x)[1]
-        pad = (self.w - n % self.w) % self.w
-        xp = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
-        m = ops.shape(xp)[1]
-        q, k, v = ops.split(self.qkv(xp), 3, -1)
-        q, k, v = [ops.reshape(t, (b * (m // self.w), self.w, 4)) for t in (q, k, v)]
-        a = ops.softmax(ops.einsum("bqd,bkd->bqk", q, k))
-        return ops.reshape(ops.einsum("bqk,bkd->bqd", a, v), (b, m, 4))[:, :n]
+        n = ops.shape(x)[1]
+        padded = ops.pad(x, [[0, 0], [0, -n % self.w], [0, 0]])
+        batch, length = ops.shape(padded)[0], ops.shape(padded)[1]
+        windows = [ops.reshape(t, (-1, self.w, 4))
+                   for t in ops.split(self.qkv(padded), 3, -1)]
+        scores = ops.einsum("bqd,bkd->bqk", windows[0], windows[1])
+        out = ops.einsum("bqk,bkd->bqd", ops.softmax(scores), windows[2])
+        return ops.reshape(out, (batch, length, 4))[:, :n]
 
 
 class CenteredPatchPad(L.Layer):
