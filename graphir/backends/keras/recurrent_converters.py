@@ -34,7 +34,9 @@ Refused, with the option named: ``stateful=True`` (state carried across calls), 
 :data:`graphir.ops.recurrent.RNN_ACTIVATIONS`; a mask that is not a bool ``(N, T)``
 tensor; an initial state of another dtype than the input or a wrong number of them;
 a generic ``RNN`` of another cell (a custom or subclassed cell) or with
-``constants``; ``return_state`` or ``initial_state`` of a ``StackedRNNCells`` (whose
+``constants``, unless the cell computes a simple RNN step (a user's ``MinimalRNNCell``:
+:mod:`~graphir.backends.keras.recurrent_cells`), which lowers to ``simple_rnn`` with
+its weights composed; ``return_state`` or ``initial_state`` of a ``StackedRNNCells`` (whose
 cells lower to one node each, chained: :func:`_stacked`); ``Bidirectional`` wrapping a
 layer other than those above, a forward layer with ``go_backwards=True`` (a custom
 ``backward_layer`` with ``go_backwards=False``), or a ``backward_layer`` whose class,
@@ -51,6 +53,7 @@ import keras
 
 from graphir.backends.keras.activations import activation_name
 from graphir.backends.keras.context import LayerContext, Lowered, Operand, layer_refusal
+from graphir.backends.keras.recurrent_cells import ElmanCell, elman_cell
 from graphir.backends.keras.registry import lowers
 from graphir.ops.recurrent import MASK, RNN_ACTIVATIONS, STATES, keras_results, state_inputs
 
@@ -80,12 +83,13 @@ def _act(ctx: LayerContext, cell: Any, attr: str) -> str:
     return name
 
 
-def _check_rnn(ctx: LayerContext, layer: Any, who: str = "") -> None:
-    """Refuse the options of an RNN layer ``layer`` that change what one call computes."""
+def _check_rnn(ctx: LayerContext, layer: Any, who: str = "", elman: bool = False) -> None:
+    """Refuse the options of an RNN layer ``layer`` that change what one call computes
+    (``elman``: its cell is a user's cell found to be a simple RNN cell)."""
     if getattr(layer, "stateful", False):
         ctx.refuse(f"{who}stateful=True; the op set has no state carried across calls")
     if type(layer) is keras.layers.RNN:
-        if _op_of(layer) is None:
+        if _op_of(layer) is None and not elman:
             ctx.refuse(f"{who}a generic RNN of a {type(layer.cell).__name__}; supported cells: "
                        f"LSTMCell, GRUCell, SimpleRNNCell")
         why = layer_refusal(layer.cell)
@@ -260,15 +264,34 @@ def _rnn(ctx: LayerContext) -> Lowered | list[Lowered]:
         if layer.stateful:
             ctx.refuse("stateful=True; the op set has no state carried across calls")
         return _stacked(ctx)
-    _check_rnn(ctx, layer)
-    op = _op_of(layer)
+    elman = _elman(ctx, layer)
+    _check_rnn(ctx, layer, elman=elman is not None)
+    op = _op_of(layer) or "simple_rnn"
     x, extra = _data_inputs(ctx, op, bidirectional=False)
-    attrs = _config(ctx, layer, op)
+    if elman is None:
+        attrs, weights = _config(ctx, layer, op), _weights(ctx, layer)
+    else:
+        cell = layer.cell.name
+        attrs = {"units": int(elman.recurrent_kernel.shape[0]), "activation": elman.activation}
+        weights = [ctx.constant(f"{cell}/kernel", elman.kernel),
+                   ctx.constant(f"{cell}/recurrent_kernel", elman.recurrent_kernel),
+                   "" if elman.bias is None else ctx.constant(f"{cell}/bias", elman.bias)]
     attrs.update(return_sequences=bool(layer.return_sequences),
                  direction="backward" if layer.go_backwards else "forward", merge_mode="none")
-    inputs = [x] + _weights(ctx, layer) + ([""] * 3 if extra else []) + extra
+    inputs = [x] + weights + ([""] * 3 if extra else []) + extra
     return _outputs(ctx, op, inputs, attrs, bool(layer.return_state),
                     bool(getattr(layer, "zero_output_for_mask", False)))
+
+
+def _elman(ctx: LayerContext, layer: Any) -> ElmanCell | None:
+    """The simple-RNN form of a generic ``RNN``'s user-written cell
+    (:func:`~graphir.backends.keras.recurrent_cells.elman_cell`), or None (a built-in
+    cell, another layer, or a cell of another form)."""
+    if type(layer) is not keras.layers.RNN or _op_of(layer) is not None or \
+            not ctx.input_types or not isinstance(ctx.input_types[0].shape[-1], int) or \
+            ctx.input_types[0].dtype.value != "float32":
+        return None
+    return elman_cell(layer.cell, ctx.input_types[0].shape[-1])
 
 
 @lowers(keras.layers.Bidirectional, accepted_call_kwargs=_CALL_KWARGS, multiple_outputs=True)
