@@ -1098,7 +1098,7 @@ def deepsets_segment_sum_pooling():
             self.assign = L.Dense(clusters)
 
         def call(self, x):
-            b, n, d = ops.shape(x)[0], x.shape[1], x.shape[2]
+            b, d = ops.shape(x)[0], x.shape[2]
             cid = ops.argmax(self.assign(x), axis=-1)             # (b, n)
             seg = ops.arange(b)[:, None] * self.k + ops.cast(cid, "int32")
             s = ops.segment_sum(ops.reshape(x, (-1, d)), ops.reshape(seg, (-1,)),

@@ -295,9 +295,11 @@ def _plain_numbers(value: Any) -> bool:
 
 
 def _is_concrete_tensor(value: Any) -> bool:
-    """A concrete (eager) backend tensor: not symbolic, not a variable, has ``numpy()``."""
+    """A concrete (eager) backend tensor: not symbolic, not a variable, has ``numpy()``.
+    (A slice of a variable, ``kernel[None]``, is an ``EagerTensor`` with an ``assign``
+    method in TensorFlow: variables are told apart by ``read_value``.)"""
     return (type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy")
-            and not hasattr(value, "assign"))
+            and not hasattr(value, "read_value"))
 
 
 def _variable_array(variable: Any) -> np.ndarray:

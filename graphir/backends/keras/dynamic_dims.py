@@ -51,6 +51,9 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   with ``+``, ``-``, ``*``, ``//`` and ``%`` by ints is built from the size's own
   ruler by static slicing and repeating (:func:`_periodic`, :func:`_sized_ruler`).
 
+``ops.meshgrid`` of symbolic tensors is reshapes and broadcasting subtractions of zeros
+(:func:`_meshgrid`).
+
 ``ops.size`` of a symbolic tensor is the product of its sizes (a constant when static),
 ``ops.ndim`` its rank (a Python int); ``ops.tril`` / ``ops.triu`` of a tensor whose last
 two sizes are unknown compare two aranges of them (``where`` with zeros); vectors of sizes
@@ -1061,6 +1064,36 @@ def _ndim(x: Any) -> Any:
     return _ORIGINAL["ndim"](x)
 
 
+def _meshgrid(*xs: Any, indexing: str = "xy") -> Any:
+    """``keras.ops.meshgrid`` of 1-D tensors, at least one symbolic (NumPy's semantics:
+    output ``k`` holds ``xs[k]`` along axis ``k``, axes 0 and 1 swapped for ``"xy"``),
+    written as reshapes and broadcasting subtractions of zeros, so no op of its own is
+    needed (YOLO's grid offsets over ``arange`` of run-time sizes)."""
+    if not any(isinstance(x, keras.KerasTensor) for x in xs):
+        return _ORIGINAL["meshgrid"](*xs, indexing=indexing)
+    xs = [_operand(x) for x in xs]
+    if indexing not in ("xy", "ij") or any(len(x.shape) != 1 for x in xs):
+        raise ValueError(f"meshgrid: 1-D inputs and indexing 'xy' or 'ij' (got ranks "
+                         f"{[len(x.shape) for x in xs]}, indexing={indexing!r})")
+    axes = list(range(len(xs)))
+    if indexing == "xy" and len(xs) > 1:
+        axes[0], axes[1] = 1, 0
+    shaped = []
+    for x, axis in zip(xs, axes):
+        shape = [1] * len(xs)
+        shape[axis] = -1
+        shaped.append(_ORIGINAL["reshape"](x, shape) if isinstance(x, keras.KerasTensor)
+                      else np.asarray(x).reshape(shape))
+    grids = []
+    for k, grid in enumerate(shaped):
+        dtype = _dtype_of(grid)
+        for j, other in enumerate(shaped):
+            if j != k:
+                grid = _ORIGINAL["subtract"](grid, _ORIGINAL["zeros_like"](other, dtype=dtype))
+        grids.append(grid)
+    return grids
+
+
 def _shape(x: Any) -> Any:
     if isinstance(x, keras.KerasTensor) and any(d is None for d in x.shape):
         return tuple(DynamicDim(x, i) if d is None else d for i, d in enumerate(x.shape))
@@ -1100,7 +1133,7 @@ _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
         *_REWRITES, "shape", "size", "ndim", "tril", "triu", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
-        "cumsum", "cast", "mod", "pad", "repeat")}
+        "cumsum", "cast", "mod", "pad", "repeat", "meshgrid")}
 #: Python operator -> the keras.ops function computing it on tensors
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": _ORIGINAL["add"], "-": _ORIGINAL["subtract"], "*": _ORIGINAL["multiply"],
@@ -1199,7 +1232,7 @@ def dynamic_dims() -> Iterator[None]:
     ``core`` / ``image`` / ``linalg`` and their ``keras.src`` modules (code that imported
     a function by name before keeps the original, which fails on ``None`` as before).
     Nested uses (a traced layer inside a traced call) patch nothing more."""
-    patched = {"shape": _shape, "size": _size, "ndim": _ndim,
+    patched = {"shape": _shape, "size": _size, "ndim": _ndim, "meshgrid": _meshgrid,
                "tril": _band("tril", True), "triu": _band("triu", False)}
     patched.update({name: _only_when_dynamic(name, fn) for name, fn in _REWRITES.items()})
     saved: list[tuple[Any, str, Any]] = []

@@ -559,3 +559,53 @@ def test_sizes_as_periodic_functions_of_one_size():
 def test_an_unbounded_padding_is_refused_by_name():
     with pytest.raises(UnsupportedLayerError, match=r"pad_by_length.*bounded"):
         from_keras(_model(PadByLength(name="pad_by_length")))
+
+
+class GridOffsets(L.Layer):
+    """YOLO's decode: grid offsets from ``ops.meshgrid`` of aranges of the map's run-time
+    height and width (``"ij"``) and the same grid in ``"xy"`` order, added to the map."""
+
+    def call(self, x):
+        h, w = ops.shape(x)[1], ops.shape(x)[2]
+        gy, gx = ops.meshgrid(ops.arange(h), ops.arange(w), indexing="ij")
+        xy_x, xy_y = ops.meshgrid(ops.arange(w), ops.arange(h))      # indexing="xy"
+        grid = ops.cast(ops.stack([gx, gy, xy_x * 10 + xy_y * 100], -1), "float32")
+        return x + grid[None]
+
+
+class ScaledByKernelSlice(L.Layer):
+    """StyleGAN2's modulation: a slice of a weight (``kernel[None]``, an eager tensor
+    while tracing) times a tensor."""
+
+    def build(self, shape):
+        self.kernel = self.add_weight(shape=(shape[-1],), name="kernel",
+                                      initializer="random_normal")
+
+    def call(self, x):
+        return x * self.kernel[None, None]
+
+
+def test_meshgrid_of_run_time_sizes():
+    keras.utils.set_random_seed(12)
+    i = keras.Input((None, None, 3))
+    model = keras.Model(i, GridOffsets(name="grid")(L.Conv2D(3, 1)(i)))
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(2)
+    for shape in [(2, 3, 5, 3), (1, 4, 2, 3)]:   # not square: "xy" and "ij" differ
+        x = rng.normal(size=shape).astype("float32")
+        want = np.asarray(model(x))
+        np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0], want,
+                                   rtol=1e-5, atol=1e-5, err_msg=f"onnx {shape}")
+        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-5, atol=1e-5,
+                                   err_msg=f"keras {shape}")
+
+
+def test_a_slice_of_a_weight_is_a_constant_operand():
+    from application_checks import assert_converts_like_keras
+
+    keras.utils.set_random_seed(13)
+    i = keras.Input((4, 3))
+    assert_converts_like_keras(keras.Model(i, ScaledByKernelSlice(name="scaled")(i)))
