@@ -51,7 +51,9 @@ size from the tensor it came from (as ONNX reads it with ``Shape``, and as
   with ``+``, ``-``, ``*``, ``//`` and ``%`` by ints is built from the size's own
   ruler by static slicing and repeating (:func:`_periodic`, :func:`_sized_ruler`).
 
-``ops.meshgrid`` of symbolic tensors is reshapes and broadcasting subtractions of zeros
+``segment_sum`` into a number of segments that is such a size is the one-hot of the ids
+against the positions ``0 .. n - 1``, contracted with the data.  ``ops.meshgrid`` of
+symbolic tensors is reshapes and broadcasting subtractions of zeros
 (:func:`_meshgrid`).
 
 ``ops.size`` of a symbolic tensor is the product of its sizes (a constant when static),
@@ -1064,6 +1066,26 @@ def _ndim(x: Any) -> Any:
     return _ORIGINAL["ndim"](x)
 
 
+def _segment_sum(data: Any, segment_ids: Any, num_segments: Any = None,
+                 sorted: bool = False) -> Any:  # noqa: A002 - keras.ops' own name
+    """``keras.ops.segment_sum`` with ``num_segments`` a size unknown while tracing
+    (``batch * k``: per-example segments): the one-hot of the ids against the positions
+    ``0 .. num_segments - 1`` (:func:`_sized_ruler`) contracted with the data over its
+    first axis, as the converter of a static count computes it (an id outside the range
+    adds nothing, as in ``tf.math.unsorted_segment_sum``)."""
+    data, ids = _operand(data), _operand(segment_ids)
+    dtype = _dtype_of(data)
+    if sorted or len(ids.shape) != 1 or not keras.backend.is_float_dtype(dtype):
+        raise DynamicSizeError(f"segment_sum with {_text(num_segments)} segments: kept "
+                               f"for 1-D ids, sorted=False and float data")
+    positions = _positions(_sized_ruler(num_segments, "int32", "a number of segments"),
+                           "int32")
+    hot = _ORIGINAL["equal"](_ORIGINAL["expand_dims"](_ORIGINAL["cast"](ids, "int32"), 1),
+                             _ORIGINAL["expand_dims"](positions, 0))
+    rest = "abcdefgh"[:len(data.shape) - 1]
+    return _ORIGINAL["einsum"](f"ns,n{rest}->s{rest}", _ORIGINAL["cast"](hot, dtype), data)
+
+
 def _meshgrid(*xs: Any, indexing: str = "xy") -> Any:
     """``keras.ops.meshgrid`` of 1-D tensors, at least one symbolic (NumPy's semantics:
     output ``k`` holds ``xs[k]`` along axis ``k``, axes 0 and 1 swapped for ``"xy"``),
@@ -1122,7 +1144,7 @@ def _only_when_dynamic(name: str, rewrite: Callable[..., Any]) -> Callable[..., 
 _REWRITES: dict[str, Callable[..., Any]] = {
     "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat, "reshape": _reshape,
     "zeros": _zeros_fn, "ones": _ones_fn, "full": _full_fn, "empty": _zeros_fn,
-    "arange": _arange, "slice": _slice, "pad": _pad,
+    "arange": _arange, "slice": _slice, "pad": _pad, "segment_sum": _segment_sum,
     # vectors of sizes (DynamicShape)
     "expand_dims": _expand_dims, "stack": _stack, "concatenate": _concatenate,
     "convert_to_tensor": _size_list("convert_to_tensor"), "array": _size_list("array"),
@@ -1133,7 +1155,7 @@ _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
         *_REWRITES, "shape", "size", "ndim", "tril", "triu", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
-        "cumsum", "cast", "mod", "pad", "repeat", "meshgrid")}
+        "cumsum", "cast", "mod", "pad", "repeat", "meshgrid", "equal", "einsum")}
 #: Python operator -> the keras.ops function computing it on tensors
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": _ORIGINAL["add"], "-": _ORIGINAL["subtract"], "*": _ORIGINAL["multiply"],

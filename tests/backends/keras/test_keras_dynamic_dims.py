@@ -609,3 +609,27 @@ def test_a_slice_of_a_weight_is_a_constant_operand():
     keras.utils.set_random_seed(13)
     i = keras.Input((4, 3))
     assert_converts_like_keras(keras.Model(i, ScaledByKernelSlice(name="scaled")(i)))
+
+
+class PerExampleSegments(L.Layer):
+    """Each example's positions summed into ``k`` segments of its own: ids
+    ``example * k + position % k`` over the flattened batch (the last position's id -1,
+    dropped as TensorFlow drops it), ``num_segments = batch * k``."""
+
+    def __init__(self, k=2, **kw):
+        super().__init__(**kw)
+        self.k = k
+
+    def call(self, x):
+        b, n, d = ops.shape(x)[0], x.shape[1], x.shape[2]
+        ids = ops.arange(b)[:, None] * self.k + ops.arange(n)[None, :] % self.k
+        ids = ops.where(ops.arange(n)[None, :] == n - 1, -1, ids)
+        sums = ops.segment_sum(ops.reshape(x, (-1, d)), ops.reshape(ids, (-1,)),
+                               num_segments=b * self.k)
+        return ops.reshape(sums, (b, self.k * d))
+
+
+def test_segment_sum_into_a_run_time_number_of_segments():
+    keras.utils.set_random_seed(14)
+    _check(_model(PerExampleSegments(name="segments"), seq=5),
+           [(2, 5, 4), (3, 5, 4), (4, 5, 4)])
