@@ -792,3 +792,36 @@ def hub_stable_diffusion3_backbone():
     feed = dict(ins)
     feed["num_steps"] = ins["num_steps"] + 1
     return keras.Model(list(ins.values()), b(feed))
+
+
+@model
+def hub_sam3_promptable_concept_backbone():
+    """SAM3 promptable concept segmentation: a 56x56 ViT (patch 14, window 2) with an
+    FPN, a text encoder, a geometry (box prompt) encoder, DETR encoder / decoder with 4
+    queries and a mask decoder.  One box prompt (32 prompts fail in Keras: a
+    [2, 2, 33, 33] vs [2, 33] mask), 16 text tokens; the box is squashed into [0, 1] and its label
+    taken mod 2 in the wrapper."""
+    kh = _hub()
+    vis = kh.layers.SAM3VisionEncoder(
+        image_shape=(56, 56, 3), patch_size=14, num_layers=2, hidden_dim=8,
+        intermediate_dim=16, num_heads=2, fpn_hidden_dim=8,
+        fpn_scale_factors=[4.0, 2.0, 1.0, 0.5], pretrain_image_shape=(28, 28, 3),
+        window_size=2, global_attn_indexes=[1])
+    txt = kh.layers.SAM3TextEncoder(vocabulary_size=30, embedding_dim=8, hidden_dim=8,
+                                    num_layers=1, num_heads=2, intermediate_dim=16)
+    geo = kh.layers.SAM3GeometryEncoder(num_layers=1, hidden_dim=8, intermediate_dim=16,
+                                        num_heads=2, roi_size=7)
+    de = kh.layers.SAM3DetrEncoder(num_layers=1, hidden_dim=8, intermediate_dim=16,
+                                   num_heads=2)
+    dd = kh.layers.SAM3DetrDecoder(image_shape=(56, 56, 3), patch_size=14, num_layers=1,
+                                   hidden_dim=8, intermediate_dim=16, num_heads=2,
+                                   num_queries=4)
+    md = kh.layers.SAM3MaskDecoder(num_upsampling_stages=3, hidden_dim=8, num_heads=2)
+    b = kh.models.SAM3PromptableConceptBackbone(vis, txt, geo, de, dd, md)
+    static = {"box_labels": (1,), "boxes": (1, 5), "padding_mask": (16,), "token_ids": (16,)}
+    ins = {t.name: keras.Input(static[t.name] if t.name in static else t.shape[1:],
+                               dtype=t.dtype, name=t.name) for t in b.inputs}
+    feed = dict(ins)
+    feed["boxes"] = ops.sigmoid(ins["boxes"])
+    feed["box_labels"] = ops.mod(ins["box_labels"], 2)
+    return keras.Model(list(ins.values()), b(feed))
