@@ -15,7 +15,6 @@ feeds.  Image backbones whose sizes must be multiples of a patch / window get st
 shapes.  Nothing here is imported by graphir or its tests.
 """
 
-import numpy as np
 import keras
 from keras import layers as L, ops
 

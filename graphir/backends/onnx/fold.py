@@ -134,7 +134,9 @@ def fold_pads_into_convs(ctx: OnnxEmitContext, graph_outputs: set[str]) -> int:
       holding a real value, neither does a padded zero, so the result is the same;
     * ``Pad -> Transpose -> consumer`` (a Pad emitted in NHWC before an NCHW op): the
       Transpose moves before the (dropped) Pad, reading the unpadded tensor (or its
-      existing NCHW form, and then the Transpose goes too), its pads permuted.
+      existing NCHW form, and then the Transpose goes too; when that form is written
+      only after the consumer, for a later reader, its node moves up to where the
+      Transpose was, so the nodes stay in topological order), its pads permuted.
 
     Conditions: constant mode, zero value, constant pads; the padded tensor (and the
     transposed one) has no other reader and is no graph output; the consumer has
@@ -200,8 +202,14 @@ def fold_pads_into_convs(ctx: OnnxEmitContext, graph_outputs: set[str]) -> int:
             transpose = ctx.nodes[t_idx]
             existing = ctx.find_form(source, perm)
             if existing is not None:  # that layout of the unpadded tensor already exists
+                e_idx = producer.get(existing)
+                if e_idx is not None and e_idx > c_idx:
+                    # written later, for a later reader: write it here instead
+                    ctx.nodes[t_idx] = ctx.nodes[e_idx]
+                    drop.add(e_idx)
+                else:
+                    drop.add(t_idx)
                 source = existing
-                drop.add(t_idx)
             else:
                 moved = onnx.NodeProto()
                 moved.CopyFrom(transpose)

@@ -257,3 +257,23 @@ def test_spatial_mean_of_nhwc_data_stays_a_reduce_mean(builder, parity):
     p = b.op("global_avg_pool2d", [b.input("x", IMG)], dict(keepdims=False,
                                                             data_format="channels_last"))
     assert count_ops(parity(b.build(p)))["ReduceMean"] == 1
+
+
+def test_pad_folded_onto_a_layout_form_written_later_keeps_the_order(builder, parity):
+    """HGNetV2's light blocks: a value is padded for one Conv and read in NCHW by a later
+    one, whose Transpose the emitter writes after the first Conv; the fold reads that
+    form for the first Conv, so its Transpose moves up (the ONNX checker rejects a
+    graph whose nodes are not in topological order)."""
+    b = builder()
+    x = b.op("relu", [b.input("x", ("batch", 9, 9, 3))], RELU, name="r")
+    c1 = b.conv(_pad(b, x, 1, 1, 1, 1), 4, padding="valid", name="c1")
+    c2 = b.conv(x, 4, padding="same", name="c2")
+    g = b.build(b.op("add", [c1, c2], name="sum"))
+    model = parity(g)   # the checker passed; against the reference interpreter
+    _both(g)
+    counts = count_ops(model)
+    assert "Pad" not in counts and counts["Transpose"] == 2  # r's NCHW form, the sum back
+    written = {model.graph.input[0].name} | {t.name for t in model.graph.initializer}
+    for node in model.graph.node:   # every input written before it is read
+        assert all(i in written for i in node.input if i), node.name
+        written.update(node.output)
