@@ -258,15 +258,59 @@ def _matmul(ctx: LayerContext) -> Lowered:
     return ctx.lowered("cast", [product], {"to": dtype.value})
 
 
-def _canonical_equation(ctx: LayerContext, subscripts: Any) -> str:
+def _without_ellipsis(ctx: LayerContext, eq: str, shapes: list[tuple]) -> str:
+    """``eq`` with each ``...`` written out as letters the equation does not use, for
+    operands of ``shapes``: an operand's ellipsis covers its axes not named by letters,
+    aligned on the right across operands as NumPy broadcasts them; the output's covers
+    them all.  Refused when two operands' ellipsis axes would broadcast a size against
+    another (the IR einsum does not broadcast), the term does not fit the operand's
+    rank, or the output is implicit (``tf.einsum`` refuses an ellipsis then)."""
+    inputs, arrow, output = eq.partition("->")
+    if not arrow:
+        ctx.refuse(f"einsum subscripts {eq!r} use an ellipsis with an implicit output "
+                   f"(TensorFlow's einsum refuses it); write the output out")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        ctx.refuse(f"einsum subscripts {eq!r} name {len(terms)} operands for {len(shapes)}")
+    counts = []
+    for term, shape in zip(terms, shapes):
+        named = len(term.replace("...", ""))
+        if term.count("...") > 1 or ("..." in term and named > len(shape)) or \
+                ("..." not in term and "." in term):
+            ctx.refuse(f"einsum term {term!r} does not fit an operand of rank {len(shape)}")
+        counts.append(len(shape) - named if "..." in term else 0)
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in eq]
+    width = max(counts)
+    if width > len(free):
+        ctx.refuse(f"einsum subscripts {eq!r}: too many axes under the ellipsis")
+    letters = free[:width]
+    sizes: dict[str, Any] = {}
+    for term, shape, n in zip(terms, shapes, counts):
+        if "..." not in term:
+            continue
+        start = term.index("...")
+        for letter, size in zip(letters[width - n:], shape[start:start + n]):
+            if letter in sizes and sizes[letter] != size:
+                ctx.refuse(f"einsum subscripts {eq!r}: the ellipsis axes broadcast "
+                           f"{sizes[letter]} against {size}; write the axes out")
+            sizes[letter] = size
+    expanded = [t.replace("...", "".join(letters[width - n:])) for t, n in zip(terms, counts)]
+    return ",".join(expanded) + "->" + output.replace("...", "".join(letters))
+
+
+def _canonical_equation(ctx: LayerContext, subscripts: Any,
+                        shapes: list[tuple] | None = None) -> str:
     """Keras' einsum subscripts as a canonical IR equation (implicit output written out
-    as NumPy does: the letters used once, in alphabetical order)."""
+    as NumPy does: the letters used once, in alphabetical order; an ellipsis written
+    out as letters for operands of ``shapes``: :func:`_without_ellipsis`)."""
     if not isinstance(subscripts, str):
         ctx.refuse(f"subscripts {subscripts!r} are not a string")
     eq = subscripts.replace(" ", "")
     if "." in eq:
-        ctx.refuse(f"einsum subscripts {subscripts!r} use an ellipsis ('...'); write the "
-                   f"axes out")
+        if shapes is None:
+            ctx.refuse(f"einsum subscripts {subscripts!r} use an ellipsis ('...'); write "
+                       f"the axes out")
+        eq = _without_ellipsis(ctx, eq, shapes)
     if "->" not in eq:
         letters = eq.replace(",", "")
         eq += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
@@ -280,8 +324,9 @@ def _canonical_equation(ctx: LayerContext, subscripts: Any) -> str:
 @lowers(knp.Einsum)
 def _einsum(ctx: LayerContext) -> Lowered:
     """``keras.ops.einsum(subscripts, *operands)`` -> ``einsum`` (float operands)."""
-    eq = _canonical_equation(ctx, ctx.layer.subscripts)
     operands = _operands(ctx)
+    eq = _canonical_equation(ctx, ctx.layer.subscripts, [
+        tuple(o.type.shape) if isinstance(o, Operand) else np.shape(o) for o in operands])
     dtype = next(o for o in operands if isinstance(o, Operand)).type.dtype
     if not dtype.is_float:
         ctx.refuse(f"an einsum of {dtype.value} tensors (Keras computes it in floatx and casts "

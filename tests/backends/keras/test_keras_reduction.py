@@ -155,18 +155,41 @@ def test_emitted_keras_reloads_safely_in_a_fresh_process(model, graph, inputs, e
 
 @pytest.mark.parametrize("build,match", [
     (lambda a, b: ops.argmax(b), "axis=None"),
-    (lambda a, b: ops.einsum("...ij,...jk->...ik", b, b), "ellipsis"),
+    (lambda a, b: ops.einsum("...ij,...jk->...ik", b, np.ones((1, 4, 4), "float32")),
+     "ellipsis axes broadcast"),
+    (lambda a, b: ops.einsum("...ij,...kj", b, b), "implicit output"),
     (lambda a, b: ops.max(b, axis=1, initial=0.0), "initial"),
     (lambda a, b: ops.sum(a, axis=1), "uint8"),
     (lambda a, b: ops.matmul(b, np.ones((4, 2))), "float64"),   # a float64 constant
     (lambda a, b: ops.sum(b, axis=(1, -2)), "twice"),
-], ids=["argmax-flat", "ellipsis", "initial", "uint8-sum", "mixed-matmul", "repeated-axis"])
+], ids=["argmax-flat", "ellipsis-broadcast", "ellipsis-implicit", "initial", "uint8-sum", "mixed-matmul", "repeated-axis"])
 def test_refusals_name_the_operation(build, match):
     a = keras.Input((4, 4), dtype="uint8", name="a")
     b = keras.Input((4, 4), name="b")
     m = keras.Model([a, b], build(a, b), name="refused")
     with pytest.raises(UnsupportedLayerError, match=match):
         from_keras(m)
+
+
+def test_einsum_ellipsis_is_written_out():
+    """RoFormer's and Flux's rotary tables (``"...,d->...d"``, ``"...n,d->...nd"``) and
+    a batched matmul over the ellipsis."""
+    from application_checks import assert_converts_like_keras
+
+    b = keras.Input((3, 4), name="b")
+    c = keras.Input((2, 3, 4), name="c")
+    freq = np.linspace(0.5, 2.0, 6).astype("float32")
+    per_group = np.linspace(-1.0, 1.0, 40).astype("float32").reshape(2, 4, 5)
+    outs = [ops.einsum("...,d->...d", b, freq),
+            ops.einsum("...n,d->...nd", b, freq[:2]),
+            ops.einsum("...ij,...jk->...ik", b, ops.transpose(b, (0, 2, 1))),
+            # the constant's one ellipsis axis is c's last one (aligned on the right)
+            ops.einsum("...ij,...jk->...ik", c, per_group)]
+    model = keras.Model([b, c], outs, name="ellipsis")
+    graph = from_keras(model)
+    assert [n.attrs["equation"] for n in graph.nodes if n.op == "einsum"] == [
+        "abc,d->abcd", "abn,d->abnd", "aij,ajk->aik", "abij,bjk->abik"]
+    assert_converts_like_keras(model)
 
 
 def test_a_large_constant_operand_is_emitted_from_the_weights_file():
