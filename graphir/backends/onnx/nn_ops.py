@@ -336,18 +336,26 @@ def zero_pad(ctx: OnnxEmitContext, node: Node) -> None:
     """Pad (opset 18, constant mode, zeros) of the spatial axes in whichever layout the
     input has.
 
-    The optional ``axes`` input is always given (the spatial axes).  Besides being
-    explicit, this keeps onnxruntime's PadFusion (which accepts no ``axes`` input)
-    from folding the Pad into a following MaxPool's ``pads``: MaxPool pads with -inf,
-    not zeros, so that fusion changes results (and fails to load when a pad reaches
-    the kernel size).
+    The optional ``axes`` input is always given, listing every axis in order (the
+    pads of the batch and channel axes are 0).  An ``axes`` input keeps onnxruntime's
+    PadFusion (which accepts none) from folding the Pad into a following MaxPool's
+    ``pads``: MaxPool pads with -inf, not zeros, so that fusion changes results (and
+    fails to load when a pad reaches the kernel size).  Every axis, because
+    onnxruntime's transpose optimizer (1.31), moving a layout Transpose through the
+    Pad, permutes ``pads`` as if it held every axis and leaves ``axes`` alone: with only
+    the spatial axes listed it gathered out of bounds (keras_hub HGNetV2's stem failed
+    to run).
     """
     x_name = node.inputs[0]
     layout = ctx.layout_for([x_name])
     padding = node.attrs["padding"]
-    perm = layout_perm(layout, ctx.rank(x_name))
-    axes = np.asarray([perm.index(1 + i) for i in range(len(padding))], np.int64)
-    pads = np.asarray([p[0] for p in padding] + [p[1] for p in padding], np.int64)
+    rank = ctx.rank(x_name)
+    perm = layout_perm(layout, rank)
+    per_axis = [(0, 0)] * rank
+    for i, p in enumerate(padding):
+        per_axis[perm.index(1 + i)] = (int(p[0]), int(p[1]))
+    axes = np.arange(rank, dtype=np.int64)
+    pads = np.asarray([p[0] for p in per_axis] + [p[1] for p in per_axis], np.int64)
     ctx.add("Pad", [ctx.get(x_name, layout), ctx.constant(pads, "pads"), "",
                     ctx.constant(axes, "axes")],
             ctx.define(node.output.name, layout), mode="constant")

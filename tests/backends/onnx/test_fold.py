@@ -277,3 +277,25 @@ def test_pad_folded_onto_a_layout_form_written_later_keeps_the_order(builder, pa
     for node in model.graph.node:   # every input written before it is read
         assert all(i in written for i in node.input if i), node.name
         written.update(node.output)
+
+
+def test_a_zero_pad_read_by_a_conv_and_a_pool_runs_under_the_transpose_optimizer(
+        builder, parity):
+    """HGNetV2's stem: a padded feature map read by a Conv and by a MaxPool, concatenated
+    (the Pad stays).  The Pad lists every axis in ``axes``: onnxruntime's transpose
+    optimizer permutes ``pads`` as if it held every axis, so with only the spatial axes
+    it gathered out of bounds when the session ran (parity runs onnxruntime with its
+    optimizations on)."""
+    b = builder()
+    r = b.op("relu", [b.conv(b.input("x", IMG), 4, name="c0")], RELU)
+    # HGNetV2's learnable affine block (a scalar scale and bias): computed in NHWC, so the
+    # Pad sits between layout Transposes, which the optimizer moves through it
+    scaled = b.op("add", [b.op("multiply", [b.weight("scale", (1,)), r]),
+                          b.weight("bias", (1,))])
+    p = _pad(b, scaled, 0, 1, 0, 1, name="pad")
+    y = b.op("concatenate", [b.conv(p, 4, k=2, padding="valid", name="c1"),
+                             _maxpool(b, p, k=2, s=1)], dict(axis=-1), name="cat")
+    model = parity(b.build(y))
+    (pad,) = [n for n in model.graph.node if n.op_type == "Pad"]
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    assert inits[pad.input[3]].tolist() == [0, 1, 2, 3]
