@@ -562,11 +562,74 @@ def _sized_ruler(v: Any, dtype: str, what: str) -> Any:
     return parts[0] if len(parts) == 1 else _ORIGINAL["concatenate"](parts, axis=0)
 
 
+def _linear(v: Any) -> tuple[dict[tuple[int, int], tuple[Any, int]], int] | None:
+    """``v`` (an int or a stand-in) as ``sum(coef * size) + const`` over sizes unknown
+    while tracing, ``({(id(tensor), axis): (DynamicDim, coef)}, const)`` (zero
+    coefficients dropped); None when it uses ``//``, ``%`` or a product of sizes."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return {}, int(v)
+    if isinstance(v, DynamicDim):
+        return {(id(v.tensor), v.axis): (v, 1)}, 0
+    if not isinstance(v, DynamicExpr) or v.symbol not in ("+", "-", "*"):
+        return None
+    left, right = _linear(v.left), _linear(v.right)
+    if left is None or right is None:
+        return None
+    if v.symbol == "*":
+        if left[0] and right[0]:
+            return None
+        (terms, const), k = (right, left[1]) if not left[0] else (left, right[1])
+        return {key: (d, c * k) for key, (d, c) in terms.items() if c * k}, const * k
+    sign = 1 if v.symbol == "+" else -1
+    terms = dict(left[0])
+    for key, (d, c) in right[0].items():
+        total = terms.get(key, (d, 0))[1] + sign * c
+        if total:
+            terms[key] = (d, total)
+        else:
+            terms.pop(key, None)
+    return terms, left[1] + sign * right[1]
+
+
+def _pad_by_gather(x: Any, widths: list[list[Any]], constant_values: Any) -> Any | None:
+    """:func:`_pad` where an amount is not bounded but each padded size is one size of
+    some tensor plus an int (PaliGemma pads a mask by ``n - m`` to ``n``): the input
+    with one fill element appended on each such axis, gathered at ``i - before`` where
+    that is inside the input and at the fill element elsewhere.  None when a padded
+    size is not of that form."""
+    y = x
+    for axis, (before, after) in enumerate(widths):
+        if not (_is_dynamic(before) or _is_dynamic(after)):
+            continue
+        n = DynamicDim(x, axis) if x.shape[axis] is None else int(x.shape[axis])
+        form = _linear(n + before + after)
+        if form is None or len(form[0]) != 1 or form[1] < 0:
+            return None
+        ((dim, coef),) = form[0].values()
+        if coef != 1:
+            return None
+        positions = _positions(_sized_ruler(dim + form[1], "int32", "a padded size"), "int32")
+        source = _ORIGINAL["subtract"](positions, _ORIGINAL["cast"](_value(before), "int32"))
+        size = _ORIGINAL["cast"](_value(n), "int32")
+        inside = _ORIGINAL["logical_and"](_ORIGINAL["greater_equal"](source, 0),
+                                          _ORIGINAL["less"](source, size))
+        index = _ORIGINAL["where"](inside, source, size)   # size: the fill element
+        fill = [[0, 1] if a == axis else [0, 0] for a in range(len(x.shape))]
+        y = _ORIGINAL["take"](_ORIGINAL["pad"](y, fill, mode="constant",
+                                               constant_values=constant_values),
+                              index, axis=axis)
+    return y
+
+
 def _pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> Any:
     """``keras.ops.pad`` by amounts that are sizes unknown while tracing: padded by the
     largest amount each can be (it must be bounded: :func:`_periodic` with slope 0,
     ``(w - n % w) % w``), then cut to the size each axis has at run time with ``take``
-    of positions shifted by what the before-amount falls short of its bound."""
+    of positions shifted by what the before-amount falls short of its bound; an
+    unbounded amount whose padded size is a run-time size plus an int by
+    :func:`_pad_by_gather`."""
     x = _operand(x)
     widths = [list(p) for p in pad_width]
     if not isinstance(x, keras.KerasTensor) or len(widths) != len(x.shape) or \
@@ -574,6 +637,11 @@ def _pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 
         raise DynamicSizeError(f"pad of {_text(x)} by {pad_width!r} (mode {mode!r}): a "
                                f"dynamic amount is kept for a symbolic tensor, one "
                                f"(before, after) pair per axis, mode 'constant'")
+    if any(_is_dynamic(a) and (_periodic(a) is None or _periodic(a)[2] != 0)
+           for pair in widths for a in pair):
+        gathered = _pad_by_gather(x, widths, constant_values)
+        if gathered is not None:
+            return gathered
     bounds = []
     for pair in widths:
         for amount in pair:
@@ -1155,7 +1223,8 @@ _ORIGINAL: dict[str, Callable[..., Any]] = {
     name: getattr(keras.ops, name) for name in (
         *_REWRITES, "shape", "size", "ndim", "tril", "triu", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
-        "cumsum", "cast", "mod", "pad", "repeat", "meshgrid", "equal", "einsum")}
+        "cumsum", "cast", "mod", "pad", "repeat", "meshgrid", "equal", "einsum",
+        "logical_and", "greater_equal", "less", "where")}
 #: Python operator -> the keras.ops function computing it on tensors
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": _ORIGINAL["add"], "-": _ORIGINAL["subtract"], "*": _ORIGINAL["multiply"],

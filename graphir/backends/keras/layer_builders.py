@@ -320,16 +320,16 @@ def _merge(c: BuildContext) -> Built:
     """The merge layer (``Add``, ``Multiply``...) on tensors of one shape; a two-input
     merge with a constant operand (a weight: a custom layer's ``x + self.b``) or with
     inputs of different ranks or batch sizes (a batch of 1 broadcast against a batch of
-    N) becomes the ``keras.ops`` operation instead, which broadcasts NumPy-style as the IR
-    op does (Keras' merge layers expand lower ranks at axis 1 and refuse different batch
-    sizes)."""
+    N), or scalars (a difference of two run-time sizes), becomes the ``keras.ops``
+    operation instead, which broadcasts NumPy-style as the IR op does (Keras' merge layers
+    expand lower ranks at axis 1, refuse different batch sizes and need a batch axis)."""
     ranks = sorted({t.rank for t in c.data_types})
     batches = {t.shape[0] for t in c.data_types if t.rank}
-    if any(c.constant_data) or len(ranks) > 1 or len(batches) > 1:
+    if any(c.constant_data) or len(ranks) > 1 or len(batches) > 1 or ranks == [0]:
         operation = _MERGE_OPERATIONS.get(c.node.op)
         if operation is None or len(c.data_types) != 2:
             what = ("a constant operand" if any(c.constant_data) else
-                    f"inputs of ranks {ranks}" if len(ranks) > 1 else
+                    f"inputs of ranks {ranks}" if len(ranks) > 1 or ranks == [0] else
                     f"inputs of batch sizes {sorted(batches, key=str)}")
             c.refuse(f"{what} with {len(c.data_types)} inputs: only a two-input add, subtract, "
                      f"multiply, maximum or minimum has a keras.ops form")

@@ -633,3 +633,33 @@ def test_segment_sum_into_a_run_time_number_of_segments():
     keras.utils.set_random_seed(14)
     _check(_model(PerExampleSegments(name="segments"), seq=5),
            [(2, 5, 4), (3, 5, 4), (4, 5, 4)])
+
+
+class PadToOtherLength(L.Layer):
+    """PaliGemma's mask padding: a tensor padded in front by the difference of another
+    tensor's run-time length and its own, to that length, with a fill value."""
+
+    def call(self, inputs):
+        x, other = inputs
+        pad = ops.shape(other)[1] - ops.shape(x)[1]
+        return ops.pad(x, ((0, 0), (pad, 0), (0, 0)), constant_values=-2.0)
+
+
+def test_padding_by_a_difference_of_run_time_sizes():
+    x = keras.Input((None, 3), name="x")
+    other = keras.Input((None, 2), name="other")
+    model = keras.Model([x, other], PadToOtherLength(name="pad_to")([x, other]))
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(6)
+    for n, m in [(2, 5), (4, 4), (1, 6)]:
+        feeds = [rng.normal(size=(2, n, 3)).astype("float32"),
+                 rng.normal(size=(2, m, 2)).astype("float32")]
+        want = np.asarray(model(feeds))
+        assert want.shape == (2, m, 3)
+        got = session.run(None, {graph.inputs[0].name: feeds[0], graph.inputs[1].name: feeds[1]})
+        np.testing.assert_allclose(got[0], want, rtol=1e-6, atol=1e-6, err_msg=f"onnx {n},{m}")
+        np.testing.assert_allclose(np.asarray(emitted(feeds)), want, rtol=1e-6, atol=1e-6,
+                                   err_msg=f"keras {n},{m}")
