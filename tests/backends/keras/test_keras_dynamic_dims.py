@@ -157,6 +157,26 @@ def _check(model, shapes):
     return graph
 
 
+def _matches_keras(model, feeds_list, tol=1e-5):
+    """``model`` lowered once; its ONNX (onnxruntime) and emitted Keras model match Keras
+    on each entry of ``feeds_list`` (one array, or a list by input); Keras' outputs."""
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    wants = []
+    for feeds in feeds_list:
+        xs = feeds if isinstance(feeds, list) else [feeds]
+        want = np.asarray(model(feeds))
+        got = session.run(None, {v.name: x for v, x in zip(graph.inputs, xs)})[0]
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol,
+                                   err_msg=f"onnx {[x.shape for x in xs]}")
+        np.testing.assert_allclose(np.asarray(emitted(feeds)), want, rtol=tol, atol=tol,
+                                   err_msg=f"keras {[x.shape for x in xs]}")
+        wants.append(want)
+    return wants
+
+
 @pytest.fixture(scope="module")
 def models():
     keras.utils.set_random_seed(11)
@@ -520,19 +540,10 @@ def test_padding_to_a_multiple_of_a_run_time_size():
            [(2, 5, 4), (3, 6, 4), (2, 7, 4), (2, 8, 4), (3, 9, 4)])
     i = keras.Input((None, None, 2))
     model = keras.Model(i, CenteredPatchPad(name="patch_pad")(L.Conv2D(2, 1)(i)))
-    graph = from_keras(model)
-    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
-    emitted = to_keras(graph)
     rng = np.random.default_rng(5)
-    for shape in [(2, 4, 6, 2), (1, 5, 7, 2), (2, 3, 2, 2)]:
-        x = rng.normal(size=shape).astype("float32")
-        want = np.asarray(model(x))
+    shapes = [(2, 4, 6, 2), (1, 5, 7, 2), (2, 3, 2, 2)]
+    for want in _matches_keras(model, [rng.normal(size=s).astype("float32") for s in shapes]):
         assert want.shape[1] % 3 == 0 and want.shape[2] % 3 == 0
-        np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0], want,
-                                   rtol=1e-5, atol=1e-6, err_msg=f"onnx {shape}")
-        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"keras {shape}")
 
 
 def test_sizes_as_periodic_functions_of_one_size():
@@ -589,18 +600,10 @@ def test_meshgrid_of_run_time_sizes():
     keras.utils.set_random_seed(12)
     i = keras.Input((None, None, 3))
     model = keras.Model(i, GridOffsets(name="grid")(L.Conv2D(3, 1)(i)))
-    graph = from_keras(model)
-    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
-    emitted = to_keras(graph)
     rng = np.random.default_rng(2)
-    for shape in [(2, 3, 5, 3), (1, 4, 2, 3)]:   # not square: "xy" and "ij" differ
-        x = rng.normal(size=shape).astype("float32")
-        want = np.asarray(model(x))
-        np.testing.assert_allclose(session.run(None, {graph.inputs[0].name: x})[0], want,
-                                   rtol=1e-5, atol=1e-5, err_msg=f"onnx {shape}")
-        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-5, atol=1e-5,
-                                   err_msg=f"keras {shape}")
+    # not square: "xy" and "ij" differ
+    _matches_keras(model, [rng.normal(size=s).astype("float32")
+                           for s in [(2, 3, 5, 3), (1, 4, 2, 3)]])
 
 
 def test_a_slice_of_a_weight_is_a_constant_operand():
@@ -649,17 +652,8 @@ def test_padding_by_a_difference_of_run_time_sizes():
     x = keras.Input((None, 3), name="x")
     other = keras.Input((None, 2), name="other")
     model = keras.Model([x, other], PadToOtherLength(name="pad_to")([x, other]))
-    graph = from_keras(model)
-    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
-    emitted = to_keras(graph)
     rng = np.random.default_rng(6)
-    for n, m in [(2, 5), (4, 4), (1, 6)]:
-        feeds = [rng.normal(size=(2, n, 3)).astype("float32"),
-                 rng.normal(size=(2, m, 2)).astype("float32")]
-        want = np.asarray(model(feeds))
+    feeds = [[rng.normal(size=(2, n, 3)).astype("float32"),
+              rng.normal(size=(2, m, 2)).astype("float32")] for n, m in [(2, 5), (4, 4), (1, 6)]]
+    for want, (_, m) in zip(_matches_keras(model, feeds, tol=1e-6), [(2, 5), (4, 4), (1, 6)]):
         assert want.shape == (2, m, 3)
-        got = session.run(None, {graph.inputs[0].name: feeds[0], graph.inputs[1].name: feeds[1]})
-        np.testing.assert_allclose(got[0], want, rtol=1e-6, atol=1e-6, err_msg=f"onnx {n},{m}")
-        np.testing.assert_allclose(np.asarray(emitted(feeds)), want, rtol=1e-6, atol=1e-6,
-                                   err_msg=f"keras {n},{m}")
