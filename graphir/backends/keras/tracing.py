@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator, Mapping, NoReturn, Sequence
 
 import attrs
 import keras
+import numpy as np
 from keras.src.models.functional import Functional
 from keras.src.utils.naming import to_snake_case
 
@@ -753,9 +754,9 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
     if training not in (None, False):
         refuse(f"called with training={training!r}")
     if _is_mask(kwargs.get("mask")) and not all(
-            isinstance(m, keras.KerasTensor) for m in keras.tree.flatten(kwargs["mask"])
-            if m is not None):
-        refuse("called with a mask that is not a tensor")
+            isinstance(m, (keras.KerasTensor, np.ndarray)) or _is_concrete_tensor(m)
+            for m in keras.tree.flatten(kwargs["mask"]) if m is not None):
+        refuse("called with a mask that is not a tensor or a constant array")
     fresh: dict[int, Any] = {}
     for t, ttype in zip(knode.arguments.keras_tensors, tensor_types):
         if id(t) not in fresh:

@@ -910,3 +910,40 @@ def test_token_ids_found_when_input_shapes_leave_the_length_unknown():
     rng = np.random.default_rng(4)
     for length in (5, 11):
         _check_both(model, graph, {"ids": rng.integers(0, 20, (2, length)).astype(np.int32)})
+
+
+class _ScoresWithMask(L.Layer):
+    """An attention whose additive ``mask`` (a call argument) is added to its scores."""
+
+    def call(self, x, mask=None):
+        scores = ops.matmul(x, ops.transpose(x, (0, 2, 1)))
+        if mask is not None:
+            scores = scores + mask
+        return ops.matmul(ops.softmax(scores, axis=-1), x)
+
+
+class _ConstantMaskCaller(L.Layer):
+    """keras_hub Swin's shifted-window block: the mask it passes its attention is computed
+    eagerly from static sizes (a concrete tensor), or given as a NumPy array."""
+
+    def __init__(self, numpy_mask=False, **kw):
+        super().__init__(**kw)
+        self.numpy_mask = numpy_mask
+        self.attn = _ScoresWithMask(name="attn")
+
+    def call(self, x):
+        n = x.shape[1]
+        if self.numpy_mask:
+            mask = (np.tril(np.ones((n, n))) == 0).astype("float32") * -100.0
+        else:
+            mask = ops.cast(ops.tril(ops.ones((n, n))) == 0, "float32") * -100.0
+        return self.attn(x, mask=mask)
+
+
+@pytest.mark.parametrize("numpy_mask", [False, True], ids=["eager", "numpy"])
+def test_a_constant_mask_passed_to_a_traced_sublayer(numpy_mask):
+    from application_checks import assert_converts_like_keras
+
+    x = keras.Input((4, 3), name="x")
+    model = keras.Model(x, _ConstantMaskCaller(numpy_mask, name="caller")(L.Dense(3)(x)))
+    assert_converts_like_keras(model)
