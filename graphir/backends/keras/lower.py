@@ -570,9 +570,7 @@ class _Lowering:
                                      f"{len(model.inputs)} inputs")
         env: dict[int, str] = {}
         for t, v in zip(model.inputs, in_values):
-            if len(t.shape) != self.types[v].rank:
-                raise self.refuse(model, f"input {t.name!r} has rank {len(t.shape)} but is "
-                                         f"called on a tensor of rank {self.types[v].rank}")
+            v = self.adjusted_rank(model, scope, t, v)
             if scope:
                 v = self.boundary_cast(scope, t, v)
                 self.check_boundary(model, scope, t, v)
@@ -592,6 +590,33 @@ class _Lowering:
         self.weights[name] = array
         self.types[name] = weight_type(array)
         return name
+
+    def adjusted_rank(self, model: Any, scope: str, tensor: Any, value: str) -> str:
+        """``value`` fitted to the rank of the nested model's Input ``tensor`` as Keras'
+        ``Functional._adjust_input_rank`` fits it (keras/src/models/functional.py, Keras
+        3.15): one axis more whose size is 1 is squeezed, one axis less is added when the
+        Input's last size is 1 (keras_hub's MMDiT takes a ``(batch, 1)`` timestep and is
+        called on ``(batch,)``); else ``value`` when the ranks agree.
+
+        Raises:
+            UnsupportedLayerError: the ranks differ otherwise (Keras raises too).
+        """
+        have, want = self.types[value], len(tensor.shape)
+        if have.rank == want:
+            return value
+        if not scope or not (
+                (have.rank == want + 1 and have.shape[-1] == 1) or
+                (have.rank == want - 1 and tensor.shape[-1] == 1)):
+            raise self.refuse(model, f"input {tensor.name!r} has rank {want} but is called on "
+                                     f"a tensor of rank {have.rank}")
+        label = tensor._keras_history.operation.name
+        if have.rank == want + 1:
+            name = self.ns.unique(join_scope(scope, f"{label}_squeezed"))
+            return self.add_node("squeeze", name, value,
+                                 TensorType(have.dtype, have.shape[:-1]), {"axes": (want,)})
+        name = self.ns.unique(join_scope(scope, f"{label}_expanded"))
+        return self.add_node("expand_dims", name, value,
+                             TensorType(have.dtype, have.shape + (1,)), {"axes": (want - 1,)})
 
     def boundary_cast(self, scope: str, tensor: Any, value: str) -> str:
         """``value`` cast to the dtype of the nested model's Input ``tensor`` when they

@@ -487,3 +487,18 @@ def test_dict_outputs_keep_their_keys_as_output_names(tmp_path):
     np.testing.assert_allclose(np.asarray(again["d1"]), np.asarray(want["d1"]), rtol=1e-6)
     # extracting part of the graph returns a list again
     assert extract(graph, outputs=["logits"]).output_keys == ()
+
+
+def test_a_nested_model_fits_its_inputs_rank_as_keras_does():
+    """Keras' ``Functional`` adds a last axis to an input one rank short when its Input's
+    last size is 1 (keras_hub's MMDiT takes a ``(batch, 1)`` timestep and is called on
+    ``(batch,)``) and squeezes one extra size-1 last axis."""
+    keras.utils.set_random_seed(41)
+    step_in, feat_in = keras.Input((1,), name="step_in"), keras.Input((3,), name="feat_in")
+    inner = keras.Model([step_in, feat_in], keras.layers.Dense(2)(
+        keras.layers.Concatenate()([step_in, feat_in])), name="inner")
+    step, feat = keras.Input((), name="step"), keras.Input((3, 1), name="feat")
+    model = keras.Model([step, feat], inner([step, feat]), name="outer")
+    graph = from_keras(model)
+    assert [n.op for n in graph.nodes][:2] == ["expand_dims", "squeeze"]
+    assert_converts_like_keras(model)
