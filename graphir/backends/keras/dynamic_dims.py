@@ -637,20 +637,17 @@ def _pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 
         raise DynamicSizeError(f"pad of {_text(x)} by {pad_width!r} (mode {mode!r}): a "
                                f"dynamic amount is kept for a symbolic tensor, one "
                                f"(before, after) pair per axis, mode 'constant'")
-    if any(_is_dynamic(a) and (_periodic(a) is None or _periodic(a)[2] != 0)
-           for pair in widths for a in pair):
+    forms = [(amount, _periodic(amount)) for pair in widths for amount in pair]
+    if any(_is_dynamic(a) and (f is None or f[2] != 0) for a, f in forms):
         gathered = _pad_by_gather(x, widths, constant_values)
         if gathered is not None:
             return gathered
     bounds = []
-    for pair in widths:
-        for amount in pair:
-            f = _periodic(amount)
-            if f is None or f[2] != 0 or min(f[3]) < 0:
-                raise DynamicSizeError(f"pad by {_text(amount)}: a dynamic amount is "
-                                       f"kept when it is bounded and never negative "
-                                       f"((w - n % w) % w)")
-            bounds.append(max(f[3]))
+    for amount, f in forms:
+        if f is None or f[2] != 0 or min(f[3]) < 0:
+            raise DynamicSizeError(f"pad by {_text(amount)}: a dynamic amount is kept when "
+                                   f"it is bounded and never negative ((w - n % w) % w)")
+        bounds.append(max(f[3]))
     bounds = [bounds[i:i + 2] for i in range(0, len(bounds), 2)]
     y = _ORIGINAL["pad"](x, bounds, mode="constant", constant_values=constant_values)
     for axis, ((before, after), (most_before, _)) in enumerate(zip(widths, bounds)):

@@ -107,10 +107,7 @@ class _Reader:
             if activation_name(op.activation)[0] != "linear" or not args or \
                     layer_refusal(op) is not None:
                 return None
-            inner = self.affine(args[0])
-            bias = _variable_array(op.bias).astype(np.float64) if op.use_bias else 0.0
-            return None if inner is None else self.matmul(
-                inner, _variable_array(op.kernel).astype(np.float64), bias)
+            return self.dense(op, args[0])
         if isinstance(op, knp.Matmul) and len(args) == 2:
             inner, w = self.affine(args[0]), _constant(args[1])
             return None if inner is None or w is None or w.ndim != 2 else self.matmul(inner, w)
@@ -130,6 +127,13 @@ class _Reader:
                 return None
             return tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(3))
         return None
+
+    def dense(self, layer: Any, t: Any) -> _Affine | None:
+        """``t @ kernel + bias`` of a ``Dense`` ``layer`` (its activation aside)."""
+        inner = self.affine(t)
+        bias = _variable_array(layer.bias).astype(np.float64) if layer.use_bias else 0.0
+        return None if inner is None else self.matmul(
+            inner, _variable_array(layer.kernel).astype(np.float64), bias)
 
     @staticmethod
     def matmul(f: _Affine, w: np.ndarray, bias: Any = 0.0) -> _Affine | None:
@@ -218,10 +222,7 @@ def elman_cell(cell: Any, input_dim: int) -> ElmanCell | None:
     reader = _Reader(x, h, input_dim, units)
     if dense is not None:
         node = dense._inbound_nodes[out._keras_history.node_index]
-        inner = reader.affine(node.arguments.args[0])
-        bias = _variable_array(dense.bias).astype(np.float64) if dense.use_bias else 0.0
-        form = None if inner is None else reader.matmul(
-            inner, _variable_array(dense.kernel).astype(np.float64), bias)
+        form = reader.dense(dense, node.arguments.args[0])
     else:
         form = reader.affine(pre)
     if form is None or form[0].shape != (input_dim, units) or form[1].shape != (units, units):

@@ -140,26 +140,21 @@ def _model(layer, seq=None, dim=4):
 
 
 def _check(model, shapes):
-    graph = from_keras(model)
-    assert graph.inputs[0].type.shape[0] == "batch"
-    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
-    emitted = to_keras(graph)
+    """:func:`_matches_keras` on seeded inputs of ``shapes`` (rtol 1e-4), the batch kept
+    symbolic, and rows that differ (not a broadcast copy)."""
     rng = np.random.default_rng(3)
-    for shape in shapes:
-        x = rng.normal(size=shape).astype("float32")
-        want = np.asarray(model(x))
-        got = session.run(None, {graph.inputs[0].name: x})[0]
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"onnx {shape}")
-        np.testing.assert_allclose(np.asarray(emitted(x)), want, rtol=1e-4, atol=1e-5,
-                                   err_msg=f"keras {shape}")
-        assert not np.allclose(want[0], want[-1])   # the rows differ: not a broadcast copy
+    graph, wants = _matches_keras(model, [rng.normal(size=s).astype("float32") for s in shapes],
+                                  rtol=1e-4, atol=1e-5)
+    assert graph.inputs[0].type.shape[0] == "batch"
+    for want in wants:
+        assert not np.allclose(want[0], want[-1])
     return graph
 
 
-def _matches_keras(model, feeds_list, tol=1e-5):
+def _matches_keras(model, feeds_list, rtol=1e-5, atol=1e-5):
     """``model`` lowered once; its ONNX (onnxruntime) and emitted Keras model match Keras
-    on each entry of ``feeds_list`` (one array, or a list by input); Keras' outputs."""
+    on each entry of ``feeds_list`` (one array, or a list by input).  Returns the graph
+    and Keras' outputs."""
     graph = from_keras(model)
     session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
                                    providers=["CPUExecutionProvider"])
@@ -169,12 +164,12 @@ def _matches_keras(model, feeds_list, tol=1e-5):
         xs = feeds if isinstance(feeds, list) else [feeds]
         want = np.asarray(model(feeds))
         got = session.run(None, {v.name: x for v, x in zip(graph.inputs, xs)})[0]
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol,
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
                                    err_msg=f"onnx {[x.shape for x in xs]}")
-        np.testing.assert_allclose(np.asarray(emitted(feeds)), want, rtol=tol, atol=tol,
+        np.testing.assert_allclose(np.asarray(emitted(feeds)), want, rtol=rtol, atol=atol,
                                    err_msg=f"keras {[x.shape for x in xs]}")
         wants.append(want)
-    return wants
+    return graph, wants
 
 
 @pytest.fixture(scope="module")
@@ -542,7 +537,7 @@ def test_padding_to_a_multiple_of_a_run_time_size():
     model = keras.Model(i, CenteredPatchPad(name="patch_pad")(L.Conv2D(2, 1)(i)))
     rng = np.random.default_rng(5)
     shapes = [(2, 4, 6, 2), (1, 5, 7, 2), (2, 3, 2, 2)]
-    for want in _matches_keras(model, [rng.normal(size=s).astype("float32") for s in shapes]):
+    for want in _matches_keras(model, [rng.normal(size=s).astype("float32") for s in shapes])[1]:
         assert want.shape[1] % 3 == 0 and want.shape[2] % 3 == 0
 
 
@@ -655,5 +650,6 @@ def test_padding_by_a_difference_of_run_time_sizes():
     rng = np.random.default_rng(6)
     feeds = [[rng.normal(size=(2, n, 3)).astype("float32"),
               rng.normal(size=(2, m, 2)).astype("float32")] for n, m in [(2, 5), (4, 4), (1, 6)]]
-    for want, (_, m) in zip(_matches_keras(model, feeds, tol=1e-6), [(2, 5), (4, 4), (1, 6)]):
+    _, wants = _matches_keras(model, feeds, rtol=1e-6, atol=1e-6)
+    for want, (_, m) in zip(wants, [(2, 5), (4, 4), (1, 6)]):
         assert want.shape == (2, m, 3)
