@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import attrs
 
 from graphir.tensor_types import Dim
 
 __all__ = ["Monomial", "SizeExpr", "parse_size", "format_size", "size_value", "monomial",
-           "monomial_dim", "times", "over"]
+           "monomial_dim", "times", "over", "product", "exact_quotient"]
 
 _FACTOR = re.compile(r"^(?:(\d+)|in(\d+)\[(\d+)\])$")
 
@@ -119,6 +119,30 @@ def over(a: Monomial, b: Monomial) -> Monomial | None:
             return None
         rest.remove(name)
     return (a[0] // b[0], tuple(rest))
+
+
+def product(dims: Iterable[Dim]) -> Monomial | None:
+    """The product of ``dims`` as a monomial (``(1, ())`` for none); None when one is
+    unknown (``None``)."""
+    total: Monomial = (1, ())
+    for d in dims:
+        m = monomial(d)
+        if m is None:
+            return None
+        total = times(total, m)
+    return total
+
+
+def exact_quotient(dims: Iterable[Dim], by: Iterable[Dim]) -> Dim:
+    """``prod(dims) / prod(by)`` as a dim when the division is exact for every value of
+    the symbolic names (``("batch", "s", 8)`` by ``("batch", "s")`` is ``8``; ``(4,
+    "batch")`` by ``(4,)`` is ``"batch"``); None when a dim is unknown or the quotient
+    is not a product of an int and names."""
+    total, known = product(dims), product(by)
+    if total is None or known is None:
+        return None
+    quotient = over(total, known)
+    return monomial_dim(quotient) if quotient is not None else None
 
 
 def size_value(expr: SizeExpr, shapes: Sequence[Sequence[int]]) -> int:

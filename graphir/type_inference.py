@@ -63,7 +63,8 @@ from graphir.tensor_types import TensorType
 
 __all__ = ["Problem", "TypeWalk", "arity_problem", "attributes_problem",
            "declared_type_problem", "known_op_problem", "name_problem", "omitted_input_problem",
-           "refine", "rule_problem", "undefined_input_problem", "weight_input_problem"]
+           "named_types", "refine", "rule_problem", "undefined_input_problem",
+           "weight_input_problem"]
 
 
 @attrs.frozen
@@ -377,3 +378,96 @@ def _signature(op: str, n_inputs: int, n_outputs: int, attrs_: Mapping[str, Any]
     if message:
         return schema, ("attributes", message)
     return schema, None
+
+
+# --- symbolic sizes ---------------------------------------------------------------------------
+
+
+def named_types(graph: Graph) -> dict[str, TensorType]:
+    """Every value's type with each unknown dim given a name of its own, so that the type
+    rules can prove two run-time sizes equal (symbolic shape inference, as
+    ``onnx.shape_inference`` names the sizes it cannot compute).
+
+    The sweep is :class:`TypeWalk`'s, over an already verified graph: a graph input's
+    ``None`` dim becomes a fresh name, each node is typed by its op's rule from the named
+    types of its inputs, and each output dim is the declared int where there is one, else
+    the inferred dim, else the declared symbol, else a fresh name.  A fresh name stands
+    for the size that axis of that value has at run time, which every reader of the
+    value sees: naming it is sound, and a rule that keeps it (a Dense keeps the leading
+    axes, a broadcast of two equal names is that name) proves another axis the same
+    size.  So ``(batch, ?, 8)`` plus ``(batch, ?, 8)`` gives ``(batch, s0, 8)``, its
+    reshape to heads ``(batch, s0, 2, 4)``, and a later reshape to ``(in0[0], in1[1],
+    -1)`` of a value read from it gets ``-1 = 8``.
+
+    Sizes a reader *demands* are then fixed, and the sweep run again: a ``dense`` whose
+    kernel has ``n`` rows runs only on an input whose last axis is ``n`` (TensorFlow's
+    and onnxruntime's MatMul refuse anything else), so a fresh name found there is ``n``
+    wherever it appears.  Such a size holds on every input the graph runs on, which is
+    what an emitter needs (``reshape(o, (b, s, -1))`` before an output projection, where
+    the attention mask broadcast leaves ``o``'s sequence axis unproven).
+
+    Fresh names are ``_s0``, ``_s1``, ... (skipping names the graph uses); they are for
+    the caller's reasoning and must not leak into an emitted type.
+
+    Returns:
+        value name -> type for graph inputs, weights and node outputs.  A node whose
+        rule refuses the named types (it never should on a verified graph) keeps its
+        declared output types, with fresh names for their unknown dims.
+    """
+    fixed: dict[tuple[str, int], int] = {}
+    while True:
+        types, fresh = _named_sweep(graph, fixed)
+        demanded = {}
+        for node in graph.nodes:
+            if node.op == "dense":
+                d = types[node.inputs[0]].shape[-1]
+                rows = types[node.inputs[1]].shape[0]
+                if d in fresh and isinstance(rows, int):
+                    demanded[d] = rows
+        if not demanded:
+            return types
+        for name, t in types.items():
+            for axis, d in enumerate(t.shape):
+                if d in demanded:
+                    fixed[(name, axis)] = demanded[d]
+
+
+def _named_sweep(graph: Graph, fixed: Mapping[tuple[str, int], int]
+                 ) -> tuple[dict[str, TensorType], set[str]]:
+    """One sweep of :func:`named_types` with the sizes in ``fixed`` (value name, axis ->
+    int) taken as declared; returns the types and the fresh names it made."""
+    taken = {d for v in graph.value_types().values() for d in v.shape if isinstance(d, str)}
+    counter = iter(range(1 << 62))
+    made: set[str] = set()
+
+    def named(vname: str, t: TensorType) -> TensorType:
+        dims = []
+        for axis, d in enumerate(t.shape):
+            if (vname, axis) in fixed:
+                d = fixed[(vname, axis)]
+            while d is None:
+                d = f"_s{next(counter)}"
+                if d in taken:
+                    d = None
+                else:
+                    made.add(d)
+            dims.append(d)
+        return TensorType(t.dtype, tuple(dims))
+
+    types: dict[str, TensorType] = {v.name: named(v.name, v.type) for v in graph.inputs}
+    for wname, arr in graph.weights.items():
+        types[wname] = weight_type(arr)
+    for node in graph.nodes:
+        in_types = [types[i] if i else None for i in node.inputs]
+        try:
+            inferred = _ops.infer_types(node.op, in_types, node.attrs)
+        except (_ops.TypeRuleError, KeyError):
+            inferred = [v.type for v in node.outputs]
+        for v, t in zip(node.outputs, inferred):
+            declared = v.type
+            if t.rank != declared.rank:
+                t = declared
+            dims = tuple(d if isinstance(d, int) else i if i is not None else d
+                         for d, i in zip(declared.shape, t.shape))
+            types[v.name] = named(v.name, TensorType(declared.dtype, dims))
+    return types, made

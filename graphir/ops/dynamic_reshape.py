@@ -36,8 +36,8 @@ import numpy as np
 
 from graphir.ops.registry import AttrSpec, Layout, TypeRuleError, define_op
 from graphir.ops.type_rules import fmt_shape
-from graphir.size_exprs import (Monomial, SizeExpr, monomial, monomial_dim, over, parse_size,
-                                size_value, times)
+from graphir.size_exprs import (Monomial, SizeExpr, exact_quotient, monomial, monomial_dim,
+                                parse_size, size_value, times)
 from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["dynamic_reshape"]
@@ -78,16 +78,7 @@ def _rule(types, attrs_):
     if None in exprs:
         # -1: x's size divided by the other entries, where that is exact
         k = exprs.index(None)
-        total: Monomial | None = (1, ())
-        for d in x.shape:
-            m = monomial(d)
-            total = None if total is None or m is None else times(total, m)
-        known: Monomial | None = (1, ())
-        for j, d in enumerate(out):
-            m = monomial(d) if j != k else (1, ())
-            known = None if known is None or m is None else times(known, m)
-        quotient = over(total, known) if total is not None and known is not None else None
-        out[k] = monomial_dim(quotient) if quotient is not None else None
+        out[k] = exact_quotient(x.shape, [d for j, d in enumerate(out) if j != k])
     if x.is_static and all(isinstance(d, int) for d in out) and \
             math.prod(out) != math.prod(x.shape):
         raise TypeRuleError(f"{fmt_shape(x.shape)} ({math.prod(x.shape)} elements) cannot "

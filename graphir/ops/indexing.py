@@ -37,7 +37,7 @@ import numpy as np
 from graphir.dtypes import DType
 from graphir.ops.registry import AttrSpec, Layout, TypeRuleError, define_op
 from graphir.ops.type_rules import fmt_shape, same_dtype
-from graphir.size_exprs import Monomial, monomial, monomial_dim, over, times
+from graphir.size_exprs import exact_quotient
 from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["SLICE_BEGIN", "SLICE_END", "transpose", "expand_dims", "squeeze", "slice_",
@@ -567,12 +567,7 @@ def _array_reshape_rule(types, attrs):
     # a non-static input: the -1 entry is what the run-time size makes it: x's size
     # divided by the other entries, named when x's dims are ints and symbolic names and
     # the division is exact ("batch" itself, or a product such as "4*batch")
-    total: Monomial | None = (1, ())
-    for d in x.shape:
-        m = monomial(d)
-        total = None if total is None or m is None else times(total, m)
-    quotient = over(total, (known, ())) if total is not None else None
-    inferred = monomial_dim(quotient) if quotient is not None else None
+    inferred = exact_quotient(x.shape, (known,))
     out = tuple(inferred if d == -1 else d for d in target)
     return (TensorType(x.dtype, out),)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from graphir.ops.registry import AttrSpec, Layout, OpSchema, TypeRuleError, register
 from graphir.ops.type_rules import fmt_shape, norm_axis, same_dtype
+from graphir.size_exprs import exact_quotient
 from graphir.tensor_types import TensorType
 
 
@@ -35,8 +36,8 @@ def _infer_reshape(types, attrs):
                                     expected=f"a multiple of {known} elements per sample",
                                     actual=f"{total}")
             out[target.index(-1)] = total // known
-        else:
-            out[target.index(-1)] = None
+        else:  # named where exact: (batch, s, 8) to (-1, 2, 4) gives (batch, s, 2, 4)
+            out[target.index(-1)] = exact_quotient(x.shape[1:], (known,)) if known else None
     elif total is not None and total != known:
         raise TypeRuleError(
             f"cannot reshape {fmt_shape(x.shape)} ({total} elements per sample) to "

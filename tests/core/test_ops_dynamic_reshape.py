@@ -120,3 +120,79 @@ def test_exact_floor_divisions_of_named_products():
     out = _infer([windows, windows], ["in1[0]//4", "2", "2", "2", "2", "-1"])
     assert out.shape == ("batch", 2, 2, 2, 2, 8)
     assert _infer([("6*batch", 8), ("6*batch", 8)], ["in1[0]//4", "-1"]).shape == (None, None)
+
+
+def _typed_graph(inputs, steps, weights):
+    """A graph of ``steps`` ``(op, name, inputs, attrs)``, each output declared with the
+    type its rule infers from the declared inputs (unknown dims stay ``None``, as a Keras
+    lowering records them)."""
+    types = {name: _t(*shape) for name, shape in inputs.items()}
+    types.update({name: TensorType(F32, w.shape) for name, w in weights.items()})
+    nodes = []
+    for op, name, ins, attrs in steps:
+        out = infer_types(op, [types[i] for i in ins], attrs)[0]
+        types[name] = out
+        nodes.append(Node(op, name, tuple(ins), (Value(name, out),), attrs))
+    return Graph("g", [Value(n, types[n]) for n in inputs], [steps[-1][1]], nodes, weights)
+
+
+def _heads_merged(mask: bool, projected: bool):
+    """(b, ?, 8) + (b, ?, 8) through a Dense, split into heads (b, s, 2, 4), optionally
+    multiplied by a (b, ?, 1, 1) mask of another input, merged by (in0[0], in1[1], -1)
+    (the Dense's output giving b and s), optionally read by a Dense."""
+    rng = np.random.default_rng(0)
+    weights = {"w": rng.normal(size=(8, 8)).astype(F32), "w2": rng.normal(size=(8, 3)).astype(F32)}
+    steps = [("add", "a", ("x", "y"), {}),
+             ("dense", "q", ("a", "w"), {"units": 8, "activation": "linear"}),
+             ("reshape", "h", ("q",), {"target_shape": (-1, 2, 4)})]
+    if mask:
+        steps += [("reshape", "m4", ("m",), {"target_shape": (-1, 1, 1)}),
+                  ("multiply", "hm", ("h", "m4"), {})]
+    steps.append(("dynamic_reshape", "o", ("hm" if mask else "h", "q"),
+                  {"shape": ("in0[0]", "in1[1]", "-1")}))
+    if projected:
+        steps.append(("dense", "p", ("o", "w2"), {"units": 3, "activation": "linear"}))
+    inputs = {"x": ("batch", None, 8), "y": ("batch", None, 8)}
+    if mask:
+        inputs["m"] = ("batch", None)
+    return _typed_graph(inputs, steps, {k: v for k, v in weights.items()
+                                        if projected or k != "w2"})
+
+
+def test_reshape_rule_names_the_minus_one():
+    out = infer_types("reshape", [_t("batch", "s", 8)], {"target_shape": (-1, 2, 4)})[0]
+    assert out.shape == ("batch", "s", 2, 4)
+    out = infer_types("reshape", [_t("batch", "s", 6)], {"target_shape": (-1, 4)})[0]
+    assert out.shape == ("batch", None, 4)          # 6s / 4 is not a product for every s
+
+
+def test_named_types_prove_a_minus_one_beside_run_time_sizes():
+    """Symbolic shape inference (``named_types``): the sequence axis of the sum of two
+    inputs of unknown length gets one name, which the Dense, the head split and the
+    merge keep, so the merge's -1 is 8; a reshape that mixes two unknown lengths (a
+    concatenation) leaves it a name, and the declared types never change."""
+    from graphir.type_inference import named_types
+
+    graph = _heads_merged(mask=False, projected=False)
+    o = graph.nodes[-1].output
+    assert o.type.shape == ("batch", None, None)    # what a plain type walk proves
+    named = named_types(graph)
+    assert named["o"].shape[2] == 8 and named["o"].shape[1] == named["a"].shape[1]
+    assert isinstance(named["x"].shape[1], str) and named["x"].shape[1] != named["y"].shape[1]
+    assert graph.nodes[-1].output.type.shape == ("batch", None, None)
+    twin = _typed_graph({"x": ("batch", None, 4)},
+                        [("concatenate", "c", ("x", "x"), {"axis": 1}),
+                         ("dynamic_reshape", "o", ("c", "x"),
+                          {"shape": ("in0[0]", "in1[1]", "-1")})], {})
+    assert not isinstance(named_types(twin)["o"].shape[2], int)
+
+
+def test_named_types_take_the_size_a_dense_demands():
+    """A mask of another input's length broadcast into the heads leaves their sequence
+    axis unproven; the Dense reading the merge demands 8 features, so the -1 is 8 (on
+    every input the graph runs on).  Without that Dense it stays a name."""
+    from graphir.type_inference import named_types
+
+    assert named_types(_heads_merged(mask=True, projected=True))["o"].shape[2] == 8
+    assert not isinstance(named_types(_heads_merged(mask=True, projected=False))["o"].shape[2],
+                          int)

@@ -22,8 +22,11 @@ graphir's tracing reads them (:mod:`graphir.backends.keras.dynamic_dims`):
   the output's static sizes static in Keras (so later layers build).  Indices are int32
   (TensorFlow's shape dtype): a tensor of 2**31 or more elements is out of reach.
 
-A ``-1`` beside another size known only at run time has no such form (its length
-would be a quotient of run-time sizes) and is refused; the ONNX emitter computes it.
+A ``-1`` beside another size known only at run time is first resolved by symbolic
+shape inference (:func:`~graphir.type_inference.named_types`: ``(b, s, -1)`` of an
+attention output whose sequence axis the type rules trace back to ``s`` is ``(b, s,
+8)``); one that stays a quotient of run-time sizes has no such form and is refused (the
+ONNX emitter computes it).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from graphir.ops import infer_types
 from graphir.ops.indexing import SLICE_END
 from graphir.size_exprs import SizeExpr, parse_size
 from graphir.tensor_types import TensorType, weight_type
+from graphir.type_inference import named_types
 
 __all__ = ["expand_dynamic_reshapes"]
 
@@ -76,6 +80,7 @@ class _Writer:
         for name in [*self.types, *(n.name for n in graph.nodes)]:
             self.names.unique(name)
         self.scope = ""
+        self.named: dict[str, TensorType] | None = None
 
     def op(self, op: str, inputs: list[str], attrs: dict[str, Any], suffix: str,
            name: str | None = None, out: TensorType | None = None) -> str:
@@ -98,6 +103,8 @@ class _Writer:
         self.scope = node.name
         out = node.output.type
         exprs = [parse_size(s) for s in node.attrs["shape"]]
+        if None in exprs and not isinstance(out.shape[exprs.index(None)], int):
+            out = self.resolved(node, exprs.index(None))
         dynamic = [k for k, d in enumerate(out.shape) if not isinstance(d, int)]
         x = node.inputs[0]
         if len(dynamic) <= 1:
@@ -144,6 +151,19 @@ class _Writer:
                 index = self.op("add", [scaled, positions], {}, f"index{k}")
         flat = self.op("array_reshape", [x], {"shape": (-1,)}, "flat")
         self.op("gather", [flat, index], {"axis": 0}, "", name=node.name, out=out)
+
+    def resolved(self, node: Node, k: int) -> TensorType:
+        """The output type of ``node`` with its ``-1`` entry (axis ``k``) an int where
+        :func:`~graphir.type_inference.named_types` proves it one: ``(b, s, -1)`` of an
+        attention output ``(b, s', 2, 4)`` whose ``s'`` the rules trace back to the ``s``
+        read from another input gives ``8``.  Otherwise the declared type."""
+        if self.named is None:
+            self.named = named_types(self.graph)
+        out = node.output.type
+        d = self.named[node.output.name].shape[k]
+        if not isinstance(d, int):
+            return out
+        return TensorType(out.dtype, out.shape[:k] + (d,) + out.shape[k + 1:])
 
     def ruler(self, node: Node, expr: SizeExpr, k: int) -> str:
         """A 1-D int32 tensor of zeros whose length is ``expr`` at run time."""

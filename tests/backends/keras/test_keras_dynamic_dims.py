@@ -653,3 +653,53 @@ def test_padding_by_a_difference_of_run_time_sizes():
     _, wants = _matches_keras(model, feeds, rtol=1e-6, atol=1e-6)
     for want, (_, m) in zip(wants, [(2, 5), (4, 4), (1, 6)]):
         assert want.shape == (2, m, 3)
+
+
+class MaskedHeadAttention(L.Layer):
+    """keras_hub's RoFormerV2 / ESM attention: q, k, v split into heads by ``(b, s)`` read
+    from q, a padding mask of another input reshaped to ``(b, 1, s, 1)``,
+    ``dot_product_attention``, and the heads merged by ``(b, s, -1)``, then (``project``)
+    the output Dense.  The mask's broadcast leaves the attention output's length
+    unproven; the Dense demands 8 features, so the -1 is 8 and Keras can emit it."""
+
+    def __init__(self, project=True, **kw):
+        super().__init__(**kw)
+        self.project = project
+        self.q, self.k, self.v = (L.Dense(8, name=n) for n in "qkv")
+        self.o = L.Dense(8, name="o")
+
+    def build(self, x_shape, mask_shape=None):
+        for dense in (self.q, self.k, self.v, self.o):
+            dense.build(x_shape)
+
+    def call(self, x, mask):
+        q = self.q(x)
+        b, s = ops.shape(q)[:2]
+        q, k, v = (ops.reshape(t, (b, s, 2, 4)) for t in (q, self.k(x), self.v(x)))
+        o = ops.dot_product_attention(q, k, v, mask=ops.reshape(mask, [b, 1, s, 1]))
+        o = ops.reshape(o, [b, s, -1])
+        return self.o(o) if self.project else o * 2.0
+
+
+def _masked_attention_model(project):
+    x = keras.Input((None, 8), name="x")
+    mask = keras.Input((None,), dtype="bool", name="mask")
+    return keras.Model([x, mask], MaskedHeadAttention(project, name="attention")(x, mask))
+
+
+def test_heads_merged_before_the_output_projection():
+    from graphir.errors import UnsupportedOpError
+
+    keras.utils.set_random_seed(15)
+    rng = np.random.default_rng(15)
+    feeds = [[rng.normal(size=(b, s, 8)).astype("float32"), rng.random((b, s)) > 0.3]
+             for b, s in [(2, 5), (3, 3)]]
+    for f in feeds:
+        f[1][:, 0] = True                       # every query sees some key
+    graph, wants = _matches_keras(_masked_attention_model(True), feeds, rtol=1e-4)
+    merged = [n for n in graph.nodes if n.op == "dynamic_reshape"][-1]
+    assert merged.output.type.shape == ("batch", None, None)     # the IR's type is unchanged
+    assert not np.allclose(wants[0][0], wants[0][1])
+    # the twin without the Dense: nothing fixes the -1, which stays refused for Keras
+    with pytest.raises(UnsupportedOpError, match=r"attention.*-1 .*beside other sizes"):
+        to_keras(from_keras(_masked_attention_model(False)))
