@@ -364,6 +364,11 @@ class _Lowering:
         # values downstream of a reported shape error: later rule failures they cause
         # are consequences, not new problems, and are not reported again
         self.tainted: set[str] = set()
+        # values whose IR type (what the computation gives) differs from the type Keras
+        # recorded for their tensor: a traced layer whose compute_output_shape is wrong
+        # (keras_hub's SigLIP vision embedding reports a class token it does not add).
+        # Their readers are typed by the op rules alone (:meth:`output_type`)
+        self.retyped: set[str] = set()
         self.producer_of: dict[str, str] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -697,18 +702,18 @@ class _Lowering:
         to tracing in :meth:`lower_call`)."""
         return (len(self.nodes), self.ns.state(), set(self.claimed),
                 dict(self.weights), dict(self.weight_names), len(self.key_owners),
-                dict(self.types), set(self.tainted), len(self.diagnostics))
+                dict(self.types), set(self.tainted), set(self.retyped), len(self.diagnostics))
 
     def restore(self, state: tuple) -> None:
         """Undo what happened since :meth:`snapshot` gave ``state``."""
         (n_nodes, names, claimed, weights, weight_names, n_owners, types, tainted,
-         n_diag) = state
+         retyped, n_diag) = state
         del self.nodes[n_nodes:]
         self.ns.restore(names)
         self.claimed = set(claimed)
         self.weights, self.weight_names = dict(weights), dict(weight_names)
         del self.key_owners[n_owners:]
-        self.types, self.tainted = dict(types), set(tainted)
+        self.types, self.tainted, self.retyped = dict(types), set(tainted), set(retyped)
         del self.diagnostics[n_diag:]
 
     def lower_converted(self, op: Any, knode: Any, scope: str, env: dict[int, str],
@@ -739,8 +744,11 @@ class _Lowering:
             if self.types[v].dtype.is_float and compute and self.types[v].dtype.value != compute:
                 raise self.refuse(op, f"Keras casts its {self.types[v].dtype.value} input to "
                                       f"{compute}; the op set has no cast")
+        specs = list(knode.outputs)
+        if any(v in self.retyped for v in in_values):
+            specs = self.recomputed_specs(op, knode, env)
         try:
-            keras_type = keras_tensor_type(knode.outputs[0]) if knode.outputs else None
+            keras_type = keras_tensor_type(specs[0]) if specs else None
         except ValueError as e:
             raise self.refuse(op, str(e)) from None
         base = op.name if scope not in self.trace_owner or isinstance(op, keras.layers.Layer) \
@@ -773,9 +781,11 @@ class _Lowering:
         if len(results) != len(knode.outputs):
             raise self.refuse(op, f"{len(knode.outputs)} outputs; its converter produces "
                                   f"{len(results)}")
-        for i, (result, tensor) in enumerate(zip(results, knode.outputs)):
+        for i, (result, tensor, spec) in enumerate(zip(results, knode.outputs, specs)):
             node_name = name if i == 0 else self.claim(f"{name}_{i}")
-            out_type = self.output_type(op, result, tensor, node_name)
+            out_type = self.output_type(op, result, spec, node_name)
+            if spec is not tensor and _recorded_differently(keras_tensor_type(tensor), out_type):
+                self.retyped.add(node_name)
             folded = None if ctx.helpers else self.fold_constant(result, out_type)
             if folded is not None:
                 self.weights[node_name] = folded
@@ -857,6 +867,9 @@ class _Lowering:
             outs = [self.name_block_output(outs[0], name, start)]
         for t, v in zip(knode.outputs, outs):
             env[id(t)] = v
+            if v in self.types and v not in self.weights and \
+                    _recorded_differently(keras_tensor_type(t), self.types[v]):
+                self.retyped.add(v)
         for m in extra:
             env[id(m)] = next(mask_values)
         self.propagate_runtime_masks(op, knode, name, env, set_in_call)
@@ -1215,6 +1228,37 @@ class _Lowering:
                                   "MultiHeadAttention")
         return {k: Operand(env[id(m)], self.types[env[id(m)]]) for k, m in carried.items()}
 
+    def recomputed_specs(self, op: Any, knode: Any, env: dict[int, str]) -> list[Any]:
+        """Keras' output specs of the call ``knode`` of ``op`` recomputed
+        (``op.compute_output_spec``) on tensors of the IR types of its inputs, for a call
+        reading a value whose IR type differs from Keras' record (``retyped``): what
+        Keras computes at run time, where the call runs on the real tensors.
+
+        Raises:
+            UnsupportedLayerError: Keras' shape inference refuses the computed types, or
+                gives another number of outputs.
+        """
+        def fresh(v: Any) -> Any:
+            if not isinstance(v, keras.KerasTensor) or id(v) not in env:
+                return v
+            t = self.types[env[id(v)]]
+            return keras.KerasTensor(tuple(d if isinstance(d, int) else None for d in t.shape),
+                                     dtype=t.dtype.value)
+
+        args, kwargs = keras.tree.map_structure(
+            fresh, (tuple(knode.arguments.args), dict(knode.arguments.kwargs)))
+        try:
+            specs = keras.tree.flatten(op.compute_output_spec(*args, **kwargs))
+        except tracing.TRACE_ERRORS as e:
+            raise self.refuse(op, f"it reads a tensor whose computed type differs from the "
+                                  f"one Keras recorded, and Keras' shape inference refuses "
+                                  f"the computed one: {tracing.one_line(e)}") from None
+        specs = [t for t in specs if t is not None]
+        if len(specs) != len(knode.outputs):
+            raise self.refuse(op, f"Keras' shape inference on its computed input types gives "
+                                  f"{len(specs)} outputs where it recorded {len(knode.outputs)}")
+        return specs
+
     def output_type(self, op: Any, lowered: Any, tensor: Any, name: str) -> TensorType:
         """The Keras tensor's type, with unknown dims filled from the op's type rule.
 
@@ -1236,6 +1280,11 @@ class _Lowering:
                 self.diagnostics.append(self.rule_diagnostic(op, lowered, name, e, in_types))
             self.tainted.add(name)
             return declared
+        if any(n in self.retyped for n in lowered.inputs if n) and \
+                _recorded_differently(declared, inferred):
+            # Keras' shape inference, even redone on the computed input types, knows less
+            # than the rule (or is wrong): the rule's type is what runs
+            return inferred
         if declared.dtype != inferred.dtype and keeps_input_dtype(op):
             declared = TensorType(inferred.dtype, declared.shape)
         if not declared.compatible_with(inferred):
@@ -1269,6 +1318,15 @@ class _Lowering:
                           f"{err}", node=name, op=lowered.op, input_index=idx, producer=producer,
                           producer_node=self.producer_of.get(producer) if producer else None,
                           expected=err.expected, actual=actual, axis=err.axis, hint=hint)
+
+
+def _recorded_differently(recorded: TensorType, computed: TensorType) -> bool:
+    """True when the type Keras recorded for a tensor is not the computed one: another
+    dtype or rank, or a static size the computation does not have (a different size, or
+    one it leaves unknown).  Unknown recorded sizes and the batch axis agree with any."""
+    if recorded.dtype != computed.dtype or recorded.rank != computed.rank:
+        return True
+    return any(isinstance(r, int) and r != c for r, c in zip(recorded.shape, computed.shape))
 
 
 def _check_graph_model(model: Any, lowering: _Lowering) -> None:

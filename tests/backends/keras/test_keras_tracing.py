@@ -22,7 +22,7 @@ from application_checks import predict_in_fresh_process  # noqa: E402
 from graphir import extract  # noqa: E402
 from graphir.backends.keras import from_keras, save_keras, to_keras  # noqa: E402
 from graphir.backends.onnx import to_onnx  # noqa: E402
-from graphir.errors import InputShapeError, UnsupportedLayerError  # noqa: E402
+from graphir.errors import GraphIRError, InputShapeError, UnsupportedLayerError  # noqa: E402
 
 
 # --------------------------------------------------------------------------- custom layers
@@ -947,3 +947,100 @@ def test_a_constant_mask_passed_to_a_traced_sublayer(numpy_mask):
     x = keras.Input((4, 3), name="x")
     model = keras.Model(x, _ConstantMaskCaller(numpy_mask, name="caller")(L.Dense(3)(x)))
     assert_converts_like_keras(model)
+
+
+# ------------------------------------------------- a layer whose recorded output type is wrong
+
+class PatchesWithoutToken(L.Layer):
+    """keras_hub's SigLIP vision embedding: ``compute_output_shape`` reports a class
+    token (n + 1 rows) that ``call`` never adds, so Keras records (b, 7, 4) for what is
+    (b, 6, 4) at run time."""
+
+    def call(self, x):
+        return x * 2.0
+
+    def compute_output_shape(self, shape):
+        return (shape[0], shape[1] + 1, shape[2])
+
+
+class MaskOfOtherRank(L.Layer):
+    """keras_hub's XLNet attention-mask layer: ``compute_output_shape`` says (b, n) float,
+    ``call`` returns a (b, 1, n) bool mask."""
+
+    def call(self, x):
+        return ops.expand_dims(ops.sum(x, axis=-1) > 0.0, 1)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], shape[1])
+
+
+class Gate(L.Layer):
+    """A traced reader of the mask: its trace runs on the computed (b, 1, n) bool."""
+
+    def call(self, y, keep):
+        return ops.where(ops.transpose(keep, (0, 2, 1)), y, 0.0 * y)
+
+    def compute_output_shape(self, y_shape, keep_shape):
+        return y_shape
+
+
+def _wrong_record_model(baked):
+    x = keras.Input((6, 4), name="x")
+    patches = PatchesWithoutToken(name="patches")(x)
+    assert patches.shape == (None, 7, 4)                      # the wrong record
+    y = L.LayerNormalization(name="norm")(L.Dense(4, name="proj")(patches))
+    gated = Gate(name="gate")(y, MaskOfOtherRank(name="mask")(x))
+    pooled = ops.mean(gated, axis=1) + ops.max(patches, axis=1)   # keras.ops readers
+    if baked:   # a Dense built on the wrong 7 rows (a kernel of 28 rows)
+        return keras.Model(x, L.Dense(2, name="head")(L.Flatten(name="flat")(gated)),
+                           name="baked")
+    return keras.Model(x, [pooled, gated], name="m")
+
+
+def test_readers_of_a_wrongly_recorded_output_are_typed_by_the_computation():
+    """What runs is the call: the walker types the readers of a traced layer whose
+    computed type differs from Keras' record by the op rules and by Keras' shape
+    inference redone on the computed types (a Dense, a LayerNormalization, ``ops.where``
+    with a mask of another rank and dtype, a traced layer); a layer whose weights were
+    built for the recorded size fails in Keras at run time, and is refused."""
+    _seeded(16)
+    model = _wrong_record_model(baked=False)
+    x = np.random.default_rng(16).normal(size=(3, 6, 4)).astype("float32")
+    graph = from_keras(model)
+    types = graph.value_types()
+    assert [types[v].shape for v in graph.outputs] == [("batch", 4), ("batch", 6, 4)]
+    _check_both(model, graph, {"x": x})
+    baked = _wrong_record_model(baked=True)
+    with pytest.raises(Exception):     # Keras itself cannot run it
+        baked(x)
+    with pytest.raises(GraphIRError, match=r"head.*\b28\b"):
+        from_keras(baked)
+
+
+class LegacyResize(L.Layer):
+    """keras_hub DepthAnything's ``interpolate`` on TensorFlow: ``tf.compat.v1.image.resize``
+    (bilinear, legacy pixel positions) to a fixed size."""
+
+    def __init__(self, size, align_corners, **kw):
+        super().__init__(**kw)
+        self.size, self.align_corners = size, align_corners
+
+    def call(self, x):
+        import tensorflow as tf
+
+        return tf.compat.v1.image.resize(x, size=self.size, method="bilinear",
+                                         align_corners=self.align_corners)
+
+    def compute_output_shape(self, shape):
+        return (shape[0], *self.size, shape[3])
+
+
+@pytest.mark.parametrize("size,align_corners", [((9, 4), True), ((9, 4), False),
+                                                ((3, 3), True), ((1, 2), True)])
+def test_tf_v1_bilinear_resize_traces_as_constant_matrices(size, align_corners):
+    x = keras.Input((5, 7, 2), name="x")
+    model = keras.Model(x, LegacyResize(size, align_corners, name="resize")(x))
+    graph = from_keras(model)
+    assert {n.op for n in graph.nodes} <= {"einsum", "transpose", "matmul"}
+    feeds = {"x": np.random.default_rng(17).normal(size=(2, 5, 7, 2)).astype("float32")}
+    _check_both(model, graph, feeds)
