@@ -289,7 +289,8 @@ def _dtype_of(x: Any) -> str:
 
 
 def _zeros(shape: Sequence[Any], dtype: str) -> Any:
-    """A symbolic tensor of zeros (False) of ``shape`` (ints and :class:`DynamicDim` s);
+    """A symbolic tensor of zeros (False) of ``shape`` (ints, :class:`DynamicDim` s and
+    expressions of one size, :func:`_sized_ruler`: XLNet's ``ones((2n, 1 * b, d))``);
     bool zeros are int32 zeros cast (the subtraction needs numbers)."""
     if dtype == "bool":
         return _ORIGINAL["cast"](_zeros(shape, "int32"), "bool")
@@ -297,7 +298,8 @@ def _zeros(shape: Sequence[Any], dtype: str) -> Any:
     parts: list[Any] = []
     for i, d in enumerate(shape):
         if _is_dynamic(d):
-            ruler = _plain(d, "a size of a broadcast or of a new tensor").ruler(dtype)
+            ruler = d.ruler(dtype) if isinstance(d, DynamicDim) else _sized_ruler(
+                d, dtype, "a size of a broadcast or of a new tensor")
             axes = tuple(a for a in range(rank) if a != i)
             parts.append(_ORIGINAL["expand_dims"](ruler, axes) if axes else ruler)
     if not parts:  # pragma: no cover - the callers rewrite only dynamic shapes
@@ -690,10 +692,35 @@ def _arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -
             last is not None and last[1] == 1 and isinstance(step, int) and step > 0:
         values = _counting(last, work)[(slice(start, None, step),)]  # (0 .. stop - 1)[start::step]
     else:
-        raise DynamicSizeError(f"arange({_text(start)}, {_text(stop)}, {_text(step)}): kept "
-                               f"when the count is a size unknown while tracing plus an int "
-                               f"(step 1), or with a static start and a positive step")
+        values = _stepped_arange(start, stop, step, work)
     return values if work == dtype else _ORIGINAL["cast"](values, dtype)
+
+
+def _stepped_arange(start: Any, stop: Any, step: Any, work: str) -> Any:
+    """``arange(start, stop, step)`` in dtype ``work`` for an int-valued ``step`` (a
+    float such as ``-1.0`` too) and ``start``, ``stop`` expressions of one size
+    (:func:`_periodic`): ``start + step * (0 .. count - 1)`` with ``count = ceil((stop -
+    start) / step)`` (NumPy's and TensorFlow's length), the positions counted over a
+    ruler of ``count`` (:func:`_sized_ruler`).  keras_hub's XLNet counts relative
+    positions down from the key length, ``arange(k, -q, -1.0)``.
+
+    Raises:
+        DynamicSizeError: another step, start or stop, or a count that is not a sum of
+            non-negative multiples of one size (it could be negative).
+    """
+    k = step if isinstance(step, (int, np.integer)) and not isinstance(step, bool) else \
+        int(step) if isinstance(step, float) and step.is_integer() else None
+    if not k or _periodic(start) is None or _periodic(stop) is None:
+        raise DynamicSizeError(f"arange({_text(start)}, {_text(stop)}, {_text(step)}): kept "
+                               f"when the start and stop are one size unknown while tracing "
+                               f"with ints, and the step an int")
+    span = stop - start if k > 0 else start - stop
+    count = (span + (abs(k) - 1)) // abs(k)
+    positions = _positions(_sized_ruler(count, work, "the length of an arange"), work)
+    values = _ORIGINAL["multiply"](positions, np.asarray(k, work)) if k != 1 else positions
+    if isinstance(start, (int, np.integer)):
+        return _ORIGINAL["add"](values, np.asarray(int(start), work)) if start else values
+    return _ORIGINAL["add"](values, _ORIGINAL["cast"](_value(start), work))
 
 
 def _slice(inputs: Any, start_indices: Any, shape: Any) -> Any:
@@ -707,7 +734,7 @@ def _slice(inputs: Any, start_indices: Any, shape: Any) -> Any:
             raise DynamicSizeError(f"slice start {_text(s)} with a dynamic size: only "
                                    f"static int starts are kept")
         if _is_dynamic(n):
-            index = _arange(_plain(n, "a slice size"))
+            index = _arange(n)
             if s:  # index + start, as a subtraction (see broadcast_to)
                 index = _ORIGINAL["subtract"](index, np.asarray(-int(s), "int32"))
             x = _ORIGINAL["take"](x, index, axis=i)

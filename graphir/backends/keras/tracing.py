@@ -602,10 +602,12 @@ def _symbolic_spec(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     except TRACE_ERRORS:
         return None
     flat = keras.tree.flatten(result)
-    if not flat or not all(isinstance(t, keras.KerasTensor) for t in flat):
-        return None
+    if not any(isinstance(t, keras.KerasTensor) for t in flat) or \
+            not all(t is None or isinstance(t, keras.KerasTensor) for t in flat):
+        return None   # a None output stays None (XLNet's query stream when not given)
     return keras.tree.map_structure(
-        lambda t: keras.KerasTensor(t.shape, dtype=t.dtype, sparse=t.sparse), result)
+        lambda t: t if t is None else keras.KerasTensor(t.shape, dtype=t.dtype,
+                                                        sparse=t.sparse), result)
 
 
 def _attention_scores_spec(layer: Any, spec: Any, args: tuple, kwargs: dict[str, Any]) -> Any:

@@ -703,3 +703,26 @@ def test_heads_merged_before_the_output_projection():
     # the twin without the Dense: nothing fixes the -1, which stays refused for Keras
     with pytest.raises(UnsupportedOpError, match=r"attention.*-1 .*beside other sizes"):
         to_keras(from_keras(_masked_attention_model(False)))
+
+
+class RelativePositions(L.Layer):
+    """keras_hub XLNet's relative positions: ``arange(s, -s, -1.0)`` counting down over
+    2s steps, an int ``arange`` with step 2, ``ones((2 * s, 1 * b, 1))`` of size
+    expressions, and ``ops.slice`` to ``s - 1`` steps (its relative shift)."""
+
+    def call(self, x):
+        b, s = ops.shape(x)[0], ops.shape(x)[1]
+        down = ops.arange(s, -s, -1.0, dtype="float32")
+        odd = ops.cast(ops.arange(1, 2 * s, 2), "float32")
+        table = ops.ones((2 * s, 1 * b, 1)) * down[:, None, None]
+        shifted = ops.slice(x, (0, 1, 0), (b, s - 1, x.shape[-1]))
+        return (ops.sum(shifted, axis=1) + ops.mean(table * table, axis=0)
+                + ops.sum(odd) + ops.max(down))
+
+
+def test_stepped_aranges_sized_ones_and_slices_of_run_time_sizes():
+    keras.utils.set_random_seed(17)
+    model = _model(RelativePositions(name="relative"))
+    _check(model, [(2, 5, 4), (3, 2, 4)])
+    one_step = np.random.default_rng(17).normal(size=(2, 1, 4)).astype("float32")
+    _matches_keras(model, [one_step])      # s - 1 = 0 steps kept: an empty slice

@@ -1044,3 +1044,36 @@ def test_tf_v1_bilinear_resize_traces_as_constant_matrices(size, align_corners):
     assert {n.op for n in graph.nodes} <= {"einsum", "transpose", "matmul"}
     feeds = {"x": np.random.default_rng(17).normal(size=(2, 5, 7, 2)).astype("float32")}
     _check_both(model, graph, feeds)
+
+
+class TwoStreamAttention(L.MultiHeadAttention):
+    """keras_hub XLNet's TwoStreamRelativeAttention: a MultiHeadAttention subclass with
+    its own call signature (the inherited compute_output_spec cannot take it) that
+    returns None for the query stream it was not given."""
+
+    def call(self, content_stream, query_stream=None):
+        out = super().call(content_stream, content_stream)
+        return out, None if query_stream is None else out + query_stream
+
+
+class UsesTwoStreams(L.Layer):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.attention = TwoStreamAttention(2, 4, name="attention")
+
+    def build(self, shape):
+        self.attention.build(shape, shape)
+
+    def call(self, x):
+        content, query = self.attention(content_stream=x)
+        assert query is None
+        return content
+
+
+def test_a_sublayer_whose_spec_is_its_call_may_return_none():
+    _seeded(18)
+    x = keras.Input((5, 4), name="x")
+    model = keras.Model(x, UsesTwoStreams(name="two_streams")(x))
+    graph = from_keras(model)
+    _check_both(model, graph, {"x": np.random.default_rng(18).normal(size=(2, 5, 4))
+                                                           .astype("float32")})
