@@ -548,9 +548,10 @@ def _diagonal(ctx: LayerContext) -> Lowered:
 def _outer(ctx: LayerContext) -> Lowered:
     """``keras.ops.outer(x1, x2)`` (``tf.reshape(x1, [-1, 1]) * tf.reshape(x2, [-1])``,
     both cast to the result dtype) -> ``array_reshape`` of each (a constant reshaped
-    here), ``multiply``.  Refused: tensors of another dtype than the result (cast them
-    first), tensors with a non-static size (a dynamic batch axis would be flattened
-    into the other axes)."""
+    here; a vector of any length is itself, or ``expand_dims`` for the column),
+    ``multiply``.  Refused: tensors of another dtype than the result (cast them first),
+    tensors of rank 2 or more with a non-static size (a dynamic batch axis would be
+    flattened into the other axes)."""
     operands = ctx.operands()
     if len(operands) != 2 or not any(isinstance(v, Operand) for v in operands):
         ctx.refuse("expected two operands, at least one a tensor")
@@ -561,9 +562,14 @@ def _outer(ctx: LayerContext) -> Lowered:
             if v.type.dtype is not dtype:
                 ctx.refuse(f"an operand of dtype {v.type.dtype.value} for a {dtype.value} "
                            f"result; cast it first")
+            if v.type.rank == 1:  # nothing to flatten: the row vector, the column
+                names.append(v.name if i else ctx.helper("expand_dims", [v.name],
+                                                         {"axes": (1,)}, suffix="column"))
+                continue
             if not all(isinstance(d, int) for d in v.type.shape):
                 ctx.refuse(f"an operand of shape {v.type.shape}: outer flattens every axis, "
-                           f"the batch axis included; only static shapes are supported")
+                           f"the batch axis included; only static shapes or vectors are "
+                           f"supported")
             names.append(ctx.helper("array_reshape", [v.name], {"shape": shape},
                                     suffix=f"flat{i}"))
         else:

@@ -562,7 +562,14 @@ def _spec_shims(layer: Any) -> None:
         extra = frozenset() if any(p.kind == p.VAR_KEYWORD for p in params.values()) \
             else frozenset(set(call_parameters(lyr)) - set(params))
 
-        def shim(*args: Any, _method=method, _lyr=lyr, _extra=extra, **kwargs: Any):
+        stale = _spec_older_than_call(type(lyr))
+
+        def shim(*args: Any, _method=method, _lyr=lyr, _extra=extra, _stale=stale,
+                 **kwargs: Any):
+            if _stale:
+                spec = _symbolic_spec(_lyr, args, kwargs)
+                if spec is not None:
+                    return spec
             kwargs = {k: v for k, v in kwargs.items() if not (k in _extra and v is None)}
             try:
                 spec = _method(_lyr, *args, **kwargs)
@@ -579,6 +586,24 @@ def _spec_shims(layer: Any) -> None:
         if isinstance(lyr, keras.layers.ReversibleEmbedding) and lyr.mask_zero and \
                 type(lyr).call is keras.layers.ReversibleEmbedding.call:
             lyr.compute_mask = _reversible_embedding_mask
+
+
+def _spec_older_than_call(cls: type) -> bool:
+    """True when ``cls`` overrides ``call`` below the class that wrote its shape
+    inference (``compute_output_spec`` or ``compute_output_shape``, other than Keras'
+    generic ``Layer`` / ``Operation`` ones, which run ``call`` itself): that inference
+    describes another call.  keras_hub's ``ESMRotaryEmbedding.call(q, k)`` returns two
+    tensors where the inherited ``RotaryEmbedding.compute_output_shape`` gives one, so
+    unpacking the symbolic result failed; XLNet's ``TwoStreamRelativeAttention`` takes
+    keywords ``MultiHeadAttention.compute_output_spec`` does not.  Such a sublayer's
+    spec is taken from its call (:func:`_symbolic_spec`) while tracing."""
+    generic = (keras.layers.Layer, keras.Operation)
+    owners = [next((c for c in cls.__mro__ if name in c.__dict__), None)
+              for name in ("compute_output_spec", "compute_output_shape")]
+    owners = [c for c in owners if c is not None and c not in generic]
+    call_owner = next((c for c in cls.__mro__ if "call" in c.__dict__), None)
+    return bool(owners) and call_owner is not None and all(
+        call_owner is not c and issubclass(call_owner, c) for c in owners)
 
 
 _MHA_SPEC = keras.layers.MultiHeadAttention.compute_output_spec

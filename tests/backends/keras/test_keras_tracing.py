@@ -1077,3 +1077,44 @@ def test_a_sublayer_whose_spec_is_its_call_may_return_none():
     graph = from_keras(model)
     _check_both(model, graph, {"x": np.random.default_rng(18).normal(size=(2, 5, 4))
                                                            .astype("float32")})
+
+
+class ScaledHalf(L.Layer):
+    """A library layer with its own shape inference: one output of its input's shape."""
+
+    def call(self, x):
+        return x * 0.5
+
+    def compute_output_shape(self, shape):
+        return shape
+
+
+class PairRotation(ScaledHalf):
+    """keras_hub's ESMRotaryEmbedding: a subclass whose call takes and returns two
+    tensors (angles ``ops.outer`` of positions of unknown length and frequencies), with
+    the parent's one-output shape inference inherited."""
+
+    def call(self, q, k):
+        t = ops.arange(ops.shape(q)[1], dtype="float32")
+        angles = ops.outer(t, np.asarray([1.0, 0.5], "float32"))[None, :, :]
+        return q * ops.cos(angles), k * ops.sin(angles)
+
+
+class UsesPairRotation(L.Layer):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.rotation = PairRotation(name="rotation")
+
+    def call(self, x):
+        q, k = self.rotation(x, x * 2.0)
+        return q + k
+
+
+def test_a_sublayer_whose_inherited_shape_inference_describes_another_call():
+    _seeded(19)
+    x = keras.Input((None, 2), name="x")
+    model = keras.Model(x, UsesPairRotation(name="pairs")(x))
+    graph = from_keras(model)
+    for n in (3, 6):
+        _check_both(model, graph, {"x": np.random.default_rng(n).normal(size=(2, n, 2))
+                                                              .astype("float32")})
