@@ -1336,6 +1336,34 @@ def _tensor_eq(self: Any, other: Any) -> Any:
     return keras.ops.equal(self, other)
 
 
+def _resizing_call(self: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    """``keras.layers.Resizing.__call__`` while tracing: a Resizing built in the call
+    with sizes read by ``ops.shape`` (keras_hub DeepLabV3's image-pooling branch,
+    ``Resizing(height, width)`` of the input's run-time size) resizes a 1x1 image,
+    which every interpolation Keras offers maps to that one pixel everywhere (the
+    weights of each output pixel sum to 1): ``broadcast_to`` the run-time size.
+    Static sizes: Keras' own call.
+
+    Raises:
+        DynamicSizeError: run-time sizes with an input larger than 1x1, a crop or pad
+            to the aspect ratio, or a non-float input.
+    """
+    if not (_is_dynamic(self.height) or _is_dynamic(self.width)):
+        return keras.layers.Layer.__call__(self, inputs, *args, **kwargs)
+    first = self.data_format == "channels_first"
+    x = inputs
+    spatial = tuple(x.shape[2:4] if first else x.shape[1:3]) if len(x.shape) == 4 else ()
+    if spatial != (1, 1) or self.crop_to_aspect_ratio or self.pad_to_aspect_ratio or \
+            not keras.backend.is_float_dtype(_dtype_of(x)):
+        raise DynamicSizeError(f"Resizing to ({_text(self.height)}, {_text(self.width)}) "
+                               f"of a {_dtype_of(x)} input of shape {tuple(x.shape)}: kept "
+                               f"for a float 1x1 image (a broadcast) only")
+    b = _shape(x)[0]
+    c = x.shape[1] if first else x.shape[3]
+    shape = (b, c, self.height, self.width) if first else (b, self.height, self.width, c)
+    return _ORIGINAL["cast"](_broadcast_to(x, shape), self.compute_dtype)
+
+
 @contextlib.contextmanager
 def dynamic_dims() -> Iterator[None]:
     """While the block runs (a trace), ``keras.ops.shape`` of a symbolic tensor returns
@@ -1379,6 +1407,9 @@ def dynamic_dims() -> Iterator[None]:
             tensor_class.__eq__ = _tensor_eq
         saved.append((tensor_class, "_graphir_dynamic", False))
         tensor_class._graphir_dynamic = True
+        resizing = keras.layers.Resizing
+        saved.append((resizing, "__call__", resizing.__dict__.get("__call__", _ABSENT)))
+        resizing.__call__ = _resizing_call
     try:
         yield
     finally:

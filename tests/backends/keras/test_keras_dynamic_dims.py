@@ -726,3 +726,53 @@ def test_stepped_aranges_sized_ones_and_slices_of_run_time_sizes():
     _check(model, [(2, 5, 4), (3, 2, 4)])
     one_step = np.random.default_rng(17).normal(size=(2, 1, 4)).astype("float32")
     _matches_keras(model, [one_step])      # s - 1 = 0 steps kept: an empty slice
+
+
+class ImagePooling(L.Layer):
+    """keras_hub DeepLabV3's image-pooling branch: the global average (1x1), a 1x1
+    convolution, resized back to the input's run-time height and width by a
+    ``Resizing`` built in the call, concatenated with the input."""
+
+    def __init__(self, interpolation="bilinear", **kw):
+        super().__init__(**kw)
+        self.interpolation = interpolation
+        self.pool = L.GlobalAveragePooling2D(keepdims=True, name="pool")
+        self.conv = L.Conv2D(2, 1, name="conv")
+
+    def build(self, shape):
+        self.conv.build((None, 1, 1, shape[-1]))
+
+    def call(self, x):
+        shape = ops.shape(x)
+        pooled = self.conv(self.pool(x))
+        resized = L.Resizing(shape[1], shape[2], interpolation=self.interpolation,
+                             name="resizing")(pooled)
+        return ops.concatenate([x, resized], axis=-1)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_a_one_pixel_image_resized_to_run_time_sizes(interpolation):
+    keras.utils.set_random_seed(20)
+    i = keras.Input((None, None, 3))
+    model = keras.Model(i, ImagePooling(interpolation, name="image_pool")(i))
+    rng = np.random.default_rng(20)
+    _, wants = _matches_keras(model, [rng.normal(size=s).astype("float32")
+                                      for s in [(2, 5, 7, 3), (1, 3, 2, 3)]])
+    assert wants[0].shape == (2, 5, 7, 5)
+
+
+class ResizeToOther(L.Layer):
+    """Resizes an image of unknown size to another tensor's run-time size: refused."""
+
+    def call(self, inputs):
+        x, other = inputs
+        shape = ops.shape(other)
+        return L.Resizing(shape[1], shape[2], name="resizing")(x)
+
+
+def test_resizing_a_larger_image_to_run_time_sizes_is_refused_by_name():
+    x = keras.Input((None, None, 3))
+    other = keras.Input((None, None, 1))
+    model = keras.Model([x, other], ResizeToOther(name="resize_to")([x, other]))
+    with pytest.raises(UnsupportedLayerError, match=r"resize_to.*Resizing to .*1x1"):
+        from_keras(model)
