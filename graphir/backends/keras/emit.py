@@ -220,6 +220,13 @@ def to_keras(graph: Graph) -> "keras.Model":
             activation = _OPERATION_ACTIVATIONS[node.attrs["activation"]](
                 names.unique(to_keras_name(node.name) + "_activation"))
             node = attrs.evolve(node, attrs=FrozenDict({**node.attrs, "activation": "linear"}))
+        if node.op == "identity" and node.inputs[0] in graph.weights and \
+                graph.weights[node.inputs[0]].dtype.kind == "f":
+            # a constant output (keras_hub SAM's dense positional embeddings): a Keras
+            # output must be computed, so the weight is held by a layer whatever its size
+            tensors[node.output.name] = _constant_operand(graph, node.inputs[0], tensors, names,
+                                                          pending, held, in_layer=True)
+            continue
         rule = build_rule(node.op)
         group = rule.output_group(node) if rule is not None and rule.output_group else None
         if group is not None and group[0] in calls:  # another output of a call made already
@@ -290,19 +297,20 @@ _OPERATION_ACTIVATIONS = {
 
 def _constant_operand(graph: Graph, name: str, tensors: dict[str, Any], names: Namespace,
                       pending: list[tuple[keras.layers.Layer, list[np.ndarray]]],
-                      held: dict[str, Any]) -> Any:
+                      held: dict[str, Any], in_layer: bool = False) -> Any:
     """The Keras operand of weight ``name`` in a data position (a constant operand).
 
-    Up to :data:`MAX_CONSTANT_ELEMENTS` elements: a backend tensor, which Keras stores
-    inline, with its dtype, in the config.  A larger float weight (a keras_hub position
-    table sliced at a static length) lives in the weights file instead: a
+    Up to :data:`MAX_CONSTANT_ELEMENTS` elements (and not ``in_layer``): a backend
+    tensor, which Keras stores inline, with its dtype, in the config.  A larger float
+    weight (a keras_hub position table sliced at a static length), or one that must be
+    a computed tensor (``in_layer``: an ``identity`` of it) lives in the weights file: a
     ``keras.layers.Embedding(1, size)`` holding it as its ``(1, size)`` table, looked up
     at index 0 (an int32 zero, ``max(zeros_like(input 0))``, so the functional graph
     stays connected) and reshaped to the weight's shape; exact, since
     ``take`` copies the row.  Each weight is materialized once.
     """
     array = graph.weights[name]
-    if array.size <= MAX_CONSTANT_ELEMENTS:
+    if array.size <= MAX_CONSTANT_ELEMENTS and not in_layer:
         return keras.ops.convert_to_tensor(array)
     if name not in held:
         zero = keras.ops.max(keras.ops.zeros_like(tensors[graph.inputs[0].name]))

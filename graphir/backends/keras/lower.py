@@ -556,11 +556,12 @@ class _Lowering:
 
     def distinct_outputs(self, outputs: list[str], input_names: set[str]) -> list[str]:
         """Give each graph output its own value: an identity node for an output that is a
-        graph input or a value already returned."""
+        graph input, a weight (an output computed from weights only, folded) or a value
+        already returned."""
         seen: set[str] = set()
         result = []
         for name in outputs:
-            if name in input_names or name in seen:
+            if name in input_names or name in seen or name in self.weights:
                 name = self.add_node("identity", self.ns.unique(f"{name}_identity"), name,
                                      self.types[name])
             seen.add(name)

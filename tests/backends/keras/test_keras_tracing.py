@@ -1118,3 +1118,29 @@ def test_a_sublayer_whose_inherited_shape_inference_describes_another_call():
     for n in (3, 6):
         _check_both(model, graph, {"x": np.random.default_rng(n).normal(size=(2, n, 2))
                                                               .astype("float32")})
+
+
+class WithConstantOutput(L.Layer):
+    """keras_hub SAM's prompt encoder: an output computed from weights only (its dense
+    positional embeddings), beside one computed from the input."""
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=(1, 3, 2), name="table",
+                                     initializer="random_normal")
+
+    def call(self, x):
+        return x * 2.0, ops.cos(self.table) + 1.0
+
+    def compute_output_shape(self, shape):
+        return shape, (1, 3, 2)
+
+
+def test_an_output_computed_from_weights_only_is_emitted_held_by_a_layer():
+    _seeded(21)
+    x = keras.Input((3,), name="x")
+    y, table = WithConstantOutput(name="constant_output")(x)
+    model = keras.Model(x, [y, table])
+    graph = from_keras(model)
+    assert any(n.op == "identity" and n.inputs[0] in graph.weights for n in graph.nodes)
+    _check_both(model, graph, {"x": np.random.default_rng(21).normal(size=(2, 3))
+                                                            .astype("float32")})
