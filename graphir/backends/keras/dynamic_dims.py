@@ -81,6 +81,7 @@ import contextlib
 import functools
 import inspect
 import math
+import sys
 from typing import Any, Callable, Iterator, Sequence
 
 import keras
@@ -1326,11 +1327,17 @@ def _tensor_eq(self: Any, other: Any) -> Any:
     """``x == c`` of a symbolic tensor and a number, array or size: ``ops.equal`` (at run
     time ``x`` is a ``tf.Tensor``, whose ``==`` compares elementwise; Keras'
     ``KerasTensor`` has no ``__eq__``, so the trace would see Python's identity test,
-    ``False``: keras.io's ``inputs["sex"] == 1``).  With another tensor or anything else,
-    Python's identity comparison, as before (Keras' own code compares tensors by
-    identity)."""
+    ``False``: keras.io's ``inputs["sex"] == 1``).  With another symbolic tensor: the
+    same ``ops.equal`` when the comparison is written in the traced user code (keras_hub
+    XLNet's ``ops.where(n == m, 1, 0)`` of two aranges, an identity matrix at run time,
+    was the constant 0 in the trace), Python's identity comparison when Keras' or
+    graphir's own code compares (``tensor in list``).  Anything else: identity."""
     if isinstance(other, (_Unknown, DynamicShape)):
         other = other.size_tensor()
+    elif isinstance(other, keras.KerasTensor):
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.split(".")[0] in ("keras", "graphir"):
+            return NotImplemented
     elif not (isinstance(other, (int, float, np.generic, np.ndarray))):
         return NotImplemented
     return keras.ops.equal(self, other)

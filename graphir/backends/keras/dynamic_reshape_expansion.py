@@ -25,8 +25,9 @@ graphir's tracing reads them (:mod:`graphir.backends.keras.dynamic_dims`):
 A ``-1`` beside another size known only at run time is first resolved by symbolic
 shape inference (:func:`~graphir.type_inference.named_types`: ``(b, s, -1)`` of an
 attention output whose sequence axis the type rules trace back to ``s`` is ``(b, s,
-8)``); one that stays a quotient of run-time sizes has no such form and is refused (the
-ONNX emitter computes it).
+8)``; a ``-1`` named like an input's axis is that axis' run-time size); one that stays a
+quotient of run-time sizes has no such form and is refused (the ONNX emitter computes
+it).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class _Writer:
         out = node.output.type
         exprs = [parse_size(s) for s in node.attrs["shape"]]
         if None in exprs and not isinstance(out.shape[exprs.index(None)], int):
-            out = self.resolved(node, exprs.index(None))
+            out, exprs = self.resolved(node, exprs)
         dynamic = [k for k, d in enumerate(out.shape) if not isinstance(d, int)]
         x = node.inputs[0]
         if len(dynamic) <= 1:
@@ -152,18 +153,27 @@ class _Writer:
         flat = self.op("array_reshape", [x], {"shape": (-1,)}, "flat")
         self.op("gather", [flat, index], {"axis": 0}, "", name=node.name, out=out)
 
-    def resolved(self, node: Node, k: int) -> TensorType:
-        """The output type of ``node`` with its ``-1`` entry (axis ``k``) an int where
-        :func:`~graphir.type_inference.named_types` proves it one: ``(b, s, -1)`` of an
-        attention output ``(b, s', 2, 4)`` whose ``s'`` the rules trace back to the ``s``
-        read from another input gives ``8``.  Otherwise the declared type."""
+    def resolved(self, node: Node, exprs: list[SizeExpr | None]
+                 ) -> tuple[TensorType, list[SizeExpr | None]]:
+        """The output type and size expressions of ``node`` with its ``-1`` entry
+        resolved where :func:`~graphir.type_inference.named_types` proves what it is: an
+        int (``(b, s, -1)`` of an attention output ``(b, s', 2, 4)`` whose ``s'`` the
+        rules trace back to the ``s`` read from another input gives ``8``: the type's
+        size there), or the run-time size of an input's axis (XLNet's relative shift
+        reshapes ``x`` sliced to ``k - 1`` rows by ``(q, -1, b, h)``: the ``-1`` is x's
+        own axis 0, named alike, which becomes the expression ``in0[0]``).  Otherwise
+        both unchanged."""
         if self.named is None:
             self.named = named_types(self.graph)
-        out = node.output.type
+        out, k = node.output.type, exprs.index(None)
         d = self.named[node.output.name].shape[k]
-        if not isinstance(d, int):
-            return out
-        return TensorType(out.dtype, out.shape[:k] + (d,) + out.shape[k + 1:])
+        if isinstance(d, int):
+            return TensorType(out.dtype, out.shape[:k] + (d,) + out.shape[k + 1:]), exprs
+        for i, name in enumerate(node.inputs):
+            for axis, dim in enumerate(self.named[name].shape):
+                if isinstance(d, str) and dim == d:
+                    return out, [*exprs[:k], SizeExpr(1, ((i, axis),)), *exprs[k + 1:]]
+        return out, exprs
 
     def ruler(self, node: Node, expr: SizeExpr, k: int) -> str:
         """A 1-D int32 tensor of zeros whose length is ``expr`` at run time."""

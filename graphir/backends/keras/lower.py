@@ -514,6 +514,10 @@ class _Lowering:
                                              value.name, value.type,
                                              {"to": value.type.dtype.value})
         outputs = self.lower_model(model, "", in_values)
+        if NONE_AT_RUN_TIME in outputs:
+            raise self.refuse(model, f"output {outputs.index(NONE_AT_RUN_TIME)} is None at run "
+                                     f"time (a traced call returns None where Keras recorded "
+                                     f"a tensor)")
         outputs = self.distinct_outputs(outputs, {v.name for v in inputs})
         outputs, keys = self.keyed_outputs(model, outputs)
         # weights read only by folded nodes (fold_constant) are no longer read
@@ -679,6 +683,10 @@ class _Lowering:
                 or _custom_activation(op) or _keras_call_traced(op, knode):
             self.lower_traced(op, knode, scope, env)
             return
+        if any(env.get(id(t)) == NONE_AT_RUN_TIME for t in knode.arguments.keras_tensors):
+            raise self.refuse(op, "it reads a tensor that is None at run time (a traced "
+                                  "call returns None where Keras recorded a tensor); only "
+                                  "traced calls are given None")
         if not _keras_call_traceable(op):
             self.lower_converted(op, knode, scope, env, converter)
             return
@@ -834,6 +842,8 @@ class _Lowering:
         if why is not None:
             raise self.refuse(op, why)
         in_values = [env[id(t)] for t in knode.arguments.keras_tensors]
+        absent = [v == NONE_AT_RUN_TIME for v in in_values]
+        in_values = [v for v in in_values if v != NONE_AT_RUN_TIME]
         if any(isinstance(sub, keras.layers.MultiHeadAttention)
                for sub in op._flatten_layers(include_self=True, recursive=True)):
             self.check_masked_readers(op, knode)
@@ -845,7 +855,9 @@ class _Lowering:
         masks = [env[id(m)] for m in carried]
         name = self.claim(join_scope(scope, op.name))
         start = len(self.nodes)
-        with tracing.traced_call(op, knode, [self.types[v] for v in in_values],
+        present = iter(in_values)
+        with tracing.traced_call(op, knode, [None if a else self.types[next(present)]
+                                             for a in absent],
                                  lambda d: self.fail(op, d),
                                  [self.types[m] for m in masks]) as traced:
             self.trace_owner[name] = op
@@ -856,14 +868,17 @@ class _Lowering:
                            and getattr(o, "_keras_mask", None) is None else None
                            for t, o in zip(traced.outputs, knode.outputs)]
             extra = [m for m in set_in_call if m is not None]
+            real = [t for t in traced.outputs if t is not None]
             try:
-                outs = self.lower_model(attrs.evolve(traced, outputs=list(traced.outputs) + extra),
+                outs = self.lower_model(attrs.evolve(traced, outputs=real + extra),
                                         name, in_values + masks)
             except UnsupportedLayerError as e:
                 if e.layer_name == op.name and e.layer_class == type(op).__name__:
                     raise
                 raise self.refuse(op, f"in its traced call(): {e.message}") from e
-        outs, mask_values = outs[:len(knode.outputs)], iter(outs[len(knode.outputs):])
+        lowered, mask_values = iter(outs[:len(real)]), iter(outs[len(real):])
+        # an output Keras recorded that the call returns as None: None for its readers
+        outs = [NONE_AT_RUN_TIME if t is None else next(lowered) for t in traced.outputs]
         if len(outs) == 1 and outs[0] not in self.weights:
             outs = [self.name_block_output(outs[0], name, start)]
         for t, v in zip(knode.outputs, outs):
@@ -1319,6 +1334,11 @@ class _Lowering:
                           f"{err}", node=name, op=lowered.op, input_index=idx, producer=producer,
                           producer_node=self.producer_of.get(producer) if producer else None,
                           expected=err.expected, actual=actual, axis=err.axis, hint=hint)
+
+
+#: the ``env`` entry of a tensor Keras recorded as an output of a traced call that the
+#: call returns as None (a line break: no value name has one)
+NONE_AT_RUN_TIME = "\n<None at run time>"
 
 
 def _recorded_differently(recorded: TensorType, computed: TensorType) -> bool:

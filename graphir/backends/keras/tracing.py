@@ -209,9 +209,11 @@ class TracedCall:
     Attributes:
         name: the traced layer's name.
         inputs: the fresh symbolic inputs, aligned with the call's tensors (one entry per
-            tensor argument as Keras recorded them, a repeated tensor repeated), then one
-            per Keras mask those tensors carry that the call was not given.
-        outputs: the traced outputs, flattened, aligned with the call's outputs.
+            tensor argument as Keras recorded them, a repeated tensor repeated, none for
+            one that is None at run time), then one per Keras mask those tensors carry
+            that the call was not given.
+        outputs: the traced outputs, flattened, aligned with the call's outputs (None
+            where Keras recorded a tensor the call returns as None).
         layers: the layers whose names the walker reserves (the model's tracked
             sublayers for a traced model, none for a layer).
     """
@@ -735,8 +737,15 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
                f"generator {draws[0]!r}); a converted model would repeat one frozen sample")
     outputs = keras.tree.flatten(result)
     if expected is not None:  # a layer's None outputs are no tensors (as Keras recorded)
-        outputs = [t for t in outputs if t is not None]
+        tensors = [t for t in outputs if t is not None]
+        # ... unless Keras recorded a tensor where the call returns None (keras_hub
+        # XLNet's encoder layer reports a query stream it returns as None when not
+        # given one): kept in place, a tensor that is None at run time
+        outputs = outputs if len(outputs) == len(expected) != len(tensors) and tensors \
+            else tensors
     for i, t in enumerate(outputs):
+        if t is None:
+            continue
         if not isinstance(t, keras.KerasTensor) and not _is_concrete_tensor(t):
             refuse(f"its traced call() returns a {type(t).__name__} as output {i}, not a "
                    f"tensor")
@@ -805,7 +814,10 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
         layer: the layer (``is_traced`` is true for it).
         knode: the Keras node of the call: its arguments (tensors and constants) and outputs.
         tensor_types: the IR types of ``knode.arguments.keras_tensors``, in order (the
-            fresh inputs get these shapes, batch ``None``, and dtypes).
+            fresh inputs get these shapes, batch ``None``, and dtypes); None for a
+            tensor that is None at run time (an earlier traced call's output Keras
+            recorded but the call returns as None): the call gets None there, and it
+            is no input of the trace.
         mask_types: the IR types of :func:`carried_call_masks`' masks (the Keras masks
             those tensors carry that are not among them), which become further inputs,
             after them; each tensor's fresh twin carries its mask's twin.
@@ -827,8 +839,9 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
     fresh: dict[int, Any] = {}
     for t, ttype in zip(knode.arguments.keras_tensors, tensor_types):
         if id(t) not in fresh:
-            fresh[id(t)] = _fresh_input(ttype, len(fresh))
-    inputs = [fresh[id(t)] for t in knode.arguments.keras_tensors]
+            fresh[id(t)] = None if ttype is None else _fresh_input(ttype, len(fresh))
+    inputs = [fresh[id(t)] for t in knode.arguments.keras_tensors
+              if fresh[id(t)] is not None]
     # a tensor carrying a Keras mask carries it into the call too (sublayers such as
     # MultiHeadAttention read it there): its fresh twin carries the fresh twin of the
     # mask, an extra input after the call's own tensors when the call was not given it
@@ -840,7 +853,7 @@ def traced_call(layer: Any, knode: Any, tensor_types: Sequence[TensorType],
         inputs.append(fresh[id(mask)])
     for t in knode.arguments.keras_tensors:
         mask = getattr(t, "_keras_mask", None)
-        if mask is not None:
+        if mask is not None and fresh[id(t)] is not None:
             fresh[id(t)]._keras_mask = fresh[id(mask)]
     args, kwargs = keras.tree.map_structure(
         lambda v: fresh[id(v)] if isinstance(v, keras.KerasTensor) else v, (args, kwargs))

@@ -776,3 +776,47 @@ def test_resizing_a_larger_image_to_run_time_sizes_is_refused_by_name():
     model = keras.Model([x, other], ResizeToOther(name="resize_to")([x, other]))
     with pytest.raises(UnsupportedLayerError, match=r"resize_to.*Resizing to .*1x1"):
         from_keras(model)
+
+
+class IdentityFromAranges(L.Layer):
+    """keras_hub XLNet's attention mask: ``ops.where(n == m, 1, 0)`` of two aranges of
+    the run-time length, an identity matrix at run time (``tf.Tensor.__eq__`` compares
+    elementwise; a trace that saw Python's identity test would use the constant 0)."""
+
+    def call(self, x):
+        s = ops.shape(x)[1]
+        n, m = ops.expand_dims(ops.arange(s), -1), ops.arange(s)
+        eye = ops.cast(ops.where(n == m, 1, 0), "float32")
+        return ops.einsum("ij,bjd->bid", 2.0 * eye + 1.0, x)
+
+
+def test_tensors_compared_with_eq_in_a_traced_call_compare_elementwise():
+    keras.utils.set_random_seed(22)
+    graph = _check(_model(IdentityFromAranges(name="eye")), [(2, 5, 4), (3, 3, 4)])
+    assert any(n.op == "equal" for n in graph.nodes)
+
+
+class RelativeShift(L.Layer):
+    """keras_hub XLNet's ``_rel_shift``: scores (b, h, q, k) transposed, reshaped with two
+    run-time sizes swapped, the first row dropped (``ops.slice`` to ``k - 1``), reshaped
+    back by ``(q, k - 1, b, h)`` (a ``-1`` beside run-time sizes that symbolic shape
+    inference names as the slice's own first axis) and cut to ``q`` columns."""
+
+    def call(self, x):
+        x = ops.transpose(x, [2, 3, 0, 1])
+        size = ops.shape(x)
+        x = ops.reshape(x, [size[1], size[0], size[2], size[3]])
+        x = ops.slice(x, [1, 0, 0, 0], [size[1] - 1, size[0], size[2], size[3]])
+        x = ops.reshape(x, [size[0], size[1] - 1, size[2], size[3]])
+        x = ops.slice(x, [0, 0, 0, 0], [size[0], size[0], size[2], size[3]])
+        return ops.transpose(x, [2, 3, 0, 1])
+
+
+def test_a_minus_one_named_like_an_input_axis_is_emitted_from_that_axis():
+    i = keras.Input((2, None, None))
+    model = keras.Model(i, RelativeShift(name="shift")(i))
+    rng = np.random.default_rng(23)
+    graph, wants = _matches_keras(model, [rng.normal(size=(2, 2, q, 2 * q)).astype("float32")
+                                          for q in (3, 5)])
+    assert wants[1].shape == (2, 2, 5, 5)
+    assert any(n.op == "dynamic_reshape" and "-1" in n.attrs["shape"] for n in graph.nodes)

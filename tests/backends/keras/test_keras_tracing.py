@@ -1144,3 +1144,40 @@ def test_an_output_computed_from_weights_only_is_emitted_held_by_a_layer():
     assert any(n.op == "identity" and n.inputs[0] in graph.weights for n in graph.nodes)
     _check_both(model, graph, {"x": np.random.default_rng(21).normal(size=(2, 3))
                                                             .astype("float32")})
+
+
+class MaybeTwoStreams(L.Layer):
+    """keras_hub XLNet's encoder layer: ``(content, None)`` when not given a query stream,
+    while its ``compute_output_shape`` reports two tensors, so Keras records a query
+    output that is None at run time and passes it on to the next layer."""
+
+    def call(self, content, query=None):
+        c = content * 2.0 + 1.0
+        return c, (None if query is None else query + c)
+
+    def compute_output_shape(self, content_shape, query_shape=None):
+        return content_shape, content_shape
+
+
+def _two_stream_model(read_query):
+    x = keras.Input((3,), name="x")
+    c1, q1 = MaybeTwoStreams(name="first")(x)
+    c2, q2 = MaybeTwoStreams(name="second")(c1, query=q1)
+    if read_query == "output":
+        return keras.Model(x, [c2, q2])
+    if read_query == "layer":
+        return keras.Model(x, L.Dense(2, name="head")(q1))
+    return keras.Model(x, c2)
+
+
+def test_an_output_keras_recorded_that_the_call_returns_as_none():
+    """The next traced call gets None, as at run time; a model output or a built-in
+    layer reading it is refused by name."""
+    _seeded(24)
+    model = _two_stream_model(None)
+    x = np.random.default_rng(24).normal(size=(2, 3)).astype("float32")
+    _check_both(model, from_keras(model), {"x": x})
+    with pytest.raises(UnsupportedLayerError, match="None at run time"):
+        from_keras(_two_stream_model("output"))
+    with pytest.raises(UnsupportedLayerError, match=r"head.*None at run time"):
+        from_keras(_two_stream_model("layer"))
