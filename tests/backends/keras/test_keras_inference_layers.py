@@ -198,10 +198,24 @@ def test_augmentation_of_another_dtype_is_refused_by_name():
         from_keras(_one_layer(L.RandomFlip(name="flip"), (8, 8, 3), "int32"))
 
 
-def test_dot_refusals_name_the_layer():
+def test_an_int_dot_is_traced_as_keras_computes_it():
+    """The converter refuses int inputs (einsum needs floats); Keras' own call traces:
+    ``batch_dot`` through ``keras.ops.matmul``, which on TensorFlow multiplies in float32
+    and casts back, so the IR does exactly that (an int32 result, float32 inside)."""
     a, b = keras.Input((5,), dtype="int32"), keras.Input((5,), dtype="int32")
-    with pytest.raises(UnsupportedLayerError, match=r"Dot.*int32"):
-        from_keras(keras.Model([a, b], L.Dot(1, name="idot")([a, b])))
+    model = keras.Model([a, b], L.Dot(1, name="idot")([a, b]))
+    graph = from_keras(model)
+    assert [n.op for n in graph.nodes if n.op in ("matmul", "cast")] == [
+        "cast", "cast", "matmul", "cast"]
+    x = np.arange(10, dtype="int32").reshape(2, 5)
+    y = np.arange(10, 20, dtype="int32").reshape(2, 5)
+    want = np.asarray(model([x, y]))
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {graph.inputs[0].name: x, graph.inputs[1].name: y})[0]
+    assert want.dtype == got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.asarray(to_keras(graph)([x, y])), want)
 
 
 def test_supported_layer_classes_lists_them():
