@@ -343,11 +343,19 @@ def test_refuses_an_initial_state_of_another_dtype():
              extra=[((3,), "float16")])
 
 
-def test_refuses_bidirectional_backward_layer_of_another_size():
-    _refused(lambda x: L.Bidirectional(
-        L.SimpleRNN(3, return_sequences=True),
-        backward_layer=L.SimpleRNN(2, return_sequences=True, go_backwards=True))(x),
-        "Bidirectional", "units=2")
+def test_bidirectional_backward_layer_of_another_size_converts_as_it_runs():
+    """Keras records (b, t, 6) (twice the forward units) where the call concatenates
+    3 + 2 features: the converter refuses, Keras' own call is traced, and its computed
+    type (b, t, 5), what runs, wins over the record."""
+    keras.utils.set_random_seed(13)
+    x = keras.Input((4, C), name="x")
+    y = L.Bidirectional(L.SimpleRNN(3, return_sequences=True), backward_layer=L.SimpleRNN(
+        2, return_sequences=True, go_backwards=True))(x)
+    assert y.shape == (None, 4, 6)
+    model = keras.Model(x, y)
+    graph = from_keras(model)
+    assert graph.value_types()[graph.outputs[0]].shape == ("batch", 4, 5)
+    assert_converts_like_keras(model)
 
 
 @pytest.mark.parametrize("build_outputs", [
