@@ -366,13 +366,22 @@ def _variables_defer_to_symbolic() -> Iterator[None]:
     * hidden_states``) record the operation: a ``keras.Variable`` operator whose other
     operand is a symbolic tensor returns ``NotImplemented``, so Python calls the symbolic
     tensor's reflected operator (``KerasTensor.__rmul__``: ``ops.multiply(variable,
-    tensor)``, the same operands in the same order), where Keras' own operator would
-    pass the symbolic tensor to a TensorFlow function and fail.  Patched on the class
-    for the trace only."""
+    tensor)``, the same operands in the same order; ``a < t`` becomes ``t > a``), where
+    Keras' own operator would pass the symbolic tensor to a TensorFlow function and
+    fail.  The same for an eager TensorFlow tensor computed in the call (keras_hub
+    Moonshine's ``arange(n)[None, :] < lengths[:, None]`` with ``n`` static).  Patched on
+    the classes for the trace only."""
     from keras.src.backend.common.variables import Variable
 
-    saved = {name: Variable.__dict__[name] for name in _VARIABLE_OPERATORS
-             if name in Variable.__dict__}
+    classes = [Variable]
+    try:
+        from tensorflow.python.framework.tensor import Tensor
+    except ImportError:  # pragma: no cover - another Keras backend
+        pass
+    else:
+        classes.append(Tensor)
+    saved = {(cls, name): cls.__dict__[name] for cls in classes
+             for name in _VARIABLE_OPERATORS if name in cls.__dict__}
 
     def deferring(method: Callable[..., Any]) -> Callable[..., Any]:
         def operator(self: Any, other: Any) -> Any:
@@ -381,13 +390,13 @@ def _variables_defer_to_symbolic() -> Iterator[None]:
             return method(self, other)
         return operator
 
-    for name, method in saved.items():
-        setattr(Variable, name, deferring(method))
+    for (cls, name), method in saved.items():
+        setattr(cls, name, deferring(method))
     try:
         yield
     finally:
-        for name, method in saved.items():
-            setattr(Variable, name, method)
+        for (cls, name), method in saved.items():
+            setattr(cls, name, method)
 
 
 @contextlib.contextmanager

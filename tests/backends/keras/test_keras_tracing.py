@@ -1181,3 +1181,29 @@ def test_an_output_keras_recorded_that_the_call_returns_as_none():
         from_keras(_two_stream_model("output"))
     with pytest.raises(UnsupportedLayerError, match=r"head.*None at run time"):
         from_keras(_two_stream_model("layer"))
+
+
+class LengthMask(L.Layer):
+    """keras_hub Moonshine's attention mask: ``arange(n)[None, :] < lengths[:, None]``
+    with ``n`` static, so the arange is an eager TensorFlow tensor whose ``<`` meets a
+    symbolic one (and ``2.0 * eager + tensor``)."""
+
+    def call(self, x, lengths):
+        n = ops.shape(x)[1]
+        positions = ops.arange(n, dtype="int32")
+        mask = positions[None, :] < lengths[:, None]
+        scale = ops.convert_to_tensor(np.arange(n, dtype="float32")) * 0.5 + x[..., 0]
+        return ops.where(mask, scale, 0.0)
+
+    def compute_output_shape(self, x_shape, lengths_shape):
+        return x_shape[:2]
+
+
+def test_eager_tensor_operators_defer_to_a_symbolic_operand():
+    x = keras.Input((5, 2), name="x")
+    lengths = keras.Input((), dtype="int32", name="lengths")
+    model = keras.Model([x, lengths], LengthMask(name="length_mask")(x, lengths))
+    rng = np.random.default_rng(25)
+    feeds = {"x": rng.normal(size=(3, 5, 2)).astype("float32"),
+             "lengths": np.array([1, 3, 5], "int32")}
+    _check_both(model, from_keras(model), feeds)
