@@ -158,12 +158,49 @@ def _tf_resize_images_v1(images: Any, size: Any, method: Any = 0, align_corners:
     return keras.ops.einsum("pw,bowc->bopc", cols, x)
 
 
+def _spatial(value: Any, rank: int, outer: int) -> tuple[int, ...] | None:
+    """TensorFlow's ``strides`` / ``dilations`` (an int, ``rank`` ints, or ``rank + 2``
+    ints whose batch and channel entries are ``outer``) as ``rank`` ints; None otherwise."""
+    if value is None:
+        return (1,) * rank
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * rank
+    try:
+        values = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    if len(values) == 1:
+        return values * rank
+    if len(values) == rank:
+        return values
+    if len(values) == rank + 2 and values[0] == values[-1] == outer:
+        return values[1:-1]
+    return None
+
+
+def _tf_conv2d(input: Any, filters: Any, strides: Any, padding: Any,  # noqa: A002
+               data_format: Any = "NHWC", dilations: Any = None, name: Any = None) -> Any:
+    """``tf.nn.conv2d`` of a symbolic NHWC tensor (keras.io's subclassing_conv_layers
+    recipe overrides ``convolution_op`` with it) as ``keras.ops.conv``, which on
+    TensorFlow is ``tf.nn.convolution`` of the same operands, strides, padding and
+    dilations.  None for NCHW, explicit paddings, or strides/dilations on the batch or
+    channel axis."""
+    del name
+    strides, dilations = _spatial(strides, 2, 1), _spatial(dilations, 2, 1)
+    if data_format != "NHWC" or not isinstance(padding, str) or \
+            padding.upper() not in ("VALID", "SAME") or strides is None or dilations is None \
+            or not isinstance(input, keras.KerasTensor) or len(input.shape) != 4:
+        return None
+    return keras.ops.conv(input, filters, strides=strides, padding=padding.lower(),
+                          data_format="channels_last", dilation_rate=dilations)
+
+
 #: TensorFlow functions a traced call may apply to symbolic tensors, by their Python
 #: name (``tf.gather`` is ``gather_v2`` calling ``gather``): each returns the exactly
 #: equivalent ``keras.ops`` result, or None (the call is refused as any ``tf.*`` call).
 _TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
     "gather_v2": _tf_gather, "gather": _tf_gather, "matrix_band_part": _tf_band_part,
-    "resize_images": _tf_resize_images_v1}
+    "resize_images": _tf_resize_images_v1, "conv2d_v2": _tf_conv2d}
 
 
 @contextlib.contextmanager

@@ -1207,3 +1207,35 @@ def test_eager_tensor_operators_defer_to_a_symbolic_operand():
     feeds = {"x": rng.normal(size=(3, 5, 2)).astype("float32"),
              "lengths": np.array([1, 3, 5], "int32")}
     _check_both(model, from_keras(model), feeds)
+
+
+class TfConvolutions(L.Layer):
+    """keras.io's subclassing_conv_layers recipe as written: ``tf.nn.conv2d`` of the
+    input by a kernel standardized with ``tf.nn.moments`` (eager: a weight), SAME with
+    strides (1, 2, 2, 1), and VALID with dilation 2."""
+
+    def build(self, shape):
+        self.kernel = self.add_weight(shape=(3, 3, shape[-1], 2), name="kernel",
+                                      initializer="glorot_uniform")
+
+    def call(self, x):
+        import tensorflow as tf
+
+        mean, var = tf.nn.moments(self.kernel, axes=[0, 1, 2], keepdims=True)
+        kernel = (self.kernel - mean) / tf.sqrt(var + 1e-10)
+        a = tf.nn.conv2d(x, kernel, strides=[1, 2, 2, 1], padding="SAME")
+        b = tf.nn.conv2d(x, kernel, strides=1, padding="VALID", dilations=2)
+        return ops.mean(a, axis=(1, 2)) + ops.mean(b, axis=(1, 2))
+
+    def compute_output_shape(self, shape):
+        return (shape[0], 2)
+
+
+def test_tf_conv2d_traces_as_keras_ops_conv():
+    _seeded(26)
+    x = keras.Input((9, 9, 3), name="x")
+    model = keras.Model(x, TfConvolutions(name="tf_conv")(x))
+    graph = from_keras(model)
+    assert sum(n.op == "conv2d" for n in graph.nodes) == 2
+    _check_both(model, graph, {"x": np.random.default_rng(26).normal(size=(2, 9, 9, 3))
+                                                            .astype("float32")})
