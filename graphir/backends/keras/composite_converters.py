@@ -242,19 +242,28 @@ def _logsumexp(ctx: LayerContext) -> Lowered:
     if not dtype.is_float:
         ctx.refuse(f"logsumexp of a {dtype.value} tensor; cast it to a float dtype")
     axes = _axes(ctx, ctx.layer.axis, x.type.rank)
-    keep = bool(ctx.layer.keepdims)
-    raw_max = ctx.helper("max", [x.name], {"axes": axes, "keepdims": True}, suffix="max")
+    logged, shift = logsumexp_parts(ctx, x.name, dtype, axes, bool(ctx.layer.keepdims))
+    return ctx.lowered("add", [logged, shift])
+
+
+def logsumexp_parts(ctx: LayerContext, x: str, dtype: DType, axes: tuple[int, ...],
+                    keepdims: bool) -> tuple[str, str]:
+    """``tf.math.reduce_logsumexp(x, axes, keepdims)`` of the float value ``x`` as two
+    helper values whose sum it is: ``log(sum(exp(x - shift)))`` and ``shift``, the max
+    over ``axes`` where it is finite and 0 elsewhere (TensorFlow's
+    ``reduce_logsumexp``, math_ops.py)."""
+    raw_max = ctx.helper("max", [x], {"axes": axes, "keepdims": True}, suffix="max")
     gap = ctx.helper("subtract", [raw_max, raw_max], suffix="gap")     # 0 iff finite
     zero = _scalar(ctx, "zero", 0, dtype)
     finite = ctx.helper("equal", [gap, zero], suffix="finite")
     shift = ctx.helper("where", [finite, raw_max, zero], suffix="shift")
-    shifted = ctx.helper("subtract", [x.name, shift], suffix="shifted")
+    shifted = ctx.helper("subtract", [x, shift], suffix="shifted")
     total = ctx.helper("sum", [ctx.helper("exp", [shifted], suffix="exp")],
-                       {"axes": axes, "keepdims": keep}, suffix="sum")
+                       {"axes": axes, "keepdims": keepdims}, suffix="sum")
     logged = ctx.helper("log", [total], suffix="log")
-    if not keep and axes:
+    if not keepdims and axes:
         shift = ctx.helper("squeeze", [shift], {"axes": axes}, suffix="shift_squeezed")
-    return ctx.lowered("add", [logged, shift])
+    return logged, shift
 
 
 @lowers(knn.Glu)

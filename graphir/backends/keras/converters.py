@@ -387,18 +387,21 @@ def _softmax(ctx: LayerContext) -> Lowered:
     (``Softmax.call``, keras/src/layers/activations/softmax.py): the mask made bool
     (``mask > 0.5`` in its dtype unless bool), ``where(mask, x, -1e9)`` (``-3e4`` for
     float16, ``_large_negative_number``), the softmax, then ``where(mask, y, 0)`` (a
-    fully masked row is zero, not uniform).  A constant mask is a weight."""
+    fully masked row is zero, not uniform).  A constant mask is a weight.  Several
+    axes: ``exp(x - logsumexp(x, axes))`` as Keras computes it."""
     axis = ctx.layer.axis
-    if isinstance(axis, (list, tuple)):
-        if len(axis) != 1:
-            ctx.refuse(f"axis={axis!r}; only a single axis is supported")
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
         axis = axis[0]
     positional = ctx.operands()
     mask = ctx.call_kwargs.get("mask", positional[1] if len(positional) > 1 else None)
-    if mask is None:
+    if mask is None and not isinstance(axis, (list, tuple)):
         return ctx.lowered("softmax", [ctx.inputs[0] if ctx.inputs else ctx.x],
                            {"axis": int(axis)})
     x = positional[0]
+    if mask is None:
+        if not isinstance(x, Operand) or not x.type.dtype.is_float:
+            ctx.refuse("an input that is not a float tensor")
+        return ctx.lowered("exp", [_softmax_exponent(ctx, x.name, x.type, axis)])
     if not isinstance(mask, Operand) and not isinstance(mask, keras.KerasTensor):
         # a constant mask (a traced call's fixed pattern, e.g. keras.io's locality
         # self-attention masking the diagonal): a weight
@@ -419,9 +422,27 @@ def _softmax(ctx: LayerContext) -> Lowered:
     low = ctx.constant("mask_value", np.asarray(-3e4 if dtype == DType.FLOAT16 else -1e9,
                                                 dtype.to_numpy()))
     masked = ctx.helper("where", [keep, x.name, low], suffix="masked")
-    probs = ctx.helper("softmax", [masked], {"axis": int(axis)}, suffix="softmax")
+    if isinstance(axis, (list, tuple)):
+        probs = ctx.helper("exp", [_softmax_exponent(ctx, masked, x.type, axis)],
+                           suffix="softmax")
+    else:
+        probs = ctx.helper("softmax", [masked], {"axis": int(axis)}, suffix="softmax")
     zero = ctx.constant("zero", np.zeros((), dtype.to_numpy()))
     return ctx.lowered("where", [keep, probs, zero])
+
+
+def _softmax_exponent(ctx: LayerContext, x: str, xt: TensorType, axis: Any) -> str:
+    """``x - logsumexp(x, axis, keepdims=True)``: the exponent of Keras' softmax over
+    several axes (``Softmax.call``: ``exp(inputs - logsumexp(inputs, axis))``,
+    MultiHeadAttention's scores over 2-D attention axes)."""
+    from graphir.backends.keras.composite_converters import logsumexp_parts
+
+    axes = tuple(sorted({int(a) % xt.rank for a in axis}))
+    if len(axes) != len(axis):
+        ctx.refuse(f"axis={axis!r} repeats an axis")
+    logged, shift = logsumexp_parts(ctx, x, xt.dtype, axes, True)
+    total = ctx.helper("add", [logged, shift], suffix="logsumexp")
+    return ctx.helper("subtract", [x, total], suffix="exponent")
 
 
 # --------------------------------------------------------------------------- pooling, padding

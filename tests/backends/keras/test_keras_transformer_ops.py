@@ -137,3 +137,31 @@ def test_float16_moments_are_refused():
     m = keras.Model(h, ops.moments(h, axes=[1])[0], name="m16")
     with pytest.raises(UnsupportedLayerError, match="float16"):
         from_keras(m)
+
+
+def test_softmax_over_several_axes():
+    """``Softmax(axis=(2, 3))`` (MultiHeadAttention's scores over 2-D attention axes):
+    ``exp(x - logsumexp(x, axes))`` as Keras computes it, with and without a mask (a
+    fully masked block is zero)."""
+    import onnxruntime as ort
+
+    x = keras.Input((3, 4, 5), name="x")
+    keep = keras.Input((1, 4, 5), dtype="bool", name="keep")
+    plain = L.Softmax(axis=(2, 3), name="plain")(x)
+    masked = L.Softmax(axis=(-2, -1), name="masked")(x, keep)
+    model = keras.Model([x, keep], [plain, masked])
+    graph = from_keras(model)
+    rng = np.random.default_rng(27)
+    feeds = {"x": 4.0 * rng.normal(size=(2, 3, 4, 5)).astype("float32"),
+             "keep": rng.random((2, 1, 4, 5)) > 0.4}
+    feeds["keep"][1] = False
+    want = [np.asarray(t) for t in model([feeds["x"], feeds["keep"]])]
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {v.name: feeds[v.name] for v in graph.inputs})
+    emitted = [np.asarray(t) for t in to_keras(graph)([feeds["x"], feeds["keep"]])]
+    for w, o, k in zip(want, got, emitted):
+        np.testing.assert_allclose(o, w, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(k, w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(want[0].sum(axis=(2, 3)), 1.0, rtol=1e-5)
+    assert not want[1][1].any()
