@@ -946,8 +946,9 @@ def _reshape(x: Any, newshape: Any) -> Any:
 
 
 def _dynamic_getitem(x: Any, key: Any, original: Callable[[Any, Any], Any]) -> Any:
-    """``x[key]`` (a symbolic tensor or a variable) where slice bounds are sizes unknown
-    while tracing (``pos_embed[:, :ops.shape(x)[1]]``): the other slices applied first
+    """``x[key]`` (a symbolic tensor, a variable or an eager TensorFlow tensor) where
+    slice bounds are sizes unknown while tracing (``pos_embed[:, :ops.shape(x)[1]]``):
+    the other slices applied first
     (they keep every axis), then along each such axis a ``take`` of ``arange(start,
     stop, step)``.  Only a tuple of slices (or one slice) with a dynamic stop and a
     static int start >= 0 and step > 0 is kept; an index past the end, which Python
@@ -1406,7 +1407,14 @@ def dynamic_dims() -> Iterator[None]:
                 setattr(tensor_class, name, _operator(method))
         from keras.src.backend.common.variables import Variable
 
-        for cls in (tensor_class, Variable):
+        indexed: list[type] = [tensor_class, Variable]
+        try:  # an eager TensorFlow constant sliced to a size (BLIP2's position ids)
+            from tensorflow.python.framework.tensor import Tensor
+        except ImportError:  # pragma: no cover - another Keras backend
+            pass
+        else:
+            indexed.append(Tensor)
+        for cls in indexed:
             saved.append((cls, "__getitem__", cls.__dict__["__getitem__"]))
             cls.__getitem__ = _getitem_patch(cls)
         if "__eq__" not in tensor_class.__dict__:

@@ -820,3 +820,20 @@ def test_a_minus_one_named_like_an_input_axis_is_emitted_from_that_axis():
                                           for q in (3, 5)])
     assert wants[1].shape == (2, 2, 5, 5)
     assert any(n.op == "dynamic_reshape" and "-1" in n.attrs["shape"] for n in graph.nodes)
+
+
+class EagerPositions(L.Layer):
+    """keras_hub BLIP2's OPT embeddings: position ids kept as an eager TensorFlow
+    constant (no variable) and sliced to the run-time length, ``ids[:, :s]``."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.ids = ops.convert_to_tensor(np.arange(16, dtype="float32")[None, :])
+
+    def call(self, x):
+        positions = self.ids[:, :ops.shape(x)[1]]
+        return x + ops.expand_dims(positions, -1)
+
+
+def test_an_eager_constant_sliced_to_a_run_time_size():
+    _check(_model(EagerPositions(name="positions")), [(2, 5, 4), (3, 9, 4)])
