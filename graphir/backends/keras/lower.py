@@ -367,7 +367,8 @@ class _Lowering:
         # values whose IR type (what the computation gives) differs from the type Keras
         # recorded for their tensor: a traced layer whose compute_output_shape is wrong
         # (keras_hub's SigLIP vision embedding reports a class token it does not add).
-        # Their readers are typed by the op rules alone (:meth:`output_type`)
+        # Their readers are typed by Keras' shape inference redone on the computed types
+        # (:meth:`recomputed_specs`) and the op rules (:meth:`output_type`)
         self.retyped: set[str] = set()
         self.producer_of: dict[str, str] = {}
 

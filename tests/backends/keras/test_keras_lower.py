@@ -146,7 +146,7 @@ _not_builtin_relu.__name__ = "relu"
     (lambda: _model(L.Activation(tf.nn.relu, name="act")), "act", "TensorFlow function"),
     (lambda: _model(L.Dense(2, activation=keras.activations.threshold, name="dt"), shape=(3,)),
      "dt", "not in the op set"),
-    (lambda: _model(L.Softmax(axis=(1, 2), name="sm")), "sm", "single axis"),
+    (lambda: _model(L.Softmax(axis=(3, -1), name="sm")), "sm", "repeats an axis"),
     (lambda: _model(L.Dense(2, dtype="mixed_float16", name="mp"), shape=(3,)), "mp",
      "mixed-precision"),
 ])
