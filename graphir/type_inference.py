@@ -388,7 +388,8 @@ def named_types(graph: Graph) -> dict[str, TensorType]:
     rules can prove two run-time sizes equal (symbolic shape inference, as
     ``onnx.shape_inference`` names the sizes it cannot compute).
 
-    The sweep is :class:`TypeWalk`'s, over an already verified graph: a graph input's
+    One sweep in graph order, as :class:`TypeWalk`'s, over an already verified graph
+    (no problems are collected): a graph input's
     ``None`` dim becomes a fresh name, each node is typed by its op's rule from the named
     types of its inputs, and each output dim is the declared int where there is one, else
     the inferred dim, else the declared symbol, else a fresh name.  A fresh name stands
@@ -414,9 +415,12 @@ def named_types(graph: Graph) -> dict[str, TensorType]:
         rule refuses the named types (it never should on a verified graph) keeps its
         declared output types, with fresh names for their unknown dims.
     """
+    declared = graph.value_types()
+    taken = {d for t in declared.values() for d in t.shape if isinstance(d, str)}
+    weights = {name: declared[name] for name in graph.weights}
     fixed: dict[tuple[str, int], int] = {}
     while True:
-        types, fresh = _named_sweep(graph, fixed)
+        types, fresh = _named_sweep(graph, fixed, taken, weights)
         demanded = {}
         for node in graph.nodes:
             if node.op == "dense":
@@ -432,11 +436,12 @@ def named_types(graph: Graph) -> dict[str, TensorType]:
                     fixed[(name, axis)] = demanded[d]
 
 
-def _named_sweep(graph: Graph, fixed: Mapping[tuple[str, int], int]
+def _named_sweep(graph: Graph, fixed: Mapping[tuple[str, int], int], taken: set[str],
+                 weights: Mapping[str, TensorType]
                  ) -> tuple[dict[str, TensorType], set[str]]:
     """One sweep of :func:`named_types` with the sizes in ``fixed`` (value name, axis ->
-    int) taken as declared; returns the types and the fresh names it made."""
-    taken = {d for v in graph.value_types().values() for d in v.shape if isinstance(d, str)}
+    int) taken as declared, fresh names avoiding ``taken`` (the graph's symbols), the
+    weights typed as ``weights``; returns the types and the fresh names it made."""
     counter = iter(range(1 << 62))
     made: set[str] = set()
 
@@ -455,8 +460,7 @@ def _named_sweep(graph: Graph, fixed: Mapping[tuple[str, int], int]
         return TensorType(t.dtype, tuple(dims))
 
     types: dict[str, TensorType] = {v.name: named(v.name, v.type) for v in graph.inputs}
-    for wname, arr in graph.weights.items():
-        types[wname] = weight_type(arr)
+    types.update(weights)
     for node in graph.nodes:
         in_types = [types[i] if i else None for i in node.inputs]
         try:

@@ -261,9 +261,14 @@ class TracedCall:
     layers: list[Any] = attrs.Factory(list)
 
 
+def _definer(cls: type, name: str) -> type | None:
+    """The class in ``cls.__mro__`` that defines the attribute ``name`` used."""
+    return next((c for c in cls.__mro__ if name in c.__dict__), None)
+
+
 def _call_owner(layer: Any) -> type | None:
     """The class in ``type(layer).__mro__`` that defines the ``call`` used."""
-    return next((c for c in type(layer).__mro__ if "call" in c.__dict__), None)
+    return _definer(type(layer), "call")
 
 
 def _builtin(cls: type) -> bool:
@@ -646,10 +651,9 @@ def _spec_older_than_call(cls: type) -> bool:
     keywords ``MultiHeadAttention.compute_output_spec`` does not.  Such a sublayer's
     spec is taken from its call (:func:`_symbolic_spec`) while tracing."""
     generic = (keras.layers.Layer, keras.Operation)
-    owners = [next((c for c in cls.__mro__ if name in c.__dict__), None)
-              for name in ("compute_output_spec", "compute_output_shape")]
+    owners = [_definer(cls, name) for name in ("compute_output_spec", "compute_output_shape")]
     owners = [c for c in owners if c is not None and c not in generic]
-    call_owner = next((c for c in cls.__mro__ if "call" in c.__dict__), None)
+    call_owner = _definer(cls, "call")
     return bool(owners) and call_owner is not None and all(
         call_owner is not c and issubclass(call_owner, c) for c in owners)
 
