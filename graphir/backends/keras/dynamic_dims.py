@@ -67,8 +67,12 @@ Used as a number anywhere else, in another ``keras.ops`` function or with a symb
 tensor (``ops.sum(x, 1) / ops.cast(ops.shape(x)[1], "float32")``), the size becomes a
 scalar int32 tensor, the sum of a ruler of ones: what ``tf.shape`` gives in a
 TensorFlow graph, which is how Keras itself runs such code when it builds the model.
-Python arithmetic with ints keeps a size (:class:`DynamicExpr`).  What needs the number
-itself fails loudly (``int()``, ``bool()``, comparisons, NumPy), and so do the size
+Python arithmetic with ints keeps a size (:class:`DynamicExpr`); a comparison of a size
+with an int or another size is a :class:`DynamicComparison`, the scalar bool tensor of
+the comparison at run time in ``keras.ops`` calls (``ops.where(seq_len > n, long,
+short)``: keras_hub Phi3's long-RoPE factors).  What needs the number itself fails
+loudly (``int()``, ``bool()`` of a size or of a comparison: a Python branch on a
+run-time size, NumPy), and so do the size
 arguments graphir cannot keep dynamic (a broadcast of a computed size, a reshape
 whose sizes are computed from a tensor's values), so the trace is refused by name
 rather than computing with a wrong constant.  Sizes that are static while tracing stay
@@ -87,8 +91,8 @@ from typing import Any, Callable, Iterator, Sequence
 import keras
 import numpy as np
 
-__all__ = ["DynamicDim", "DynamicReshape", "DynamicSizeError", "band_part", "dynamic_dims",
-           "ops_namespaces"]
+__all__ = ["DynamicComparison", "DynamicDim", "DynamicReshape", "DynamicSizeError", "band_part",
+           "dynamic_dims", "ops_namespaces"]
 
 
 class DynamicSizeError(TypeError):
@@ -130,16 +134,31 @@ class _Unknown:
     def __bool__(self) -> bool:
         return self._fail("a truth value")
 
-    def __eq__(self, other: Any) -> bool:
-        return self._fail(f"an operand of == ({other!r})")
+    def _compare(self, symbol: str, other: Any) -> Any:
+        if isinstance(other, keras.KerasTensor):
+            return NotImplemented  # the tensor's own (reflected) comparison
+        if isinstance(other, (int, _Unknown)) and not isinstance(other, bool):
+            return DynamicComparison(symbol, self, other)
+        return self._fail(f"an operand of {symbol} ({other!r})")
 
-    def __ne__(self, other: Any) -> bool:
-        return self._fail(f"an operand of != ({other!r})")
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare("==", other)
 
-    def __lt__(self, other: Any) -> bool:
-        return self._fail("an operand of <")
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare("!=", other)
 
-    __le__ = __gt__ = __ge__ = __lt__
+    def __lt__(self, other: Any) -> Any:
+        return self._compare("<", other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(">", other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(">=", other)
+
     __hash__ = object.__hash__
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
@@ -207,6 +226,13 @@ def _text(v: Any) -> str:
     return v.describe() if isinstance(v, _Unknown) else repr(v)
 
 
+def _formula(v: Any) -> str:
+    """A size as the formula it is (``(ops.shape(x)[1] % 4)``), an int as itself."""
+    if isinstance(v, DynamicExpr):
+        return f"({_formula(v.left)} {v.symbol} {_formula(v.right)})"
+    return _text(v)
+
+
 def _value(v: Any) -> Any:
     """A size as a tensor (``int32``), anything else as it is."""
     return v.size_tensor() if isinstance(v, _Unknown) else v
@@ -225,12 +251,51 @@ class DynamicExpr(_Unknown):
         self.symbol, self.left, self.right = symbol, left, right
 
     def describe(self) -> str:
-        return f"the size ({_text(self.left)} {self.symbol} {_text(self.right)})"
+        return f"the size {_formula(self)}"
 
     def size_tensor(self) -> Any:
         """The expression on int32 scalar tensors (Python's ``//`` and ``%`` floor as
         ``floor_divide`` and ``mod`` do)."""
         return _OPS[self.symbol](_value(self.left), _value(self.right))
+
+
+class DynamicComparison:
+    """A comparison of a size unknown while tracing with an int or another such size
+    (``start_index + ops.shape(x)[1] > n``: keras_hub Phi3's long-RoPE factor choice,
+    ``ops.where(seq_len > n, long, short)``).  In a ``keras.ops`` call or tensor
+    arithmetic it is the comparison computed at run time, a scalar bool tensor
+    (:meth:`size_tensor`, what TensorFlow computes from ``tf.shape``); as a Python truth
+    value (``if pad_size > 0:``, a branch on a run-time size) it raises
+    :class:`DynamicSizeError`, so a trace never takes one branch for every size.
+
+    Attributes:
+        symbol: ``==``, ``!=``, ``<``, ``<=``, ``>`` or ``>=``.
+        left, right: the operands (a stand-in and an int or another stand-in).
+    """
+
+    def __init__(self, symbol: str, left: Any, right: Any):
+        self.symbol, self.left, self.right = symbol, left, right
+
+    def describe(self) -> str:
+        return f"the comparison {_formula(self.left)} {self.symbol} {_formula(self.right)}"
+
+    def size_tensor(self) -> Any:
+        """The comparison as a scalar bool symbolic tensor of the operands' int32 size
+        tensors."""
+        return _COMPARISONS[self.symbol](_value(self.left), _value(self.right))
+
+    def __bool__(self) -> bool:
+        raise DynamicSizeError(
+            f"{self.describe()} of a size unknown while tracing is used as a truth value (a "
+            f"Python branch on a run-time size); graphir keeps such a comparison as a bool "
+            f"tensor in keras.ops calls only, as in ops.where (or give the model's inputs "
+            f"static sizes: from_keras(..., input_shapes={{name: shape}}), the CLI's "
+            f"--input-shape)")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return self.describe()
 
 
 class DynamicDim(_Unknown):
@@ -268,15 +333,20 @@ def _is_dynamic(v: Any) -> bool:
     return isinstance(v, _Unknown)
 
 
-def _has_dynamic(v: Any) -> bool:
-    """Whether ``v`` is a stand-in or holds one (in lists, tuples, dicts, slices)."""
+def _has_dynamic(v: Any, kinds: Any = _Unknown) -> bool:
+    """Whether ``v`` is a stand-in (an instance of ``kinds``) or holds one (in lists,
+    tuples, dicts, slices)."""
     if isinstance(v, (list, tuple)):
-        return any(_has_dynamic(e) for e in v)
+        return any(_has_dynamic(e, kinds) for e in v)
     if isinstance(v, dict):
-        return any(_has_dynamic(e) for e in v.values())
+        return any(_has_dynamic(e, kinds) for e in v.values())
     if isinstance(v, slice):
-        return _has_dynamic((v.start, v.stop, v.step))
-    return _is_dynamic(v)
+        return _has_dynamic((v.start, v.stop, v.step), kinds)
+    return isinstance(v, kinds)
+
+
+#: what a keras.ops call or a tensor operator takes as its run-time tensor
+_STAND_INS = (_Unknown, DynamicComparison)
 
 
 def _plain(v: Any, what: str) -> DynamicDim:
@@ -1221,6 +1291,9 @@ def _only_when_dynamic(name: str, rewrite: Callable[..., Any]) -> Callable[..., 
     signature = inspect.signature(original)
 
     def fn(*args: Any, **kwargs: Any) -> Any:
+        if _has_dynamic(args, DynamicComparison) or _has_dynamic(kwargs, DynamicComparison):
+            args = _materialized(args, DynamicComparison)
+            kwargs = _materialized(kwargs, DynamicComparison)
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError:
@@ -1250,11 +1323,16 @@ _ORIGINAL: dict[str, Callable[..., Any]] = {
         *_REWRITES, "shape", "size", "ndim", "tril", "triu", "take", "zeros_like", "ones_like", "full_like",
         "add", "subtract", "multiply", "floor_divide", "true_divide", "sum", "logical_or",
         "cumsum", "cast", "mod", "pad", "repeat", "meshgrid", "equal", "einsum",
-        "logical_and", "greater_equal", "less", "where")}
+        "logical_and", "greater_equal", "less", "where", "not_equal", "less_equal",
+        "greater")}
 #: Python operator -> the keras.ops function computing it on tensors
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": _ORIGINAL["add"], "-": _ORIGINAL["subtract"], "*": _ORIGINAL["multiply"],
     "//": _ORIGINAL["floor_divide"], "/": _ORIGINAL["true_divide"], "%": _ORIGINAL["mod"]}
+#: Python comparison -> the keras.ops function computing it on tensors
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": _ORIGINAL["equal"], "!=": _ORIGINAL["not_equal"], "<": _ORIGINAL["less"],
+    "<=": _ORIGINAL["less_equal"], ">": _ORIGINAL["greater"], ">=": _ORIGINAL["greater_equal"]}
 
 
 def ops_namespaces() -> list[Any]:
@@ -1270,13 +1348,15 @@ def ops_namespaces() -> list[Any]:
     return spaces
 
 
-def _materialized(v: Any) -> Any:
-    if isinstance(v, (_Unknown, DynamicShape)):
+def _materialized(v: Any, kinds: Any = (*_STAND_INS, DynamicShape)) -> Any:
+    """``v`` with every stand-in of ``kinds`` in it (in lists, tuples and dicts) replaced
+    by its tensor."""
+    if isinstance(v, kinds):
         return v.size_tensor()
-    if isinstance(v, (list, tuple)):
-        return type(v)(_materialized(e) for e in v)
+    if isinstance(v, (list, tuple)) and not isinstance(v, DynamicShape):
+        return type(v)(_materialized(e, kinds) for e in v)
     if isinstance(v, dict):
-        return {k: _materialized(e) for k, e in v.items()}
+        return {k: _materialized(e, kinds) for k, e in v.items()}
     return v
 
 
@@ -1290,7 +1370,7 @@ def _materializing(fn: Callable[..., Any]) -> Callable[..., Any]:
     if wrapped is None:
         @functools.wraps(fn)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if _has_dynamic(args) or _has_dynamic(kwargs):
+            if _has_dynamic(args, _STAND_INS) or _has_dynamic(kwargs, _STAND_INS):
                 args, kwargs = _materialized(args), _materialized(kwargs)
             return fn(*args, **kwargs)
 
@@ -1308,7 +1388,7 @@ _TENSOR_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "_
 
 def _operator(method: Callable[..., Any]) -> Callable[..., Any]:
     def op(self: Any, other: Any) -> Any:
-        if isinstance(other, (_Unknown, DynamicShape)):
+        if isinstance(other, (*_STAND_INS, DynamicShape)):
             other = other.size_tensor()
         elif isinstance(other, (np.generic, np.ndarray)) and other.dtype.kind == "f" and \
                 keras.backend.is_float_dtype(self.dtype):
@@ -1333,7 +1413,7 @@ def _tensor_eq(self: Any, other: Any) -> Any:
     XLNet's ``ops.where(n == m, 1, 0)`` of two aranges, an identity matrix at run time,
     was the constant 0 in the trace), Python's identity comparison when Keras' or
     graphir's own code compares (``tensor in list``).  Anything else: identity."""
-    if isinstance(other, (_Unknown, DynamicShape)):
+    if isinstance(other, (*_STAND_INS, DynamicShape)):
         other = other.size_tensor()
     elif isinstance(other, keras.KerasTensor):
         caller = sys._getframe(1).f_globals.get("__name__", "")

@@ -837,3 +837,47 @@ class EagerPositions(L.Layer):
 
 def test_an_eager_constant_sliced_to_a_run_time_size():
     _check(_model(EagerPositions(name="positions")), [(2, 5, 4), (3, 9, 4)])
+
+
+class LengthChosenScale(L.Layer):
+    """keras_hub Phi3's long-RoPE factor choice: ``ops.where(start + seq_len > n, long,
+    short)`` of the run-time length (a comparison of a size, a bool tensor at run time),
+    and the comparisons with another size and reflected."""
+
+    def call(self, x):
+        seq_len = ops.shape(x)[1]
+        scale = ops.where(0 + seq_len > 4, ops.convert_to_tensor([2.0, 3.0, 5.0, 7.0]),
+                          ops.convert_to_tensor([1.0, 1.5, 0.5, 0.25]))
+        longer = ops.cast(ops.shape(x)[0] >= seq_len, "float32")
+        under = ops.cast(6 > seq_len, "float32")
+        return x * scale + longer + 10.0 * under
+
+
+class BranchOnLength(L.Layer):
+    """Qwen3.5's ``if pad_size > 0:``: a Python branch on a run-time size (its own
+    shape inference, so Keras builds the model)."""
+
+    def call(self, x):
+        if ops.shape(x)[1] % 4 > 0:
+            return x * 2.0
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def test_a_size_compared_at_run_time_chooses_per_input():
+    keras.utils.set_random_seed(24)
+    model = _model(LengthChosenScale(name="scale"))
+    rng = np.random.default_rng(24)
+    feeds = [rng.normal(size=s).astype("float32") for s in ((5, 3, 4), (2, 5, 4), (2, 7, 4))]
+    graph, wants = _matches_keras(model, feeds)
+    assert sum(n.op in ("greater", "greater_equal", "less") for n in graph.nodes) >= 3
+
+
+def test_a_python_branch_on_a_run_time_size_is_refused_by_name():
+    model = _model(BranchOnLength(name="branch"))
+    with pytest.raises(UnsupportedLayerError,
+                       match=r"branch.*comparison \(ops\.shape\(.*\)\[1\] % 4\) > 0 of a "
+                             r"size unknown while tracing is used as a truth value"):
+        from_keras(model)
