@@ -1,5 +1,6 @@
 """Primitive shape and indexing ops (``specs/ops-indexing.md``): ``transpose``,
-``expand_dims``, ``squeeze``, ``slice``, ``gather``, ``take_along_axis``, ``tile``,
+``expand_dims``, ``squeeze``, ``slice``, ``gather``, ``take_along_axis``,
+``scatter_nd_update``, ``tile``,
 ``repeat``, ``broadcast_to``, ``pad``, ``flip``, ``stack``, ``one_hot``,
 ``full_like`` and ``array_reshape``, with NumPy
 semantics and no Keras or ONNX shape to them.
@@ -16,7 +17,8 @@ Conventions of the group (checked by the type rules):
   tuple is strictly increasing.  Negative axes are normalized by whoever builds the
   node (the Keras lowering does); a type rule refuses a negative axis.
 * **Dtypes**: every op takes data of any dtype (float, integer, bool) and keeps it,
-  except ``gather``/``take_along_axis`` whose indices are ``int32``/``int64``,
+  except ``gather``/``take_along_axis``/``scatter_nd_update`` whose indices are
+  ``int32``/``int64`` (and whose updates have the data's dtype),
   ``one_hot``, which reads integer indices and writes ``float32``, and ``pad``, whose
   constant must be exactly representable in the data's dtype.
 * **Symbolic dims** (``"batch"``) and unknown dims (``None``) are kept where the op
@@ -41,8 +43,8 @@ from graphir.size_exprs import exact_quotient
 from graphir.tensor_types import Dim, TensorType
 
 __all__ = ["SLICE_BEGIN", "SLICE_END", "transpose", "expand_dims", "squeeze", "slice_",
-           "gather", "take_along_axis", "tile", "repeat", "broadcast_to", "pad", "flip",
-           "stack", "one_hot", "full_like", "array_reshape", "slice_is_full"]
+           "gather", "take_along_axis", "scatter_nd_update", "tile", "repeat", "broadcast_to",
+           "pad", "flip", "stack", "one_hot", "full_like", "array_reshape", "slice_is_full"]
 
 #: the ``ends`` bound of a forward slice that runs to the end (``x[a:]``), int64 max
 SLICE_END = 2 ** 63 - 1
@@ -293,6 +295,59 @@ def take_along_axis(inputs, attrs):
         raise IndexError(f"take_along_axis: an index is outside [-{x.shape[axis]}, "
                          f"{x.shape[axis]})")
     return np.take_along_axis(np.broadcast_to(x, xs), idx, axis)
+
+
+# ----------------------------------------------------------------------------- scatter_nd_update
+
+def _scatter_nd_update_rule(types, attrs):
+    x, idx, upd = types
+    _require_index(idx, 1)
+    depth = idx.shape[-1] if idx.rank >= 1 else None
+    if not isinstance(depth, int) or not 1 <= depth <= x.rank:
+        raise TypeRuleError(
+            f"indices {fmt_shape(idx.shape)} must end in a static index depth in [1, "
+            f"{x.rank}] (the rank of x)", input_index=1, expected=f"(..., d), 1 <= d <= {x.rank}",
+            actual=fmt_shape(idx.shape))
+    if upd.dtype is not x.dtype:
+        raise TypeRuleError(f"updates must have the dtype of x ({x.dtype.value}), got "
+                            f"{upd.dtype.value}", input_index=2, expected=x.dtype.value,
+                            actual=upd.dtype.value)
+    want = idx.shape[:-1] + x.shape[depth:]
+    try:
+        if upd.rank != len(want):
+            raise ValueError
+        for a, b in zip(upd.shape, want):
+            _merge_dim(a, b)
+    except ValueError:
+        raise TypeRuleError(
+            f"updates {fmt_shape(upd.shape)} must be indices' leading dims + x's dims past "
+            f"the index depth {fmt_shape(want)}", input_index=2, expected=fmt_shape(want),
+            actual=fmt_shape(upd.shape)) from None
+    return (x,)
+
+
+@define_op("scatter_nd_update", ("x", "indices", "updates"), {},
+           infer=_scatter_nd_update_rule, layout=Layout.CHANNELS_LAST, index_inputs=(1,),
+           doc="a copy of x with x[indices[j]] = updates[j] for each index tuple j (the last "
+               "axis of indices: the tuple's depth d); keras.ops.scatter_update, "
+               "tf.tensor_scatter_nd_update, ONNX ScatterND")
+def scatter_nd_update(inputs, attrs):
+    """``out = x.copy(); out[tuple(indices[j])] = updates[j]`` for each ``j`` in row-major
+    order of ``indices``' leading axes (a repeated index keeps its last update here;
+    TensorFlow and ONNX leave that order undefined).  An index outside ``[0, dim)``,
+    negative included, is an error (TensorFlow's CPU kernel fails there)."""
+    x, idx, upd = inputs
+    idx = np.asarray(idx, np.int64)
+    depth = idx.shape[-1]
+    bound = np.asarray(x.shape[:depth])
+    flat = idx.reshape(-1, depth)
+    if np.any((flat < 0) | (flat >= bound)):
+        raise IndexError(f"scatter_nd_update: an index is outside [0, {tuple(bound)})")
+    out = np.array(x, copy=True)
+    rows = np.asarray(upd).reshape((len(flat),) + x.shape[depth:])
+    for key, row in zip(flat, rows):
+        out[tuple(key)] = row
+    return out
 
 
 # ----------------------------------------------------------------------------- tile, repeat

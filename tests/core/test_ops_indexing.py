@@ -125,6 +125,33 @@ def test_take_along_axis_broadcasts_the_other_axes():
                                   [[3.0], [4.0]])
 
 
+def test_scatter_nd_update_rule_and_kernel():
+    out = _rule("scatter_nd_update", [_t("batch", 4, 6), _t(3, 1, dtype="int32"),
+                                      _t(3, 4, 6)])
+    assert out == _t("batch", 4, 6)
+    assert _rule("scatter_nd_update", [_t(5, 4), _t("batch", 2, 2, dtype="int64"),
+                                       _t("batch", 2)]) == _t(5, 4)
+    with pytest.raises(TypeRuleError, match="int32 or int64"):
+        _rule("scatter_nd_update", [_t(5, 4), _t(2, 1), _t(2, 4)])
+    with pytest.raises(TypeRuleError, match="static index depth"):
+        _rule("scatter_nd_update", [_t(5, 4), _t(2, 3, dtype="int32"), _t(2)])
+    with pytest.raises(TypeRuleError, match=r"updates \(2, 3\)"):
+        _rule("scatter_nd_update", [_t(5, 4), _t(2, 1, dtype="int32"), _t(2, 3)])
+    with pytest.raises(TypeRuleError, match="dtype of x"):
+        _rule("scatter_nd_update", [_t(5, 4), _t(2, 1, dtype="int32"), _t(2, 4, dtype="int32")])
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    rows = _k("scatter_nd_update", [x, np.array([[2], [0]]), np.full((2, 4), -1.0)])
+    np.testing.assert_array_equal(rows, [[-1] * 4, [4, 5, 6, 7], [-1] * 4])
+    cells = _k("scatter_nd_update", [x, np.array([[[0, 1]], [[2, 3]]]), np.array([[50.], [60.]])])
+    assert cells[0, 1] == 50 and cells[2, 3] == 60 and cells.sum() == x.sum() - 1 - 11 + 110
+    last = _k("scatter_nd_update", [x, np.array([[1], [1]]), np.stack([x[0], x[2]])])
+    np.testing.assert_array_equal(last[1], x[2])                  # the last update wins here
+    assert x[0, 0] == 0                                             # the input is not written
+    for bad in ([[3]], [[-1]]):
+        with pytest.raises(IndexError):
+            _k("scatter_nd_update", [x, np.array(bad), np.zeros((1, 4))])
+
+
 # ------------------------------------------------------------------ tile, repeat, broadcast_to
 
 def test_tile_and_repeat():

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras.src.ops import core as kcore
 from keras.src.ops import nn as knn
 from keras.src.ops import numpy as knp
 
@@ -102,6 +103,12 @@ def _gather(c: BuildContext) -> Built:
 def _take_along_axis(c: BuildContext) -> Built:
     """``keras.ops.take_along_axis(x, indices, axis)``."""
     return knp.TakeAlongAxis(axis=c.attrs["axis"], name=c.name), []
+
+
+@builds("scatter_nd_update", constant_inputs=True)
+def _scatter_nd_update(c: BuildContext) -> Built:
+    """``keras.ops.scatter_update(x, indices, updates)``."""
+    return kcore.ScatterUpdate(name=c.name), []
 
 
 @builds("tile")

@@ -10,8 +10,10 @@ registered with :func:`~graphir.backends.keras.registry.lowers`:
   order), ``Ptp``, ``Average`` (weights), ``Median`` (one static axis: the sort of
   :mod:`.math_composite_converters` and the two middle entries), ``Nansum``,
   ``Nanmean``, ``Nanmax``, ``Nanmin``, ``Inner`` (``einsum``);
-* constant indices: ``ScatterUpdate`` / ``Scatter`` (``gather`` of the update rows by
-  constant position maps, ``where`` / ``add``), ``SegmentMax`` / ``SegmentMin``
+* scatters: ``ScatterUpdate`` / ``Scatter`` with constant indices (``gather`` of the
+  update rows by constant position maps, ``where`` / ``add``), ``ScatterUpdate`` with
+  tensor indices or run-time indexed sizes (``scatter_nd_update``), ``SegmentMax`` /
+  ``SegmentMin``
   (TensorFlow's fold, entry by entry, from the finite bound);
 * elementwise: ``Expm1`` (Kahan's ``(u - 1) * x / log(u)``, as Eigen computes it),
   ``Arctan2`` (``arctan`` of ``|y| / |x|`` with the quadrant, zero and infinity cases
@@ -871,18 +873,26 @@ def _rows_of(ctx: LayerContext, v: Any, k: int, dtype: DType | None, what: str
 
 @lowers(kcore.ScatterUpdate)
 def _scatter_update(ctx: LayerContext) -> Lowered:
-    """``keras.ops.scatter_update(inputs, indices, updates)`` with constant indices
-    (``tf.tensor_scatter_nd_update``: ``inputs[indices[j]] = updates[j]``) -> a ``gather``
-    of the update rows by a constant map of the indexed positions, ``where`` with a
-    constant mask of them; exact.  Refused: ``reduction`` other than None, indices given
-    as a tensor, repeated indices (TensorFlow leaves their order undefined), indices
-    out of range, non-static indexed sizes, updates of another dtype."""
+    """``keras.ops.scatter_update(inputs, indices, updates)``
+    (``tf.tensor_scatter_nd_update``: ``inputs[indices[j]] = updates[j]``).
+
+    Constant, distinct indices over static indexed sizes -> a ``gather`` of the update
+    rows by a constant map of the indexed positions, ``where`` with a constant mask of
+    them (exact, and the indices are checked here).  Indices given as a tensor (keras_hub
+    Gemma3's image tokens placed at run-time positions), or constant ones over indexed
+    sizes known only at run time (a row of the batch) -> ``scatter_nd_update``.
+    Refused: ``reduction`` other than None, repeated constant indices (TensorFlow leaves
+    the order of their updates undefined), constant indices out of range or of another
+    form, updates of another dtype or shape."""
     if ctx.layer.reduction is not None:
         ctx.refuse(f"reduction={ctx.layer.reduction!r}; only None")
     operands = ctx.operands(constant_lists=True)
     if len(operands) != 3 or not isinstance(operands[0], Operand):
         ctx.refuse("expected inputs, indices and updates")
     x, indices, updates = operands
+    static = all(isinstance(s, int) for s in x.type.shape[:_index_depth(indices)])
+    if isinstance(indices, Operand) or not static:
+        return _scatter_nd_update(ctx, x, indices, updates)
     idx, sizes = _scatter_indices(ctx, indices, x.type.shape)
     keys = [tuple(r) for r in idx.tolist()]
     if len(set(keys)) != len(keys):
@@ -903,6 +913,43 @@ def _scatter_update(ctx: LayerContext) -> Lowered:
         picked = ctx.constant("picked", np.take(upd, pos, axis=0))
     mask = ctx.constant("mask", mask.reshape(sizes + (1,) * trailing))
     return ctx.lowered("where", [mask, picked, x.name])
+
+
+def _index_depth(indices: Any) -> int:
+    """The index depth (last size) of scatter indices, a tensor or a constant."""
+    if isinstance(indices, Operand):
+        depth = indices.type.shape[-1] if indices.type.rank else 0
+        return depth if isinstance(depth, int) else 0
+    arr = np.asarray(indices)
+    return int(arr.shape[-1]) if arr.ndim else 0
+
+
+def _scatter_nd_update(ctx: LayerContext, x: Operand, indices: Any, updates: Any) -> Lowered:
+    """``scatter_nd_update`` of ``x``: tensor indices as they are (the op's type rule
+    checks their dtype, depth and the updates' shape), constant ones as an int32 weight
+    after the checks of :func:`_scatter_indices` that need no static size (a constant
+    index that repeats is refused; one past a run-time size fails at run time, as in
+    TensorFlow); constant updates as a weight of ``x``'s dtype."""
+    if isinstance(indices, Operand):
+        idx_name = indices.name
+    else:
+        idx = np.asarray(indices)
+        if idx.dtype.kind not in "iu" or idx.ndim < 1 or idx.size == 0 or np.any(idx < 0):
+            ctx.refuse(f"constant indices of shape {idx.shape} and dtype {idx.dtype}; only "
+                       f"non-negative integers (num_updates, index_depth)")
+        keys = [tuple(r) for r in idx.reshape(-1, idx.shape[-1]).tolist()]
+        if len(set(keys)) != len(keys):
+            ctx.refuse("repeated indices (TensorFlow leaves the order of their updates "
+                       "undefined)")
+        idx_name = ctx.constant("indices", idx.astype(np.int32))
+    if isinstance(updates, Operand):
+        upd_name = updates.name
+    else:
+        upd = np.asarray(updates)
+        if upd.dtype.kind not in "biuf":
+            ctx.refuse(f"updates of dtype {upd.dtype}")
+        upd_name = ctx.constant("updates", upd.astype(x.type.dtype.to_numpy()))
+    return ctx.lowered("scatter_nd_update", [x.name, idx_name, upd_name])
 
 
 @lowers(kcore.Scatter)

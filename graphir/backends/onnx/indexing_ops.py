@@ -14,6 +14,7 @@ semantics: the ONNX operator specs (https://onnx.ai/onnx/operators/) at ``ctx.op
 * ``take_along_axis`` -> ``GatherElements``, after an ``Expand`` of both inputs to
   their broadcast shape when their non-axis dims are not the same (GatherElements does
   not broadcast);
+* ``scatter_nd_update`` -> ``ScatterND`` (no reduction) with int64 indices;
 * ``tile`` -> ``Tile``; ``repeat`` -> ``Unsqueeze`` + ``Tile`` + ``Reshape`` (the
   target shape computed from ``Shape``, so symbolic dims work);
 * ``broadcast_to`` -> ``Expand`` (a ``-1`` entry becomes 1: Expand's bidirectional
@@ -51,7 +52,7 @@ from .registry import emits
 from .types import onnx_elem_type
 
 __all__ = ["transpose", "expand_dims", "squeeze", "slice_", "gather", "take_along_axis",
-           "tile", "repeat", "broadcast_to", "pad", "flip", "stack", "one_hot",
+           "scatter_nd_update", "tile", "repeat", "broadcast_to", "pad", "flip", "stack", "one_hot",
            "full_like", "array_reshape", "dynamic_reshape"]
 
 
@@ -166,6 +167,16 @@ def take_along_axis(ctx: OnnxEmitContext, node: Node) -> None:
         x = ctx.add("Expand", [x, tx], ctx.fresh("x_broadcast"))
         idx = ctx.add("Expand", [idx, ti], ctx.fresh("indices_broadcast"))
     ctx.add("GatherElements", [x, idx], _out(ctx, node), axis=axis)
+
+
+@emits("scatter_nd_update")
+def scatter_nd_update(ctx: OnnxEmitContext, node: Node) -> None:
+    """ScatterND (opset 16, ``reduction="none"``) with int64 indices."""
+    x, idx, upd = node.inputs
+    indices = ctx.get(idx)
+    if ctx.dtype(idx) is not DType.INT64:
+        indices = ctx.add("Cast", [indices], ctx.fresh("indices"), to=onnx_elem_type(DType.INT64))
+    ctx.add("ScatterND", [ctx.get(x), indices, ctx.get(upd)], _out(ctx, node))
 
 
 @emits("tile")

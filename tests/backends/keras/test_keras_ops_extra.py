@@ -283,8 +283,8 @@ def test_traced_custom_layer(batch):
     (lambda x: ops.inner(x, np.float32(2.0)), "scalar operand"),
     (lambda x: ops.rot90(x, k=2, axes=(1, 2)), "records the sizes swapped"),
     (lambda x: ops.scatter_update(x[0], [[1, 1], [1, 1]], x[0, :2, 0]), "repeated indices"),
-    (lambda x: ops.scatter_update(x, [[0], [1]], np.zeros((2, 4, 6), "float32")),
-     "not static"),
+    (lambda x: ops.scatter_update(x, [[0], [0]], np.zeros((2, 4, 6), "float32")),
+     "repeated indices"),
     (lambda x: ops.scatter_update(x[0], [[4, 0]], x[0, :1, 0]), "outside"),
     (lambda x: ops.segment_max(x, ops.cast(x[:, 0, 0], "int32"), num_segments=2),
      "only constant ids"),
@@ -368,3 +368,45 @@ def test_scatter_and_scatter_update_with_constant_indices(batch):
                                    providers=["CPUExecutionProvider"])
     _assert_close(["scatters"], session.run(None, {"x": feed}), [want], rtol=1e-6)
     _assert_close(["scatters"], [to_keras(graph).predict(feed, verbose=0)], [want], rtol=1e-6)
+
+
+class _PlacedTokens(keras.layers.Layer):
+    """keras_hub Gemma3's image tokens placed into the text: the text flattened to
+    (batch * seq, d), the run-time positions offset by ``arange(batch) * seq``,
+    ``scatter_update`` by those tensor indices; and a constant row of the batch
+    replaced (indexed sizes known only at run time)."""
+
+    def call(self, inputs):
+        text, tokens, positions = inputs                   # (b, 6, 4), (b, 2, 4), (b, 2)
+        b = ops.shape(text)[0]
+        flat = ops.reshape(text, (-1, 4))
+        offsets = ops.expand_dims(ops.arange(b, dtype="int32") * 6, -1)
+        at = ops.reshape(positions + offsets, (-1, 1))
+        placed = ops.scatter_update(flat, at, ops.reshape(tokens, (-1, 4)))
+        placed = ops.reshape(placed, (-1, 6, 4))
+        return ops.scatter_update(placed, [[1]], np.full((1, 6, 4), 7.0, "float32"))
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
+
+
+@pytest.mark.parametrize("batch", [2, 3])
+def test_scatter_update_by_tensor_indices_and_over_the_batch(batch):
+    ins = [keras.Input((6, 4), name="text"), keras.Input((2, 4), name="tokens"),
+           keras.Input((2,), dtype="int32", name="positions")]
+    m = keras.Model(ins, _PlacedTokens(name="placed")(ins))
+    rng = np.random.default_rng(batch)
+    feeds = [rng.normal(size=(batch, 6, 4)).astype(np.float32),
+             rng.normal(size=(batch, 2, 4)).astype(np.float32),
+             np.stack([rng.permutation(6)[:2] for _ in range(batch)]).astype(np.int32)]
+    want = np.asarray(m.predict(feeds, verbose=0))
+    np.testing.assert_array_equal(want[0, feeds[2][0, 0]], feeds[1][0, 0])
+    assert (want[1] == 7.0).all()
+    graph = from_keras(m)
+    assert [n.op for n in graph.nodes].count("scatter_nd_update") == 2
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    named = dict(zip(["text", "tokens", "positions"], feeds))
+    _assert_close(["placed"], session.run(None, {v.name: named[v.name] for v in graph.inputs}),
+                  [want], rtol=1e-6)
+    _assert_close(["placed"], [to_keras(graph).predict(feeds, verbose=0)], [want], rtol=1e-6)

@@ -93,6 +93,32 @@ def test_take_along_axis(builder, parity, idx_shape):
                                                  "batch" else 2)
 
 
+@pytest.mark.parametrize("idx_dtype", ["int32", "int64"])
+def test_scatter_nd_update_of_rows_and_cells(builder, parity, idx_dtype):
+    """Rows of the batch at computed indices, cells at weight indices, int data."""
+    b = builder()
+    x = b.input("x", X)
+    i = b.input("i", (2, 1), dtype=idx_dtype)
+    u = b.input("u", (2, 4, 6))
+    rows = b.op("scatter_nd_update", [x, i, u], {})
+    n = b.input("n", ("batch", 4, 6), dtype="int32")
+    cells = b.op("scatter_nd_update",
+                 [n, b.const("w", np.array([[0, 3, 5], [0, 1, 0]], idx_dtype)),
+                  b.const("v", np.array([-7, 9], np.int32))], {})
+
+    def feeds(batch):
+        rng = np.random.default_rng(batch)
+        return {"x": rng.normal(size=(batch, 4, 6)).astype(np.float32),
+                "i": rng.permutation(batch)[:2].reshape(2, 1).astype(idx_dtype),
+                "u": rng.normal(size=(2, 4, 6)).astype(np.float32),
+                "n": _ints((batch, 4, 6), seed=batch)}
+
+    graph = b.build([rows, cells])
+    model = parity(graph, feeds=feeds, batches=(3, 5),
+                   dtype=dict(zip(graph.outputs, ["float32", "int32"])))
+    assert count_ops(model)["ScatterND"] == 2
+
+
 def test_broadcast_to_static_and_keeping_the_batch(builder, parity):
     b = builder()
     x = b.input("x", ("batch", 1, 6), dtype="int32")
