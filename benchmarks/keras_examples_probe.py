@@ -92,8 +92,10 @@ def _ort(model_bytes: bytes, feeds) -> list[np.ndarray]:
     return session.run(None, {i.name: f for i, f in zip(session.get_inputs(), feeds)})
 
 
-def run_graphir(model, feeds, want) -> tuple[str, str]:
-    """graphir's status and detail for one model."""
+def run_graphir(model, feeds, want, keep: str | None = None) -> tuple[str, str]:
+    """graphir's status and detail for one model; with ``keep`` (a path prefix) the
+    emitted ``.keras`` and the feeds and reference (``.npz``) are kept there for
+    :func:`reload_fresh`."""
     import keras
 
     import graphir
@@ -125,6 +127,10 @@ def run_graphir(model, feeds, want) -> tuple[str, str]:
             path = os.path.join(tmp, "m.keras")
             emitted.save(path)
             keras_out = _call(keras.saving.load_model(path, safe_mode=True), feeds)
+            if keep:
+                os.replace(path, keep + ".keras")
+                np.savez(keep + ".npz", **{f"feed{i}": f for i, f in enumerate(feeds)},
+                         **{f"want{i}": w for i, w in enumerate(want)})
     except graphir.GraphIRError as e:
         return "refused", f"{type(e).__name__}: {str(e).splitlines()[0][:240]}"
     except Exception as e:  # noqa: BLE001 - a crash is a result here
@@ -134,6 +140,72 @@ def run_graphir(model, feeds, want) -> tuple[str, str]:
         if problem:
             return "WRONG", f"{what}: {problem}"
     return "ok", ""
+
+
+def reload_fresh(folder: str) -> dict[str, tuple[str, str]]:
+    """The kept emitted models of ``folder`` reloaded in a new Python process that
+    imports Keras only (never keras_hub, the benchmark modules or graphir: the
+    held-out check's "a fresh process without the custom code"), each loaded with
+    ``safe_mode=True``, run on its kept feeds and compared with the kept reference.
+    Returns model name -> (status, detail): ``ok``, ``WRONG`` or ``crash``."""
+    import json
+    import subprocess
+
+    child = subprocess.run([sys.executable, os.path.abspath(__file__), "--reload-only", folder],
+                           capture_output=True, text=True, timeout=3600,
+                           env={**os.environ, "PYTHONPATH": ""})
+    results = {}
+    for line in child.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            results[row["name"]] = (row["status"], row["detail"])
+    if child.returncode != 0 and not results:
+        raise RuntimeError(f"the fresh process failed: {child.stderr[-2000:]}")
+    return results
+
+
+#: packages the fresh process refuses to import: Keras' own deserializer imports the
+#: module a config names when its package is keras_hub (or keras_nlp / keras_cv), so
+#: only blocking them shows that an emitted model needs Keras alone
+_BLOCKED = ("keras_hub", "keras_nlp", "keras_cv", "graphir")
+
+
+class _BlockImports:
+    """A ``sys.meta_path`` finder that fails the import of :data:`_BLOCKED` packages and
+    of the benchmark modules (the user's model code)."""
+
+    def __init__(self) -> None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.local = {f[:-3] for f in os.listdir(here) if f.endswith(".py")}
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.split(".")[0]
+        if top in _BLOCKED or top in self.local:
+            raise ImportError(f"{fullname} may not be imported by the fresh process")
+        return None
+
+
+def _reload_only(folder: str) -> int:
+    """The child of :func:`reload_fresh`: one JSON line per kept model."""
+    import json
+
+    for mod in _BLOCKED:
+        assert mod not in sys.modules, f"{mod} is imported in the fresh process"
+    sys.meta_path.insert(0, _BlockImports())
+    import keras
+    for name in sorted(f[:-6] for f in os.listdir(folder) if f.endswith(".keras")):
+        data = np.load(os.path.join(folder, name + ".npz"))
+        feeds = [data[f"feed{i}"] for i in range(sum(k.startswith("feed") for k in data))]
+        want = [data[f"want{i}"] for i in range(sum(k.startswith("want") for k in data))]
+        try:
+            model = keras.saving.load_model(os.path.join(folder, name + ".keras"),
+                                            safe_mode=True)
+            problem = _mismatch(_call(model, feeds), want)
+            status, detail = ("WRONG", f"fresh process: {problem}") if problem else ("ok", "")
+        except Exception as e:  # noqa: BLE001 - a failure to load is a result here
+            status, detail = "crash", f"fresh process: {type(e).__name__}: {str(e)[:300]}"
+        print(json.dumps({"name": name, "status": status, "detail": detail}), flush=True)
+    return 0
 
 
 def run_tf2onnx(model, feeds, want) -> tuple[str, str]:
@@ -159,10 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="models to run (default: all)")
     parser.add_argument("--no-tf2onnx", action="store_true", help="skip the anchor")
     parser.add_argument("--markdown", help="also write the tables to this Markdown file")
+    parser.add_argument("--fresh-process", action="store_true",
+                        help="also reload every emitted .keras in a new process that "
+                             "imports Keras only (no keras_hub, no model module) and "
+                             "compare it again")
+    parser.add_argument("--reload-only", help=argparse.SUPPRESS)
     parser.add_argument("--module", default="keras_examples",
                         help="the module of benchmarks/ whose MODELS dict is probed "
                              "(default: keras_examples)")
     args = parser.parse_args(argv)
+    if args.reload_only:
+        return _reload_only(args.reload_only)
 
     import importlib
 
@@ -171,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     MODELS = importlib.import_module(args.module).MODELS
 
     names = args.names or list(MODELS)
+    kept = tempfile.mkdtemp(prefix="graphir_probe_") if args.fresh_process else None
     rows: list[list[Any]] = []
     counts = {"graphir": 0, "tf2onnx": 0}
     bad = False
@@ -184,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - Keras refused the definition itself
             rows.append([name, "keras-failed", "", f"{type(e).__name__}: {str(e)[:120]}"])
             continue
-        g_status, g_detail = run_graphir(model, feeds, want)
+        g_status, g_detail = run_graphir(model, feeds, want,
+                                         keep=os.path.join(kept, name) if kept else None)
         t_status, t_detail = (("skipped", "") if args.no_tf2onnx
                               else run_tf2onnx(model, feeds, want))
         counts["graphir"] += g_status == "ok"
@@ -193,6 +274,20 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, g_status, t_status, g_detail or t_detail,
                      f"{time.perf_counter() - start:.1f}"])
         print(f"{name:34s} graphir={g_status:8s} tf2onnx={t_status:8s} {g_detail}", flush=True)
+    if kept:
+        fresh = reload_fresh(kept)
+        for row in rows:
+            status, detail = fresh.get(row[0], ("ok", "")) if row[1] == "ok" else ("", "")
+            if row[1] == "ok" and status != "ok":
+                row[1], row[3] = status, detail
+                counts["graphir"] -= 1
+                bad = True
+                print(f"{row[0]:34s} graphir={status:8s} {detail}", flush=True)
+        print(f"fresh process: {sum(r[1] == 'ok' for r in rows)} of the converted models "
+              f"reloaded and matched", flush=True)
+        import shutil
+
+        shutil.rmtree(kept, ignore_errors=True)
     n = sum(r[1] != "keras-failed" for r in rows)
     targets = [f"graphir converted and matched {counts['graphir']}/{n} "
                f"({100 * counts['graphir'] / max(n, 1):.0f}%)"]
