@@ -91,8 +91,8 @@ from typing import Any, Callable, Iterator, Sequence
 import keras
 import numpy as np
 
-__all__ = ["DynamicComparison", "DynamicDim", "DynamicReshape", "DynamicSizeError", "band_part",
-           "dynamic_dims", "ops_namespaces"]
+__all__ = ["DynamicComparison", "DynamicDim", "DynamicReshape", "DynamicShape",
+           "DynamicSizeError", "band_part", "dynamic_dims", "is_stand_in", "ops_namespaces"]
 
 
 class DynamicSizeError(TypeError):
@@ -347,6 +347,12 @@ def _has_dynamic(v: Any, kinds: Any = _Unknown) -> bool:
 
 #: what a keras.ops call or a tensor operator takes as its run-time tensor
 _STAND_INS = (_Unknown, DynamicComparison)
+
+
+def is_stand_in(v: Any) -> bool:
+    """Whether ``v`` stands in, while tracing, for a size, a comparison of sizes or a
+    vector of sizes unknown while tracing."""
+    return isinstance(v, (*_STAND_INS, DynamicShape))
 
 
 def _plain(v: Any, what: str) -> DynamicDim:

@@ -12,7 +12,8 @@ outputs, which the walker lowers like a nested model (:class:`TracedCall` has th
 The trace runs with ``training=False`` (passed when ``call`` accepts it).  It is refused
 (:func:`traced_call` raises the walker's :class:`~graphir.errors.UnsupportedLayerError`
 naming the layer) when the call cannot be recorded: Python control flow on a tensor
-value, a ``tf.*`` function on a symbolic tensor (the exception's first line is quoted,
+value, a ``tf.*`` function on a symbolic tensor that has no exact ``keras.ops``
+equivalent (the exception's first line is quoted,
 with the line of user code that raised it), an output that is not a symbolic tensor
 (a constant, a value computed outside ``keras.ops``), a different number of outputs
 than Keras recorded, a symbolic tensor captured from outside the call, random draws (``keras.random`` with a seed generator: one sample
@@ -20,8 +21,9 @@ would be frozen).  An input carrying a Keras mask carries it into the trace (its
 twin carries the mask's fresh twin, an extra input when the call is not given it), so
 that sublayers reading it (MultiHeadAttention) see what they see at run time.  For the
 trace only, a few things Keras
-cannot record on symbolic tensors are made recordable, each exact: ``tf.gather`` as
-``keras.ops`` (:func:`_tf_equivalents`), a sublayer returning None among its outputs
+cannot record on symbolic tensors are made recordable, each exact: TensorFlow functions
+with an exact ``keras.ops`` equivalent (``tf.reshape``, ``tf.matmul``, ``tf.gather``...:
+:mod:`graphir.backends.keras.tf_equivalents`), a sublayer returning None among its outputs
 (:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
 sublayer output sizes Keras leaves unknown (:func:`_spec_shims`), ``numpy_array * tensor``
 (:func:`_arrays_defer_to_symbolic`), upper-case ``einsum`` subscripts
@@ -50,9 +52,10 @@ from keras.src.models.functional import Functional
 from keras.src.utils.naming import to_snake_case
 
 from graphir.backends.keras.context import _is_concrete_tensor
-from graphir.backends.keras.dynamic_dims import band_part, dynamic_dims, ops_namespaces
+from graphir.backends.keras.dynamic_dims import dynamic_dims, ops_namespaces
 from graphir.backends.keras.graph_walk import call_order
 from graphir.backends.keras.registry import supported_layer_classes
+from graphir.backends.keras.tf_equivalents import tf_equivalents
 from graphir.tensor_types import TensorType
 
 __all__ = ["TRACE_ERRORS", "TracedCall", "canonical_op_name", "is_own_call_model", "is_traced",
@@ -74,169 +77,6 @@ except ImportError:  # pragma: no cover - another Keras backend
     pass
 
 _KERAS_DIR = os.path.dirname(keras.__file__) + os.sep
-
-
-def _tf_gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None,
-               batch_dims: int = 0, name: Any = None) -> Any:
-    """``tf.gather`` on symbolic tensors as the ``keras.ops`` call that computes exactly
-    the same, or None where there is none here.
-
-    * ``batch_dims=0``: ``ops.take(params, indices, axis)`` (Keras' TensorFlow
-      ``take`` is ``tf.gather``; negative indices, an error in ``tf.gather`` on CPU,
-      are the only inputs where they differ).
-    * ``batch_dims=b`` with ``axis`` b, ``params`` and ``indices`` both of rank b + 1
-      and the same leading b sizes: ``ops.take_along_axis(params, indices,
-      axis=b)`` (``out[i..., j] = params[i..., indices[i..., j]]`` in both), which is
-      how keras_hub's DeBERTaV3 attention gathers its relative positions on the
-      TensorFlow backend.  Leading sizes unknown while tracing (a dynamic batch) are
-      taken as equal: ``tf.gather`` fails at run time where they differ.
-    """
-    del validate_indices, name
-    if isinstance(indices, (list, tuple, int)):  # TensorFlow converts them to int32
-        import numpy as np
-
-        indices = np.asarray(indices, dtype="int32")
-    p_rank, i_rank = len(params.shape), len(getattr(indices, "shape", ()))
-    b = batch_dims + i_rank if batch_dims < 0 else batch_dims
-    a = b if axis is None else (axis + p_rank if axis < 0 else axis)
-    if b == 0:
-        return keras.ops.take(params, indices, axis=a)
-    lead_p, lead_i = tuple(params.shape[:b]), tuple(indices.shape[:b])
-    same_lead = all(p is None or i is None or p == i for p, i in zip(lead_p, lead_i))
-    if a == b and p_rank == i_rank == b + 1 and same_lead:
-        return keras.ops.take_along_axis(params, indices, axis=b)
-    return None
-
-
-def _tf_band_part(input: Any, num_lower: Any, num_upper: Any, name: Any = None) -> Any:  # noqa: A002
-    """``tf.linalg.band_part`` (``matrix_band_part``) on a symbolic tensor: see
-    :func:`~graphir.backends.keras.dynamic_dims.band_part`."""
-    return band_part(input, num_lower, num_upper)
-
-
-def _legacy_bilinear_matrix(n_in: int, n_out: int, align_corners: bool) -> np.ndarray:
-    """The ``(n_out, n_in)`` float32 matrix of TensorFlow's legacy bilinear resize along
-    one axis (``ResizeBilinear`` with ``half_pixel_centers=False``: source position
-    ``i * scale``, ``scale = (n_in - 1) / (n_out - 1)`` with ``align_corners`` else
-    ``n_in / n_out``, weights ``1 - lerp`` at ``floor`` and ``lerp`` at ``ceil``, clamped to
-    the last row; tensorflow/core/kernels/image/resize_bilinear_op.cc,
-    ``compute_interpolation_weights``), positions in float32 as TensorFlow computes them."""
-    scale = np.float32((n_in - 1) / (n_out - 1) if align_corners and n_out > 1
-                       else n_in / n_out)
-    matrix = np.zeros((n_out, n_in), np.float32)
-    for i in range(n_out):
-        pos = np.float32(i) * scale
-        lower, lerp = int(np.floor(pos)), pos - np.floor(pos)
-        upper = min(int(np.ceil(pos)), n_in - 1)
-        matrix[i, max(lower, 0)] += np.float32(1) - lerp
-        matrix[i, upper] += lerp
-    return matrix
-
-
-def _tf_resize_images_v1(images: Any, size: Any, method: Any = 0, align_corners: bool = False,
-                         preserve_aspect_ratio: bool = False, name: Any = None) -> Any:
-    """``tf.compat.v1.image.resize`` (``resize_images``) of a symbolic NHWC float32 tensor
-    of static height and width, bilinear, to a static size (keras_hub's DepthAnything
-    ``interpolate`` with ``align_corners=True``): bilinear resizing is linear and
-    separable, so it is two ``keras.ops.einsum`` with the constant matrices of
-    :func:`_legacy_bilinear_matrix` (the same weights TensorFlow applies; the sums are
-    ordered differently, a float32 rounding apart).  None for anything else."""
-    del name
-    if method not in (0, "bilinear") or preserve_aspect_ratio or len(images.shape) != 4 \
-            or keras.backend.standardize_dtype(images.dtype) != "float32":
-        return None
-    try:
-        out_h, out_w = (int(d) for d in size)
-    except (TypeError, ValueError):
-        return None
-    in_h, in_w = images.shape[1:3]
-    if in_h is None or in_w is None or out_h < 1 or out_w < 1:
-        return None
-    rows = _legacy_bilinear_matrix(in_h, out_h, bool(align_corners))
-    cols = _legacy_bilinear_matrix(in_w, out_w, bool(align_corners))
-    x = keras.ops.einsum("oh,bhwc->bowc", rows, images)
-    return keras.ops.einsum("pw,bowc->bopc", cols, x)
-
-
-def _spatial(value: Any, rank: int, outer: int) -> tuple[int, ...] | None:
-    """TensorFlow's ``strides`` / ``dilations`` (an int, ``rank`` ints, or ``rank + 2``
-    ints whose batch and channel entries are ``outer``) as ``rank`` ints; None otherwise."""
-    if value is None:
-        return (1,) * rank
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * rank
-    try:
-        values = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    if len(values) == 1:
-        return values * rank
-    if len(values) == rank:
-        return values
-    if len(values) == rank + 2 and values[0] == values[-1] == outer:
-        return values[1:-1]
-    return None
-
-
-def _tf_conv2d(input: Any, filters: Any, strides: Any, padding: Any,  # noqa: A002
-               data_format: Any = "NHWC", dilations: Any = None, name: Any = None) -> Any:
-    """``tf.nn.conv2d`` of a symbolic NHWC tensor (keras.io's subclassing_conv_layers
-    recipe overrides ``convolution_op`` with it) as ``keras.ops.conv``, which on
-    TensorFlow is ``tf.nn.convolution`` of the same operands, strides, padding and
-    dilations.  None for NCHW, explicit paddings, or strides/dilations on the batch or
-    channel axis."""
-    del name
-    strides, dilations = _spatial(strides, 2, 1), _spatial(dilations, 2, 1)
-    if data_format != "NHWC" or not isinstance(padding, str) or \
-            padding.upper() not in ("VALID", "SAME") or strides is None or dilations is None \
-            or not isinstance(input, keras.KerasTensor) or len(input.shape) != 4:
-        return None
-    return keras.ops.conv(input, filters, strides=strides, padding=padding.lower(),
-                          data_format="channels_last", dilation_rate=dilations)
-
-
-#: TensorFlow functions a traced call may apply to symbolic tensors, by their Python
-#: name (``tf.gather`` is ``gather_v2`` calling ``gather``): each returns the exactly
-#: equivalent ``keras.ops`` result, or None (the call is refused as any ``tf.*`` call).
-_TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
-    "gather_v2": _tf_gather, "gather": _tf_gather, "matrix_band_part": _tf_band_part,
-    "resize_images": _tf_resize_images_v1, "conv2d_v2": _tf_conv2d}
-
-
-@contextlib.contextmanager
-def _tf_equivalents() -> Iterator[None]:
-    """While tracing, let the TensorFlow functions of :data:`_TF_EQUIVALENTS` accept
-    symbolic tensors: a TensorFlow global op dispatcher (what TensorFlow consults when a
-    function fails on an argument it cannot convert; Keras 2 recorded its ``TFOpLambda``
-    layers the same way), registered for the trace only.  Anything else still fails as
-    "A KerasTensor cannot be used as input to a TensorFlow function" and is refused."""
-    try:
-        from tensorflow.python.util import dispatch
-    except ImportError:  # pragma: no cover - another Keras backend
-        yield
-        return
-
-    class _Dispatcher(dispatch.GlobalOpDispatcher):
-        def handle(self, op: Any, args: Any, kwargs: Any) -> Any:
-            fn = _TF_EQUIVALENTS.get(getattr(op, "__name__", ""))
-            if fn is None or getattr(op, "__module__", "").split(".")[0] != "tensorflow":
-                return self.NOT_SUPPORTED
-            try:
-                bound = inspect.signature(fn).bind(*args, **kwargs)
-            except TypeError:
-                return self.NOT_SUPPORTED
-            values = keras.tree.flatten((args, kwargs))
-            if not any(isinstance(v, keras.KerasTensor) for v in values):
-                return self.NOT_SUPPORTED
-            out = fn(*bound.args, **bound.kwargs)
-            return self.NOT_SUPPORTED if out is None else out
-
-    dispatcher = _Dispatcher()
-    dispatcher.register()
-    try:
-        yield
-    finally:
-        dispatch._GLOBAL_DISPATCHERS.remove(dispatcher)
 
 
 @attrs.define
@@ -766,7 +606,7 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     A call that draws random numbers from a seed generator (sampling at inference,
     e.g. a VAE's ``Sampling`` layer) is refused: graphir would freeze one sample."""
     try:
-        with _random_draws() as draws, _tf_equivalents(), _none_outputs_recorded(), \
+        with _random_draws() as draws, tf_equivalents(), _none_outputs_recorded(), \
                 _variables_defer_to_symbolic(), _arrays_defer_to_symbolic(), \
                 _einsum_subscripts(), _losses_ignored(), _fft_of_unknown_sizes(), \
                 dynamic_dims():

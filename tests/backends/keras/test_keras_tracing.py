@@ -132,10 +132,12 @@ class PythonIf(L.Layer):
 
 
 class TfCall(L.Layer):
+    """A TensorFlow function with no keras.ops equivalent (random at inference)."""
+
     def call(self, x):
         import tensorflow as tf
 
-        return tf.nn.relu(x)
+        return tf.nn.dropout(x, 0.5)
 
 
 # --------------------------------------------------------------------------- helpers

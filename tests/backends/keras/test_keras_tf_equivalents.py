@@ -1,0 +1,111 @@
+"""Custom layers written with TensorFlow functions (``tf.reshape``, ``tf.matmul``,
+``tf.nn.moments``...: keras.io's older examples, Keras 2 ports) traced through the
+``keras.ops`` equivalents of graphir/backends/keras/tf_equivalents.py: ONNX
+(onnxruntime) and the emitted Keras model against Keras at two run-time sizes, and the
+TensorFlow calls without an exact equivalent refused naming the line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+ort = pytest.importorskip("onnxruntime")
+
+from keras import layers as L  # noqa: E402
+
+from graphir.backends.keras import from_keras, to_keras  # noqa: E402
+from graphir.backends.onnx import to_onnx  # noqa: E402
+from graphir.errors import UnsupportedLayerError  # noqa: E402
+
+
+class TensorFlowMixer(L.Layer):
+    """TensorFlow-style token mixing: a weight applied with ``tf.matmul(transpose_b)``,
+    the batch size from ``tf.shape``, reshapes and transposes, ``tf.nn.moments``
+    standardization, ``tf.math.l2_normalize``, exact GELU, a softmax weighted by
+    ``tf.range`` of the run-time length, ``tf.where``, ``tf.argmax`` into
+    ``tf.gather_nd``, ``tf.norm``, ``tf.tile``, ``tf.concat`` and ``tf.split``."""
+
+    def build(self, shape):
+        self.w = self.add_weight(shape=(shape[-1], shape[-1]), initializer="glorot_uniform",
+                                 name="w")
+
+    def call(self, x):
+        b = tf.shape(x)[0]
+        h = tf.matmul(x, self.w, transpose_b=True)
+        h = tf.nn.gelu(h) + tf.nn.relu6(x) - tf.math.rsqrt(tf.square(x) + 1.0)
+        h = tf.transpose(tf.reshape(h, [b, -1, 2, 3]), [0, 2, 1, 3])
+        h = tf.squeeze(tf.reduce_sum(h, axis=1, keepdims=True), 1)
+        h = h / tf.cast(tf.shape(x)[1], tf.float32)
+        mean, var = tf.nn.moments(x, axes=[1], keepdims=True)
+        n = tf.math.l2_normalize(x, axis=-1) + (x - mean) / tf.sqrt(var + 1e-3)
+        c = tf.concat([h, tf.expand_dims(tf.reduce_mean(n, -1), -1)], axis=-1)
+        ruler = tf.cast(tf.range(tf.shape(x)[1])[None, :, None], tf.float32)
+        s = tf.nn.softmax(c, axis=-1) * ruler
+        t = tf.where(s > 0.1, s, tf.zeros_like(s))
+        idx = tf.argmax(t, axis=-1, output_type=tf.int32)
+        rows = tf.stack([tf.zeros_like(idx[:, 0]), idx[:, 0] % 6], -1)
+        picked = tf.gather_nd(tf.reduce_mean(x, 1), rows)
+        left, right = tf.split(x, [2, -1], axis=-1)
+        return tf.concat([tf.tile(tf.reduce_max(t, -1, keepdims=True), [1, 1, 2]), right], -1) \
+            + tf.norm(x, axis=-1, keepdims=True) + tf.reduce_sum(picked) \
+            + tf.reduce_sum(left, -1, keepdims=True) + tf.nn.gelu(3.0 * x)
+
+
+@pytest.fixture(scope="module")
+def mixer():
+    keras.utils.set_random_seed(31)
+    i = keras.Input((None, 6), name="x")
+    model = keras.Model(i, TensorFlowMixer(name="mixer")(i))
+    return model, from_keras(model)
+
+
+def test_a_tensorflow_style_layer_traces_and_matches(mixer):
+    model, graph = mixer
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(31)
+    for shape in [(2, 5, 6), (3, 7, 6)]:
+        x = rng.normal(size=shape).astype(np.float32)
+        want = np.asarray(model(x))
+        assert want.shape == shape
+        for got in (session.run(None, {"x": x})[0], np.asarray(emitted(x))):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    ops = {n.op for n in graph.nodes}
+    assert {"matmul", "softmax", "argmax", "where", "tile"} <= ops
+
+
+class Uses(L.Layer):
+    """One TensorFlow call, given as a function of the input."""
+
+    def __init__(self, fn, **kw):
+        super().__init__(**kw)
+        self.fn = fn
+
+    def call(self, x):
+        return self.fn(x)
+
+    def compute_output_shape(self, shape):
+        return shape
+
+
+@pytest.mark.parametrize("fn,line", [
+    (lambda x: tf.nn.swish(x, beta=2.0), "swish"),                     # an option ops lacks
+    (lambda x: tf.cast(tf.divide(tf.cast(x, tf.int32), 2), tf.float32), "divide"),  # float64
+    (lambda x: tf.cast(tf.where(x > 0)[:, :1], tf.float32) + x, "tf.where"),  # indices
+    (lambda x: tf.reduce_sum(x) + tf.math.bessel_i0(x), "bessel_i0"),  # not in the table
+])
+def test_tensorflow_calls_without_an_exact_equivalent_are_refused_naming_the_line(fn, line):
+    i = keras.Input((4,), name="x")
+    model = keras.Model(i, Uses(fn, name="uses")(i))
+    with pytest.raises(UnsupportedLayerError, match=r"uses.*TensorFlow function.*" + line):
+        from_keras(model)
+
+
+def test_a_run_time_shape_vector_in_arithmetic_is_refused():
+    i = keras.Input((None, 4), name="x")
+    model = keras.Model(i, Uses(lambda x: tf.reshape(x, tf.shape(x) * 1), name="uses")(i))
+    with pytest.raises(UnsupportedLayerError, match=r"uses.*whole vector"):
+        from_keras(model)
