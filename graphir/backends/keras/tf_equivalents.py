@@ -243,8 +243,11 @@ _FLOAT_UNARY = {
     "exp": "exp", "log": "log", "log1p": "log1p", "sqrt": "sqrt", "rsqrt": "rsqrt",
     "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu", "relu6": "relu6", "elu": "elu",
     "selu": "selu", "softplus": "softplus", "softsign": "softsign", "erf": "erf",
-    "sin": "sin", "cos": "cos", "floor": "floor", "ceil": "ceil", "round": "round",
-    "reciprocal": "reciprocal"}
+    "sin": "sin", "cos": "cos", "tan": "tan", "atan": "arctan", "asin": "arcsin",
+    "acos": "arccos", "sinh": "sinh", "cosh": "cosh", "asinh": "arcsinh", "acosh": "arccosh",
+    "atanh": "arctanh", "expm1": "expm1", "log_sigmoid": "log_sigmoid", "floor": "floor",
+    "ceil": "ceil", "round": "round", "reciprocal": "reciprocal", "is_nan": "isnan",
+    "is_inf": "isinf", "is_finite": "isfinite"}
 #: the same for any numeric dtype (the result's dtype is the operand's in both)
 _ANY_UNARY = {"square": "square", "abs": "abs", "sign": "sign", "neg": "negative",
               "negative": "negative"}
@@ -540,6 +543,114 @@ def _matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False
     return keras.ops.matmul(a, b)
 
 
+def _matrix_transpose(a: Any, name: Any = "matrix_transpose", conjugate: bool = False) -> Any:
+    """``tf.linalg.matrix_transpose``: the last two axes swapped (real tensors)."""
+    if conjugate or not _is_tensor(a) or len(a.shape) < 2:
+        return None
+    return keras.ops.swapaxes(a, -1, -2)
+
+
+def _filled(ops_name: str) -> Callable[..., Any]:
+    """``tf.zeros`` / ``tf.ones`` of a shape holding run-time sizes (float32 unless a
+    dtype is given): ``keras.ops.zeros`` / ``ones``, whose sizes stay dynamic."""
+    def fn(shape: Any, dtype: Any = "float32", name: Any = None, layout: Any = None) -> Any:
+        if layout is not None:
+            return None
+        target = keras.backend.standardize_dtype(getattr(dtype, "name", dtype))
+        return getattr(keras.ops, ops_name)(shape, dtype=target)
+    return fn
+
+
+def _fill(dims: Any, value: Any, name: Any = None, layout: Any = None) -> Any:
+    """``tf.fill`` with a Python number (float32 for a float, int32 for an int, as
+    TensorFlow converts it)."""
+    if layout is not None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return keras.ops.full(dims, value, dtype="float32" if isinstance(value, float) else "int32")
+
+
+def _size(input: Any, out_type: Any = None, name: Any = None) -> Any:  # noqa: A002
+    """``tf.size`` (int32): the element count, a constant when every size is static."""
+    if not _is_tensor(input) or (out_type is not None and keras.backend.standardize_dtype(
+            getattr(out_type, "name", out_type)) != "int32"):
+        return None
+    return keras.ops.size(input)
+
+
+def _rank(input: Any, name: Any = None) -> Any:  # noqa: A002
+    return np.asarray(len(input.shape), "int32") if _is_tensor(input) else None
+
+
+def _sequence_mask(lengths: Any, maxlen: Any = None, dtype: Any = "bool",
+                   name: Any = None) -> Any:
+    """``tf.sequence_mask`` with a given ``maxlen``: ``range(maxlen) < lengths[..., None]``
+    (without one the length is the largest value: a size computed from data)."""
+    if maxlen is None or not _is_tensor(lengths) or _dtype(lengths) not in ("int32", "int64"):
+        return None
+    mask = keras.ops.less(keras.ops.arange(maxlen, dtype=_dtype(lengths)),
+                          keras.ops.expand_dims(lengths, -1))
+    target = keras.backend.standardize_dtype(getattr(dtype, "name", dtype))
+    return mask if target == "bool" else keras.ops.cast(mask, target)
+
+
+def _embedding_lookup(params: Any, ids: Any, max_norm: Any = None, name: Any = None) -> Any:
+    """``tf.nn.embedding_lookup`` of one table: rows of ``params`` (``tf.gather``)."""
+    if max_norm is not None or not _is_tensor(params) or not _is_tensor(ids):
+        return None
+    return keras.ops.take(params, ids, axis=0)
+
+
+def _segment_sum(data: Any, segment_ids: Any, num_segments: Any, name: Any = None) -> Any:
+    """``tf.math.unsorted_segment_sum``: ``keras.ops.segment_sum`` (unsorted), which on
+    TensorFlow is that function."""
+    if not _is_tensor(data):
+        return None
+    if not _is_tensor(segment_ids):
+        segment_ids = np.asarray(segment_ids)
+        if segment_ids.dtype.kind not in "iu":
+            return None
+        segment_ids = segment_ids.astype("int32")  # as TensorFlow converts Python ints
+    return keras.ops.segment_sum(data, segment_ids, num_segments=num_segments)
+
+
+def _tensordot(a: Any, b: Any, axes: Any, name: Any = None) -> Any:
+    if _one_dtype(a, b) is None:
+        return None
+    return keras.ops.tensordot(a, b, axes=axes)
+
+
+def _extract_patches(images: Any, sizes: Any, strides: Any, rates: Any, padding: Any,
+                     name: Any = None) -> Any:
+    """``tf.image.extract_patches`` of NHWC images: ``keras.ops.image.extract_patches``
+    (each patch's pixels row-major, channels innermost, in both)."""
+    size, step, rate = _spatial(sizes, 2, 1), _spatial(strides, 2, 1), _spatial(rates, 2, 1)
+    if not _is_tensor(images) or len(images.shape) != 4 or None in (size, step, rate) or \
+            str(padding).upper() not in ("VALID", "SAME"):
+        return None
+    return keras.ops.image.extract_patches(images, size, strides=step, dilation_rate=rate,
+                                           padding=str(padding).lower(),
+                                           data_format="channels_last")
+
+
+def _conv(ops_name: str, rank: int) -> Callable[..., Any]:
+    """``tf.nn.conv1d`` / ``depthwise_conv2d`` (channels last, VALID or SAME):
+    ``keras.ops.conv`` / ``depthwise_conv``, which on TensorFlow run the same kernels."""
+    def fn(input: Any, filters: Any = None, stride: Any = None,  # noqa: A002
+           padding: Any = "VALID", data_format: Any = None, dilations: Any = None,
+           name: Any = None, strides: Any = None, filter: Any = None) -> Any:  # noqa: A002
+        kernel = filter if filters is None else filters
+        step = _spatial(stride if strides is None else strides, rank, 1)
+        rate = _spatial(dilations, rank, 1)
+        if not _is_tensor(input) or len(input.shape) != rank + 2 or step is None or \
+                rate is None or data_format not in (None, "NWC", "NHWC") or \
+                not isinstance(padding, str) or padding.upper() not in ("VALID", "SAME"):
+            return None
+        return getattr(keras.ops, ops_name)(input, kernel, strides=step,
+                                            padding=padding.lower(),
+                                            data_format="channels_last", dilation_rate=rate)
+    return fn
+
+
 # --------------------------------------------------------------------------- reductions
 
 def _axis(axis: Any) -> Any:
@@ -569,20 +680,44 @@ def _reduce(ops_name: str, kind: str) -> Callable[..., Any]:
     return fn
 
 
-def _argmax(input: Any, axis: Any = None, output_type: Any = "int64",  # noqa: A002
-            name: Any = None) -> Any:
-    """``tf.argmax`` (axis 0 when None; int64 unless ``output_type`` says int32)."""
-    if not _is_tensor(input) or _dtype(input) == "bool":
-        return None
-    out = keras.backend.standardize_dtype(getattr(output_type, "name", output_type))
-    return keras.ops.cast(keras.ops.argmax(input, axis=0 if axis is None else int(axis)), out)
+def _variance(take_root: bool) -> Callable[..., Any]:
+    """``tf.math.reduce_variance`` / ``reduce_std`` of floats: ``mean(square(x -
+    mean(x, keepdims)))`` (the ``abs`` TensorFlow applies first changes no real
+    square), its ``sqrt`` for the deviation (tensorflow/python/ops/math_ops.py)."""
+    def fn(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Any:
+        if not _is_float(input_tensor):
+            return None
+        ax = _axis(axis)
+        if axis is not None and ax is None:
+            return None
+        mean = keras.ops.mean(input_tensor, axis=ax, keepdims=True)
+        out = keras.ops.mean(keras.ops.square(keras.ops.subtract(input_tensor, mean)),
+                             axis=ax, keepdims=bool(keepdims))
+        return keras.ops.sqrt(out) if take_root else out
+    return fn
 
 
-def _cumsum(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
-            name: Any = None) -> Any:
-    if exclusive or reverse or not _is_tensor(x) or _dtype(x) == "bool":
-        return None
-    return keras.ops.cumsum(x, axis=int(axis))
+def _arg(ops_name: str) -> Callable[..., Any]:
+    """``tf.argmax`` / ``tf.argmin`` (axis 0 when None; int64 unless ``output_type``
+    says int32)."""
+    def fn(input: Any, axis: Any = None, output_type: Any = "int64",  # noqa: A002
+           name: Any = None) -> Any:
+        if not _is_tensor(input) or _dtype(input) == "bool":
+            return None
+        out = keras.backend.standardize_dtype(getattr(output_type, "name", output_type))
+        picked = getattr(keras.ops, ops_name)(input, axis=0 if axis is None else int(axis))
+        return keras.ops.cast(picked, out)
+    return fn
+
+
+def _running(ops_name: str) -> Callable[..., Any]:
+    """``tf.cumsum`` / ``tf.math.cumprod``, neither exclusive nor reversed."""
+    def fn(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+           name: Any = None) -> Any:
+        if exclusive or reverse or not _is_tensor(x) or _dtype(x) == "bool":
+            return None
+        return getattr(keras.ops, ops_name)(x, axis=int(axis))
+    return fn
 
 
 def _moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False,
@@ -725,7 +860,14 @@ TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
     "reduce_max": _reduce("max", "numeric"), "reduce_min": _reduce("min", "numeric"),
     "reduce_mean": _reduce("mean", "float"), "reduce_logsumexp": _reduce("logsumexp", "float"),
     "reduce_any": _reduce("any", "bool"), "reduce_all": _reduce("all", "bool"),
-    "argmax_v2": _argmax, "cumsum": _cumsum, "moments_v2": _moments,
+    "argmax_v2": _arg("argmax"), "argmin_v2": _arg("argmin"), "cumsum": _running("cumsum"),
+    "cumprod": _running("cumprod"), "moments_v2": _moments,
+    "reduce_variance": _variance(False), "reduce_std": _variance(True),
+    "matrix_transpose": _matrix_transpose, "zeros": _filled("zeros"), "ones": _filled("ones"),
+    "fill": _fill, "size_v2": _size, "rank": _rank, "sequence_mask": _sequence_mask,
+    "embedding_lookup_v2": _embedding_lookup, "unsorted_segment_sum": _segment_sum,
+    "tensordot": _tensordot, "extract_image_patches_v2": _extract_patches,
+    "conv1d_v2": _conv("conv", 1), "depthwise_conv2d_v2": _conv("depthwise_conv", 2),
     "l2_normalize": _l2_normalize, "norm_v2": _norm, "top_k": _top_k, "one_hot": _one_hot,
     "gather_nd_v2": _gather_nd, "resize_images_v2": _resize_v2,
     "avg_pool2d": _pool("average_pool"), "avg_pool_v2": _pool("average_pool"),

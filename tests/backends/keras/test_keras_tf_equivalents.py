@@ -77,6 +77,54 @@ def test_a_tensorflow_style_layer_traces_and_matches(mixer):
     assert {"matmul", "softmax", "argmax", "where", "tile"} <= ops
 
 
+def test_tensorflow_image_patch_idioms_trace_and_match():
+    keras.utils.set_random_seed(32)
+    i = keras.Input((4, 4, 3), name="images")
+    model = keras.Model(i, TensorFlowPatches(name="patches")(i))
+    graph = from_keras(model)
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(32)
+    for batch in (2, 3):
+        x = rng.normal(size=(batch, 4, 4, 3)).astype(np.float32)
+        want = np.asarray(model(x))
+        assert want.shape == (batch, 4, 12)
+        for got in (session.run(None, {"images": x})[0], np.asarray(emitted(x))):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+class TensorFlowPatches(L.Layer):
+    """keras.io's TF-era ViT / MLP-Mixer idioms: ``tf.image.extract_patches`` reshaped
+    to (batch, patches, dims) by ``tf.shape``, ``tf.linalg.matrix_transpose``, a
+    depthwise convolution, ``tf.zeros`` of the run-time batch, ``tf.sequence_mask``,
+    ``tf.nn.embedding_lookup``, ``tf.math.unsorted_segment_sum``, ``tf.tensordot``,
+    ``tf.math.reduce_std``, ``tf.argmin``, ``tf.math.cumprod``, ``tf.size`` / ``tf.rank``."""
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=(5, 12), initializer="glorot_uniform", name="table")
+        self.kernel = self.add_weight(shape=(3, 3, 3, 1), initializer="glorot_uniform",
+                                      name="kernel")
+
+    def call(self, images):
+        b = tf.shape(images)[0]
+        d = tf.nn.depthwise_conv2d(images, self.kernel, [1, 1, 1, 1], "SAME")
+        patches = tf.image.extract_patches(images=d, sizes=[1, 2, 2, 1], strides=[1, 2, 2, 1],
+                                           rates=[1, 1, 1, 1], padding="VALID")
+        patches = tf.reshape(patches, [b, -1, patches.shape[-1]])        # (b, 4, 12)
+        mixed = tf.linalg.matrix_transpose(tf.linalg.matrix_transpose(patches) * 2.0)
+        ids = tf.argmin(patches, axis=-1, output_type=tf.int32) % 5     # (b, 4)
+        looked = tf.nn.embedding_lookup(self.table, ids)                  # (b, 4, 12)
+        mask = tf.sequence_mask(ids, 12, dtype=tf.float32)               # (b, 4, 12)
+        seg = tf.math.unsorted_segment_sum(tf.reduce_mean(patches, 0), [0, 2, 0, 1], 3)
+        dot = tf.tensordot(patches, tf.ones((12, 12)), axes=1)
+        spread = tf.math.reduce_std(patches, axis=1, keepdims=True)
+        running = tf.math.cumprod(tf.sigmoid(patches), axis=1)
+        count = tf.cast(tf.size(patches) // b + tf.rank(patches), tf.float32)
+        base = tf.zeros((b, 4, 12)) + tf.math.log_sigmoid(mixed)
+        return base + looked * mask + tf.reduce_sum(seg) + dot + spread + running + count
+
+
 class Uses(L.Layer):
     """One TensorFlow call, given as a function of the input."""
 
