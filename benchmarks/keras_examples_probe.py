@@ -12,7 +12,8 @@ in [0, 10), bool inputs random), the reference is Keras' own call at inference:
 * graphir: ``from_keras`` (for a subclassed model whose inputs graphir typed otherwise
   than ``probe_specs`` says, again with those ``input_dtypes``, as tf2onnx is given the
   input signature) -> ``to_onnx`` run by onnxruntime (and, when the graph's batch
-  is dynamic, again at batch 3 against Keras at batch 3), and ``to_keras`` saved,
+  is dynamic, again at batch 3 against Keras at batch 3, unless Keras itself fails
+  there), and ``to_keras`` saved,
   reloaded with ``safe_mode=True`` and run; all compared with the reference at
   ``max |got - ref| <= 1e-4 * max(1, max |ref|)``.  Status ``ok`` (both match),
   ``refused`` (a typed ``GraphIRError``: the reason is printed), ``WRONG`` (a number
@@ -121,7 +122,12 @@ def run_graphir(model, feeds, want, keep: str | None = None) -> tuple[str, str]:
         if all(not isinstance(v.type.shape[0], int) for v in graph.inputs):
             # a dynamic batch: the same ONNX at batch 3 (nothing was fixed while tracing)
             three = [np.concatenate([f, f[:1]]) for f in feeds]
-            checks.append(("onnx at batch 3", _ort(onnx, three), _call(model, three)))
+            try:
+                ref3 = _call(model, three)
+            except Exception:  # noqa: BLE001 - the definition itself fails at batch 3
+                ref3 = None  # (keras_hub SAM3 broadcasts a (batch, s) mask as (t, s))
+            if ref3 is not None:
+                checks.append(("onnx at batch 3", _ort(onnx, three), ref3))
         emitted = graphir.to_keras(graph)
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "m.keras")

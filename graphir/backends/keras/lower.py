@@ -595,7 +595,13 @@ class _Lowering:
     def constant_output(self, scope: str, tensor: Any) -> str:
         """A traced call's output that Keras computed eagerly (it depends on no input:
         e.g. keras_hub's ``PositionEmbedding`` once the sequence length is static) as a
-        weight ``{scope}/constant``, read by the nodes downstream like any value."""
+        weight ``{scope}/constant``, read by the nodes downstream like any value; a
+        variable it returns as it is (keras_hub SAM3's rotary embedding returns its
+        precomputed table) as that variable's weight, named by its Keras path."""
+        if isinstance(tensor, keras.Variable):
+            name = self.variable_fn(scope)(tensor)
+            self.types[name] = weight_type(self.weights[name])
+            return name
         array = np.array(tensor)
         name = self.ns.unique(join_scope(scope, "constant"))
         self.weights[name] = array

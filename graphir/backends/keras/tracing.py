@@ -27,10 +27,12 @@ with an exact ``keras.ops`` equivalent (``tf.reshape``, ``tf.matmul``, ``tf.gath
 (:func:`_none_outputs_recorded`), ``variable * tensor`` (:func:`_variables_defer_to_symbolic`),
 sublayer output sizes Keras leaves unknown (:func:`_spec_shims`), ``numpy_array * tensor``
 (:func:`_arrays_defer_to_symbolic`), upper-case ``einsum`` subscripts
-(:func:`_einsum_subscripts`), ``add_loss`` in a call (:func:`_losses_ignored`), FFTs
+(:func:`_einsum_subscripts`), ``add_loss`` in a call (:func:`_losses_ignored`),
+``ops.cond`` on a run-time predicate as a select of both branches
+(:func:`_cond_as_select`), FFTs
 over axes of unknown size (:func:`_fft_of_unknown_sizes`) and sizes unknown while tracing
 (:mod:`graphir.backends.keras.dynamic_dims`).  Operations the call records but the op set lacks
-(``ops.cond``, ``ops.while_loop``...) are refused by the walker when it lowers them.
+(``ops.while_loop``, ``ops.map``...) are refused by the walker when it lowers them.
 
 Tracing appends Keras nodes to the sublayers' call histories; :func:`traced_call` removes
 them again when the walker is done, so the user's model is left as it was.
@@ -318,6 +320,64 @@ def _losses_ignored() -> Iterator[None]:
         yield
     finally:
         cls.add_loss = original
+
+
+@contextlib.contextmanager
+def _cond_as_select() -> Iterator[None]:
+    """While tracing, ``keras.ops.cond(pred, true_fn, false_fn)`` with a predicate known
+    only at run time (a scalar bool symbolic tensor, or a comparison of sizes unknown
+    while tracing: keras_hub SAM3's ``ops.cond(ops.equal(ops.shape(boxes)[1], 0), ...)``)
+    traces both branches and selects each output as ``take(stack([t, f]), index)`` with
+    the index ``0`` where ``pred`` holds, else ``1``: the taken branch's values exactly,
+    whatever the other holds, and a run-time failure, never a broadcast, when the two
+    differ in shape at run time (sizes unknown while tracing may; ``where`` would
+    broadcast a size 1).  The branches must return the same structure of tensors of one
+    dtype and symbolic shape each (``tf.cond`` requires that too).  Unlike
+    ``tf.cond``, the converted model computes the branch not taken as well: a branch
+    that cannot run on some inputs (a reshape valid only when taken) makes the converted
+    model fail on them, never return another number.  A predicate known while tracing
+    (a constant) is Keras' own ``cond``.  Patched in every ``keras.ops`` namespace for
+    the trace only."""
+    from graphir.backends.keras.dynamic_dims import is_stand_in
+
+    original = keras.ops.cond
+
+    def cond(pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+        if is_stand_in(pred):
+            pred = pred.size_tensor()
+        if not isinstance(pred, keras.KerasTensor):
+            return original(pred, true_fn, false_fn)
+        if tuple(pred.shape) != () or keras.backend.standardize_dtype(pred.dtype) != "bool":
+            raise TypeError(f"ops.cond of a predicate of shape {tuple(pred.shape)} and dtype "
+                            f"{pred.dtype}: only a scalar bool")
+        taken, other = true_fn(), false_fn()
+        keras.tree.assert_same_structure(taken, other)
+        for a, b in zip(keras.tree.flatten(taken), keras.tree.flatten(other)):
+            if not (isinstance(a, keras.KerasTensor) and isinstance(b, keras.KerasTensor)) or \
+                    tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+                raise TypeError(f"ops.cond branches return {_spec_text(a)} and "
+                                f"{_spec_text(b)}: graphir selects between symbolic tensors "
+                                f"of one shape and dtype only")
+        index = keras.ops.cast(keras.ops.logical_not(pred), "int32")
+        return keras.tree.map_structure(
+            lambda a, b: keras.ops.take(keras.ops.stack([a, b]), index, axis=0), taken, other)
+
+    saved = []
+    for space in ops_namespaces():
+        if getattr(space, "cond", None) is original:
+            saved.append(space)
+            space.cond = cond
+    try:
+        yield
+    finally:
+        for space in saved:
+            space.cond = original
+
+
+def _spec_text(v: Any) -> str:
+    if isinstance(v, keras.KerasTensor):
+        return f"{v.dtype}{list(v.shape)}"
+    return type(v).__name__
 
 
 def _lowercase_subscripts(equation: str) -> str:
@@ -609,7 +669,7 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
         with _random_draws() as draws, tf_equivalents(), _none_outputs_recorded(), \
                 _variables_defer_to_symbolic(), _arrays_defer_to_symbolic(), \
                 _einsum_subscripts(), _losses_ignored(), _fft_of_unknown_sizes(), \
-                dynamic_dims():
+                _cond_as_select(), dynamic_dims():
             result = _traceable_call(layer)(*args, **kwargs)
     except TRACE_ERRORS as e:
         if draws:  # the draw came first (a sample shaped by a size unknown while tracing)
@@ -636,7 +696,8 @@ def _run(layer: Any, args: Sequence[Any], kwargs: dict[str, Any], inputs: list[A
     for i, t in enumerate(outputs):
         if t is None:
             continue
-        if not isinstance(t, keras.KerasTensor) and not _is_concrete_tensor(t):
+        if not isinstance(t, (keras.KerasTensor, keras.Variable)) and \
+                not _is_concrete_tensor(t):
             refuse(f"its traced call() returns a {type(t).__name__} as output {i}, not a "
                    f"tensor")
     if not any(isinstance(t, keras.KerasTensor) for t in outputs) and expected is None:

@@ -142,8 +142,10 @@ _not_builtin_relu.__name__ = "relu"
     (lambda: _model(L.Conv2D(6, 3, data_format="channels_first", name="cf"),
                     shape=(3, 8, 8)), "cf",
      "data_format='channels_first' with a bias"),
-    # an activation function that is not Keras' own is traced; tf.nn.relu stops there
-    (lambda: _model(L.Activation(tf.nn.relu, name="act")), "act", "TensorFlow function"),
+    # an activation function that is not Keras' own is traced; a TensorFlow function
+    # without a keras.ops equivalent stops there (tf.nn.relu traces as keras.ops.relu)
+    (lambda: _model(L.Activation(tf.math.bessel_i0, name="act")), "act",
+     "TensorFlow function"),
     (lambda: _model(L.Dense(2, activation=keras.activations.threshold, name="dt"), shape=(3,)),
      "dt", "not in the op set"),
     (lambda: _model(L.Softmax(axis=(3, -1), name="sm")), "sm", "repeats an axis"),

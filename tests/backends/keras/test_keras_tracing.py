@@ -1241,3 +1241,104 @@ def test_tf_conv2d_traces_as_keras_ops_conv():
     assert sum(n.op == "conv2d" for n in graph.nodes) == 2
     _check_both(model, graph, {"x": np.random.default_rng(26).normal(size=(2, 9, 9, 3))
                                                             .astype("float32")})
+
+
+class BoxesOrNone(L.Layer):
+    """keras_hub SAM3's geometry encoder: ``ops.cond(ops.equal(ops.shape(boxes)[1], 0),
+    no_boxes, encode_boxes)`` on the run-time box count (two outputs per branch), and a
+    cond on a comparison of the run-time length."""
+
+    def call(self, x, boxes):
+        def no_boxes():
+            return ops.zeros_like(x), ops.zeros_like(x[:, :, 0])
+
+        def encode_boxes():
+            pooled = ops.mean(boxes, axis=1, keepdims=True)
+            return x * pooled[:, :, :1] + 1.0, ops.sum(x, -1)
+
+        a, b = ops.cond(ops.equal(ops.shape(boxes)[1], 0), no_boxes, encode_boxes)
+        c = ops.cond(ops.shape(x)[1] > 4, lambda: x * 2.0, lambda: x - 1.0)
+        return a + c + ops.expand_dims(b, -1)
+
+    def compute_output_shape(self, x_shape, boxes_shape):
+        return x_shape
+
+
+class MismatchedBranches(L.Layer):
+    """Branches of different symbolic shapes (refused while tracing), or of one symbolic
+    shape that differ at run time (``x[:, :1]`` and ``x``: ``where`` would broadcast)."""
+
+    def __init__(self, static, **kw):
+        super().__init__(**kw)
+        self.static = static
+
+    def call(self, x):
+        if self.static:
+            return ops.cond(ops.shape(x)[1] > 4, lambda: x[:, :, :2], lambda: x[:, :, :1])
+        return ops.cond(ops.shape(x)[1] > 4, lambda: x[:, :1], lambda: x)
+
+    def compute_output_shape(self, shape):
+        return shape
+
+
+def test_ops_cond_on_a_run_time_predicate_selects_between_both_branches():
+    x, boxes = keras.Input((None, 3), name="x"), keras.Input((None, 4), name="boxes")
+    model = keras.Model([x, boxes], BoxesOrNone(name="geometry")(x, boxes))
+    graph = from_keras(model)
+    assert sum(n.op == "stack" for n in graph.nodes) == 3      # one select per output
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(41)
+    for length, count in [(3, 2), (6, 0), (5, 3)]:       # each branch of each cond taken
+        feeds = {"x": rng.normal(size=(2, length, 3)).astype(np.float32),
+                 "boxes": rng.normal(size=(2, count, 4)).astype(np.float32)}
+        want = np.asarray(model([feeds["x"], feeds["boxes"]]))
+        got = session.run(None, {v.name: feeds[v.name] for v in graph.inputs})[0]
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(emitted([feeds["x"], feeds["boxes"]])), want,
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_ops_cond_branches_of_different_shapes_are_refused_or_fail_at_run_time():
+    x = keras.Input((None, 3), name="x")
+    model = keras.Model(x, MismatchedBranches(True, name="mismatch")(x))
+    with pytest.raises(UnsupportedLayerError, match=r"mismatch.*ops.cond branches return "
+                                                    r"float32\[None, None, 2\] and float32"):
+        from_keras(model)
+    model = keras.Model(x, MismatchedBranches(False, name="mismatch")(x))
+    session = ort.InferenceSession(to_onnx(from_keras(model)).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    with pytest.raises(Exception, match="Concat|dimension"):     # never a broadcast
+        session.run(None, {"x": np.ones((2, 6, 3), np.float32)})
+
+
+class Table(L.Layer):
+    """keras_hub SAM3's rotary embedding: a call that returns its own precomputed
+    variable (no input read)."""
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=(shape[-1],), initializer="glorot_uniform",
+                                     name="table", trainable=False)
+
+    def call(self, x):
+        return self.table
+
+
+class UsesTable(L.Layer):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.rotary = Table(name="rotary")
+
+    def call(self, x):
+        return x * self.rotary(x)
+
+
+def test_a_traced_call_returning_its_variable_reads_the_weight_by_its_path():
+    _seeded(42)
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, UsesTable(name="layer")(x))
+    graph = from_keras(model)
+    assert "layer/rotary/table" in graph.weights
+    feeds = {"x": np.random.default_rng(42).normal(size=(2, 3)).astype(np.float32)}
+    _check_both(model, graph, feeds)
