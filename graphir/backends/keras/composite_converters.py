@@ -14,7 +14,8 @@ per converter), registered with :func:`~graphir.backends.keras.registry.lowers`.
   ``-1`` = to the end) -> ``slice``;
 * ``StopGradient`` -> ``identity`` (inference);
 * ``DepthToSpace`` / ``SpaceToDepth`` (``tf.nn.depth_to_space`` / ``space_to_depth``,
-  NHWC, static H, W, C) -> ``reshape``, ``transpose``, ``reshape``: depth-to-space puts
+  NHWC, static C; H and W static or read at run time by ``dynamic_reshape``) ->
+  ``reshape``, ``transpose``, ``reshape``: depth-to-space puts
   channel ``(i * b + j) * C' + c`` of pixel ``(h, w)`` at ``(h * b + i, w * b + j, c)``;
 * ``Logsumexp`` (``tf.math.reduce_logsumexp``: the max over the axes, replaced by 0
   where it is not finite, subtracted before ``exp``, added back after ``log``) ->
@@ -189,25 +190,43 @@ def _stop_gradient(ctx: LayerContext) -> Lowered:
 @lowers(knn.DepthToSpace, knn.SpaceToDepth)
 def _depth_space(ctx: LayerContext) -> Lowered:
     """``keras.ops.depth_to_space`` / ``space_to_depth(x, block_size)`` on NHWC data with
-    static H, W, C -> ``reshape`` (keeps the batch), ``transpose``, ``reshape``."""
+    static C -> ``reshape`` (keeps the batch), ``transpose``, ``reshape``; a height or
+    width known only at run time (an image model of any size: keras.io's ESPCN pixel
+    shuffle) makes both reshapes ``dynamic_reshape`` s reading them from the shapes."""
     x = _one_tensor(ctx)
     if ctx.layer.data_format != "channels_last":
         ctx.refuse(f"data_format={ctx.layer.data_format!r}; only 'channels_last'")
-    if x.type.rank != 4 or not all(isinstance(d, int) for d in x.type.shape[1:]):
-        ctx.refuse(f"an input of shape {x.type.shape}; expected (N, H, W, C), static H, W, C")
+    if x.type.rank != 4 or not isinstance(x.type.shape[3], int):
+        ctx.refuse(f"an input of shape {x.type.shape}; expected (N, H, W, C), static C")
     b = _int(ctx, ctx.layer.block_size, "block_size")
     _, h, w, c = x.type.shape
     if b < 2:
         ctx.refuse(f"block_size={b}; it must be at least 2")
     perm = (0, 1, 3, 2, 4, 5)
+    static = isinstance(h, int) and isinstance(w, int)
     if isinstance(ctx.layer, knn.DepthToSpace):
         if c % (b * b):
             ctx.refuse(f"{c} channels; a multiple of block_size**2 = {b * b} is needed")
-        first, last = (h, w, b, b, c // (b * b)), (h * b, w * b, c // (b * b))
+        if not static:
+            first = ("in0[0]", "in0[1]", "in0[2]", str(b), str(b), str(c // (b * b)))
+            # the moved blocks are (N, H, b, W, b, C')
+            last = ("in0[0]", f"in0[1]*{b}", f"in0[3]*{b}", str(c // (b * b)))
+        else:
+            first, last = (h, w, b, b, c // (b * b)), (h * b, w * b, c // (b * b))
     else:
-        if h % b or w % b:
+        if static and (h % b or w % b):
             ctx.refuse(f"spatial size {h}x{w} is not a multiple of block_size={b}")
-        first, last = (h // b, b, w // b, b, c), (h // b, w // b, b * b * c)
+        if not static:
+            # TensorFlow fails on a size that is not a multiple of the block; the
+            # floor division here would then fail the reshape at run time too
+            first = ("in0[0]", f"in0[1]//{b}", str(b), f"in0[2]//{b}", str(b), str(c))
+            last = ("in0[0]", "in0[1]", "in0[2]", str(b * b * c))
+        else:
+            first, last = (h // b, b, w // b, b, c), (h // b, w // b, b * b * c)
+    if not static:
+        split = ctx.helper("dynamic_reshape", [x.name], {"shape": first}, suffix="blocks")
+        moved = ctx.helper("transpose", [split], {"perm": perm}, suffix="moved")
+        return ctx.lowered("dynamic_reshape", [moved], {"shape": last})
     split = ctx.helper("reshape", [x.name], {"target_shape": first}, suffix="blocks")
     moved = ctx.helper("transpose", [split], {"perm": perm}, suffix="moved")
     return ctx.lowered("reshape", [moved], {"target_shape": last})

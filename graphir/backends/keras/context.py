@@ -295,11 +295,15 @@ def _plain_numbers(value: Any) -> bool:
 
 
 def _is_concrete_tensor(value: Any) -> bool:
-    """A concrete (eager) backend tensor: not symbolic, not a variable, has ``numpy()``.
-    (A slice of a variable, ``kernel[None]``, is an ``EagerTensor`` with an ``assign``
-    method in TensorFlow: variables are told apart by ``read_value``.)"""
+    """A concrete (eager) backend value with ``numpy()``: an eager tensor, or a
+    TensorFlow variable the model's code created itself (``tf.Variable`` in a TF-era
+    layer: keras.io's Swin attention mask, a graph convolution's weight), which Keras 3
+    does not track as a weight, so its current value is a constant of the conversion.
+    Not symbolic, not a Keras variable (those are weights, named by their paths)."""
+    from keras import Variable
+
     return (type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy")
-            and not hasattr(value, "read_value"))
+            and not isinstance(value, Variable))
 
 
 def _variable_array(variable: Any) -> np.ndarray:

@@ -97,7 +97,8 @@ def reduction_ops() -> keras.Model:
 
 def indexing_ops() -> keras.Model:
     """Slicing, transposes and shape edits, gathers, tiling, padding, stacking, one-hot,
-    a category count, buckets (``Discretization``), a ``full_like`` and a broadcast
+    a category count, buckets (``Discretization``), a ``full_like``, a scatter of rows
+    to positions computed from the input, and a broadcast
     (which ``keras.ops.broadcast_to`` takes only to a static shape, so this model has a
     static batch of 2, the zoo's input batch)."""
     keras.utils.set_random_seed(SEED)
@@ -120,7 +121,10 @@ def indexing_ops() -> keras.Model:
     windows = ops.reshape(ops.reshape(h, (-1, 2, 6)), (2, 4, 6))  # batch split and merged
     buckets = keras.layers.Discretization([-0.5, 0.0, 0.5], name="buckets")(squeezed)
     filled = ops.full_like(counts, 0.5) + counts + ops.cast(buckets, "float32")
-    return _finish([x, i], [stacked + hot, flipped, along, broad, filled, windows],
+    first = i[:1, 0] % 2                                       # rows (k, 1 - k): distinct
+    rows = ops.expand_dims(ops.concatenate([first, 1 - first]), -1)
+    placed = ops.scatter_update(squeezed, rows, ops.flip(squeezed, 1))  # tensor indices
+    return _finish([x, i], [stacked + hot, flipped, along, broad, filled + placed, windows],
                    "indexing_ops")
 
 

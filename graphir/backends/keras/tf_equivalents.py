@@ -422,7 +422,18 @@ def _same_dtype_list(values: Any) -> bool:
 
 
 def _concat(values: Any, axis: Any, name: Any = None) -> Any:
-    if not _same_dtype_list(values) or not isinstance(axis, (int, np.integer)):
+    """``tf.concat`` of tensors of one dtype, or of vectors of sizes (run-time sizes and
+    int32 constants) along axis 0, kept a vector of sizes."""
+    if not isinstance(axis, (int, np.integer)) or not isinstance(values, (list, tuple)):
+        return None
+    if any(is_stand_in(v) for v in values):
+        if int(axis) not in (0, -1) or any(
+                not is_stand_in(v) and (not hasattr(v, "dtype") or _dtype(v) != "int32")
+                for v in values):
+            return None
+        return keras.ops.concatenate([v if is_stand_in(v) else np.asarray(v) for v in values],
+                                     axis=0)
+    if not _same_dtype_list(values):
         return None
     return keras.ops.concatenate(list(values), axis=int(axis))
 
@@ -442,7 +453,12 @@ def _unstack(value: Any, num: Any = None, axis: int = 0, name: Any = "unstack") 
 
 
 def _expand_dims(input: Any, axis: Any, name: Any = None) -> Any:  # noqa: A002
-    return keras.ops.expand_dims(input, int(axis)) if _is_tensor(input) else None
+    """``tf.expand_dims`` of a tensor, or of a run-time size (a vector of sizes for the
+    size-taking functions: ``tf.concat([tf.expand_dims(batch, -1), [1, 1]], 0)``, the
+    keras.io causal masks' tile multiples)."""
+    if not (_is_tensor(input) or is_stand_in(input)):
+        return None
+    return keras.ops.expand_dims(input, int(axis))
 
 
 def _squeeze(input: Any, axis: Any = None, name: Any = None,  # noqa: A002
@@ -461,6 +477,15 @@ def _tile(input: Any, multiples: Any, name: Any = None) -> Any:  # noqa: A002
     return keras.ops.tile(input, multiples) if _is_tensor(input) else None
 
 
+def _repeat(input: Any, repeats: Any, axis: Any = None, name: Any = None) -> Any:  # noqa: A002
+    """``tf.repeat`` by one count (an int or a run-time size) along an axis:
+    ``keras.ops.repeat`` (a run-time count along an axis of size 1 is a broadcast)."""
+    if not _is_tensor(input) or axis is None or not (
+            isinstance(repeats, (int, np.integer)) or is_stand_in(repeats)):
+        return None
+    return keras.ops.repeat(input, repeats, axis=int(axis))
+
+
 def _broadcast_to(input: Any, shape: Any, name: Any = None) -> Any:  # noqa: A002
     return keras.ops.broadcast_to(input, shape) if _is_tensor(input) else None
 
@@ -472,9 +497,56 @@ def _reverse(tensor: Any, axis: Any, name: Any = None) -> Any:
 
 
 def _roll(input: Any, shift: Any, axis: Any, name: Any = None) -> Any:  # noqa: A002
-    if not _is_tensor(input) or not isinstance(shift, int) or not isinstance(axis, int):
+    """``tf.roll`` by int shifts along int axes (lists of them: one roll per axis, which
+    is the same, Swin's ``tf.roll(x, [-s, -s], [1, 2])``)."""
+    shifts, axes = np.atleast_1d(np.asarray(shift)), np.atleast_1d(np.asarray(axis))
+    if not _is_tensor(input) or shifts.dtype.kind not in "iu" or axes.dtype.kind not in "iu" \
+            or shifts.shape != axes.shape or shifts.ndim != 1:
         return None
-    return keras.ops.roll(input, shift, axis=axis)
+    for k, a in zip(shifts.tolist(), axes.tolist()):
+        input = keras.ops.roll(input, k, axis=a)
+    return input
+
+
+def _box(ops_name: str) -> Callable[..., Any]:
+    """``tf.image.crop_to_bounding_box`` (a slice) / ``pad_to_bounding_box`` (zeros
+    around) of 3-D or 4-D NHWC images by int offsets and sizes, the image's height and
+    width static; TensorFlow's checks (a box inside the image, or the image inside the
+    box) raise while tracing, as TensorFlow fails."""
+    def fn(image: Any, offset_height: Any, offset_width: Any, target_height: Any,
+           target_width: Any) -> Any:
+        box = (offset_height, offset_width, target_height, target_width)
+        if not _is_tensor(image) or len(image.shape) not in (3, 4) or \
+                not all(isinstance(v, (int, np.integer)) for v in box):
+            return None
+        top, left, height, width = (int(v) for v in box)
+        h, w = image.shape[-3], image.shape[-2]
+        if h is None or w is None:
+            return None
+        lead = [slice(None)] * (len(image.shape) - 3)
+        if ops_name == "crop":
+            if top < 0 or left < 0 or top + height > h or left + width > w:
+                raise ValueError(f"crop_to_bounding_box: the box {box} is not inside a "
+                                 f"{h}x{w} image")
+            return image[tuple(lead + [slice(top, top + height), slice(left, left + width)])]
+        bottom, right = height - top - h, width - left - w
+        if min(top, left, bottom, right) < 0:
+            raise ValueError(f"pad_to_bounding_box: a {h}x{w} image does not fit the box "
+                             f"{box}")
+        widths = [[0, 0]] * len(lead) + [[top, bottom], [left, right], [0, 0]]
+        return keras.ops.pad(image, widths)
+    return fn
+
+
+def _depth_space(ops_name: str) -> Callable[..., Any]:
+    """``tf.nn.depth_to_space`` / ``space_to_depth`` (NHWC): the ``keras.ops`` function
+    of the same name, which on TensorFlow is that function."""
+    def fn(input: Any, block_size: Any, data_format: Any = "NHWC",  # noqa: A002
+           name: Any = None) -> Any:
+        if not _is_tensor(input) or data_format != "NHWC" or not isinstance(block_size, int):
+            return None
+        return getattr(keras.ops, ops_name)(input, block_size, data_format="channels_last")
+    return fn
 
 
 def _pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0,
@@ -611,6 +683,21 @@ def _segment_sum(data: Any, segment_ids: Any, num_segments: Any, name: Any = Non
             return None
         segment_ids = segment_ids.astype("int32")  # as TensorFlow converts Python ints
     return keras.ops.segment_sum(data, segment_ids, num_segments=num_segments)
+
+
+def _segment_mean(data: Any, segment_ids: Any, num_segments: Any, name: Any = None) -> Any:
+    """``tf.math.unsorted_segment_mean``: the segment sums divided by the counts (a
+    segment sum of ones, at least 1, shaped to broadcast), as TensorFlow composes it
+    (tensorflow/python/ops/math_ops.py, ``_unsorted_segment_N``)."""
+    summed = _segment_sum(data, segment_ids, num_segments)
+    if summed is None or not _is_float(data):
+        return None
+    ids = segment_ids if _is_tensor(segment_ids) else np.asarray(segment_ids, "int32")
+    ones = keras.ops.ones_like(ids, dtype=_dtype(data))
+    count = keras.ops.segment_sum(ones, ids, num_segments=num_segments)
+    extra = len(data.shape) - len(ids.shape)
+    count = keras.ops.reshape(count, (-1,) + (1,) * extra) if extra else count
+    return keras.ops.divide(summed, keras.ops.maximum(count, 1.0))
 
 
 def _tensordot(a: Any, b: Any, axes: Any, name: Any = None) -> Any:
@@ -853,7 +940,7 @@ TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
     "zeros_like_v2": _like("zeros_like"),
     "shape_v2": _shape, "reshape": _reshape, "transpose_v2": _transpose, "concat": _concat,
     "stack": _stack, "unstack": _unstack, "expand_dims_v2": _expand_dims,
-    "squeeze_v2": _squeeze, "tile": _tile, "broadcast_to": _broadcast_to,
+    "squeeze_v2": _squeeze, "tile": _tile, "repeat": _repeat, "broadcast_to": _broadcast_to,
     "reverse_v2": _reverse, "roll": _roll, "pad_v2": _pad, "split": _split, "range": _range,
     "einsum": _einsum, "matmul": _matmul,
     "reduce_sum": _reduce("sum", "numeric"), "reduce_prod": _reduce("prod", "numeric"),
@@ -868,6 +955,9 @@ TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
     "embedding_lookup_v2": _embedding_lookup, "unsorted_segment_sum": _segment_sum,
     "tensordot": _tensordot, "extract_image_patches_v2": _extract_patches,
     "conv1d_v2": _conv("conv", 1), "depthwise_conv2d_v2": _conv("depthwise_conv", 2),
+    "unsorted_segment_mean": _segment_mean, "crop_to_bounding_box": _box("crop"),
+    "pad_to_bounding_box": _box("pad"), "depth_to_space_v2": _depth_space("depth_to_space"),
+    "space_to_depth_v2": _depth_space("space_to_depth"),
     "l2_normalize": _l2_normalize, "norm_v2": _norm, "top_k": _top_k, "one_hot": _one_hot,
     "gather_nd_v2": _gather_nd, "resize_images_v2": _resize_v2,
     "avg_pool2d": _pool("average_pool"), "avg_pool_v2": _pool("average_pool"),
@@ -879,7 +969,8 @@ TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
 def tf_equivalents() -> Iterator[None]:
     """While the block runs (a trace), the TensorFlow functions of
     :data:`TF_EQUIVALENTS` accept symbolic tensors and sizes unknown while tracing: a
-    TensorFlow global op dispatcher, registered for the block only.  Anything else
+    TensorFlow global op dispatcher, registered for the block only; symbolic tensors
+    also have ``tf.Tensor.get_shape``.  Anything else
     still fails as "A KerasTensor cannot be used as input to a TensorFlow function"."""
     try:
         from tensorflow.python.util import dispatch
@@ -904,7 +995,22 @@ def tf_equivalents() -> Iterator[None]:
 
     dispatcher = _Dispatcher()
     dispatcher.register()
+    tensor_class = keras.KerasTensor
+    had_get_shape = "get_shape" in tensor_class.__dict__
+    if not had_get_shape:
+        tensor_class.get_shape = _get_shape
     try:
         yield
     finally:
         dispatch._GLOBAL_DISPATCHERS.remove(dispatcher)
+        if not had_get_shape:
+            del tensor_class.get_shape
+
+
+def _get_shape(self: Any) -> Any:
+    """``tensor.get_shape()`` of a ``tf.Tensor`` (keras.io's Swin: ``_, _, C =
+    x.get_shape().as_list()``) on a symbolic tensor: its static shape as a
+    ``tf.TensorShape`` (None where unknown while tracing)."""
+    import tensorflow as tf
+
+    return tf.TensorShape(self.shape)

@@ -125,6 +125,58 @@ class TensorFlowPatches(L.Layer):
         return base + looked * mask + tf.reduce_sum(seg) + dot + spread + running + count
 
 
+class TensorFlowWindows(L.Layer):
+    """keras.io's TF-era Swin, ShiftViT, ESPCN, miniature GPT and graph-convolution
+    idioms: ``tf.roll`` by lists of shifts, ``x.get_shape()``, a raw ``tf.Variable``
+    operand (not a Keras weight), ``tf.image.crop_to_bounding_box`` /
+    ``pad_to_bounding_box``, ``tf.nn.depth_to_space`` / ``space_to_depth`` of a run-time
+    image size, a causal mask tiled by ``tf.concat([tf.expand_dims(batch, -1), [1, 1]])``,
+    ``tf.repeat`` by the batch size and ``tf.math.unsorted_segment_mean``."""
+
+    def build(self, shape):
+        self.mix = tf.Variable(np.linspace(-1, 1, 16, dtype="float32").reshape(4, 4))
+
+    def call(self, x):                                    # x (b, h, w, 4), h and w even
+        b, c = tf.shape(x)[0], x.get_shape().as_list()[-1]
+        mixed = tf.matmul(x, self.mix)
+        shuffled = tf.nn.depth_to_space(tf.nn.space_to_depth(mixed, 2), 2)
+        pooled = tf.reduce_mean(shuffled, axis=[1, 2])                  # (b, 4)
+        grid = tf.reshape(tf.tile(pooled, [1, 4]) * tf.range(16, dtype=tf.float32),
+                          [b, 2, 2, 4])
+        grid = tf.roll(grid, shift=[-1, 1], axis=[1, 2])
+        box = tf.image.pad_to_bounding_box(
+            tf.image.crop_to_bounding_box(grid, 0, 1, 2, 1), 1, 1, 4, 3)
+        seq = tf.reshape(box, [b, 12, c])                                # (b, 12, 4)
+        i = tf.range(12)[:, None]
+        j = tf.range(12)
+        mask = tf.reshape(tf.cast(i >= j, seq.dtype), [1, 12, 12])
+        mask = tf.tile(mask, tf.concat([tf.expand_dims(b, -1), tf.constant([1, 1])], 0))
+        seq = tf.matmul(mask, seq)
+        means = tf.math.unsorted_segment_mean(tf.transpose(seq, [1, 0, 2]),
+                                              [0, 2, 0, 1, 1, 0, 2, 2, 0, 1, 0, 4], 5)
+        token = tf.repeat(tf.ones((1, 1, c)), repeats=b, axis=0)
+        return tf.concat([seq, tf.transpose(means, [1, 0, 2]), token], axis=1) \
+            + pooled[:, None, :]
+
+
+def test_tensorflow_window_idioms_trace_and_match_at_run_time_image_sizes():
+    keras.utils.set_random_seed(33)
+    i = keras.Input((None, None, 4), name="images")
+    model = keras.Model(i, TensorFlowWindows(name="windows")(i))
+    graph = from_keras(model)
+    assert any(n.op == "dynamic_reshape" for n in graph.nodes)         # the pixel shuffle
+    session = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    emitted = to_keras(graph)
+    rng = np.random.default_rng(33)
+    for shape in [(2, 4, 6, 4), (3, 6, 4, 4)]:
+        x = rng.normal(size=shape).astype(np.float32)
+        want = np.asarray(model(x))
+        assert want.shape == (shape[0], 18, 4)
+        for got in (session.run(None, {"images": x})[0], np.asarray(emitted(x))):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
 class Uses(L.Layer):
     """One TensorFlow call, given as a function of the input."""
 
