@@ -25,12 +25,14 @@ def outputs(model, xs) -> list[np.ndarray]:
 
 
 def assert_close(got, want, what: str, *, require_varied: bool = False) -> None:
-    """Each output within rtol ``TOL`` and atol ``TOL * max|want|``, same shape and dtype;
-    with ``require_varied``, a reference whose spread is below 1% of its magnitude fails
-    (a near-constant output would make the comparison vacuous)."""
+    """Each output within rtol ``TOL`` and atol ``TOL * max|want|`` (over its finite
+    entries; a NaN must be NaN, as ``assert_allclose`` compares them), same shape and
+    dtype; with ``require_varied``, a reference whose spread is below 1% of its magnitude
+    fails (a near-constant output would make the comparison vacuous)."""
     assert len(got) == len(want), what
     for g, w in zip(got, want):
-        scale = float(np.abs(w).max())
+        finite = np.abs(w[np.isfinite(w)]) if np.asarray(w).dtype.kind == "f" else np.abs(w)
+        scale = float(finite.max()) if finite.size else 0.0
         if require_varied:
             assert np.std(w) > 1e-2 * scale, f"{what}: near-constant reference output"
         assert g.shape == w.shape and g.dtype == w.dtype, what

@@ -573,9 +573,11 @@ class _Lowering:
             result.append(name)
         return result
 
-    def lower_model(self, model: Any, scope: str, in_values: Sequence[str]) -> list[str]:
+    def lower_model(self, model: Any, scope: str, in_values: Sequence[str],
+                    extra: Sequence[Any] = ()) -> list[str]:
         """Lower the graph of ``model`` (Functional or Sequential) with its inputs bound to
-        ``in_values``; return the value names of its outputs, in order."""
+        ``in_values``; return the value names of its outputs, in order, then those of
+        ``extra`` (more tensors of its graph: its outputs' Keras masks)."""
         if len(in_values) != len(model.inputs):
             raise self.refuse(model, f"called on {len(in_values)} tensors but has "
                                      f"{len(model.inputs)} inputs")
@@ -586,11 +588,12 @@ class _Lowering:
                 v = self.boundary_cast(scope, t, v)
                 self.check_boundary(model, scope, t, v)
             env[id(t)] = v
-        symbolic = [t for t in model.outputs if isinstance(t, keras.KerasTensor)]
+        symbolic = [t for t in list(model.outputs) + list(extra)
+                    if isinstance(t, keras.KerasTensor)]
         for knode in call_order(symbolic, set(env), self.traced_call_masks):
             self.lower_call(knode, scope, env)
         return [env[id(t)] if isinstance(t, keras.KerasTensor) else self.constant_output(scope, t)
-                for t in model.outputs]
+                for t in list(model.outputs) + list(extra)]
 
     def constant_output(self, scope: str, tensor: Any) -> str:
         """A traced call's output that Keras computed eagerly (it depends on no input:
@@ -742,12 +745,26 @@ class _Lowering:
             _check_graph_model(op, self)
             if any(self.runtime_mask(t) is not None for t in knode.arguments.keras_tensors):
                 raise self.refuse(op, "a nested model called on a tensor whose Keras mask "
-                                      "exists only at run time (attached in a traced call)")
+                                      "exists only at run time (attached in a traced call, "
+                                      "or carried out of a nested model); the masked layers "
+                                      "inside would read it")
             if any(isinstance(a, dict) for a in knode.arguments.args):
                 in_values = [env[id(t)] for t in self.dict_call_inputs(op, knode)]
-            outs = self.lower_model(op, self.claim(join_scope(scope, op.name)), in_values)
+            # an output whose inner tensor carries a Keras mask carries it at run time
+            # (eager tensors keep their masks out of the nested model), though Keras
+            # records none on the call's symbolic output (keras.io's translation
+            # encoder, whose masked output the decoder's attention reads)
+            leaving = [(o, getattr(t, "_keras_mask", None))
+                       for o, t in zip(knode.outputs, op.outputs)
+                       if isinstance(getattr(t, "_keras_mask", None), keras.KerasTensor)
+                       and getattr(o, "_keras_mask", None) is None]
+            outs = self.lower_model(op, self.claim(join_scope(scope, op.name)), in_values,
+                                    [m for _, m in leaving])
             for t, v in zip(knode.outputs, outs):
                 env[id(t)] = v
+            for (o, m), v in zip(leaving, outs[len(knode.outputs):]):
+                env[id(m)] = v
+                self.attach_runtime_mask(o, m)
             return
         if converter is None:
             raise self.refuse(op, tracing.untraced_reason(op, from_file=self.from_file)

@@ -381,3 +381,48 @@ def test_the_emitted_model_drops_the_masks_its_rnns_are_given(tmp_path):
     emitted.save(path)
     got = np.asarray(keras.saving.load_model(path, safe_mode=True)(feeds))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_nested_model_called_on_masked_tensors_is_refused():
+    """keras.io's English-to-Spanish translation: the encoder and the decoder are
+    functional models, the decoder called on the encoder's masked output.  Keras sets
+    that mask on the decoder's input at run time and the attention inside reads it
+    although the decoder's recorded graph has none, so the result depends on it (checked
+    here); lowering the nested graph without it would be a wrong number: refused."""
+    keras.utils.set_random_seed(12)
+    src = keras.Input((5,), dtype="int32", name="src")
+    encoded = L.Embedding(20, 8, mask_zero=True, name="src_emb")(src)
+    # Dense passes its input's mask on: the encoder's output carries the source mask
+    encoder = keras.Model(src, L.Dense(8, name="enc")(encoded), name="encoder")
+    tgt_in = keras.Input((4,), dtype="int32", name="tgt_in")
+    memory_in = keras.Input((5, 8), name="memory")
+    t = L.Embedding(20, 8, mask_zero=True, name="tgt_emb")(tgt_in)
+    cross = L.MultiHeadAttention(2, 4, name="cross")(t, memory_in)
+    pooled = L.GlobalAveragePooling1D(name="pool")(cross)
+    decoder = keras.Model([tgt_in, memory_in], L.Dense(3, name="out")(pooled),
+                          name="decoder")
+    tgt = keras.Input((4,), dtype="int32", name="tgt")
+    model = keras.Model([src, tgt], decoder([tgt, encoder(src)]), name="translator")
+    s = np.array([[1, 2, 0, 0, 0]], "int32")
+    g = np.array([[3, 1, 2, 0]], "int32")
+    with_mask = np.asarray(model([s, g]))
+    without = np.asarray(decoder([g, np.asarray(encoder(s))]))     # the mask not set
+    assert not np.allclose(with_mask, without, rtol=1e-4, atol=1e-6)
+    with pytest.raises(UnsupportedLayerError, match=r"decoder.*Keras mask exists only at "
+                                                    r"run time"):
+        from_keras(model)
+
+
+def test_a_mask_carried_out_of_a_nested_model_is_read_downstream():
+    """The encoder's output keeps its mask at run time (Keras records none on the call's
+    symbolic output): a masked average pooling after it averages the unmasked steps."""
+    keras.utils.set_random_seed(13)
+    src = keras.Input((5,), dtype="int32", name="src")
+    encoded = L.Embedding(20, 8, mask_zero=True, name="src_emb")(src)
+    encoder = keras.Model(src, L.Dense(8, name="enc")(encoded), name="encoder")
+    pooled = L.GlobalAveragePooling1D(name="pool")(encoder(src))
+    model = keras.Model(src, L.Dense(3, name="out")(pooled), name="pooled")
+    s = np.array([[1, 2, 0, 0, 0], [3, 0, 4, 0, 5]], "int32")
+    unmasked = L.GlobalAveragePooling1D()(np.asarray(encoder(s)))   # every step averaged
+    assert not np.allclose(np.asarray(model(s)), np.asarray(model.get_layer("out")(unmasked)))
+    assert_converts_like_keras(model, seed=5, int_high=3)
