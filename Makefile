@@ -28,9 +28,9 @@ bench: $(STAMP)
 # keras.io-style model definitions through graphir and tf2onnx: conversion rates
 bench-examples: $(STAMP)
 	for m in keras_examples keras_examples_more keras_examples_third keras_examples_fourth keras_examples_fifth \
-		heldout_style_models \
+		keras_examples_tf heldout_style_models \
 		tf2onnx_keras_tests hub_and_masks_models hub_backbones_more; do \
-		$(BIN)/python benchmarks/keras_examples_probe.py --module $$m || exit 1; done
+		$(BIN)/python benchmarks/keras_examples_probe.py --module $$m --fresh-process || exit 1; done
 
 bench-hub: $(STAMP)
 	$(BIN)/python benchmarks/hub_speed.py
