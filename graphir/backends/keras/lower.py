@@ -690,7 +690,8 @@ class _Lowering:
         op = knode.operation
         converter = converter_for(op)
         if (converter is None and tracing.is_traced(op, from_file=self.from_file)) \
-                or _custom_activation(op) or _keras_call_traced(op, knode):
+                or _custom_activation(op) or _keras_call_traced(op, knode) \
+                or _masked_nested_model(op, knode):
             self.lower_traced(op, knode, scope, env)
             return
         if any(env.get(id(t)) == NONE_AT_RUN_TIME for t in knode.arguments.keras_tensors):
@@ -1430,6 +1431,20 @@ def _custom_activation(op: Any) -> bool:
         builtin = False
     # a built-in activation outside the op set stays refused by its converter
     return not builtin and activation_name(op.activation)[0] is None
+
+
+def _masked_nested_model(op: Any, knode: Any) -> bool:
+    """Whether ``op`` is a nested functional model whose recorded call passes Keras masks
+    (``mask=[None, m]``: keras.io's translation decoder called on the masked encoder
+    output): ``Functional.call`` sets each on its input at run time and the masked layers
+    inside read it without the nested graph recording it, so the call is traced with
+    its ``mask=`` (its graph re-run on symbolic inputs, the masks set as Keras sets
+    them) rather than walked."""
+    if not isinstance(op, _NESTED_MODELS):
+        return False
+    mask = knode.arguments.kwargs.get("mask")
+    return mask is not None and any(isinstance(m, keras.KerasTensor)
+                                    for m in keras.tree.flatten(mask))
 
 
 def _keras_call_traceable(op: Any) -> bool:

@@ -426,3 +426,29 @@ def test_a_mask_carried_out_of_a_nested_model_is_read_downstream():
     unmasked = L.GlobalAveragePooling1D()(np.asarray(encoder(s)))   # every step averaged
     assert not np.allclose(np.asarray(model(s)), np.asarray(model.get_layer("out")(unmasked)))
     assert_converts_like_keras(model, seed=5, int_high=3)
+
+
+def test_a_nested_model_called_with_a_recorded_mask_is_traced_with_it():
+    """The decoder model called on a tensor whose mask Keras recorded (``mask=[None,
+    m]``): ``Functional.call`` sets it on the decoder's input and the attention inside
+    reads it, so the call is traced with its ``mask=`` and matches Keras where ids are 0;
+    the mask changes the result (checked)."""
+    keras.utils.set_random_seed(14)
+    src = keras.Input((5,), dtype="int32", name="src")
+    memory = L.Dense(8, name="enc")(L.Embedding(20, 8, mask_zero=True, name="src_emb")(src))
+    tgt_in = keras.Input((4,), dtype="int32", name="tgt_in")
+    memory_in = keras.Input((5, 8), name="memory")
+    t = L.Embedding(20, 8, mask_zero=True, name="tgt_emb")(tgt_in)
+    cross = L.MultiHeadAttention(2, 4, name="cross")(t, memory_in)
+    decoder = keras.Model([tgt_in, memory_in],
+                          L.Dense(3, name="out")(L.GlobalAveragePooling1D(name="pool")(cross)),
+                          name="decoder")
+    tgt = keras.Input((4,), dtype="int32", name="tgt")
+    model = keras.Model([src, tgt], decoder([tgt, memory]), name="translator")
+    s = np.array([[1, 2, 0, 0, 0]], "int32")
+    g = np.array([[3, 1, 2, 0]], "int32")
+    unmasked_memory = keras.Model(src, memory)(s)
+    assert not np.allclose(np.asarray(model([s, g])),
+                           np.asarray(decoder([g, np.asarray(unmasked_memory)])),
+                           rtol=1e-4, atol=1e-6)
+    assert_converts_like_keras(model, seed=5, int_high=3)
