@@ -356,3 +356,38 @@ def test_recurrent_refuses_only_one_lstm_state():
                    [helper.make_tensor_value_info("Y", F, None)], inits)
     with pytest.raises(OnnxImportError, match="only one of initial_h and initial_c"):
         from_onnx(model)
+
+
+def _scatter_model(reduction="none", constant=None):
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    inputs = [helper.make_tensor_value_info("x", f, ["N", 3]),
+              helper.make_tensor_value_info("u", f, [2, 3])]
+    inits = []
+    if constant is None:
+        inputs.append(helper.make_tensor_value_info("i", i64, [2, 1]))
+    else:
+        inits.append(numpy_helper.from_array(np.asarray(constant, np.int64), "i"))
+    node = helper.make_node("ScatterND", ["x", "i", "u"], ["y"], reduction=reduction)
+    return _model([node], inputs, [helper.make_tensor_value_info("y", f, ["N", 3])], inits)
+
+
+def test_scatter_nd_imports_as_scatter_nd_update():
+    """Rows of a run-time batch replaced at computed and at constant indices: onnxruntime
+    (the reference), the interpreter on the import, and the re-emitted ONNX agree."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    u = rng.normal(size=(2, 3)).astype(np.float32)
+    for model, feeds in [(_scatter_model(), {"x": x, "u": u, "i": np.array([[3], [1]])}),
+                         (_scatter_model(constant=[[0], [2]]), {"x": x, "u": u})]:
+        want = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        graph = from_onnx(model)
+        assert [n.op for n in graph.nodes] == ["scatter_nd_update"]
+        np.testing.assert_array_equal(evaluate(graph, feeds)["y"], want)
+        again = ort.InferenceSession(to_onnx(graph).SerializeToString(),
+                                     providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        np.testing.assert_array_equal(again, want)
+    with pytest.raises(OnnxImportError, match="reduction='add'"):
+        from_onnx(_scatter_model("add"))
+    with pytest.raises(OnnxImportError, match="negative constant indices"):
+        from_onnx(_scatter_model(constant=[[-1], [2]]))

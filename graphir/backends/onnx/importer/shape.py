@@ -1,5 +1,5 @@
 """Converters of the shape and tensor ONNX ops: Shape, Reshape, Flatten, Transpose,
-Squeeze, Unsqueeze, Concat, Split, Slice, Gather, GatherElements, Expand,
+Squeeze, Unsqueeze, Concat, Split, Slice, Gather, GatherElements, ScatterND, Expand,
 ConstantOfShape, Range, Tile, Pad, the reductions, ArgMax/ArgMin, CumSum, Einsum, OneHot.
 
 Shape computations are resolved at import time: ``Shape`` of static dims is a constant,
@@ -364,6 +364,21 @@ def gather_elements(ctx: ImportContext, node: onnx.NodeProto) -> None:
     x = ctx.input(0)
     axis = _norm([int(ctx.attr("axis", 0))], ctx.type(x).rank, ctx)[0]
     ctx.emit("take_along_axis", [x, ctx.input(1)], {"axis": axis}, out=ctx.out())
+
+
+@imports("ScatterND", attrs=("reduction",))
+def scatter_nd(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    """``scatter_nd_update`` (``reduction`` ``none`` only).  Constant indices must be
+    non-negative (the IR's indices count from 0; ONNX reads a negative one from the
+    end); indices computed at run time are taken as the IR takes them."""
+    reduction = ctx.attr("reduction", "none")
+    if reduction != "none":
+        raise ctx.error(f"ScatterND with reduction={reduction!r}; only 'none'")
+    indices = ctx.const(1)
+    if indices is not None and np.any(np.asarray(indices) < 0):
+        raise ctx.error("ScatterND with negative constant indices")
+    ctx.emit("scatter_nd_update", [ctx.input(0), ctx.input(1), ctx.input(2)], {},
+             out=ctx.out())
 
 
 @imports("Expand")
