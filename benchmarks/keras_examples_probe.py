@@ -3,8 +3,9 @@
 checked outside graphir.
 
 Run: ``.venv/bin/python benchmarks/keras_examples_probe.py [NAME ...] [--no-tf2onnx]
-[--markdown FILE] [--module MODULE]`` (``make bench-examples``; ``--module`` names another
-module of ``benchmarks/`` with a ``MODELS`` dict of builders, as ``keras_examples.py``).
+[--markdown FILE] [--module MODULE] [--fresh-process]`` (``make bench-examples``;
+``--module`` names another module of ``benchmarks/`` with a ``MODELS`` dict of builders,
+as ``keras_examples.py``).
 
 Per model (seeded weights, seeded inputs: batch 2, every unknown dim 32, integer inputs
 in [0, 10), bool inputs random), the reference is Keras' own call at inference:
@@ -21,6 +22,13 @@ in [0, 10), bool inputs random), the reference is Keras' own call at inference:
 * tf2onnx: ``tf2onnx.convert.from_keras`` (opset 17, the model's input signature with
   a dynamic batch) run by onnxruntime, compared the same way: ``ok``, ``failed`` (an
   exception) or ``WRONG``.
+
+With ``--fresh-process`` every emitted ``.keras`` is also reloaded in one new Python
+process that may not import keras_hub, graphir or the benchmark modules (an import hook
+refuses them; Keras' deserializer would import keras_hub for a config naming it), run
+on the same inputs and compared again: a failure there turns ``ok`` into ``crash`` or
+``WRONG`` (the issue's held-out check, "reloaded in a fresh process without the custom
+code").
 
 Printed: one row per model and the two conversion rates.  Nothing is asserted; the
 script exits 1 when graphir produced a wrong number or crashed.
