@@ -349,6 +349,9 @@ class _Lowering:
         # TokenAndPositionEmbedding(mask_zero=True)), set on the recorded tensors while
         # the walk runs: id(tensor) -> (tensor, the _keras_mask it had before)
         self.runtime_masks: dict[int, tuple[Any, Any]] = {}
+        #: what the last :meth:`lower_model` left on its outputs: id(output) -> (its
+        #: run-time mask, the mask's value name)
+        self.output_runtime_masks: dict[int, tuple[Any, str]] = {}
         # scope -> the layer traced there (its variables are named below it); scopes of
         # traced graphs name their keras.ops nodes canonically (tracing.canonical_op_name)
         self.trace_owner: dict[str, Any] = {}
@@ -592,6 +595,12 @@ class _Lowering:
                     if isinstance(t, keras.KerasTensor)]
         for knode in call_order(symbolic, set(env), self.traced_call_masks):
             self.lower_call(knode, scope, env)
+        # run-time masks this walk attached to the outputs (a nested model inside handed
+        # one out), with their values, for a caller that hands them on in turn
+        self.output_runtime_masks = {
+            id(t): (t._keras_mask, env[id(t._keras_mask)]) for t in model.outputs
+            if isinstance(t, keras.KerasTensor) and self.runtime_mask(t) is not None
+            and id(t._keras_mask) in env}
         return [env[id(t)] if isinstance(t, keras.KerasTensor) else self.constant_output(scope, t)
                 for t in list(model.outputs) + list(extra)]
 
@@ -761,11 +770,19 @@ class _Lowering:
                        and getattr(o, "_keras_mask", None) is None]
             outs = self.lower_model(op, self.claim(join_scope(scope, op.name)), in_values,
                                     [m for _, m in leaving])
+            handed_on = self.output_runtime_masks
             for t, v in zip(knode.outputs, outs):
                 env[id(t)] = v
             for (o, m), v in zip(leaving, outs[len(knode.outputs):]):
                 env[id(m)] = v
                 self.attach_runtime_mask(o, m)
+            # ... and so does one whose inner tensor got its mask at run time (a model
+            # nested in the nested model handed it out)
+            for o, t in zip(knode.outputs, op.outputs):
+                if id(t) in handed_on and getattr(o, "_keras_mask", None) is None:
+                    m, v = handed_on[id(t)]
+                    env[id(m)] = v
+                    self.attach_runtime_mask(o, m)
             return
         if converter is None:
             raise self.refuse(op, tracing.untraced_reason(op, from_file=self.from_file)

@@ -452,3 +452,19 @@ def test_a_nested_model_called_with_a_recorded_mask_is_traced_with_it():
                            np.asarray(decoder([g, np.asarray(unmasked_memory)])),
                            rtol=1e-4, atol=1e-6)
     assert_converts_like_keras(model, seed=5, int_high=3)
+
+
+def test_a_mask_handed_out_through_two_nested_models_is_read_downstream():
+    """The encoder nested in another model: its output's mask leaves both models at run
+    time (the outer one's recorded output has none either), and the masked pooling after
+    them averages the unmasked steps only."""
+    keras.utils.set_random_seed(15)
+    src = keras.Input((5,), dtype="int32", name="src")
+    encoded = L.Embedding(20, 8, mask_zero=True, name="src_emb")(src)
+    encoder = keras.Model(src, L.Dense(8, name="enc")(encoded), name="encoder")
+    ids = keras.Input((5,), dtype="int32", name="ids")
+    middle = keras.Model(ids, encoder(ids), name="middle")
+    outer = keras.Input((5,), dtype="int32", name="outer")
+    pooled = L.GlobalAveragePooling1D(name="pool")(middle(outer))
+    model = keras.Model(outer, L.Dense(3, name="out")(pooled), name="twice")
+    assert_converts_like_keras(model, seed=5, int_high=3)
