@@ -894,10 +894,7 @@ def _scatter_update(ctx: LayerContext) -> Lowered:
     if isinstance(indices, Operand) or not static:
         return _scatter_nd_update(ctx, x, indices, updates)
     idx, sizes = _scatter_indices(ctx, indices, x.type.shape)
-    keys = [tuple(r) for r in idx.tolist()]
-    if len(set(keys)) != len(keys):
-        ctx.refuse("repeated indices (TensorFlow leaves the order of their updates "
-                   "undefined)")
+    keys = _distinct_rows(ctx, idx)
     upd, shape = _rows_of(ctx, updates, len(keys), x.type.dtype, "updates")
     trailing = x.type.rank - len(sizes)
     if len(shape) != 1 + trailing:
@@ -913,6 +910,20 @@ def _scatter_update(ctx: LayerContext) -> Lowered:
         picked = ctx.constant("picked", np.take(upd, pos, axis=0))
     mask = ctx.constant("mask", mask.reshape(sizes + (1,) * trailing))
     return ctx.lowered("where", [mask, picked, x.name])
+
+
+def _distinct_rows(ctx: LayerContext, idx: np.ndarray) -> list[tuple[int, ...]]:
+    """The index tuples of constant scatter indices ``(..., d)``, in order.
+
+    Raises:
+        UnsupportedLayerError: a tuple repeats (TensorFlow leaves the order of their
+            updates undefined).
+    """
+    keys = [tuple(r) for r in idx.reshape(-1, idx.shape[-1]).tolist()]
+    if len(set(keys)) != len(keys):
+        ctx.refuse("repeated indices (TensorFlow leaves the order of their updates "
+                   "undefined)")
+    return keys
 
 
 def _index_depth(indices: Any) -> int:
@@ -937,10 +948,7 @@ def _scatter_nd_update(ctx: LayerContext, x: Operand, indices: Any, updates: Any
         if idx.dtype.kind not in "iu" or idx.ndim < 1 or idx.size == 0 or np.any(idx < 0):
             ctx.refuse(f"constant indices of shape {idx.shape} and dtype {idx.dtype}; only "
                        f"non-negative integers (num_updates, index_depth)")
-        keys = [tuple(r) for r in idx.reshape(-1, idx.shape[-1]).tolist()]
-        if len(set(keys)) != len(keys):
-            ctx.refuse("repeated indices (TensorFlow leaves the order of their updates "
-                       "undefined)")
+        _distinct_rows(ctx, idx)
         idx_name = ctx.constant("indices", idx.astype(np.int32))
     if isinstance(updates, Operand):
         upd_name = updates.name

@@ -159,23 +159,6 @@ def _spatial(value: Any, rank: int, outer: int) -> tuple[int, ...] | None:
     return None
 
 
-def _tf_conv2d(input: Any, filters: Any, strides: Any, padding: Any,  # noqa: A002
-               data_format: Any = "NHWC", dilations: Any = None, name: Any = None) -> Any:
-    """``tf.nn.conv2d`` of a symbolic NHWC tensor (keras.io's subclassing_conv_layers
-    recipe overrides ``convolution_op`` with it) as ``keras.ops.conv``, which on
-    TensorFlow is ``tf.nn.convolution`` of the same operands, strides, padding and
-    dilations.  None for NCHW, explicit paddings, or strides/dilations on the batch or
-    channel axis."""
-    del name
-    strides, dilations = _spatial(strides, 2, 1), _spatial(dilations, 2, 1)
-    if data_format != "NHWC" or not isinstance(padding, str) or \
-            padding.upper() not in ("VALID", "SAME") or strides is None or dilations is None \
-            or not isinstance(input, keras.KerasTensor) or len(input.shape) != 4:
-        return None
-    return keras.ops.conv(input, filters, strides=strides, padding=padding.lower(),
-                          data_format="channels_last", dilation_rate=dilations)
-
-
 # --------------------------------------------------------------------------- operands
 
 def _is_tensor(v: Any) -> bool:
@@ -672,27 +655,32 @@ def _embedding_lookup(params: Any, ids: Any, max_norm: Any = None, name: Any = N
     return keras.ops.take(params, ids, axis=0)
 
 
+def _segment_ids(segment_ids: Any) -> Any:
+    """Segment ids as TensorFlow takes them: a tensor as it is, Python or NumPy integers
+    as int32 (as TensorFlow converts Python ints); None for anything else."""
+    if _is_tensor(segment_ids):
+        return segment_ids
+    ids = np.asarray(segment_ids)
+    return ids.astype("int32") if ids.dtype.kind in "iu" else None
+
+
 def _segment_sum(data: Any, segment_ids: Any, num_segments: Any, name: Any = None) -> Any:
     """``tf.math.unsorted_segment_sum``: ``keras.ops.segment_sum`` (unsorted), which on
     TensorFlow is that function."""
-    if not _is_tensor(data):
+    ids = _segment_ids(segment_ids)
+    if not _is_tensor(data) or ids is None:
         return None
-    if not _is_tensor(segment_ids):
-        segment_ids = np.asarray(segment_ids)
-        if segment_ids.dtype.kind not in "iu":
-            return None
-        segment_ids = segment_ids.astype("int32")  # as TensorFlow converts Python ints
-    return keras.ops.segment_sum(data, segment_ids, num_segments=num_segments)
+    return keras.ops.segment_sum(data, ids, num_segments=num_segments)
 
 
 def _segment_mean(data: Any, segment_ids: Any, num_segments: Any, name: Any = None) -> Any:
     """``tf.math.unsorted_segment_mean``: the segment sums divided by the counts (a
     segment sum of ones, at least 1, shaped to broadcast), as TensorFlow composes it
     (tensorflow/python/ops/math_ops.py, ``_unsorted_segment_N``)."""
-    summed = _segment_sum(data, segment_ids, num_segments)
-    if summed is None or not _is_float(data):
+    ids = _segment_ids(segment_ids)
+    if not _is_float(data) or ids is None:
         return None
-    ids = segment_ids if _is_tensor(segment_ids) else np.asarray(segment_ids, "int32")
+    summed = keras.ops.segment_sum(data, ids, num_segments=num_segments)
     ones = keras.ops.ones_like(ids, dtype=_dtype(data))
     count = keras.ops.segment_sum(ones, ids, num_segments=num_segments)
     extra = len(data.shape) - len(ids.shape)
@@ -719,9 +707,17 @@ def _extract_patches(images: Any, sizes: Any, strides: Any, rates: Any, padding:
                                            data_format="channels_last")
 
 
+#: the channels-last ``data_format`` of TensorFlow's convolutions, by spatial rank
+_CHANNELS_LAST = {1: "NWC", 2: "NHWC"}
+
+
 def _conv(ops_name: str, rank: int) -> Callable[..., Any]:
-    """``tf.nn.conv1d`` / ``depthwise_conv2d`` (channels last, VALID or SAME):
-    ``keras.ops.conv`` / ``depthwise_conv``, which on TensorFlow run the same kernels."""
+    """``tf.nn.conv1d`` / ``conv2d`` / ``depthwise_conv2d`` (channels last, VALID or SAME;
+    keras.io's subclassing_conv_layers recipe overrides ``convolution_op`` with
+    ``tf.nn.conv2d``): ``keras.ops.conv`` / ``depthwise_conv``, which on TensorFlow run
+    the same kernels (``tf.nn.convolution``) with the same operands, strides, padding and
+    dilations.  None for channels-first data, explicit paddings, or strides/dilations on
+    the batch or channel axis."""
     def fn(input: Any, filters: Any = None, stride: Any = None,  # noqa: A002
            padding: Any = "VALID", data_format: Any = None, dilations: Any = None,
            name: Any = None, strides: Any = None, filter: Any = None) -> Any:  # noqa: A002
@@ -729,7 +725,7 @@ def _conv(ops_name: str, rank: int) -> Callable[..., Any]:
         step = _spatial(stride if strides is None else strides, rank, 1)
         rate = _spatial(dilations, rank, 1)
         if not _is_tensor(input) or len(input.shape) != rank + 2 or step is None or \
-                rate is None or data_format not in (None, "NWC", "NHWC") or \
+                rate is None or data_format not in (None, _CHANNELS_LAST[rank]) or \
                 not isinstance(padding, str) or padding.upper() not in ("VALID", "SAME"):
             return None
         return getattr(keras.ops, ops_name)(input, kernel, strides=step,
@@ -928,7 +924,7 @@ def _pool(ops_name: str) -> Callable[..., Any]:
 #: result, or None (the call is refused as any ``tf.*`` call).
 TF_EQUIVALENTS: dict[str, Callable[..., Any]] = {
     "gather_v2": _tf_gather, "gather": _tf_gather, "matrix_band_part": _tf_band_part,
-    "resize_images": _tf_resize_images_v1, "conv2d_v2": _tf_conv2d,
+    "resize_images": _tf_resize_images_v1, "conv2d_v2": _conv("conv", 2),
     **{name: _unary(name, op, True) for name, op in _FLOAT_UNARY.items()},
     **{name: _unary(name, op, False) for name, op in _ANY_UNARY.items()},
     **{name: _binary(name, op, floats) for name, (op, floats) in _BINARY.items()},
